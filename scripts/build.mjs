@@ -1,0 +1,29 @@
+// One esbuild run for every target: the CLI, the tests and benches for Node, and
+// the browser bundles (app + in-browser kernel tests). WGSL is inlined as text so the
+// same `import src from '../kernels/x.wgsl'` works everywhere.
+import * as esbuild from 'esbuild';
+import { readdirSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const walk = (dir, pred) => existsSync(dir) ? readdirSync(dir).flatMap((f) => {
+  const p = join(dir, f);
+  return statSync(p).isDirectory() ? walk(p, pred) : pred(p) ? [p] : [];
+}) : [];
+
+const common = { bundle: true, format: 'esm', sourcemap: 'linked', loader: { '.wgsl': 'text' }, logLevel: 'warning', target: 'es2022' };
+const nodeEntries = [
+  ...walk('test', (p) => p.endsWith('.test.ts')),
+  ...walk('bench', (p) => p.endsWith('.ts') && !p.includes('browser')),
+  ...walk('scripts', (p) => p.endsWith('.ts')),
+];
+const builds = [
+  esbuild.build({ ...common, entryPoints: nodeEntries, outdir: 'dist', outbase: '.', platform: 'node', packages: 'external',
+    entryNames: '[dir]/[name]' }),
+];
+if (existsSync('src/cli.ts')) builds.push(esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js',
+  platform: 'node', packages: 'external', banner: { js: '#!/usr/bin/env node' } }));
+const browserEntries = [...walk('test/browser', (p) => p.endsWith('entry.ts')), ...walk('web', (p) => p.endsWith('main.ts')), ...walk('bench', (p) => p.endsWith('browser.ts'))];
+if (browserEntries.length) builds.push(esbuild.build({ ...common, entryPoints: browserEntries, outdir: 'dist/browser', platform: 'browser',
+  external: ['webgpu', 'node:*'] }));
+await Promise.all(builds);
+
