@@ -2,13 +2,16 @@
 // the browser bundles (app + in-browser kernel tests). WGSL is inlined as text so the
 // same `import src from '../kernels/x.wgsl'` works everywhere.
 import * as esbuild from 'esbuild';
-import { readdirSync, existsSync, statSync } from 'node:fs';
+import { readdirSync, existsSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const walk = (dir, pred) => existsSync(dir) ? readdirSync(dir).flatMap((f) => {
   const p = join(dir, f);
   return statSync(p).isDirectory() ? walk(p, pred) : pred(p) ? [p] : [];
 }) : [];
+
+// Start clean: a deleted test must not keep running from a stale bundle.
+rmSync('dist', { recursive: true, force: true });
 
 const common = { bundle: true, format: 'esm', sourcemap: 'linked', loader: { '.wgsl': 'text' }, logLevel: 'warning', target: 'es2022' };
 const nodeEntries = [
