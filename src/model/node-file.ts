@@ -1,0 +1,95 @@
+// Node-only file access for safetensors: positioned reads through a FileHandle
+// (the file is never read whole) and atomic writes (temp file + rename).
+
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { encodeSafetensors, SafetensorsError, type ByteSource, type TensorToWrite } from './safetensors.ts';
+
+// FileHandle.read takes at most 2^31 - 1 bytes per call.
+const MAX_READ = 1 << 30;
+
+export async function fileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    throw ioError(path, e, 'read');
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new SafetensorsError(path, 'is not a regular file', { fix: 'pass the path of a .safetensors file' });
+    return { name: path, size: stats.size, read: (offset, length) => readAt(handle, path, offset, length), close: () => handle.close() };
+  } catch (e) {
+    await handle.close();
+    throw e instanceof SafetensorsError ? e : ioError(path, e, 'read');
+  }
+}
+
+async function readAt(handle: FileHandle, path: string, offset: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  for (let done = 0; done < length;) {
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(out, done, Math.min(length - done, MAX_READ), offset + done));
+    } catch (e) {
+      throw ioError(path, e, 'read');
+    }
+    if (bytesRead === 0) {
+      throw new SafetensorsError(path, `ended at byte ${offset + done}, before the ${length} bytes expected at ${offset}`,
+        { fix: 'the file shrank while being read; check nothing else is writing it and try again' });
+    }
+    done += bytesRead;
+  }
+  return out;
+}
+
+/** Writes atomically: on any error an existing file at `path` is untouched and no temp file is left. */
+export async function writeSafetensorsFile(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
+  const chunks = encodeSafetensors(tensors, metadata, path);
+  // Same directory, so the rename cannot cross file systems.
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await writeChunks(temp, chunks);
+    await rename(temp, path);
+  } catch (e) {
+    // Report the write's own failure even if the clean-up fails too.
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw ioError(path, e, 'write');
+  }
+}
+
+async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    let position = 0;
+    for (const chunk of chunks) {
+      for (let done = 0; done < chunk.length;) {
+        const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position);
+        done += bytesWritten;
+        position += bytesWritten;
+      }
+    }
+    // Flushed before the rename, so a crash cannot leave a renamed but empty file.
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+// errno code -> [what went wrong, what to do]
+const IO_PROBLEMS: Record<string, [string, string]> = {
+  ENOENT: ['no such file or directory', 'check the path'],
+  EACCES: ['permission denied', 'check the permissions of the file and its directory'],
+  EPERM: ['permission denied', 'check the permissions of the file and its directory'],
+  EISDIR: ['it is a directory', 'pass the path of a file'],
+  ENOTEMPTY: ['a directory is in the way', 'choose another path'],
+  EEXIST: ['a directory is in the way', 'choose another path'],
+  ENOTDIR: ['a parent in the path is not a directory', 'check the path'],
+  ENOSPC: ['no space left on the device', 'free some disk space'],
+  EROFS: ['the file system is read-only', 'choose another location'],
+};
+
+function ioError(path: string, e: unknown, action: 'read' | 'write'): SafetensorsError {
+  const err = e as NodeJS.ErrnoException;
+  const [problem, fix] = IO_PROBLEMS[err.code ?? ''] ?? [err.message, 'check the path and try again'];
+  return new SafetensorsError(path, `cannot ${action}: ${problem}`, { fix });
+}
