@@ -1,0 +1,125 @@
+// Causal multi-head self-attention over the fused qkv of GPT-2's c_attn.
+// qkv: [B*T, 3d] rows (q | k | v, head h at columns h*hd..), out: [B*T, d].
+//   forward:  s_ij = q_i.k_j * scale (j <= i),  p = softmax_j(s),  o_i = sum_j p_ij v_j
+//             saves lse_i = log sum_j exp(s_ij) instead of p (n^2 per head)
+//   backward: D_i = do_i . o_i,  dP_ij = do_i . v_j,  dS_ij = p_ij (dP_ij - D_i)
+//             dq_i = scale sum_j dS_ij k_j;  dk_j = scale sum_i dS_ij q_i;  dv_j = sum_i p_ij do_i
+// p_ij is recomputed from q, k and lse. Pass 1 owns a query row (dq, D),
+// pass 2 owns a key row (dk, dv), so no invocation writes where another does.
+// Padding at the end of a sequence never reaches earlier positions (causality).
+
+struct Params { B: u32, T: u32, H: u32, hd: u32, scale: f32 }
+
+const MAX_HD = 128u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> lse: array<f32>;
+
+struct Item { b: u32, h: u32, i: u32, flat: u32 }
+
+fn item(gid: vec3<u32>, nwg: vec3<u32>) -> Item {
+  let flat = gid.y * nwg.x * 64u + gid.x;
+  let i = flat % p.T;
+  let bh = flat / p.T;
+  return Item(bh / p.H, bh % p.H, i, flat);
+}
+
+fn d() -> u32 { return p.H * p.hd; }
+fn q_at(b: u32, h: u32, i: u32) -> u32 { return (b * p.T + i) * 3u * d() + h * p.hd; }
+fn k_at(b: u32, h: u32, j: u32) -> u32 { return q_at(b, h, j) + d(); }
+fn v_at(b: u32, h: u32, j: u32) -> u32 { return q_at(b, h, j) + 2u * d(); }
+fn o_at(b: u32, h: u32, i: u32) -> u32 { return (b * p.T + i) * d() + h * p.hd; }
+
+fn score(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  let qi = q_at(b, h, i);
+  let kj = k_at(b, h, j);
+  var s = 0.0;
+  for (var c = 0u; c < p.hd; c++) { s += qkv[qi + c] * qkv[kj + c]; }
+  return s * p.scale;
+}
+
+@compute @workgroup_size(64)
+fn attention_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let it = item(gid, nwg);
+  if (it.flat >= p.B * p.H * p.T) { return; }
+  var acc: array<f32, MAX_HD>;
+  var m = -3.0e38;
+  var l = 0.0;
+  // Online softmax: rescale the running sum when a larger score appears.
+  for (var j = 0u; j <= it.i; j++) {
+    let s = score(it.b, it.h, it.i, j);
+    let mNew = max(m, s);
+    let corr = exp(m - mNew);
+    let e = exp(s - mNew);
+    l = l * corr + e;
+    let vj = v_at(it.b, it.h, j);
+    for (var c = 0u; c < p.hd; c++) { acc[c] = acc[c] * corr + e * qkv[vj + c]; }
+    m = mNew;
+  }
+  let o = o_at(it.b, it.h, it.i);
+  for (var c = 0u; c < p.hd; c++) { out[o + c] = acc[c] / l; }
+  lse[it.flat] = m + log(l);
+}
+
+@group(0) @binding(2) var<storage, read> fout: array<f32>;
+@group(0) @binding(3) var<storage, read> dout: array<f32>;
+@group(0) @binding(4) var<storage, read> flse: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dsum: array<f32>; // D_i per (b, h, i)
+@group(0) @binding(6) var<storage, read> dsum_in: array<f32>;
+
+fn dot_dout_v(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  let oi = o_at(b, h, i);
+  let vj = v_at(b, h, j);
+  var s = 0.0;
+  for (var c = 0u; c < p.hd; c++) { s += dout[oi + c] * qkv[vj + c]; }
+  return s;
+}
+
+@compute @workgroup_size(64)
+fn attention_backward_query(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let it = item(gid, nwg);
+  if (it.flat >= p.B * p.H * p.T) { return; }
+  let oi = o_at(it.b, it.h, it.i);
+  var D = 0.0;
+  for (var c = 0u; c < p.hd; c++) { D += dout[oi + c] * fout[oi + c]; }
+  let lse_i = flse[it.flat];
+  var dq: array<f32, MAX_HD>;
+  for (var j = 0u; j <= it.i; j++) {
+    let pij = exp(score(it.b, it.h, it.i, j) - lse_i);
+    let ds = pij * (dot_dout_v(it.b, it.h, it.i, j) - D);
+    let kj = k_at(it.b, it.h, j);
+    for (var c = 0u; c < p.hd; c++) { dq[c] += ds * qkv[kj + c]; }
+  }
+  let qi = q_at(it.b, it.h, it.i);
+  for (var c = 0u; c < p.hd; c++) { dqkv[qi + c] = dq[c] * p.scale; }
+  dsum[it.flat] = D;
+}
+
+@compute @workgroup_size(64)
+fn attention_backward_key(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let it = item(gid, nwg);
+  if (it.flat >= p.B * p.H * p.T) { return; }
+  let j = it.i;
+  var dk: array<f32, MAX_HD>;
+  var dv: array<f32, MAX_HD>;
+  let rowBase = it.flat - j; // flat index of (b, h, 0)
+  for (var i = j; i < p.T; i++) {
+    let pij = exp(score(it.b, it.h, i, j) - flse[rowBase + i]);
+    let ds = pij * (dot_dout_v(it.b, it.h, i, j) - dsum_in[rowBase + i]);
+    let qi = q_at(it.b, it.h, i);
+    let oi = o_at(it.b, it.h, i);
+    for (var c = 0u; c < p.hd; c++) {
+      dk[c] += ds * qkv[qi + c];
+      dv[c] += pij * dout[oi + c];
+    }
+  }
+  let kj = k_at(it.b, it.h, j);
+  let vj = v_at(it.b, it.h, j);
+  for (var c = 0u; c < p.hd; c++) {
+    dqkv[kj + c] = dk[c] * p.scale;
+    dqkv[vj + c] = dv[c];
+  }
+}

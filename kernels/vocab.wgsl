@@ -1,0 +1,96 @@
+// Reductions over a vocabulary row of scores (logits of the logit lens):
+// top-k or bottom-k ids, and the rank of one id. Order: best first, where
+// "best" is the largest sign * score (sign = +1 top, -1 bottom); ties go to the
+// lower id, so results are deterministic.
+//   topk_chunks: each invocation keeps a sorted k-list for one chunk of a row
+//   topk_merge:  one invocation per row merges the chunks' lists
+//   rank:        counts ids better than the given one, chunk by chunk, atomically
+
+struct Params { rows: u32, V: u32, k: u32, chunk: u32, nChunks: u32, sign: f32 }
+
+const MAX_K = 128u;
+const NONE = 0xffffffffu;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> scores: array<f32>;
+@group(0) @binding(2) var<storage, read_write> candVal: array<f32>;
+@group(0) @binding(3) var<storage, read_write> candId: array<u32>;
+
+fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
+  return v1 > v2 || (v1 == v2 && i1 < i2);
+}
+
+var<private> bestVal: array<f32, MAX_K>;
+var<private> bestId: array<u32, MAX_K>;
+
+fn reset() {
+  for (var t = 0u; t < p.k; t++) { bestVal[t] = -3.4e38; bestId[t] = NONE; }
+}
+
+fn offer(v: f32, id: u32) {
+  let last = p.k - 1u;
+  if (!better(v, id, bestVal[last], bestId[last])) { return; }
+  var pos = last;
+  while (pos > 0u && better(v, id, bestVal[pos - 1u], bestId[pos - 1u])) {
+    bestVal[pos] = bestVal[pos - 1u];
+    bestId[pos] = bestId[pos - 1u];
+    pos--;
+  }
+  bestVal[pos] = v;
+  bestId[pos] = id;
+}
+
+@compute @workgroup_size(64)
+fn topk_chunks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let flat = gid.y * nwg.x * 64u + gid.x;
+  if (flat >= p.rows * p.nChunks) { return; }
+  let r = flat / p.nChunks;
+  let start = (flat % p.nChunks) * p.chunk;
+  let end = min(start + p.chunk, p.V);
+  reset();
+  for (var c = start; c < end; c++) { offer(p.sign * scores[r * p.V + c], c); }
+  for (var t = 0u; t < p.k; t++) {
+    candVal[flat * p.k + t] = bestVal[t];
+    candId[flat * p.k + t] = bestId[t];
+  }
+}
+
+@group(0) @binding(1) var<storage, read> mergeVal: array<f32>;
+@group(0) @binding(2) var<storage, read> mergeId: array<u32>;
+@group(0) @binding(3) var<storage, read_write> outId: array<i32>;
+@group(0) @binding(4) var<storage, read_write> outVal: array<f32>;
+
+@compute @workgroup_size(64)
+fn topk_merge(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = gid.x;
+  if (r >= p.rows) { return; }
+  reset();
+  let n = p.nChunks * p.k;
+  for (var t = 0u; t < n; t++) {
+    let id = mergeId[r * n + t];
+    if (id != NONE) { offer(mergeVal[r * n + t], id); }
+  }
+  for (var t = 0u; t < p.k; t++) {
+    outId[r * p.k + t] = i32(bestId[t]);
+    outVal[r * p.k + t] = p.sign * bestVal[t];
+  }
+}
+
+@group(0) @binding(2) var<storage, read> wanted: array<i32>;
+@group(0) @binding(3) var<storage, read_write> rank: array<atomic<u32>>;
+
+@compute @workgroup_size(64)
+fn rank_of(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let flat = gid.y * nwg.x * 64u + gid.x;
+  if (flat >= p.rows * p.nChunks) { return; }
+  let r = flat / p.nChunks;
+  let start = (flat % p.nChunks) * p.chunk;
+  let end = min(start + p.chunk, p.V);
+  let t = u32(wanted[r]);
+  let tv = p.sign * scores[r * p.V + t];
+  var count = 0u;
+  for (var c = start; c < end; c++) {
+    if (better(p.sign * scores[r * p.V + c], c, tv, t)) { count++; }
+  }
+  atomicAdd(&rank[r], count);
+}

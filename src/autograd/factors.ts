@@ -1,0 +1,93 @@
+// The gradient of a linear layer z = xW kept as its low-rank factors (paper §4.1,
+// Eq. 8): X = [x_1..x_n] (n x in) and Delta = [delta_1..delta_n] (n x out), with
+// dL/dW = X^T Delta. Nothing here allocates the in x out matrix unless asked.
+import { readAll, zeros } from '../gpu/buffers.ts';
+import type { Kernels } from '../gpu/kernels.ts';
+import { gemm } from '../ops/gemm.ts';
+import type { Tensor } from '../tensor.ts';
+import { rankOfProduct } from './linalg.ts';
+
+export interface RankResult {
+  rank: number;
+  /** Singular values of R_X R_Delta^T, largest first: those of X^T Delta. */
+  singularValues: Float64Array;
+}
+
+export class LinearFactors {
+  constructor(
+    private readonly k: Kernels,
+    readonly name: string,
+    /** Layer inputs x_i, [n, in]. */
+    readonly X: Tensor,
+    /** VJPs delta_i = dL/dz_i, [n, out]; set by the backward pass. */
+    public delta: Tensor | null = null,
+  ) {}
+
+  get rows(): number {
+    return this.X.rows;
+  }
+  get inDim(): number {
+    return this.X.cols;
+  }
+  get outDim(): number {
+    return this.delta?.cols ?? 0;
+  }
+
+  tensors(): Tensor[] {
+    return this.delta ? [this.X, this.delta] : [this.X];
+  }
+
+  private requireDelta(): Tensor {
+    if (!this.delta) throw new Error(`${this.name}: no gradient reached this layer; run backward() first`);
+    return this.delta;
+  }
+
+  /** dL/dW = X^T Delta as a dense [in, out] tensor (tests, and users who ask). */
+  materialize(): Tensor {
+    const d = this.requireDelta();
+    const out = zeros(this.k, [this.inDim, this.outDim], 'f32', `${this.name}.grad`);
+    gemm(this.k, { A: this.X.buffer, B: d.buffer, C: out.buffer, M: this.inDim, N: this.outDim, K: this.rows, transA: true });
+    return out;
+  }
+
+  /**
+   * Exact rank of X^T Delta from an n x n problem (Lemma 4.1): thin QR of X^T and
+   * Delta^T, then the singular values of R_X R_Delta^T, in float64 on the CPU.
+   */
+  async rank(): Promise<RankResult> {
+    const d = this.requireDelta();
+    const [x, delta] = await readAll(this.k, [this.X, d]);
+    return rankOfProduct(x as Float32Array, delta as Float32Array, this.rows, this.inDim, this.outDim);
+  }
+
+  /** One gradient-descent step straight from the factors: W <- W - eta X^T Delta, one kernel. */
+  applyUpdate(W: Tensor, eta: number): void {
+    const d = this.requireDelta();
+    if (W.rows !== this.inDim || W.cols !== this.outDim) throw new RangeError(`${this.name}: weight is [${W.shape}] but the factors give [${this.inDim}, ${this.outDim}]`);
+    gemm(this.k, { A: this.X.buffer, B: d.buffer, C: W.buffer, M: this.inDim, N: this.outDim, K: this.rows, transA: true, alpha: -eta, beta: 1 });
+  }
+
+  /**
+   * Gradient neurons: rows [start, start+count) of X^T Delta. Row j is input neuron j's
+   * gradient, sum_i x_i[j] delta_i (FF2 in the paper's Eq. 10). Blocks bound memory.
+   */
+  neuronRows(start: number, count: number): Tensor {
+    const d = this.requireDelta();
+    if (start < 0 || count < 0 || start + count > this.inDim) throw new RangeError(`${this.name}: neuron rows ${start}..${start + count} outside 0..${this.inDim}`);
+    const out = zeros(this.k, [count, this.outDim], 'f32', `${this.name}.rows`);
+    gemm(this.k, { A: this.X.buffer, B: d.buffer, C: out.buffer, M: count, N: this.outDim, K: this.rows, transA: true, lda: this.inDim, offA: start });
+    return out;
+  }
+
+  /**
+   * Gradient columns [start, start+count) of X^T Delta, returned as rows: column j is
+   * output neuron j's gradient, sum_i x_i delta_i[j] (FF1 in the paper's Eq. 9).
+   */
+  neuronColumns(start: number, count: number): Tensor {
+    const d = this.requireDelta();
+    if (start < 0 || count < 0 || start + count > this.outDim) throw new RangeError(`${this.name}: neuron columns ${start}..${start + count} outside 0..${this.outDim}`);
+    const out = zeros(this.k, [count, this.inDim], 'f32', `${this.name}.columns`);
+    gemm(this.k, { A: d.buffer, B: this.X.buffer, C: out.buffer, M: count, N: this.inDim, K: this.rows, transA: true, lda: this.outDim, offA: start });
+    return out;
+  }
+}

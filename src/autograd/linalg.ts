@@ -1,0 +1,103 @@
+// Small dense float64 linear algebra for the exact gradient rank: the factors are
+// n x in and n x out, so everything here works on n x n problems.
+import type { RankResult } from './factors.ts';
+
+/** R (min(m,n) x n, upper triangular) of a thin Householder QR of a row-major [m, n] matrix. */
+export function householderR(a: Float64Array, m: number, n: number): Float64Array {
+  const A = Float64Array.from(a);
+  const steps = Math.min(m, n);
+  const v = new Float64Array(m);
+  for (let j = 0; j < steps; j++) {
+    let norm = 0;
+    for (let i = j; i < m; i++) norm += A[i * n + j]! ** 2;
+    norm = Math.sqrt(norm);
+    if (norm === 0) continue;
+    const x0 = A[j * n + j]!;
+    const alpha = x0 > 0 ? -norm : norm;
+    let vnorm = 0;
+    for (let i = j; i < m; i++) {
+      v[i] = A[i * n + j]! - (i === j ? alpha : 0);
+      vnorm += v[i]! ** 2;
+    }
+    if (vnorm === 0) continue;
+    // A <- (I - 2 v v^T / v^T v) A on rows j.., columns j..
+    for (let c = j; c < n; c++) {
+      let dot = 0;
+      for (let i = j; i < m; i++) dot += v[i]! * A[i * n + c]!;
+      const s = (2 * dot) / vnorm;
+      for (let i = j; i < m; i++) A[i * n + c] = A[i * n + c]! - s * v[i]!;
+    }
+  }
+  const R = new Float64Array(steps * n);
+  for (let i = 0; i < steps; i++) for (let c = i; c < n; c++) R[i * n + c] = A[i * n + c]!;
+  return R;
+}
+
+/** Singular values of a [m, n] by one-sided Jacobi rotations, largest first. */
+export function singularValues(a: Float64Array, m: number, n: number): Float64Array {
+  // Work on columns: rotate pairs until all are orthogonal; their norms are the values.
+  const cols = Array.from({ length: n }, (_, c) => Float64Array.from({ length: m }, (_, r) => a[r * n + c]!));
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const cp = cols[p]!;
+        const cq = cols[q]!;
+        let alpha = 0;
+        let beta = 0;
+        let gamma = 0;
+        for (let r = 0; r < m; r++) {
+          alpha += cp[r]! ** 2;
+          beta += cq[r]! ** 2;
+          gamma += cp[r]! * cq[r]!;
+        }
+        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = c * t;
+        for (let r = 0; r < m; r++) {
+          const x = cp[r]!;
+          const y = cq[r]!;
+          cp[r] = c * x - s * y;
+          cq[r] = s * x + c * y;
+        }
+      }
+    }
+    if (!rotated) break;
+  }
+  const values = cols.map((col) => Math.sqrt(col.reduce((s, x) => s + x * x, 0)));
+  return Float64Array.from(values.sort((x, y) => y - x));
+}
+
+/** Transposes a row-major [rows, cols] f32 matrix into f64. */
+function transposed(x: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c]!;
+  return t;
+}
+
+/**
+ * rank(X^T Delta) = rank(R_X R_Delta^T) with X^T = Q_X R_X and Delta^T = Q_D R_D.
+ * The threshold is numpy's matrix_rank rule with float32's epsilon, since the
+ * factors were computed in f32: sigma_max * max(dims) * 2^-23.
+ */
+export function rankOfProduct(x: ArrayLike<number>, delta: ArrayLike<number>, n: number, inDim: number, outDim: number): RankResult {
+  const rx = householderR(transposed(x, n, inDim), inDim, n);
+  const rd = householderR(transposed(delta, n, outDim), outDim, n);
+  const p = Math.min(inDim, n);
+  const q = Math.min(outDim, n);
+  const M = new Float64Array(p * q);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j < q; j++) {
+      let s = 0;
+      for (let c = 0; c < n; c++) s += rx[i * n + c]! * rd[j * n + c]!;
+      M[i * q + j] = s;
+    }
+  }
+  const sv = singularValues(M, p, q);
+  const tol = (sv[0] ?? 0) * Math.max(inDim, outDim, n) * 2 ** -23;
+  const rank = sv.reduce((r, s) => r + (s > tol ? 1 : 0), 0);
+  return { rank, singularValues: sv };
+}

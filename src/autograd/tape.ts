@@ -1,0 +1,93 @@
+// The tape: ops record a backward closure as they run forward; backward() replays
+// them in reverse. It also owns every tensor made while it is alive, so one
+// dispose() frees a whole forward/backward pass except what was kept.
+import { zeros } from '../gpu/buffers.ts';
+import type { Kernels } from '../gpu/kernels.ts';
+import { grid1d } from '../gpu/kernels.ts';
+import { ELEMENTWISE } from '../gpu/sources.ts';
+import type { Tensor } from '../tensor.ts';
+import type { LinearFactors } from './factors.ts';
+
+export interface TapeOptions {
+  /** Record backward closures. False for inference-only passes. */
+  grad?: boolean;
+  /**
+   * Also form dense gradients of parameters (layernorm, biases, embeddings, and
+   * linear weights from their factors) for training. Analysis leaves this off and
+   * computes only input gradients.
+   */
+  paramGrads?: boolean;
+}
+
+export class Tape {
+  readonly grad: boolean;
+  readonly paramGrads: boolean;
+  readonly factors = new Map<string, LinearFactors>();
+  private entries: (() => void)[] = [];
+  private grads = new Map<Tensor, Tensor>();
+  private owned = new Set<Tensor>();
+  private kept = new Set<Tensor>();
+
+  constructor(readonly k: Kernels, opts: TapeOptions = {}) {
+    this.grad = opts.grad ?? false;
+    this.paramGrads = opts.paramGrads ?? false;
+  }
+
+  /** A zero tensor owned by this tape. */
+  zeros(shape: readonly number[], dtype: 'f32' | 'i32' = 'f32', name = ''): Tensor {
+    return this.own(zeros(this.k, shape, dtype, name));
+  }
+
+  own(t: Tensor): Tensor {
+    this.owned.add(t);
+    return t;
+  }
+
+  /** Excludes a tensor from dispose(): the caller now owns it. */
+  keep(t: Tensor): Tensor {
+    this.kept.add(t);
+    return t;
+  }
+
+  record(backward: () => void): void {
+    if (this.grad) this.entries.push(backward);
+  }
+
+  gradOf(t: Tensor): Tensor | undefined {
+    return this.grads.get(t);
+  }
+
+  /** Adds g into t's gradient: a tensor used twice (the residual stream) gets both. */
+  accumulate(t: Tensor, g: Tensor): void {
+    const prev = this.grads.get(t);
+    if (!prev) {
+      this.grads.set(t, g);
+      return;
+    }
+    this.k.dispatch(ELEMENTWISE, 'accumulate', [prev.size], [prev.buffer, g.buffer], grid1d(prev.size, 64));
+  }
+
+  /** Seeds d(loss)/d(loss) with `seed` (ones by default) and runs the tape backwards. */
+  backward(loss: Tensor, seed?: Tensor): void {
+    if (!this.grad) throw new Error('this tape was made with grad: false; make it with { grad: true } to call backward()');
+    this.grads.set(loss, seed ?? this.ones(loss.shape));
+    for (let i = this.entries.length - 1; i >= 0; i--) this.entries[i]!();
+    this.entries = [];
+  }
+
+  private ones(shape: readonly number[]): Tensor {
+    const t = this.zeros(shape);
+    this.k.device.queue.writeBuffer(t.buffer, 0, new Float32Array(t.size).fill(1));
+    return t;
+  }
+
+  /** Frees every tensor this tape made, except kept ones and the factors' tensors. */
+  dispose(): void {
+    const keep = new Set(this.kept);
+    for (const f of this.factors.values()) f.tensors().forEach((t) => keep.add(t));
+    for (const t of this.owned) if (!keep.has(t)) t.dispose();
+    this.owned.clear();
+    this.grads.clear();
+    this.entries = [];
+  }
+}

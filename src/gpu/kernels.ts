@@ -1,0 +1,187 @@
+// WGSL source -> cached pipelines, and the dispatch path every op goes through.
+// Work is recorded into one open compute pass and submitted in large batches,
+// because on SwiftShader every wait for the GPU costs most of a core.
+import type { Gpu } from './device.ts';
+
+export class KernelCompileError extends Error {
+  override name = 'KernelCompileError';
+}
+
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
+/** A WGSL file: its name (for error messages) and its text. */
+export interface KernelSource {
+  file: string;
+  code: string;
+}
+
+/** Marks a uniform value as f32; plain numbers are packed as u32. */
+export interface F32 {
+  f32: number;
+}
+export const f32 = (v: number): F32 => ({ f32: v });
+export type Param = number | F32;
+
+/** Buffers scheduled for destruction once the commands that use them are submitted. */
+interface Pending {
+  destroy: GPUBuffer[];
+}
+
+export class Kernels {
+  readonly device: GPUDevice;
+  private modules = new Map<string, GPUShaderModule>();
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private uniforms = new Map<string, GPUBuffer>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pending: Pending = { destroy: [] };
+  private dispatchesSinceSubmit = 0;
+  /** Dispatches recorded since creation: the benches and tests read it. */
+  dispatchCount = 0;
+
+  constructor(readonly gpu: Gpu) {
+    this.device = gpu.device;
+    this.openErrorScopes();
+  }
+
+  // Scopes stay open between syncs so errors from pipeline and bind-group creation are caught too.
+  private openErrorScopes(): void {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+  }
+
+  /** Compiles every file once and turns WGSL errors into "file:line:col: message". */
+  async compile(sources: readonly KernelSource[]): Promise<void> {
+    for (const src of sources) {
+      if (this.modules.has(src.file)) continue;
+      const module = this.device.createShaderModule({ label: src.file, code: src.code });
+      const info = await module.getCompilationInfo();
+      const errors = info.messages.filter((m) => m.type === 'error');
+      if (errors.length) {
+        const m = errors[0]!;
+        throw new KernelCompileError(`kernels/${src.file}:${m.lineNum}:${m.linePos}: ${m.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
+      }
+      this.modules.set(src.file, module);
+    }
+  }
+
+  private pipeline(src: KernelSource, entry: string, constants: Record<string, number>): GPUComputePipeline {
+    const key = `${src.file}:${entry}:${JSON.stringify(constants)}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.modules.get(src.file);
+      if (!module) throw new KernelCompileError(`kernels/${src.file} was not compiled: add it to the engine's kernel list`);
+      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: entry, constants } });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Uniform buffers are immutable and cached by content: the same shapes recur every layer. */
+  private uniform(params: readonly Param[]): GPUBuffer {
+    const words = new Uint32Array(Math.max(4, Math.ceil(params.length / 4) * 4));
+    const floats = new Float32Array(words.buffer);
+    params.forEach((p, i) => {
+      if (typeof p === 'number') {
+        if (!Number.isInteger(p) || p < 0 || p > 0xffffffff) throw new GpuError(`uniform ${i} = ${p} is not a u32: wrap floats in f32()`);
+        words[i] = p;
+      } else floats[i] = p.f32;
+    });
+    const key = words.join(',');
+    let buf = this.uniforms.get(key);
+    if (!buf) {
+      if (this.uniforms.size > 4096) this.dropUniforms();
+      buf = this.device.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+      new Uint32Array(buf.getMappedRange()).set(words);
+      buf.unmap();
+      this.uniforms.set(key, buf);
+    }
+    return buf;
+  }
+
+  private dropUniforms(): void {
+    this.pending.destroy.push(...this.uniforms.values());
+    this.uniforms.clear();
+  }
+
+  /**
+   * Records one dispatch. Binding 0 is the uniform block; buffers[i] goes to binding i + 1,
+   * and null skips a binding the entry point does not use.
+   */
+  dispatch(src: KernelSource, entry: string, params: readonly Param[], buffers: readonly (GPUBuffer | null)[], workgroups: readonly [number, number?, number?], constants: Record<string, number> = {}): void {
+    const pipeline = this.pipeline(src, entry, constants);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniform(params) } }];
+    buffers.forEach((buffer, i) => {
+      if (buffer) entries.push({ binding: i + 1, resource: { buffer } });
+    });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y = 1, z = 1] = workgroups;
+    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    this.dispatchCount++;
+    // Bound how much work one submit holds so memory of finished passes can be reclaimed.
+    if (++this.dispatchesSinceSubmit >= 512) this.submit();
+  }
+
+  /** Copies happen outside compute passes; this keeps one encoder for both. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Destroys a buffer after the commands already recorded with it are submitted. */
+  release(buffer: GPUBuffer): void {
+    this.pending.destroy.push(buffer);
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Sends everything recorded so far to the GPU without waiting. */
+  submit(): void {
+    this.endPass();
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+    }
+    this.dispatchesSinceSubmit = 0;
+    for (const b of this.pending.destroy) b.destroy();
+    this.pending.destroy = [];
+  }
+
+  /** Submits and waits; surfaces validation and out-of-memory errors as exceptions. */
+  async sync(): Promise<void> {
+    this.submit();
+    const validation = this.device.popErrorScope();
+    const oom = this.device.popErrorScope();
+    this.openErrorScopes();
+    const [v, o] = [await validation, await oom];
+    await this.device.queue.onSubmittedWorkDone();
+    if (o) throw new GpuError(`GPU out of memory: ${o.message} (try a shorter prompt or fewer layers)`);
+    if (v) throw new GpuError(`WebGPU validation error: ${v.message}`);
+  }
+}
+
+/** Workgroup counts for n items in groups of `size`, spread over y past the 65,535 limit. */
+export function grid1d(n: number, size: number): [number, number] {
+  const groups = Math.ceil(n / size);
+  if (groups <= 65535) return [groups, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y];
+}

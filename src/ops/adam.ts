@@ -1,0 +1,24 @@
+import type { Kernels } from '../gpu/kernels.ts';
+import { f32, grid1d } from '../gpu/kernels.ts';
+import { ADAM } from '../gpu/sources.ts';
+import type { Tensor } from '../tensor.ts';
+
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step count, for bias correction. */
+  step: number;
+  /** Multiplies the gradient first (global-norm clipping); default 1. */
+  gradScale?: number;
+}
+
+/** One AdamW step in place on param, m and v. */
+export function adamw(k: Kernels, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamHyper): void {
+  const n = param.size;
+  if (grad.size !== n || m.size !== n || v.size !== n) throw new RangeError(`adamw: sizes differ (${n}, ${grad.size}, ${m.size}, ${v.size})`);
+  const params = [n, f32(h.lr), f32(h.beta1), f32(h.beta2), f32(h.eps), f32(h.weightDecay), f32(1 - h.beta1 ** h.step), f32(1 - h.beta2 ** h.step), f32(h.gradScale ?? 1)];
+  k.dispatch(ADAM, 'adamw', params, [param.buffer, grad.buffer, m.buffer, v.buffer], grid1d(n, 64));
+}

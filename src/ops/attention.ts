@@ -1,0 +1,32 @@
+import type { Tape } from '../autograd/tape.ts';
+import { f32, grid1d } from '../gpu/kernels.ts';
+import { ATTENTION } from '../gpu/sources.ts';
+import type { Tensor } from '../tensor.ts';
+
+const MAX_HEAD_DIM = 128; // kernels/attention.wgsl MAX_HD
+
+/**
+ * Causal multi-head attention over c_attn's fused output qkv [B*T, 3d] for a batch of
+ * B sequences of T positions (shorter ones padded at the end). Returns [B*T, d].
+ */
+export function attention(tape: Tape, qkv: Tensor, batch: number, T: number, nHead: number): Tensor {
+  const d = qkv.cols / 3;
+  const hd = d / nHead;
+  if (!Number.isInteger(hd) || hd > MAX_HEAD_DIM) throw new RangeError(`attention: head size ${hd} (d=${d}, heads=${nHead}) must be an integer ≤ ${MAX_HEAD_DIM}`);
+  if (qkv.rows !== batch * T) throw new RangeError(`attention: ${qkv.rows} rows for batch ${batch} x ${T}`);
+  const params = [batch, T, nHead, hd, f32(1 / Math.sqrt(hd))];
+  const items = batch * nHead * T;
+  const out = tape.zeros([batch * T, d], 'f32', 'attn');
+  const lse = tape.zeros([items], 'f32', 'attn.lse');
+  tape.k.dispatch(ATTENTION, 'attention_forward', params, [qkv.buffer, out.buffer, lse.buffer], grid1d(items, 64));
+  tape.record(() => {
+    const dout = tape.gradOf(out);
+    if (!dout) return;
+    const dqkv = tape.zeros(qkv.shape, 'f32', 'attn.dqkv');
+    const dsum = tape.zeros([items], 'f32', 'attn.D');
+    tape.k.dispatch(ATTENTION, 'attention_backward_query', params, [qkv.buffer, out.buffer, dout.buffer, lse.buffer, dqkv.buffer, dsum.buffer], grid1d(items, 64));
+    tape.k.dispatch(ATTENTION, 'attention_backward_key', params, [qkv.buffer, null, dout.buffer, lse.buffer, dqkv.buffer, dsum.buffer], grid1d(items, 64));
+    tape.accumulate(qkv, dqkv);
+  });
+  return out;
+}

@@ -1,0 +1,51 @@
+// Row gathers: token + position embedding, and picking the rows that feed the LM head.
+import type { Tape } from '../autograd/tape.ts';
+import { grid1d } from '../gpu/kernels.ts';
+import { EMBEDDING } from '../gpu/sources.ts';
+import type { Tensor } from '../tensor.ts';
+
+function gatherInto(tape: Tape, table: Tensor, idx: Tensor, out: Tensor, accumulate: boolean): void {
+  const rows = idx.size;
+  const cols = table.cols;
+  tape.k.dispatch(EMBEDDING, 'gather', [rows, cols, accumulate ? 1 : 0], [table.buffer, idx.buffer, out.buffer], grid1d(rows * cols, 64));
+}
+
+/** Backward of a gather: table[idx[r]] += src[r], deterministic for repeated ids. */
+function scatterAdd(tape: Tape, src: Tensor, idx: Tensor, dtable: Tensor): void {
+  tape.k.dispatch(EMBEDDING, 'scatter_add', [idx.size, dtable.cols, 0], [src.buffer, idx.buffer, dtable.buffer], [Math.ceil(dtable.cols / 64)]);
+}
+
+/** Gradient of a table, formed only for training; tables get no input gradient. */
+function tableGrad(tape: Tape, table: Tensor, src: Tensor, idx: Tensor): void {
+  const d = tape.zeros(table.shape, 'f32', `${table.name}.grad`);
+  scatterAdd(tape, src, idx, d);
+  tape.accumulate(table, d);
+}
+
+/** out[r] = wte[ids[r]] + wpe[positions[r]]. ids and positions are i32 tensors. */
+export function embed(tape: Tape, wte: Tensor, wpe: Tensor, ids: Tensor, positions: Tensor): Tensor {
+  const out = tape.zeros([ids.size, wte.cols], 'f32', 'embed');
+  gatherInto(tape, wte, ids, out, false);
+  gatherInto(tape, wpe, positions, out, true);
+  tape.record(() => {
+    const g = tape.gradOf(out);
+    if (!g || !tape.paramGrads) return;
+    tableGrad(tape, wte, g, ids);
+    tableGrad(tape, wpe, g, positions);
+  });
+  return out;
+}
+
+/** out[r] = x[idx[r]]: the hidden states at the positions that carry a loss. */
+export function selectRows(tape: Tape, x: Tensor, idx: Tensor): Tensor {
+  const out = tape.zeros([idx.size, x.cols], 'f32', 'rows');
+  gatherInto(tape, x, idx, out, false);
+  tape.record(() => {
+    const g = tape.gradOf(out);
+    if (!g) return;
+    const dx = tape.zeros(x.shape, 'f32', 'rows.dx');
+    scatterAdd(tape, g, idx, dx);
+    tape.accumulate(x, dx);
+  });
+  return out;
+}

@@ -1,0 +1,40 @@
+// z = x W + b with W in Conv1D layout [in, out]. Forward keeps x as the factor X;
+// backward keeps dz as the factor Delta and computes dx = Delta W^T. Weight and
+// bias gradients are formed only for training (tape.paramGrads).
+import { LinearFactors } from '../autograd/factors.ts';
+import type { Tape } from '../autograd/tape.ts';
+import type { Tensor } from '../tensor.ts';
+import { gemm } from './gemm.ts';
+
+export function linear(tape: Tape, name: string, x: Tensor, W: Tensor, b: Tensor | null): Tensor {
+  const [inDim, outDim] = W.shape as [number, number];
+  if (x.cols !== inDim) throw new RangeError(`${name}: input has ${x.cols} columns, weight expects ${inDim}`);
+  const n = x.rows;
+  const z = tape.zeros([...x.shape.slice(0, -1), outDim], 'f32', `${name}.z`);
+  gemm(tape.k, { A: x.buffer, B: W.buffer, C: z.buffer, M: n, N: outDim, K: inDim, ...(b ? { bias: b.buffer } : {}) });
+  if (!tape.grad) return z;
+  const factors = new LinearFactors(tape.k, name, x);
+  tape.factors.set(name, factors);
+  tape.record(() => {
+    const delta = tape.gradOf(z);
+    if (!delta) return;
+    factors.delta = delta;
+    const dx = tape.zeros(x.shape, 'f32', `${name}.dx`);
+    gemm(tape.k, { A: delta.buffer, B: W.buffer, C: dx.buffer, M: n, N: inDim, K: outDim, transB: true });
+    tape.accumulate(x, dx);
+    if (tape.paramGrads) {
+      tape.accumulate(W, tape.own(factors.materialize()));
+      if (b) tape.accumulate(b, columnSums(tape, delta));
+    }
+  });
+  return z;
+}
+
+/** Bias gradient: sum over rows, as the product ones[1, n] . Delta[n, out]. */
+function columnSums(tape: Tape, m: Tensor): Tensor {
+  const ones = tape.zeros([1, m.rows]);
+  tape.k.device.queue.writeBuffer(ones.buffer, 0, new Float32Array(m.rows).fill(1));
+  const out = tape.zeros([m.cols], 'f32');
+  gemm(tape.k, { A: ones.buffer, B: m.buffer, C: out.buffer, M: 1, N: m.cols, K: m.rows });
+  return out;
+}

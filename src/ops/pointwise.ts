@@ -1,0 +1,39 @@
+// GELU and the residual add: one element per invocation.
+import type { Tape } from '../autograd/tape.ts';
+import { grid1d } from '../gpu/kernels.ts';
+import { ELEMENTWISE, GELU } from '../gpu/sources.ts';
+import type { Tensor } from '../tensor.ts';
+
+export function gelu(tape: Tape, x: Tensor): Tensor {
+  const y = tape.zeros(x.shape, 'f32', 'gelu');
+  tape.k.dispatch(GELU, 'gelu_forward', [x.size], [x.buffer, y.buffer], grid1d(x.size, 64));
+  tape.record(() => {
+    const dy = tape.gradOf(y);
+    if (!dy) return;
+    const dx = tape.zeros(x.shape, 'f32', 'gelu.dx');
+    tape.k.dispatch(GELU, 'gelu_backward', [x.size], [x.buffer, dy.buffer, dx.buffer], grid1d(x.size, 64));
+    tape.accumulate(x, dx);
+  });
+  return y;
+}
+
+/** out = a + b: the residual stream. */
+export function add(tape: Tape, a: Tensor, b: Tensor): Tensor {
+  if (a.size !== b.size) throw new RangeError(`add: sizes ${a.size} and ${b.size} differ`);
+  const out = tape.zeros(a.shape, 'f32', 'add');
+  tape.k.dispatch(ELEMENTWISE, 'add', [a.size], [a.buffer, b.buffer, out.buffer], grid1d(a.size, 64));
+  tape.record(() => {
+    const g = tape.gradOf(out);
+    if (!g) return;
+    // Each input gets its own buffer: a gradient may later be accumulated into in place.
+    tape.accumulate(a, g);
+    tape.accumulate(b, clone(tape, g));
+  });
+  return out;
+}
+
+export function clone(tape: Tape, t: Tensor): Tensor {
+  const c = tape.zeros(t.shape, t.dtype, t.name);
+  tape.k.copy(t.buffer, 0, c.buffer, 0, t.size * 4);
+  return c;
+}

@@ -1,0 +1,47 @@
+// Vocabulary reductions for the logit lens: top-k / bottom-k ids and the rank of an
+// id, per row of scores. Only k ids and scores per row come back to the CPU.
+import { zeros } from '../gpu/buffers.ts';
+import type { Kernels } from '../gpu/kernels.ts';
+import { f32, grid1d } from '../gpu/kernels.ts';
+import { VOCAB } from '../gpu/sources.ts';
+import type { Tensor } from '../tensor.ts';
+
+export const MAX_K = 128; // kernels/vocab.wgsl MAX_K
+const CHUNK = 1024;
+
+export type Order = 'top' | 'bottom';
+
+export interface TopK {
+  /** [rows, k] i32, best first. */
+  ids: Tensor;
+  /** [rows, k] the scores of those ids. */
+  scores: Tensor;
+}
+
+export function topk(k: Kernels, scores: Tensor, count: number, order: Order): TopK {
+  const rows = scores.rows;
+  const V = scores.cols;
+  if (!Number.isInteger(count) || count < 1 || count > Math.min(MAX_K, V)) throw new RangeError(`top-k: k = ${count} must be between 1 and ${Math.min(MAX_K, V)}`);
+  const nChunks = Math.ceil(V / CHUNK);
+  const params = [rows, V, count, CHUNK, nChunks, f32(order === 'top' ? 1 : -1)];
+  const candVal = zeros(k, [rows * nChunks * count]);
+  const candId = zeros(k, [rows * nChunks * count], 'i32');
+  k.dispatch(VOCAB, 'topk_chunks', params, [scores.buffer, candVal.buffer, candId.buffer], grid1d(rows * nChunks, 64));
+  const ids = zeros(k, [rows, count], 'i32', `${order}k.ids`);
+  const vals = zeros(k, [rows, count], 'f32', `${order}k.scores`);
+  k.dispatch(VOCAB, 'topk_merge', params, [candVal.buffer, candId.buffer, ids.buffer, vals.buffer], [Math.ceil(rows / 64)]);
+  candVal.dispose();
+  candId.dispose();
+  return { ids, scores: vals };
+}
+
+/** 0-based rank of ids[r] in row r (0 = best), ties to the lower id. Returns i32 [rows]. */
+export function rankOf(k: Kernels, scores: Tensor, ids: Tensor, order: Order): Tensor {
+  const rows = scores.rows;
+  const V = scores.cols;
+  if (ids.size !== rows) throw new RangeError(`rank: ${ids.size} ids for ${rows} rows`);
+  const nChunks = Math.ceil(V / CHUNK);
+  const rank = zeros(k, [rows], 'i32', 'rank');
+  k.dispatch(VOCAB, 'rank_of', [rows, V, 0, CHUNK, nChunks, f32(order === 'top' ? 1 : -1)], [scores.buffer, ids.buffer, rank.buffer], grid1d(rows * nChunks, 64));
+  return rank;
+}
