@@ -60,8 +60,10 @@ async function nodeGpu(): Promise<Gpu> {
   if (swiftshader && !systemHasVulkanLoader(existsSync)) preload(join(dirname(swiftshader), 'libvulkan.so.1'), existsSync);
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  const hardware = await requestNodeAdapter(create);
-  if (hardware) return openDevice(hardware);
+  if (await hardwareDriverMayExist()) {
+    const hardware = await requestNodeAdapter(create);
+    if (hardware) return openDevice(hardware);
+  }
   if (swiftshader && !explicit) {
     // The Vulkan loader reads VK_ICD_FILENAMES when Dawn creates an instance.
     process.env.VK_ICD_FILENAMES = swiftshader;
@@ -75,6 +77,21 @@ async function requestNodeAdapter(create: (flags: string[]) => GPU): Promise<GPU
   const gpu = create([]);
   keepAlive.push(gpu);
   return gpu.requestAdapter({ powerPreference: 'high-performance' });
+}
+
+const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+
+/** On Linux a Vulkan driver announces itself with an ICD manifest; with none, skip the noisy probe. */
+async function hardwareDriverMayExist(): Promise<boolean> {
+  if (process.platform !== 'linux' || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return true;
+  const { readdirSync } = await import('node:fs');
+  return ICD_DIRS.some((d) => {
+    try {
+      return readdirSync(d).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
 }
 
 const LOADER_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/lib64'];

@@ -1,0 +1,131 @@
+// GPT-2 exactly as Hugging Face's GPT2LMHeadModel computes it, on the engine's ops:
+// pre-LN blocks x + attn(ln_1(x)), x + mlp(ln_2(x)), mlp = c_proj(gelu_new(c_fc)),
+// final ln_f, logits = h . D with D = wte^T (tied) unless the checkpoint has its own
+// lm_head. Every linear op records its factors under `h.{l}.{module}`.
+import type { Tape } from '../autograd/tape.ts';
+import { upload } from '../gpu/buffers.ts';
+import type { Kernels } from '../gpu/kernels.ts';
+import { attention } from '../ops/attention.ts';
+import { embed, selectRows } from '../ops/embedding.ts';
+import { layernorm } from '../ops/layernorm.ts';
+import { linear } from '../ops/linear.ts';
+import { add, gelu } from '../ops/pointwise.ts';
+import { unembed } from '../ops/unembed.ts';
+import { softmaxXent } from '../ops/xent.ts';
+import type { Tensor } from '../tensor.ts';
+import { BadModelError, parameterShapes, type Gpt2Config } from './config.ts';
+
+/** A position whose next-token logits are wanted; with `token`, also its NLL. */
+export interface Target {
+  /** Which sequence of the batch. */
+  seq: number;
+  /** Position in that sequence whose output predicts the token. */
+  position: number;
+  /** Model id of the token to predict, or undefined for logits only. */
+  token?: number;
+}
+
+export interface ForwardResult {
+  /** [targets, V] logits at the target positions. */
+  logits: Tensor;
+  /** [targets] log-sum-exp of each logits row (probabilities = exp(logit - lse)). */
+  lse: Tensor;
+  /** [targets] NLL of each target token, 0 where no token was given. */
+  loss: Tensor;
+  /** Padded length: row of (seq, position) in any [B*T, ...] activation is seq*T + position. */
+  T: number;
+}
+
+/** Hook points: called with each named activation as the forward pass makes it. */
+export type Hook = (name: string, activation: Tensor) => void;
+
+export class Gpt2 {
+  constructor(
+    readonly k: Kernels,
+    readonly config: Gpt2Config,
+    /** Parameters by Hugging Face name without the `transformer.` prefix. */
+    readonly params: ReadonlyMap<string, Tensor>,
+    /** The decoding matrix's source: `wte.weight` when tied, else `lm_head.weight`. */
+    readonly headName: 'wte.weight' | 'lm_head.weight' = 'wte.weight',
+  ) {}
+
+  /** Uploads float arrays keyed by parameter name, checking every shape against the config. */
+  static fromArrays(k: Kernels, config: Gpt2Config, arrays: Record<string, ArrayLike<number>>): Gpt2 {
+    const params = new Map<string, Tensor>();
+    for (const [name, shape] of parameterShapes(config)) {
+      const data = arrays[name];
+      if (!data) throw new BadModelError(`missing parameter ${name}`);
+      params.set(name, upload(k, shape, data, 'f32', name));
+    }
+    return new Gpt2(k, config, params);
+  }
+
+  param(name: string): Tensor {
+    const p = this.params.get(name);
+    if (!p) throw new BadModelError(`the model has no parameter ${name}`);
+    return p;
+  }
+
+  /**
+   * Runs the batch (sequences padded at the end to the longest: causal attention keeps
+   * padding from reaching real positions, so batch results equal single runs).
+   */
+  forward(tape: Tape, sequences: readonly (readonly number[])[], targets: readonly Target[], hook?: Hook): ForwardResult {
+    const c = this.config;
+    const T = this.validate(sequences, targets);
+    const B = sequences.length;
+    const ids = sequences.flatMap((s) => [...s, ...new Array<number>(T - s.length).fill(0)]);
+    const positions = sequences.flatMap(() => Array.from({ length: T }, (_, t) => t));
+    const own = (shape: number[], data: number[]) => tape.own(upload(this.k, shape, data, 'i32'));
+    const show = hook ?? (() => {});
+
+    let x = embed(tape, this.param('wte.weight'), this.param('wpe.weight'), own([B * T], ids), own([B * T], positions));
+    show('embed', x);
+    for (let l = 0; l < c.nLayer; l++) {
+      const p = (name: string) => this.param(`h.${l}.${name}`);
+      const ln1 = layernorm(tape, x, p('ln_1.weight'), p('ln_1.bias'), c.eps);
+      const qkv = linear(tape, `h.${l}.attn.c_attn`, ln1, p('attn.c_attn.weight'), p('attn.c_attn.bias'));
+      const a = attention(tape, qkv, B, T, c.nHead);
+      const attnOut = linear(tape, `h.${l}.attn.c_proj`, a, p('attn.c_proj.weight'), p('attn.c_proj.bias'));
+      show(`h.${l}.attn`, attnOut);
+      x = add(tape, x, attnOut);
+      show(`h.${l}.resid_mid`, x);
+      const ln2 = layernorm(tape, x, p('ln_2.weight'), p('ln_2.bias'), c.eps);
+      const ff1 = linear(tape, `h.${l}.mlp.c_fc`, ln2, p('mlp.c_fc.weight'), p('mlp.c_fc.bias'));
+      const act = gelu(tape, ff1);
+      show(`h.${l}.mlp.act`, act);
+      const ff2 = linear(tape, `h.${l}.mlp.c_proj`, act, p('mlp.c_proj.weight'), p('mlp.c_proj.bias'));
+      show(`h.${l}.mlp`, ff2);
+      x = add(tape, x, ff2);
+      show(`h.${l}.resid_post`, x);
+    }
+    const hidden = layernorm(tape, x, this.param('ln_f.weight'), this.param('ln_f.bias'), c.eps);
+    show('ln_f', hidden);
+    const rows = selectRows(tape, hidden, own([targets.length], targets.map((t) => t.seq * T + t.position)));
+    const logits = unembed(tape, rows, this.param(this.headName));
+    const { loss, lse } = softmaxXent(tape, logits, own([targets.length], targets.map((t) => t.token ?? -1)));
+    return { logits, lse, loss, T };
+  }
+
+  private validate(sequences: readonly (readonly number[])[], targets: readonly Target[]): number {
+    const { nPositions, vocabSize } = this.config;
+    if (sequences.length === 0) throw new RangeError('no sequences to run');
+    if (targets.length === 0) throw new RangeError('no target positions: ask for at least one row of logits');
+    sequences.forEach((s, i) => {
+      if (s.length === 0) throw new RangeError(`sequence ${i} is empty`);
+      if (s.length > nPositions) throw new RangeError(`sequence ${i} has ${s.length} tokens; the model's context is ${nPositions}`);
+      const bad = s.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+      if (bad !== undefined) throw new RangeError(`sequence ${i} has token id ${bad} outside the vocabulary 0..${vocabSize - 1}`);
+    });
+    for (const t of targets) {
+      const s = sequences[t.seq];
+      if (!s || t.position < 0 || t.position >= s.length || !Number.isInteger(t.position)) throw new RangeError(`target at sequence ${t.seq}, position ${t.position} is outside the batch`);
+      if (t.token !== undefined && (!Number.isInteger(t.token) || t.token < 0 || t.token >= vocabSize)) throw new RangeError(`target token ${t.token} outside the vocabulary`);
+    }
+    return Math.max(...sequences.map((s) => s.length));
+  }
+
+  dispose(): void {
+    for (const p of this.params.values()) p.dispose();
+  }
+}

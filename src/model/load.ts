@@ -1,0 +1,102 @@
+// A safetensors checkpoint -> Gpt2 on the device, tensor by tensor (a 6 GB gpt2-xl is
+// never held in memory twice). Browser-safe: file access comes in as a ByteSource.
+import type { Kernels } from '../gpu/kernels.ts';
+import { upload } from '../gpu/buffers.ts';
+import type { Tensor } from '../tensor.ts';
+import { Tokenizer } from '../tokenizer.ts';
+import { BadModelError, parameterShapes, parseConfig, type Gpt2Config } from './config.ts';
+import { Gpt2 } from './gpt2.ts';
+import { openSafetensors, type ByteSource } from './safetensors.ts';
+
+export interface LoadedModel {
+  model: Gpt2;
+  tokenizer: Tokenizer;
+  /** GPT-2 ids of a reduced vocabulary declared in the metadata, if any. */
+  vocab?: number[];
+}
+
+/** Buffers some checkpoints carry (causal mask, -1e4 constant): not parameters. */
+const IGNORED = /^h\.\d+\.attn\.(masked_)?bias$/;
+
+function canonical(name: string): string {
+  return name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new BadModelError(`${what} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Loads GPT-2 weights. `configJson` is the parsed config.json when there is one;
+ * otherwise the file's metadata must carry it under "config".
+ */
+export async function loadGpt2(k: Kernels, src: ByteSource, configJson?: unknown): Promise<LoadedModel> {
+  const file = await openSafetensors(src);
+  const where = src.name;
+  const metaConfig = file.metadata.config;
+  if (configJson === undefined && metaConfig === undefined) {
+    throw new BadModelError(`${where}: no config.json beside the weights and no "config" in the safetensors metadata; put the model's config.json in the same directory`);
+  }
+  const config = parseConfig(configJson ?? parseJson(metaConfig!, `${where}: metadata "config"`), configJson !== undefined ? 'config.json' : `${where} metadata`);
+  const vocab = file.metadata.vocab === undefined ? undefined : parseVocab(file.metadata.vocab, config, where);
+
+  const byName = new Map<string, string>();
+  for (const stored of file.tensors.keys()) {
+    const name = canonical(stored);
+    if (IGNORED.test(name)) continue;
+    if (byName.has(name)) throw new BadModelError(`${where}: tensor ${name} appears twice (with and without the "transformer." prefix)`);
+    byName.set(name, stored);
+  }
+  const shapes = parameterShapes(config);
+  for (const name of byName.keys()) {
+    if (!shapes.has(name) && name !== 'lm_head.weight') {
+      throw new BadModelError(`${where}: unexpected tensor ${name} for a GPT-2 with ${config.nLayer} layers; the config does not match the weights`);
+    }
+  }
+
+  const params = new Map<string, Tensor>();
+  try {
+    let wte: Float32Array | undefined;
+    for (const [name, shape] of shapes) {
+      const data = await readChecked(file, byName, name, shape, where);
+      params.set(name, upload(k, shape, data, 'f32', name));
+      if (name === 'wte.weight') wte = data;
+    }
+    const head = await separateHead(file, byName, config, wte!, where);
+    if (head) params.set('lm_head.weight', upload(k, [config.vocabSize, config.nEmbd], head, 'f32', 'lm_head.weight'));
+    const model = new Gpt2(k, config, params, head ? 'lm_head.weight' : 'wte.weight');
+    return { model, tokenizer: Tokenizer.gpt2(vocab), ...(vocab ? { vocab } : {}) };
+  } catch (e) {
+    for (const t of params.values()) t.dispose();
+    throw e;
+  }
+}
+
+async function readChecked(file: Awaited<ReturnType<typeof openSafetensors>>, byName: Map<string, string>, name: string, shape: number[], where: string): Promise<Float32Array> {
+  const stored = byName.get(name);
+  if (!stored) throw new BadModelError(`${where}: missing tensor ${name} [${shape}]; the checkpoint is incomplete or not a GPT-2`);
+  const info = file.tensors.get(stored)!;
+  if (info.shape.join(',') !== shape.join(',')) {
+    throw new BadModelError(`${where}: tensor ${name} has shape [${info.shape}] but the config implies [${shape}]; the config does not match the weights`);
+  }
+  return file.readF32(stored);
+}
+
+/** lm_head.weight equal to wte is the usual tied head; a different one becomes D. */
+async function separateHead(file: Awaited<ReturnType<typeof openSafetensors>>, byName: Map<string, string>, config: Gpt2Config, wte: Float32Array, where: string): Promise<Float32Array | undefined> {
+  if (!byName.has('lm_head.weight')) return undefined;
+  const head = await readChecked(file, byName, 'lm_head.weight', [config.vocabSize, config.nEmbd], where);
+  return head.every((v, i) => v === wte[i]) ? undefined : head;
+}
+
+function parseVocab(text: string, config: Gpt2Config, where: string): number[] {
+  const v = parseJson(text, `${where}: metadata "vocab"`);
+  if (!Array.isArray(v) || v.length !== config.vocabSize || !v.every((id) => Number.isInteger(id))) {
+    throw new BadModelError(`${where}: metadata "vocab" must be a list of ${config.vocabSize} GPT-2 token ids (vocab_size)`);
+  }
+  return v as number[];
+}

@@ -1,0 +1,46 @@
+// Random Hugging Face-layout GPT-2 checkpoints written by our safetensors writer,
+// with the float64 parameters a reference should use (rounded like the storage dtype).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configJson, type Gpt2Config } from '../src/model/config.ts';
+import { writeSafetensorsFile } from '../src/model/node-file.ts';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, type TensorToWrite } from '../src/model/safetensors.ts';
+import { gpt2ParamShapesRef, randomGpt2ParamsRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
+
+export type StorageDtype = 'F32' | 'F16' | 'BF16';
+
+export interface CheckpointOptions {
+  dtype?: StorageDtype;
+  /** Write names as `transformer.h.0...` like some hub checkpoints. */
+  prefix?: boolean;
+  /** Add the attn.bias / masked_bias buffers older checkpoints carry. */
+  maskBuffers?: boolean;
+  std?: number;
+}
+
+const roundTrip = (x: Float32Array, dtype: StorageDtype): Float32Array =>
+  dtype === 'F16' ? f16ToF32(f32ToF16(x)) : dtype === 'BF16' ? bf16ToF32(f32ToBf16(x)) : x;
+
+/** Writes dir/config.json + dir/model.safetensors; returns the directory and the reference parameters. */
+export async function writeRandomCheckpoint(cfg: Gpt2Config, seed: number, opts: CheckpointOptions = {}): Promise<{ dir: string; params: Gpt2ParamsRef }> {
+  const dtype = opts.dtype ?? 'F32';
+  const dir = mkdtempSync(join(tmpdir(), 'bl-ckpt-'));
+  const drawn = randomGpt2ParamsRef(cfg, seed, opts.std ?? 0.3);
+  const params: Gpt2ParamsRef = {};
+  const tensors: TensorToWrite[] = [];
+  for (const [name, shape] of Object.entries(gpt2ParamShapesRef(cfg))) {
+    const stored = roundTrip(Float32Array.from(drawn[name]!), dtype);
+    params[name] = Float64Array.from(stored);
+    tensors.push({ name: opts.prefix ? `transformer.${name}` : name, dtype, shape, data: stored });
+  }
+  if (opts.maskBuffers) {
+    for (let l = 0; l < cfg.nLayer; l++) {
+      tensors.push({ name: `h.${l}.attn.bias`, dtype: 'F32', shape: [1, 1, 4, 4], data: new Float32Array(16).fill(1) });
+      tensors.push({ name: `h.${l}.attn.masked_bias`, dtype: 'F32', shape: [], data: new Float32Array([-1e4]) });
+    }
+  }
+  await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson(cfg)));
+  return { dir, params };
+}

@@ -1,0 +1,114 @@
+// GPT-2 on the engine against the float64 reference, on random checkpoints loaded
+// from disk. Tolerances (relative to each tensor's largest entry): logits 1e-4,
+// loss 1e-5, factors X and Delta 1e-3 (Delta passes back through every layer in f32).
+import { rmSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Tape } from '../src/autograd/tape.ts';
+import { getEngine } from '../src/gpu/engine.ts';
+import { LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
+import type { Gpt2 } from '../src/model/gpt2.ts';
+import { loadModelPath } from '../src/model/load-node.ts';
+import { gpt2BackwardRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
+import { mulberry32Ref } from './reference/ops.ts';
+import { assertClose, read } from './helpers.ts';
+import { writeRandomCheckpoint, type StorageDtype } from './checkpoint.ts';
+
+const CFG: Gpt2Config = { nLayer: 2, nHead: 4, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+
+function randomIds(n: number, seed: number, V: number): number[] {
+  const r = mulberry32Ref(seed);
+  return Array.from({ length: n }, () => Math.floor(r() * V));
+}
+
+async function withModel(dtype: StorageDtype, fn: (model: Gpt2, params: Gpt2ParamsRef) => Promise<void>): Promise<void> {
+  const { dir, params } = await writeRandomCheckpoint(CFG, 11, { dtype, prefix: dtype === 'F16', maskBuffers: dtype === 'BF16' });
+  const { model } = await loadModelPath(await getEngine(), dir);
+  try {
+    await fn(model, params);
+  } finally {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs one prompt with its loss at the last position and compares everything with the reference. */
+async function checkAgainstReference(model: Gpt2, params: Gpt2ParamsRef, ids: number[], target: number, what: string): Promise<void> {
+  const tape = new Tape(model.k, { grad: true });
+  try {
+    const out = model.forward(tape, [ids], [{ seq: 0, position: ids.length - 1, token: target }]);
+    tape.backward(out.loss);
+    const ref = gpt2BackwardRef(CFG, params, ids, [{ position: ids.length - 1, token: target }]);
+    const [logits, loss] = await read(model.k, out.logits, out.loss);
+    const V = CFG.vocabSize;
+    assertClose(logits!, ref.logits.slice((ids.length - 1) * V), 1e-4, `${what} logits`);
+    assertClose(loss!, [ref.loss], 1e-5, `${what} loss`);
+    for (let l = 0; l < CFG.nLayer; l++) {
+      for (const m of LINEAR_MODULES) {
+        const name = `h.${l}.${m}`;
+        const f = tape.factors.get(name)!;
+        const [x, delta] = await read(model.k, f.X, f.delta!);
+        assertClose(x!, ref.factors[name]!.x, 1e-3, `${what} ${name} X`);
+        assertClose(delta!, ref.factors[name]!.delta, 1e-3, `${what} ${name} Delta`);
+      }
+    }
+  } finally {
+    tape.dispose();
+  }
+}
+
+for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+  test(`GPT-2 ${dtype} checkpoint (vocab 50257, 2 layers, d=48): logits, loss and every factor match float64 for prompts of 1, 5 and 17 tokens`, async () => {
+    await withModel(dtype, async (model, params) => {
+      for (const n of [1, 5, 17]) await checkAgainstReference(model, params, randomIds(n, n, CFG.vocabSize), 6342, `${dtype} n=${n}`);
+    });
+  });
+}
+
+test('a batch of 3 prompts of different lengths equals the three single runs', async () => {
+  await withModel('F32', async (model) => {
+    const prompts = [randomIds(5, 1, CFG.vocabSize), randomIds(17, 2, CFG.vocabSize), randomIds(1, 3, CFG.vocabSize)];
+    const targets = [15496, 995, 6342];
+    const run = async (batch: number[][], which: number[]) => {
+      const tape = new Tape(model.k, { grad: true });
+      try {
+        const out = model.forward(tape, batch, batch.map((p, s) => ({ seq: s, position: p.length - 1, token: targets[which[s]!]! })));
+        tape.backward(out.loss);
+        const factors = LINEAR_MODULES.flatMap((m) => [0, 1].map((l) => tape.factors.get(`h.${l}.${m}`)!));
+        const got = await read(model.k, out.logits, out.loss, ...factors.flatMap((f) => [f.X, f.delta!]));
+        return { T: out.T, logits: got[0]!, loss: got[1]!, factors: got.slice(2) };
+      } finally {
+        tape.dispose();
+      }
+    };
+    const batched = await run(prompts, [0, 1, 2]);
+    const V = CFG.vocabSize;
+    for (let s = 0; s < prompts.length; s++) {
+      const single = await run([prompts[s]!], [s]);
+      const n = prompts[s]!.length;
+      assertClose(batched.logits.slice(s * V, (s + 1) * V), single.logits, 1e-6, `prompt ${s} logits`);
+      assertClose([batched.loss[s]!], single.loss, 1e-6, `prompt ${s} loss`);
+      batched.factors.forEach((b, i) => {
+        const width = b.length / (prompts.length * batched.T);
+        const rows = b.slice(s * batched.T * width, (s * batched.T + n) * width);
+        assertClose(rows, single.factors[i]!, 1e-6, `prompt ${s} factor ${i}`);
+      });
+    }
+  });
+});
+
+test('loading refuses a config that does not match the tensors', async () => {
+  const { dir } = await writeRandomCheckpoint({ ...CFG, vocabSize: 97 }, 1);
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(`${dir}/config.json`, JSON.stringify({ n_layer: 3, n_head: 4, n_embd: 48, n_positions: 32, vocab_size: 97 }));
+  try {
+    await loadModelPath(await getEngine(), dir);
+    assert.unreachable('loaded a mismatched checkpoint');
+  } catch (e) {
+    assert.match((e as Error).message, /missing tensor h\.2\.ln_1\.weight/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
