@@ -26,7 +26,9 @@ const builds = [
 if (existsSync('src/cli.ts')) builds.push(esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js',
   platform: 'node', packages: 'external', banner: { js: '#!/usr/bin/env node' } }));
 const browserEntries = [...walk('test/browser', (p) => p.endsWith('entry.ts')), ...walk('web', (p) => p.endsWith('main.ts')), ...walk('bench', (p) => p.endsWith('browser.ts'))];
-if (browserEntries.length) builds.push(esbuild.build({ ...common, entryPoints: browserEntries, outdir: 'dist/browser', platform: 'browser',
-  external: ['webgpu', 'node:*'] }));
+// outbase '.': without it esbuild strips the entries' common folder, so each bundle's
+// path would depend on which other browser entries happen to exist.
+if (browserEntries.length) builds.push(esbuild.build({ ...common, entryPoints: browserEntries, outdir: 'dist/browser', outbase: '.',
+  platform: 'browser', external: ['webgpu', 'node:*'] }));
 await Promise.all(builds);
 

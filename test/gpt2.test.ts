@@ -9,6 +9,8 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
 import type { Gpt2 } from '../src/model/gpt2.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
+import { generate } from '../src/model/generate.ts';
+import { gpt2ForwardRef } from './reference/gpt2.ts';
 import { gpt2BackwardRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 import { assertClose, read } from './helpers.ts';
@@ -109,6 +111,27 @@ test('loading refuses a config that does not match the tensors', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('greedy generation follows the float64 argmax; top-k sampling is seeded and stays in the top k', async () => {
+  await withModel('F32', async (model, params) => {
+    const prompt = randomIds(4, 9, CFG.vocabSize);
+    const [greedy] = await generate(model, [prompt], { maxNewTokens: 3 });
+    const seq = [...prompt];
+    for (let i = 0; i < 3; i++) {
+      const { logits } = gpt2ForwardRef(CFG, params, seq);
+      const last = logits.subarray((seq.length - 1) * CFG.vocabSize);
+      seq.push(last.indexOf(Math.max(...last)));
+    }
+    assert.equal(greedy, seq.slice(prompt.length));
+    const a = await generate(model, [prompt, prompt.slice(0, 2)], { maxNewTokens: 2, topK: 5, seed: 3 });
+    const b = await generate(model, [prompt, prompt.slice(0, 2)], { maxNewTokens: 2, topK: 5, seed: 3 });
+    assert.equal(a, b);
+    const { logits } = gpt2ForwardRef(CFG, params, prompt);
+    const last = Array.from(logits.subarray((prompt.length - 1) * CFG.vocabSize));
+    const top5 = last.map((v, i) => [v, i] as const).sort((x, y) => y[0] - x[0]).slice(0, 5).map((x) => x[1]);
+    assert.ok(top5.includes(a[0]![0]!), `sampled ${a[0]![0]} outside the top 5 ${top5}`);
+  });
 });
 
 test.run();

@@ -38,18 +38,15 @@ export class Kernels {
   private pass: GPUComputePassEncoder | null = null;
   private pending: Pending = { destroy: [] };
   private dispatchesSinceSubmit = 0;
+  private errors: GPUError[] = [];
   /** Dispatches recorded since creation: the benches and tests read it. */
   dispatchCount = 0;
 
   constructor(readonly gpu: Gpu) {
     this.device = gpu.device;
-    this.openErrorScopes();
-  }
-
-  // Scopes stay open between syncs so errors from pipeline and bind-group creation are caught too.
-  private openErrorScopes(): void {
-    this.device.pushErrorScope('out-of-memory');
-    this.device.pushErrorScope('validation');
+    // Errors from any call (pipelines, bind groups, submits) arrive here and are thrown
+    // at the next sync(); error scopes would not survive several Kernels on one device.
+    this.device.addEventListener('uncapturederror', (e) => this.errors.push((e as GPUUncapturedErrorEvent).error));
   }
 
   /** Compiles every file once and turns WGSL errors into "file:line:col: message". */
@@ -168,13 +165,11 @@ export class Kernels {
   /** Submits and waits; surfaces validation and out-of-memory errors as exceptions. */
   async sync(): Promise<void> {
     this.submit();
-    const validation = this.device.popErrorScope();
-    const oom = this.device.popErrorScope();
-    this.openErrorScopes();
-    const [v, o] = [await validation, await oom];
     await this.device.queue.onSubmittedWorkDone();
-    if (o) throw new GpuError(`GPU out of memory: ${o.message} (try a shorter prompt or fewer layers)`);
-    if (v) throw new GpuError(`WebGPU validation error: ${v.message}`);
+    const [first] = this.errors;
+    this.errors = [];
+    if (first instanceof GPUOutOfMemoryError) throw new GpuError(`GPU out of memory: ${first.message.split('\n')[0]} (try a shorter prompt or fewer layers)`);
+    if (first) throw new GpuError(`WebGPU error: ${first.message.split('\n')[0]}`);
   }
 }
 

@@ -122,10 +122,15 @@ const residualCase: Case = {
   }),
 };
 
+/** Also run in headless Chromium by test/browser.test.ts. */
+export const attentionCases: Case[] = [
+  attentionCase(1, 1, 4), attentionCase(7, 2, 8), attentionCase(13, 3, 5), attentionCase(17, 2, 64),
+  attentionBatchCase,
+];
+
 export const layerCases: Case[] = [
   geluCase(1), geluCase(13), geluCase(50257),
   layernormCase(1, 7), layernormCase(13, 64), layernormCase(5, 768), layernormCase(3, 3072),
-  attentionCase(1, 1, 4), attentionCase(7, 2, 8), attentionCase(13, 3, 5), attentionCase(17, 2, 64),
-  attentionBatchCase,
+  ...attentionCases,
   residualCase,
 ];

@@ -1,0 +1,42 @@
+// The `backward-lens` command. Errors print one line (the stack with --debug) and
+// exit non-zero: 2 for bad input or usage, 1 when the machine cannot run it.
+import { UsageError, type Command } from './cli/common.ts';
+import { factorsCommand } from './cli/factors.ts';
+import { NoAdapterError } from './gpu/device.ts';
+import { GpuError, KernelCompileError } from './gpu/kernels.ts';
+
+const commands: Record<string, Command> = {
+  factors: factorsCommand,
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return [
+    'backward-lens: project language-model gradients into the vocabulary (Backward Lens, Katz et al.)',
+    '',
+    'usage: backward-lens COMMAND [options]   (backward-lens COMMAND --help for details)',
+    '',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') return void console.log(help());
+  const command = commands[name];
+  if (!command) throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(commands).join(', ')}`);
+  await command.run(rest);
+}
+
+const environmentErrors = [NoAdapterError, GpuError, KernelCompileError];
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (process.argv.includes('--debug')) console.error(err.stack);
+    console.error(`backward-lens: ${err.message}`);
+    if (err instanceof UsageError) console.error('run with --help for usage');
+    process.exit(environmentErrors.some((c) => err instanceof c) ? 1 : 2);
+  },
+);

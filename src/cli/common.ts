@@ -1,0 +1,56 @@
+// What every subcommand shares: argument parsing with one-line usage errors, the
+// model option (the embedded default when absent), and error reporting.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { getEngine } from '../gpu/engine.ts';
+import { loadModelPath } from '../model/load-node.ts';
+import type { LoadedModel } from '../model/load.ts';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<void>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export const MODEL_OPTION = { model: { type: 'string' } } as const satisfies Options;
+
+export function parse<O extends Options>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } }, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.split('\n')[0]} (usage: ${usage.split('\n')[0]})`);
+  }
+}
+
+/** The embedded default model, shipped in weights/default beside dist/. */
+export function defaultModelDir(): string {
+  return fileURLToPath(new URL('../weights/default', import.meta.url));
+}
+
+export async function loadModel(path: string | undefined): Promise<LoadedModel> {
+  const dir = path ?? defaultModelDir();
+  if (path === undefined && !existsSync(`${dir}/model.safetensors`)) {
+    throw new UsageError(`no --model given and the embedded default model is missing (${dir}); pass --model DIR with config.json + model.safetensors`);
+  }
+  const k = await getEngine();
+  process.stderr.write(`backward-lens: ${k.gpu.adapterName}; loading ${path ?? 'the default model'}…\n`);
+  return loadModelPath(k, dir);
+}
+
+export function required(value: string | undefined, flag: string): string {
+  if (value === undefined) throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+export function oneOf<T extends string>(value: string | undefined, flag: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got "${value}"`);
+  return value as T;
+}

@@ -1,0 +1,40 @@
+// The in-page half of test/browser.test.ts: runs the matmul and attention cases on
+// the browser's own WebGPU (navigator.gpu, not Dawn-in-Node) and leaves the outcome
+// on window, where the driver polls it.
+import { getEngine } from '../../src/gpu/engine.ts';
+import { attentionCases } from '../kernels/layers.cases.ts';
+import { matmulCases } from '../kernels/matmul.cases.ts';
+
+export interface KernelRun {
+  adapter?: string;
+  /** Why no case could run at all (no adapter, a kernel that does not compile). */
+  fatal?: string;
+  results: { name: string; error?: string }[];
+  /** Set last, so the driver knows `results` is complete. */
+  done: boolean;
+}
+
+declare global {
+  interface Window { kernelRun: KernelRun }
+}
+
+const message = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+const run: KernelRun = { results: [], done: false };
+window.kernelRun = run;
+try {
+  const k = await getEngine();
+  run.adapter = k.gpu.adapterName;
+  for (const c of [...matmulCases, ...attentionCases]) {
+    try {
+      await c.run(k);
+      run.results.push({ name: c.name });
+    } catch (e) {
+      run.results.push({ name: c.name, error: message(e) });
+    }
+  }
+} catch (e) {
+  run.fatal = message(e);
+} finally {
+  run.done = true;
+}
