@@ -64,7 +64,7 @@ export class Tape {
       this.grads.set(t, g);
       return;
     }
-    this.k.dispatch(ELEMENTWISE, 'accumulate', [prev.size], [prev.buffer, g.buffer], grid1d(prev.size, 64));
+    this.k.dispatch(ELEMENTWISE, 'accumulate', [prev.size, 0], [prev.buffer, g.buffer], grid1d(prev.size, 64));
   }
 
   /** Seeds d(loss)/d(loss) with `seed` (ones by default) and runs the tape backwards. */

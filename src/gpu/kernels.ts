@@ -2,6 +2,7 @@
 // Work is recorded into one open compute pass and submitted in large batches,
 // because on SwiftShader every wait for the GPU costs most of a core.
 import type { Gpu } from './device.ts';
+import { Profiler, type OpTime } from './profiler.ts';
 
 export class KernelCompileError extends Error {
   override name = 'KernelCompileError';
@@ -39,6 +40,7 @@ export class Kernels {
   private pending: Pending = { destroy: [] };
   private dispatchesSinceSubmit = 0;
   private errors: GPUError[] = [];
+  private profiler: Profiler | null = null;
   /** Dispatches recorded since creation: the benches and tests read it. */
   dispatchCount = 0;
 
@@ -114,11 +116,12 @@ export class Kernels {
       if (buffer) entries.push({ binding: i + 1, resource: { buffer } });
     });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.computePass();
+    const pass = this.profiler ? this.profiledPass(`${src.file.replace('.wgsl', '')}.${entry}`) : this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = workgroups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) this.endPass();
     this.dispatchCount++;
     // Bound how much work one submit holds so memory of finished passes can be reclaimed.
     if (++this.dispatchesSinceSubmit >= 512) this.submit();
@@ -145,6 +148,31 @@ export class Kernels {
     return this.pass;
   }
 
+  private profiledPass(label: string): GPUComputePassEncoder {
+    if (this.profiler!.full) this.submit();
+    this.endPass();
+    this.pass = this.commandEncoder().beginComputePass({ timestampWrites: this.profiler!.next(label) });
+    return this.pass;
+  }
+
+  /** Starts timing every dispatch on the GPU (needs the timestamp-query feature). */
+  startProfile(): void {
+    if (!this.device.features.has('timestamp-query')) throw new GpuError('this adapter has no timestamp-query feature: per-op timing is unavailable');
+    this.submit();
+    this.profiler = new Profiler(this.device);
+  }
+
+  /** Stops timing; returns GPU milliseconds per kernel entry point, largest first. */
+  async stopProfile(): Promise<OpTime[]> {
+    const p = this.profiler;
+    if (!p) return [];
+    await this.sync();
+    this.profiler = null;
+    const times = await p.collect();
+    p.destroy();
+    return times;
+  }
+
   private endPass(): void {
     this.pass?.end();
     this.pass = null;
@@ -154,6 +182,7 @@ export class Kernels {
   submit(): void {
     this.endPass();
     if (this.encoder) {
+      this.profiler?.resolve(this.encoder);
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
     }

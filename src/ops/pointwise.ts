@@ -21,7 +21,7 @@ export function gelu(tape: Tape, x: Tensor): Tensor {
 export function add(tape: Tape, a: Tensor, b: Tensor): Tensor {
   if (a.size !== b.size) throw new RangeError(`add: sizes ${a.size} and ${b.size} differ`);
   const out = tape.zeros(a.shape, 'f32', 'add');
-  tape.k.dispatch(ELEMENTWISE, 'add', [a.size], [a.buffer, b.buffer, out.buffer], grid1d(a.size, 64));
+  tape.k.dispatch(ELEMENTWISE, 'add', [a.size, 0], [a.buffer, b.buffer, out.buffer], grid1d(a.size, 64));
   tape.record(() => {
     const g = tape.gradOf(out);
     if (!g) return;

@@ -1,0 +1,69 @@
+// The analysis result: plain, frozen data that the terminal grid, the JSON report,
+// the HTML report and the browser app all read. README documents it as the JSON schema.
+import type { LinearModule } from '../model/config.ts';
+import type { TargetTokens } from './prepare.ts';
+
+export interface Token {
+  readonly id: number;
+  /** Display text: leading spaces kept, unprintable bytes as \xNN. */
+  readonly text: string;
+}
+
+export interface TokenProb extends Token {
+  readonly prob: number;
+}
+
+/** One spanning vector: x_i (a layer input) or delta_i (a VJP) at prompt token i. */
+export interface VectorView {
+  readonly norm: number;
+  /** Logit lens, only for d-dimensional vectors: k most probable tokens ... */
+  readonly top?: readonly TokenProb[];
+  /** ... and k least probable (what a delta writes in: the update subtracts delta). */
+  readonly bottom?: readonly TokenProb[];
+  /** 1-based rank of the target's first token: from the top for x, from the bottom for delta. */
+  readonly targetRank?: number;
+  /** The same for the model's original top-1 answer. */
+  readonly originalRank?: number;
+}
+
+export interface ModuleView {
+  readonly module: LinearModule;
+  readonly inDim: number;
+  readonly outDim: number;
+  /** Exact rank of the gradient X^T Delta (Lemma 4.1). */
+  readonly rank: number;
+  readonly singularValues: readonly number[];
+  /** Per prompt token. */
+  readonly x: readonly VectorView[];
+  readonly delta: readonly VectorView[];
+}
+
+export interface LayerView {
+  readonly layer: number;
+  readonly modules: readonly ModuleView[];
+}
+
+export interface AnalysisSettings {
+  readonly layers: readonly number[];
+  readonly modules: readonly LinearModule[];
+  readonly k: number;
+  readonly normalized: boolean;
+  readonly targetTokens: TargetTokens;
+}
+
+export interface Analysis {
+  readonly prompt: string;
+  readonly target: string;
+  readonly tokens: readonly Token[];
+  readonly targetTokens: readonly Token[];
+  /** Summed NLL of the target token(s). */
+  readonly loss: number;
+  /** Probability of the target's first token after the prompt. */
+  readonly targetProb: number;
+  /** The model's own top-1 next token after the prompt. */
+  readonly original: TokenProb;
+  readonly settings: AnalysisSettings;
+  readonly layers: readonly LayerView[];
+  /** Bytes the selected layers' factors take, against their dense gradients. */
+  readonly memory: { readonly factorBytes: number; readonly denseBytes: number };
+}
