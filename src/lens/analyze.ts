@@ -6,12 +6,12 @@ import { Tape } from '../autograd/tape.ts';
 import { rankOfProduct } from '../autograd/linalg.ts';
 import { readAll, zeros } from '../gpu/buffers.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { ForwardResult, Gpt2 } from '../model/gpt2.ts';
 import { rowNorms } from '../ops/rows.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import { logitLens, type IdProb, type Projection } from './logit-lens.ts';
-import { BadInputError, preparePair, type TargetTokens } from './prepare.ts';
+import { BadInputError, preparePair, type PreparedPair, type TargetTokens } from './prepare.ts';
 import type { Analysis, AnalysisSettings, ModuleView, Token, TokenProb, VectorView } from './types.ts';
 
 export interface AnalyzeOptions {
@@ -20,6 +20,11 @@ export interface AnalyzeOptions {
   k?: number;
   normalized?: boolean;
   targetTokens?: TargetTokens;
+  /**
+   * Runs after the backward pass while the factors are alive (factor export, neuron
+   * views): seq s's rows in any factor are s*T .. s*T + promptLength - 1.
+   */
+  withFactors?: (tape: Tape, out: ForwardResult, pairs: readonly PreparedPair[]) => Promise<void>;
 }
 
 export interface PromptTarget {
@@ -67,6 +72,7 @@ export async function analyze(model: Gpt2, tokenizer: Tokenizer, pairs: readonly
     tape.backward(out.loss);
     await k.sync();
     if (times) times.backward += now() - t;
+    await opts.withFactors?.(tape, out, prepared);
 
     const [logits, lse, loss] = (await readAll(k, [out.logits, out.lse, out.loss])) as Float32Array[];
     const V = model.config.vocabSize;
