@@ -1,0 +1,207 @@
+// `backward-lens train`: trains the embedded default model from scratch on CounterFact
+// facts read from ../shared/data at run time. Checkpoints every few hundred steps so a
+// stopped run resumes with --resume and continues bit-for-bit on the same data order.
+import { existsSync, mkdirSync } from 'node:fs';
+import { appendFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readAll, upload } from '../gpu/buffers.ts';
+import { getEngine } from '../gpu/engine.ts';
+import type { Kernels } from '../gpu/kernels.ts';
+import { configJson, type Gpt2Config } from '../model/config.ts';
+import { Gpt2 } from '../model/gpt2.ts';
+import { fileSource, writeSafetensorsFile } from '../model/node-file.ts';
+import { openSafetensors, type TensorToWrite } from '../model/safetensors.ts';
+import type { Tensor } from '../tensor.ts';
+import { Tokenizer } from '../tokenizer.ts';
+import { answerToken, recordSentences, reducedVocabulary } from '../train/corpus.ts';
+import { epochBatches, Trainer, type TrainHyper } from '../train/trainer.ts';
+import { readRecords, defaultDataDir } from './data.ts';
+import { factQuality, formatQuality } from './facts.ts';
+import { parse, UsageError, type Command } from './common.ts';
+import { Progress } from './progress.ts';
+
+const usage = `backward-lens train --out DIR [options]
+
+Trains a GPT-2 (pre-LN, tied embeddings, learned positions, gelu_new) from scratch
+on the engine, on CounterFact facts: for the first --records records of
+counterfact-train.json the sentences "prompt ground_truth", "rephrase_prompt
+ground_truth" and "locality_prompt locality_ground_truth". The vocabulary is
+reduced to the 256 byte tokens, every token of those sentences and the first
+token of every record's target_new (so edits towards any target_new work); it is
+declared in the weights' metadata. Writes DIR/model.safetensors, DIR/config.json,
+DIR/train-log.jsonl (one line per step) and DIR/train-summary.json (quality).
+
+  --out DIR            output directory (created)
+  --data DIR           data directory holding counterfact/ (default: ../shared/data)
+  --records N          training records (default 1000)
+  --layers N --embd N --heads N --context N   architecture (default 4, 128, 4, 64)
+  --epochs N           passes over the sentences (default 24)
+  --batch N            sentences per step (default 32)
+  --lr X               peak learning rate (default 0.005), warm-up --warmup steps
+                       (default 100), cosine decay to 10%
+  --weight-decay X     AdamW decay on matrices (default 0.01)
+  --seed N             initialisation and data order (default 0)
+  --resume             continue from DIR/checkpoint.safetensors
+  --max-steps N        stop after N steps in total (for quick checks)`;
+
+interface TrainArgs {
+  out: string;
+  dataDir: string;
+  records: number;
+  config: Gpt2Config;
+  epochs: number;
+  batch: number;
+  seed: number;
+  hyper: Omit<TrainHyper, 'totalSteps'>;
+  resume: boolean;
+  maxSteps: number;
+}
+
+function positive(v: string | undefined, flag: string, fallback: number, integer = true): number {
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (!(x > 0) || (integer && !Number.isInteger(x))) throw new UsageError(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
+  return x;
+}
+
+function seedOf(v: string | undefined): number {
+  const x = Number(v ?? 0);
+  if (!Number.isSafeInteger(x) || x < 0) throw new UsageError(`--seed must be a non-negative integer, got "${v}"`);
+  return x;
+}
+
+function parseTrainArgs(argv: string[]): TrainArgs | null {
+  const s = { type: 'string' } as const;
+  const { values: v } = parse(argv, { out: s, data: s, records: s, layers: s, embd: s, heads: s, context: s, epochs: s, batch: s, lr: s, warmup: s, 'weight-decay': s, seed: s, resume: { type: 'boolean' }, 'max-steps': s }, usage);
+  if (v.help) return null;
+  if (!v.out) throw new UsageError('--out DIR is required');
+  const nEmbd = positive(v.embd, '--embd', 128);
+  const nHead = positive(v.heads, '--heads', 4);
+  if (nEmbd % nHead) throw new UsageError(`--embd ${nEmbd} must be divisible by --heads ${nHead}`);
+  const wd = v['weight-decay'] === undefined ? 0.01 : Number(v['weight-decay']);
+  if (!(wd >= 0)) throw new UsageError('--weight-decay must be >= 0');
+  return {
+    out: v.out,
+    dataDir: v.data ?? defaultDataDir(),
+    records: positive(v.records, '--records', 1000),
+    config: { nLayer: positive(v.layers, '--layers', 4), nHead, nEmbd, nPositions: positive(v.context, '--context', 64), vocabSize: 0, nInner: 4 * nEmbd, eps: 1e-5 },
+    epochs: positive(v.epochs, '--epochs', 24),
+    batch: positive(v.batch, '--batch', 32),
+    seed: seedOf(v.seed),
+    hyper: { lr: positive(v.lr, '--lr', 0.005, false), minLrRatio: 0.1, warmupSteps: positive(v.warmup, '--warmup', 100), weightDecay: wd, beta1: 0.9, beta2: 0.95, clipNorm: 1 },
+    resume: v.resume ?? false,
+    maxSteps: v['max-steps'] === undefined ? Infinity : positive(v['max-steps'], '--max-steps', 1),
+  };
+}
+
+/** Forward + backward FLOPs of one step on real tokens: 3x the forward's matmuls. */
+function stepFlops(c: Gpt2Config, lengths: number[]): number {
+  const d = c.nEmbd;
+  const linear = (3 * d * d + d * d + 2 * d * c.nInner) * c.nLayer + c.vocabSize * d;
+  return lengths.reduce((s, T) => s + 3 * (2 * T * linear + 4 * c.nLayer * d * T * T * 0.5), 0);
+}
+
+const CHECKPOINT = 'checkpoint.safetensors';
+
+/** Work done so far, carried across resumes so the summary covers the whole run. */
+interface Totals {
+  seconds: number;
+  tokens: number;
+  flops: number;
+}
+
+async function saveCheckpoint(dir: string, t: Trainer, meta: Record<string, string>, totals: Totals): Promise<void> {
+  const names = [...t.model.params.keys()];
+  const sources = names.flatMap((n) => [t.model.param(n), t.m.get(n)!, t.v.get(n)!]);
+  const data = await readAll(t.model.k, sources);
+  const tensors: TensorToWrite[] = names.flatMap((n, i) =>
+    ['param', 'm', 'v'].map((kind, j) => ({ name: `${kind}/${n}`, dtype: 'F32' as const, shape: [...sources[3 * i + j]!.shape], data: data[3 * i + j] as Float32Array })),
+  );
+  await writeSafetensorsFile(join(dir, CHECKPOINT), tensors, { ...meta, steps: String(t.steps), totals: JSON.stringify(totals) });
+}
+
+async function loadCheckpoint(k: Kernels, dir: string, config: Gpt2Config, hyper: TrainHyper, meta: Record<string, string>): Promise<{ trainer: Trainer; totals: Totals }> {
+  const src = await fileSource(join(dir, CHECKPOINT));
+  try {
+    const f = await openSafetensors(src);
+    for (const key of Object.keys(meta)) {
+      if (f.metadata[key] !== meta[key]) throw new UsageError(`${join(dir, CHECKPOINT)} was made with a different ${key}; rerun with the same options or without --resume`);
+    }
+    const load = async (kind: string) => {
+      const m = new Map<string, Tensor>();
+      for (const [name, info] of f.tensors) if (name.startsWith(`${kind}/`)) m.set(name.slice(kind.length + 1), upload(k, info.shape, await f.readF32(name), 'f32', name));
+      return m;
+    };
+    const trainer = new Trainer(new Gpt2(k, config, await load('param')), hyper, Number(f.metadata.steps), { m: await load('m'), v: await load('v') });
+    return { trainer, totals: JSON.parse(f.metadata.totals ?? '{"seconds":0,"tokens":0,"flops":0}') as Totals };
+  } finally {
+    await src.close();
+  }
+}
+
+async function train(a: TrainArgs): Promise<void> {
+  const records = readRecords(a.dataDir, 'train').slice(0, a.records);
+  if (records.length < a.records) throw new UsageError(`counterfact-train.json has only ${records.length} records`);
+  const gpt2 = Tokenizer.gpt2();
+  const allTargets = (['train', 'val', 'edit'] as const).flatMap((split) => readRecords(a.dataDir, split)).map((r) => answerToken(gpt2, r.target_new));
+  const sentences = records.flatMap(recordSentences);
+  const vocab = reducedVocabulary(gpt2, sentences, allTargets);
+  const tokenizer = Tokenizer.gpt2(vocab);
+  const seqs = sentences.map((s) => tokenizer.encode(s));
+  const tooLong = seqs.findIndex((s) => s.length > a.config.nPositions);
+  if (tooLong >= 0) throw new UsageError(`sentence "${sentences[tooLong]}" has ${seqs[tooLong]!.length} tokens, more than --context ${a.config.nPositions}`);
+  const config = { ...a.config, vocabSize: vocab.length };
+  const lengths = seqs.map((s) => s.length);
+  const stepsPerEpoch = Math.ceil(seqs.length / a.batch);
+  const hyper: TrainHyper = { ...a.hyper, totalSteps: stepsPerEpoch * a.epochs };
+  const meta = { config: JSON.stringify(config), hyper: JSON.stringify(hyper), seed: String(a.seed), records: String(a.records), batch: String(a.batch) };
+
+  mkdirSync(a.out, { recursive: true });
+  const k = await getEngine();
+  process.stderr.write(`backward-lens train: ${k.gpu.adapterName}; ${records.length} records, ${seqs.length} sentences, ${lengths.reduce((x, y) => x + y, 0)} tokens, vocab ${vocab.length}\n`);
+  const resuming = a.resume && existsSync(join(a.out, CHECKPOINT));
+  const { trainer, totals } = resuming ? await loadCheckpoint(k, a.out, config, hyper, meta) : { trainer: Trainer.fresh(k, config, a.seed, hyper), totals: { seconds: 0, tokens: 0, flops: 0 } };
+  const log = join(a.out, 'train-log.jsonl');
+  if (!resuming) await rm(log, { force: true });
+  const lastStep = Math.min(hyper.totalSteps, a.maxSteps);
+  const progress = new Progress(lastStep, trainer.steps);
+  const started = performance.now() - totals.seconds * 1000;
+  while (trainer.steps < lastStep) {
+    const epoch = Math.floor(trainer.steps / stepsPerEpoch);
+    const batch = epochBatches(lengths, a.batch, a.seed, epoch)[trainer.steps % stepsPerEpoch]!;
+    const r = await trainer.step(batch.map((i) => seqs[i]!));
+    totals.tokens += r.tokens + batch.length;
+    totals.flops += stepFlops(config, batch.map((i) => lengths[i]!));
+    totals.seconds = (performance.now() - started) / 1000;
+    const tps = totals.tokens / totals.seconds;
+    await appendFile(log, JSON.stringify({ step: trainer.steps, epoch, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSecond: tps }) + '\n');
+    progress.update(trainer.steps, `epoch ${epoch + 1}/${a.epochs} loss ${r.loss.toFixed(3)} | ${tps.toFixed(0)} tok/s`);
+    if (trainer.steps % 200 === 0 || trainer.steps === lastStep) await saveCheckpoint(a.out, trainer, meta, totals);
+  }
+  progress.done();
+  const wall = totals.seconds;
+
+  const weights = [...trainer.model.params.keys()];
+  const data = await readAll(k, weights.map((n) => trainer.model.param(n)));
+  await writeSafetensorsFile(join(a.out, 'model.safetensors'), weights.map((name, i) => ({ name, dtype: 'F32', shape: [...trainer.model.param(name).shape], data: data[i] as Float32Array })), {
+    config: JSON.stringify(configJson(config)),
+    vocab: JSON.stringify(vocab),
+    training: `backward-lens train --records ${a.records} --layers ${config.nLayer} --embd ${config.nEmbd} --heads ${config.nHead} --context ${config.nPositions} --epochs ${a.epochs} --batch ${a.batch} --lr ${a.hyper.lr} --seed ${a.seed}`,
+  });
+  await writeFile(join(a.out, 'config.json'), JSON.stringify(configJson(config), null, 2) + '\n');
+  const quality = await factQuality(trainer.model, tokenizer, a.dataDir, a.records);
+  const summary = { records: a.records, sentences: seqs.length, vocab: vocab.length, config, hyper, seed: a.seed, steps: trainer.steps, wallSeconds: wall, tokensPerSecond: totals.tokens / wall, gflops: totals.flops / wall / 1e9, adapter: k.gpu.adapterName, quality };
+  await writeFile(join(a.out, 'train-summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  console.log(formatQuality(quality));
+  console.log(`trained ${trainer.steps} steps in ${(wall / 60).toFixed(1)} min (${summary.tokensPerSecond.toFixed(0)} tok/s, ${summary.gflops.toFixed(2)} GFLOP/s); wrote ${a.out}`);
+}
+
+export const trainCommand: Command = {
+  summary: 'train the embedded default model from scratch on CounterFact facts',
+  usage,
+  async run(argv) {
+    const a = parseTrainArgs(argv);
+    if (!a) return void console.log(usage);
+    await train(a);
+  },
+};
