@@ -1,12 +1,18 @@
 // The `backward-lens` command. Errors print one line (the stack with --debug) and
 // exit non-zero: 2 for bad input or usage, 1 when the machine cannot run it.
+import { analyzeCommand } from './cli/analyze.ts';
 import { UsageError, type Command } from './cli/common.ts';
 import { factorsCommand } from './cli/factors.ts';
+import { factsCommand } from './cli/facts.ts';
+import { trainCommand } from './cli/train.ts';
 import { NoAdapterError } from './gpu/device.ts';
 import { GpuError, KernelCompileError } from './gpu/kernels.ts';
 
 const commands: Record<string, Command> = {
+  analyze: analyzeCommand,
   factors: factorsCommand,
+  train: trainCommand,
+  facts: factsCommand,
 };
 
 function help(): string {

@@ -1,0 +1,223 @@
+// `backward-lens analyze`: the analysis of src/lens/analyze.ts for one pair or a
+// JSONL batch, reported as a terminal grid and optionally JSON, HTML and factors.
+// Every input is checked before the analysis runs, so bad input fails in seconds.
+import { readFile } from 'node:fs/promises';
+import { analyze, settingsFor, type AnalyzeOptions, type PromptTarget } from '../lens/analyze.ts';
+import { factorTensors } from '../lens/factor-export.ts';
+import { BadInputError, preparePair } from '../lens/prepare.ts';
+import type { LinearModule } from '../model/config.ts';
+import { writeSafetensorsFile } from '../model/node-file.ts';
+import type { TensorToWrite } from '../model/safetensors.ts';
+import { renderHtml } from '../report/html.ts';
+import { renderJson, report } from '../report/json.ts';
+import { renderTerminal, type ColorMode } from '../report/terminal.ts';
+import { MODEL_OPTION, loadModel, oneOf, parse, UsageError, type Command } from './common.ts';
+import { checkWritable, writeTextAtomic } from './output-file.ts';
+
+const usage = `backward-lens analyze --prompt TEXT --target TEXT [options]
+backward-lens analyze --pairs FILE.jsonl [options]
+
+The Backward Lens (Katz et al., §4-5) of one edit: the gradient that would teach
+the model to answer TARGET after PROMPT, read in the vocabulary. One forward and
+backward pass; the loss is the NLL of the target's first token at the last prompt
+token. For a linear layer z = xW over the prompt's n tokens the weight gradient
+is XᵀΔ = Σ_i x_iᵀ δ_i: x_i is the layer's input at token i, δ_i = ∂L/∂z_i its VJP.
+The logit lens LL(v) = softmax(ln_f(v)·D) reads any d-dimensional x_i or δ_i as
+a distribution over tokens.
+
+The grids (rows = layers, the last layer on top; columns = prompt tokens):
+  FF2 (mlp.c_proj)  each cell is the LEAST probable token of LL(δ_i): the update
+                    subtracts δ_i, so that is what it writes into FF2 (§5.2).
+  FF1 (mlp.c_fc)    each cell is the most probable token of LL(x_i).
+  A cell's shade is that module's ‖δ_i‖ (white: the token barely moves the
+  weights). The target is marked *like this* without colour, bold with it.
+Below the grids: the loss, the model's own answer and the target's probability,
+and per layer the target's rank in FF2's δ_n (last token, from the least
+probable: 1 means the update writes the target in) and each module's exact
+gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
+
+  --prompt TEXT           the prompt
+  --target TEXT           the new answer (GPT-2 words start with a space: " Paris")
+  --pairs FILE.jsonl      instead: one {"prompt": ..., "target": ...} per line, all
+                          in one batch; one grid per pair, one section each in HTML
+  --model DIR             config.json + model.safetensors (default: the embedded model)
+  --modules LIST          comma-separated, default all: attn.c_attn, attn.c_proj,
+                          mlp.c_fc (FF1), mlp.c_proj (FF2); the grids need the MLP ones
+  --layers LIST           layers to analyse, e.g. 0-11 or 0,3,5-7 (default all)
+  --k N                   most/least probable tokens kept per vector (default 5, max 100)
+  --normalized            logit lens of v/‖v‖ (App. F): readable for near-zero vectors
+  --target-tokens all     teacher-force every target token and sum their NLLs
+  --json FILE             every number: {"version": 1, "model", "results": [...]}
+  --html FILE             a self-contained report: grids, hover lists, rank and norm plots
+  --save-factors FILE.safetensors
+                          every layer's x and delta as the factors command writes
+                          them (one pair only: not with --pairs of several lines)
+  --no-color              plain grid (also when NO_COLOR is set or stdout is no terminal)
+
+The grid goes to stdout, progress to stderr. Output files are written whole or
+not at all. Bad input exits with code 2 and one line saying what to fix.
+
+Examples:
+  backward-lens analyze --prompt "Lionel Messi plays for" --target " Paris"
+  backward-lens analyze --prompt "Obama grew up in" --target " Paris" --layers 6-11 --modules mlp.c_fc,mlp.c_proj --html obama.html
+  backward-lens analyze --pairs edits.jsonl --json edits.json --no-color`;
+
+const OPTIONS = {
+  ...MODEL_OPTION,
+  prompt: { type: 'string' },
+  target: { type: 'string' },
+  pairs: { type: 'string' },
+  modules: { type: 'string' },
+  layers: { type: 'string' },
+  k: { type: 'string' },
+  normalized: { type: 'boolean' },
+  'target-tokens': { type: 'string' },
+  json: { type: 'string' },
+  html: { type: 'string' },
+  'save-factors': { type: 'string' },
+  'no-color': { type: 'boolean' },
+} as const;
+
+interface SourcedPair extends PromptTarget {
+  /** Where the pair came from, for error messages: "" for --prompt/--target. */
+  where: string;
+}
+
+export const analyzeCommand: Command = {
+  summary: 'the Backward Lens grid of a prompt and a new target: what each layer\'s gradient writes in',
+  usage,
+  async run(argv) {
+    const { values } = parse(argv, OPTIONS, usage);
+    if (values.help) return void console.log(usage);
+    const pairs = await readPairsOption(values);
+    const saveFactors = values['save-factors'];
+    if (saveFactors !== undefined) {
+      if (!saveFactors.endsWith('.safetensors')) throw new UsageError(`--save-factors ${saveFactors}: the file name must end in .safetensors`);
+      if (pairs.length > 1) throw new BadInputError(`--save-factors takes one pair, but --pairs gave ${pairs.length}; run the pair you want with --prompt/--target`);
+    }
+    const layerRanges = values.layers === undefined ? undefined : parseLayers(values.layers);
+    const opts: AnalyzeOptions = {
+      ...(values.modules !== undefined ? { modules: parseModules(values.modules) } : {}),
+      ...(values.k !== undefined ? { k: parseK(values.k) } : {}),
+      normalized: values.normalized ?? false,
+      targetTokens: oneOf(values['target-tokens'], '--target-tokens', ['first', 'all'] as const, 'first'),
+    };
+    const outputs = [['--json', values.json], ['--html', values.html], ['--save-factors', saveFactors]] as const;
+    for (const [flag, path] of outputs) if (path !== undefined) await checkWritable(path, flag);
+
+    const { model, tokenizer } = await loadModel(values.model);
+    if (layerRanges) opts.layers = expandLayers(layerRanges, model.config.nLayer);
+    const settings = settingsFor(model, opts);
+    for (const p of pairs) {
+      try {
+        preparePair(model, tokenizer, p.prompt, p.target, settings.targetTokens);
+      } catch (e) {
+        if (e instanceof BadInputError && p.where) throw new BadInputError(`${p.where}: ${e.message}`);
+        throw e;
+      }
+    }
+
+    let factors: TensorToWrite[] | undefined;
+    const started = performance.now();
+    const results = await analyze(model, tokenizer, pairs, {
+      ...opts,
+      ...(saveFactors !== undefined ? { withFactors: async (tape, out, prepared) => { factors = await factorTensors(model, tape, prepared[0]!, out.logits); } } : {}),
+    });
+    process.stderr.write(`backward-lens: analysed ${pairs.length} pair${pairs.length > 1 ? 's' : ''}, ${settings.layers.length} layers × ${settings.modules.length} modules, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+
+    const color = colorMode(values['no-color'] ?? false);
+    const grids = results.map((a, i) => `${pairs.length > 1 ? `pair ${i + 1} of ${pairs.length}: ` : ''}${renderTerminal(a, { color })}`);
+    await new Promise<void>((done) => process.stdout.write(`${grids.join('\n\n')}\n`, () => done()));
+
+    const doc = report({ source: values.model ?? 'default', ...model.config }, results);
+    if (values.json !== undefined) await writeTextAtomic(values.json, renderJson(doc));
+    if (values.html !== undefined) await writeTextAtomic(values.html, renderHtml(doc));
+    if (saveFactors !== undefined) {
+      const a = results[0]!;
+      await writeSafetensorsFile(saveFactors, factors!, { prompt: a.prompt, target: a.target, target_tokens: settings.targetTokens, loss: String(a.loss) });
+    }
+    for (const [flag, path] of outputs) if (path !== undefined) process.stderr.write(`backward-lens: wrote ${path} (${flag.slice(2)})\n`);
+  },
+};
+
+async function readPairsOption(values: { prompt?: string; target?: string; pairs?: string }): Promise<SourcedPair[]> {
+  if (values.pairs === undefined) {
+    if (values.prompt === undefined || values.target === undefined) throw new UsageError('pass --prompt TEXT and --target TEXT, or --pairs FILE.jsonl');
+    return [{ prompt: values.prompt, target: values.target, where: '' }];
+  }
+  if (values.prompt !== undefined || values.target !== undefined) throw new UsageError('pass either --prompt/--target or --pairs, not both');
+  return readPairs(values.pairs);
+}
+
+/** One JSON object per line; blank lines are skipped; errors name the line. */
+async function readPairs(path: string): Promise<SourcedPair[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new BadInputError(`--pairs ${path}: cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  const pairs: SourcedPair[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') return;
+    const where = `${path} line ${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new BadInputError(`${where}: not valid JSON (${(e as Error).message}); write one {"prompt": ..., "target": ...} object per line`);
+    }
+    const o = value as Record<string, unknown>;
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof o.prompt !== 'string' || typeof o.target !== 'string') {
+      throw new BadInputError(`${where}: expected {"prompt": "...", "target": "..."} with two strings`);
+    }
+    pairs.push({ prompt: o.prompt, target: o.target, where });
+  });
+  if (pairs.length === 0) throw new BadInputError(`--pairs ${path}: no pairs in the file; write one {"prompt": ..., "target": ...} object per line`);
+  return pairs;
+}
+
+function list(value: string, flag: string): string[] {
+  const items = value.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new UsageError(`${flag} "${value}": an empty item; separate items with single commas`);
+  return items;
+}
+
+/** Names are checked against the model's modules by settingsFor, which lists them. */
+function parseModules(value: string): LinearModule[] {
+  return [...new Set(list(value, '--modules'))] as LinearModule[];
+}
+
+type LayerRange = readonly [from: number, to: number];
+
+/** "0-11", "0,3,5-7" as ranges; expanded once the model's depth is known. */
+function parseLayers(value: string): LayerRange[] {
+  return list(value, '--layers').map((item) => {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(item);
+    if (!m) throw new UsageError(`--layers "${value}": "${item}" is not a layer or a range like 3-7`);
+    const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (from > to) throw new UsageError(`--layers "${value}": the range ${item} runs backwards; write ${to}-${from}`);
+    return [from, to] as const;
+  });
+}
+
+/** Sorted, without repeats. */
+function expandLayers(ranges: readonly LayerRange[], nLayer: number): number[] {
+  const layers = new Set<number>();
+  for (const [from, to] of ranges) {
+    if (to >= nLayer) throw new BadInputError(`--layers: layer ${to} does not exist: this model has layers 0-${nLayer - 1}`);
+    for (let l = from; l <= to; l++) layers.add(l);
+  }
+  return [...layers].sort((a, b) => a - b);
+}
+
+function parseK(value: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`--k "${value}" is not a whole number`);
+  return Number(value);
+}
+
+function colorMode(noColor: boolean): ColorMode {
+  if (noColor || !process.stdout.isTTY || (process.env.NO_COLOR ?? '') !== '') return 'none';
+  return /^(truecolor|24bit)$/i.test(process.env.COLORTERM ?? '') ? 'truecolor' : '256';
+}

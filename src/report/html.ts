@@ -1,0 +1,142 @@
+// The HTML report: one self-contained file (inline CSS, SVG and script; nothing
+// fetched) with, per analysis, the FF2 and FF1 grids of the paper's Fig. 5/11
+// shaded by norm, hover tooltips with the top-k and bottom-k lists, line plots of
+// the target's rank and of ‖δ_n‖ per layer, and the gradient ranks.
+import type { Analysis } from '../lens/types.ts';
+import type { LinearModule } from '../model/config.ts';
+import { esc, scriptJson } from './escape.ts';
+import { num, prob, quoted } from './format.ts';
+import { TOOLTIP_SCRIPT } from './html-script.ts';
+import type { Report } from './json.ts';
+import { linePlot, type Series } from './plot.ts';
+import { cssColor, needsLightText, rampColor, unit } from './scale.ts';
+import { gridsOf, layerSummaries, type Grid } from './views.ts';
+
+const MODULE_COLORS: Record<LinearModule, string> = {
+  'attn.c_attn': '#1f77b4',
+  'attn.c_proj': '#2ca02c',
+  'mlp.c_fc': '#9467bd',
+  'mlp.c_proj': '#d62728',
+};
+const LEGEND_TICKS = 5;
+
+export function renderHtml(r: Report): string {
+  const first = r.results[0];
+  const title = first ? `Backward Lens: ${quoted(first.prompt)} → ${quoted(first.target)}${r.results.length > 1 ? ` and ${r.results.length - 1} more` : ''}` : 'Backward Lens';
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+    // The empty icon keeps the browser from asking for /favicon.ico.
+    `<link rel="icon" href="data:,"><title>${esc(title)}</title><style>${STYLE}</style></head><body>`,
+    header(r),
+    r.results.length > 1 ? `<nav><ol>${r.results.map((a, p) => `<li><a href="#pair-${p}">${esc(`${quoted(a.prompt)} → ${quoted(a.target)}`)}</a></li>`).join('')}</ol></nav>` : '',
+    ...r.results.map((a, p) => section(a, p, r.model.vocabSize)),
+    '<div id="bl-tip" role="tooltip" hidden></div>',
+    `<script type="application/json" id="bl-data">${scriptJson(r)}</script>`,
+    `<script>${TOOLTIP_SCRIPT}</script>`,
+    '</body></html>',
+  ].join('\n');
+}
+
+function header(r: Report): string {
+  const m = r.model;
+  const s = r.results[0]?.settings;
+  const settings = s ? `; modules ${s.modules.join(', ')}; k = ${s.k}; ${s.normalized ? 'normalized logit lens LL(v/‖v‖)' : 'logit lens LL(v)'}; loss on the ${s.targetTokens === 'all' ? 'target\'s every token' : 'target\'s first token'}` : '';
+  return `<header><h1>Backward Lens report</h1>
+<p class="meta">${esc(`model ${m.source}: ${m.nLayer} layers, d = ${m.nEmbd}, ${m.nHead} heads, vocabulary ${m.vocabSize}${settings}`)}</p>
+<p class="help">The fine-tuning gradient of a weight matrix W is XᵀΔ = Σ<sub>i</sub> x<sub>i</sub>ᵀδ<sub>i</sub> over the prompt tokens i:
+x<sub>i</sub> is the layer's input and δ<sub>i</sub> = ∂L/∂(x<sub>i</sub>W) its VJP. The FF2 grid shows, per layer and token, the least probable token of the logit lens of δ<sub>i</sub>
+(what the update writes in: it subtracts δ); the FF1 grid the most probable token of x<sub>i</sub>. The shade is ‖δ<sub>i</sub>‖ of that module: white cells barely change the weights.
+Hover or focus a cell for its k most and least probable tokens.</p></header>`;
+}
+
+function section(a: Analysis, p: number, vocabSize: number): string {
+  const target = a.targetTokens.map((t) => t.text).join('');
+  const summary = `loss ${num(a.loss)} · the model answers <b>${esc(quoted(a.original.text))}</b> (p ${prob(a.original.prob)}) · target <b>${esc(quoted(target))}</b> (p ${prob(a.targetProb)}) · n = ${a.tokens.length} prompt tokens · factors ${kb(a.memory.factorBytes)} against ${kb(a.memory.denseBytes)} of dense gradients`;
+  const grids = gridsOf(a);
+  return `<section class="pair" id="pair-${p}">
+<h2>${esc(quoted(a.prompt))} → ${esc(quoted(a.target))}</h2>
+<p class="summary">${summary}</p>
+${grids.length ? grids.map((g) => gridTable(a, g, p)).join('\n') : '<p class="note">No grid: neither mlp.c_proj (FF2) nor mlp.c_fc (FF1) was analysed.</p>'}
+<div class="plots">${plots(a, vocabSize)}</div>
+${rankTable(a)}
+</section>`;
+}
+
+function gridTable(a: Analysis, g: Grid, p: number): string {
+  const head = `<tr><th>layer</th>${a.tokens.map((t) => `<th>${esc(t.text)}</th>`).join('')}</tr>`;
+  const rows = g.rows.map((row) => {
+    const cells = row.cells.map((c, i) => {
+      const bg = rampColor(unit(c.norm, g.maxNorm));
+      const style = `background:${cssColor(bg)};color:${needsLightText(bg) ? '#fff' : '#000'}`;
+      return `<td tabindex="0" class="${c.isTarget ? 'target' : ''}" style="${style}" data-p="${p}" data-l="${row.layerIndex}" data-m="${row.moduleIndex}" data-v="${g.spec.vector}" data-i="${i}">${esc(c.token?.text ?? '?')}</td>`;
+    });
+    return `<tr><th>${row.layer}</th>${cells.join('')}</tr>`;
+  });
+  return `<figure class="grid"><figcaption><b>${g.spec.name}</b> (${g.spec.module}): ${esc(g.spec.caption)}; the target is outlined</figcaption>
+${legend(g.maxNorm)}
+<div class="scroll"><table>${head}${rows.join('')}</table></div></figure>`;
+}
+
+function legend(max: number): string {
+  const stops = Array.from({ length: 9 }, (_, s) => cssColor(rampColor(s / 8))).join(',');
+  const ticks = Array.from({ length: LEGEND_TICKS }, (_, t) => `<span>${num((max * t) / (LEGEND_TICKS - 1))}</span>`).join('');
+  return `<div class="legend"><span class="legend-label">‖δ<sub>i</sub>‖</span><div><div class="legend-bar" style="background:linear-gradient(to right,${stops})"></div><div class="legend-ticks">${ticks}</div></div></div>`;
+}
+
+function plots(a: Analysis, vocabSize: number): string {
+  const layers = layerSummaries(a).reverse();
+  const out: string[] = [];
+  if (layers.some((l) => l.targetRank !== undefined)) {
+    const series: Series[] = [
+      { name: `target ${quoted(a.targetTokens[0]!.text)}`, color: '#d62728', points: layers.flatMap((l) => (l.targetRank !== undefined ? [[l.layer, l.targetRank] as const] : [])) },
+      { name: `answer ${quoted(a.original.text)}`, color: '#7f7f7f', points: layers.flatMap((l) => (l.originalRank !== undefined ? [[l.layer, l.originalRank] as const] : [])) },
+    ];
+    out.push(linePlot({ title: `Rank in LL(δ_n) of FF2, from the bottom (of ${vocabSize})`, xLabel: 'layer', yLabel: 'rank (1 = least probable)', series, logY: true, invertY: true }));
+  }
+  const modules = layers[0]?.lastDeltaNorms.map((d) => d.module) ?? [];
+  const norms: Series[] = modules.map((module, j) => ({ name: module, color: MODULE_COLORS[module], points: layers.map((l) => [l.layer, l.lastDeltaNorms[j]!.norm] as const) }));
+  const values = norms.flatMap((s) => s.points.map(([, y]) => y));
+  // Norms often span orders of magnitude across layers; a linear axis would flatten all but the largest.
+  const logY = values.every((v) => v > 0) && Math.max(...values) > 100 * Math.min(...values);
+  if (norms.length) out.push(linePlot({ title: '‖δ_n‖ at the last prompt token', xLabel: 'layer', yLabel: '‖δ_n‖', series: norms, logY }));
+  return out.join('');
+}
+
+function rankTable(a: Analysis): string {
+  const layers = layerSummaries(a);
+  const modules = layers[0]?.ranks.map((r) => r.module) ?? [];
+  return `<table class="ranks"><caption>Exact rank of the weight gradient XᵀΔ (at most n = ${a.tokens.length})</caption>
+<tr><th>layer</th>${modules.map((m) => `<th>${m}</th>`).join('')}</tr>
+${layers.map((l) => `<tr><th>${l.layer}</th>${l.ranks.map((r) => `<td>${r.rank}</td>`).join('')}</tr>`).join('\n')}</table>`;
+}
+
+function kb(bytes: number): string {
+  return bytes >= 1e6 ? `${num(bytes / 1e6)} MB` : `${num(bytes / 1e3)} kB`;
+}
+
+const STYLE = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;background:#fafafa}
+h1{font-size:22px;margin:0 0 6px}h2{font-size:18px;margin:28px 0 4px;white-space:pre-wrap}
+.meta,.help,.summary{max-width:1100px;margin:4px 0}.help{color:#555}
+.pair{border-top:1px solid #ddd;margin-top:24px}
+.grid{margin:18px 0}.grid figcaption{margin-bottom:6px}
+.scroll{overflow-x:auto}
+.grid table{border-collapse:collapse;font:13px/1.2 ui-monospace,Menlo,Consolas,monospace}
+.grid th{font-weight:600;padding:3px 6px;white-space:pre;max-width:9em;overflow:hidden;text-overflow:ellipsis;background:#eee;border:1px solid #ddd}
+.grid td{padding:4px 6px;white-space:pre;max-width:9em;overflow:hidden;text-overflow:ellipsis;border:1px solid #e4e4e4;cursor:default}
+.grid td.target{font-weight:700;outline:2px solid #0a58ca;outline-offset:-2px}
+.grid td:focus{outline:2px solid #000;outline-offset:-2px}
+.legend{display:flex;align-items:flex-start;gap:8px;margin:0 0 8px;font-size:12px}
+.legend-label{padding-top:2px}.legend-bar{width:320px;height:14px;border:1px solid #bbb}
+.legend-ticks{display:flex;justify-content:space-between;width:322px}
+.plots{display:flex;flex-wrap:wrap;gap:16px;margin:12px 0}
+.plot{background:#fff;border:1px solid #ddd;font:11px system-ui,sans-serif}
+.plot-title{font-size:13px;font-weight:600}.plot-area{fill:none;stroke:#ccc}.grid-line{stroke:#eee}
+.ranks{border-collapse:collapse;font-size:13px;margin:8px 0}.ranks caption{text-align:left;margin-bottom:4px}
+.ranks th,.ranks td{border:1px solid #ddd;padding:2px 8px;text-align:right}
+#bl-tip{position:absolute;z-index:10;background:#fff;border:1px solid #999;box-shadow:0 2px 8px rgba(0,0,0,.2);padding:8px 10px;font-size:12px;max-width:520px;pointer-events:none}
+.tip-title{font-weight:700;margin-bottom:4px;white-space:pre-wrap}.tip-lists{display:flex;gap:16px;margin-top:6px}
+.tip-head{font-weight:600}.tip-list td{padding:0 6px 0 0;white-space:pre}.tip-list .p{text-align:right;color:#555}
+nav ol{margin:8px 0;padding-left:20px}
+`;

@@ -1,0 +1,26 @@
+// The JSON report: every number of every analysis with the model it came from.
+// README.md ("JSON output") documents the schema; bump `version` on any change
+// that would break a reader.
+import type { Analysis } from '../lens/types.ts';
+import type { Gpt2Config } from '../model/config.ts';
+
+export const REPORT_VERSION = 1;
+
+export interface ModelInfo extends Gpt2Config {
+  /** The model directory or file as given, or "default" for the embedded model. */
+  readonly source: string;
+}
+
+export interface Report {
+  readonly version: typeof REPORT_VERSION;
+  readonly model: ModelInfo;
+  readonly results: readonly Analysis[];
+}
+
+export function report(model: ModelInfo, results: readonly Analysis[]): Report {
+  return { version: REPORT_VERSION, model, results };
+}
+
+export function renderJson(r: Report): string {
+  return `${JSON.stringify(r, null, 1)}\n`;
+}

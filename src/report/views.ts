@@ -1,0 +1,94 @@
+// What the terminal and HTML reports show, read out of an Analysis once: the two
+// grids of the paper's Fig. 5/11 and the per-layer numbers under them.
+import type { Analysis, ModuleView, TokenProb } from '../lens/types.ts';
+import type { LinearModule } from '../model/config.ts';
+
+export interface GridSpec {
+  readonly module: LinearModule;
+  /** The paper's name for the module. */
+  readonly name: string;
+  readonly vector: 'x' | 'delta';
+  readonly list: 'top' | 'bottom';
+  readonly caption: string;
+}
+
+// §5.2: the update subtracts delta, so FF2's delta writes in its least probable
+// tokens; FF1's inputs x_i are read like any residual-stream vector, top first.
+export const GRIDS: readonly GridSpec[] = [
+  { module: 'mlp.c_proj', name: 'FF2', vector: 'delta', list: 'bottom', caption: 'least probable token of LL(δ_i): what the update writes in' },
+  { module: 'mlp.c_fc', name: 'FF1', vector: 'x', list: 'top', caption: 'most probable token of LL(x_i): what the layer reads' },
+];
+
+export interface GridCell {
+  /** Absent only if the vector was not projected. */
+  readonly token?: TokenProb;
+  /** ‖δ_i‖ of the grid's module, the cell's colour: how much token i moves the weights (Fig. 5, 11). */
+  readonly norm: number;
+  readonly isTarget: boolean;
+}
+
+export interface GridRow {
+  readonly layer: number;
+  /** Indices into Analysis.layers and LayerView.modules, for looking the cell up again. */
+  readonly layerIndex: number;
+  readonly moduleIndex: number;
+  readonly cells: readonly GridCell[];
+}
+
+export interface Grid {
+  readonly spec: GridSpec;
+  /** The last layer first: the residual stream flows up towards the output. */
+  readonly rows: readonly GridRow[];
+  readonly maxNorm: number;
+}
+
+/** The grids whose module was analysed, FF2 first. */
+export function gridsOf(a: Analysis): Grid[] {
+  return GRIDS.flatMap((spec) => {
+    const rows = byLayerDescending(a).flatMap(({ layerIndex }) => {
+      const layer = a.layers[layerIndex]!;
+      const moduleIndex = layer.modules.findIndex((m) => m.module === spec.module);
+      if (moduleIndex < 0) return [];
+      const m = layer.modules[moduleIndex]!;
+      const cells = m[spec.vector].map((v, i): GridCell => {
+        const token = v[spec.list]?.[0];
+        return { ...(token ? { token } : {}), norm: m.delta[i]!.norm, isTarget: token?.id === a.targetTokens[0]?.id };
+      });
+      return [{ layer: layer.layer, layerIndex, moduleIndex, cells }];
+    });
+    if (rows.length === 0) return [];
+    const maxNorm = Math.max(0, ...rows.flatMap((r) => r.cells.map((c) => (Number.isFinite(c.norm) ? c.norm : 0))));
+    return [{ spec, rows, maxNorm }];
+  });
+}
+
+export interface LayerSummary {
+  readonly layer: number;
+  /** FF2's delta_n at the last prompt token: the target's and the original answer's rank from the bottom. */
+  readonly targetRank?: number;
+  readonly originalRank?: number;
+  /** ‖δ_n‖ at the last prompt token, per analysed module. */
+  readonly lastDeltaNorms: readonly { module: LinearModule; norm: number }[];
+  /** Exact gradient rank, per analysed module. */
+  readonly ranks: readonly { module: LinearModule; rank: number }[];
+}
+
+/** Per layer, the last layer first. */
+export function layerSummaries(a: Analysis): LayerSummary[] {
+  const last = a.tokens.length - 1;
+  return byLayerDescending(a).map(({ layerIndex }) => {
+    const { layer, modules } = a.layers[layerIndex]!;
+    const ff2 = modules.find((m: ModuleView) => m.module === 'mlp.c_proj')?.delta[last];
+    return {
+      layer,
+      ...(ff2?.targetRank !== undefined ? { targetRank: ff2.targetRank } : {}),
+      ...(ff2?.originalRank !== undefined ? { originalRank: ff2.originalRank } : {}),
+      lastDeltaNorms: modules.map((m) => ({ module: m.module, norm: m.delta[last]!.norm })),
+      ranks: modules.map((m) => ({ module: m.module, rank: m.rank })),
+    };
+  });
+}
+
+function byLayerDescending(a: Analysis): { layerIndex: number }[] {
+  return a.layers.map((l, layerIndex) => ({ layer: l.layer, layerIndex })).sort((x, y) => y.layer - x.layer);
+}

@@ -1,0 +1,91 @@
+// The three reports on made-up analyses (no GPU): grid layout and colour rules,
+// JSON that round-trips every number, HTML that escapes every token.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { renderHtml } from '../src/report/html.ts';
+import { renderJson, report, type ModelInfo } from '../src/report/json.ts';
+import { renderTerminal } from '../src/report/terminal.ts';
+import { displayWidth, fit } from '../src/report/width.ts';
+import { fakeAnalysis } from './report/fake-analysis.ts';
+
+const MODEL: ModelInfo = { source: 'test', nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+const gridRows = (text: string) => text.split('\n').filter((l) => /^\s+\d+ │/.test(l.replace(ANSI, '')));
+
+test('terminal without colour: last layer on top, one column per token, the target marked, no escape codes', () => {
+  const a = fakeAnalysis({ layers: [0, 1, 2, 3] });
+  const text = renderTerminal(a, { color: 'none', cellWidth: 8 });
+  assert.not.match(text, ANSI);
+  const rows = gridRows(text);
+  assert.is(rows.length, 8, 'two grids of four layers');
+  assert.equal(rows.slice(0, 4).map((l) => Number(l.split('│')[0])), [3, 2, 1, 0]);
+  // Every FF2 delta's bottom-1 is the target in this fake, with its space outside the marks.
+  for (const row of rows.slice(0, 4)) assert.is(row.split('*Paris*').length - 1, a.tokens.length, row);
+  const widths = new Set(text.split('\n').filter((l) => l.includes('│')).map((l) => displayWidth(l.trimEnd())));
+  assert.ok(Math.max(...widths) <= 6 + 1 + a.tokens.length * 9, 'cells keep their width');
+  assert.match(text, /loss 3\.5 · the model answers " Barcelona" \(p 31%\) · target " Paris" \(p 3%\)/);
+  assert.match(text, /layer {2}target rank in FF2 δ_n {2}rank attn\.c_attn {2}rank attn\.c_proj {2}rank mlp\.c_fc {2}rank mlp\.c_proj/);
+});
+
+test('terminal colour: 256-colour or truecolor backgrounds, the target bold and underlined', () => {
+  const a = fakeAnalysis();
+  const c256 = renderTerminal(a, { color: '256' });
+  assert.match(c256, /\x1b\[48;5;\d+;38;5;\d+m/);
+  assert.match(c256, /\x1b\[1;4m Paris\x1b\[22;24m/);
+  assert.not.match(c256, /\*Paris\*/);
+  assert.match(renderTerminal(a, { color: 'truecolor' }), /\x1b\[48;2;\d+;\d+;\d+;38;2;\d+;\d+;\d+m/);
+  assert.is(c256.split('\n').length, renderTerminal(a, { color: 'none' }).split('\n').length);
+});
+
+test('terminal: modules not analysed lose their grid, not the report', () => {
+  const attnOnly = renderTerminal(fakeAnalysis({ modules: ['attn.c_attn', 'attn.c_proj'] }), { color: 'none' });
+  assert.match(attnOnly, /no grid: add mlp\.c_proj or mlp\.c_fc/);
+  assert.not.match(attnOnly, /target rank in FF2/);
+  assert.match(attnOnly, /rank attn\.c_attn/);
+  const ff1 = renderTerminal(fakeAnalysis({ modules: ['mlp.c_fc'] }), { color: 'none' });
+  assert.match(ff1, /FF1 \(mlp\.c_fc\)/);
+  assert.not.match(ff1, /FF2 \(mlp\.c_proj\)/);
+});
+
+test('terminal: long, wide and combining tokens are cut to the cell width', () => {
+  assert.is(fit('representation', 8), 'represe…');
+  assert.is(displayWidth(fit('東京都庁舎ビル', 8)), 8);
+  assert.is(displayWidth('e\u0301'), 1);
+  const text = renderTerminal(fakeAnalysis({ tokens: ['東京都庁舎ビル', ' extraordinarily', 'e\u0301tonnant'] }), { color: 'none', cellWidth: 6 });
+  const header = text.split('\n').find((l) => l.startsWith('layer'))!;
+  assert.is(displayWidth(header), 5 + 3 + 3 * 6 + 2);
+});
+
+test('JSON: version, model and every number of every analysis round-trip', () => {
+  const results = [fakeAnalysis({ seed: 1 }), fakeAnalysis({ seed: 2, layers: [5] })];
+  const parsed = JSON.parse(renderJson(report(MODEL, results)));
+  assert.is(parsed.version, 1);
+  assert.equal(parsed.model, MODEL);
+  assert.equal(parsed.results, JSON.parse(JSON.stringify(results)));
+  assert.is(parsed.results[0].layers[2].modules[3].delta[5].bottom[0].prob, results[0]!.layers[2]!.modules[3]!.delta[5]!.bottom![0]!.prob);
+});
+
+const HOSTILE = ['</script><script>window.pwned=1</script>', '<b>&amp;', '"\'quoted\'"', ' Paris'];
+
+test('HTML: self-contained, every token escaped, the embedded data equal to the JSON report', () => {
+  const a = fakeAnalysis({ tokens: HOSTILE, words: HOSTILE, target: '<img src=x onerror="window.pwned=2">' });
+  const doc = report(MODEL, [a]);
+  const html = renderHtml(doc);
+  assert.not.match(html, /<script>window\.pwned|<img src=x|<b>&amp;/);
+  assert.is(html.split('</script>').length - 1, 2, 'only the two script blocks close');
+  assert.not.match(html, /(src|href)="(https?:)?\/\//);
+  assert.match(html, /&lt;\/script&gt;&lt;script&gt;window\.pwned=1&lt;\/script&gt;/);
+  const data = /<script type="application\/json" id="bl-data">(.*?)<\/script>/s.exec(html)![1]!;
+  assert.equal(JSON.parse(data), JSON.parse(renderJson(doc)));
+  assert.is([...html.matchAll(/<svg /g)].length, 2, 'rank and norm plots');
+  assert.match(html, /class="legend-bar"/);
+});
+
+test('HTML: one section per analysis; no FF2 means no rank plot', () => {
+  const html = renderHtml(report(MODEL, [fakeAnalysis(), fakeAnalysis({ modules: ['mlp.c_fc'] }), fakeAnalysis({ seed: 3 })]));
+  assert.is([...html.matchAll(/<section class="pair"/g)].length, 3);
+  assert.is([...html.matchAll(/<svg /g)].length, 5);
+});
+
+test.run();
