@@ -113,6 +113,22 @@ test('--layers, --modules and --k select what is analysed; a missing module drop
   assert.is(a.settings.normalized, true);
 });
 
+test('--neurons: the per-neuron view in the terminal and the JSON, one per pair', () => {
+  const json = out('neurons.json');
+  const r = cli(['--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--layers', '2', '--neurons', '2.ff2', '--k', '3', '--json', json, '--no-color']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /mlp\.c_proj/);
+  const doc = readJson(json);
+  assert.is(doc.neurons?.length, 1);
+  const view = doc.neurons![0]!;
+  assert.is(view.module, 'mlp.c_proj');
+  assert.is(view.neuronCount, CFG.nInner);
+  assert.equal(view.groups.map((g) => g.name), ['largest', 'median', 'smallest']);
+  const bad = cli(['--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--neurons', '9.ff2']);
+  assert.is(bad.code, 2);
+  assert.match(bad.error, /layer 9 does not exist/);
+});
+
 test('--pairs: a JSONL batch of three pairs gives three grids, three results, three HTML sections', () => {
   const pairs = out('pairs.jsonl');
   const records = [{ prompt: PROMPT, target: TARGET }, { prompt: 'The capital of Italy is', target: ' Rome' }, { prompt: 'Obama grew up in', target: ' Hawaii' }];

@@ -10,6 +10,8 @@ import { writeSafetensorsFile } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
 import { renderHtml } from '../report/html.ts';
 import { renderJson, report } from '../report/json.ts';
+import { neuronView, parseNeuronSpec, type NeuronView } from '../lens/neurons.ts';
+import { formatNeuronView } from '../report/neurons.ts';
 import { renderTerminal, type ColorMode } from '../report/terminal.ts';
 import { MODEL_OPTION, loadModel, oneOf, parse, UsageError, type Command } from './common.ts';
 import { checkWritable, writeTextAtomic } from './output-file.ts';
@@ -52,6 +54,10 @@ gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
   --save-factors FILE.safetensors
                           every layer's x and delta as the factors command writes
                           them (one pair only: not with --pairs of several lines)
+  --neurons LAYER.MODULE  also the per-neuron view of one layer (App. B), e.g. 5.ff2 or
+                          5.mlp.c_proj: gradient neurons grouped by norm, their logit
+                          lens, top-100 overlap and cosine with each spanning vector
+                          (terminal and JSON; one projection per neuron, so slower)
   --no-color              plain grid (also when NO_COLOR is set or stdout is no terminal)
 
 The grid goes to stdout, progress to stderr. Output files are written whole or
@@ -75,6 +81,7 @@ const OPTIONS = {
   json: { type: 'string' },
   html: { type: 'string' },
   'save-factors': { type: 'string' },
+  neurons: { type: 'string' },
   'no-color': { type: 'boolean' },
 } as const;
 
@@ -117,19 +124,30 @@ export const analyzeCommand: Command = {
       }
     }
 
+    const neuronSpec = values.neurons === undefined ? undefined : parseNeuronSpec(values.neurons, model.config.nLayer);
     let factors: TensorToWrite[] | undefined;
+    const neurons: NeuronView[] = [];
     const started = performance.now();
     const results = await analyze(model, tokenizer, pairs, {
       ...opts,
-      ...(saveFactors !== undefined ? { withFactors: async (tape, out, prepared) => { factors = await factorTensors(model, tape, prepared[0]!, out.logits); } } : {}),
+      withFactors: async (tape, out, prepared) => {
+        if (saveFactors !== undefined) factors = await factorTensors(model, tape, prepared[0]!, out.logits);
+        if (!neuronSpec) return;
+        for (let seq = 0; seq < prepared.length; seq++) {
+          neurons.push(await neuronView(model, tokenizer, tape, { ...neuronSpec, rowStart: seq * out.T, n: prepared[seq]!.promptLength }, { k: settings.k, normalized: settings.normalized }));
+        }
+      },
     });
     process.stderr.write(`backward-lens: analysed ${pairs.length} pair${pairs.length > 1 ? 's' : ''}, ${settings.layers.length} layers × ${settings.modules.length} modules, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
     const color = colorMode(values['no-color'] ?? false);
-    const grids = results.map((a, i) => `${pairs.length > 1 ? `pair ${i + 1} of ${pairs.length}: ` : ''}${renderTerminal(a, { color })}`);
+    const grids = results.map((a, i) => {
+      const neuronText = neurons[i] ? `\n\n${formatNeuronView(neurons[i], a.tokens.map((t) => t.text))}` : '';
+      return `${pairs.length > 1 ? `pair ${i + 1} of ${pairs.length}: ` : ''}${renderTerminal(a, { color })}${neuronText}`;
+    });
     await new Promise<void>((done) => process.stdout.write(`${grids.join('\n\n')}\n`, () => done()));
 
-    const doc = report({ source: values.model ?? 'default', ...model.config }, results);
+    const doc = report({ source: values.model ?? 'default', ...model.config }, results, neuronSpec ? neurons : undefined);
     if (values.json !== undefined) await writeTextAtomic(values.json, renderJson(doc));
     if (values.html !== undefined) await writeTextAtomic(values.html, renderHtml(doc));
     if (saveFactors !== undefined) {

@@ -6,6 +6,7 @@ import embedding from '../../kernels/embedding.wgsl';
 import gelu from '../../kernels/gelu.wgsl';
 import layernorm from '../../kernels/layernorm.wgsl';
 import matmul from '../../kernels/matmul.wgsl';
+import overlap from '../../kernels/overlap.wgsl';
 import softmaxXent from '../../kernels/softmax_xent.wgsl';
 import vocab from '../../kernels/vocab.wgsl';
 import type { KernelSource } from './kernels.ts';
@@ -19,7 +20,8 @@ export const EMBEDDING = source('embedding.wgsl', embedding);
 export const GELU = source('gelu.wgsl', gelu);
 export const LAYERNORM = source('layernorm.wgsl', layernorm);
 export const MATMUL = source('matmul.wgsl', matmul);
+export const OVERLAP = source('overlap.wgsl', overlap);
 export const SOFTMAX_XENT = source('softmax_xent.wgsl', softmaxXent);
 export const VOCAB = source('vocab.wgsl', vocab);
 
-export const ALL_KERNELS = [ADAM, ATTENTION, ELEMENTWISE, EMBEDDING, GELU, LAYERNORM, MATMUL, SOFTMAX_XENT, VOCAB];
+export const ALL_KERNELS = [ADAM, ATTENTION, ELEMENTWISE, EMBEDDING, GELU, LAYERNORM, MATMUL, OVERLAP, SOFTMAX_XENT, VOCAB];

@@ -1,6 +1,7 @@
 // The JSON report: every number of every analysis with the model it came from.
 // README.md ("JSON output") documents the schema; bump `version` on any change
 // that would break a reader.
+import type { NeuronView } from '../lens/neurons.ts';
 import type { Analysis } from '../lens/types.ts';
 import type { Gpt2Config } from '../model/config.ts';
 
@@ -15,10 +16,12 @@ export interface Report {
   readonly version: typeof REPORT_VERSION;
   readonly model: ModelInfo;
   readonly results: readonly Analysis[];
+  /** With --neurons: the per-neuron view of each result, in the same order. */
+  readonly neurons?: readonly NeuronView[];
 }
 
-export function report(model: ModelInfo, results: readonly Analysis[]): Report {
-  return { version: REPORT_VERSION, model, results };
+export function report(model: ModelInfo, results: readonly Analysis[], neurons?: readonly NeuronView[]): Report {
+  return { version: REPORT_VERSION, model, results, ...(neurons ? { neurons } : {}) };
 }
 
 export function renderJson(r: Report): string {
