@@ -35,7 +35,7 @@ DIR/train-log.jsonl (one line per step) and DIR/train-summary.json (quality).
   --data DIR           data directory holding counterfact/ (default: ../shared/data)
   --records N          training records (default 1000)
   --layers N --embd N --heads N --context N   architecture (default 4, 128, 4, 64)
-  --epochs N           passes over the sentences (default 24)
+  --epochs N           passes over the sentences (default 20)
   --batch N            sentences per step (default 32)
   --lr X               peak learning rate (default 0.005), warm-up --warmup steps
                        (default 100), cosine decay to 10%
@@ -85,7 +85,7 @@ function parseTrainArgs(argv: string[]): TrainArgs | null {
     dataDir: v.data ?? defaultDataDir(),
     records: positive(v.records, '--records', 1000),
     config: { nLayer: positive(v.layers, '--layers', 4), nHead, nEmbd, nPositions: positive(v.context, '--context', 64), vocabSize: 0, nInner: 4 * nEmbd, eps: 1e-5 },
-    epochs: positive(v.epochs, '--epochs', 24),
+    epochs: positive(v.epochs, '--epochs', 20),
     batch: positive(v.batch, '--batch', 32),
     seed: seedOf(v.seed),
     hyper: { lr: positive(v.lr, '--lr', 0.005, false), minLrRatio: 0.1, warmupSteps: positive(v.warmup, '--warmup', 100), weightDecay: wd, beta1: 0.9, beta2: 0.95, clipNorm: 1 },
