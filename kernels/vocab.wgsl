@@ -40,18 +40,27 @@ fn offer(v: f32, id: u32) {
   bestId[pos] = id;
 }
 
+// One invocation per (row, chunk of `chunk` ids).
+struct Chunk { flat: u32, row: u32, start: u32, end: u32 }
+
+fn chunk_of(gid: vec3<u32>, nwg: vec3<u32>) -> Chunk {
+  let flat = gid.y * nwg.x * 64u + gid.x;
+  let start = (flat % p.nChunks) * p.chunk;
+  return Chunk(flat, flat / p.nChunks, start, min(start + p.chunk, p.V));
+}
+
 @compute @workgroup_size(64)
 fn topk_chunks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let flat = gid.y * nwg.x * 64u + gid.x;
-  if (flat >= p.rows * p.nChunks) { return; }
-  let r = flat / p.nChunks;
-  let start = (flat % p.nChunks) * p.chunk;
-  let end = min(start + p.chunk, p.V);
+  let c = chunk_of(gid, nwg);
+  if (c.flat >= p.rows * p.nChunks) { return; }
+  let r = c.row;
+  let start = c.start;
+  let end = c.end;
   reset();
   for (var c = start; c < end; c++) { offer(p.sign * scores[r * p.V + c], c); }
   for (var t = 0u; t < p.k; t++) {
-    candVal[flat * p.k + t] = bestVal[t];
-    candId[flat * p.k + t] = bestId[t];
+    candVal[c.flat * p.k + t] = bestVal[t];
+    candId[c.flat * p.k + t] = bestId[t];
   }
 }
 
@@ -81,11 +90,11 @@ fn topk_merge(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 @compute @workgroup_size(64)
 fn rank_of(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let flat = gid.y * nwg.x * 64u + gid.x;
-  if (flat >= p.rows * p.nChunks) { return; }
-  let r = flat / p.nChunks;
-  let start = (flat % p.nChunks) * p.chunk;
-  let end = min(start + p.chunk, p.V);
+  let c = chunk_of(gid, nwg);
+  if (c.flat >= p.rows * p.nChunks) { return; }
+  let r = c.row;
+  let start = c.start;
+  let end = c.end;
   let t = u32(wanted[r]);
   let tv = p.sign * scores[r * p.V + t];
   var count = 0u;

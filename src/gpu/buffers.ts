@@ -30,6 +30,20 @@ export function upload(k: Kernels, shape: readonly number[], data: ArrayLike<num
   return new Tensor(buffer, [...shape], dtype, (b) => k.release(b), name);
 }
 
+/** A tensor whose bytes `fill` writes into its mapping: loads weights with no copy in between. */
+export async function uploadFrom(k: Kernels, shape: readonly number[], fill: (bytes: Uint8Array) => Promise<void>, name = ''): Promise<Tensor> {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const buffer = k.device.createBuffer({ label: name, size: byteSize(shape), usage: usage(), mappedAtCreation: true });
+  try {
+    await fill(new Uint8Array(buffer.getMappedRange(), 0, n * 4));
+  } catch (e) {
+    buffer.destroy();
+    throw e;
+  }
+  buffer.unmap();
+  return new Tensor(buffer, [...shape], 'f32', (b) => k.release(b), name);
+}
+
 /** Reads several tensors with one submit and one wait. */
 export async function readAll(k: Kernels, tensors: readonly Tensor[]): Promise<(Float32Array | Int32Array)[]> {
   const staging = tensors.map((t) => {

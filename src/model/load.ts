@@ -1,12 +1,12 @@
 // A safetensors checkpoint -> Gpt2 on the device, tensor by tensor (a 6 GB gpt2-xl is
 // never held in memory twice). Browser-safe: file access comes in as a ByteSource.
 import type { Kernels } from '../gpu/kernels.ts';
-import { upload } from '../gpu/buffers.ts';
+import { upload, uploadFrom } from '../gpu/buffers.ts';
 import type { Tensor } from '../tensor.ts';
 import { Tokenizer } from '../tokenizer.ts';
 import { BadModelError, parameterShapes, parseConfig, type Gpt2Config } from './config.ts';
 import { Gpt2 } from './gpt2.ts';
-import { openSafetensors, type ByteSource } from './safetensors.ts';
+import { openSafetensors, type ByteSource, type SafetensorsFile } from './safetensors.ts';
 
 export interface LoadedModel {
   model: Gpt2;
@@ -60,13 +60,19 @@ export async function loadGpt2(k: Kernels, src: ByteSource, configJson?: unknown
 
   const params = new Map<string, Tensor>();
   try {
-    let wte: Float32Array | undefined;
+    // Dawn frees an upload's staging copy only when a submit completes: sync every
+    // 64 MB so a large checkpoint never holds twice its size.
+    let pending = 0;
     for (const [name, shape] of shapes) {
-      const data = await readChecked(file, byName, name, shape, where);
-      params.set(name, upload(k, shape, data, 'f32', name));
-      if (name === 'wte.weight') wte = data;
+      const t = await loadTensor(k, file, byName, name, shape, where);
+      params.set(name, t);
+      pending += t.size * 4;
+      if (pending > 64 << 20) {
+        await k.sync();
+        pending = 0;
+      }
     }
-    const head = await separateHead(file, byName, config, wte!, where);
+    const head = byName.has('lm_head.weight') ? await separateHead(file, byName, config, where) : undefined;
     if (head) params.set('lm_head.weight', upload(k, [config.vocabSize, config.nEmbd], head, 'f32', 'lm_head.weight'));
     const model = new Gpt2(k, config, params, head ? 'lm_head.weight' : 'wte.weight');
     return { model, tokenizer: Tokenizer.gpt2(vocab), ...(vocab ? { vocab } : {}) };
@@ -76,20 +82,28 @@ export async function loadGpt2(k: Kernels, src: ByteSource, configJson?: unknown
   }
 }
 
-async function readChecked(file: Awaited<ReturnType<typeof openSafetensors>>, byName: Map<string, string>, name: string, shape: number[], where: string): Promise<Float32Array> {
+/** F32 tensors go from the file straight into GPU memory; F16/BF16 are converted first. */
+async function loadTensor(k: Kernels, file: SafetensorsFile, byName: Map<string, string>, name: string, shape: number[], where: string): Promise<Tensor> {
+  const stored = checkShape(file, byName, name, shape, where);
+  if (file.tensors.get(stored)!.dtype === 'F32') return uploadFrom(k, shape, (bytes) => file.readF32Into(stored, bytes), name);
+  return upload(k, shape, await file.readF32(stored), 'f32', name);
+}
+
+function checkShape(file: SafetensorsFile, byName: Map<string, string>, name: string, shape: number[], where: string): string {
   const stored = byName.get(name);
   if (!stored) throw new BadModelError(`${where}: missing tensor ${name} [${shape}]; the checkpoint is incomplete or not a GPT-2`);
   const info = file.tensors.get(stored)!;
   if (info.shape.join(',') !== shape.join(',')) {
     throw new BadModelError(`${where}: tensor ${name} has shape [${info.shape}] but the config implies [${shape}]; the config does not match the weights`);
   }
-  return file.readF32(stored);
+  return stored;
 }
 
 /** lm_head.weight equal to wte is the usual tied head; a different one becomes D. */
-async function separateHead(file: Awaited<ReturnType<typeof openSafetensors>>, byName: Map<string, string>, config: Gpt2Config, wte: Float32Array, where: string): Promise<Float32Array | undefined> {
-  if (!byName.has('lm_head.weight')) return undefined;
-  const head = await readChecked(file, byName, 'lm_head.weight', [config.vocabSize, config.nEmbd], where);
+async function separateHead(file: SafetensorsFile, byName: Map<string, string>, config: Gpt2Config, where: string): Promise<Float32Array | undefined> {
+  const shape = [config.vocabSize, config.nEmbd];
+  const head = await file.readF32(checkShape(file, byName, 'lm_head.weight', shape, where));
+  const wte = await file.readF32(checkShape(file, byName, 'wte.weight', shape, where));
   return head.every((v, i) => v === wte[i]) ? undefined : head;
 }
 

@@ -17,15 +17,25 @@ export async function fileSource(path: string): Promise<ByteSource & { close(): 
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new SafetensorsError(path, 'is not a regular file', { fix: 'pass the path of a .safetensors file' });
-    return { name: path, size: stats.size, read: (offset, length) => readAt(handle, path, offset, length), close: () => handle.close() };
+    return {
+      name: path,
+      size: stats.size,
+      read: async (offset, length) => {
+        const out = new Uint8Array(length);
+        await readInto(handle, path, offset, out);
+        return out;
+      },
+      readInto: (offset, target) => readInto(handle, path, offset, target),
+      close: () => handle.close(),
+    };
   } catch (e) {
     await handle.close();
     throw e instanceof SafetensorsError ? e : ioError(path, e, 'read');
   }
 }
 
-async function readAt(handle: FileHandle, path: string, offset: number, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
+async function readInto(handle: FileHandle, path: string, offset: number, out: Uint8Array): Promise<void> {
+  const length = out.length;
   for (let done = 0; done < length;) {
     let bytesRead: number;
     try {
@@ -39,7 +49,6 @@ async function readAt(handle: FileHandle, path: string, offset: number, length: 
     }
     done += bytesRead;
   }
-  return out;
 }
 
 /** Writes atomically: on any error an existing file at `path` is untouched and no temp file is left. */

@@ -79,6 +79,8 @@ export interface ByteSource {
   size: number;
   /** Returns a new buffer of exactly `length` bytes that the caller owns. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Fills `target` from `offset` without an intermediate buffer (large tensors straight into GPU memory). */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
 }
 
 export function bytesSource(name: string, bytes: Uint8Array): ByteSource {
@@ -113,6 +115,8 @@ export interface SafetensorsFile {
   read(name: string): Promise<Uint8Array>;
   /** F32, F16, BF16 or F64 values as f32. */
   readF32(name: string): Promise<Float32Array>;
+  /** An F32 tensor's bytes copied straight into `target` (exactly its size); other dtypes are refused. */
+  readF32Into(name: string, target: Uint8Array): Promise<void>;
   /** I32 or I64 values (I64 must fit in 32 bits). */
   readI32(name: string): Promise<Int32Array>;
 }
@@ -277,6 +281,13 @@ function fileView(src: ByteSource, dataOffset: number, tensors: Map<string, Tens
     readI32: async (name) => {
       const t = info(name);
       return i32Decoder(src.name, t)(await readInfo(t));
+    },
+    readF32Into: async (name, target) => {
+      const t = info(name);
+      if (t.dtype !== 'F32') throw new SafetensorsError(src.name, `has dtype ${t.dtype}, not F32`, { tensor: t.name, fix: 'use readF32, which converts' });
+      if (target.length !== t.end - t.begin) throw new RangeError(`${t.name}: target of ${target.length} bytes for ${t.end - t.begin}`);
+      if (src.readInto) await src.readInto(dataOffset + t.begin, target);
+      else target.set(await readInfo(t));
     },
   };
 }

@@ -1,0 +1,91 @@
+// End-to-end timings on a random gpt2-small-shaped model (12 layers, d 768, 12 heads,
+// vocabulary 50,257) and a 16-token prompt: forward + backward with its per-op GPU
+// breakdown (issue: GPT-2 on the engine), and `analyze` with all four modules broken
+// into stages, plus the bytes its factors hold against dense gradients (issue: analyze).
+//   node dist/bench/model.js [--reps N] [--analyze-reps N] [--json FILE]
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Tape } from '../src/autograd/tape.ts';
+import { getEngine } from '../src/gpu/engine.ts';
+import { parameterShapes, type Gpt2Config } from '../src/model/config.ts';
+import { seededRandom } from '../src/model/generate.ts';
+import { Gpt2 } from '../src/model/gpt2.ts';
+import { analyze, type StageTimes } from '../src/lens/analyze.ts';
+import { renderHtml } from '../src/report/html.ts';
+import { renderJson, report } from '../src/report/json.ts';
+import { renderTerminal } from '../src/report/terminal.ts';
+import { Tokenizer } from '../src/tokenizer.ts';
+import { fmt, timing } from './stats.ts';
+
+const { values } = parseArgs({ options: { reps: { type: 'string' }, 'analyze-reps': { type: 'string' }, json: { type: 'string' } } });
+const reps = Number(values.reps ?? 5);
+const analyzeReps = Number(values['analyze-reps'] ?? 3);
+
+const GPT2_SMALL: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, nInner: 3072, eps: 1e-5 };
+const PROMPT = 'The Eiffel Tower, which was completed in 1889, is located in the city of';
+const TARGET = ' Rome';
+
+const k = await getEngine();
+const random = seededRandom(1);
+const arrays: Record<string, Float32Array> = {};
+for (const [name, shape] of parameterShapes(GPT2_SMALL)) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  arrays[name] = /ln_.*weight$/.test(name) ? new Float32Array(n).fill(1) : Float32Array.from({ length: n }, () => 0.04 * (random() - 0.5));
+}
+const model = Gpt2.fromArrays(k, GPT2_SMALL, arrays);
+const tokenizer = Tokenizer.gpt2();
+const ids = tokenizer.encode(PROMPT);
+const target = tokenizer.encode(TARGET)[0]!;
+console.log(`adapter: ${k.gpu.adapterName}; prompt of ${ids.length} tokens`);
+
+async function forwardBackward(): Promise<number> {
+  const t0 = performance.now();
+  const tape = new Tape(k, { grad: true });
+  const out = model.forward(tape, [ids], [{ seq: 0, position: ids.length - 1, token: target }]);
+  tape.backward(out.loss);
+  await k.sync();
+  tape.dispose();
+  return performance.now() - t0;
+}
+
+await forwardBackward(); // warm-up: pipelines, uniforms
+const fb = timing(await sequential(reps, forwardBackward));
+k.startProfile();
+await forwardBackward();
+const ops = await k.stopProfile();
+const gpuTotal = ops.reduce((s, o) => s + o.ms, 0);
+console.log(`forward + backward (analysis tape, input gradients only): ${fmt(fb)}`);
+console.log('per-op GPU time of one forward + backward:');
+for (const o of ops) console.log(`  ${o.op.padEnd(42)} ${o.ms.toFixed(1).padStart(8)} ms  ${(100 * o.ms / gpuTotal).toFixed(1).padStart(5)} %  ${String(o.count).padStart(4)} dispatches`);
+
+const stages: StageTimes[] = [];
+const reportMs: number[] = [];
+let memory = { factorBytes: 0, denseBytes: 0 };
+for (let r = 0; r < analyzeReps + 1; r++) {
+  const times: StageTimes = { forward: 0, backward: 0, norms: 0, ranks: 0, projections: 0 };
+  const [a] = await analyze(model, tokenizer, [{ prompt: PROMPT, target: TARGET }], {}, times);
+  const t0 = performance.now();
+  renderTerminal(a!, { color: 'none' });
+  const doc = report({ source: 'random gpt2-small', ...GPT2_SMALL }, [a!]);
+  renderJson(doc);
+  renderHtml(doc);
+  if (r > 0) {
+    stages.push(times);
+    reportMs.push(performance.now() - t0);
+  }
+  memory = a!.memory;
+}
+const stageTimings = Object.fromEntries((['forward', 'backward', 'norms', 'ranks', 'projections'] as const).map((s) => [s, timing(stages.map((t) => t[s]))]));
+console.log(`analyze, all 4 modules x 12 layers, k = 5:`);
+for (const [s, t] of Object.entries(stageTimings)) console.log(`  ${s.padEnd(12)} ${fmt(t)}`);
+console.log(`  ${'report'.padEnd(12)} ${fmt(timing(reportMs))} (terminal + JSON + HTML rendering)`);
+console.log(`factor bytes ${(memory.factorBytes / 1e6).toFixed(2)} MB vs dense gradients ${(memory.denseBytes / 1e6).toFixed(1)} MB (${(100 * memory.factorBytes / memory.denseBytes).toFixed(2)} %)`);
+
+if (values.json) writeFileSync(values.json, JSON.stringify({ adapter: k.gpu.adapterName, promptTokens: ids.length, forwardBackward: fb, ops, analyze: { ...stageTimings, report: timing(reportMs) }, memory }, null, 2));
+process.exit(0);
+
+async function sequential(n: number, f: () => Promise<number>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(await f());
+  return out;
+}
