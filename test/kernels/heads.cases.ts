@@ -8,6 +8,7 @@ import { adamw } from '../../src/ops/adam.ts';
 import { embed, selectRows } from '../../src/ops/embedding.ts';
 import { linear } from '../../src/ops/linear.ts';
 import { unembed } from '../../src/ops/unembed.ts';
+import { normalizeRows, rowNorms } from '../../src/ops/rows.ts';
 import { rankOf, topk } from '../../src/ops/vocab.ts';
 import { softmaxXent } from '../../src/ops/xent.ts';
 import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef, rankRef, softmaxXentBackwardRef, softmaxXentRef, topkRef } from '../reference/ops.ts';
@@ -149,6 +150,27 @@ function linearCase(n: number, inDim: number, outDim: number): Case {
   };
 }
 
+/**
+ * Row norms and unit rows (analysis only, no backward); a zero row stays zero.
+ * Tolerance: a sequential f32 sum of n squares errs by about sqrt(n) * 2^-24 relative,
+ * so 1e-6 for rows up to 3072 and 1e-5 for a 50,257-wide row.
+ */
+function rowsCase(rows: number, cols: number): Case {
+  return {
+    name: `row norms and normalize_rows ${rows}x${cols}`,
+    async run(k) {
+      const x = rand(rows * cols, rows + cols, 3).map((v, i) => (Math.floor(i / cols) === rows - 1 && rows > 1 ? 0 : v));
+      const X = gpu(k, [rows, cols], x);
+      const [norms, unit] = await read(k, rowNorms(k, X), normalizeRows(k, X));
+      const ref = Array.from({ length: rows }, (_, r) => Math.hypot(...x.subarray(r * cols, (r + 1) * cols)));
+      const tol = cols > 3072 ? 1e-5 : 1e-6;
+      assertClose(norms!, ref, tol, 'norms');
+      assertClose(unit!, x.map((v, i) => (ref[Math.floor(i / cols)]! > 0 ? v / ref[Math.floor(i / cols)]! : 0)), tol, 'unit rows');
+      X.dispose();
+    },
+  };
+}
+
 /** The tied LM head: logits = h wte^T, dh and dwte. */
 const unembedCase: Case = {
   name: 'unembed (tied LM head) forward+backward V=50257',
@@ -173,4 +195,5 @@ export const headCases: Case[] = [
   adamCase(1), adamCase(13), adamCase(50257),
   linearCase(1, 1, 1), linearCase(7, 13, 5), linearCase(13, 50, 7),
   unembedCase,
+  rowsCase(1, 1), rowsCase(7, 13), rowsCase(3, 50257),
 ];
