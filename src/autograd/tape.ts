@@ -1,7 +1,7 @@
 // The tape: ops record a backward closure as they run forward; backward() replays
 // them in reverse. It also owns every tensor made while it is alive, so one
 // dispose() frees a whole forward/backward pass except what was kept.
-import { zeros } from '../gpu/buffers.ts';
+import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { grid1d } from '../gpu/kernels.ts';
 import { ELEMENTWISE } from '../gpu/sources.ts';
@@ -38,6 +38,11 @@ export class Tape {
     return this.own(zeros(this.k, shape, dtype, name));
   }
 
+  /** An uploaded constant owned by this tape (seeds, ones, index lists). */
+  constant(shape: readonly number[], data: ArrayLike<number>, dtype: 'f32' | 'i32' = 'f32'): Tensor {
+    return this.own(upload(this.k, shape, data, dtype));
+  }
+
   own(t: Tensor): Tensor {
     this.owned.add(t);
     return t;
@@ -70,15 +75,9 @@ export class Tape {
   /** Seeds d(loss)/d(loss) with `seed` (ones by default) and runs the tape backwards. */
   backward(loss: Tensor, seed?: Tensor): void {
     if (!this.grad) throw new Error('this tape was made with grad: false; make it with { grad: true } to call backward()');
-    this.grads.set(loss, seed ?? this.ones(loss.shape));
+    this.grads.set(loss, seed ?? this.constant(loss.shape, new Float32Array(loss.size).fill(1)));
     for (let i = this.entries.length - 1; i >= 0; i--) this.entries[i]!();
     this.entries = [];
-  }
-
-  private ones(shape: readonly number[]): Tensor {
-    const t = this.zeros(shape);
-    this.k.device.queue.writeBuffer(t.buffer, 0, new Float32Array(t.size).fill(1));
-    return t;
   }
 
   /** Frees every tensor this tape made, except kept ones and the factors' tensors. */

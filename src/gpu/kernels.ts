@@ -25,11 +25,6 @@ export interface F32 {
 export const f32 = (v: number): F32 => ({ f32: v });
 export type Param = number | F32;
 
-/** Buffers scheduled for destruction once the commands that use them are submitted. */
-interface Pending {
-  destroy: GPUBuffer[];
-}
-
 export class Kernels {
   readonly device: GPUDevice;
   private modules = new Map<string, GPUShaderModule>();
@@ -37,12 +32,11 @@ export class Kernels {
   private uniforms = new Map<string, GPUBuffer>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  private pending: Pending = { destroy: [] };
+  /** Buffers to destroy once the commands already recorded with them are submitted. */
+  private toDestroy: GPUBuffer[] = [];
   private dispatchesSinceSubmit = 0;
   private errors: GPUError[] = [];
   private profiler: Profiler | null = null;
-  /** Dispatches recorded since creation: the benches and tests read it. */
-  dispatchCount = 0;
 
   constructor(readonly gpu: Gpu) {
     this.device = gpu.device;
@@ -101,7 +95,7 @@ export class Kernels {
   }
 
   private dropUniforms(): void {
-    this.pending.destroy.push(...this.uniforms.values());
+    this.toDestroy.push(...this.uniforms.values());
     this.uniforms.clear();
   }
 
@@ -122,7 +116,6 @@ export class Kernels {
     const [x, y = 1, z = 1] = workgroups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
     if (this.profiler) this.endPass();
-    this.dispatchCount++;
     // Bound how much work one submit holds so memory of finished passes can be reclaimed.
     if (++this.dispatchesSinceSubmit >= 512) this.submit();
   }
@@ -135,7 +128,7 @@ export class Kernels {
 
   /** Destroys a buffer after the commands already recorded with it are submitted. */
   release(buffer: GPUBuffer): void {
-    this.pending.destroy.push(buffer);
+    this.toDestroy.push(buffer);
   }
 
   private commandEncoder(): GPUCommandEncoder {
@@ -187,8 +180,8 @@ export class Kernels {
       this.encoder = null;
     }
     this.dispatchesSinceSubmit = 0;
-    for (const b of this.pending.destroy) b.destroy();
-    this.pending.destroy = [];
+    for (const b of this.toDestroy) b.destroy();
+    this.toDestroy = [];
   }
 
   /** Submits and waits; surfaces validation and out-of-memory errors as exceptions. */

@@ -54,11 +54,11 @@ export async function logitLens(model: Gpt2, vectors: Tensor, opts: LensOptions,
       const input = opts.normalized ? tape.own(normalizeRows(k, chunk)) : chunk;
       const h = layernorm(tape, input, model.param('ln_f.weight'), model.param('ln_f.bias'), model.config.eps);
       const logits = unembed(tape, h, model.param(model.headName));
-      const { lse } = softmaxXent(tape, logits, uploadIds(tape, new Array<number>(rows).fill(-1)));
+      const { lse } = softmaxXent(tape, logits, tape.constant([rows], new Array<number>(rows).fill(-1), 'i32'));
       const top = topk(k, logits, opts.k, 'top');
       const bottom = topk(k, logits, opts.k, 'bottom');
       const ranks = watched.flatMap((id) => {
-        const ids = uploadIds(tape, new Array<number>(rows).fill(id));
+        const ids = tape.constant([rows], new Array<number>(rows).fill(id), 'i32');
         return [tape.own(rankOf(k, logits, ids, 'top')), tape.own(rankOf(k, logits, ids, 'bottom'))];
       });
       [top.ids, top.scores, bottom.ids, bottom.scores].forEach((t) => tape.own(t));
@@ -78,10 +78,4 @@ export async function logitLens(model: Gpt2, vectors: Tensor, opts: LensOptions,
     }
   }
   return out;
-}
-
-function uploadIds(tape: Tape, ids: number[]): Tensor {
-  const t = tape.zeros([ids.length], 'i32');
-  tape.k.device.queue.writeBuffer(t.buffer, 0, Int32Array.from(ids));
-  return t;
 }

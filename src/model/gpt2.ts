@@ -76,7 +76,7 @@ export class Gpt2 {
     const B = sequences.length;
     const ids = sequences.flatMap((s) => [...s, ...new Array<number>(T - s.length).fill(0)]);
     const positions = sequences.flatMap(() => Array.from({ length: T }, (_, t) => t));
-    const own = (shape: number[], data: number[]) => tape.own(upload(this.k, shape, data, 'i32'));
+    const own = (shape: number[], data: number[]) => tape.constant(shape, data, 'i32');
     const show = hook ?? (() => {});
 
     let x = embed(tape, this.param('wte.weight'), this.param('wpe.weight'), own([B * T], ids), own([B * T], positions));

@@ -32,8 +32,7 @@ export function linear(tape: Tape, name: string, x: Tensor, W: Tensor, b: Tensor
 
 /** Bias gradient: sum over rows, as the product ones[1, n] . Delta[n, out]. */
 function columnSums(tape: Tape, m: Tensor): Tensor {
-  const ones = tape.zeros([1, m.rows]);
-  tape.k.device.queue.writeBuffer(ones.buffer, 0, new Float32Array(m.rows).fill(1));
+  const ones = tape.constant([1, m.rows], new Float32Array(m.rows).fill(1));
   const out = tape.zeros([m.cols], 'f32');
   gemm(tape.k, { A: ones.buffer, B: m.buffer, C: out.buffer, M: 1, N: m.cols, K: m.rows });
   return out;

@@ -3,7 +3,7 @@
 // global-norm gradient clipping. Deterministic given the seed: data order comes from
 // a seeded PRNG and every kernel sums in a fixed order.
 import { Tape } from '../autograd/tape.ts';
-import { readAll, upload, zeros } from '../gpu/buffers.ts';
+import { readAll, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { parameterShapes, type Gpt2Config } from '../model/config.ts';
 import { seededRandom } from '../model/generate.ts';
@@ -105,7 +105,7 @@ export class Trainer {
     const tape = new Tape(k, { grad: true, paramGrads: true });
     try {
       const out = this.model.forward(tape, sequences, targets);
-      tape.backward(out.loss, tape.own(upload(k, [targets.length], new Float32Array(targets.length).fill(1 / targets.length))));
+      tape.backward(out.loss, tape.constant([targets.length], new Float32Array(targets.length).fill(1 / targets.length)));
       const names = [...this.model.params.keys()];
       const grads = names.map((n) => tape.gradOf(this.model.param(n)) ?? tape.zeros(this.model.param(n).shape));
       // Sum of squares from per-row norms (a 1-D tensor is one row): a small readback.
