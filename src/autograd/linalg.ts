@@ -78,10 +78,46 @@ function transposed(x: ArrayLike<number>, rows: number, cols: number): Float64Ar
   return t;
 }
 
+/** Singular values above numpy's matrix_rank threshold with float32's epsilon: sigma_max * max(dims) * 2^-23. */
+function thresholdRank(sv: Float64Array, dims: readonly number[]): number {
+  const tol = (sv[0] ?? 0) * Math.max(...dims) * 2 ** -23;
+  return sv.reduce((r, s) => r + (s > tol ? 1 : 0), 0);
+}
+
+/** Singular values of a row-major [rows, dim] matrix through the R of a thin QR of its transpose. */
+function rowSingularValues(x: ArrayLike<number>, rows: number, dim: number): Float64Array {
+  const r = householderR(transposed(x, rows, dim), dim, rows);
+  return singularValues(r, Math.min(dim, rows), rows);
+}
+
+/** The given rows of a row-major [*, dim] matrix, each scaled to unit length. */
+function unitRows(x: ArrayLike<number>, rows: readonly number[], norms: readonly number[], dim: number): Float64Array {
+  const out = new Float64Array(rows.length * dim);
+  rows.forEach((row, i) => {
+    for (let c = 0; c < dim; c++) out[i * dim + c] = x[row * dim + c]! / norms[row]!;
+  });
+  return out;
+}
+
+function rowNormsOf(x: ArrayLike<number>, rows: number, dim: number): number[] {
+  return Array.from({ length: rows }, (_, r) => {
+    let s = 0;
+    for (let c = 0; c < dim; c++) s += x[r * dim + c]! ** 2;
+    return Math.sqrt(s);
+  });
+}
+
 /**
- * rank(X^T Delta) = rank(R_X R_Delta^T) with X^T = Q_X R_X and Delta^T = Q_D R_D.
- * The threshold is numpy's matrix_rank rule with float32's epsilon, since the
- * factors were computed in f32: sigma_max * max(dims) * 2^-23.
+ * Exact rank of X^T Delta = sum_i x_i delta_i^T from the factors (Lemma 4.1).
+ *
+ * Each x_i and delta_i is known to float32 precision relative to its own length,
+ * not to the largest one: a position that receives 1e-9 of the gradient through a
+ * peaked attention still has a precise direction. So the rank is decided on unit
+ * rows, over the terms whose factors are not exactly zero: when the unit x's are
+ * independent, rank(X^T Delta) = rank(Delta), and symmetrically. Only when both
+ * sides are rank-deficient is the threshold applied to the product itself
+ * (numpy's rule on R_X R_Delta^T with X^T = Q_X R_X, Delta^T = Q_D R_D).
+ * The singular values returned are always those of the product.
  */
 export function rankOfProduct(x: ArrayLike<number>, delta: ArrayLike<number>, n: number, inDim: number, outDim: number): RankResult {
   const rx = householderR(transposed(x, n, inDim), inDim, n);
@@ -97,7 +133,12 @@ export function rankOfProduct(x: ArrayLike<number>, delta: ArrayLike<number>, n:
     }
   }
   const sv = singularValues(M, p, q);
-  const tol = (sv[0] ?? 0) * Math.max(inDim, outDim, n) * 2 ** -23;
-  const rank = sv.reduce((r, s) => r + (s > tol ? 1 : 0), 0);
+  const xNorms = rowNormsOf(x, n, inDim);
+  const dNorms = rowNormsOf(delta, n, outDim);
+  const live = xNorms.flatMap((nx, i) => (nx > 0 && dNorms[i]! > 0 ? [i] : []));
+  const m = live.length;
+  const rankX = thresholdRank(rowSingularValues(unitRows(x, live, xNorms, inDim), m, inDim), [m, inDim]);
+  const rankD = thresholdRank(rowSingularValues(unitRows(delta, live, dNorms, outDim), m, outDim), [m, outDim]);
+  const rank = rankX === m ? rankD : rankD === m ? rankX : thresholdRank(sv, [inDim, outDim, n]);
   return { rank, singularValues: sv };
 }

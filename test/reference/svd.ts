@@ -1,49 +1,46 @@
 // Float64 singular values of a dense matrix, for checking the engine's factor-based
-// ranks independently: eigenvalues of the Gram matrix A^T A by cyclic Jacobi
-// rotations (a different algorithm from the engine's QR + one-sided Jacobi).
+// ranks independently: one-sided Jacobi straight on the dense [m, n] gradient (the
+// engine never forms it; it works on n x n factors of the prompt length). Rotating
+// the matrix itself, not its Gram matrix, keeps singular values far below
+// sqrt(eps) * sigma_max accurate, which a trained model's peaked attention needs.
 
 /** Singular values of a row-major [m, n] matrix, largest first. */
 export function singularValuesRef(a: ArrayLike<number>, m: number, n: number): number[] {
-  // The smaller Gram matrix: A A^T when m < n.
-  const small = Math.min(m, n);
-  const g = new Float64Array(small * small);
-  for (let i = 0; i < small; i++) {
-    for (let j = i; j < small; j++) {
-      let s = 0;
-      if (m <= n) for (let c = 0; c < n; c++) s += a[i * n + c]! * a[j * n + c]!;
-      else for (let r = 0; r < m; r++) s += a[r * n + i]! * a[r * n + j]!;
-      g[i * small + j] = s;
-      g[j * small + i] = s;
-    }
-  }
+  // Orthogonalise the vectors along the smaller dimension: columns when m >= n, else rows.
+  const count = Math.min(m, n);
+  const length = Math.max(m, n);
+  const v = Array.from({ length: count }, (_, i) => Float64Array.from({ length }, (_, j) => (m >= n ? a[j * n + i]! : a[i * n + j]!)));
   for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < small; p++) for (let q = p + 1; q < small; q++) off += g[p * small + q]! ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < small; p++) {
-      for (let q = p + 1; q < small; q++) {
-        const apq = g[p * small + q]!;
-        if (apq === 0) continue;
-        const theta = (g[q * small + q]! - g[p * small + p]!) / (2 * apq);
+    let rotated = false;
+    for (let p = 0; p < count - 1; p++) {
+      for (let q = p + 1; q < count; q++) {
+        const vp = v[p]!;
+        const vq = v[q]!;
+        let app = 0;
+        let aqq = 0;
+        let apq = 0;
+        for (let k = 0; k < length; k++) {
+          app += vp[k]! ** 2;
+          aqq += vq[k]! ** 2;
+          apq += vp[k]! * vq[k]!;
+        }
+        if (Math.abs(apq) <= 1e-16 * Math.sqrt(app * aqq)) continue;
+        rotated = true;
+        const theta = (aqq - app) / (2 * apq);
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.hypot(1, theta));
         const c = 1 / Math.hypot(1, t);
         const s = t * c;
-        for (let k = 0; k < small; k++) {
-          const gkp = g[k * small + p]!;
-          const gkq = g[k * small + q]!;
-          g[k * small + p] = c * gkp - s * gkq;
-          g[k * small + q] = s * gkp + c * gkq;
-        }
-        for (let k = 0; k < small; k++) {
-          const gpk = g[p * small + k]!;
-          const gqk = g[q * small + k]!;
-          g[p * small + k] = c * gpk - s * gqk;
-          g[q * small + k] = s * gpk + c * gqk;
+        for (let k = 0; k < length; k++) {
+          const x = vp[k]!;
+          const y = vq[k]!;
+          vp[k] = c * x - s * y;
+          vq[k] = s * x + c * y;
         }
       }
     }
+    if (!rotated) break;
   }
-  return Array.from({ length: small }, (_, i) => Math.sqrt(Math.max(0, g[i * small + i]!))).sort((x, y) => y - x);
+  return v.map((col) => Math.hypot(...col)).sort((x, y) => y - x);
 }
 
 /** numpy.linalg.matrix_rank's rule with a given epsilon. */
