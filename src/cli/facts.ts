@@ -1,5 +1,8 @@
 // `backward-lens facts`: the default model's quality table, measurable by anyone.
 import { recall, type RecallResult } from '../eval/facts.ts';
+import { targetWrites, type LayerWrites } from '../eval/target-writes.ts';
+import { recordSentences, type CounterFactRecord } from '../train/corpus.ts';
+import { Progress } from './progress.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import { defaultDataDir, readRecords } from './data.ts';
@@ -37,27 +40,71 @@ export function formatQuality(q: FactQuality): string {
   ].join('\n');
 }
 
-const usage = `backward-lens facts [--model DIR] [--records N] [--data DIR] [--json]
+export interface WritesReport {
+  k: number;
+  /** Records whose target_new first token occurs in the trained sentences ... */
+  seenInTraining: LayerWrites[];
+  /** ... and those whose target_new token the model never saw (an untrained embedding row). */
+  neverSeen: LayerWrites[];
+}
+
+/**
+ * Per layer, how often prompt -> target_new's FF2 delta_n has the target among its
+ * k least probable tokens, on the trained records, split by whether the target
+ * token occurs anywhere in the training sentences.
+ */
+export async function writesReport(model: Gpt2, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number): Promise<WritesReport> {
+  const seen = new Set(trained.flatMap(recordSentences).flatMap((s) => tokenizer.encode(s)));
+  const isSeen = (r: CounterFactRecord) => seen.has(tokenizer.encode(` ${r.target_new}`)[0]!);
+  const item = (r: CounterFactRecord) => ({ prompt: r.prompt, targetNew: r.target_new });
+  const progress = new Progress(trained.length);
+  const seenItems = trained.filter(isSeen).map(item);
+  const report = (done: number) => progress.update(done, 'records through the Backward Lens');
+  const seenInTraining = await targetWrites(model, tokenizer, seenItems, k, report);
+  const neverSeen = await targetWrites(model, tokenizer, trained.filter((r) => !isSeen(r)).map(item), k, (d) => report(seenItems.length + d));
+  progress.done();
+  return { k, seenInTraining, neverSeen };
+}
+
+export function formatWrites(w: WritesReport): string {
+  const cell = (x: LayerWrites) => `${x.hits} / ${x.total} (${(100 * x.rate).toFixed(1)} %), median rank ${x.medianRank}`;
+  return [
+    `| layer | target_new in bottom-${w.k} of FF2 delta_n: token seen in training | token never in the training text |`,
+    '|---|---|---|',
+    ...w.seenInTraining.map((x, l) => `| ${x.layer} | ${cell(x)} | ${cell(w.neverSeen[l]!)} |`),
+  ].join('\n');
+}
+
+const usage = `backward-lens facts [--model DIR] [--records N] [--data DIR] [--writes] [--json]
 
 Fact recall of a model: the share of CounterFact prompts whose top-1 next token is
 the first token of the answer, on the first N training records (prompt,
 locality_prompt, rephrase_prompt) and on the first N held-out validation records.
 This is the quality table of the default model's card.
 
-  --records N   how many records of each split (default 1000, what the default model trained on)
+  --records N   how many records of each split (default 1000); the model is taken to
+                have trained on the first N training records, as the default did
   --data DIR    the directory holding counterfact/ (default ../shared/data)
-  --json        print JSON instead of the table`;
+  --writes      also: per layer, how often the gradient of prompt -> target_new
+                writes the target, i.e. its first token is among the 5 least
+                probable tokens of LL(delta_n) of mlp.c_proj (paper Fig. 5/7), on
+                the trained records; rank 1 = least probable. Split by whether the
+                target token occurs in the training sentences at all
+  --json        print JSON instead of the tables`;
 
 export const factsCommand: Command = {
   summary: 'measure fact recall (top-1 accuracy) on CounterFact records',
   usage,
   async run(argv) {
-    const { values } = parse(argv, { ...MODEL_OPTION, records: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' } }, usage);
+    const { values } = parse(argv, { ...MODEL_OPTION, records: { type: 'string' }, data: { type: 'string' }, writes: { type: 'boolean' }, json: { type: 'boolean' } }, usage);
     if (values.help) return void console.log(usage);
     const records = Number(values.records ?? 1000);
     if (!Number.isInteger(records) || records < 1) throw new UsageError(`--records must be a positive integer, got "${values.records}"`);
     const { model, tokenizer } = await loadModel(values.model);
-    const q = await factQuality(model, tokenizer, values.data ?? defaultDataDir(), records);
-    console.log(values.json ? JSON.stringify(q, null, 2) : formatQuality(q));
+    const dataDir = values.data ?? defaultDataDir();
+    const q = await factQuality(model, tokenizer, dataDir, records);
+    const w = values.writes ? await writesReport(model, tokenizer, readRecords(dataDir, 'train').slice(0, records), 5) : undefined;
+    if (values.json) console.log(JSON.stringify(w ? { ...q, targetWrites: w } : q, null, 2));
+    else console.log([formatQuality(q), ...(w ? ['', formatWrites(w)] : [])].join('\n'));
   },
 };

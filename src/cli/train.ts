@@ -186,7 +186,7 @@ async function train(a: TrainArgs): Promise<void> {
   await writeSafetensorsFile(join(a.out, 'model.safetensors'), weights.map((name, i) => ({ name, dtype: 'F32', shape: [...trainer.model.param(name).shape], data: data[i] as Float32Array })), {
     config: JSON.stringify(configJson(config)),
     vocab: JSON.stringify(vocab),
-    training: `backward-lens train --records ${a.records} --layers ${config.nLayer} --embd ${config.nEmbd} --heads ${config.nHead} --context ${config.nPositions} --epochs ${a.epochs} --batch ${a.batch} --lr ${a.hyper.lr} --seed ${a.seed}`,
+    training: `backward-lens train --records ${a.records} --layers ${config.nLayer} --embd ${config.nEmbd} --heads ${config.nHead} --context ${config.nPositions} --epochs ${a.epochs} --batch ${a.batch} --lr ${a.hyper.lr} --warmup ${a.hyper.warmupSteps} --weight-decay ${a.hyper.weightDecay} --seed ${a.seed}`,
   });
   await writeFile(join(a.out, 'config.json'), JSON.stringify(configJson(config), null, 2) + '\n');
   const quality = await factQuality(trainer.model, tokenizer, a.dataDir, a.records);
