@@ -44,6 +44,16 @@ test('rank from factors: n whatever the scale of each term, and equal to the flo
   assert.is(matrixRankRef(dense(x, delta, n, inDim, outDim), inDim, outDim, 2 ** -52), n - 1);
 });
 
+test('rank from factors: directions carried only by columns 1e-8 the size of the others still count', () => {
+  // Like a last-layer c_attn VJP: most positions' share sits in one head's slots.
+  const r = mulberry32Ref(6);
+  const [n, inDim, outDim] = [6, 13, 20];
+  const x = randomRows(r, n, inDim);
+  const delta = randomRows(r, n, outDim).map((v, i) => (i % outDim < 3 ? v : v * 1e-8));
+  assert.is(rankOfProduct(x, delta, n, inDim, outDim).rank, n);
+  assert.is(matrixRankRef(dense(x, delta, n, inDim, outDim), inDim, outDim, 2 ** -52), n);
+});
+
 test('rank from factors: zero terms drop out; repeated directions count once', () => {
   const r = mulberry32Ref(5);
   const [n, inDim, outDim] = [5, 13, 7];

@@ -90,13 +90,33 @@ function rowSingularValues(x: ArrayLike<number>, rows: number, dim: number): Flo
   return singularValues(r, Math.min(dim, rows), rows);
 }
 
-/** The given rows of a row-major [*, dim] matrix, each scaled to unit length. */
-function unitRows(x: ArrayLike<number>, rows: readonly number[], norms: readonly number[], dim: number): Float64Array {
-  const out = new Float64Array(rows.length * dim);
+/**
+ * The given rows of a row-major [*, dim] matrix, equilibrated: rows and columns
+ * alternately divided by their largest magnitude, then rows scaled to unit length.
+ * Diagonal scalings keep the rank; they stop a direction that only a few tiny
+ * entries carry (one head's share of a last-layer VJP, say) from falling under the
+ * threshold, since float32 keeps each entry to its own relative precision.
+ */
+function balancedRows(x: ArrayLike<number>, rows: readonly number[], dim: number): Float64Array {
+  const m = rows.length;
+  const a = new Float64Array(m * dim);
   rows.forEach((row, i) => {
-    for (let c = 0; c < dim; c++) out[i * dim + c] = x[row * dim + c]! / norms[row]!;
+    for (let c = 0; c < dim; c++) a[i * dim + c] = x[row * dim + c]!;
   });
-  return out;
+  const scaleRows = (norm: (i: number) => number) => {
+    for (let i = 0; i < m; i++) {
+      const s = norm(i);
+      if (s > 0) for (let c = 0; c < dim; c++) a[i * dim + c] = a[i * dim + c]! / s;
+    }
+  };
+  for (let sweep = 0; sweep < 4; sweep++) {
+    scaleRows((i) => Math.max(...a.subarray(i * dim, (i + 1) * dim).map(Math.abs)));
+    const colMax = new Float64Array(dim);
+    for (let i = 0; i < m; i++) for (let c = 0; c < dim; c++) colMax[c] = Math.max(colMax[c]!, Math.abs(a[i * dim + c]!));
+    for (let i = 0; i < m; i++) for (let c = 0; c < dim; c++) if (colMax[c]! > 0) a[i * dim + c] = a[i * dim + c]! / colMax[c]!;
+  }
+  scaleRows((i) => Math.hypot(...a.subarray(i * dim, (i + 1) * dim)));
+  return a;
 }
 
 function rowNormsOf(x: ArrayLike<number>, rows: number, dim: number): number[] {
@@ -110,11 +130,11 @@ function rowNormsOf(x: ArrayLike<number>, rows: number, dim: number): number[] {
 /**
  * Exact rank of X^T Delta = sum_i x_i delta_i^T from the factors (Lemma 4.1).
  *
- * Each x_i and delta_i is known to float32 precision relative to its own length,
+ * Each x_i and delta_i is known to float32 precision relative to its own size,
  * not to the largest one: a position that receives 1e-9 of the gradient through a
- * peaked attention still has a precise direction. So the rank is decided on unit
- * rows, over the terms whose factors are not exactly zero: when the unit x's are
- * independent, rank(X^T Delta) = rank(Delta), and symmetrically. Only when both
+ * peaked attention still has a precise direction. So the rank is decided on
+ * equilibrated factors, over the terms whose factors are not exactly zero: when the
+ * x's are independent, rank(X^T Delta) = rank(Delta), and symmetrically. Only when both
  * sides are rank-deficient is the threshold applied to the product itself
  * (numpy's rule on R_X R_Delta^T with X^T = Q_X R_X, Delta^T = Q_D R_D).
  * The singular values returned are always those of the product.
@@ -137,8 +157,8 @@ export function rankOfProduct(x: ArrayLike<number>, delta: ArrayLike<number>, n:
   const dNorms = rowNormsOf(delta, n, outDim);
   const live = xNorms.flatMap((nx, i) => (nx > 0 && dNorms[i]! > 0 ? [i] : []));
   const m = live.length;
-  const rankX = thresholdRank(rowSingularValues(unitRows(x, live, xNorms, inDim), m, inDim), [m, inDim]);
-  const rankD = thresholdRank(rowSingularValues(unitRows(delta, live, dNorms, outDim), m, outDim), [m, outDim]);
+  const rankX = thresholdRank(rowSingularValues(balancedRows(x, live, inDim), m, inDim), [m, inDim]);
+  const rankD = thresholdRank(rowSingularValues(balancedRows(delta, live, outDim), m, outDim), [m, outDim]);
   const rank = rankX === m ? rankD : rankD === m ? rankX : thresholdRank(sv, [inDim, outDim, n]);
   return { rank, singularValues: sv };
 }
