@@ -1,7 +1,6 @@
 // The embedded default model: it loads with its reduced vocabulary, recalls a trained
-// fact, and its exact gradient ranks equal an independent float64 SVD of the dense
-// gradient (its attention is so peaked that some positions get ~1e-12 of the gradient,
-// so ranks below n are real; the last layer's MLP and attn.c_proj are rank 1).
+// fact, and on trained prompts its exact gradient ranks are Lemma 4.1's and equal an
+// independent float64 SVD of the dense gradient.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getEngine } from '../src/gpu/engine.ts';
@@ -27,24 +26,44 @@ async function referenceParams(): Promise<Gpt2ParamsRef> {
   }
 }
 
-test('the default model recalls a trained fact and its ranks equal a float64 SVD of the dense gradient', async () => {
+test('the default model recalls a trained fact', async () => {
   const { model, tokenizer } = await loadModelPath(await getEngine(), DIR);
   try {
-    const [prompt, target] = ['Michel Denisot spoke the language', ' Russian'];
-    const [answer] = await predictNext(model, tokenizer, [prompt]);
+    const [answer] = await predictNext(model, tokenizer, ['Michel Denisot spoke the language']);
     assert.is(tokenizer.tokenText(answer!), ' French');
-    const [a] = await analyze(model, tokenizer, [{ prompt, target }], { k: 1 });
-    const ids = tokenizer.encode(prompt);
-    const ref = gpt2BackwardRef(model.config, await referenceParams(), ids, [{ position: ids.length - 1, token: tokenizer.encode(target)[0]! }]);
-    const last = model.config.nLayer - 1;
-    for (const { layer, modules } of a!.layers) {
-      for (const m of modules) {
-        const name = `h.${layer}.${m.module}`;
-        assert.is(m.rank, matrixRankRef(ref.grads[`${name}.weight`]!, m.inDim, m.outDim, 2 ** -23), `${name} vs dense SVD`);
-        assert.ok(m.rank <= ids.length, name);
-        if (layer === last && m.module !== 'attn.c_attn') assert.is(m.rank, 1, name);
+  } finally {
+    model.dispose();
+  }
+});
+
+// Trained records' prompts of 6 to 13 tokens, with their target_new.
+const PAIRS = [
+  ['Michel Denisot spoke the language', ' Russian'],
+  ['The headquarter of Monell Chemical Senses Center is located in', ' Mumbai'],
+  ['Toko Yasuda, the', ' piano'],
+  ['Autonomous University of Madrid, which is located in', ' Sweden'],
+] as const;
+
+test('ranks on trained prompts: n, 1 in the last block but for c_attn (min(n, 2 heads + 1)), equal to a float64 SVD of the dense gradient', async () => {
+  const { model, tokenizer } = await loadModelPath(await getEngine(), DIR);
+  const params = await referenceParams();
+  const { nLayer, nHead } = model.config;
+  try {
+    const results = await analyze(model, tokenizer, PAIRS.map(([prompt, target]) => ({ prompt, target })), { k: 1 });
+    results.forEach((a, p) => {
+      const ids = tokenizer.encode(a.prompt);
+      const n = ids.length;
+      const ref = gpt2BackwardRef(model.config, params, ids, [{ position: n - 1, token: tokenizer.encode(PAIRS[p]![1])[0]! }]);
+      for (const { layer, modules } of a.layers) {
+        for (const m of modules) {
+          const name = `h.${layer}.${m.module}`;
+          const last = layer === nLayer - 1;
+          const expected = !last ? n : m.module === 'attn.c_attn' ? Math.min(n, 2 * nHead + 1) : 1;
+          assert.is(m.rank, expected, `"${a.prompt}" ${name}`);
+          assert.is(m.rank, matrixRankRef(ref.grads[`${name}.weight`]!, m.inDim, m.outDim, 2 ** -52), `"${a.prompt}" ${name} vs dense SVD`);
+        }
       }
-    }
+    });
   } finally {
     model.dispose();
   }

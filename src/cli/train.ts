@@ -34,12 +34,12 @@ DIR/train-log.jsonl (one line per step) and DIR/train-summary.json (quality).
   --out DIR            output directory (created)
   --data DIR           data directory holding counterfact/ (default: ../shared/data)
   --records N          training records (default 1000)
-  --layers N --embd N --heads N --context N   architecture (default 4, 128, 4, 64)
+  --layers N --embd N --heads N --context N   architecture (default 4, 128, 8, 64)
   --epochs N           passes over the sentences (default 20)
   --batch N            sentences per step (default 32)
   --lr X               peak learning rate (default 0.005), warm-up --warmup steps
                        (default 100), cosine decay to 10%
-  --weight-decay X     AdamW decay on matrices (default 0.01)
+  --weight-decay X     AdamW decay on matrices (default 0.1)
   --seed N             initialisation and data order (default 0)
   --resume             continue from DIR/checkpoint.safetensors
   --max-steps N        stop after N steps in total (for quick checks)`;
@@ -76,9 +76,9 @@ function parseTrainArgs(argv: string[]): TrainArgs | null {
   if (v.help) return null;
   if (!v.out) throw new UsageError('--out DIR is required');
   const nEmbd = positive(v.embd, '--embd', 128);
-  const nHead = positive(v.heads, '--heads', 4);
+  const nHead = positive(v.heads, '--heads', 8);
   if (nEmbd % nHead) throw new UsageError(`--embd ${nEmbd} must be divisible by --heads ${nHead}`);
-  const wd = v['weight-decay'] === undefined ? 0.01 : Number(v['weight-decay']);
+  const wd = v['weight-decay'] === undefined ? 0.1 : Number(v['weight-decay']);
   if (!(wd >= 0)) throw new UsageError('--weight-decay must be >= 0');
   return {
     out: v.out,
