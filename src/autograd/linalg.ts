@@ -119,12 +119,9 @@ function balancedRows(x: ArrayLike<number>, rows: readonly number[], dim: number
   return a;
 }
 
-function rowNormsOf(x: ArrayLike<number>, rows: number, dim: number): number[] {
-  return Array.from({ length: rows }, (_, r) => {
-    let s = 0;
-    for (let c = 0; c < dim; c++) s += x[r * dim + c]! ** 2;
-    return Math.sqrt(s);
-  });
+function isZeroRow(x: ArrayLike<number>, row: number, dim: number): boolean {
+  for (let c = 0; c < dim; c++) if (x[row * dim + c] !== 0) return false;
+  return true;
 }
 
 /**
@@ -153,9 +150,7 @@ export function rankOfProduct(x: ArrayLike<number>, delta: ArrayLike<number>, n:
     }
   }
   const sv = singularValues(M, p, q);
-  const xNorms = rowNormsOf(x, n, inDim);
-  const dNorms = rowNormsOf(delta, n, outDim);
-  const live = xNorms.flatMap((nx, i) => (nx > 0 && dNorms[i]! > 0 ? [i] : []));
+  const live = Array.from({ length: n }, (_, i) => i).filter((i) => !isZeroRow(x, i, inDim) && !isZeroRow(delta, i, outDim));
   const m = live.length;
   const rankX = thresholdRank(rowSingularValues(balancedRows(x, live, inDim), m, inDim), [m, inDim]);
   const rankD = thresholdRank(rowSingularValues(balancedRows(delta, live, outDim), m, outDim), [m, outDim]);
