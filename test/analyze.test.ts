@@ -1,15 +1,12 @@
 // Invariants of the Backward Lens on random GPT-2-layout checkpoints (paper §4-5, App. A, F).
-import { rmSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { upload } from '../src/gpu/buffers.ts';
-import { getEngine } from '../src/gpu/engine.ts';
 import { LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
-import { loadModelPath } from '../src/model/load-node.ts';
 import { analyze } from '../src/lens/analyze.ts';
 import { logitLens } from '../src/lens/logit-lens.ts';
-import { writeRandomCheckpoint } from './checkpoint.ts';
+import { openRandomModel } from './checkpoint.ts';
 import { gpt2BackwardRef, lnfLogitLensRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 import { mulberry32Ref, randomArrayRef, topkRef } from './reference/ops.ts';
 import { matrixRankRef } from './reference/svd.ts';
@@ -18,16 +15,12 @@ import { matrixRankRef } from './reference/svd.ts';
 const CFG: Gpt2Config = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
 let loaded: LoadedModel;
 let params: Gpt2ParamsRef;
-let dir: string;
+let close: () => void;
 
 test.before(async () => {
-  ({ dir, params } = await writeRandomCheckpoint(CFG, 33));
-  loaded = await loadModelPath(await getEngine(), dir);
+  ({ loaded, params, close } = await openRandomModel(CFG, 33));
 });
-test.after(() => {
-  loaded.model.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
+test.after(() => close());
 
 function randomText(r: () => number, words: number): string {
   const vocab = ['the', ' city', ' of', ' Paris', ' plays', ' for', ' Messi', ' river', ' is', ' a', ' capital', ' language', ' speaks', ' born', ' in', ' Rome'];

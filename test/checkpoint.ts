@@ -1,9 +1,12 @@
 // Random Hugging Face-layout GPT-2 checkpoints written by our safetensors writer,
 // with the float64 parameters a reference should use (rounded like the storage dtype).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getEngine } from '../src/gpu/engine.ts';
 import { configJson, type Gpt2Config } from '../src/model/config.ts';
+import type { LoadedModel } from '../src/model/load.ts';
+import { loadModelPath } from '../src/model/load-node.ts';
 import { writeSafetensorsFile } from '../src/model/node-file.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, type TensorToWrite } from '../src/model/safetensors.ts';
 import { gpt2ParamShapesRef, randomGpt2ParamsRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
@@ -43,4 +46,15 @@ export async function writeRandomCheckpoint(cfg: Gpt2Config, seed: number, opts:
   await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson(cfg)));
   return { dir, params };
+}
+
+/** A random F32 checkpoint loaded on the engine; close() frees the model and deletes the files. */
+export async function openRandomModel(cfg: Gpt2Config, seed: number): Promise<{ loaded: LoadedModel; params: Gpt2ParamsRef; close: () => void }> {
+  const { dir, params } = await writeRandomCheckpoint(cfg, seed);
+  const loaded = await loadModelPath(await getEngine(), dir);
+  const close = () => {
+    loaded.model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { loaded, params, close };
 }

@@ -1,21 +1,18 @@
 // The per-neuron view (paper App. B) against a float64 reference that forms the dense
 // gradient, on a random GPT-2-layout checkpoint.
-import { rmSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Tape } from '../src/autograd/tape.ts';
 import { readAll, upload } from '../src/gpu/buffers.ts';
-import { getEngine } from '../src/gpu/engine.ts';
 import { analyze } from '../src/lens/analyze.ts';
 import { neuronView, parseNeuronSpec, type NeuronOptions, type NeuronRequest, type NeuronView } from '../src/lens/neurons.ts';
 import type { PreparedPair } from '../src/lens/prepare.ts';
 import type { Gpt2Config, LinearModule } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
-import { loadModelPath } from '../src/model/load-node.ts';
 import { topkMembers, topkOverlap } from '../src/ops/overlap.ts';
 import { topk } from '../src/ops/vocab.ts';
 import { formatNeuronView } from '../src/report/neurons.ts';
-import { writeRandomCheckpoint } from './checkpoint.ts';
+import { openRandomModel } from './checkpoint.ts';
 import { gpt2BackwardRef, type Gpt2ParamsRef, type LinearFactorsRef } from './reference/gpt2.ts';
 import { lensScoresRef, neuronViewRef, type NeuronViewRef } from './reference/neurons.ts';
 import { mulberry32Ref } from './reference/ops.ts';
@@ -25,16 +22,12 @@ const PROMPT = 'Lionel Messi plays for';
 const TARGET = ' Paris';
 let loaded: LoadedModel;
 let params: Gpt2ParamsRef;
-let dir: string;
+let closeModel: () => void;
 
 test.before(async () => {
-  ({ dir, params } = await writeRandomCheckpoint(CFG, 21));
-  loaded = await loadModelPath(await getEngine(), dir);
+  ({ loaded, params, close: closeModel } = await openRandomModel(CFG, 21));
 });
-test.after(() => {
-  loaded.model.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
+test.after(() => closeModel());
 
 type Job = Pick<NeuronRequest, 'layer' | 'module'> & { seq?: number; opts: NeuronOptions };
 
