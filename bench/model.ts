@@ -62,7 +62,7 @@ const stages: StageTimes[] = [];
 const reportMs: number[] = [];
 let memory = { factorBytes: 0, denseBytes: 0 };
 for (let r = 0; r < analyzeReps + 1; r++) {
-  const times: StageTimes = { forward: 0, backward: 0, norms: 0, ranks: 0, projections: 0 };
+  const times: StageTimes = { pass: 0, norms: 0, ranks: 0, projections: 0 };
   const [a] = await analyze(model, tokenizer, [{ prompt: PROMPT, target: TARGET }], {}, times);
   const t0 = performance.now();
   renderTerminal(a!, { color: 'none' });
@@ -75,7 +75,7 @@ for (let r = 0; r < analyzeReps + 1; r++) {
   }
   memory = a!.memory;
 }
-const stageTimings = Object.fromEntries((['forward', 'backward', 'norms', 'ranks', 'projections'] as const).map((s) => [s, timing(stages.map((t) => t[s]))]));
+const stageTimings = Object.fromEntries((['pass', 'norms', 'ranks', 'projections'] as const).map((s) => [s, timing(stages.map((t) => t[s]))]));
 console.log(`analyze, all 4 modules x 12 layers, k = 5:`);
 for (const [s, t] of Object.entries(stageTimings)) console.log(`  ${s.padEnd(12)} ${fmt(t)}`);
 console.log(`  ${'report'.padEnd(12)} ${fmt(timing(reportMs))} (terminal + JSON + HTML rendering)`);

@@ -2,11 +2,9 @@
 // gradient, on a random GPT-2-layout checkpoint.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Tape } from '../src/autograd/tape.ts';
 import { readAll, upload } from '../src/gpu/buffers.ts';
-import { analyze } from '../src/lens/analyze.ts';
+import { GradientPass } from '../src/lens/pass.ts';
 import { neuronView, parseNeuronSpec, type NeuronOptions, type NeuronRequest, type NeuronView } from '../src/lens/neurons.ts';
-import type { PreparedPair } from '../src/lens/prepare.ts';
 import type { Gpt2Config, LinearModule } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { topkMembers, topkOverlap } from '../src/ops/overlap.ts';
@@ -37,22 +35,21 @@ interface Captured {
   factors: LinearFactorsRef;
 }
 
-/** Runs one analysis of `prompts` and takes each job's neuron view from its withFactors hook. */
+/** Runs one gradient pass over `prompts` and takes each job's neuron view from it. */
 async function views(prompts: string[], jobs: Job[]): Promise<Captured[]> {
   const { model, tokenizer } = loaded;
   const out: Captured[] = [];
-  const withFactors = async (tape: Tape, fwd: { T: number }, pairs: readonly PreparedPair[]) => {
+  const pass = GradientPass.run(model, tokenizer, prompts.map((prompt) => ({ prompt, target: TARGET })));
+  try {
     for (const { seq = 0, opts, ...req } of jobs) {
-      const rowStart = seq * fwd.T;
-      const n = pairs[seq]!.promptLength;
-      const view = await neuronView(model, tokenizer, tape, { ...req, rowStart, n }, opts);
-      const f = tape.factors.get(`h.${req.layer}.${req.module}`)!;
+      const view = await neuronView(pass, tokenizer, { ...req, pair: seq }, opts);
+      const f = pass.factors(req.layer, req.module, seq);
       const [x, delta] = await readAll(model.k, [f.X, f.delta!]);
-      const rows = (a: Float32Array | Int32Array, w: number) => Float64Array.from(a.subarray(rowStart * w, (rowStart + n) * w));
-      out.push({ view, factors: { x: rows(x!, f.inDim), delta: rows(delta!, f.outDim), rows: n, inDim: f.inDim, outDim: f.outDim } });
+      out.push({ view, factors: { x: Float64Array.from(x!), delta: Float64Array.from(delta!), rows: f.rows, inDim: f.inDim, outDim: f.outDim } });
     }
-  };
-  await analyze(model, tokenizer, prompts.map((prompt) => ({ prompt, target: TARGET })), { layers: [0], modules: ['mlp.c_proj'], k: 1, withFactors });
+  } finally {
+    pass.dispose();
+  }
   return out;
 }
 
@@ -241,23 +238,22 @@ test('bad requests: unknown module or layer, rows outside the factors, k out of 
   assert.throws(() => parseNeuronSpec('mlp.c_fc', 3), /LAYER\.MODULE/);
   const { model, tokenizer } = loaded;
   const errors: string[] = [];
-  const attempt = async (tape: Tape, req: NeuronRequest, k = 3) => {
+  const pass = GradientPass.run(model, tokenizer, [{ prompt: PROMPT, target: TARGET }]);
+  const attempt = async (req: NeuronRequest, k = 3) => {
     try {
-      await neuronView(model, tokenizer, tape, req, { k, normalized: false });
+      await neuronView(pass, tokenizer, req, { k, normalized: false });
     } catch (e) {
       errors.push((e as Error).message);
     }
   };
-  await analyze(model, tokenizer, [{ prompt: PROMPT, target: TARGET }], {
-    layers: [0], modules: ['mlp.c_proj'], k: 1,
-    withFactors: async (tape, _out, pairs) => {
-      const n = pairs[0]!.promptLength;
-      await attempt(tape, { layer: 0, module: 'ln_2' as LinearModule, rowStart: 0, n });
-      await attempt(tape, { layer: 7, module: 'mlp.c_fc', rowStart: 0, n });
-      await attempt(tape, { layer: 0, module: 'mlp.c_fc', rowStart: 1, n });
-      await attempt(tape, { layer: 0, module: 'mlp.c_fc', rowStart: 0, n }, 129);
-    },
-  });
+  try {
+    await attempt({ layer: 0, module: 'ln_2' as LinearModule, pair: 0 });
+    await attempt({ layer: 7, module: 'mlp.c_fc', pair: 0 });
+    await attempt({ layer: 0, module: 'mlp.c_fc', pair: 1 });
+    await attempt({ layer: 0, module: 'mlp.c_fc', pair: 0 }, 129);
+  } finally {
+    pass.dispose();
+  }
   assert.is(errors.length, 4);
   assert.match(errors[0]!, /h\.0\.ln_2: no gradient/);
   assert.match(errors[1]!, /h\.7\.mlp\.c_fc: no gradient/);

@@ -2,7 +2,9 @@
 // JSONL batch, reported as a terminal grid and optionally JSON, HTML and factors.
 // Every input is checked before the analysis runs, so bad input fails in seconds.
 import { readFile } from 'node:fs/promises';
-import { analyze, settingsFor, type AnalyzeOptions, type PromptTarget } from '../lens/analyze.ts';
+import { analyzePass, settingsFor, type AnalyzeOptions, type PromptTarget } from '../lens/analyze.ts';
+import { GradientPass } from '../lens/pass.ts';
+import type { Analysis } from '../lens/types.ts';
 import { factorTensors } from '../lens/factor-export.ts';
 import { BadInputError, preparePair } from '../lens/prepare.ts';
 import type { LinearModule } from '../model/config.ts';
@@ -128,16 +130,17 @@ export const analyzeCommand: Command = {
     let factors: TensorToWrite[] | undefined;
     const neurons: NeuronView[] = [];
     const started = performance.now();
-    const results = await analyze(model, tokenizer, pairs, {
-      ...opts,
-      withFactors: async (tape, out, prepared) => {
-        if (saveFactors !== undefined) factors = await factorTensors(model, tape, prepared[0]!, out.logits);
-        if (!neuronSpec) return;
-        for (let seq = 0; seq < prepared.length; seq++) {
-          neurons.push(await neuronView(model, tokenizer, tape, { ...neuronSpec, rowStart: seq * out.T, n: prepared[seq]!.promptLength }, { k: settings.k, normalized: settings.normalized }));
-        }
-      },
-    });
+    const pass = GradientPass.run(model, tokenizer, pairs, { targetTokens: settings.targetTokens });
+    let results: Analysis[];
+    try {
+      results = await analyzePass(pass, tokenizer, opts);
+      if (saveFactors !== undefined) factors = await factorTensors(pass, 0);
+      if (neuronSpec) {
+        for (let pair = 0; pair < pairs.length; pair++) neurons.push(await neuronView(pass, tokenizer, { ...neuronSpec, pair }, { k: settings.k, normalized: settings.normalized }));
+      }
+    } finally {
+      pass.dispose();
+    }
     process.stderr.write(`backward-lens: analysed ${pairs.length} pair${pairs.length > 1 ? 's' : ''}, ${settings.layers.length} layers × ${settings.modules.length} modules, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
     const color = colorMode(values['no-color'] ?? false);

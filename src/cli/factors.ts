@@ -1,8 +1,6 @@
-import { Tape } from '../autograd/tape.ts';
 import { factorTensors } from '../lens/factor-export.ts';
-import { preparePair } from '../lens/prepare.ts';
+import { GradientPass } from '../lens/pass.ts';
 import { writeSafetensorsFile } from '../model/node-file.ts';
-import { readF32 } from '../gpu/buffers.ts';
 import { MODEL_OPTION, loadModel, oneOf, parse, required, UsageError, type Command } from './common.ts';
 
 const usage = `backward-lens factors --prompt TEXT --target TEXT --out FILE.safetensors [--model DIR] [--target-tokens first|all]
@@ -31,17 +29,15 @@ export const factorsCommand: Command = {
     if (!out.endsWith('.safetensors')) throw new UsageError(`--out ${out}: the file name must end in .safetensors`);
     const mode = oneOf(values['target-tokens'], '--target-tokens', ['first', 'all'] as const, 'first');
     const { model, tokenizer } = await loadModel(values.model);
-    const pair = preparePair(model, tokenizer, required(values.prompt, '--prompt'), required(values.target, '--target'), mode);
-    const tape = new Tape(model.k, { grad: true });
+    const pass = GradientPass.run(model, tokenizer, [{ prompt: required(values.prompt, '--prompt'), target: required(values.target, '--target') }], { targetTokens: mode });
     try {
-      const result = model.forward(tape, [pair.ids], pair.targets);
-      tape.backward(result.loss);
-      const tensors = await factorTensors(model, tape, pair, result.logits);
-      const loss = (await readF32(model.k, result.loss)).reduce((a, b) => a + b, 0);
+      const tensors = await factorTensors(pass, 0);
+      const { loss } = (await pass.readOutputs())[0]!;
+      const pair = pass.pairs[0]!;
       await writeSafetensorsFile(out, tensors, { prompt: pair.prompt, target: pair.target, target_tokens: mode, loss: String(loss) });
       console.log(`wrote ${tensors.length} tensors (${pair.ids.length} tokens, ${model.config.nLayer} layers) to ${out}; loss ${loss.toFixed(4)}`);
     } finally {
-      tape.dispose();
+      pass.dispose();
     }
   },
 };

@@ -6,7 +6,7 @@
 // CPU, and only the vocabulary projections need the neurons themselves: the GPU
 // forms them a block at a time from the factors, projects them, and returns for
 // each neuron only how many of its top-100 tokens each spanning vector shares.
-import { LinearFactors } from '../autograd/factors.ts';
+import type { LinearFactors } from '../autograd/factors.ts';
 import { Tape } from '../autograd/tape.ts';
 import { readAll, upload, zeros } from '../gpu/buffers.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
@@ -19,6 +19,7 @@ import { MAX_K } from '../ops/vocab.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import { logitLens, type Projection } from './logit-lens.ts';
+import type { GradientPass } from './pass.ts';
 import { BadInputError } from './prepare.ts';
 import type { TokenProb } from './types.ts';
 
@@ -41,10 +42,8 @@ const ORIENTATION: Record<LinearModule, NeuronOrientation> = {
 export interface NeuronRequest {
   layer: number;
   module: LinearModule;
-  /** First factor row of the sequence: seq * T in a padded batch. */
-  rowStart: number;
-  /** Its prompt length: the spanning vectors are rows rowStart .. rowStart + n - 1. */
-  n: number;
+  /** Which pair of the pass: its rows of X and Delta span the neurons. */
+  pair: number;
 }
 
 export interface NeuronOptions {
@@ -145,12 +144,12 @@ export function parseNeuronSpec(spec: string, nLayer: number): { layer: number; 
   return { layer, module };
 }
 
-/** The per-neuron view of h.{layer}.{module}'s gradient; call after backward() while the tape is alive. */
-export async function neuronView(model: Gpt2, tokenizer: Tokenizer, tape: Tape, req: NeuronRequest, opts: NeuronOptions): Promise<NeuronView> {
-  const name = `h.${req.layer}.${req.module}`;
-  const factors = tape.factors.get(name);
-  if (!LINEAR_MODULES.includes(req.module) || !factors?.delta) throw new BadInputError(`${name}: no gradient on this tape; choose a layer 0-${model.config.nLayer - 1} and a module of ${LINEAR_MODULES.join(', ')}`);
-  if (!Number.isInteger(req.n) || !Number.isInteger(req.rowStart) || req.n < 1 || req.rowStart < 0 || req.rowStart + req.n > factors.rows) throw new RangeError(`${name}: rows ${req.rowStart}..${req.rowStart + req.n} outside 0..${factors.rows}`);
+/** The per-neuron view of h.{layer}.{module}'s gradient for one pair of a pass. */
+export async function neuronView(pass: GradientPass, tokenizer: Tokenizer, req: NeuronRequest, opts: NeuronOptions): Promise<NeuronView> {
+  const model = pass.model;
+  if (!LINEAR_MODULES.includes(req.module) || !Number.isInteger(req.layer) || req.layer < 0 || req.layer >= model.config.nLayer) {
+    throw new BadInputError(`h.${req.layer}.${req.module}: no gradient in this pass; choose a layer 0-${model.config.nLayer - 1} and a module of ${LINEAR_MODULES.join(', ')}`);
+  }
   const V = model.config.vocabSize;
   if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > Math.min(MAX_K, V)) throw new BadInputError(`k = ${opts.k}: choose 1-${Math.min(MAX_K, V)} tokens per list`);
   const blockSize = opts.blockSize ?? 128;
@@ -158,38 +157,24 @@ export async function neuronView(model: Gpt2, tokenizer: Tokenizer, tape: Tape, 
   if (![blockSize, wantedGroup].every((x) => Number.isInteger(x) && x >= 1)) throw new RangeError(`block size ${blockSize} and group size ${wantedGroup} must be positive integers`);
 
   const orientation = ORIENTATION[req.module];
-  const local = sequenceFactors(model, factors, req.rowStart, req.n);
+  const local = pass.factors(req.layer, req.module, req.pair);
+  const span = await readSpan(model, local, orientation);
+  const geometry = neuronGeometry(span);
+  const groupSize = Math.max(1, Math.min(wantedGroup, Math.floor(span.count / 3)));
+  const members = groupMembers(byNormDescending(geometry.norms), groupSize);
+  const reps = members.flatMap((g) => g.indices);
+  const settings = { k: opts.k, normalized: opts.normalized, groupSize, depth: Math.min(OVERLAP_DEPTH, V) };
+
+  // Rows to project with k tokens: the representatives, the zero vector, the s_i.
+  const lensRows = zeros(model.k, [reps.length + 1 + span.n, span.dim], 'f32', 'neurons.lens');
   try {
-    const span = await readSpan(model, local, orientation);
-    const geometry = neuronGeometry(span);
-    const groupSize = Math.max(1, Math.min(wantedGroup, Math.floor(span.count / 3)));
-    const members = groupMembers(byNormDescending(geometry.norms), groupSize);
-    const reps = members.flatMap((g) => g.indices);
-    const settings = { k: opts.k, normalized: opts.normalized, groupSize, depth: Math.min(OVERLAP_DEPTH, V) };
-
-    // Rows to project with k tokens: the representatives, the zero vector, the s_i.
-    const lensRows = zeros(model.k, [reps.length + 1 + span.n, span.dim], 'f32', 'neurons.lens');
-    try {
-      const counts = await overlapCounts(model, local, orientation, span, settings, blockSize, (start, block) => copyRepresentatives(model, reps, start, block, lensRows));
-      model.k.copy(spanningTensor(local, orientation).buffer, 0, lensRows.buffer, (reps.length + 1) * span.dim * 4, span.n * span.dim * 4);
-      const lens = await logitLens(model, lensRows, { k: opts.k, normalized: opts.normalized }, []);
-      return freeze(assemble(req, orientation, tokenizer, span, geometry, signFlip(counts, span.n, span.count), members, lens, settings));
-    } finally {
-      lensRows.dispose();
-    }
+    const counts = await overlapCounts(model, local, orientation, span, settings, blockSize, (start, block) => copyRepresentatives(model, reps, start, block, lensRows));
+    model.k.copy(spanningTensor(local, orientation).buffer, 0, lensRows.buffer, (reps.length + 1) * span.dim * 4, span.n * span.dim * 4);
+    const lens = await logitLens(model, lensRows, { k: opts.k, normalized: opts.normalized }, []);
+    return freeze(assemble(req, orientation, tokenizer, span, geometry, signFlip(counts, span.n, span.count), members, lens, settings));
   } finally {
-    local.tensors().forEach((t) => t.dispose());
+    lensRows.dispose();
   }
-}
-
-/** The sequence's own rows of X and Delta: in a batch, the tape's factors mix every sequence. */
-function sequenceFactors(model: Gpt2, f: LinearFactors, rowStart: number, n: number): LinearFactors {
-  const slice = (t: Tensor, what: string) => {
-    const out = zeros(model.k, [n, t.cols], 'f32', `${f.name}.${what}`);
-    model.k.copy(t.buffer, rowStart * t.cols * 4, out.buffer, 0, n * t.cols * 4);
-    return out;
-  };
-  return new LinearFactors(model.k, f.name, slice(f.X, 'x'), slice(f.delta!, 'delta'));
 }
 
 function spanningTensor(f: LinearFactors, orientation: NeuronOrientation): Tensor {

@@ -3,7 +3,7 @@
 // final ln_f, logits = h . D with D = wte^T (tied) unless the checkpoint has its own
 // lm_head. Every linear op records its factors under `h.{l}.{module}`.
 import type { Tape } from '../autograd/tape.ts';
-import { upload } from '../gpu/buffers.ts';
+import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { attention } from '../ops/attention.ts';
 import { embed, selectRows } from '../ops/embedding.ts';
@@ -36,10 +36,24 @@ export interface ForwardResult {
   T: number;
 }
 
-/** Hook points: called with each named activation as the forward pass makes it. */
-export type Hook = (name: string, activation: Tensor) => void;
+/**
+ * A hook sees each named activation as the forward pass makes it (names follow
+ * TransformerLens: `hookPoints` lists them). Returning a tensor of the same shape
+ * replaces the activation for the rest of the pass; a replacement made by ops on
+ * `tape` from the activation keeps the gradient flowing through it.
+ */
+export type Hook = (name: string, activation: Tensor, tape: Tape) => Tensor | void;
+
+/** Every hook point of a model with `nLayer` blocks, in the order the forward pass reaches them. */
+export function hookPoints(nLayer: number): string[] {
+  const block = ['hook_resid_pre', 'ln1.hook_normalized', 'attn.hook_z', 'hook_attn_out', 'hook_resid_mid', 'ln2.hook_normalized', 'mlp.hook_pre', 'mlp.hook_post', 'hook_mlp_out', 'hook_resid_post'];
+  return [...Array.from({ length: nLayer }, (_, l) => block.map((h) => `blocks.${l}.${h}`)).flat(), 'ln_final.hook_normalized'];
+}
 
 export class Gpt2 {
+  /** Original bytes of every parameter changed in place since load (or the last restore). */
+  private readonly originals = new Map<string, Tensor>();
+
   constructor(
     readonly k: Kernels,
     readonly config: Gpt2Config,
@@ -67,6 +81,42 @@ export class Gpt2 {
   }
 
   /**
+   * The parameter `name`, to be changed in place. Its original bytes are copied once,
+   * on the first call, so restore() can give them back exactly; untouched parameters
+   * are never copied.
+   */
+  editable(name: string): Tensor {
+    const p = this.param(name);
+    if (!this.originals.has(name)) {
+      const copy = zeros(this.k, p.shape, p.dtype, `${name}.original`);
+      this.k.copy(p.buffer, 0, copy.buffer, 0, p.size * 4);
+      this.originals.set(name, copy);
+    }
+    return p;
+  }
+
+  /** Names of the parameters changed since load or the last restore(). */
+  get edited(): string[] {
+    return [...this.originals.keys()];
+  }
+
+  /** The original bytes of an edited parameter (undefined when it is unchanged). */
+  original(name: string): Tensor | undefined {
+    return this.originals.get(name);
+  }
+
+  /** Gives every edited parameter its original bytes back; returns their names. */
+  restore(): string[] {
+    const names = this.edited;
+    for (const [name, copy] of this.originals) {
+      this.k.copy(copy.buffer, 0, this.param(name).buffer, 0, copy.size * 4);
+      copy.dispose();
+    }
+    this.originals.clear();
+    return names;
+  }
+
+  /**
    * Runs the batch (sequences padded at the end to the longest: causal attention keeps
    * padding from reaching real positions, so batch results equal single runs).
    */
@@ -77,30 +127,31 @@ export class Gpt2 {
     const ids = sequences.flatMap((s) => [...s, ...new Array<number>(T - s.length).fill(0)]);
     const positions = sequences.flatMap(() => Array.from({ length: T }, (_, t) => t));
     const own = (shape: number[], data: number[]) => tape.constant(shape, data, 'i32');
-    const show = hook ?? (() => {});
+
+    const at = (name: string, t: Tensor): Tensor => {
+      const replaced = hook?.(name, t, tape);
+      if (!replaced || replaced === t) return t;
+      if (replaced.shape.join(',') !== t.shape.join(',')) throw new RangeError(`hook ${name} returned shape [${replaced.shape}] for an activation of shape [${t.shape}]`);
+      return replaced;
+    };
 
     let x = embed(tape, this.param('wte.weight'), this.param('wpe.weight'), own([B * T], ids), own([B * T], positions));
-    show('embed', x);
     for (let l = 0; l < c.nLayer; l++) {
       const p = (name: string) => this.param(`h.${l}.${name}`);
-      const ln1 = layernorm(tape, x, p('ln_1.weight'), p('ln_1.bias'), c.eps);
+      const b = `blocks.${l}`;
+      x = at(`${b}.hook_resid_pre`, x);
+      const ln1 = at(`${b}.ln1.hook_normalized`, layernorm(tape, x, p('ln_1.weight'), p('ln_1.bias'), c.eps));
       const qkv = linear(tape, `h.${l}.attn.c_attn`, ln1, p('attn.c_attn.weight'), p('attn.c_attn.bias'));
-      const a = attention(tape, qkv, B, T, c.nHead);
-      const attnOut = linear(tape, `h.${l}.attn.c_proj`, a, p('attn.c_proj.weight'), p('attn.c_proj.bias'));
-      show(`h.${l}.attn`, attnOut);
-      x = add(tape, x, attnOut);
-      show(`h.${l}.resid_mid`, x);
-      const ln2 = layernorm(tape, x, p('ln_2.weight'), p('ln_2.bias'), c.eps);
-      const ff1 = linear(tape, `h.${l}.mlp.c_fc`, ln2, p('mlp.c_fc.weight'), p('mlp.c_fc.bias'));
-      const act = gelu(tape, ff1);
-      show(`h.${l}.mlp.act`, act);
-      const ff2 = linear(tape, `h.${l}.mlp.c_proj`, act, p('mlp.c_proj.weight'), p('mlp.c_proj.bias'));
-      show(`h.${l}.mlp`, ff2);
-      x = add(tape, x, ff2);
-      show(`h.${l}.resid_post`, x);
+      const z = at(`${b}.attn.hook_z`, attention(tape, qkv, B, T, c.nHead));
+      const attnOut = at(`${b}.hook_attn_out`, linear(tape, `h.${l}.attn.c_proj`, z, p('attn.c_proj.weight'), p('attn.c_proj.bias')));
+      x = at(`${b}.hook_resid_mid`, add(tape, x, attnOut));
+      const ln2 = at(`${b}.ln2.hook_normalized`, layernorm(tape, x, p('ln_2.weight'), p('ln_2.bias'), c.eps));
+      const pre = at(`${b}.mlp.hook_pre`, linear(tape, `h.${l}.mlp.c_fc`, ln2, p('mlp.c_fc.weight'), p('mlp.c_fc.bias')));
+      const post = at(`${b}.mlp.hook_post`, gelu(tape, pre));
+      const mlpOut = at(`${b}.hook_mlp_out`, linear(tape, `h.${l}.mlp.c_proj`, post, p('mlp.c_proj.weight'), p('mlp.c_proj.bias')));
+      x = at(`${b}.hook_resid_post`, add(tape, x, mlpOut));
     }
-    const hidden = layernorm(tape, x, this.param('ln_f.weight'), this.param('ln_f.bias'), c.eps);
-    show('ln_f', hidden);
+    const hidden = at('ln_final.hook_normalized', layernorm(tape, x, this.param('ln_f.weight'), this.param('ln_f.bias'), c.eps));
     const rows = selectRows(tape, hidden, own([targets.length], targets.map((t) => t.seq * T + t.position)));
     const logits = unembed(tape, rows, this.param(this.headName));
     const { loss, lse } = softmaxXent(tape, logits, own([targets.length], targets.map((t) => t.token ?? -1)));
@@ -126,6 +177,7 @@ export class Gpt2 {
   }
 
   dispose(): void {
-    for (const p of this.params.values()) p.dispose();
+    for (const p of [...this.params.values(), ...this.originals.values()]) p.dispose();
+    this.originals.clear();
   }
 }
