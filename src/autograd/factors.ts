@@ -1,7 +1,7 @@
 // The gradient of a linear layer z = xW kept as its low-rank factors (paper §4.1,
 // Eq. 8): X = [x_1..x_n] (n x in) and Delta = [delta_1..delta_n] (n x out), with
 // dL/dW = X^T Delta. Nothing here allocates the in x out matrix unless asked.
-import { readAll, zeros } from '../gpu/buffers.ts';
+import { readAll, upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { gemm } from '../ops/gemm.ts';
 import type { Tensor } from '../tensor.ts';
@@ -58,6 +58,16 @@ export class LinearFactors {
     const d = this.requireDelta();
     const [x, delta] = await readAll(this.k, [this.X, d]);
     return rankOfProduct(x as Float32Array, delta as Float32Array, this.rows, this.inDim, this.outDim);
+  }
+
+  /** dL/db = sum_i delta_i as a dense [out] tensor: the bias gradient, a ones[1, n] . Delta product. */
+  biasGradient(): Tensor {
+    const d = this.requireDelta();
+    const ones = upload(this.k, [1, this.rows], new Float32Array(this.rows).fill(1));
+    const out = zeros(this.k, [this.outDim], 'f32', `${this.name}.bias.grad`);
+    gemm(this.k, { A: ones.buffer, B: d.buffer, C: out.buffer, M: 1, N: this.outDim, K: this.rows });
+    ones.dispose();
+    return out;
   }
 
   /** One gradient-descent step straight from the factors: W <- W - eta X^T Delta, one kernel. */

@@ -24,16 +24,8 @@ export function linear(tape: Tape, name: string, x: Tensor, W: Tensor, b: Tensor
     tape.accumulate(x, dx);
     if (tape.paramGrads) {
       tape.accumulate(W, tape.own(factors.materialize()));
-      if (b) tape.accumulate(b, columnSums(tape, delta));
+      if (b) tape.accumulate(b, tape.own(factors.biasGradient()));
     }
   });
   return z;
-}
-
-/** Bias gradient: sum over rows, as the product ones[1, n] . Delta[n, out]. */
-function columnSums(tape: Tape, m: Tensor): Tensor {
-  const ones = tape.constant([1, m.rows], new Float32Array(m.rows).fill(1));
-  const out = tape.zeros([m.cols], 'f32');
-  gemm(tape.k, { A: ones.buffer, B: m.buffer, C: out.buffer, M: 1, N: m.cols, K: m.rows });
-  return out;
 }

@@ -1,0 +1,22 @@
+// How far each edited parameter moved from its original: the norm of the change,
+// in float64 from the two read-back copies (edits touch a few matrices, so the
+// readback is small next to the model).
+import { readAll } from '../gpu/buffers.ts';
+import type { Gpt2 } from '../model/gpt2.ts';
+import type { WeightChange } from './types.ts';
+
+export async function weightChanges(model: Gpt2): Promise<WeightChange[]> {
+  const names = model.edited;
+  const data = (await readAll(model.k, names.flatMap((n) => [model.param(n), model.original(n)!]))) as Float32Array[];
+  return names.map((name, i) => {
+    const now = data[2 * i]!;
+    const was = data[2 * i + 1]!;
+    let change = 0;
+    let size = 0;
+    for (let j = 0; j < now.length; j++) {
+      change += (now[j]! - was[j]!) ** 2;
+      size += was[j]! ** 2;
+    }
+    return { name, norm: Math.sqrt(change), originalNorm: Math.sqrt(size) };
+  });
+}

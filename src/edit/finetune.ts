@@ -1,0 +1,63 @@
+// The fine-tuning baselines of SPEC §4. SGD applies W <- W - eta X^T Delta straight
+// from the factors (one matmul per matrix, no dense gradient). Adam is MEMIT's FT
+// baseline: Adam (beta 0.9/0.999, eps 1e-8, no weight decay) on FF2's weight and
+// bias, with the dense gradient formed for those tensors only, stopping once the
+// loss measured before a step is below 1e-2 (as MEMIT's ft_main does).
+import { zeros } from '../gpu/buffers.ts';
+import { GradientPass } from '../lens/pass.ts';
+import type { PreparedPair } from '../lens/prepare.ts';
+import type { LinearModule } from '../model/config.ts';
+import type { Gpt2 } from '../model/gpt2.ts';
+import { adamw } from '../ops/adam.ts';
+import type { Tensor } from '../tensor.ts';
+
+/** Adam's stopping rule in MEMIT's fine-tuning baseline. */
+export const ADAM_STOP_LOSS = 1e-2;
+
+/** `steps` SGD steps on the summed NLL; returns the loss before each step. */
+export async function sgd(model: Gpt2, pairs: readonly PreparedPair[], layers: readonly number[], modules: readonly LinearModule[], lr: number, steps: number): Promise<number[]> {
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const pass = GradientPass.fromPrepared(model, pairs);
+    try {
+      for (const l of layers) for (const m of modules) pass.batchFactors(l, m).applyUpdate(model.editable(`h.${l}.${m}.weight`), lr);
+      losses.push((await pass.readOutputs()).reduce((sum, o) => sum + o.loss, 0));
+    } finally {
+      pass.dispose();
+    }
+  }
+  return losses;
+}
+
+/** Up to `maxSteps` Adam steps on MEMIT's loss (mean over pairs of the mean token NLL); returns the loss before each step. */
+export async function adam(model: Gpt2, pairs: readonly PreparedPair[], layers: readonly number[], lr: number, maxSteps: number): Promise<number[]> {
+  const k = model.k;
+  const names = layers.flatMap((l) => [`h.${l}.mlp.c_proj.weight`, `h.${l}.mlp.c_proj.bias`]);
+  const state = new Map(names.map((n) => [n, { m: zeros(k, model.param(n).shape), v: zeros(k, model.param(n).shape) }]));
+  const losses: number[] = [];
+  try {
+    for (let step = 1; step <= maxSteps; step++) {
+      const pass = GradientPass.fromPrepared(model, pairs, { loss: 'mean' });
+      try {
+        for (const l of layers) {
+          const f = pass.batchFactors(l, 'mlp.c_proj');
+          const grads: [string, Tensor][] = [[`h.${l}.mlp.c_proj.weight`, f.materialize()], [`h.${l}.mlp.c_proj.bias`, f.biasGradient()]];
+          for (const [name, g] of grads) {
+            const { m, v } = state.get(name)!;
+            adamw(k, model.editable(name), g, m, v, { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step });
+            g.dispose();
+          }
+        }
+        const outputs = await pass.readOutputs();
+        const loss = outputs.reduce((sum, o, i) => sum + o.loss / pairs[i]!.targets.length, 0) / pairs.length;
+        losses.push(loss);
+        if (loss < ADAM_STOP_LOSS) break;
+      } finally {
+        pass.dispose();
+      }
+    }
+  } finally {
+    for (const { m, v } of state.values()) [m, v].forEach((t) => t.dispose());
+  }
+  return losses;
+}

@@ -1,0 +1,63 @@
+// Forward pass shift (paper §7; SPEC §4): one forward pass, no backward. With x_n the
+// input of FF2 (the GELU output, width 4d) at layer L at the last prompt token and
+// e = wte[t] the raw embedding row of the target's first token, FF2's weight in
+// Conv1D layout [4d, d] gets W += eta * x_n ⊗ e; the bias is left alone. Several
+// pairs are one batched pass and one sum of rank-1 updates (a single [4d, d] matmul
+// over the pairs); a pair whose target already is the top-1 next token adds nothing.
+import { Tape } from '../autograd/tape.ts';
+import { readI32 } from '../gpu/buffers.ts';
+import type { PreparedPair } from '../lens/prepare.ts';
+import type { Gpt2, Hook } from '../model/gpt2.ts';
+import { gemm } from '../ops/gemm.ts';
+import { topk } from '../ops/vocab.ts';
+import type { Tensor } from '../tensor.ts';
+
+export interface ShiftOutcome {
+  /** Forward passes run. */
+  passes: number;
+  /** Per pair, how many shifts it received. */
+  shifts: number[];
+}
+
+/**
+ * Up to `steps` rounds of: forward pass, then shift every layer in `layers` (each by
+ * its own x_n from that pass) for the pairs whose target is not yet top-1.
+ */
+export async function forwardPassShift(model: Gpt2, pairs: readonly PreparedPair[], layers: readonly number[], lr: number, steps: number): Promise<ShiftOutcome> {
+  const k = model.k;
+  const { nEmbd: d, nInner: f } = model.config;
+  const B = pairs.length;
+  const T = Math.max(...pairs.map((p) => p.ids.length));
+  const shifts = pairs.map(() => 0);
+  let passes = 0;
+  for (let step = 0; step < steps; step++) {
+    const tape = new Tape(k);
+    try {
+      const xs = new Map<string, Tensor>(layers.map((l) => [`blocks.${l}.mlp.hook_post`, tape.zeros([B, f], 'f32', `shift.x.${l}`)]));
+      // Keep only row (seq, n-1) of FF2's input: the last prompt token of each pair.
+      const hook: Hook = (name, act) => {
+        const x = xs.get(name);
+        pairs.forEach((p, seq) => x && k.copy(act.buffer, (seq * T + p.promptLength - 1) * f * 4, x.buffer, seq * f * 4, f * 4));
+      };
+      const out = model.forward(tape, pairs.map((p) => p.ids), pairs.map((p, seq) => ({ seq, position: p.promptLength - 1 })), hook);
+      passes++;
+      const best = topk(k, out.logits, 1, 'top');
+      tape.own(best.scores);
+      const top1 = await readI32(k, tape.own(best.ids));
+      const active = pairs.map((p, seq) => top1[seq] !== p.targetIds[0]);
+      if (!active.some(Boolean)) break;
+      // e rows of pairs already at top-1 stay zero, so they add nothing to the sum.
+      const E = tape.zeros([B, d], 'f32', 'shift.e');
+      const wte = model.param('wte.weight');
+      pairs.forEach((p, seq) => active[seq] && k.copy(wte.buffer, p.targetIds[0]! * d * 4, E.buffer, seq * d * 4, d * 4));
+      for (const l of layers) {
+        const W = model.editable(`h.${l}.mlp.c_proj.weight`);
+        gemm(k, { A: xs.get(`blocks.${l}.mlp.hook_post`)!.buffer, B: E.buffer, C: W.buffer, M: f, N: d, K: B, transA: true, alpha: lr, beta: 1 });
+      }
+      active.forEach((a, seq) => a && shifts[seq]!++);
+    } finally {
+      tape.dispose();
+    }
+  }
+  return { passes, shifts };
+}
