@@ -4,6 +4,7 @@
 import * as esbuild from 'esbuild';
 import { readdirSync, existsSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 
 const walk = (dir, pred) => existsSync(dir) ? readdirSync(dir).flatMap((f) => {
   const p = join(dir, f);
@@ -25,6 +26,12 @@ const builds = [
 ];
 if (existsSync('src/cli.ts')) builds.push(esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js',
   platform: 'node', packages: 'external', banner: { js: '#!/usr/bin/env node' } }));
+// The library entry (package.json "exports") and its .d.ts files from tsc.
+builds.push(esbuild.build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'node', packages: 'external' }));
+builds.push(new Promise((done, fail) => {
+  const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], { stdio: 'inherit' });
+  tsc.on('close', (code) => (code === 0 ? done() : fail(new Error(`declarations: tsc exited with ${code}`))));
+}));
 const browserEntries = [...walk('test/browser', (p) => p.endsWith('entry.ts')), ...walk('web', (p) => p.endsWith('main.ts')), ...walk('bench', (p) => p.endsWith('browser.ts'))];
 // outbase '.': without it esbuild strips the entries' common folder, so each bundle's
 // path would depend on which other browser entries happen to exist.

@@ -2,6 +2,7 @@
 // exit non-zero: 2 for bad input or usage, 1 when the machine cannot run it.
 import { analyzeCommand } from './cli/analyze.ts';
 import { UsageError, type Command } from './cli/common.ts';
+import { editCommand } from './cli/edit.ts';
 import { factorsCommand } from './cli/factors.ts';
 import { factsCommand } from './cli/facts.ts';
 import { trainCommand } from './cli/train.ts';
@@ -11,6 +12,7 @@ import { GpuError, KernelCompileError } from './gpu/kernels.ts';
 const commands: Record<string, Command> = {
   analyze: analyzeCommand,
   factors: factorsCommand,
+  edit: editCommand,
   train: trainCommand,
   facts: factsCommand,
 };

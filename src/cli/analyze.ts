@@ -161,7 +161,7 @@ export const analyzeCommand: Command = {
   },
 };
 
-async function readPairsOption(values: { prompt?: string; target?: string; pairs?: string }): Promise<SourcedPair[]> {
+export async function readPairsOption(values: { prompt?: string; target?: string; pairs?: string }): Promise<SourcedPair[]> {
   if (values.pairs === undefined) {
     if (values.prompt === undefined || values.target === undefined) throw new UsageError('pass --prompt TEXT and --target TEXT, or --pairs FILE.jsonl');
     return [{ prompt: values.prompt, target: values.target, where: '' }];
@@ -206,14 +206,14 @@ function list(value: string, flag: string): string[] {
 }
 
 /** Names are checked against the model's modules by settingsFor, which lists them. */
-function parseModules(value: string): LinearModule[] {
+export function parseModules(value: string): LinearModule[] {
   return [...new Set(list(value, '--modules'))] as LinearModule[];
 }
 
 type LayerRange = readonly [from: number, to: number];
 
 /** "0-11", "0,3,5-7" as ranges; expanded once the model's depth is known. */
-function parseLayers(value: string): LayerRange[] {
+export function parseLayers(value: string): LayerRange[] {
   return list(value, '--layers').map((item) => {
     const m = /^(\d+)(?:-(\d+))?$/.exec(item);
     if (!m) throw new UsageError(`--layers "${value}": "${item}" is not a layer or a range like 3-7`);
@@ -224,7 +224,7 @@ function parseLayers(value: string): LayerRange[] {
 }
 
 /** Sorted, without repeats. */
-function expandLayers(ranges: readonly LayerRange[], nLayer: number): number[] {
+export function expandLayers(ranges: readonly LayerRange[], nLayer: number): number[] {
   const layers = new Set<number>();
   for (const [from, to] of ranges) {
     if (to >= nLayer) throw new BadInputError(`--layers: layer ${to} does not exist: this model has layers 0-${nLayer - 1}`);

@@ -1,11 +1,13 @@
 // What every subcommand shares: argument parsing with one-line usage errors, the
 // model option (the embedded default when absent), and error reporting.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { getEngine } from '../gpu/engine.ts';
 import { loadModelPath } from '../model/load-node.ts';
 import type { LoadedModel } from '../model/load.ts';
+import { defaultModelDir } from '../model/load-default.ts';
+
+export { defaultModelDir };
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -27,11 +29,6 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
   } catch (e) {
     throw new UsageError(`${(e as Error).message.split('\n')[0]} (usage: ${usage.split('\n')[0]})`);
   }
-}
-
-/** The embedded default model, shipped in weights/default beside dist/. */
-export function defaultModelDir(): string {
-  return fileURLToPath(new URL('../weights/default', import.meta.url));
 }
 
 export async function loadModel(path: string | undefined): Promise<LoadedModel> {

@@ -21,7 +21,14 @@ async function readConfig(path: string): Promise<unknown> {
   }
 }
 
-export async function loadModelPath(k: Kernels, path: string): Promise<LoadedModel> {
+/** Where a model's weights and config live: a directory, or one .safetensors file with an optional config.json beside it. */
+export interface ModelFiles {
+  weights: string;
+  /** config.json, when there is one. */
+  config?: string;
+}
+
+export async function modelFiles(path: string): Promise<ModelFiles> {
   const info = await stat(path).catch(() => {
     throw new BadModelError(`${path}: no such file or directory; pass a model directory (config.json + model.safetensors) or a .safetensors file`);
   });
@@ -39,8 +46,13 @@ export async function loadModelPath(k: Kernels, path: string): Promise<LoadedMod
   } else if (basename(path) === 'model.safetensors' || (await exists(join(dirname(path), 'config.json')))) {
     configPath = join(dirname(path), 'config.json');
   }
-  const config = configPath && (await exists(configPath)) ? await readConfig(configPath) : undefined;
-  const src = await fileSource(weights);
+  return configPath && (await exists(configPath)) ? { weights, config: configPath } : { weights };
+}
+
+export async function loadModelPath(k: Kernels, path: string): Promise<LoadedModel> {
+  const files = await modelFiles(path);
+  const config = files.config ? await readConfig(files.config) : undefined;
+  const src = await fileSource(files.weights);
   try {
     return await loadGpt2(k, src, config);
   } finally {

@@ -16,9 +16,10 @@ export interface LoadedModel {
 }
 
 /** Buffers some checkpoints carry (causal mask, -1e4 constant): not parameters. */
-const IGNORED = /^h\.\d+\.attn\.(masked_)?bias$/;
+export const IGNORED = /^h\.\d+\.attn\.(masked_)?bias$/;
 
-function canonical(name: string): string {
+/** A stored tensor name without the `transformer.` prefix some checkpoints carry. */
+export function canonical(name: string): string {
   return name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
 }
 

@@ -1,0 +1,189 @@
+// `backward-lens edit`: one edit (or a batch of pairs edited at once) with what the
+// model says before and after, the size of each weight change, and optionally the
+// edited model as a Hugging Face directory. Every input is checked before the work.
+import { describeDefaults, editDefaults } from '../edit/defaults.ts';
+import { checkSpec, edit } from '../edit/edit.ts';
+import { EDIT_METHODS, type EditResult, type EditSpec } from '../edit/types.ts';
+import { BadInputError, preparePair } from '../lens/prepare.ts';
+import { generate } from '../model/generate.ts';
+import type { Gpt2 } from '../model/gpt2.ts';
+import { predictNext, type Prediction } from '../model/next-token.ts';
+import { saveModelDir } from '../model/save-node.ts';
+import type { Tokenizer } from '../tokenizer.ts';
+import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
+import { defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, UsageError, type Command } from './common.ts';
+import { checkOutputDir } from './output-dir.ts';
+import { checkWritable, writeTextAtomic } from './output-file.ts';
+
+const usage = `backward-lens edit --prompt TEXT --target TEXT --method shift|sgd|adam [options]
+backward-lens edit --pairs FILE.jsonl --method ... [options]
+
+Edits the model so that it answers TARGET after PROMPT (paper §7, App. G), then
+shows the next-token top-5 and the target's rank and probability before and after,
+the norm of each weight change, and a greedy continuation before and after.
+
+Methods:
+  shift  forward pass shift: one forward pass, no gradient. x_n = FF2's input at
+         the last prompt token (width 4d), e = wte[t] of the target's first token;
+         FF2's weight gets W += eta x_n ⊗ e (bias untouched). Nothing changes when
+         the target already is the top-1 next token. --steps N repeats the pass and
+         the shift until the target is top-1, at most N passes.
+  sgd    --steps N (default 1) steps W <- W - eta XᵀΔ straight from the gradient's
+         factors, on --modules (default mlp.c_proj) of each layer.
+  adam   MEMIT's fine-tuning baseline: Adam (eta default 5e-4, no weight decay) on
+         FF2's weight and bias, up to --steps (default 25) steps, stopping once the
+         loss is below 1e-2.
+The loss of sgd and adam is the NLL of the target's first token after the prompt
+(--target-tokens all: every target token, teacher-forced). Several pairs (--pairs)
+are one batched edit: one pass, the sum of their updates.
+
+  --prompt TEXT         the prompt
+  --target TEXT         the new answer (GPT-2 words start with a space: " Paris")
+  --pairs FILE.jsonl    instead: one {"prompt": ..., "target": ...} per line, edited at once
+  --method NAME         shift, sgd or adam
+  --layers LIST         layers to edit, e.g. 2 or 1,3 or 0-3 (default: the model's, below)
+  --lr ETA              learning rate eta > 0 (default: the model's, below)
+  --steps N             see the methods (>= 1)
+  --modules LIST        sgd only: attn.c_attn, attn.c_proj, mlp.c_fc (FF1), mlp.c_proj (FF2)
+  --target-tokens all   sgd/adam: teacher-force every target token
+  --tokens N            length of the greedy continuations (default 20; 0 for none)
+  --model DIR           config.json + model.safetensors (default: the embedded model)
+  --out DIR             write the edited model there as a Hugging Face GPT-2 directory
+                        (config.json + model.safetensors, the source's tensor names, F32)
+  --force               let --out replace an existing, non-empty directory
+  --json FILE           every number printed, for scripts
+
+Defaults for --layers and --lr: ${describeDefaults()}
+
+Exit code 2 and one line for bad input; nothing is written unless the edit succeeds.
+
+Examples:
+  backward-lens edit --prompt "Michel Denisot spoke the language" --target " Russian" --method shift
+  backward-lens edit --prompt "Michel Denisot spoke the language" --target " Russian" --method sgd --lr 1 --layers 3
+  backward-lens edit --pairs edits.jsonl --method shift --out edited-model --json edit.json`;
+
+const OPTIONS = {
+  ...MODEL_OPTION,
+  prompt: { type: 'string' },
+  target: { type: 'string' },
+  pairs: { type: 'string' },
+  method: { type: 'string' },
+  layers: { type: 'string' },
+  lr: { type: 'string' },
+  steps: { type: 'string' },
+  modules: { type: 'string' },
+  'target-tokens': { type: 'string' },
+  tokens: { type: 'string' },
+  out: { type: 'string' },
+  force: { type: 'boolean' },
+  json: { type: 'string' },
+} as const;
+
+interface Side {
+  top: Prediction['top'];
+  target: NonNullable<Prediction['watched']>;
+  continuation: string;
+}
+
+export const editCommand: Command = {
+  summary: 'edit the model (forward pass shift, SGD, Adam) and show what it says before and after',
+  usage,
+  async run(argv) {
+    const { values } = parse(argv, OPTIONS, usage);
+    if (values.help) return void console.log(usage);
+    const pairs = await readPairsOption(values);
+    if (values.method === undefined) throw new UsageError(`--method is required: ${EDIT_METHODS.join(', ')}`);
+    const method = oneOf(values.method, '--method', EDIT_METHODS, 'shift');
+    const lr = values.lr === undefined ? undefined : parseNumber(values.lr, '--lr');
+    const steps = values.steps === undefined ? undefined : parseCount(values.steps, '--steps', 1);
+    const tokens = values.tokens === undefined ? 20 : parseCount(values.tokens, '--tokens', 0);
+    const layerRanges = values.layers === undefined ? undefined : parseLayers(values.layers);
+    const modules = values.modules === undefined ? undefined : parseModules(values.modules);
+    const targetTokens = oneOf(values['target-tokens'], '--target-tokens', ['first', 'all'] as const, 'first');
+    if (values.json !== undefined) await checkWritable(values.json, '--json');
+    if (values.out !== undefined) await checkOutputDir(values.out, '--out', values.force ?? false);
+
+    const { model, tokenizer } = await loadModel(values.model);
+    const defaults = editDefaults(model.config, values.model === undefined);
+    const layers = layerRanges ? expandLayers(layerRanges, model.config.nLayer) : defaults?.layers;
+    if (!layers) throw new UsageError('--layers is required for this model (documented defaults exist for the embedded model and gpt2-xl)');
+    const eta = lr ?? defaults?.lr[method];
+    if (eta === undefined && method !== 'adam') throw new UsageError(`--lr is required for ${method} on this model (documented defaults exist for the embedded model and gpt2-xl)`);
+    const spec: EditSpec = { method, layers, ...(eta !== undefined ? { lr: eta } : {}), ...(steps !== undefined ? { steps } : {}), ...(modules ? { modules } : {}), targetTokens };
+    checkSpec(model, spec);
+    for (const p of pairs) {
+      try {
+        preparePair(model, tokenizer, p.prompt, p.target, targetTokens);
+      } catch (e) {
+        if (e instanceof BadInputError && p.where) throw new BadInputError(`${p.where}: ${e.message}`);
+        throw e;
+      }
+    }
+
+    const before = await look(model, tokenizer, pairs, tokens);
+    const started = performance.now();
+    const result = await edit(model, tokenizer, pairs, spec);
+    const seconds = (performance.now() - started) / 1000;
+    const after = await look(model, tokenizer, pairs, tokens);
+    process.stdout.write(`${render(result, pairs, before, after, seconds, defaults && lr === undefined ? defaults.source : undefined, values.out !== undefined)}\n`);
+
+    if (values.json !== undefined) {
+      const doc = {
+        version: 1,
+        model: { source: values.model ?? 'default', ...model.config },
+        ...result,
+        seconds,
+        pairs: pairs.map((p, i) => ({ prompt: p.prompt, target: p.target, shifts: result.shifts[i], before: before[i], after: after[i] })),
+      };
+      await writeTextAtomic(values.json, `${JSON.stringify(doc, null, 2)}\n`);
+      process.stderr.write(`backward-lens: wrote ${values.json} (json)\n`);
+    }
+    if (values.out !== undefined) {
+      await saveModelDir(model, values.model ?? defaultModelDir(), values.out, { replace: values.force ?? false, metadata: { backward_lens_edit: JSON.stringify({ ...result.spec, pairs: pairs.map(({ prompt, target }) => ({ prompt, target })) }) } });
+      process.stderr.write(`backward-lens: wrote the edited model to ${values.out}\n`);
+    }
+  },
+};
+
+/** Top-5, the target's rank and probability, and a greedy continuation of every pair. */
+async function look(model: Gpt2, tokenizer: Tokenizer, pairs: readonly { prompt: string; target: string }[], tokens: number): Promise<Side[]> {
+  const prompts = pairs.map((p) => tokenizer.encode(p.prompt));
+  const predictions = await predictNext(model, tokenizer, prompts, 5, pairs.map((p) => tokenizer.encode(p.target)[0]));
+  const continuations = tokens > 0 ? await generate(model, prompts, { maxNewTokens: tokens }) : prompts.map(() => []);
+  return predictions.map((p, i) => ({ top: p.top, target: p.watched!, continuation: tokenizer.decode(continuations[i]!) }));
+}
+
+function render(result: EditResult, pairs: readonly { prompt: string; target: string }[], before: Side[], after: Side[], seconds: number, defaultsSource: string | undefined, saved: boolean): string {
+  const s = result.spec;
+  const what = s.method === 'shift' ? `${result.steps} forward pass${result.steps === 1 ? '' : 'es'}` : `${result.steps} step${result.steps === 1 ? '' : 's'}, loss ${result.losses.map((l) => l.toPrecision(3)).join(' → ')}`;
+  const modules = s.method === 'sgd' ? ` ${s.modules.join(', ')}` : '';
+  const lines = [`${s.method}${modules} at layer${s.layers.length > 1 ? 's' : ''} ${s.layers.join(', ')}, eta ${s.lr}: ${what} in ${seconds.toFixed(2)} s${defaultsSource ? ` (defaults from ${defaultsSource})` : ''}`];
+  const pct = (p: number) => (p >= 0.001 ? `${(100 * p).toFixed(1)} %` : `${p.toExponential(1)}`);
+  const side = (label: string, x: Side) => [
+    `  ${label}  ${x.top.map((t) => `${JSON.stringify(t.text)} ${pct(t.prob)}`).join(', ')}`,
+    `  ${' '.repeat(label.length)}  target ${JSON.stringify(x.target.text)}: rank ${x.target.rank}, p ${pct(x.target.prob)}`,
+  ];
+  pairs.forEach((p, i) => {
+    lines.push('', `${JSON.stringify(p.prompt)} → ${JSON.stringify(p.target)}${s.method === 'shift' && result.shifts[i] === 0 ? ' (already the top-1 answer: not shifted)' : ''}`);
+    lines.push(...side('before', before[i]!), ...side('after ', after[i]!));
+    if (before[i]!.continuation || after[i]!.continuation) {
+      lines.push(`  continuation before: ${JSON.stringify(p.prompt + before[i]!.continuation)}`, `  continuation after:  ${JSON.stringify(p.prompt + after[i]!.continuation)}`);
+    }
+  });
+  lines.push('', result.changes.length ? 'weight changes (‖ΔW‖ Frobenius, relative to ‖W‖):' : 'no weight changed');
+  for (const c of result.changes) lines.push(`  ${c.name.padEnd(26)} ${c.norm.toPrecision(4)}  (${(100 * c.norm / c.originalNorm).toFixed(2)} %)`);
+  if (!saved) lines.push('(the edit lived in memory only: the model on disk is unchanged; --out DIR saves the edited model)');
+  return lines.join('\n');
+}
+
+function parseNumber(value: string, flag: string): number {
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isFinite(x)) throw new UsageError(`${flag} "${value}" is not a number`);
+  if (x <= 0) throw new UsageError(`${flag} ${value}: eta must be > 0`);
+  return x;
+}
+
+function parseCount(value: string, flag: string, min: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`${flag} "${value}": give a whole number >= ${min}`);
+  return Number(value);
+}

@@ -1,0 +1,19 @@
+// An output directory (an edited model) is checked before the work starts: its parent
+// exists and is writable, it is not a system path, and an existing directory is
+// replaced only when empty or when the user said --force.
+import { constants } from 'node:fs';
+import { access, readdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { BadInputError } from '../lens/prepare.ts';
+
+export async function checkOutputDir(path: string, flag: string, force: boolean): Promise<void> {
+  const full = resolve(path);
+  if (/^\/(proc|sys|dev)(\/|$)/.test(full)) throw new BadInputError(`${flag} ${path}: a system path cannot hold a model; choose another directory`);
+  const parent = dirname(full);
+  if (!(await stat(parent).then((s) => s.isDirectory(), () => false))) throw new BadInputError(`${flag} ${path}: the directory ${parent} does not exist; create it or choose another path`);
+  if (await access(parent, constants.W_OK).then(() => false, () => true)) throw new BadInputError(`${flag} ${path}: the directory ${parent} is not writable; choose another path`);
+  const info = await stat(full).catch(() => undefined);
+  if (!info) return;
+  if (!info.isDirectory()) throw new BadInputError(`${flag} ${path}: exists and is not a directory; choose another path`);
+  if ((await readdir(full)).length > 0 && !force) throw new BadInputError(`${flag} ${path}: exists and is not empty; choose another path or pass --force to replace it`);
+}

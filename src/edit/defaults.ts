@@ -1,0 +1,42 @@
+// Documented edit defaults per model (README "edit", weights/default/MODEL_CARD.md).
+// The paper gives the forward pass shift's setting for GPT2-xl only (layer 35,
+// eta 0.24); the embedded default model's values come from the sweep in
+// scripts/edit-defaults.ts. Other models need --layers and --lr.
+import type { Gpt2Config } from '../model/config.ts';
+import type { EditMethod } from './types.ts';
+
+export interface EditDefaults {
+  /** Where the setting comes from, printed with it. */
+  source: string;
+  layers: number[];
+  /** eta per method; a method without one needs --lr. */
+  lr: Partial<Record<EditMethod, number>>;
+}
+
+const DEFAULT_MODEL: EditDefaults = {
+  source: 'the default model\'s sweep (MODEL_CARD.md, "Editing")',
+  layers: [3],
+  lr: { shift: 1, sgd: 1, adam: 5e-4 },
+};
+
+const GPT2_XL: EditDefaults = {
+  source: 'the paper (§7: GPT2-xl, layer 35, eta 0.24; Adam: MEMIT\'s 5e-4)',
+  layers: [35],
+  lr: { shift: 0.24, adam: 5e-4 },
+};
+
+/** The defaults for the embedded model, or for a model shaped like GPT2-xl; undefined otherwise. */
+export function editDefaults(config: Gpt2Config, isDefaultModel: boolean): EditDefaults | undefined {
+  if (isDefaultModel) return DEFAULT_MODEL;
+  if (config.nLayer === 48 && config.nEmbd === 1600 && config.vocabSize === 50257) return GPT2_XL;
+  return undefined;
+}
+
+/** The table above in words, for --help. */
+export function describeDefaults(): string {
+  const d = DEFAULT_MODEL;
+  return [
+    `the embedded model: layer ${d.layers.join(', ')}, eta ${d.lr.shift} (shift), ${d.lr.sgd} (sgd), ${d.lr.adam} (adam), from its sweep (MODEL_CARD.md);`,
+    `gpt2-xl-shaped models: layer 35, eta 0.24 (shift, the paper), 5e-4 (adam); other models: pass both.`,
+  ].join('\n');
+}

@@ -1,0 +1,68 @@
+// Writes a (possibly edited) model as a Hugging Face GPT-2 directory: config.json and
+// model.safetensors with the source checkpoint's tensor names, in F32. Parameters
+// come from the GPU; tensors that are not parameters (mask buffers) and the
+// metadata come from the source file. The directory is built beside its final path
+// and renamed into place, so a failure never leaves a half-written model.
+import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { readAll } from '../gpu/buffers.ts';
+import { configJson } from './config.ts';
+import type { Gpt2 } from './gpt2.ts';
+import { canonical } from './load.ts';
+import { modelFiles } from './load-node.ts';
+import { fileSource, writeSafetensorsFile } from './node-file.ts';
+import { openSafetensors, type TensorToWrite } from './safetensors.ts';
+
+export interface SaveOptions {
+  /** Replace an existing, non-empty directory (the caller has decided it may). */
+  replace?: boolean;
+  /** Extra string metadata for model.safetensors (kept beside the source's). */
+  metadata?: Record<string, string>;
+}
+
+export async function saveModelDir(model: Gpt2, source: string, out: string, opts: SaveOptions = {}): Promise<void> {
+  const files = await modelFiles(source);
+  const src = await fileSource(files.weights);
+  let tensors: TensorToWrite[];
+  let metadata: Record<string, string>;
+  try {
+    const file = await openSafetensors(src);
+    metadata = { ...file.metadata, ...opts.metadata };
+    const stored = [...file.tensors.keys()];
+    const paramOf = (name: string) => (model.params.has(name) ? name : name === 'lm_head.weight' ? model.headName : undefined);
+    const params = stored.map((n) => paramOf(canonical(n)));
+    const data = await readAll(model.k, params.filter((p) => p !== undefined).map((p) => model.param(p)));
+    let next = 0;
+    tensors = [];
+    for (const [i, name] of stored.entries()) {
+      const shape = file.tensors.get(name)!.shape;
+      tensors.push({ name, dtype: 'F32', shape, data: params[i] ? (data[next++] as Float32Array) : await file.readF32(name) });
+    }
+  } finally {
+    await src.close();
+  }
+
+  const temp = join(dirname(out), `.${basename(out)}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const old = `${temp}.old`;
+  try {
+    await mkdir(temp);
+    await writeSafetensorsFile(join(temp, 'model.safetensors'), tensors, metadata);
+    if (files.config) await copyFile(files.config, join(temp, 'config.json'));
+    else await writeFile(join(temp, 'config.json'), `${JSON.stringify(configJson(model.config), null, 2)}\n`);
+    const existing = await readdir(out).then((entries) => entries.length, (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return -1;
+      throw e;
+    });
+    if (existing > 0 && !opts.replace) throw new Error(`${out} exists and is not empty`);
+    // The old directory is moved aside, not deleted, until the new one is in place.
+    if (existing >= 0) await rename(out, old);
+    await rename(temp, out).catch(async (e) => {
+      if (existing >= 0) await rename(old, out);
+      throw e;
+    });
+  } catch (e) {
+    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
+  await rm(old, { recursive: true, force: true });
+}
