@@ -100,6 +100,18 @@ test('one pair: the grid on stdout, JSON with every layer and module, HTML, load
   }
 });
 
+test('--target-tokens all: the forced target tokens are extra, marked grid columns and JSON rows', () => {
+  const json = out('forced.json');
+  const r = cli(['--model', modelDir, '--prompt', PROMPT, '--target', ' Paris Saint', '--target-tokens', 'all', '--json', json, '--modules', 'mlp.c_proj']);
+  assert.is(r.code, 0, r.stderr);
+  const header = r.stdout.split('\n').find((l) => l.startsWith('layer │'))!;
+  assert.match(header, /→ Paris/);
+  assert.match(r.stdout, /n = \d+ prompt tokens \+ 1 teacher-forced target token/);
+  const a = readJson(json).results[0]!;
+  assert.equal(a.forced.map((t) => t.text), [' Paris']);
+  assert.is(a.layers[0]!.modules[0]!.delta.length, a.tokens.length + 1);
+});
+
 test('--layers, --modules and --k select what is analysed; a missing module drops its grid', () => {
   const json = out('some.json');
   const r = cli(['--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--layers', '0,2', '--modules', 'mlp.c_proj', '--k', '3', '--normalized', '--json', json]);

@@ -44,6 +44,31 @@ test('ranks: n everywhere, 1 for the last layer\'s attn.c_proj and MLP, and equa
   }
 });
 
+test('--target-tokens all: every row that gets gradient counts (ranks equal a float64 SVD over prompt and forced rows)', async () => {
+  const { model, tokenizer } = loaded;
+  const [prompt, target] = ['Lionel Messi plays for', ' Paris Saint Germain'];
+  const [a] = await analyze(model, tokenizer, [{ prompt, target }], { k: 2, targetTokens: 'all' });
+  const ids = tokenizer.encode(prompt);
+  const t = tokenizer.encode(target);
+  const seq = [...ids, ...t.slice(0, -1)];
+  assert.is(a!.tokens.length, ids.length);
+  assert.equal(a!.forced.map((x) => x.id), t.slice(0, -1));
+  const ref = gpt2BackwardRef(CFG, params, seq, t.map((token, j) => ({ position: ids.length - 1 + j, token })));
+  let above = 0;
+  for (const { layer, modules } of a!.layers) {
+    for (const m of modules) {
+      assert.is(m.x.length, seq.length, `h.${layer}.${m.module}: one vector per row`);
+      const dense = ref.grads[`h.${layer}.${m.module}.weight`]!;
+      assert.is(m.rank, matrixRankRef(dense, m.inDim, m.outDim, 2 ** -52), `h.${layer}.${m.module} vs dense SVD`);
+      if (m.rank > ids.length) above++;
+    }
+  }
+  assert.ok(above > 0, 'the forced rows raise some ranks above the prompt length');
+  const last = a!.layers.at(-1)!.modules.find((m) => m.module === 'mlp.c_proj')!;
+  assert.is(last.rank, t.length, 'last layer FF2: one rank per loss position');
+  assert.is(a!.memory.factorBytes, a!.layers.length * 4 * seq.length * (48 + 3 * 48 + 48 + 48 + 48 + 192 + 192 + 48));
+});
+
 test('Lemma 5.1: the bottom-1 token of the last layer\'s FF2 delta_n is the target in >= 95% of 50 random pairs', async () => {
   const { model, tokenizer } = loaded;
   const r = mulberry32Ref(5);

@@ -70,7 +70,8 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
   const results: Analysis[] = [];
   for (let seq = 0; seq < pass.pairs.length; seq++) {
     const p = pass.pairs[seq]!;
-    const n = p.promptLength;
+    // Every row that receives gradient: the prompt, and teacher-forced target tokens.
+    const n = pass.rows(seq);
     const { logits: rowLogits, lse, loss } = outputs[seq]!;
     const original = argmax(rowLogits);
     const probOf = (id: number) => Math.exp(rowLogits[id]! - lse);
@@ -122,7 +123,8 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     results.push(deepFreeze({
       prompt: p.prompt,
       target: p.target,
-      tokens: p.ids.slice(0, n).map(tok),
+      tokens: p.ids.slice(0, p.promptLength).map(tok),
+      forced: p.ids.slice(p.promptLength).map(tok),
       targetTokens: p.targetIds.map(tok),
       loss,
       targetProb: probOf(p.targetIds[0]!),

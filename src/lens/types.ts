@@ -13,7 +13,7 @@ export interface TokenProb extends Token {
   readonly prob: number;
 }
 
-/** One spanning vector: x_i (a layer input) or delta_i (a VJP) at prompt token i. */
+/** One spanning vector: x_i (a layer input) or delta_i (a VJP) at input row i (a prompt or teacher-forced target token). */
 export interface VectorView {
   readonly norm: number;
   /** Logit lens, only for d-dimensional vectors: k most probable tokens ... */
@@ -33,7 +33,7 @@ export interface ModuleView {
   /** Exact rank of the gradient X^T Delta (Lemma 4.1). */
   readonly rank: number;
   readonly singularValues: readonly number[];
-  /** Per prompt token. */
+  /** Per row that gets gradient: the prompt tokens, then the `forced` target tokens. */
   readonly x: readonly VectorView[];
   readonly delta: readonly VectorView[];
 }
@@ -54,7 +54,14 @@ export interface AnalysisSettings {
 export interface Analysis {
   readonly prompt: string;
   readonly target: string;
+  /** The prompt's n tokens. */
   readonly tokens: readonly Token[];
+  /**
+   * Target tokens fed as input rows (teacher forcing): with targetTokens "all",
+   * every target token but the last; otherwise none. They receive gradient too, so
+   * every vector list, rank and norm covers tokens + forced.
+   */
+  readonly forced: readonly Token[];
   readonly targetTokens: readonly Token[];
   /** Summed NLL of the target token(s). */
   readonly loss: number;

@@ -36,7 +36,7 @@ export const TOOLTIP_SCRIPT = String.raw`
     const name = d.v === 'x' ? 'x_i' : 'δ_i';
     const from = d.v === 'x' ? 'from the top' : 'from the bottom';
     tip.replaceChildren(
-      el('div', 'layer ' + layer.layer + ' · token ' + (i + 1) + ' ' + JSON.stringify(a.tokens[i].text) + ' · ' + m.module + ' ' + name, 'tip-title'),
+      el('div', 'layer ' + layer.layer + ' · token ' + (i + 1) + ' ' + JSON.stringify(a.tokens.concat(a.forced)[i].text) + ' · ' + m.module + ' ' + name, 'tip-title'),
       el('div', '‖x_i‖ = ' + num(m.x[i].norm) + '   ‖δ_i‖ = ' + num(m.delta[i].norm)),
       el('div', 'target ' + JSON.stringify(a.targetTokens[0].text) + ': rank ' + v.targetRank + ' ' + from),
       el('div', 'model answer ' + JSON.stringify(a.original.text) + ': rank ' + v.originalRank + ' ' + from),

@@ -10,7 +10,7 @@ import { TOOLTIP_SCRIPT } from './html-script.ts';
 import type { Report } from './json.ts';
 import { linePlot, type Series } from './plot.ts';
 import { cssColor, needsLightText, rampColor, unit } from './scale.ts';
-import { gridsOf, layerSummaries, type Grid } from './views.ts';
+import { gridColumns, gridsOf, layerSummaries, type Grid } from './views.ts';
 
 const MODULE_COLORS: Record<LinearModule, string> = {
   'attn.c_attn': '#1f77b4',
@@ -64,7 +64,7 @@ ${rankTable(a)}
 }
 
 function gridTable(a: Analysis, g: Grid, p: number): string {
-  const head = `<tr><th>layer</th>${a.tokens.map((t) => `<th>${esc(t.text)}</th>`).join('')}</tr>`;
+  const head = `<tr><th>layer</th>${gridColumns(a).map((c) => (c.forced ? `<th class="forced" title="teacher-forced target token">→${esc(c.token.text)}</th>` : `<th>${esc(c.token.text)}</th>`)).join('')}</tr>`;
   const rows = g.rows.map((row) => {
     const cells = row.cells.map((c, i) => {
       const bg = rampColor(unit(c.norm, g.maxNorm));
@@ -106,7 +106,7 @@ function plots(a: Analysis, vocabSize: number): string {
 function rankTable(a: Analysis): string {
   const layers = layerSummaries(a);
   const modules = layers[0]?.ranks.map((r) => r.module) ?? [];
-  return `<table class="ranks"><caption>Exact rank of the weight gradient XᵀΔ (at most n = ${a.tokens.length})</caption>
+  return `<table class="ranks"><caption>Exact rank of the weight gradient XᵀΔ (at most the ${a.tokens.length + a.forced.length} rows that get gradient)</caption>
 <tr><th>layer</th>${modules.map((m) => `<th>${m}</th>`).join('')}</tr>
 ${layers.map((l) => `<tr><th>${l.layer}</th>${l.ranks.map((r) => `<td>${r.rank}</td>`).join('')}</tr>`).join('\n')}</table>`;
 }

@@ -4,7 +4,7 @@
 import type { Analysis } from '../lens/types.ts';
 import { num, prob, quoted } from './format.ts';
 import { needsLightText, rampColor, unit, type Rgb } from './scale.ts';
-import { gridsOf, layerSummaries, type Grid, type LayerSummary } from './views.ts';
+import { gridColumns, gridsOf, layerSummaries, type Grid, type LayerSummary } from './views.ts';
 import { cut, displayWidth, fit } from './width.ts';
 
 export type ColorMode = 'none' | '256' | 'truecolor';
@@ -36,7 +36,9 @@ function renderGrid(a: Analysis, grid: Grid, width: number, color: ColorMode): s
   const legend = color === 'none'
     ? `the target is marked ${marked(a.targetTokens[0]!.text).trimStart()}`
     : `shade = ‖δ_i‖: 0 ${Array.from({ length: LEGEND_STEPS }, (_, s) => paint('  ', rampColor(s / (LEGEND_STEPS - 1)), color)).join('')} ${num(grid.maxNorm)}`;
-  const header = `${fit('layer', LAYER_WIDTH, 'right')} │ ${a.tokens.map((t) => fit(t.text, width)).join(' ')}`.trimEnd();
+  const columns = gridColumns(a);
+  // Teacher-forced target tokens are columns too (they get gradient), marked with →.
+  const header = `${fit('layer', LAYER_WIDTH, 'right')} │ ${columns.map((c) => fit(c.forced ? `→${c.token.text}` : c.token.text, width)).join(' ')}`.trimEnd();
   const rows = grid.rows.map((row) => {
     const cells = row.cells.map((c) => {
       const text = c.token?.text ?? '?';
@@ -50,7 +52,7 @@ function renderGrid(a: Analysis, grid: Grid, width: number, color: ColorMode): s
   return [
     `${spec.name} (${spec.module}): ${spec.caption}; ${legend}`,
     header,
-    `${'─'.repeat(LAYER_WIDTH + 1)}┼${'─'.repeat(a.tokens.length * (width + 1))}`,
+    `${'─'.repeat(LAYER_WIDTH + 1)}┼${'─'.repeat(columns.length * (width + 1))}`,
     ...rows,
   ];
 }
@@ -58,7 +60,7 @@ function renderGrid(a: Analysis, grid: Grid, width: number, color: ColorMode): s
 function summary(a: Analysis): string[] {
   const target = a.targetTokens.map((t) => t.text).join('');
   const lines = [
-    `loss ${num(a.loss)} · the model answers ${quoted(a.original.text)} (p ${prob(a.original.prob)}) · target ${quoted(target)} (p ${prob(a.targetProb)}) · n = ${a.tokens.length} prompt tokens`,
+    `loss ${num(a.loss)} · the model answers ${quoted(a.original.text)} (p ${prob(a.original.prob)}) · target ${quoted(target)} (p ${prob(a.targetProb)}) · n = ${a.tokens.length} prompt tokens${a.forced.length ? ` + ${a.forced.length} teacher-forced target token${a.forced.length > 1 ? 's' : ''} (→ columns)` : ''}`,
   ];
   const layers = layerSummaries(a);
   const modules = layers[0]?.ranks.map((r) => r.module) ?? [];

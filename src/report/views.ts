@@ -1,6 +1,6 @@
 // What the terminal and HTML reports show, read out of an Analysis once: the two
 // grids of the paper's Fig. 5/11 and the per-layer numbers under them.
-import type { Analysis, ModuleView, TokenProb } from '../lens/types.ts';
+import type { Analysis, ModuleView, Token, TokenProb } from '../lens/types.ts';
 import type { LinearModule } from '../model/config.ts';
 
 export interface GridSpec {
@@ -60,6 +60,11 @@ export function gridsOf(a: Analysis): Grid[] {
     const maxNorm = Math.max(0, ...rows.flatMap((r) => r.cells.map((c) => (Number.isFinite(c.norm) ? c.norm : 0))));
     return [{ spec, rows, maxNorm }];
   });
+}
+
+/** The grid's columns: the prompt tokens, then the teacher-forced target tokens (marked). */
+export function gridColumns(a: Analysis): { token: Token; forced: boolean }[] {
+  return [...a.tokens.map((token) => ({ token, forced: false })), ...a.forced.map((token) => ({ token, forced: true }))];
 }
 
 export interface LayerSummary {

@@ -49,6 +49,7 @@ export function fakeAnalysis(o: FakeOptions = {}): Analysis {
     prompt: tokens.map((t) => t.text).join(''),
     target: target.text,
     tokens,
+    forced: [],
     targetTokens: [target],
     loss: 3.5,
     targetProb: 0.03,
