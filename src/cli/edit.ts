@@ -109,7 +109,8 @@ export const editCommand: Command = {
     if (!layers) throw new UsageError('--layers is required for this model (documented defaults exist for the embedded model and gpt2-xl)');
     const eta = lr ?? defaults?.lr[method];
     if (eta === undefined && method !== 'adam') throw new UsageError(`--lr is required for ${method} on this model (documented defaults exist for the embedded model and gpt2-xl)`);
-    const spec: EditSpec = { method, layers, ...(eta !== undefined ? { lr: eta } : {}), ...(steps !== undefined ? { steps } : {}), ...(modules ? { modules } : {}), targetTokens };
+    const stepCount = steps ?? (lr === undefined ? defaults?.steps?.[method] : undefined);
+    const spec: EditSpec = { method, layers, ...(eta !== undefined ? { lr: eta } : {}), ...(stepCount !== undefined ? { steps: stepCount } : {}), ...(modules ? { modules } : {}), targetTokens };
     checkSpec(model, spec);
     for (const p of pairs) {
       try {
