@@ -9,7 +9,7 @@
 import type { LinearFactors } from '../autograd/factors.ts';
 import { Tape } from '../autograd/tape.ts';
 import { readAll, upload, zeros } from '../gpu/buffers.ts';
-import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
+import { LINEAR_MODULES, MODULE_NAMES, moduleByName, type LinearModule } from '../model/config.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import { layernorm } from '../ops/layernorm.ts';
 import { normalizeRows } from '../ops/rows.ts';
@@ -136,9 +136,8 @@ export function closestSpanning(cosine: ArrayLike<number>): number {
 /** Parses `LAYER.MODULE` (e.g. `5.mlp.c_proj`; ff1 and ff2 name the MLP matrices). */
 export function parseNeuronSpec(spec: string, nLayer: number): { layer: number; module: LinearModule } {
   const m = /^(\d+)\.(.+)$/.exec(spec.trim());
-  const name = m?.[2]?.toLowerCase();
-  const module = name === 'ff1' ? 'mlp.c_fc' : name === 'ff2' ? 'mlp.c_proj' : LINEAR_MODULES.find((x) => x === name);
-  if (!m || !module) throw new BadInputError(`--neurons "${spec}": expected LAYER.MODULE with MODULE one of ${LINEAR_MODULES.join(', ')}, ff1, ff2 (e.g. 5.mlp.c_proj)`);
+  const module = m ? moduleByName(m[2]!) : undefined;
+  if (!m || !module) throw new BadInputError(`--neurons "${spec}": expected LAYER.MODULE with MODULE one of ${MODULE_NAMES} (e.g. 5.mlp.c_proj)`);
   const layer = Number(m[1]);
   if (layer >= nLayer) throw new BadInputError(`--neurons "${spec}": layer ${layer} does not exist: this model has layers 0-${nLayer - 1}`);
   return { layer, module };

@@ -12,6 +12,22 @@ export interface Gpt2Config {
   vocabSize: number;
   nInner: number;
   eps: number;
+  /** The MLP's activation; absent means gelu_new, the only one the kernels implement. */
+  activation?: Activation;
+}
+
+/** GPT-2's tanh approximation of GELU. */
+export type Activation = 'gelu_new';
+
+// Hugging Face's names for the same tanh approximation (gelu_fast only regroups the
+// constants), so such configs run unchanged; any other name is refused rather than
+// silently run as gelu_new.
+const TANH_GELU_NAMES = ['gelu_new', 'gelu_fast', 'gelu_pytorch_tanh'];
+
+function activation(o: Record<string, unknown>, file: string): Activation {
+  const name = o.activation_function ?? 'gelu_new';
+  if (typeof name === 'string' && TANH_GELU_NAMES.includes(name)) return 'gelu_new';
+  throw new BadModelError(`${file}: activation_function ${JSON.stringify(name)} is not implemented; this engine runs GPT-2's gelu_new (also named ${TANH_GELU_NAMES.slice(1).join(', ')})`);
 }
 
 function int(obj: Record<string, unknown>, keys: string[], file: string, fallback?: number): number {
@@ -40,6 +56,7 @@ export function parseConfig(json: unknown, file: string): Gpt2Config {
     vocabSize: int(o, ['vocab_size'], file),
     nInner: int(o, ['n_inner'], file, 4 * nEmbd),
     eps,
+    activation: activation(o, file),
   };
 }
 
@@ -56,12 +73,24 @@ export function configJson(c: Gpt2Config): Record<string, unknown> {
     vocab_size: c.vocabSize,
     n_inner: c.nInner,
     layer_norm_epsilon: c.eps,
-    activation_function: 'gelu_new',
+    activation_function: c.activation ?? 'gelu_new',
   };
 }
 
 export const LINEAR_MODULES = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
 export type LinearModule = (typeof LINEAR_MODULES)[number];
+
+/** The paper's names for the MLP matrices. */
+const MODULE_ALIASES: Readonly<Record<string, LinearModule>> = { ff1: 'mlp.c_fc', ff2: 'mlp.c_proj' };
+
+/** A module by its name or alias (ff1, ff2, any case), or undefined. */
+export function moduleByName(name: string): LinearModule | undefined {
+  const lower = name.toLowerCase();
+  return MODULE_ALIASES[lower] ?? LINEAR_MODULES.find((m) => m === lower);
+}
+
+/** Every accepted module name, for messages. */
+export const MODULE_NAMES = [...LINEAR_MODULES, ...Object.keys(MODULE_ALIASES)].join(', ');
 
 /** Every parameter GPT2LMHeadModel has (without the `transformer.` prefix), with its shape. */
 export function parameterShapes(c: Gpt2Config): Map<string, number[]> {
