@@ -5,15 +5,21 @@ import { upload, uploadFrom } from '../gpu/buffers.ts';
 import type { Tensor } from '../tensor.ts';
 import { Tokenizer } from '../tokenizer.ts';
 import { BadModelError, parameterShapes, parseConfig, type Gpt2Config } from './config.ts';
+import { checkFiniteTensor } from './finite.ts';
 import { Gpt2 } from './gpt2.ts';
-import { openSafetensors, type ByteSource, type SafetensorsFile } from './safetensors.ts';
+import { openSafetensors, type ByteSource, type Dtype, type SafetensorsFile } from './safetensors.ts';
 
 export interface LoadedModel {
   model: Gpt2;
   tokenizer: Tokenizer;
   /** GPT-2 ids of a reduced vocabulary declared in the metadata, if any. */
   vocab?: number[];
+  /** The safetensors metadata (e.g. `training`, the command that made the default model). */
+  metadata: Readonly<Record<string, string>>;
 }
+
+/** Float dtypes the loader converts to f32; checked before any upload so a bad one fails at once. */
+const WEIGHT_DTYPES: readonly Dtype[] = ['F32', 'F16', 'BF16', 'F64'];
 
 /** Buffers some checkpoints carry (causal mask, -1e4 constant): not parameters. */
 export const IGNORED = /^h\.\d+\.attn\.(masked_)?bias$/;
@@ -53,9 +59,13 @@ export async function loadGpt2(k: Kernels, src: ByteSource, configJson?: unknown
     byName.set(name, stored);
   }
   const shapes = parameterShapes(config);
-  for (const name of byName.keys()) {
+  for (const [name, stored] of byName) {
     if (!shapes.has(name) && name !== 'lm_head.weight') {
       throw new BadModelError(`${where}: unexpected tensor ${name} for a GPT-2 with ${config.nLayer} layers; the config does not match the weights`);
+    }
+    const dtype = file.tensors.get(stored)!.dtype;
+    if (!WEIGHT_DTYPES.includes(dtype)) {
+      throw new BadModelError(`${where}: tensor ${name} has dtype ${dtype}, which is not supported for weights (${WEIGHT_DTYPES.join(', ')}); convert the checkpoint to one of those`);
     }
   }
 
@@ -76,7 +86,7 @@ export async function loadGpt2(k: Kernels, src: ByteSource, configJson?: unknown
     const head = byName.has('lm_head.weight') ? await separateHead(file, byName, config, where) : undefined;
     if (head) params.set('lm_head.weight', upload(k, [config.vocabSize, config.nEmbd], head, 'f32', 'lm_head.weight'));
     const model = new Gpt2(k, config, params, head ? 'lm_head.weight' : 'wte.weight');
-    return { model, tokenizer: Tokenizer.gpt2(vocab), ...(vocab ? { vocab } : {}) };
+    return { model, tokenizer: Tokenizer.gpt2(vocab), metadata: file.metadata, ...(vocab ? { vocab } : {}) };
   } catch (e) {
     for (const t of params.values()) t.dispose();
     throw e;
@@ -86,8 +96,15 @@ export async function loadGpt2(k: Kernels, src: ByteSource, configJson?: unknown
 /** F32 tensors go from the file straight into GPU memory; F16/BF16 are converted first. */
 async function loadTensor(k: Kernels, file: SafetensorsFile, byName: Map<string, string>, name: string, shape: number[], where: string): Promise<Tensor> {
   const stored = checkShape(file, byName, name, shape, where);
-  if (file.tensors.get(stored)!.dtype === 'F32') return uploadFrom(k, shape, (bytes) => file.readF32Into(stored, bytes), name);
-  return upload(k, shape, await file.readF32(stored), 'f32', name);
+  if (file.tensors.get(stored)!.dtype === 'F32') {
+    return uploadFrom(k, shape, async (bytes) => {
+      await file.readF32Into(stored, bytes);
+      checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), name, where);
+    }, name);
+  }
+  const data = await file.readF32(stored);
+  checkFiniteTensor(data, name, where);
+  return upload(k, shape, data, 'f32', name);
 }
 
 function checkShape(file: SafetensorsFile, byName: Map<string, string>, name: string, shape: number[], where: string): string {
@@ -104,6 +121,7 @@ function checkShape(file: SafetensorsFile, byName: Map<string, string>, name: st
 async function separateHead(file: SafetensorsFile, byName: Map<string, string>, config: Gpt2Config, where: string): Promise<Float32Array | undefined> {
   const shape = [config.vocabSize, config.nEmbd];
   const head = await file.readF32(checkShape(file, byName, 'lm_head.weight', shape, where));
+  checkFiniteTensor(head, 'lm_head.weight', where);
   const wte = await file.readF32(checkShape(file, byName, 'wte.weight', shape, where));
   return head.every((v, i) => v === wte[i]) ? undefined : head;
 }

@@ -16,6 +16,9 @@ const DTYPE_SIZES = {
 } as const;
 
 export type Dtype = keyof typeof DTYPE_SIZES;
+
+/** Dtypes readF32 or readI32 convert; the rest can only be listed. */
+const DECODABLE: readonly string[] = ['F32', 'F16', 'BF16', 'F64', 'I32', 'I64'];
 export type WritableDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64';
 
 const DAMAGED = 're-download the file, or re-export it with a safetensors writer';
@@ -218,6 +221,8 @@ function checkEntry(file: string, name: string, entry: unknown, dataLength: numb
   const size = DTYPE_SIZES[dtype as Dtype];
   const count = elementCount(shape, dataLength);
   if (count === undefined || count * size !== end - begin) {
+    // A dtype nothing here can decode is the likelier mistake than a lying size.
+    if (!DECODABLE.includes(dtype)) throw damaged(file, `dtype ${dtype} is not supported (readable: ${DECODABLE.join(', ')}), and its byte span does not fit shape ${show(shape)} either`, name);
     const needs = count === undefined ? `more than the ${dataLength}-byte data section` : `${count * size} bytes`;
     throw damaged(file, `shape ${show(shape)} of ${dtype} needs ${needs} but data_offsets span ${end - begin}`, name);
   }
