@@ -131,6 +131,14 @@ function validateVocab(vocab: readonly number[]): void {
   });
 }
 
+/** One GPT-2 token of a text and the model ids that stand for it. */
+export interface EncodedPart {
+  readonly gpt2: number;
+  /** [the model id of gpt2], or its single-byte tokens when `spelled`. */
+  readonly ids: readonly number[];
+  readonly spelled: boolean;
+}
+
 export class Tokenizer {
   /** Number of model ids: model ids are 0 … vocabSize-1. */
   readonly vocabSize: number;
@@ -164,14 +172,20 @@ export class Tokenizer {
    * are encoded as U+FFFD, so they do not survive decode(encode(text)).
    */
   encode(text: string): number[] {
-    const ids: number[] = [];
+    return this.encodeParts(text).flatMap((p) => p.ids);
+  }
+
+  /**
+   * encode(), one part per GPT-2 token, saying which were spelled in bytes because
+   * the reduced vocabulary lacks them: such text is not the token the user meant.
+   */
+  encodeParts(text: string): EncodedPart[] {
     const gpt2Ids = encoder().encode(text, 'all');
-    for (const gpt2 of gpt2Ids) {
+    return gpt2Ids.map((gpt2) => {
       const id = this.fromGpt2[gpt2]!;
-      if (id >= 0) ids.push(id);
-      else ids.push(...this.spellInBytes(gpt2, () => this.unencodable(gpt2Ids, gpt2)));
-    }
-    return ids;
+      if (id >= 0) return { gpt2, ids: [id], spelled: false };
+      return { gpt2, ids: this.spellInBytes(gpt2, () => this.unencodable(gpt2Ids, gpt2)), spelled: true };
+    });
   }
 
   /** Text of model ids: their bytes joined, then UTF-8 decoded (invalid sequences become U+FFFD). */

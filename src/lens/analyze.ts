@@ -5,6 +5,7 @@
 import { rankOfProduct } from '../autograd/linalg.ts';
 import { readAll, zeros } from '../gpu/buffers.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
+import { checkFiniteLogits } from '../model/finite.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import { rowNorms } from '../ops/rows.ts';
 import type { Tensor } from '../tensor.ts';
@@ -73,6 +74,7 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     // Every row that receives gradient: the prompt, and teacher-forced target tokens.
     const n = pass.rows(seq);
     const { logits: rowLogits, lse, loss } = outputs[seq]!;
+    checkFiniteLogits(rowLogits, `"${p.prompt}"`);
     const original = argmax(rowLogits);
     const probOf = (id: number) => Math.exp(rowLogits[id]! - lse);
     const watched = [p.targetIds[0]!, original];
@@ -132,6 +134,7 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
       settings,
       layers,
       memory: memoryOf(factors, n),
+      warnings: p.warnings,
     }));
   }
   return results;

@@ -73,4 +73,6 @@ export interface Analysis {
   readonly layers: readonly LayerView[];
   /** Bytes the selected layers' factors take, against their dense gradients. */
   readonly memory: { readonly factorBytes: number; readonly denseBytes: number };
+  /** Where the prompt or target is not analysed as written (text spelled in byte tokens, a lone-byte first target token). */
+  readonly warnings: readonly string[];
 }

@@ -57,5 +57,6 @@ export function fakeAnalysis(o: FakeOptions = {}): Analysis {
     settings: { layers: layers.map((l) => l.layer), modules: [...modules], k, normalized: false, targetTokens: 'first' },
     layers,
     memory: { factorBytes: 1000, denseBytes: 100000 },
+    warnings: [],
   };
 }
