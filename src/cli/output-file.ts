@@ -1,28 +1,79 @@
-// Output files of the CLI's reports: checked before the work starts, so a typo in a
-// path fails in a second rather than after the analysis, and written atomically
-// (temp file + rename), so a failed run leaves any earlier file untouched.
+// Output files of the CLI, handled as one set: every path is checked before the work
+// starts, so a typo fails in a second rather than after the analysis; every file is
+// written to a temporary beside its target first, and only when all of them are
+// written are they renamed into place. A failed run leaves every earlier file as it was.
 import { constants } from 'node:fs';
-import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BadInputError } from '../lens/prepare.ts';
 
-/** Throws BadInputError unless `path` could be written: its directory exists and is writable, and it is no directory itself. */
-export async function checkWritable(path: string, flag: string): Promise<void> {
+/** Writes the content of one output to `temp`, a path that does not exist yet. */
+export type OutputWriter = (temp: string) => Promise<void>;
+
+// Kernel and device file systems: a temp file there fails or, worse, a rename
+// replaces a device node.
+const SPECIAL_ROOTS = ['/proc', '/sys', '/dev'];
+
+/** Throws BadInputError unless `path` could be written: its directory exists and is writable, and nothing but a regular file is in the way. */
+async function checkWritable(path: string, flag: string): Promise<string> {
   const dir = dirname(resolve(path));
   const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
   if (!isDir) throw new BadInputError(`${flag} ${path}: the directory ${dir} does not exist; create it or choose another path`);
+  const real = join(await realpath(dir), basename(path));
+  if (SPECIAL_ROOTS.some((root) => real === root || real.startsWith(`${root}/`))) throw new BadInputError(`${flag} ${path}: ${real} is on a kernel or device file system; write to a regular directory`);
   if (await access(dir, constants.W_OK).then(() => false, () => true)) throw new BadInputError(`${flag} ${path}: the directory ${dir} is not writable; choose another path`);
-  if (await stat(path).then((s) => s.isDirectory(), () => false)) throw new BadInputError(`${flag} ${path}: is a directory; pass a file name`);
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) throw new BadInputError(`${flag} ${path}: is a directory; pass a file name`);
+  if (existing && !existing.isFile()) throw new BadInputError(`${flag} ${path}: is not a regular file; pass the path of a file`);
+  return real;
 }
 
-export async function writeTextAtomic(path: string, text: string): Promise<void> {
-  // Same directory, so the rename cannot cross file systems.
-  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await writeFile(temp, text, { flag: 'wx', flush: true });
-    await rename(temp, path);
-  } catch (e) {
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw new BadInputError(`cannot write ${path}: ${(e as Error).message}`);
+export class OutputSet {
+  private readonly temps = new Map<string, string>();
+
+  private constructor(private readonly flags: ReadonlyMap<string, string>) {}
+
+  /** Checks every given path (undefined: the option is absent) and refuses two options naming one file. */
+  static async check(outputs: readonly (readonly [flag: string, path: string | undefined])[]): Promise<OutputSet> {
+    const flags = new Map<string, string>();
+    const byReal = new Map<string, string>();
+    for (const [flag, path] of outputs) {
+      if (path === undefined) continue;
+      const real = await checkWritable(path, flag);
+      const other = byReal.get(real);
+      if (other !== undefined) throw new BadInputError(`${other} and ${flag} both name ${path}; one would overwrite the other, so give each its own file`);
+      byReal.set(real, flag);
+      flags.set(path, flag);
+    }
+    return new OutputSet(flags);
+  }
+
+  /** Writes one output to a temporary file beside it; it replaces `path` only at commit(). */
+  async stage(path: string, write: OutputWriter): Promise<void> {
+    // Same directory, so the rename cannot cross file systems.
+    const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    this.temps.set(path, temp);
+    try {
+      await write(temp);
+    } catch (e) {
+      await this.discard();
+      throw new BadInputError(`${this.flags.get(path) ?? 'output'} ${path}: cannot write: ${(e as Error).message}; no output file was changed`);
+    }
+  }
+
+  /** Renames every staged file into place; renames within a directory do not fail for want of space. */
+  async commit(): Promise<void> {
+    for (const [path, temp] of this.temps) {
+      await rename(temp, path);
+      this.temps.delete(path);
+    }
+  }
+
+  /** Removes whatever is staged and not committed; safe to call after commit(). */
+  async discard(): Promise<void> {
+    await Promise.all([...this.temps.values()].map((t) => rm(t, { force: true }).catch(() => undefined)));
+    this.temps.clear();
   }
 }
+
+export const textWriter = (text: string): OutputWriter => (temp) => writeFile(temp, text, { flag: 'wx', flush: true });

@@ -66,6 +66,11 @@ export async function writeSafetensorsFile(path: string, tensors: TensorToWrite[
   }
 }
 
+/** Writes a file that must not exist yet, flushed; for callers that stage and rename themselves. */
+export async function writeSafetensorsNew(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
+  await writeChunks(path, encodeSafetensors(tensors, metadata, path));
+}
+
 async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
   const handle = await open(path, 'wx');
   try {
