@@ -14,7 +14,11 @@ import { loadModelPath } from '../src/model/load-node.ts';
 import { writeSafetensorsFile } from '../src/model/node-file.ts';
 
 const GPT2_SMALL: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, nInner: 3072, eps: 1e-5 };
-const { values } = parseArgs({ options: { child: { type: 'string' }, json: { type: 'string' } } });
+const { values } = parseArgs({ options: { child: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
+if (values.help) {
+  console.log('node dist/bench/load.js [--json FILE]: load time and peak memory of a random 500 MB gpt2-small checkpoint');
+  process.exit(0);
+}
 
 /** Peak resident set size of this process so far (Linux VmHWM), in bytes. */
 function peakRss(): number {

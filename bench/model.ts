@@ -17,7 +17,18 @@ import { renderTerminal } from '../src/report/terminal.ts';
 import { Tokenizer } from '../src/tokenizer.ts';
 import { fmt, timing } from './stats.ts';
 
-const { values } = parseArgs({ options: { reps: { type: 'string' }, 'analyze-reps': { type: 'string' }, json: { type: 'string' } } });
+const HELP = `node dist/bench/model.js [--reps N] [--analyze-reps N] [--json FILE]
+Forward + backward and analyze timings on a random gpt2-small-shaped model.
+  --reps N           forward + backward repetitions (default 5)
+  --analyze-reps N   analyze repetitions (default 3)
+  --json FILE        also write the results as JSON
+  --help             this text`;
+
+const { values } = parseArgs({ options: { reps: { type: 'string' }, 'analyze-reps': { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
 const reps = Number(values.reps ?? 5);
 const analyzeReps = Number(values['analyze-reps'] ?? 3);
 

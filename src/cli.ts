@@ -8,6 +8,7 @@ import { factsCommand } from './cli/facts.ts';
 import { trainCommand } from './cli/train.ts';
 import { NoAdapterError } from './gpu/device.ts';
 import { GpuError, KernelCompileError } from './gpu/kernels.ts';
+import pkg from '../package.json' with { type: 'json' };
 
 const commands: Record<string, Command> = {
   analyze: analyzeCommand,
@@ -23,6 +24,7 @@ function help(): string {
     'backward-lens: project language-model gradients into the vocabulary (Backward Lens, Katz et al.)',
     '',
     'usage: backward-lens COMMAND [options]   (backward-lens COMMAND --help for details)',
+    '       backward-lens --version',
     '',
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
   ].join('\n');
@@ -31,6 +33,7 @@ function help(): string {
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') return void console.log(help());
+  if (name === '--version' || name === '-V') return void console.log(`backward-lens ${pkg.version}`);
   const command = commands[name];
   if (!command) throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(commands).join(', ')}`);
   await command.run(rest);

@@ -7,16 +7,16 @@ import { GradientPass } from '../lens/pass.ts';
 import type { Analysis } from '../lens/types.ts';
 import { factorTensors } from '../lens/factor-export.ts';
 import { BadInputError, preparePair } from '../lens/prepare.ts';
-import type { LinearModule } from '../model/config.ts';
-import { writeSafetensorsFile } from '../model/node-file.ts';
+import { MODULE_NAMES, moduleByName, type LinearModule } from '../model/config.ts';
+import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
 import { renderHtml } from '../report/html.ts';
 import { renderJson, report } from '../report/json.ts';
 import { neuronView, parseNeuronSpec, type NeuronView } from '../lens/neurons.ts';
 import { formatNeuronView } from '../report/neurons.ts';
 import { renderTerminal, type ColorMode } from '../report/terminal.ts';
-import { MODEL_OPTION, loadModel, oneOf, parse, UsageError, type Command } from './common.ts';
-import { checkWritable, writeTextAtomic } from './output-file.ts';
+import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
+import { OutputSet, textWriter } from './output-file.ts';
 
 const usage = `backward-lens analyze --prompt TEXT --target TEXT [options]
 backward-lens analyze --pairs FILE.jsonl [options]
@@ -46,7 +46,7 @@ gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
                           in one batch; one grid per pair, one section each in HTML
   --model DIR             config.json + model.safetensors (default: the embedded model)
   --modules LIST          comma-separated, default all: attn.c_attn, attn.c_proj,
-                          mlp.c_fc (FF1), mlp.c_proj (FF2); the grids need the MLP ones
+                          mlp.c_fc (or ff1), mlp.c_proj (or ff2); the grids need the MLP ones
   --layers LIST           layers to analyse, e.g. 0-11 or 0,3,5-7 (default all)
   --k N                   most/least probable tokens kept per vector (default 5, max 100)
   --normalized            logit lens of v/‖v‖ (App. F): readable for near-zero vectors
@@ -61,13 +61,16 @@ gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
                           lens, top-100 overlap and cosine with each spanning vector
                           (terminal and JSON; one projection per neuron, so slower)
   --no-color              plain grid (also when NO_COLOR is set or stdout is no terminal)
+  --strict                refuse, instead of warning about, text the model's vocabulary
+                          spells in single-byte tokens and a target whose first token
+                          is a lone byte or bare space ("Russian" runs as "R")
 
 The grid goes to stdout, progress to stderr. Output files are written whole or
 not at all. Bad input exits with code 2 and one line saying what to fix.
 
 Examples:
   backward-lens analyze --prompt "Lionel Messi plays for" --target " Paris"
-  backward-lens analyze --prompt "Obama grew up in" --target " Paris" --layers 6-11 --modules mlp.c_fc,mlp.c_proj --html obama.html
+  backward-lens analyze --prompt "Obama grew up in" --target " Paris" --layers 2-3 --modules ff1,ff2 --html obama.html
   backward-lens analyze --pairs edits.jsonl --json edits.json --no-color`;
 
 const OPTIONS = {
@@ -85,6 +88,7 @@ const OPTIONS = {
   'save-factors': { type: 'string' },
   neurons: { type: 'string' },
   'no-color': { type: 'boolean' },
+  strict: { type: 'boolean' },
 } as const;
 
 interface SourcedPair extends PromptTarget {
@@ -112,19 +116,20 @@ export const analyzeCommand: Command = {
       targetTokens: oneOf(values['target-tokens'], '--target-tokens', ['first', 'all'] as const, 'first'),
     };
     const outputs = [['--json', values.json], ['--html', values.html], ['--save-factors', saveFactors]] as const;
-    for (const [flag, path] of outputs) if (path !== undefined) await checkWritable(path, flag);
+    const files = await OutputSet.check(outputs);
 
-    const { model, tokenizer } = await loadModel(values.model);
+    const { model, tokenizer, vocab } = await loadModel(values.model);
     if (layerRanges) opts.layers = expandLayers(layerRanges, model.config.nLayer);
     const settings = settingsFor(model, opts);
-    for (const p of pairs) {
+    const prepared = pairs.map((p) => {
       try {
-        preparePair(model, tokenizer, p.prompt, p.target, settings.targetTokens);
+        return preparePair(model, tokenizer, p.prompt, p.target, settings.targetTokens);
       } catch (e) {
         if (e instanceof BadInputError && p.where) throw new BadInputError(`${p.where}: ${e.message}`);
         throw e;
       }
-    }
+    });
+    prepared.forEach((p, i) => reportWarnings(p.warnings, values.strict ?? false, pairs[i]!.where));
 
     const neuronSpec = values.neurons === undefined ? undefined : parseNeuronSpec(values.neurons, model.config.nLayer);
     let factors: TensorToWrite[] | undefined;
@@ -151,11 +156,16 @@ export const analyzeCommand: Command = {
     await new Promise<void>((done) => process.stdout.write(`${grids.join('\n\n')}\n`, () => done()));
 
     const doc = report({ source: values.model ?? 'default', ...model.config }, results, neuronSpec ? neurons : undefined);
-    if (values.json !== undefined) await writeTextAtomic(values.json, renderJson(doc));
-    if (values.html !== undefined) await writeTextAtomic(values.html, renderHtml(doc));
-    if (saveFactors !== undefined) {
-      const a = results[0]!;
-      await writeSafetensorsFile(saveFactors, factors!, { prompt: a.prompt, target: a.target, target_tokens: settings.targetTokens, loss: String(a.loss) });
+    try {
+      if (values.json !== undefined) await files.stage(values.json, textWriter(renderJson(doc)));
+      if (values.html !== undefined) await files.stage(values.html, textWriter(renderHtml(doc)));
+      if (saveFactors !== undefined) {
+        const a = results[0]!;
+        await files.stage(saveFactors, (temp) => writeSafetensorsNew(temp, factors!, { prompt: a.prompt, target: a.target, target_tokens: settings.targetTokens, loss: String(a.loss), ...(vocab ? { vocab: JSON.stringify(vocab) } : {}) }));
+      }
+      await files.commit();
+    } finally {
+      await files.discard();
     }
     for (const [flag, path] of outputs) if (path !== undefined) process.stderr.write(`backward-lens: wrote ${path} (${flag.slice(2)})\n`);
   },
@@ -205,9 +215,12 @@ function list(value: string, flag: string): string[] {
   return items;
 }
 
-/** Names are checked against the model's modules by settingsFor, which lists them. */
 export function parseModules(value: string): LinearModule[] {
-  return [...new Set(list(value, '--modules'))] as LinearModule[];
+  return [...new Set(list(value, '--modules').map((name) => {
+    const module = moduleByName(name);
+    if (!module) throw new BadInputError(`--modules: unknown module "${name}": choose from ${MODULE_NAMES}`);
+    return module;
+  }))];
 }
 
 type LayerRange = readonly [from: number, to: number];

@@ -6,6 +6,7 @@ import { getEngine } from '../gpu/engine.ts';
 import { loadModelPath } from '../model/load-node.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { defaultModelDir } from '../model/load-default.ts';
+import { BadInputError } from '../lens/prepare.ts';
 
 export { defaultModelDir };
 
@@ -50,4 +51,11 @@ export function oneOf<T extends string>(value: string | undefined, flag: string,
   if (value === undefined) return fallback;
   if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got "${value}"`);
   return value as T;
+}
+
+/** Prints each warning of a prepared pair on stderr, or with --strict refuses the first. */
+export function reportWarnings(warnings: readonly string[], strict: boolean, where = ''): void {
+  const lines = warnings.map((w) => (where ? `${where}: ${w}` : w));
+  if (strict && lines.length > 0) throw new BadInputError(`${lines[0]} (--strict)`);
+  for (const line of lines) process.stderr.write(`backward-lens: warning: ${line}\n`);
 }

@@ -50,11 +50,11 @@ export interface WritesReport {
 
 /**
  * Per layer, how often prompt -> target_new's FF2 delta_n has the target among its
- * k least probable tokens, on the trained records, split by whether the target
- * token occurs anywhere in the training sentences.
+ * k least probable tokens, on the `trained` records, split by whether the target
+ * token occurs anywhere in the sentences of `corpus`, the records the model trained on.
  */
-export async function writesReport(model: Gpt2, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number): Promise<WritesReport> {
-  const seen = new Set(trained.flatMap(recordSentences).flatMap((s) => tokenizer.encode(s)));
+export async function writesReport(model: Gpt2, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, corpus: readonly CounterFactRecord[] = trained): Promise<WritesReport> {
+  const seen = new Set(corpus.flatMap(recordSentences).flatMap((s) => tokenizer.encode(s)));
   const isSeen = (r: CounterFactRecord) => seen.has(tokenizer.encode(` ${r.target_new}`)[0]!);
   const item = (r: CounterFactRecord) => ({ prompt: r.prompt, targetNew: r.target_new });
   const progress = new Progress(trained.length);
@@ -75,6 +75,12 @@ export function formatWrites(w: WritesReport): string {
   ].join('\n');
 }
 
+/** The --records of the train command in the model's metadata; `fallback` for models made elsewhere. */
+function trainedRecords(metadata: Readonly<Record<string, string>>, fallback: number): number {
+  const m = /--records (\d+)/.exec(metadata.training ?? '');
+  return m ? Number(m[1]) : fallback;
+}
+
 const usage = `backward-lens facts [--model DIR] [--records N] [--data DIR] [--writes] [--json]
 
 Fact recall of a model: the share of CounterFact prompts whose top-1 next token is
@@ -89,7 +95,9 @@ This is the quality table of the default model's card.
                 writes the target, i.e. its first token is among the 5 least
                 probable tokens of LL(delta_n) of mlp.c_proj (paper Fig. 5/7), on
                 the trained records; rank 1 = least probable. Split by whether the
-                target token occurs in the training sentences at all
+                target token occurs in the training sentences at all (of every
+                record the model trained on, read from its metadata, even when
+                --records evaluates fewer)
   --json        print JSON instead of the tables`;
 
 export const factsCommand: Command = {
@@ -100,10 +108,11 @@ export const factsCommand: Command = {
     if (values.help) return void console.log(usage);
     const records = Number(values.records ?? 1000);
     if (!Number.isInteger(records) || records < 1) throw new UsageError(`--records must be a positive integer, got "${values.records}"`);
-    const { model, tokenizer } = await loadModel(values.model);
+    const { model, tokenizer, metadata } = await loadModel(values.model);
     const dataDir = values.data ?? defaultDataDir();
     const q = await factQuality(model, tokenizer, dataDir, records);
-    const w = values.writes ? await writesReport(model, tokenizer, readRecords(dataDir, 'train').slice(0, records), 5) : undefined;
+    const train = readRecords(dataDir, 'train');
+    const w = values.writes ? await writesReport(model, tokenizer, train.slice(0, records), 5, train.slice(0, trainedRecords(metadata, records))) : undefined;
     if (values.json) console.log(JSON.stringify(w ? { ...q, targetWrites: w } : q, null, 2));
     else console.log([formatQuality(q), ...(w ? ['', formatWrites(w)] : [])].join('\n'));
   },

@@ -14,8 +14,12 @@ export type OutputWriter = (temp: string) => Promise<void>;
 // replaces a device node.
 const SPECIAL_ROOTS = ['/proc', '/sys', '/dev'];
 
-/** Throws BadInputError unless `path` could be written: its directory exists and is writable, and nothing but a regular file is in the way. */
-async function checkWritable(path: string, flag: string): Promise<string> {
+/**
+ * Throws BadInputError unless `path` could be written: its directory exists and is
+ * writable, it is on no kernel or device file system, and nothing but a regular file
+ * is in the way. Returns the path with its directory's links resolved.
+ */
+export async function checkWritable(path: string, flag: string): Promise<string> {
   const dir = dirname(resolve(path));
   const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
   if (!isDir) throw new BadInputError(`${flag} ${path}: the directory ${dir} does not exist; create it or choose another path`);
@@ -77,3 +81,14 @@ export class OutputSet {
 }
 
 export const textWriter = (text: string): OutputWriter => (temp) => writeFile(temp, text, { flag: 'wx', flush: true });
+
+/** One text file written atomically (an output set of one). */
+export async function writeTextAtomic(path: string, text: string, flag = 'output'): Promise<void> {
+  const files = await OutputSet.check([[flag, path]]);
+  try {
+    await files.stage(path, textWriter(text));
+    await files.commit();
+  } finally {
+    await files.discard();
+  }
+}
