@@ -19,7 +19,12 @@ export function readRecords(dataDir: string, split: Split): CounterFactRecord[] 
   } catch {
     throw new UsageError(`cannot read ${file}: pass --data DIR, the directory that holds counterfact/`);
   }
-  const records = JSON.parse(text) as unknown;
+  let records: unknown;
+  try {
+    records = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${file} is not valid JSON (${(e as Error).message}); the file is damaged: restore it, or pass --data DIR with an intact counterfact/`);
+  }
   if (!Array.isArray(records) || !records.every((r) => typeof r?.prompt === 'string' && typeof r?.ground_truth === 'string')) {
     throw new UsageError(`${file} is not a list of CounterFact records (EasyEdit layout: prompt, ground_truth, target_new, ...)`);
   }

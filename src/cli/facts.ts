@@ -1,5 +1,5 @@
 // `backward-lens facts`: the default model's quality table, measurable by anyone.
-import { recall, type RecallResult } from '../eval/facts.ts';
+import { recall, type PromptAnswer, type RecallResult } from '../eval/facts.ts';
 import { targetWrites, type LayerWrites } from '../eval/target-writes.ts';
 import { recordSentences, type CounterFactRecord } from '../train/corpus.ts';
 import { Progress } from './progress.ts';
@@ -15,17 +15,26 @@ export interface FactQuality {
   heldOutPrompt: RecallResult;
 }
 
-/** Top-1 recall on the first `records` training records, and on as many held-out (val) records. */
+/** Top-1 recall on the first `records` training records, and on as many held-out (val) records, with a progress line on stderr. */
 export async function factQuality(model: Gpt2, tokenizer: Tokenizer, dataDir: string, records: number): Promise<FactQuality> {
   const trained = readRecords(dataDir, 'train').slice(0, records);
   const heldOut = readRecords(dataDir, 'val').slice(0, records);
-  const strip = (r: RecallResult) => ({ ...r, predictions: [] });
-  return {
-    trainedPrompt: strip(await recall(model, tokenizer, trained.map((r) => ({ prompt: r.prompt, answer: r.ground_truth })))),
-    trainedLocality: strip(await recall(model, tokenizer, trained.map((r) => ({ prompt: r.locality_prompt, answer: r.locality_ground_truth })))),
-    trainedRephrase: strip(await recall(model, tokenizer, trained.map((r) => ({ prompt: r.rephrase_prompt, answer: r.ground_truth })))),
-    heldOutPrompt: strip(await recall(model, tokenizer, heldOut.map((r) => ({ prompt: r.prompt, answer: r.ground_truth })))),
+  const sets = {
+    trainedPrompt: trained.map((r) => ({ prompt: r.prompt, answer: r.ground_truth })),
+    trainedLocality: trained.map((r) => ({ prompt: r.locality_prompt, answer: r.locality_ground_truth })),
+    trainedRephrase: trained.map((r) => ({ prompt: r.rephrase_prompt, answer: r.ground_truth })),
+    heldOutPrompt: heldOut.map((r) => ({ prompt: r.prompt, answer: r.ground_truth })),
   };
+  const progress = new Progress(Object.values(sets).reduce((n, items) => n + items.length, 0));
+  const quality: Partial<FactQuality> = {};
+  let before = 0;
+  for (const [name, items] of Object.entries(sets) as [keyof FactQuality, PromptAnswer[]][]) {
+    const r = await recall(model, tokenizer, items, (done) => progress.update(before + done, 'prompts through fact recall'));
+    quality[name] = { ...r, predictions: [] };
+    before += items.length;
+  }
+  progress.done();
+  return quality as FactQuality;
 }
 
 export function formatQuality(q: FactQuality): string {

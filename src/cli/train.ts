@@ -1,8 +1,8 @@
 // `backward-lens train`: trains the embedded default model from scratch on CounterFact
 // facts read from ../shared/data at run time. Checkpoints every few hundred steps so a
 // stopped run resumes with --resume and continues bit-for-bit on the same data order.
-import { existsSync, mkdirSync } from 'node:fs';
-import { appendFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readAll, upload } from '../gpu/buffers.ts';
 import { getEngine } from '../gpu/engine.ts';
@@ -41,7 +41,8 @@ DIR/train-log.jsonl (one line per step) and DIR/train-summary.json (quality).
                        (default 100), cosine decay to 10%
   --weight-decay X     AdamW decay on matrices (default 0.1)
   --seed N             initialisation and data order (default 0)
-  --resume             continue from DIR/checkpoint.safetensors
+  --resume             continue from DIR/checkpoint.safetensors (refused when there
+                       is none); Ctrl-C writes one and prints the command
   --max-steps N        stop after N steps in total (for quick checks)`;
 
 interface TrainArgs {
@@ -139,7 +140,42 @@ async function loadCheckpoint(k: Kernels, dir: string, config: Gpt2Config, hyper
   }
 }
 
-async function train(a: TrainArgs): Promise<void> {
+/** Refuses, before any work, an --out that is no directory and a --resume with nothing to resume. */
+function checkOut(a: TrainArgs): void {
+  const info = statSync(a.out, { throwIfNoEntry: false });
+  if (info && !info.isDirectory()) throw new UsageError(`--out ${a.out} is a file, not a directory; pass a directory (it is created if missing)`);
+  if (a.resume && !existsSync(join(a.out, CHECKPOINT))) {
+    throw new UsageError(`--resume: there is no ${join(a.out, CHECKPOINT)} to continue from; run without --resume to start from scratch`);
+  }
+}
+
+/** Keeps the log lines of the steps the checkpoint holds, so steps redone after a crash are not logged twice. */
+async function truncateLog(log: string, steps: number): Promise<void> {
+  const text = await readFile(log, 'utf8').catch(() => '');
+  const kept = text.split('\n').filter((line) => line !== '' && (JSON.parse(line) as { step: number }).step <= steps);
+  await writeFile(log, kept.map((line) => `${line}\n`).join(''));
+}
+
+/** The command that continues this run: the same options plus --resume. */
+function resumeCommand(argv: readonly string[]): string {
+  const quote = (s: string) => (/^[\w./=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return ['backward-lens', 'train', ...argv.filter((x) => x !== '--resume').map(quote), '--resume'].join(' ');
+}
+
+/** True once Ctrl-C was pressed; a second press exits at once. */
+function interruptFlag(): { readonly set: boolean; dispose(): void } {
+  const flag = { set: false, dispose: () => process.off('SIGINT', onSignal) };
+  function onSignal(): void {
+    if (flag.set) process.exit(130);
+    flag.set = true;
+    process.stderr.write('\nbackward-lens train: stopping after this step to write a checkpoint (Ctrl-C again to quit without one)\n');
+  }
+  process.on('SIGINT', onSignal);
+  return flag;
+}
+
+async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
+  checkOut(a);
   const records = readRecords(a.dataDir, 'train').slice(0, a.records);
   if (records.length < a.records) throw new UsageError(`counterfact-train.json has only ${records.length} records`);
   const gpt2 = Tokenizer.gpt2();
@@ -159,14 +195,21 @@ async function train(a: TrainArgs): Promise<void> {
   mkdirSync(a.out, { recursive: true });
   const k = await getEngine();
   process.stderr.write(`backward-lens train: ${k.gpu.adapterName}; ${records.length} records, ${seqs.length} sentences, ${lengths.reduce((x, y) => x + y, 0)} tokens, vocab ${vocab.length}\n`);
-  const resuming = a.resume && existsSync(join(a.out, CHECKPOINT));
-  const { trainer, totals } = resuming ? await loadCheckpoint(k, a.out, config, hyper, meta) : { trainer: Trainer.fresh(k, config, a.seed, hyper), totals: { seconds: 0, tokens: 0, flops: 0 } };
+  const { trainer, totals } = a.resume ? await loadCheckpoint(k, a.out, config, hyper, meta) : { trainer: Trainer.fresh(k, config, a.seed, hyper), totals: { seconds: 0, tokens: 0, flops: 0 } };
   const log = join(a.out, 'train-log.jsonl');
-  if (!resuming) await rm(log, { force: true });
+  if (a.resume) await truncateLog(log, trainer.steps);
+  else await rm(log, { force: true });
   const lastStep = Math.min(hyper.totalSteps, a.maxSteps);
   const progress = new Progress(lastStep, trainer.steps);
   const started = performance.now() - totals.seconds * 1000;
+  const interrupted = interruptFlag();
   while (trainer.steps < lastStep) {
+    if (interrupted.set) {
+      await saveCheckpoint(a.out, trainer, meta, totals);
+      progress.done();
+      process.stderr.write(`backward-lens train: interrupted after step ${trainer.steps} of ${lastStep}; wrote ${join(a.out, CHECKPOINT)}. Continue with:\n  ${resumeCommand(argv)}\n`);
+      process.exit(130);
+    }
     const epoch = Math.floor(trainer.steps / stepsPerEpoch);
     const batch = epochBatches(lengths, a.batch, a.seed, epoch)[trainer.steps % stepsPerEpoch]!;
     const r = await trainer.step(batch.map((i) => seqs[i]!));
@@ -178,6 +221,7 @@ async function train(a: TrainArgs): Promise<void> {
     progress.update(trainer.steps, `epoch ${epoch + 1}/${a.epochs} loss ${r.loss.toFixed(3)} | ${tps.toFixed(0)} tok/s`);
     if (trainer.steps % 200 === 0 || trainer.steps === lastStep) await saveCheckpoint(a.out, trainer, meta, totals);
   }
+  interrupted.dispose();
   progress.done();
   const wall = totals.seconds;
 
@@ -202,6 +246,6 @@ export const trainCommand: Command = {
   async run(argv) {
     const a = parseTrainArgs(argv);
     if (!a) return void console.log(usage);
-    await train(a);
+    await train(a, argv);
   },
 };

@@ -20,7 +20,7 @@ export interface RecallResult {
 }
 
 /** Top-1 next token after each prompt, in batches. */
-export async function predictNext(model: Gpt2, tokenizer: Tokenizer, prompts: readonly string[], batchSize = 64): Promise<number[]> {
+export async function predictNext(model: Gpt2, tokenizer: Tokenizer, prompts: readonly string[], batchSize = 64, onProgress?: (done: number) => void): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < prompts.length; i += batchSize) {
     const seqs = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p).slice(-model.config.nPositions));
@@ -33,12 +33,14 @@ export async function predictNext(model: Gpt2, tokenizer: Tokenizer, prompts: re
     } finally {
       tape.dispose();
     }
+    onProgress?.(out.length);
   }
   return out;
 }
 
-export async function recall(model: Gpt2, tokenizer: Tokenizer, items: readonly PromptAnswer[]): Promise<RecallResult> {
-  const predictions = await predictNext(model, tokenizer, items.map((x) => x.prompt));
+/** `onProgress` gets the number of items predicted so far after each batch. */
+export async function recall(model: Gpt2, tokenizer: Tokenizer, items: readonly PromptAnswer[], onProgress?: (done: number) => void): Promise<RecallResult> {
+  const predictions = await predictNext(model, tokenizer, items.map((x) => x.prompt), 64, onProgress);
   const correct = items.filter((x, i) => tokenizer.encode(` ${x.answer}`)[0] === predictions[i]).length;
   return { total: items.length, correct, accuracy: items.length ? correct / items.length : 0, predictions };
 }
