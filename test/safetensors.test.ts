@@ -342,6 +342,13 @@ test('rejects a shape whose size disagrees with data_offsets', async () => {
   await rejects(fileFrom({ w: entry('F32', [], [0, 8]) }, 8), /needs 4 bytes but data_offsets span 8/, 'w');
 });
 
+test('an F8 tensor whose bytes do not fit its shape is reported as an unsupported dtype first, not as a size mismatch only', async () => {
+  await rejects(fileFrom({ w: entry('F8_E4M3', [2, 3], [0, 24]) }, 24), /dtype F8_E4M3 is not supported \(readable: F32, F16, BF16, F64, I32, I64\), and its byte span does not fit shape \[2,3\]/, 'w');
+  // A consistent F8 tensor is listed; reading it as floats is what fails.
+  const f = await openSafetensors(bytesSource('f8', fileFrom({ w: entry('F8_E4M3', [2, 3], [0, 6]) }, 6)));
+  assert.is(f.tensors.get('w')!.dtype, 'F8_E4M3');
+});
+
 test('rejects ranges outside the data section', async () => {
   await rejects(fileFrom({ w: entry('F32', [2], [4, 12]) }, 8), /data_offsets \[4, 12\] run past the 8-byte data section/, 'w');
 });
