@@ -49,19 +49,24 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 
 // Item 2: activation_function.
 
-test('config: activation_function is read into Gpt2Config; the tanh GELU names all mean gelu_new', () => {
+test('config: activation_function is read into Gpt2Config; the tanh GELU names mean gelu_new, gelu_python means gelu', () => {
   const base = configJson(CFG);
-  for (const name of ['gelu_new', 'gelu_fast', 'gelu_pytorch_tanh', undefined]) {
-    assert.is(parseConfig({ ...base, activation_function: name }, 'config.json').activation, 'gelu_new', String(name));
+  const expected = { gelu_new: 'gelu_new', gelu_fast: 'gelu_new', gelu_pytorch_tanh: 'gelu_new', gelu: 'gelu', gelu_python: 'gelu', relu: 'relu' };
+  for (const [name, activation] of Object.entries(expected)) {
+    assert.is(parseConfig({ ...base, activation_function: name }, 'config.json').activation, activation, name);
   }
+  assert.is(parseConfig({ ...base, activation_function: undefined }, 'config.json').activation, 'gelu_new');
 });
 
-test('an activation the engine does not implement (relu) is refused with one line, before any work', async () => {
-  const dir = await checkpoint('relu', { config: { activation_function: 'relu' } });
-  const r = cli(analyzeArgs(dir));
-  assert.is(r.code, 2, r.stderr);
-  assert.match(r.error, /config\.json: activation_function "relu" is not implemented; this engine runs GPT-2's gelu_new/);
-  assert.is(r.error.split('\n').length, 1, r.error);
+test('a relu model runs and says so in the JSON; an activation the engine lacks (silu) is refused with one line', async () => {
+  const json = join(work, 'relu.json');
+  const r = cli([...analyzeArgs(await checkpoint('relu', { config: { activation_function: 'relu' } })), '--layers', '1', '--json', json]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is((JSON.parse(readFileSync(json, 'utf8')) as Report).model.activation, 'relu');
+  const silu = cli(analyzeArgs(await checkpoint('silu', { config: { activation_function: 'silu' } })));
+  assert.is(silu.code, 2, silu.stderr);
+  assert.match(silu.error, /config\.json: activation_function "silu" is not implemented; this engine runs gelu_new, gelu_fast, gelu_pytorch_tanh, gelu, gelu_python, relu$/);
+  assert.is(silu.error.split('\n').length, 1, silu.error);
 });
 
 // Item 3: non-finite weights and logits.

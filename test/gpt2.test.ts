@@ -22,8 +22,8 @@ function randomIds(n: number, seed: number, V: number): number[] {
   return Array.from({ length: n }, () => Math.floor(r() * V));
 }
 
-async function withModel(dtype: StorageDtype, fn: (model: Gpt2, params: Gpt2ParamsRef) => Promise<void>): Promise<void> {
-  const { dir, params } = await writeRandomCheckpoint(CFG, 11, { dtype, prefix: dtype === 'F16', maskBuffers: dtype === 'BF16' });
+async function withModel(dtype: StorageDtype, fn: (model: Gpt2, params: Gpt2ParamsRef) => Promise<void>, cfg = CFG): Promise<void> {
+  const { dir, params } = await writeRandomCheckpoint(cfg, 11, { dtype, prefix: dtype === 'F16', maskBuffers: dtype === 'BF16' });
   const { model } = await loadModelPath(await getEngine(), dir);
   try {
     await fn(model, params);
@@ -39,7 +39,8 @@ async function checkAgainstReference(model: Gpt2, params: Gpt2ParamsRef, ids: nu
   try {
     const out = model.forward(tape, [ids], [{ seq: 0, position: ids.length - 1, token: target }]);
     tape.backward(out.loss);
-    const ref = gpt2BackwardRef(CFG, params, ids, [{ position: ids.length - 1, token: target }]);
+    // model.config: the activation the loader read from config.json.
+    const ref = gpt2BackwardRef(model.config, params, ids, [{ position: ids.length - 1, token: target }]);
     const [logits, loss] = await read(model.k, out.logits, out.loss);
     const V = CFG.vocabSize;
     assertClose(logits!, ref.logits.slice((ids.length - 1) * V), 1e-4, `${what} logits`);
@@ -63,6 +64,15 @@ for (const dtype of ['F32', 'F16', 'BF16'] as const) {
     await withModel(dtype, async (model, params) => {
       for (const n of [1, 5, 17]) await checkAgainstReference(model, params, randomIds(n, n, CFG.vocabSize), 6342, `${dtype} n=${n}`);
     });
+  });
+}
+
+for (const activation of ['gelu', 'relu'] as const) {
+  test(`GPT-2 with activation_function "${activation}": logits, loss and every factor match float64`, async () => {
+    await withModel('F32', async (model, params) => {
+      assert.is(model.config.activation, activation);
+      for (const n of [1, 7]) await checkAgainstReference(model, params, randomIds(n, n, CFG.vocabSize), 6342, `${activation} n=${n}`);
+    }, { ...CFG, activation });
   });
 }
 

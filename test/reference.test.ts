@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  adamwRef, attentionBackwardRef, attentionRef, embeddingBackwardRef, embeddingRef, geluBackwardRef, geluRef,
+  adamwRef, attentionBackwardRef, attentionRef, embeddingBackwardRef, embeddingRef, erfRef, geluBackwardRef, geluErfBackwardRef, geluErfRef, geluRef,
+  reluBackwardRef, reluRef,
   layernormBackwardRef, layernormRef, matmulRef, randomArrayRef, rankRef, softmaxRef, softmaxXentBackwardRef,
   softmaxXentRef, topkRef,
 } from './reference/ops';
@@ -110,6 +111,34 @@ test('gelu_new: known values and finite differences', () => {
   const x = Float64Array.from([-6, -3.1, -1, -0.3, 0, 0.2, 0.9, 2.5, 7]);
   const w = randomArrayRef(x.length, 20);
   checkGrad('gelu dx', () => dot(geluRef(x), w), x, geluBackwardRef(x, w));
+});
+
+test('erf: known values to 1e-14 on both sides of the series/continued-fraction switch', () => {
+  // Python's math.erf (correctly rounded C library erf).
+  const known: [number, number][] = [[0, 0], [0.1, 0.1124629160182849], [0.5, 0.5204998778130465], [1, 0.8427007929497149],
+    [1.99, 0.995111413199617], [2, 0.9953222650189527], [2.99, 0.9999764743969194], [3, 0.9999779095030014], [3.5, 0.9999992569016276], [6, 1]];
+  for (const [x, y] of known) {
+    assert.ok(Math.abs(erfRef(x) - y) < 1e-14, `erf(${x}) = ${erfRef(x)}, expected ${y}`);
+    assert.is(erfRef(-x), -erfRef(x));
+  }
+});
+
+test('gelu (exact, erf): known values and finite differences', () => {
+  // PyTorch gelu(approximate='none'): gelu(1) = 0.8413447460685429 = Φ(1).
+  const y = geluErfRef([1, -1, 0]);
+  assert.ok(Math.abs(y[0] - 0.8413447460685429) < 1e-14, `gelu(1) = ${y[0]}`);
+  assert.ok(Math.abs(y[0] - y[1] - 1) < 1e-15, 'gelu(1) − gelu(−1) = 1');
+  const x = Float64Array.from([-6, -4.3, -3.1, -1, -0.3, 0, 0.2, 0.9, 2.5, 4.4, 7]);
+  const w = randomArrayRef(x.length, 21);
+  checkGrad('gelu erf dx', () => dot(geluErfRef(x), w), x, geluErfBackwardRef(x, w));
+});
+
+test('relu: values and finite differences away from the kink', () => {
+  assert.equal(Array.from(reluRef([-2, 0, 3.5])), [0, 0, 3.5]);
+  assert.equal(Array.from(reluBackwardRef([-2, 0, 3.5], [5, 5, 5])), [0, 0, 5]);
+  const x = Float64Array.from([-6, -3.1, -0.3, 0.2, 0.9, 2.5, 7]);
+  const w = randomArrayRef(x.length, 22);
+  checkGrad('relu dx', () => dot(reluRef(x), w), x, reluBackwardRef(x, w));
 });
 
 test('layernorm: normalised rows and finite differences of dx, dγ, dβ', () => {

@@ -12,22 +12,26 @@ export interface Gpt2Config {
   vocabSize: number;
   nInner: number;
   eps: number;
-  /** The MLP's activation; absent means gelu_new, the only one the kernels implement. */
+  /** The MLP's activation; absent means gelu_new, GPT-2's own. */
   activation?: Activation;
 }
 
-/** GPT-2's tanh approximation of GELU. */
-export type Activation = 'gelu_new';
+/** gelu_new: GPT-2's tanh approximation of GELU; gelu: the exact (erf) GELU; relu. */
+export type Activation = 'gelu_new' | 'gelu' | 'relu';
 
-// Hugging Face's names for the same tanh approximation (gelu_fast only regroups the
-// constants), so such configs run unchanged; any other name is refused rather than
-// silently run as gelu_new.
-const TANH_GELU_NAMES = ['gelu_new', 'gelu_fast', 'gelu_pytorch_tanh'];
+// Hugging Face's activation_function names for what the kernels compute: gelu_fast
+// and gelu_pytorch_tanh are the tanh approximation (gelu_fast only regroups the
+// constants), gelu_python the erf form. Any other name is refused rather than run
+// as something else.
+const ACTIVATIONS: Readonly<Record<string, Activation>> = {
+  gelu_new: 'gelu_new', gelu_fast: 'gelu_new', gelu_pytorch_tanh: 'gelu_new', gelu: 'gelu', gelu_python: 'gelu', relu: 'relu',
+};
 
 function activation(o: Record<string, unknown>, file: string): Activation {
   const name = o.activation_function ?? 'gelu_new';
-  if (typeof name === 'string' && TANH_GELU_NAMES.includes(name)) return 'gelu_new';
-  throw new BadModelError(`${file}: activation_function ${JSON.stringify(name)} is not implemented; this engine runs GPT-2's gelu_new (also named ${TANH_GELU_NAMES.slice(1).join(', ')})`);
+  const known = typeof name === 'string' && Object.hasOwn(ACTIVATIONS, name) ? ACTIVATIONS[name] : undefined;
+  if (known) return known;
+  throw new BadModelError(`${file}: activation_function ${JSON.stringify(name)} is not implemented; this engine runs ${Object.keys(ACTIVATIONS).join(', ')}`);
 }
 
 function int(obj: Record<string, unknown>, keys: string[], file: string, fallback?: number): number {

@@ -9,7 +9,7 @@ import { attention } from '../ops/attention.ts';
 import { embed, selectRows } from '../ops/embedding.ts';
 import { layernorm } from '../ops/layernorm.ts';
 import { linear } from '../ops/linear.ts';
-import { add, gelu } from '../ops/pointwise.ts';
+import { activate, add } from '../ops/pointwise.ts';
 import { unembed } from '../ops/unembed.ts';
 import { softmaxXent } from '../ops/xent.ts';
 import type { Tensor } from '../tensor.ts';
@@ -147,7 +147,7 @@ export class Gpt2 {
       x = at(`${b}.hook_resid_mid`, add(tape, x, attnOut));
       const ln2 = at(`${b}.ln2.hook_normalized`, layernorm(tape, x, p('ln_2.weight'), p('ln_2.bias'), c.eps));
       const pre = at(`${b}.mlp.hook_pre`, linear(tape, `h.${l}.mlp.c_fc`, ln2, p('mlp.c_fc.weight'), p('mlp.c_fc.bias')));
-      const post = at(`${b}.mlp.hook_post`, gelu(tape, pre));
+      const post = at(`${b}.mlp.hook_post`, activate(tape, pre, c.activation ?? 'gelu_new'));
       const mlpOut = at(`${b}.hook_mlp_out`, linear(tape, `h.${l}.mlp.c_proj`, post, p('mlp.c_proj.weight'), p('mlp.c_proj.bias')));
       x = at(`${b}.hook_resid_post`, add(tape, x, mlpOut));
     }

@@ -1,21 +1,30 @@
-// GELU and the residual add: one element per invocation.
+// The MLP activations and the residual add: one element per invocation.
 import type { Tape } from '../autograd/tape.ts';
 import { grid1d } from '../gpu/kernels.ts';
 import { ELEMENTWISE, GELU } from '../gpu/sources.ts';
+import type { Activation } from '../model/config.ts';
 import type { Tensor } from '../tensor.ts';
 
-export function gelu(tape: Tape, x: Tensor): Tensor {
-  const y = tape.zeros(x.shape, 'f32', 'gelu');
-  tape.k.dispatch(GELU, 'gelu_forward', [x.size], [x.buffer, y.buffer], grid1d(x.size, 64));
+/** Entry-point prefix in kernels/gelu.wgsl of each activation. */
+const ENTRY: Record<Activation, string> = { gelu_new: 'gelu', gelu: 'gelu_erf', relu: 'relu' };
+
+/** y = activation(x) elementwise. */
+export function activate(tape: Tape, x: Tensor, activation: Activation): Tensor {
+  const entry = ENTRY[activation];
+  const y = tape.zeros(x.shape, 'f32', entry);
+  tape.k.dispatch(GELU, `${entry}_forward`, [x.size], [x.buffer, y.buffer], grid1d(x.size, 64));
   tape.record(() => {
     const dy = tape.gradOf(y);
     if (!dy) return;
-    const dx = tape.zeros(x.shape, 'f32', 'gelu.dx');
-    tape.k.dispatch(GELU, 'gelu_backward', [x.size], [x.buffer, dy.buffer, dx.buffer], grid1d(x.size, 64));
+    const dx = tape.zeros(x.shape, 'f32', `${entry}.dx`);
+    tape.k.dispatch(GELU, `${entry}_backward`, [x.size], [x.buffer, dy.buffer, dx.buffer], grid1d(x.size, 64));
     tape.accumulate(x, dx);
   });
   return y;
 }
+
+/** GPT-2's gelu_new. */
+export const gelu = (tape: Tape, x: Tensor): Tensor => activate(tape, x, 'gelu_new');
 
 /** out = a + b: the residual stream. */
 export function add(tape: Tape, a: Tensor, b: Tensor): Tensor {

@@ -1,14 +1,19 @@
-// gelu, layernorm, attention, residual add: forward and backward through the tape,
-// against the float64 references. Tolerances are relative to the largest entry:
-// 1e-5 for pointwise ops (f32 rounding of one tanh), 1e-4 for row reductions of
+// MLP activations (gelu_new, exact gelu, relu), layernorm, attention, residual add:
+// forward and backward through the tape, against the float64 references. Tolerances
+// are relative to the largest entry: 1e-5 for pointwise ops (f32 rounding of one
+// tanh, exp or erf), 1e-4 for row reductions of
 // length <= 3072 (mean/variance/dot products accumulate in f32).
 import { Tape } from '../../src/autograd/tape.ts';
 import type { Kernels } from '../../src/gpu/kernels.ts';
 import { attention } from '../../src/ops/attention.ts';
 import { layernorm } from '../../src/ops/layernorm.ts';
-import { add, gelu } from '../../src/ops/pointwise.ts';
+import type { Activation } from '../../src/model/config.ts';
+import { activate, add, gelu } from '../../src/ops/pointwise.ts';
 import type { Tensor } from '../../src/tensor.ts';
-import { attentionBackwardRef, attentionRef, geluBackwardRef, geluRef, layernormBackwardRef, layernormRef } from '../reference/ops.ts';
+import {
+  attentionBackwardRef, attentionRef, geluBackwardRef, geluErfBackwardRef, geluErfRef, geluRef, layernormBackwardRef, layernormRef,
+  reluBackwardRef, reluRef,
+} from '../reference/ops.ts';
 import { assertClose, gpu, read, rand, type Case } from '../helpers.ts';
 
 /** Runs fn on a fresh training tape and frees everything after. */
@@ -29,18 +34,27 @@ function backward(tape: Tape, y: Tensor, dy: ArrayLike<number>, x: Tensor): Tens
   return g;
 }
 
-function geluCase(n: number): Case {
+const ACTIVATION_REFS: Record<Activation, [typeof geluRef, typeof geluBackwardRef]> = {
+  gelu_new: [geluRef, geluBackwardRef],
+  gelu: [geluErfRef, geluErfBackwardRef],
+  relu: [reluRef, reluBackwardRef],
+};
+
+// 1e-5 relative to the largest value: float32 rounding of x³, tanh and exp, plus the
+// WGSL erf's absolute error of 1.5e-7 for the exact GELU.
+function activationCase(activation: Activation, n: number): Case {
   return {
-    name: `gelu forward+backward n=${n}`,
+    name: `${activation} forward+backward n=${n}`,
     run: (k) => withTape(k, async (tape) => {
       const x = rand(n, n, 6);
       const dy = rand(n, n + 1);
       const X = tape.own(gpu(k, [n], x));
-      const Y = gelu(tape, X);
+      const Y = activate(tape, X, activation);
       const dX = backward(tape, Y, dy, X);
       const [y, dx] = await read(k, Y, dX);
-      assertClose(y!, geluRef(x), 1e-5, 'gelu y');
-      assertClose(dx!, geluBackwardRef(x, dy), 1e-5, 'gelu dx');
+      const [forward, back] = ACTIVATION_REFS[activation];
+      assertClose(y!, forward(x), 1e-5, `${activation} y`);
+      assertClose(dx!, back(x, dy), 1e-5, `${activation} dx`);
     }),
   };
 }
@@ -129,7 +143,7 @@ export const attentionCases: Case[] = [
 ];
 
 export const layerCases: Case[] = [
-  geluCase(1), geluCase(13), geluCase(50257),
+  ...(['gelu_new', 'gelu', 'relu'] as const).flatMap((a) => [activationCase(a, 1), activationCase(a, 7), activationCase(a, 13), activationCase(a, 50257)]),
   layernormCase(1, 7), layernormCase(13, 64), layernormCase(5, 768), layernormCase(3, 3072),
   ...attentionCases,
   residualCase,

@@ -4,8 +4,9 @@
 // linear weights keep the Conv1D layout [in, out].
 
 import {
-  attentionBackwardRef, attentionRef, embeddingBackwardRef, embeddingRef, geluBackwardRef, geluRef,
+  attentionBackwardRef, attentionRef, embeddingBackwardRef, embeddingRef, geluBackwardRef, geluErfBackwardRef, geluErfRef, geluRef,
   layernormBackwardRef, layernormRef, matmulRef, mulberry32Ref, softmaxRef, softmaxXentBackwardRef, softmaxXentRef,
+  reluBackwardRef, reluRef,
 } from './ops';
 
 export interface Gpt2ConfigRef {
@@ -16,7 +17,15 @@ export interface Gpt2ConfigRef {
   vocabSize: number;
   nInner: number;
   eps: number;
+  /** The MLP activation; absent means gelu_new. */
+  activation?: 'gelu_new' | 'gelu' | 'relu';
 }
+
+const ACTIVATIONS_REF = {
+  gelu_new: [geluRef, geluBackwardRef],
+  gelu: [geluErfRef, geluErfBackwardRef],
+  relu: [reluRef, reluBackwardRef],
+} as const;
 
 export type Gpt2ParamsRef = Record<string, Float64Array>;
 
@@ -123,7 +132,7 @@ function forwardTape(cfg: Gpt2ConfigRef, params: Gpt2ParamsRef, ids: number[]): 
     const mid = add(x, linear(att, `${p}attn.c_proj`, d, d));
     const ln2 = ln(mid, `${p}ln_2`);
     const fc = linear(ln2, `${p}mlp.c_fc`, d, f);
-    const act = geluRef(fc);
+    const act = ACTIVATIONS_REF[cfg.activation ?? 'gelu_new'][0](fc);
     blocks.push({ x, ln1, qkv, att, mid, ln2, fc, act });
     x = add(mid, linear(act, `${p}mlp.c_proj`, f, d));
   }
@@ -180,7 +189,7 @@ export function gpt2BackwardRef(
     const p = `h.${l}.`;
     const b = tape.blocks[l];
     const dact = linearBack(b.act, dx, `${p}mlp.c_proj`, f, d);
-    const dfc = geluBackwardRef(b.fc, dact);
+    const dfc = ACTIVATIONS_REF[cfg.activation ?? 'gelu_new'][1](b.fc, dact);
     const dln2 = linearBack(b.ln2, dfc, `${p}mlp.c_fc`, d, f);
     const dmid = add(dx, lnBack(b.mid, dln2, `${p}ln_2`));
     const datt = linearBack(b.att, dmid, `${p}attn.c_proj`, d, d);

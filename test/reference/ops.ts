@@ -72,6 +72,48 @@ export function geluBackwardRef(x: Vec, dy: Vec): Float64Array {
   return dx;
 }
 
+/**
+ * erf in float64: its Maclaurin series below |x| = 2 (cancellation among its
+ * alternating terms costs under 1e-15 there), the continued fraction of erfc above
+ * (60 terms reach full precision from x = 2 on).
+ */
+export function erfRef(x: number): number {
+  const a = Math.abs(x);
+  if (a < 2) {
+    let term = a;
+    let sum = a;
+    for (let n = 1; Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+      term *= (-a * a) / n;
+      sum += term / (2 * n + 1);
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(a) = exp(-a²)/√π · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))), summed from the tail.
+  let f = a;
+  for (let k = 60; k >= 1; k--) f = a + k / 2 / f;
+  return Math.sign(x) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / f);
+}
+
+// gelu (Hugging Face's exact GELU): x·Φ(x) = 0.5·x·(1 + erf(x/√2)); derivative Φ(x) + x·φ(x).
+export function geluErfRef(x: Vec): Float64Array {
+  return Float64Array.from(x, (v) => 0.5 * v * (1 + erfRef(v / Math.SQRT2)));
+}
+
+export function geluErfBackwardRef(x: Vec, dy: Vec): Float64Array {
+  expectLength('geluErfBackwardRef dy', dy, x.length);
+  return Float64Array.from(x, (v, i) => dy[i] * (0.5 * (1 + erfRef(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI)));
+}
+
+// relu: max(x, 0); its derivative is taken as 0 at x = 0, as PyTorch does.
+export function reluRef(x: Vec): Float64Array {
+  return Float64Array.from(x, (v) => Math.max(v, 0));
+}
+
+export function reluBackwardRef(x: Vec, dy: Vec): Float64Array {
+  expectLength('reluBackwardRef dy', dy, x.length);
+  return Float64Array.from(x, (v, i) => (v > 0 ? dy[i] : 0));
+}
+
 export interface LayernormResult {
   y: Float64Array;
   mean: Float64Array;
