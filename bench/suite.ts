@@ -9,7 +9,7 @@ import type { Kernels } from '../src/gpu/kernels.ts';
 import { attention } from '../src/ops/attention.ts';
 import { gemm } from '../src/ops/gemm.ts';
 import { layernorm } from '../src/ops/layernorm.ts';
-import { gelu } from '../src/ops/pointwise.ts';
+import { activate } from '../src/ops/pointwise.ts';
 import { topk } from '../src/ops/vocab.ts';
 import { softmaxXent } from '../src/ops/xent.ts';
 import type { Tensor } from '../src/tensor.ts';
@@ -116,10 +116,10 @@ function ourOps(k: Kernels): Spec[] {
       const [x, gamma, beta] = [rowsOf(PROMPT, D, 3), rowsOf(1, D, 4), rowsOf(1, D, 5)];
       return { inputs: [x, gamma, beta], op: (tape) => layernorm(tape, x, gamma, beta, 1e-5) };
     }),
-    opBench(k, 'gelu fwd', `${PROMPT}x${4 * D}`, { bytes: 8 * geluN }, true, () => {
+    ...(['gelu_new', 'gelu', 'relu'] as const).map((activation) => opBench(k, { gelu_new: 'gelu fwd', gelu: 'gelu erf fwd', relu: 'relu fwd' }[activation], `${PROMPT}x${4 * D}`, { bytes: 8 * geluN }, true, () => {
       const x = rowsOf(PROMPT, 4 * D, 6);
-      return { inputs: [x], op: (tape) => gelu(tape, x) };
-    }),
+      return { inputs: [x], op: (tape) => activate(tape, x, activation) };
+    })),
     ...[PROMPT, 256].map((T) => opBench(k, 'attention fwd', `T=${T} h=${HEADS} hd=${D / HEADS}`, { flops: attnFlops(T) }, T === PROMPT, () => {
       const qkv = rowsOf(T, 3 * D, 7 + T);
       return { inputs: [qkv], op: (tape) => attention(tape, qkv, 1, T, HEADS) };
