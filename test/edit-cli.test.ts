@@ -134,6 +134,17 @@ test('a failure while writing leaves no model directory and no temporary files',
   assert.equal(readdirSync(work).filter((f) => f.includes('never')), []);
 });
 
+test('a target the vocabulary spells in bytes: a warning, and --strict refuses before any edit', () => {
+  const json = out('strict.json');
+  const warned = cli(['--prompt', PROMPT, '--target', 'Russian', '--method', 'shift', '--tokens', '0']);
+  assert.is(warned.code, 0, warned.stderr);
+  assert.match(warned.stderr, /backward-lens: warning: .*Russian/);
+  const refused = cli(['--prompt', PROMPT, '--target', 'Russian', '--method', 'shift', '--strict', '--json', json]);
+  assert.is(refused.code, 2);
+  assert.match(refused.error, /\(--strict\)$/);
+  assert.not.ok(existsSync(json));
+});
+
 test('bad input: one line, exit 2, nothing written', () => {
   const json = out('bad.json');
   const base = ['--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--json', json, '--tokens', '0'];

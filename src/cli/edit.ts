@@ -11,9 +11,9 @@ import { predictNext, type Prediction } from '../model/next-token.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
-import { defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, UsageError, type Command } from './common.ts';
+import { defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { checkOutputDir } from './output-dir.ts';
-import { checkWritable, writeTextAtomic } from './output-file.ts';
+import { OutputSet, textWriter } from './output-file.ts';
 
 const usage = `backward-lens edit --prompt TEXT --target TEXT --method shift|sgd|adam [options]
 backward-lens edit --pairs FILE.jsonl --method ... [options]
@@ -44,7 +44,7 @@ are one batched edit: one pass, the sum of their updates.
   --layers LIST         layers to edit, e.g. 2 or 1,3 or 0-3 (default: the model's, below)
   --lr ETA              learning rate eta > 0 (default: the model's, below)
   --steps N             see the methods (>= 1)
-  --modules LIST        sgd only: attn.c_attn, attn.c_proj, mlp.c_fc (FF1), mlp.c_proj (FF2)
+  --modules LIST        sgd only: attn.c_attn, attn.c_proj, mlp.c_fc (ff1), mlp.c_proj (ff2)
   --target-tokens all   sgd/adam: teacher-force every target token
   --tokens N            length of the greedy continuations (default 20; 0 for none)
   --model DIR           config.json + model.safetensors (default: the embedded model)
@@ -52,6 +52,8 @@ are one batched edit: one pass, the sum of their updates.
                         (config.json + model.safetensors, the source's tensor names, F32)
   --force               let --out replace an existing, non-empty directory
   --json FILE           every number printed, for scripts
+  --strict              refuse, instead of warning about, text the model's vocabulary
+                        can only spell in byte tokens
 
 Defaults for --layers and --lr: ${describeDefaults()}
 
@@ -77,6 +79,7 @@ const OPTIONS = {
   out: { type: 'string' },
   force: { type: 'boolean' },
   json: { type: 'string' },
+  strict: { type: 'boolean' },
 } as const;
 
 interface Side {
@@ -100,7 +103,7 @@ export const editCommand: Command = {
     const layerRanges = values.layers === undefined ? undefined : parseLayers(values.layers);
     const modules = values.modules === undefined ? undefined : parseModules(values.modules);
     const targetTokens = oneOf(values['target-tokens'], '--target-tokens', ['first', 'all'] as const, 'first');
-    if (values.json !== undefined) await checkWritable(values.json, '--json');
+    const files = await OutputSet.check([['--json', values.json]]);
     if (values.out !== undefined) await checkOutputDir(values.out, '--out', values.force ?? false);
 
     const { model, tokenizer } = await loadModel(values.model);
@@ -113,12 +116,14 @@ export const editCommand: Command = {
     const spec: EditSpec = { method, layers, ...(eta !== undefined ? { lr: eta } : {}), ...(stepCount !== undefined ? { steps: stepCount } : {}), ...(modules ? { modules } : {}), targetTokens };
     checkSpec(model, spec);
     for (const p of pairs) {
+      let warnings: string[];
       try {
-        preparePair(model, tokenizer, p.prompt, p.target, targetTokens);
+        ({ warnings } = preparePair(model, tokenizer, p.prompt, p.target, targetTokens));
       } catch (e) {
         if (e instanceof BadInputError && p.where) throw new BadInputError(`${p.where}: ${e.message}`);
         throw e;
       }
+      reportWarnings(warnings, values.strict ?? false, p.where);
     }
 
     const before = await look(model, tokenizer, pairs, tokens);
@@ -128,20 +133,26 @@ export const editCommand: Command = {
     const after = await look(model, tokenizer, pairs, tokens);
     process.stdout.write(`${render(result, pairs, before, after, seconds, defaults && lr === undefined ? defaults.source : undefined, values.out !== undefined)}\n`);
 
-    if (values.json !== undefined) {
-      const doc = {
-        version: 1,
-        model: { source: values.model ?? 'default', ...model.config },
-        ...result,
-        seconds,
-        pairs: pairs.map((p, i) => ({ prompt: p.prompt, target: p.target, shifts: result.shifts[i], before: before[i], after: after[i] })),
-      };
-      await writeTextAtomic(values.json, `${JSON.stringify(doc, null, 2)}\n`);
-      process.stderr.write(`backward-lens: wrote ${values.json} (json)\n`);
-    }
-    if (values.out !== undefined) {
-      await saveModelDir(model, values.model ?? defaultModelDir(), values.out, { replace: values.force ?? false, metadata: { backward_lens_edit: JSON.stringify({ ...result.spec, pairs: pairs.map(({ prompt, target }) => ({ prompt, target })) }) } });
-      process.stderr.write(`backward-lens: wrote the edited model to ${values.out}\n`);
+    // The JSON is staged first and renamed only once the model directory is in place: both or neither.
+    try {
+      if (values.json !== undefined) {
+        const doc = {
+          version: 1,
+          model: { source: values.model ?? 'default', ...model.config },
+          ...result,
+          seconds,
+          pairs: pairs.map((p, i) => ({ prompt: p.prompt, target: p.target, shifts: result.shifts[i], before: before[i], after: after[i] })),
+        };
+        await files.stage(values.json, textWriter(`${JSON.stringify(doc, null, 2)}\n`));
+      }
+      if (values.out !== undefined) {
+        await saveModelDir(model, values.model ?? defaultModelDir(), values.out, { replace: values.force ?? false, metadata: { backward_lens_edit: JSON.stringify({ ...result.spec, pairs: pairs.map(({ prompt, target }) => ({ prompt, target })) }) } });
+        process.stderr.write(`backward-lens: wrote the edited model to ${values.out}\n`);
+      }
+      await files.commit();
+      if (values.json !== undefined) process.stderr.write(`backward-lens: wrote ${values.json} (json)\n`);
+    } finally {
+      await files.discard();
     }
   },
 };
