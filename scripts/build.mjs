@@ -2,7 +2,7 @@
 // the browser bundles (app + in-browser kernel tests). WGSL is inlined as text so the
 // same `import src from '../kernels/x.wgsl'` works everywhere.
 import * as esbuild from 'esbuild';
-import { readdirSync, existsSync, statSync, rmSync } from 'node:fs';
+import { readdirSync, existsSync, statSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -32,10 +32,18 @@ builds.push(new Promise((done, fail) => {
   const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], { stdio: 'inherit' });
   tsc.on('close', (code) => (code === 0 ? done() : fail(new Error(`declarations: tsc exited with ${code}`))));
 }));
-const browserEntries = [...walk('test/browser', (p) => p.endsWith('entry.ts')), ...walk('web', (p) => p.endsWith('main.ts')), ...walk('bench', (p) => p.endsWith('browser.ts'))];
+const browserEntries = [...walk('test/browser', (p) => p.endsWith('entry.ts')), ...walk('bench', (p) => p.endsWith('browser.ts'))];
 // outbase '.': without it esbuild strips the entries' common folder, so each bundle's
 // path would depend on which other browser entries happen to exist.
 if (browserEntries.length) builds.push(esbuild.build({ ...common, entryPoints: browserEntries, outdir: 'dist/browser', outbase: '.',
   platform: 'browser', external: ['webgpu', 'node:*'] }));
+// The web app: a folder any static server can host, the default model beside the page.
+// Copies are made here rather than committed, so they cannot go stale.
+if (existsSync('web/main.ts')) {
+  builds.push(esbuild.build({ ...common, entryPoints: ['web/main.ts'], outfile: 'dist/web/main.js', platform: 'browser', external: ['webgpu', 'node:*'] }));
+  mkdirSync('dist/web/model', { recursive: true });
+  copyFileSync('web/index.html', 'dist/web/index.html');
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join('weights/default', f), join('dist/web/model', f));
+}
 await Promise.all(builds);
 

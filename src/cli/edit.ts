@@ -3,13 +3,10 @@
 // edited model as a Hugging Face directory. Every input is checked before the work.
 import { describeDefaults, editDefaults } from '../edit/defaults.ts';
 import { checkSpec, edit } from '../edit/edit.ts';
+import { look, type Side } from '../edit/look.ts';
 import { EDIT_METHODS, type EditResult, type EditSpec } from '../edit/types.ts';
 import { BadInputError, preparePair } from '../lens/prepare.ts';
-import { generate } from '../model/generate.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
-import { predictNext, type Prediction } from '../model/next-token.ts';
 import { saveModelDir } from '../model/save-node.ts';
-import type { Tokenizer } from '../tokenizer.ts';
 import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
 import { defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { checkOutputDir } from './output-dir.ts';
@@ -82,11 +79,6 @@ const OPTIONS = {
   strict: { type: 'boolean' },
 } as const;
 
-interface Side {
-  top: Prediction['top'];
-  target: NonNullable<Prediction['watched']>;
-  continuation: string;
-}
 
 export const editCommand: Command = {
   summary: 'edit the model (forward pass shift, SGD, Adam) and show what it says before and after',
@@ -156,14 +148,6 @@ export const editCommand: Command = {
     }
   },
 };
-
-/** Top-5, the target's rank and probability, and a greedy continuation of every pair. */
-async function look(model: Gpt2, tokenizer: Tokenizer, pairs: readonly { prompt: string; target: string }[], tokens: number): Promise<Side[]> {
-  const prompts = pairs.map((p) => tokenizer.encode(p.prompt));
-  const predictions = await predictNext(model, tokenizer, prompts, 5, pairs.map((p) => tokenizer.encode(p.target)[0]));
-  const continuations = tokens > 0 ? await generate(model, prompts, { maxNewTokens: tokens }) : prompts.map(() => []);
-  return predictions.map((p, i) => ({ top: p.top, target: p.watched!, continuation: tokenizer.decode(continuations[i]!) }));
-}
 
 function render(result: EditResult, pairs: readonly { prompt: string; target: string }[], before: Side[], after: Side[], seconds: number, defaultsSource: string | undefined, saved: boolean): string {
   const s = result.spec;

@@ -1,10 +1,17 @@
 // The HTML report's only script: a hover/focus tooltip for grid cells, read from the
 // report JSON embedded in the page. It builds nodes with textContent, so token text
 // is never parsed as HTML. Kept as plain ES2017 text: it is inlined, not bundled.
+// The JSON is read at hover time, so the web app can run this script once and
+// replace #bl-data after every analysis.
 
 export const TOOLTIP_SCRIPT = String.raw`
 (() => {
-  const report = JSON.parse(document.getElementById('bl-data').textContent);
+  let text, report;
+  const current = () => {
+    const t = document.getElementById('bl-data').textContent;
+    if (t !== text) { text = t; report = JSON.parse(t); }
+    return report;
+  };
   const tip = document.getElementById('bl-tip');
   const num = (x) => typeof x !== 'number' ? '–' : x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? String(Number(x.toPrecision(3))) : x.toExponential(2);
   const prob = (p) => p >= 1e-3 ? Number((p * 100).toPrecision(3)) + '%' : p.toExponential(1);
@@ -28,7 +35,7 @@ export const TOOLTIP_SCRIPT = String.raw`
   };
   const show = (cell, x, y) => {
     const d = cell.dataset;
-    const a = report.results[+d.p];
+    const a = current().results[+d.p];
     const layer = a.layers[+d.l];
     const m = layer.modules[+d.m];
     const i = +d.i;

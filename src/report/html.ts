@@ -27,10 +27,10 @@ export function renderHtml(r: Report): string {
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
     // The empty icon keeps the browser from asking for /favicon.ico.
-    `<link rel="icon" href="data:,"><title>${esc(title)}</title><style>${STYLE}</style></head><body>`,
+    `<link rel="icon" href="data:,"><title>${esc(title)}</title><style>${REPORT_STYLE}</style></head><body>`,
     header(r),
     r.results.length > 1 ? `<nav><ol>${r.results.map((a, p) => `<li><a href="#pair-${p}">${esc(`${quoted(a.prompt)} → ${quoted(a.target)}`)}</a></li>`).join('')}</ol></nav>` : '',
-    ...r.results.map((a, p) => section(a, p, r.model.vocabSize)),
+    ...r.results.map((a, p) => renderSection(a, p, r.model.vocabSize)),
     '<div id="bl-tip" role="tooltip" hidden></div>',
     `<script type="application/json" id="bl-data">${scriptJson(r)}</script>`,
     `<script>${TOOLTIP_SCRIPT}</script>`,
@@ -50,7 +50,8 @@ x<sub>i</sub> is the layer's input and δ<sub>i</sub> = ∂L/∂(x<sub>i</sub>W)
 Hover or focus a cell for its k most and least probable tokens.</p></header>`;
 }
 
-function section(a: Analysis, p: number, vocabSize: number): string {
+/** One analysis: summary, grids, plots and ranks. The web app renders the same section into its page. */
+export function renderSection(a: Analysis, p: number, vocabSize: number): string {
   const target = a.targetTokens.map((t) => t.text).join('');
   const summary = `loss ${num(a.loss)} · the model answers <b>${esc(quoted(a.original.text))}</b> (p ${prob(a.original.prob)}) · target <b>${esc(quoted(target))}</b> (p ${prob(a.targetProb)}) · n = ${a.tokens.length} prompt tokens · factors ${kb(a.memory.factorBytes)} against ${kb(a.memory.denseBytes)} of dense gradients`;
   const grids = gridsOf(a);
@@ -115,7 +116,8 @@ function kb(bytes: number): string {
   return bytes >= 1e6 ? `${num(bytes / 1e6)} MB` : `${num(bytes / 1e3)} kB`;
 }
 
-const STYLE = `
+/** The report's CSS, shared with the web app so the two look alike. */
+export const REPORT_STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;background:#fafafa}
 h1{font-size:22px;margin:0 0 6px}h2{font-size:18px;margin:28px 0 4px;white-space:pre-wrap}
 .meta,.help,.summary{max-width:1100px;margin:4px 0}.help{color:#555}
