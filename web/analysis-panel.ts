@@ -1,0 +1,75 @@
+// The analysis form and its result: the HTML report's own section (grids with norm
+// shading, target-rank and norm plots, gradient ranks) rendered into the page, with
+// the report's tooltip script reading the same JSON; JSON and HTML downloads.
+import { analyze } from '../src/lens/analyze.ts';
+import { LINEAR_MODULES, type LinearModule } from '../src/model/config.ts';
+import type { LoadedModel } from '../src/model/load.ts';
+import { renderHtml, renderSection } from '../src/report/html.ts';
+import { renderJson, report, type Report } from '../src/report/json.ts';
+import { $, download, el } from './dom.ts';
+import { readHash, writeHash, type ViewSettings } from './hash.ts';
+
+export interface Loaded extends LoadedModel {
+  source: string;
+}
+
+/** Milliseconds from "Run" to the grid drawn on screen, for the bench and the test. */
+export interface RunTiming {
+  ms: number;
+}
+
+let last: Report | undefined;
+
+export function setupModuleBoxes(): void {
+  const wanted = readHash().modules;
+  $('modules').replaceChildren(...LINEAR_MODULES.map((m) => {
+    const box = el('input', undefined, { type: 'checkbox', value: m, name: 'module' });
+    box.checked = !wanted || wanted.includes(m);
+    const label = el('label');
+    label.append(box, ` ${m}`);
+    return label;
+  }));
+  const h = readHash();
+  if (h.prompt !== undefined) $<HTMLInputElement>('prompt').value = h.prompt;
+  if (h.target !== undefined) $<HTMLInputElement>('target').value = h.target;
+  if (h.k !== undefined) $<HTMLInputElement>('k').value = String(h.k);
+  if (h.normalized !== undefined) $<HTMLInputElement>('normalized').checked = h.normalized;
+  if (h.layers) $<HTMLInputElement>('layers').value = h.layers.join(',');
+}
+
+export function readSettings(nLayer: number): ViewSettings {
+  const modules = [...document.querySelectorAll<HTMLInputElement>('#modules input:checked')].map((b) => b.value as LinearModule);
+  const layerText = $<HTMLInputElement>('layers').value.trim();
+  const layers = layerText === '' || layerText === 'all' ? undefined : layerText.split(',').map((x) => Number(x.trim()));
+  const bad = layers?.find((l) => !Number.isInteger(l) || l < 0 || l >= nLayer);
+  if (bad !== undefined) throw new Error(`layers: "${layerText}" — give layer numbers 0-${nLayer - 1} separated by commas, or leave it empty for all`);
+  if (modules.length === 0) throw new Error('tick at least one module');
+  return {
+    prompt: $<HTMLInputElement>('prompt').value,
+    target: $<HTMLInputElement>('target').value,
+    k: Number($<HTMLInputElement>('k').value),
+    normalized: $<HTMLInputElement>('normalized').checked,
+    ...(layers ? { layers } : {}),
+    modules,
+  };
+}
+
+export async function runAnalysis(m: Loaded, started: number): Promise<RunTiming> {
+  const s = readSettings(m.model.config.nLayer);
+  const [a] = await analyze(m.model, m.tokenizer, [{ prompt: s.prompt, target: s.target }], { k: s.k, normalized: s.normalized, modules: s.modules, ...(s.layers ? { layers: s.layers } : {}) });
+  writeHash(s);
+  last = report({ source: m.source, ...m.model.config }, [a!]);
+  // textContent of a JSON script element is never parsed as HTML; renderSection escapes every token.
+  $('bl-data').textContent = JSON.stringify(last);
+  $('analysis').innerHTML = renderSection(a!, 0, m.model.config.vocabSize);
+  for (const id of ['download-json', 'download-html']) $<HTMLButtonElement>(id).disabled = false;
+  await new Promise((r) => requestAnimationFrame(() => r(undefined)));
+  const ms = performance.now() - started;
+  $('timing').textContent = `run to grid: ${(ms / 1000).toFixed(2)} s`;
+  return { ms };
+}
+
+export function setupDownloads(): void {
+  $('download-json').addEventListener('click', () => last && download('backward-lens.json', 'application/json', renderJson(last)));
+  $('download-html').addEventListener('click', () => last && download('backward-lens.html', 'text/html', renderHtml(last)));
+}

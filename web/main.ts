@@ -1,0 +1,138 @@
+// The browser app (SPEC §7): a shell over the same engine as the CLI. It reads the
+// DOM, loads a model through the browser-safe loader, and renders with src/report;
+// nothing here computes what the library already does.
+import { NoAdapterError } from '../src/gpu/device.ts';
+import { getEngine } from '../src/gpu/engine.ts';
+import type { Kernels } from '../src/gpu/kernels.ts';
+import { loadGpt2 } from '../src/model/load.ts';
+import { REPORT_STYLE } from '../src/report/html.ts';
+import { TOOLTIP_SCRIPT } from '../src/report/html-script.ts';
+import { runAnalysis, setupDownloads, setupModuleBoxes, type Loaded, type RunTiming } from './analysis-panel.ts';
+import { $, say } from './dom.ts';
+import { applyEdit, resetEdits, undoEdit } from './edit-panel.ts';
+import { describe, NO_WEBGPU } from './errors.ts';
+import { defaultModel, userModel, type ModelInput, type Progress } from './model-source.ts';
+
+/** What the browser test reads: the loaded model's name, the last run's timing, and whether work is in flight. */
+export interface AppState {
+  adapter?: string;
+  model?: string;
+  busy: boolean;
+  runs: number;
+  edits: number;
+  lastRun?: RunTiming;
+  errors: number;
+}
+
+declare global {
+  interface Window { blApp: AppState }
+}
+
+const state: AppState = { busy: false, runs: 0, edits: 0, errors: 0 };
+window.blApp = state;
+let engine: Kernels | undefined;
+let loaded: Loaded | undefined;
+
+// The report's look and tooltips, from the report's own modules.
+document.head.append(Object.assign(document.createElement('style'), { textContent: REPORT_STYLE }));
+document.body.append(Object.assign(document.createElement('script'), { textContent: TOOLTIP_SCRIPT }));
+
+/** One job at a time; every failure is a one-line message and the page stays usable. */
+async function job(what: string, work: () => Promise<void>): Promise<void> {
+  if (state.busy) return say('busy: wait for the current job to finish', 'info');
+  state.busy = true;
+  say(`${what}…`, 'info');
+  try {
+    await work();
+    say('', 'info');
+  } catch (e) {
+    state.errors++;
+    say(describe(e));
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function getKernels(): Promise<Kernels> {
+  if (!('gpu' in navigator)) throw new NoAdapterError(NO_WEBGPU);
+  if (!engine) {
+    engine = await getEngine();
+    state.adapter = engine.gpu.adapterName;
+    engine.gpu.device.lost.then((lost) => {
+      engine = undefined;
+      loaded = undefined;
+      state.model = undefined;
+      say(`the GPU device was lost (${lost.message || lost.reason}); load the model again`);
+      $('model-info').textContent = '';
+    });
+  }
+  return engine;
+}
+
+function showProgress(p: Progress): void {
+  const bar = $<HTMLProgressElement>('load-progress');
+  bar.hidden = false;
+  bar.value = p.total ? p.bytes / p.total : 0;
+  $('load-status').textContent = `${(p.bytes / 1e6).toFixed(1)} of ${(p.total / 1e6).toFixed(1)} MB${p.tensors ? `, ${p.tensors} tensors` : ''}`;
+}
+
+async function load(input: () => Promise<ModelInput>): Promise<void> {
+  const k = await getKernels();
+  const started = performance.now();
+  const src = await input();
+  const next = await loadGpt2(k, src.weights, src.config);
+  loaded?.model.dispose();
+  loaded = { ...next, source: src.name };
+  resetEdits();
+  state.model = src.name;
+  const c = next.model.config;
+  const seconds = (performance.now() - started) / 1000;
+  $('model-info').textContent = `${src.name}: ${c.nLayer} layers, d = ${c.nEmbd}, ${c.nHead} heads, vocabulary ${c.vocabSize}, context ${c.nPositions}; loaded in ${seconds.toFixed(2)} s on ${k.gpu.adapterName}`;
+  $<HTMLInputElement>('edit-layer').max = String(c.nLayer - 1);
+}
+
+function needModel(): Loaded {
+  if (!loaded) throw new Error('no model loaded: pick the embedded model or your own files first');
+  return loaded;
+}
+
+setupModuleBoxes();
+setupDownloads();
+$('load-default').addEventListener('click', () => void job('loading the embedded model', () => load(() => defaultModel(showProgress))));
+$<HTMLInputElement>('files').addEventListener('change', (e) => {
+  const files = [...((e.target as HTMLInputElement).files ?? [])];
+  if (files.length) void job('loading your model', () => load(() => userModel(files, showProgress)));
+});
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const files = [...(e.dataTransfer?.files ?? [])];
+  if (files.length) void job('loading your model', () => load(() => userModel(files, showProgress)));
+});
+// A submit event also comes from Enter in any field of the form.
+$('analysis-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const started = performance.now();
+  void job('running the Backward Lens', async () => {
+    state.lastRun = await runAnalysis(needModel(), started);
+    state.runs++;
+  });
+});
+$('edit-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void job('editing', async () => {
+    await applyEdit(needModel());
+    state.edits++;
+  });
+});
+$('undo').addEventListener('click', () => void job('undoing the last edit', async () => {
+  await undoEdit(needModel());
+  state.edits++;
+}));
+
+// The embedded model loads at once: the quick-start pair is one Enter away.
+if (!('gpu' in navigator)) say(NO_WEBGPU);
+else void job('loading the embedded model', () => load(() => defaultModel(showProgress)));
