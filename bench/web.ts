@@ -19,7 +19,8 @@ const ms = (xs: number[]) => xs.map((x) => `${x.toFixed(0)} ms`).join(', ');
 
 console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const k = await getEngine();
-const { model, tokenizer } = await loadModel();
+// The bundle lives in dist/bench/, not beside weights/: the path is from the repository root.
+const { model, tokenizer } = await loadModel('weights/default');
 const node: number[] = [];
 for (let i = 0; i < RUNS; i++) {
   const t = performance.now();

@@ -30,8 +30,10 @@ export async function serveWeb(root: string, port = 0): Promise<{ server: Server
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
-// Run as `node dist/scripts/serve-web.js [port]`, not when a test imports it.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run as `node dist/scripts/serve-web.js [port]`; a test or bench bundles this file
+// into its own, where import.meta.url is that bundle's.
+const self = fileURLToPath(import.meta.url);
+if (self.endsWith('serve-web.js') && self === process.argv[1]) {
   const root = fileURLToPath(new URL('../web/', import.meta.url));
   const { url } = await serveWeb(root, Number(process.argv[2] ?? 8080));
   console.log(`backward-lens web app: ${url}  (Chrome/Edge with WebGPU; Ctrl-C stops)`);

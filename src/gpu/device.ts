@@ -135,7 +135,9 @@ async function openDevice(adapter: GPUAdapter): Promise<Gpu> {
   const adapterName = parts.join(' / ');
   const software = /swiftshader|llvmpipe|lavapipe|cpu/i.test([info.vendor, info.architecture, info.device, info.description].join(' '));
   device.lost.then((lost) => {
-    if (lost.reason !== 'destroyed') console.error(`backward-lens: GPU device lost (${lost.message}); restart the process`);
+    // The next getGpu() asks for a new device (a web page can recover; a process restarts).
+    cached = undefined;
+    if (lost.reason !== 'destroyed') console.error(`backward-lens: GPU device lost (${lost.message})`);
   });
   return { device, adapterName, software };
 }

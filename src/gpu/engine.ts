@@ -9,6 +9,8 @@ let engine: Promise<Kernels> | undefined;
 export function getEngine(): Promise<Kernels> {
   engine ??= (async () => {
     const k = new Kernels(await getGpu());
+    // A lost device takes its pipelines with it: the next caller gets a new engine.
+    k.gpu.device.lost.then(() => { engine = undefined; });
     await k.compile(ALL_KERNELS);
     return k;
   })();
