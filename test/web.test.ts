@@ -181,6 +181,15 @@ if (!existsSync(CHROMIUM)) {
     }
   });
 
+  test('the bundle holds no Node-only module', () => {
+    const bundle = readFileSync(join(ROOT, 'main.js'), 'utf8');
+    // Only device.ts's guarded dynamic imports name Node modules; nothing imports them statically.
+    assert.not.match(bundle, /^import .* from ["'](node:|webgpu)/m);
+    for (const nodeOnly of ['src/model/load-node.ts', 'src/model/save-node.ts', 'src/model/node-file.ts', 'src/index.ts', 'src/cli/']) {
+      assert.not.ok(bundle.includes(`// ${nodeOnly}`), `${nodeOnly} is in the browser bundle`);
+    }
+  });
+
   test('no page or console errors, no requests outside the origin', () => {
     assert.equal(problems, []);
     assert.equal(outside, []);
