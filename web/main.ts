@@ -4,6 +4,7 @@
 import { NoAdapterError } from '../src/gpu/device.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import type { Kernels } from '../src/gpu/kernels.ts';
+import { editDefaults } from '../src/edit/defaults.ts';
 import { loadGpt2 } from '../src/model/load.ts';
 import { REPORT_STYLE } from '../src/report/html.ts';
 import { TOOLTIP_SCRIPT } from '../src/report/html-script.ts';
@@ -89,6 +90,12 @@ async function load(input: () => Promise<ModelInput>): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   $('model-info').textContent = `${src.name}: ${c.nLayer} layers, d = ${c.nEmbd}, ${c.nHead} heads, vocabulary ${c.vocabSize}, context ${c.nPositions}; loaded in ${seconds.toFixed(2)} s on ${k.gpu.adapterName}`;
   $<HTMLInputElement>('edit-layer').max = String(c.nLayer - 1);
+  // The documented setting for this model (the embedded one, gpt2-xl), as the CLI's defaults.
+  const defaults = editDefaults(c, src.name === 'default');
+  if (defaults) {
+    $<HTMLInputElement>('edit-layer').value = String(defaults.layers[0]);
+    $<HTMLInputElement>('lr').value = String(defaults.lr.shift);
+  }
 }
 
 function needModel(): Loaded {
