@@ -66,6 +66,7 @@ if (!existsSync(CHROMIUM)) {
   let origin = '';
   const problems: string[] = [];
   const outside: string[] = [];
+  let shared: { url: string; cells: (string | null)[] } | undefined;
 
   test.before(async () => {
     cli(['analyze', '--prompt', PROMPT, '--target', TARGET, '--json', join(dir, 'analyze.json')]);
@@ -109,6 +110,19 @@ if (!existsSync(CHROMIUM)) {
     const expectedTargets = [...ref.layers].sort((a, b) => a.layer - b.layer).map((l) => `layer ${l.layer}: ${l.modules.find((m) => m.module === 'mlp.c_proj')!.delta[last]!.targetRank}`);
     assert.equal(view.targetRanks.map((t) => t.replace(/^target " Russian", /, '')), expectedTargets);
     assert.match(page.url(), /#prompt=Michel\+Denisot/);
+    shared = { url: page.url(), cells: view.cells.map((c) => c.text) };
+  });
+
+  test('the URL is a shareable link: a new page opens on the same analysis', async () => {
+    const other = await browser!.newPage();
+    try {
+      other.on('pageerror', (e) => problems.push(`page error (shared link): ${e.message}`));
+      await other.goto(shared!.url);
+      await idle(other, 'runs', 1);
+      assert.equal((await pageView(other)).cells.map((c) => c.text), shared!.cells);
+    } finally {
+      await other.close();
+    }
   });
 
   test('hovering a grid cell shows the report tooltip', async () => {

@@ -142,4 +142,9 @@ $('undo').addEventListener('click', () => void job('undoing the last edit', asyn
 
 // The embedded model loads at once: the quick-start pair is one Enter away.
 if (!('gpu' in navigator)) say(NO_WEBGPU);
-else void job('loading the embedded model', () => load(() => defaultModel(showProgress)));
+else {
+  void job('loading the embedded model', () => load(() => defaultModel(showProgress))).then(() => {
+    // A shared link (#prompt=...&target=...) opens on its analysis.
+    if (loaded && new URLSearchParams(location.hash.slice(1)).has('prompt')) $<HTMLFormElement>('analysis-form').requestSubmit();
+  });
+}
