@@ -46,6 +46,7 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));
     if (process.argv.includes('--debug')) console.error(err.stack);
+    if (process.argv.includes('--debug') && err instanceof GpuError && err.detail) console.error(err.detail);
     console.error(`backward-lens: ${err.message}`);
     if (err instanceof UsageError) console.error('run with --help for usage');
     process.exit(environmentErrors.some((c) => err instanceof c) ? 1 : 2);
