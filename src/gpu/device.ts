@@ -16,6 +16,12 @@ export interface Gpu {
   driver: string;
   /** True when the device runs at WebGPU's default limits (BACKWARD_LENS_LIMITS=minimum), not the adapter's. */
   minimumLimits: boolean;
+  /**
+   * A binding limit below the device's (BACKWARD_LENS_BIND_LIMIT, bytes): tensors above
+   * it are split as they would be on a device with that limit, so tests can run the
+   * split paths on small models.
+   */
+  bindLimit?: number;
 }
 
 let cached: Promise<Gpu> | undefined;
@@ -45,7 +51,21 @@ function wantsMinimumLimits(env: Record<string, string | undefined>): boolean {
   throw new NoAdapterError(`BACKWARD_LENS_LIMITS=${v}: use "minimum" (WebGPU's default limits) or "adapter" (the adapter's own)`);
 }
 
+function forcedBindLimit(env: Record<string, string | undefined>): number | undefined {
+  const v = env.BACKWARD_LENS_BIND_LIMIT;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 64) throw new NoAdapterError(`BACKWARD_LENS_BIND_LIMIT=${v}: give a number of bytes, at least 64`);
+  return n;
+}
+
 async function nodeGpu(): Promise<Gpu> {
+  const gpu = await findNodeGpu();
+  const bindLimit = forcedBindLimit(process.env);
+  return bindLimit === undefined ? gpu : { ...gpu, bindLimit };
+}
+
+async function findNodeGpu(): Promise<Gpu> {
   const { discover, ensureVulkanLoader, INSTALL_HINT } = await import('./drivers.ts');
   const fs = await import('node:fs');
   const minimum = wantsMinimumLimits(process.env);
@@ -59,7 +79,7 @@ async function nodeGpu(): Promise<Gpu> {
     // The Vulkan loader reads VK_ICD_FILENAMES when Dawn creates an instance.
     process.env.VK_ICD_FILENAMES = explicit.icd;
     const adapter = await requestNodeAdapter(create);
-    if (!adapter) throw new NoAdapterError(`the Vulkan driver named by ${explicit.how} (${explicit.icd}) gave no WebGPU adapter: ${INSTALL_HINT}`);
+    if (!adapter) throw new NoAdapterError(`no WebGPU adapter found: ${INSTALL_HINT} (the Vulkan driver ${explicit.how}=${explicit.icd} gave none)`);
     return openDevice(adapter, `${explicit.kind}, ${explicit.icd} (${explicit.how})`, minimum);
   }
   // A manifest in the loader's directories may be a GPU; a CPU one found there is

@@ -49,7 +49,7 @@ export class Kernels {
   constructor(readonly gpu: Gpu) {
     this.device = gpu.device;
     const { maxStorageBufferBindingSize, maxBufferSize } = this.device.limits;
-    this.bindLimit = Math.floor(Math.min(maxStorageBufferBindingSize, maxBufferSize) / 16) * 16;
+    this.bindLimit = Math.floor(Math.min(maxStorageBufferBindingSize, maxBufferSize, gpu.bindLimit ?? Infinity) / 16) * 16;
     // Errors from any call (pipelines, bind groups, submits) arrive here and are thrown
     // at the next sync(); error scopes would not survive several Kernels on one device.
     this.device.addEventListener('uncapturederror', (e) => this.errors.push((e as GPUUncapturedErrorEvent).error));
