@@ -1,6 +1,7 @@
 // The `backward-lens` command. Errors print one line (the stack with --debug) and
 // exit non-zero: 2 for bad input or usage, 1 when the machine cannot run it.
 import { analyzeCommand } from './cli/analyze.ts';
+import { doctorCommand } from './cli/doctor.ts';
 import { UsageError, type Command } from './cli/common.ts';
 import { editCommand } from './cli/edit.ts';
 import { factorsCommand } from './cli/factors.ts';
@@ -16,6 +17,7 @@ const commands: Record<string, Command> = {
   edit: editCommand,
   train: trainCommand,
   facts: factsCommand,
+  doctor: doctorCommand,
 };
 
 function help(): string {

@@ -71,6 +71,10 @@ async function findNodeGpu(): Promise<Gpu> {
   const minimum = wantsMinimumLimits(process.env);
   const found = discover(fs, process.env);
   const { explicit } = found;
+  const wanted = process.env.BACKWARD_LENS_ADAPTER;
+  if (wanted && !explicit && found.software[0]?.kind !== wanted) {
+    throw new NoAdapterError(`BACKWARD_LENS_ADAPTER=${wanted}, but no ${wanted} driver was found (${found.tried.filter((t) => t.path.includes(wanted === 'lavapipe' ? 'lvp' : 'swiftshader')).map((t) => t.path).join(', ') || 'choose swiftshader or lavapipe'}); ${INSTALL_HINT}`);
+  }
   if (explicit && !fs.existsSync(explicit.icd)) throw new NoAdapterError(`${explicit.how}=${explicit.icd} does not exist: point it at a Vulkan ICD json file or unset it`);
   ensureVulkanLoader(fs, explicit ? [explicit, ...found.software] : found.software);
   const { create, globals } = await import('webgpu');
