@@ -39,7 +39,7 @@ export const LIMITS_VARIABLE = 'BACKWARD_LENS_LIMITS';
  * Which CPU driver wins when both are installed and no GPU exists. Measured on the
  * kernel bench and `analyze` (bench/RESULTS.md, "Software adapters").
  */
-export const SOFTWARE_PREFERENCE: readonly SoftwareDriver['kind'][] = ['swiftshader', 'lavapipe'];
+export const SOFTWARE_PREFERENCE: readonly SoftwareDriver['kind'][] = ['lavapipe', 'swiftshader'];
 
 export const INSTALL_HINT =
   'install a GPU driver with Vulkan support, or on Linux without a GPU a software Vulkan driver: ' +
