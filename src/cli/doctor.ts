@@ -1,7 +1,7 @@
 // `backward-lens doctor`: which WebGPU adapter the engine finds and how, every
 // driver path it looked at, each adapter that answers, and what to install.
 import { existsSync, readdirSync } from 'node:fs';
-import { describeAdapter, getGpu, isSoftware, requestNodeAdapter } from '../gpu/device.ts';
+import { describeAdapter, getGpu, isSoftware, NoAdapterError, requestNodeAdapter } from '../gpu/device.ts';
 import { ADAPTER_VARIABLE, discover, ensureVulkanLoader, ICD_VARIABLE, INSTALL_HINT, LIMITS_VARIABLE, systemVulkanLoader } from '../gpu/drivers.ts';
 import { parse, type Command } from './common.ts';
 
@@ -71,9 +71,9 @@ export const doctorCommand: Command = {
       console.log(out.join('\n'));
     } catch (e) {
       console.log(out.join('\n'));
-      console.log(`the engine finds no adapter${answered ? ' it may use' : ''}: ${(e as Error).message}`);
-      console.log(`what to install: ${INSTALL_HINT}`);
-      process.exitCode = 1;
+      if (!(e instanceof NoAdapterError)) throw e;
+      // One line on stderr and exit 1, as every command reports a machine that cannot run it.
+      throw new NoAdapterError(answered ? e.message : `no WebGPU adapter found: ${INSTALL_HINT}`);
     }
   },
 };
