@@ -40,6 +40,13 @@ export class Tensor {
     return this.blocks[0]!.buffer;
   }
 
+  /** Where row `row` starts, split or not: for copies of single rows (a token's embedding). */
+  rowAt(row: number): { buffer: GPUBuffer; byteOffset: number } {
+    const b = this.blocks.find((x) => row >= x.row0 && row < x.row0 + x.rows);
+    if (!b) throw new RangeError(`${this.name || 'tensor'}: row ${row} outside 0..${this.rows - 1}`);
+    return { buffer: b.buffer, byteOffset: (row - b.row0) * this.cols * 4 };
+  }
+
   get size(): number {
     return this.shape.reduce((a, b) => a * b, 1);
   }
