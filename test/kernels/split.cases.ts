@@ -9,9 +9,9 @@ import { adamw } from '../../src/ops/adam.ts';
 import { embed } from '../../src/ops/embedding.ts';
 import { rowNorms } from '../../src/ops/rows.ts';
 import { unembed } from '../../src/ops/unembed.ts';
-import { softmaxXent } from '../../src/ops/xent.ts';
 import type { Tensor } from '../../src/tensor.ts';
-import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef, softmaxXentBackwardRef, softmaxXentRef } from '../reference/ops.ts';
+import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef } from '../reference/ops.ts';
+import { checkXent } from './heads.cases.ts';
 import { assertClose, assertEqual, gpu, read, rand, type Case } from '../helpers.ts';
 import { withTape } from './layers.cases.ts';
 
@@ -93,20 +93,7 @@ function unembedSplitCase(n: number, d: number, V: number, limit: number): Case 
 function xentSplitCase(rows: number, V: number, ignoreRow: number, limit: number): Case {
   return {
     name: `split softmax-xent forward+backward ${rows}x${V} (binding limit ${limit} B)`,
-    run: (k) => withBindLimit(k, limit, () => withTape(k, async (tape) => {
-      const logits = rand(rows * V, rows * V, 8);
-      const targets = Array.from({ length: rows }, (_, r) => (r === ignoreRow ? -1 : (r * 7919 + 3) % V));
-      const dloss = rand(rows, 5).map((v) => 1 + v);
-      const L = tape.own(gpu(k, [rows, V], logits));
-      expectSplit(L, 2, 'logits');
-      const { loss, lse } = softmaxXent(tape, L, tape.own(gpu(k, [rows], targets, 'i32')));
-      tape.backward(loss, tape.own(gpu(k, [rows], dloss)));
-      const [l, s, dl] = await read(k, loss, lse, tape.gradOf(L)!);
-      const ref = softmaxXentRef(logits, rows, V, targets);
-      assertClose(l!, ref.loss, 1e-5, 'loss');
-      assertClose(s!, ref.lse, 1e-5, 'lse');
-      assertClose(dl!, softmaxXentBackwardRef(logits, rows, V, targets, dloss), 1e-5, 'dlogits');
-    })),
+    run: (k) => withBindLimit(k, limit, () => withTape(k, (tape) => checkXent(k, tape, rows, V, ignoreRow, (L) => expectSplit(L, 2, 'logits')))),
   };
 }
 
