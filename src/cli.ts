@@ -10,6 +10,7 @@ import { trainCommand } from './cli/train.ts';
 import { NoAdapterError } from './gpu/device.ts';
 import { GpuError, KernelCompileError } from './gpu/kernels.ts';
 import pkg from '../package.json' with { type: 'json' };
+import { SplitTensorError } from './tensor.ts';
 
 const commands: Record<string, Command> = {
   analyze: analyzeCommand,
@@ -41,7 +42,7 @@ async function main(argv: string[]): Promise<void> {
   await command.run(rest);
 }
 
-const environmentErrors = [NoAdapterError, GpuError, KernelCompileError];
+const environmentErrors = [NoAdapterError, GpuError, KernelCompileError, SplitTensorError];
 
 main(process.argv.slice(2)).then(
   () => process.exit(0),

@@ -72,8 +72,10 @@ async function findNodeGpu(): Promise<Gpu> {
   const found = discover(fs, process.env);
   const { explicit } = found;
   const wanted = process.env.BACKWARD_LENS_ADAPTER;
+  if (wanted && wanted !== 'lavapipe' && wanted !== 'swiftshader') throw new NoAdapterError(`BACKWARD_LENS_ADAPTER=${wanted}: use lavapipe or swiftshader`);
   if (wanted && !explicit && found.software[0]?.kind !== wanted) {
-    throw new NoAdapterError(`BACKWARD_LENS_ADAPTER=${wanted}, but no ${wanted} driver was found (${found.tried.filter((t) => t.path.includes(wanted === 'lavapipe' ? 'lvp' : 'swiftshader')).map((t) => t.path).join(', ') || 'choose swiftshader or lavapipe'}); ${INSTALL_HINT}`);
+    const paths = found.tried.filter((t) => t.path.includes(wanted === 'lavapipe' ? 'lvp_icd' : 'swiftshader')).map((t) => t.path);
+    throw new NoAdapterError(`BACKWARD_LENS_ADAPTER=${wanted}, but no ${wanted} driver is at ${paths.join(', ')}; ${INSTALL_HINT}`);
   }
   if (explicit && !fs.existsSync(explicit.icd)) throw new NoAdapterError(`${explicit.how}=${explicit.icd} does not exist: point it at a Vulkan ICD json file or unset it`);
   ensureVulkanLoader(fs, explicit ? [explicit, ...found.software] : found.software);
