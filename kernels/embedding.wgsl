@@ -5,8 +5,11 @@
 //   scatter_add: table[idx[r], :] += src[r, :]
 // scatter_add runs one invocation per column and walks the rows in order, so
 // repeated ids add up deterministically without float atomics.
+// A table larger than one storage binding comes in row blocks: the bound buffer
+// holds table rows lo .. hi - 1, and rows of idx outside that range are left alone
+// (another dispatch, with another block bound, handles them).
 
-struct Params { rows: u32, cols: u32, accumulate: u32 }
+struct Params { rows: u32, cols: u32, accumulate: u32, lo: u32, hi: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> table: array<f32>;
@@ -19,7 +22,9 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   if (i >= p.rows * p.cols) { return; }
   let r = i / p.cols;
   let c = i % p.cols;
-  let v = table[u32(idx[r]) * p.cols + c];
+  let id = u32(idx[r]);
+  if (id < p.lo || id >= p.hi) { return; }
+  let v = table[(id - p.lo) * p.cols + c];
   out[i] = select(v, out[i] + v, p.accumulate != 0u);
 }
 
@@ -31,7 +36,9 @@ fn scatter_add(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   if (c >= p.cols) { return; }
   for (var r = 0u; r < p.rows; r++) {
-    let at = u32(idx[r]) * p.cols + c;
+    let id = u32(idx[r]);
+    if (id < p.lo || id >= p.hi) { continue; }
+    let at = (id - p.lo) * p.cols + c;
     dtable[at] = dtable[at] + src[r * p.cols + c];
   }
 }

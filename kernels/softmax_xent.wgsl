@@ -3,8 +3,10 @@
 //   backward: dz_rc = (exp(z_rc - lse_r) - [c == t]) * dloss_r
 // The forward also serves the logit lens, which needs lse to turn logits into
 // probabilities. One workgroup per row: rows are few and 50,257 wide.
+// Logits larger than one storage binding come in row blocks: a dispatch sees the
+// block's `rows` rows, which are rows row0 .. of the per-row arrays.
 
-struct Params { rows: u32, V: u32 }
+struct Params { rows: u32, V: u32, row0: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
@@ -51,9 +53,10 @@ fn xent_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
   let total = reduce_sum(s, lid.x);
   if (lid.x == 0u) {
     let l = mx + log(total);
-    lse[r] = l;
-    let t = targets[r];
-    loss[r] = select(0.0, l - logits[base + u32(max(t, 0))], t >= 0);
+    let g = p.row0 + r;
+    lse[g] = l;
+    let t = targets[g];
+    loss[g] = select(0.0, l - logits[base + u32(max(t, 0))], t >= 0);
   }
 }
 
@@ -67,8 +70,9 @@ fn xent_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   if (i >= p.rows * p.V) { return; }
   let r = i / p.V;
   let c = i % p.V;
-  let t = targets[r];
+  let g = p.row0 + r;
+  let t = targets[g];
   if (t < 0) { dlogits[i] = 0.0; return; }
   let onehot = select(0.0, 1.0, u32(t) == c);
-  dlogits[i] = (exp(logits[i] - flse[r]) - onehot) * dloss[r];
+  dlogits[i] = (exp(logits[i] - flse[g]) - onehot) * dloss[g];
 }

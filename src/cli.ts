@@ -1,6 +1,7 @@
 // The `backward-lens` command. Errors print one line (the stack with --debug) and
 // exit non-zero: 2 for bad input or usage, 1 when the machine cannot run it.
 import { analyzeCommand } from './cli/analyze.ts';
+import { doctorCommand } from './cli/doctor.ts';
 import { UsageError, type Command } from './cli/common.ts';
 import { editCommand } from './cli/edit.ts';
 import { factorsCommand } from './cli/factors.ts';
@@ -9,6 +10,7 @@ import { trainCommand } from './cli/train.ts';
 import { NoAdapterError } from './gpu/device.ts';
 import { GpuError, KernelCompileError } from './gpu/kernels.ts';
 import pkg from '../package.json' with { type: 'json' };
+import { SplitTensorError } from './tensor.ts';
 
 const commands: Record<string, Command> = {
   analyze: analyzeCommand,
@@ -16,6 +18,7 @@ const commands: Record<string, Command> = {
   edit: editCommand,
   train: trainCommand,
   facts: factsCommand,
+  doctor: doctorCommand,
 };
 
 function help(): string {
@@ -39,13 +42,14 @@ async function main(argv: string[]): Promise<void> {
   await command.run(rest);
 }
 
-const environmentErrors = [NoAdapterError, GpuError, KernelCompileError];
+const environmentErrors = [NoAdapterError, GpuError, KernelCompileError, SplitTensorError];
 
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));
     if (process.argv.includes('--debug')) console.error(err.stack);
+    if (process.argv.includes('--debug') && err instanceof GpuError && err.detail) console.error(err.detail);
     console.error(`backward-lens: ${err.message}`);
     if (err instanceof UsageError) console.error('run with --help for usage');
     process.exit(environmentErrors.some((c) => err instanceof c) ? 1 : 2);

@@ -1,14 +1,51 @@
-// A Tensor is a GPU buffer with a row-major shape; nothing else.
+// A Tensor is GPU memory with a row-major shape. Most tensors are one buffer; one
+// larger than a storage binding may be (the embedding, the LM head's logits on a
+// long batch) is several buffers of whole rows, and only ops that walk `blocks`
+// accept it.
 export type DType = 'f32' | 'i32';
 
+/** Rows row0 .. row0 + rows - 1 of a tensor, packed in their own buffer. */
+export interface Block {
+  buffer: GPUBuffer;
+  row0: number;
+  rows: number;
+}
+
 export class Tensor {
+  /** Always at least one; a tensor that fits one binding has exactly one, covering every row. */
+  readonly blocks: readonly Block[];
+
   constructor(
-    readonly buffer: GPUBuffer,
+    storage: GPUBuffer | readonly Block[],
     readonly shape: readonly number[],
     readonly dtype: DType,
     private readonly release: (b: GPUBuffer) => void,
     readonly name = '',
-  ) {}
+  ) {
+    this.blocks = Array.isArray(storage) ? storage : [{ buffer: storage as GPUBuffer, row0: 0, rows: this.rows }];
+  }
+
+  get split(): boolean {
+    return this.blocks.length > 1;
+  }
+
+  /**
+   * The one buffer of an unsplit tensor. An op that does not walk blocks fails here
+   * with a sentence instead of a WebGPU binding-size error.
+   */
+  get buffer(): GPUBuffer {
+    if (this.blocks.length > 1) {
+      throw new SplitTensorError(`${this.name || 'a tensor'} [${this.shape.join(', ')}] is larger than one storage binding of this device and is split in ${this.blocks.length}; this operation cannot take it split`);
+    }
+    return this.blocks[0]!.buffer;
+  }
+
+  /** Where row `row` starts, split or not: for copies of single rows (a token's embedding). */
+  rowAt(row: number): { buffer: GPUBuffer; byteOffset: number } {
+    const b = this.blocks.find((x) => row >= x.row0 && row < x.row0 + x.rows);
+    if (!b) throw new RangeError(`${this.name || 'tensor'}: row ${row} outside 0..${this.rows - 1}`);
+    return { buffer: b.buffer, byteOffset: (row - b.row0) * this.cols * 4 };
+  }
 
   get size(): number {
     return this.shape.reduce((a, b) => a * b, 1);
@@ -23,8 +60,12 @@ export class Tensor {
     return this.shape[this.shape.length - 1] ?? 1;
   }
 
-  /** Frees the buffer once work already recorded with it has been submitted. */
+  /** Frees the buffers once work already recorded with them has been submitted. */
   dispose(): void {
-    this.release(this.buffer);
+    for (const b of this.blocks) this.release(b.buffer);
   }
+}
+
+export class SplitTensorError extends Error {
+  override name = 'SplitTensorError';
 }

@@ -4,7 +4,8 @@ import type { Case } from './helpers.ts';
 import { headCases } from './kernels/heads.cases.ts';
 import { layerCases } from './kernels/layers.cases.ts';
 import { matmulCases } from './kernels/matmul.cases.ts';
+import { splitCases } from './kernels/split.cases.ts';
 
-const cases: Case[] = [...matmulCases, ...layerCases, ...headCases];
+const cases: Case[] = [...matmulCases, ...layerCases, ...headCases, ...splitCases];
 for (const c of cases) test(c.name, async () => c.run(await getEngine()));
 test.run();

@@ -69,7 +69,11 @@ export class Tape {
       this.grads.set(t, g);
       return;
     }
-    this.k.dispatch(ELEMENTWISE, 'accumulate', [prev.size, 0], [prev.buffer, g.buffer], grid1d(prev.size, 64));
+    // Tensors of one shape are split alike, so blocks pair up (the embedding's gradient).
+    prev.blocks.forEach((b, i) => {
+      const n = prev.split ? b.rows * prev.cols : prev.size;
+      this.k.dispatch(ELEMENTWISE, 'accumulate', [n, 0], [b.buffer, g.blocks[i]!.buffer], grid1d(n, 64));
+    });
   }
 
   /** Seeds d(loss)/d(loss) with `seed` (ones by default) and runs the tape backwards. */

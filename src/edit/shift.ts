@@ -49,7 +49,11 @@ export async function forwardPassShift(model: Gpt2, pairs: readonly PreparedPair
       // e rows of pairs already at top-1 stay zero, so they add nothing to the sum.
       const E = tape.zeros([B, d], 'f32', 'shift.e');
       const wte = model.param('wte.weight');
-      pairs.forEach((p, seq) => active[seq] && k.copy(wte.buffer, p.targetIds[0]! * d * 4, E.buffer, seq * d * 4, d * 4));
+      pairs.forEach((p, seq) => {
+        if (!active[seq]) return;
+        const row = wte.rowAt(p.targetIds[0]!); // wte may be split in blocks at small binding limits
+        k.copy(row.buffer, row.byteOffset, E.buffer, seq * d * 4, d * 4);
+      });
       for (const l of layers) {
         const W = model.editable(`h.${l}.mlp.c_proj.weight`);
         gemm(k, { A: xs.get(`blocks.${l}.mlp.hook_post`)!.buffer, B: E.buffer, C: W.buffer, M: f, N: d, K: B, transA: true, alpha: lr, beta: 1 });

@@ -1,65 +1,113 @@
 // Allocation, upload and readback. Readbacks are explicit and batched: one submit
-// and one wait for any number of tensors.
-import { Tensor, type DType } from '../tensor.ts';
+// and one wait for any number of tensors. A tensor larger than the device's
+// binding limit (Kernels.bindLimit) is allocated as blocks of whole rows.
+import { Tensor, type Block, type DType } from '../tensor.ts';
 import type { Kernels } from './kernels.ts';
 
 // Read at call time: in Node the GPU globals exist only after getGpu().
 const usage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-function byteSize(shape: readonly number[]): number {
+function count(shape: readonly number[]): number {
   const n = shape.reduce((a, b) => a * b, 1);
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`bad tensor shape [${shape.join(', ')}]`);
-  // WebGPU rejects zero-sized bindings; 16 bytes also keeps vec4 views legal.
-  return Math.max(16, Math.ceil((n * 4) / 16) * 16);
+  return n;
 }
+
+/** WebGPU rejects zero-sized bindings; 16-byte multiples also keep vec4 views legal. */
+function byteSize(elements: number): number {
+  return Math.max(16, Math.ceil((elements * 4) / 16) * 16);
+}
+
+/** Row ranges of a tensor of this shape, each small enough for one storage binding. */
+export function blockRows(k: Kernels, shape: readonly number[]): { row0: number; rows: number }[] {
+  const n = count(shape);
+  const cols = shape[shape.length - 1] ?? 1;
+  const rows = cols > 0 ? n / cols : 0;
+  if (byteSize(n) <= k.bindLimit || rows <= 1) return [{ row0: 0, rows }];
+  const per = Math.floor(k.bindLimit / (cols * 4));
+  if (per < 1) throw new RangeError(`a row of ${cols} floats is larger than one storage binding (${k.bindLimit} bytes)`);
+  const out = [];
+  for (let row0 = 0; row0 < rows; row0 += per) out.push({ row0, rows: Math.min(per, rows - row0) });
+  return out;
+}
+
+function allocate(k: Kernels, shape: readonly number[], name: string, mapped: boolean): Block[] {
+  const cols = shape[shape.length - 1] ?? 1;
+  const ranges = blockRows(k, shape);
+  const whole = ranges.length === 1;
+  return ranges.map(({ row0, rows }) => ({
+    buffer: k.device.createBuffer({ label: whole ? name : `${name}[${row0}:${row0 + rows}]`, size: byteSize(whole ? count(shape) : rows * cols), usage: usage(), mappedAtCreation: mapped }),
+    row0,
+    rows,
+  }));
+}
+
+const tensor = (k: Kernels, blocks: Block[], shape: readonly number[], dtype: DType, name: string) =>
+  new Tensor(blocks.length === 1 ? blocks[0]!.buffer : blocks, [...shape], dtype, (b) => k.release(b), name);
 
 /** A zero-filled tensor (WebGPU zero-initialises new buffers). */
 export function zeros(k: Kernels, shape: readonly number[], dtype: DType = 'f32', name = ''): Tensor {
-  const buffer = k.device.createBuffer({ label: name, size: byteSize(shape), usage: usage() });
-  return new Tensor(buffer, [...shape], dtype, (b) => k.release(b), name);
+  return tensor(k, allocate(k, shape, name, false), shape, dtype, name);
 }
 
-/** Uploads through a buffer mapped at creation, so it never races recorded work on a reused buffer. */
+/** Uploads through buffers mapped at creation, so it never races recorded work on a reused buffer. */
 export function upload(k: Kernels, shape: readonly number[], data: ArrayLike<number>, dtype: DType = 'f32', name = ''): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = count(shape);
   if (data.length !== n) throw new RangeError(`${name || 'tensor'}: ${data.length} values for shape [${shape.join(', ')}]`);
-  const buffer = k.device.createBuffer({ label: name, size: byteSize(shape), usage: usage(), mappedAtCreation: true });
-  const view = dtype === 'f32' ? new Float32Array(buffer.getMappedRange()) : new Int32Array(buffer.getMappedRange());
-  view.set(data);
-  buffer.unmap();
-  return new Tensor(buffer, [...shape], dtype, (b) => k.release(b), name);
+  const cols = shape[shape.length - 1] ?? 1;
+  const blocks = allocate(k, shape, name, true);
+  for (const b of blocks) {
+    const view = dtype === 'f32' ? new Float32Array(b.buffer.getMappedRange()) : new Int32Array(b.buffer.getMappedRange());
+    const from = b.row0 * cols;
+    const to = blocks.length === 1 ? n : from + b.rows * cols;
+    view.set(ArrayBuffer.isView(data) ? (data as unknown as Float32Array).subarray(from, to) : Array.prototype.slice.call(data, from, to));
+    b.buffer.unmap();
+  }
+  return tensor(k, blocks, shape, dtype, name);
 }
 
 /** A tensor whose bytes `fill` writes into its mapping: loads weights with no copy in between. */
 export async function uploadFrom(k: Kernels, shape: readonly number[], fill: (bytes: Uint8Array) => Promise<void>, name = ''): Promise<Tensor> {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const buffer = k.device.createBuffer({ label: name, size: byteSize(shape), usage: usage(), mappedAtCreation: true });
+  const n = count(shape);
+  const blocks = allocate(k, shape, name, true);
   try {
-    await fill(new Uint8Array(buffer.getMappedRange(), 0, n * 4));
+    if (blocks.length === 1) await fill(new Uint8Array(blocks[0]!.buffer.getMappedRange(), 0, n * 4));
+    else {
+      // A split tensor has no single mapping to read the file into: stage it on the host once.
+      const all = new Uint8Array(n * 4);
+      await fill(all);
+      const rowBytes = ((shape[shape.length - 1] ?? 1) * 4);
+      for (const b of blocks) new Uint8Array(b.buffer.getMappedRange()).set(all.subarray(b.row0 * rowBytes, (b.row0 + b.rows) * rowBytes));
+    }
   } catch (e) {
-    buffer.destroy();
+    for (const b of blocks) b.buffer.destroy();
     throw e;
   }
-  buffer.unmap();
-  return new Tensor(buffer, [...shape], 'f32', (b) => k.release(b), name);
+  for (const b of blocks) b.buffer.unmap();
+  return tensor(k, blocks, shape, 'f32', name);
 }
 
 /** Reads several tensors with one submit and one wait. */
 export async function readAll(k: Kernels, tensors: readonly Tensor[]): Promise<(Float32Array | Int32Array)[]> {
-  const staging = tensors.map((t) => {
-    const bytes = t.size * 4;
-    const s = k.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    if (bytes > 0) k.copy(t.buffer, 0, s, 0, bytes);
-    return s;
-  });
+  const staging = tensors.map((t) =>
+    t.blocks.map((b) => {
+      const bytes = (t.split ? b.rows * t.cols : t.size) * 4;
+      const s = k.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      if (bytes > 0) k.copy(b.buffer, 0, s, 0, bytes);
+      return { s, bytes, at: b.row0 * t.cols * 4 };
+    }),
+  );
   await k.sync();
-  await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
-  return staging.map((s, i) => {
+  await Promise.all(staging.flat().map(({ s }) => s.mapAsync(GPUMapMode.READ)));
+  return staging.map((parts, i) => {
     const t = tensors[i]!;
-    const copy = t.dtype === 'f32' ? new Float32Array(s.getMappedRange().slice(0, t.size * 4)) : new Int32Array(s.getMappedRange().slice(0, t.size * 4));
-    s.unmap();
-    s.destroy();
-    return copy;
+    const bytes = new Uint8Array(t.size * 4);
+    for (const { s, bytes: n, at } of parts) {
+      bytes.set(new Uint8Array(s.getMappedRange(), 0, n), at);
+      s.unmap();
+      s.destroy();
+    }
+    return t.dtype === 'f32' ? new Float32Array(bytes.buffer) : new Int32Array(bytes.buffer);
   });
 }
 

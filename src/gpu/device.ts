@@ -10,23 +10,19 @@ export interface Gpu {
   device: GPUDevice;
   /** Human-readable adapter description, e.g. "SwiftShader Device (Subzero) (vulkan, cpu)". */
   adapterName: string;
-  /** True when the adapter is a CPU rasteriser (SwiftShader): callers may pick smaller defaults. */
+  /** True when the adapter is a CPU rasteriser (SwiftShader, lavapipe): callers may pick smaller defaults. */
   software: boolean;
+  /** Which driver and how it was found, e.g. "lavapipe, /usr/share/vulkan/icd.d/lvp_icd.json (known path)". */
+  driver: string;
+  /** True when the device runs at WebGPU's default limits (BACKWARD_LENS_LIMITS=minimum), not the adapter's. */
+  minimumLimits: boolean;
+  /**
+   * A binding limit below the device's (BACKWARD_LENS_BIND_LIMIT, bytes): tensors above
+   * it are split as they would be on a device with that limit, so tests can run the
+   * split paths on small models.
+   */
+  bindLimit?: number;
 }
-
-const INSTALL_HINT =
-  'no WebGPU adapter found: install a GPU driver with Vulkan support, or on Linux without a GPU ' +
-  "install Chromium's SwiftShader (Debian/Ubuntu: `apt-get install chromium`), " +
-  'or point BACKWARD_LENS_VK_ICD at a Vulkan ICD json file';
-
-/** Places where Chromium packages ship SwiftShader's Vulkan ICD next to a libvulkan loader. */
-const SWIFTSHADER_ICDS = [
-  '/usr/lib/chromium/vk_swiftshader_icd.json',
-  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
-  '/usr/lib64/chromium-browser/vk_swiftshader_icd.json',
-  '/opt/google/chrome/vk_swiftshader_icd.json',
-  '/snap/chromium/current/usr/lib/chromium-browser/vk_swiftshader_icd.json',
-];
 
 let cached: Promise<Gpu> | undefined;
 
@@ -40,87 +36,100 @@ export function getGpu(): Promise<Gpu> {
 async function browserGpu(): Promise<Gpu> {
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoAdapterError('no WebGPU adapter in this browser: enable WebGPU (chrome://flags/#enable-unsafe-webgpu) or use a browser that ships it');
-  return openDevice(adapter);
+  return openDevice(adapter, 'the browser\'s WebGPU', false);
 }
 
 // The Dawn instance must stay referenced for the life of the process: when it is
 // garbage-collected Node crashes at random.
 const keepAlive: unknown[] = [];
 
-async function nodeGpu(): Promise<Gpu> {
-  const { existsSync } = await import('node:fs');
-  const { dirname, join } = await import('node:path');
-  const explicit = process.env.BACKWARD_LENS_VK_ICD;
-  if (explicit && !existsSync(explicit)) throw new NoAdapterError(`BACKWARD_LENS_VK_ICD=${explicit} does not exist: point it at a Vulkan ICD json file or unset it`);
-  const swiftshader = explicit ?? SWIFTSHADER_ICDS.find((p) => existsSync(p));
-  if (explicit) process.env.VK_ICD_FILENAMES = explicit;
-  // Dawn dlopens "libvulkan.so.1" by name. A system without one can still use the
-  // loader Chromium ships beside SwiftShader: preloaded with RTLD_NODELETE, Dawn's
-  // later lookup by soname finds it.
-  if (swiftshader && !systemHasVulkanLoader(existsSync)) preload(join(dirname(swiftshader), 'libvulkan.so.1'), existsSync);
-  const { create, globals } = await import('webgpu');
-  Object.assign(globalThis, globals);
-  if (await hardwareDriverMayExist()) {
-    const hardware = await requestNodeAdapter(create);
-    if (hardware) return openDevice(hardware);
-  }
-  if (swiftshader && !explicit) {
-    // The Vulkan loader reads VK_ICD_FILENAMES when Dawn creates an instance.
-    process.env.VK_ICD_FILENAMES = swiftshader;
-    const software = await requestNodeAdapter(create);
-    if (software) return openDevice(software);
-  }
-  throw new NoAdapterError(INSTALL_HINT);
+/** Whether the process asked for WebGPU's default limits instead of the adapter's. */
+function wantsMinimumLimits(env: Record<string, string | undefined>): boolean {
+  const v = env.BACKWARD_LENS_LIMITS;
+  if (v === undefined || v === '' || v === 'adapter') return false;
+  if (v === 'minimum' || v === 'min') return true;
+  throw new NoAdapterError(`BACKWARD_LENS_LIMITS=${v}: use "minimum" (WebGPU's default limits) or "adapter" (the adapter's own)`);
 }
 
-async function requestNodeAdapter(create: (flags: string[]) => GPU): Promise<GPUAdapter | null> {
+function forcedBindLimit(env: Record<string, string | undefined>): number | undefined {
+  const v = env.BACKWARD_LENS_BIND_LIMIT;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 64) throw new NoAdapterError(`BACKWARD_LENS_BIND_LIMIT=${v}: give a number of bytes, at least 64`);
+  return n;
+}
+
+async function nodeGpu(): Promise<Gpu> {
+  const gpu = await findNodeGpu();
+  const bindLimit = forcedBindLimit(process.env);
+  return bindLimit === undefined ? gpu : { ...gpu, bindLimit };
+}
+
+async function findNodeGpu(): Promise<Gpu> {
+  const { discover, ensureVulkanLoader, INSTALL_HINT } = await import('./drivers.ts');
+  const fs = await import('node:fs');
+  const minimum = wantsMinimumLimits(process.env);
+  const found = discover(fs, process.env);
+  const { explicit } = found;
+  const wanted = process.env.BACKWARD_LENS_ADAPTER;
+  if (wanted && wanted !== 'lavapipe' && wanted !== 'swiftshader') throw new NoAdapterError(`BACKWARD_LENS_ADAPTER=${wanted}: use lavapipe or swiftshader`);
+  if (wanted && !explicit && found.software[0]?.kind !== wanted) {
+    const paths = found.tried.filter((t) => t.path.includes(wanted === 'lavapipe' ? 'lvp_icd' : 'swiftshader')).map((t) => t.path);
+    throw new NoAdapterError(`BACKWARD_LENS_ADAPTER=${wanted}, but no ${wanted} driver is at ${paths.join(', ')}; ${INSTALL_HINT}`);
+  }
+  if (explicit && !fs.existsSync(explicit.icd)) throw new NoAdapterError(`${explicit.how}=${explicit.icd} does not exist: point it at a Vulkan ICD json file or unset it`);
+  ensureVulkanLoader(fs, explicit ? [explicit, ...found.software] : found.software);
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  if (explicit) {
+    // The Vulkan loader reads VK_ICD_FILENAMES when Dawn creates an instance.
+    process.env.VK_ICD_FILENAMES = explicit.icd;
+    const adapter = await requestNodeAdapter(create);
+    if (!adapter) throw new NoAdapterError(`no WebGPU adapter found: ${INSTALL_HINT} (the Vulkan driver ${explicit.how}=${explicit.icd} gave none)`);
+    return openDevice(adapter, `${explicit.kind}, ${explicit.icd} (${explicit.how})`, minimum);
+  }
+  // A manifest in the loader's directories may be a GPU; a CPU one found there is
+  // left to the software order below, so the faster CPU driver still wins.
+  const userIcds = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
+  if (process.platform !== 'linux' || userIcds || found.systemIcds.length > 0) {
+    const hardware = await requestNodeAdapter(create);
+    if (hardware && (!isSoftware(hardware.info) || userIcds)) return openDevice(hardware, userIcds ? `VK_ICD_FILENAMES=${userIcds}` : 'the system\'s Vulkan drivers', minimum);
+  }
+  for (const d of found.software) {
+    process.env.VK_ICD_FILENAMES = d.icd;
+    const software = await requestNodeAdapter(create);
+    if (software) {
+      const others = found.software.filter((o) => o !== d).map((o) => o.kind);
+      const why = others.length ? `; preferred over ${others.join(', ')} (BACKWARD_LENS_ADAPTER=${others[0]} to change)` : '';
+      return openDevice(software, `${d.kind}, ${d.icd} (${d.how}${why})`, minimum);
+    }
+  }
+  throw new NoAdapterError(`no WebGPU adapter found: ${INSTALL_HINT}; \`backward-lens doctor\` lists what was tried`);
+}
+
+export async function requestNodeAdapter(create: (flags: string[]) => GPU): Promise<GPUAdapter | null> {
   const gpu = create([]);
   keepAlive.push(gpu);
   return gpu.requestAdapter({ powerPreference: 'high-performance' });
 }
 
-const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
-
-/** On Linux a Vulkan driver announces itself with an ICD manifest; with none, skip the noisy probe. */
-async function hardwareDriverMayExist(): Promise<boolean> {
-  if (process.platform !== 'linux' || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return true;
-  const { readdirSync } = await import('node:fs');
-  return ICD_DIRS.some((d) => {
-    try {
-      return readdirSync(d).some((f) => f.endsWith('.json'));
-    } catch {
-      return false;
-    }
-  });
+export function isSoftware(info: GPUAdapterInfo): boolean {
+  return /swiftshader|llvmpipe|lavapipe|cpu|software/i.test([info.vendor, info.architecture, info.device, info.description].join(' '));
 }
 
-const LOADER_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/lib64'];
-
-function systemHasVulkanLoader(exists: (p: string) => boolean): boolean {
-  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...LOADER_DIRS];
-  return process.platform !== 'linux' || dirs.some((d) => exists(`${d}/libvulkan.so.1`));
+export function describeAdapter(info: GPUAdapterInfo): string {
+  return [info.description || info.device || info.vendor || 'unknown adapter', info.architecture].filter(Boolean).join(' / ');
 }
 
-function preload(lib: string, exists: (p: string) => boolean): void {
-  if (!exists(lib)) return;
-  const RTLD_NOW = 2;
-  const RTLD_GLOBAL = 0x100;
-  const RTLD_NODELETE = 0x1000; // glibc; Node's os.constants.dlopen omits it
-  try {
-    process.dlopen({ exports: {} }, lib, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
-  } catch {
-    // Expected: the library is not a Node addon, but it stays loaded.
-  }
-}
-
-async function openDevice(adapter: GPUAdapter): Promise<Gpu> {
+async function openDevice(adapter: GPUAdapter, driver: string, minimumLimits: boolean): Promise<Gpu> {
   const wanted: GPUFeatureName[] = ['timestamp-query'];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
-  // Ask for the adapter's maxima: wte of gpt2-small alone is 154 MB, above the default binding size.
+  // Ask for the adapter's maxima where they are larger: fewer, larger bindings. At
+  // the minimum limits the engine splits what does not fit (src/gpu/buffers.ts).
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures,
-    requiredLimits: {
+    requiredLimits: minimumLimits ? {} : {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
@@ -130,14 +139,12 @@ async function openDevice(adapter: GPUAdapter): Promise<Gpu> {
     },
   });
   keepAlive.push(adapter, device);
-  const info = adapter.info;
-  const parts = [info.description || info.device || info.vendor || 'unknown adapter', info.architecture].filter(Boolean);
-  const adapterName = parts.join(' / ');
-  const software = /swiftshader|llvmpipe|lavapipe|cpu/i.test([info.vendor, info.architecture, info.device, info.description].join(' '));
+  const adapterName = describeAdapter(adapter.info);
+  const software = isSoftware(adapter.info);
   device.lost.then((lost) => {
     // The next getGpu() asks for a new device (a web page can recover; a process restarts).
     cached = undefined;
     if (lost.reason !== 'destroyed') console.error(`backward-lens: GPU device lost (${lost.message})`);
   });
-  return { device, adapterName, software };
+  return { device, adapterName, software, driver, minimumLimits };
 }

@@ -10,6 +10,8 @@ export class KernelCompileError extends Error {
 
 export class GpuError extends Error {
   override name = 'GpuError';
+  /** The driver's full message, shown with --debug; `message` is its one-line summary. */
+  detail?: string;
 }
 
 /** A WGSL file: its name (for error messages) and its text. */
@@ -37,9 +39,17 @@ export class Kernels {
   private dispatchesSinceSubmit = 0;
   private errors: GPUError[] = [];
   private profiler: Profiler | null = null;
+  /**
+   * Largest tensor, in bytes, that gets one buffer; larger ones are split in row
+   * blocks (src/gpu/buffers.ts). The device's binding limit; tests lower it to run
+   * the split paths on small tensors.
+   */
+  bindLimit: number;
 
   constructor(readonly gpu: Gpu) {
     this.device = gpu.device;
+    const { maxStorageBufferBindingSize, maxBufferSize } = this.device.limits;
+    this.bindLimit = Math.floor(Math.min(maxStorageBufferBindingSize, maxBufferSize, gpu.bindLimit ?? Infinity) / 16) * 16;
     // Errors from any call (pipelines, bind groups, submits) arrive here and are thrown
     // at the next sync(); error scopes would not survive several Kernels on one device.
     this.device.addEventListener('uncapturederror', (e) => this.errors.push((e as GPUUncapturedErrorEvent).error));
@@ -106,8 +116,12 @@ export class Kernels {
   dispatch(src: KernelSource, entry: string, params: readonly Param[], buffers: readonly (GPUBuffer | null)[], workgroups: readonly [number, number?, number?], constants: Record<string, number> = {}): void {
     const pipeline = this.pipeline(src, entry, constants);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniform(params) } }];
+    const limit = this.device.limits.maxStorageBufferBindingSize;
     buffers.forEach((buffer, i) => {
-      if (buffer) entries.push({ binding: i + 1, resource: { buffer } });
+      if (!buffer) return;
+      // Checked here so the message names the kernel; WebGPU's names only the bind group.
+      if (buffer.size > limit) throw new GpuError(`${src.file.replace('.wgsl', '')}.${entry}: buffer "${buffer.label || `binding ${i + 1}`}" is ${buffer.size} bytes, above this device's maxStorageBufferBindingSize (${limit})`);
+      entries.push({ binding: i + 1, resource: { buffer } });
     });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const pass = this.profiler ? this.profiledPass(`${src.file.replace('.wgsl', '')}.${entry}`) : this.computePass();
@@ -190,9 +204,26 @@ export class Kernels {
     await this.device.queue.onSubmittedWorkDone();
     const [first] = this.errors;
     this.errors = [];
-    if (first instanceof GPUOutOfMemoryError) throw new GpuError(`GPU out of memory: ${first.message.split('\n')[0]} (try a shorter prompt or fewer layers)`);
-    if (first) throw new GpuError(`WebGPU error: ${first.message.split('\n')[0]}`);
+    if (first instanceof GPUOutOfMemoryError) throw gpuError(`GPU out of memory: ${summarize(first.message)} (try a shorter prompt or fewer layers)`, first.message);
+    if (first) throw gpuError(`WebGPU error: ${summarize(first.message)}`, first.message);
   }
+}
+
+function gpuError(message: string, detail: string): GpuError {
+  const e = new GpuError(message);
+  e.detail = detail;
+  return e;
+}
+
+/**
+ * Dawn's validation messages are a sentence followed by " - While ..." context lines;
+ * the first line says what was wrong and the innermost "While calling" which call.
+ */
+export function summarize(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const what = (lines[0] ?? 'unknown error').replace(/\.$/, '');
+  const call = lines.find((l) => /^- While calling/.test(l))?.replace(/^- While calling\s*/, '').replace(/\.$/, '');
+  return call ? `${what} (in ${call})` : what;
 }
 
 /** Workgroup counts for n items in groups of `size`, spread over y past the 65,535 limit. */

@@ -45,8 +45,11 @@ export async function logitLens(model: Gpt2, vectors: Tensor, opts: LensOptions,
   const d = model.config.nEmbd;
   if (vectors.cols !== d) throw new RangeError(`logit lens needs ${d}-dimensional vectors, got ${vectors.cols}`);
   const out: Projection[] = [];
-  for (let start = 0; start < vectors.rows; start += CHUNK) {
-    const rows = Math.min(CHUNK, vectors.rows - start);
+  // The vocabulary kernels take the logits whole, so a chunk's logits must fit one binding.
+  const V = model.param(model.headName).rows;
+  const chunkRows = Math.max(1, Math.min(CHUNK, Math.floor(k.bindLimit / (V * 4))));
+  for (let start = 0; start < vectors.rows; start += chunkRows) {
+    const rows = Math.min(chunkRows, vectors.rows - start);
     const tape = new Tape(k);
     try {
       const chunk = tape.zeros([rows, d], 'f32', 'lens.chunk');

@@ -151,7 +151,8 @@ export async function neuronView(pass: GradientPass, tokenizer: Tokenizer, req: 
   }
   const V = model.config.vocabSize;
   if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > Math.min(MAX_K, V)) throw new BadInputError(`k = ${opts.k}: choose 1-${Math.min(MAX_K, V)} tokens per list`);
-  const blockSize = opts.blockSize ?? 128;
+  // A block's logits [blockSize, V] go to the overlap kernels whole: at most one storage binding.
+  const blockSize = Math.min(opts.blockSize ?? 128, Math.max(1, Math.floor(model.k.bindLimit / (V * 4))));
   const wantedGroup = opts.groupSize ?? 10;
   if (![blockSize, wantedGroup].every((x) => Number.isInteger(x) && x >= 1)) throw new RangeError(`block size ${blockSize} and group size ${wantedGroup} must be positive integers`);
 

@@ -20,5 +20,10 @@ export function adamw(k: Kernels, param: Tensor, grad: Tensor, m: Tensor, v: Ten
   const n = param.size;
   if (grad.size !== n || m.size !== n || v.size !== n) throw new RangeError(`adamw: sizes differ (${n}, ${grad.size}, ${m.size}, ${v.size})`);
   const params = [n, f32(h.lr), f32(h.beta1), f32(h.beta2), f32(h.eps), f32(h.weightDecay), f32(1 - h.beta1 ** h.step), f32(1 - h.beta2 ** h.step), f32(h.gradScale ?? 1)];
-  k.dispatch(ADAM, 'adamw', params, [param.buffer, grad.buffer, m.buffer, v.buffer], grid1d(n, 64));
+  // A split parameter (the embedding at small binding limits) has its state split alike.
+  param.blocks.forEach((b, i) => {
+    const size = param.split ? b.rows * param.cols : n;
+    const at = (t: Tensor) => t.blocks[i]!.buffer;
+    k.dispatch(ADAM, 'adamw', [size, ...params.slice(1)], [b.buffer, at(grad), at(m), at(v)], grid1d(size, 64));
+  });
 }

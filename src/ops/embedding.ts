@@ -1,4 +1,6 @@
 // Row gathers: token + position embedding, and picking the rows that feed the LM head.
+// A table split in row blocks (the embedding of a large vocabulary at small binding
+// limits) takes one dispatch per block; each row of idx is served by its block.
 import type { Tape } from '../autograd/tape.ts';
 import { grid1d } from '../gpu/kernels.ts';
 import { EMBEDDING } from '../gpu/sources.ts';
@@ -7,12 +9,16 @@ import type { Tensor } from '../tensor.ts';
 function gatherInto(tape: Tape, table: Tensor, idx: Tensor, out: Tensor, accumulate: boolean): void {
   const rows = idx.size;
   const cols = table.cols;
-  tape.k.dispatch(EMBEDDING, 'gather', [rows, cols, accumulate ? 1 : 0], [table.buffer, idx.buffer, out.buffer], grid1d(rows * cols, 64));
+  for (const b of table.blocks) {
+    tape.k.dispatch(EMBEDDING, 'gather', [rows, cols, accumulate ? 1 : 0, b.row0, b.row0 + b.rows], [b.buffer, idx.buffer, out.buffer], grid1d(rows * cols, 64));
+  }
 }
 
 /** Backward of a gather: table[idx[r]] += src[r], deterministic for repeated ids. */
 function scatterAdd(tape: Tape, src: Tensor, idx: Tensor, dtable: Tensor): void {
-  tape.k.dispatch(EMBEDDING, 'scatter_add', [idx.size, dtable.cols, 0], [src.buffer, idx.buffer, dtable.buffer], [Math.ceil(dtable.cols / 64)]);
+  for (const b of dtable.blocks) {
+    tape.k.dispatch(EMBEDDING, 'scatter_add', [idx.size, dtable.cols, 0, b.row0, b.row0 + b.rows], [src.buffer, idx.buffer, b.buffer], [Math.ceil(dtable.cols / 64)]);
+  }
 }
 
 /** Gradient of a table, formed only for training; tables get no input gradient. */

@@ -8,7 +8,17 @@ import type { Tensor } from '../tensor.ts';
 /** ||row||_2 for each row: [rows]. */
 export function rowNorms(k: Kernels, x: Tensor): Tensor {
   const out = zeros(k, [x.rows], 'f32', 'norms');
-  k.dispatch(ELEMENTWISE, 'row_norms', [x.rows, x.cols], [x.buffer, out.buffer], grid1d(x.rows, 64));
+  if (!x.split) {
+    k.dispatch(ELEMENTWISE, 'row_norms', [x.rows, x.cols], [x.buffer, out.buffer], grid1d(x.rows, 64));
+    return out;
+  }
+  // A split tensor (the embedding's gradient in training): each block's norms, copied into place.
+  for (const b of x.blocks) {
+    const part = zeros(k, [b.rows], 'f32', 'norms.block');
+    k.dispatch(ELEMENTWISE, 'row_norms', [b.rows, x.cols], [b.buffer, part.buffer], grid1d(b.rows, 64));
+    k.copy(part.buffer, 0, out.buffer, b.row0 * 4, b.rows * 4);
+    part.dispose();
+  }
   return out;
 }
 

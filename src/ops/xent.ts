@@ -10,19 +10,24 @@ export interface XentResult {
   lse: Tensor;
 }
 
-/** Softmax cross-entropy of logits [rows, V] against i32 targets [rows]. */
+/** Softmax cross-entropy of logits [rows, V] against i32 targets [rows]; split logits go block by block. */
 export function softmaxXent(tape: Tape, logits: Tensor, targets: Tensor): XentResult {
   const rows = logits.rows;
   const V = logits.cols;
   if (targets.size !== rows) throw new RangeError(`softmaxXent: ${targets.size} targets for ${rows} rows`);
   const loss = tape.zeros([rows], 'f32', 'loss');
   const lse = tape.zeros([rows], 'f32', 'lse');
-  tape.k.dispatch(SOFTMAX_XENT, 'xent_forward', [rows, V], [logits.buffer, targets.buffer, loss.buffer, lse.buffer], grid1d(rows, 1));
+  for (const b of logits.blocks) {
+    tape.k.dispatch(SOFTMAX_XENT, 'xent_forward', [b.rows, V, b.row0], [b.buffer, targets.buffer, loss.buffer, lse.buffer], grid1d(b.rows, 1));
+  }
   tape.record(() => {
     const dloss = tape.gradOf(loss);
     if (!dloss) return;
     const dlogits = tape.zeros(logits.shape, 'f32', 'dlogits');
-    tape.k.dispatch(SOFTMAX_XENT, 'xent_backward', [rows, V], [logits.buffer, targets.buffer, lse.buffer, dloss.buffer, dlogits.buffer], grid1d(rows * V, 64));
+    dlogits.blocks.forEach((d, i) => {
+      const b = logits.blocks[i]!;
+      tape.k.dispatch(SOFTMAX_XENT, 'xent_backward', [b.rows, V, b.row0], [b.buffer, targets.buffer, lse.buffer, dloss.buffer, d.buffer], grid1d(b.rows * V, 64));
+    });
     tape.accumulate(logits, dlogits);
   });
   return { loss, lse };

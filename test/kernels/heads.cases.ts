@@ -14,23 +14,30 @@ import { softmaxXent } from '../../src/ops/xent.ts';
 import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef, rankRef, softmaxXentBackwardRef, softmaxXentRef, topkRef } from '../reference/ops.ts';
 import { assertClose, assertEqual, gpu, read, rand, type Case } from '../helpers.ts';
 import { withTape } from './layers.cases.ts';
+import type { Tape } from '../../src/autograd/tape.ts';
+import type { Kernels } from '../../src/gpu/kernels.ts';
+import type { Tensor } from '../../src/tensor.ts';
+
+/** Softmax cross-entropy of random [rows, V] logits against the reference; `check` sees the logits tensor first. */
+export async function checkXent(k: Kernels, tape: Tape, rows: number, V: number, ignoreRow: number, check: (logits: Tensor) => void = () => {}): Promise<void> {
+  const logits = rand(rows * V, rows * V, 8);
+  const targets = Array.from({ length: rows }, (_, r) => (r === ignoreRow ? -1 : (r * 7919 + 3) % V));
+  const dloss = rand(rows, 5).map((v) => 1 + v);
+  const L = tape.own(gpu(k, [rows, V], logits));
+  check(L);
+  const { loss, lse } = softmaxXent(tape, L, tape.own(gpu(k, [rows], targets, 'i32')));
+  tape.backward(loss, tape.own(gpu(k, [rows], dloss)));
+  const [l, s, dl] = await read(k, loss, lse, tape.gradOf(L)!);
+  const ref = softmaxXentRef(logits, rows, V, targets);
+  assertClose(l!, ref.loss, 1e-5, 'loss');
+  assertClose(s!, ref.lse, 1e-5, 'lse');
+  assertClose(dl!, softmaxXentBackwardRef(logits, rows, V, targets, dloss), 1e-5, 'dlogits');
+}
 
 function xentCase(rows: number, V: number, ignoreRow: number): Case {
   return {
     name: `softmax-xent forward+backward ${rows}x${V}${ignoreRow >= 0 ? ' with an ignored row' : ''}`,
-    run: (k) => withTape(k, async (tape) => {
-      const logits = rand(rows * V, rows * V, 8);
-      const targets = Array.from({ length: rows }, (_, r) => (r === ignoreRow ? -1 : (r * 7919 + 3) % V));
-      const dloss = rand(rows, 5).map((v) => 1 + v);
-      const L = tape.own(gpu(k, [rows, V], logits));
-      const { loss, lse } = softmaxXent(tape, L, tape.own(gpu(k, [rows], targets, 'i32')));
-      tape.backward(loss, tape.own(gpu(k, [rows], dloss)));
-      const [l, s, dl] = await read(k, loss, lse, tape.gradOf(L)!);
-      const ref = softmaxXentRef(logits, rows, V, targets);
-      assertClose(l!, ref.loss, 1e-5, 'loss');
-      assertClose(s!, ref.lse, 1e-5, 'lse');
-      assertClose(dl!, softmaxXentBackwardRef(logits, rows, V, targets, dloss), 1e-5, 'dlogits');
-    }),
+    run: (k) => withTape(k, (tape) => checkXent(k, tape, rows, V, ignoreRow)),
   };
 }
 
