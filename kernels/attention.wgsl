@@ -123,3 +123,38 @@ fn attention_backward_key(@builtin(global_invocation_id) gid: vec3<u32>, @builti
     dqkv[vj + c] = dv[c];
   }
 }
+
+// Incremental decoding (forward only). cache: [B*T, 3d] rows of c_attn output for
+// positions 0..T-1 of each sequence (T = cache length), the new token's row already
+// written at position last[b]. One invocation per (b, h): the new token's query
+// attends to keys 0..last[b], the same online softmax as attention_forward.
+@group(0) @binding(7) var<storage, read> cache: array<f32>;
+@group(0) @binding(8) var<storage, read> last: array<u32>;
+
+@compute @workgroup_size(64)
+fn attention_decode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let flat = gid.y * nwg.x * 64u + gid.x;
+  if (flat >= p.B * p.H) { return; }
+  let b = flat / p.H;
+  let h = flat % p.H;
+  let n = last[b];
+  let qi = q_at(b, h, n);
+  var acc: array<f32, MAX_HD>;
+  var m = -3.0e38;
+  var l = 0.0;
+  for (var j = 0u; j <= n; j++) {
+    let kj = k_at(b, h, j);
+    var s = 0.0;
+    for (var c = 0u; c < p.hd; c++) { s += cache[qi + c] * cache[kj + c]; }
+    s = s * p.scale;
+    let mNew = max(m, s);
+    let corr = exp(m - mNew);
+    let e = exp(s - mNew);
+    l = l * corr + e;
+    let vj = v_at(b, h, j);
+    for (var c = 0u; c < p.hd; c++) { acc[c] = acc[c] * corr + e * cache[vj + c]; }
+    m = mNew;
+  }
+  let o = (b * p.H + h) * p.hd;
+  for (var c = 0u; c < p.hd; c++) { out[o + c] = acc[c] / l; }
+}

@@ -1,7 +1,8 @@
-// CounterFact files, read at run time from ../shared/data (never copied into the repo).
+// CounterFact and WikiText files, read at run time from ../shared/data (never copied
+// into the repo). Parsing lives in src/data/; this file only reads.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CounterFactRecord } from '../train/corpus.ts';
+import { BadDataError, parseCounterFact, type CounterFactRecord } from '../data/counterfact.ts';
 import { UsageError } from './common.ts';
 
 /** ../shared/data beside the repository (dist/cli.js -> ../../shared/data). */
@@ -11,22 +12,32 @@ export function defaultDataDir(): string {
 
 export type Split = 'train' | 'val' | 'edit';
 
-export function readRecords(dataDir: string, split: Split): CounterFactRecord[] {
-  const file = `${dataDir}/counterfact/counterfact-${split}.json`;
-  let text: string;
+function readText(file: string, fix: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch {
-    throw new UsageError(`cannot read ${file}: pass --data DIR, the directory that holds counterfact/`);
+    throw new UsageError(`cannot read ${file}: ${fix}`);
   }
-  let records: unknown;
-  try {
-    records = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`${file} is not valid JSON (${(e as Error).message}); the file is damaged: restore it, or pass --data DIR with an intact counterfact/`);
-  }
-  if (!Array.isArray(records) || !records.every((r) => typeof r?.prompt === 'string' && typeof r?.ground_truth === 'string')) {
-    throw new UsageError(`${file} is not a list of CounterFact records (EasyEdit layout: prompt, ground_truth, target_new, ...)`);
-  }
-  return records as CounterFactRecord[];
 }
+
+export function readRecordsFile(file: string, fix = 'pass --data FILE, a CounterFact JSON file'): CounterFactRecord[] {
+  const text = readText(file, fix);
+  try {
+    return parseCounterFact(text, file);
+  } catch (e) {
+    if (e instanceof BadDataError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+export function readRecords(dataDir: string, split: Split): CounterFactRecord[] {
+  return readRecordsFile(`${dataDir}/counterfact/counterfact-${split}.json`, 'pass --data DIR, the directory that holds counterfact/');
+}
+
+/** The WikiText-2 raw test split. */
+export function readWikitext(file: string): string {
+  return readText(file, 'pass --wikitext FILE, wikitext-2-raw/wiki.test.raw');
+}
+
+export const defaultWikitextFile = (): string => `${defaultDataDir()}/wikitext-2-raw/wiki.test.raw`;
+export const defaultCounterFactFile = (): string => `${defaultDataDir()}/counterfact/counterfact-train.json`;

@@ -1,7 +1,8 @@
 // `backward-lens facts`: the default model's quality table, measurable by anyone.
 import { recall, type PromptAnswer, type RecallResult } from '../eval/facts.ts';
 import { targetWrites, type LayerWrites } from '../eval/target-writes.ts';
-import { recordSentences, type CounterFactRecord } from '../train/corpus.ts';
+import type { CounterFactRecord } from '../data/counterfact.ts';
+import { recordSentences } from '../train/corpus.ts';
 import { Progress } from './progress.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import type { Tokenizer } from '../tokenizer.ts';

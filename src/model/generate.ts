@@ -57,7 +57,7 @@ export async function generate(model: Gpt2, prompts: readonly (readonly number[]
 }
 
 /** Samples from softmax(scores / temperature) over the candidate ids (the first when k = 1). */
-function pick(ids: ArrayLike<number>, scores: ArrayLike<number>, temperature: number, random: () => number): number {
+export function pick(ids: ArrayLike<number>, scores: ArrayLike<number>, temperature: number, random: () => number): number {
   if (ids.length === 1) return ids[0]!;
   const max = scores[0]!;
   const weights = Array.from(scores, (s) => Math.exp((s - max) / temperature));

@@ -30,3 +30,19 @@ export function attention(tape: Tape, qkv: Tensor, batch: number, T: number, nHe
   });
   return out;
 }
+
+/**
+ * One new token per sequence against a key/value cache (forward only).
+ * cache: [B*T, 3d] c_attn rows, sequence b at rows b*T.., with the new token's row
+ * already at position last[b] (i32 [B]). Returns [B, d].
+ */
+export function attentionDecode(tape: Tape, cache: Tensor, last: Tensor, batch: number, T: number, nHead: number): Tensor {
+  const d = cache.cols / 3;
+  const hd = d / nHead;
+  if (!Number.isInteger(hd) || hd > MAX_HEAD_DIM) throw new RangeError(`attention: head size ${hd} (d=${d}, heads=${nHead}) must be an integer ≤ ${MAX_HEAD_DIM}`);
+  if (cache.rows !== batch * T || last.size !== batch) throw new RangeError(`attentionDecode: cache of ${cache.rows} rows and ${last.size} positions for batch ${batch} x ${T}`);
+  const out = tape.zeros([batch, d], 'f32', 'attn.decode');
+  const params = [batch, T, nHead, hd, f32(1 / Math.sqrt(hd))];
+  tape.k.dispatch(ATTENTION, 'attention_decode', params, [null, out.buffer, null, null, null, null, cache.buffer, last.buffer], grid1d(batch * nHead, 64));
+  return out;
+}

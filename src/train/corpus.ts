@@ -1,29 +1,12 @@
 // The default model's training text: CounterFact facts as sentences (prompt + answer),
 // and its reduced vocabulary. Pure functions over parsed records, so the browser could
 // use them too; reading the files is the CLI's job.
+import type { CounterFactRecord } from '../data/counterfact.ts';
 import type { Tokenizer } from '../tokenizer.ts';
-
-export interface CounterFactRecord {
-  case_id: number;
-  prompt: string;
-  subject: string;
-  target_new: string;
-  ground_truth: string;
-  rephrase_prompt: string;
-  locality_prompt: string;
-  locality_ground_truth: string;
-}
 
 /** The three sentences of a record the model learns: the fact, its paraphrase, a neighbour's fact. */
 export function recordSentences(r: CounterFactRecord): string[] {
   return [`${r.prompt} ${r.ground_truth}`, `${r.rephrase_prompt} ${r.ground_truth}`, `${r.locality_prompt} ${r.locality_ground_truth}`];
-}
-
-/** The first token of an answer as it follows a prompt (with its leading space). */
-export function answerToken(tokenizer: Tokenizer, answer: string): number {
-  const id = tokenizer.encode(` ${answer}`)[0];
-  if (id === undefined) throw new RangeError(`answer "${answer}" encodes to no tokens`);
-  return id;
 }
 
 /**

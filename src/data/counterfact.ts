@@ -1,0 +1,54 @@
+// CounterFact records (EasyEdit layout) and the rules every command applies to them:
+// answers are strings without a leading space, so the token that follows a prompt is
+// the first token of `" " + answer`. Browser-safe: parsing takes text, not files.
+import type { Tokenizer } from '../tokenizer.ts';
+
+export interface CounterFactRecord {
+  case_id: number;
+  prompt: string;
+  subject: string;
+  target_new: string;
+  ground_truth: string;
+  rephrase_prompt: string;
+  locality_prompt: string;
+  locality_ground_truth: string;
+}
+
+const STRING_FIELDS = ['prompt', 'subject', 'target_new', 'ground_truth', 'rephrase_prompt', 'locality_prompt', 'locality_ground_truth'] as const;
+
+export class BadDataError extends Error {
+  override name = 'BadDataError';
+}
+
+/** Parses a JSON list of records; `source` names the file in messages. */
+export function parseCounterFact(text: string, source: string): CounterFactRecord[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new BadDataError(`${source} is not valid JSON (${(e as Error).message}); the file is damaged: restore it, or pass another file`);
+  }
+  if (!Array.isArray(data)) throw new BadDataError(`${source} is not a list of CounterFact records (EasyEdit layout: case_id, prompt, target_new, ground_truth, ...)`);
+  data.forEach((r: unknown, i) => {
+    const rec = r as Record<string, unknown>;
+    if (typeof rec !== 'object' || rec === null || !Number.isInteger(rec.case_id)) throw new BadDataError(`${source}: record ${i} has no integer case_id`);
+    const bad = STRING_FIELDS.find((f) => typeof rec[f] !== 'string');
+    if (bad) throw new BadDataError(`${source}: record ${i} (case_id ${rec.case_id}) has no string field "${bad}"`);
+  });
+  return data as CounterFactRecord[];
+}
+
+/** The answer as it follows a prompt: with its leading space. */
+export const spaced = (answer: string): string => ` ${answer}`;
+
+/** Model ids of an answer as it follows a prompt. */
+export function answerTokens(tokenizer: Tokenizer, answer: string): number[] {
+  const ids = tokenizer.encode(spaced(answer));
+  if (ids.length === 0) throw new RangeError(`answer "${answer}" encodes to no tokens`);
+  return ids;
+}
+
+/** The first token of an answer as it follows a prompt: what efficacy and the edits use. */
+export function answerToken(tokenizer: Tokenizer, answer: string): number {
+  return answerTokens(tokenizer, answer)[0]!;
+}

@@ -1,0 +1,84 @@
+// Method specs of `eval`: `original`, `shift:layers=L,lr=η[,steps=N]`,
+// `sgd:layers=L,lr=η[,steps=k]`, `adam:layers=L[,lr=η,steps=k]`. Layers are one
+// layer, a range `a-b`, or a list joined by `+` (commas separate parameters).
+// Each spec has one canonical label, which names it in records.jsonl and the tables.
+
+export type EditKind = 'shift' | 'sgd' | 'adam';
+
+export type MethodSpec =
+  | { kind: 'original'; label: string }
+  | { kind: EditKind; label: string; layers: number[]; lr?: number; steps?: number };
+
+export class BadMethodError extends Error {
+  override name = 'BadMethodError';
+}
+
+const PARAMS: Record<EditKind, { required: string[]; allowed: string[] }> = {
+  shift: { required: ['layers', 'lr'], allowed: ['layers', 'lr', 'steps'] },
+  sgd: { required: ['layers', 'lr'], allowed: ['layers', 'lr', 'steps'] },
+  adam: { required: ['layers'], allowed: ['layers', 'lr', 'steps'] },
+};
+
+export const METHOD_SYNTAX = 'original | shift:layers=L,lr=η[,steps=N] | sgd:layers=L,lr=η[,steps=k] | adam:layers=L[,lr=η,steps=k]';
+
+function parseLayers(text: string, spec: string): number[] {
+  const layers = new Set<number>();
+  for (const part of text.split('+')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new BadMethodError(`method "${spec}": layers "${text}" must be a layer, a range a-b or layers joined by + (e.g. layers=2, layers=0-3, layers=0+3)`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw new BadMethodError(`method "${spec}": layer range ${part} runs backwards`);
+    for (let l = a; l <= b; l++) layers.add(l);
+  }
+  return [...layers].sort((x, y) => x - y);
+}
+
+function positive(value: string, name: string, spec: string, integer: boolean): number {
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) {
+    throw new BadMethodError(`method "${spec}": ${name}=${value} must be a positive ${integer ? 'integer' : 'number'}`);
+  }
+  return x;
+}
+
+function joinLayers(layers: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < layers.length; ) {
+    let j = i;
+    while (j + 1 < layers.length && layers[j + 1] === layers[j]! + 1) j++;
+    parts.push(j > i ? `${layers[i]}-${layers[j]}` : `${layers[i]}`);
+    i = j + 1;
+  }
+  return parts.join('+');
+}
+
+export function parseMethod(spec: string): MethodSpec {
+  if (spec === 'original') return { kind: 'original', label: 'original' };
+  const colon = spec.indexOf(':');
+  const kind = (colon < 0 ? spec : spec.slice(0, colon)) as EditKind;
+  const rules = PARAMS[kind];
+  if (!rules || !Object.hasOwn(PARAMS, kind)) throw new BadMethodError(`unknown method "${spec}": use ${METHOD_SYNTAX}`);
+  const values = new Map<string, string>();
+  for (const pair of colon < 0 ? [] : spec.slice(colon + 1).split(',')) {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    if (eq < 0 || !rules.allowed.includes(key)) throw new BadMethodError(`method "${spec}": unknown parameter "${key}"; ${kind} takes ${rules.allowed.join(', ')}`);
+    if (values.has(key)) throw new BadMethodError(`method "${spec}": ${key} is given twice`);
+    values.set(key, pair.slice(eq + 1));
+  }
+  const missing = rules.required.find((r) => !values.has(r));
+  if (missing) throw new BadMethodError(`method "${spec}": ${kind} needs ${missing}=... (${METHOD_SYNTAX})`);
+  const layers = parseLayers(values.get('layers')!, spec);
+  const lr = values.has('lr') ? positive(values.get('lr')!, 'lr', spec, false) : undefined;
+  const steps = values.has('steps') ? positive(values.get('steps')!, 'steps', spec, true) : undefined;
+  const label = [`${kind}:layers=${joinLayers(layers)}`, ...(lr === undefined ? [] : [`lr=${lr}`]), ...(steps === undefined ? [] : [`steps=${steps}`])].join(',');
+  return { kind, label, layers, ...(lr === undefined ? {} : { lr }), ...(steps === undefined ? {} : { steps }) };
+}
+
+/** Throws unless every layer of the method exists in a model of `nLayer` layers. */
+export function checkLayers(m: MethodSpec, nLayer: number): void {
+  if (m.kind === 'original') return;
+  const bad = m.layers.find((l) => l >= nLayer);
+  if (bad !== undefined) throw new BadMethodError(`method "${m.label}": layer ${bad} does not exist; the model has layers 0-${nLayer - 1}`);
+}
