@@ -4,6 +4,7 @@ import { analyzeCommand } from './cli/analyze.ts';
 import { doctorCommand } from './cli/doctor.ts';
 import { UsageError, type Command } from './cli/common.ts';
 import { editCommand } from './cli/edit.ts';
+import { evalCommand, evalMergeCommand } from './cli/eval.ts';
 import { factorsCommand } from './cli/factors.ts';
 import { factsCommand } from './cli/facts.ts';
 import { trainCommand } from './cli/train.ts';
@@ -19,6 +20,8 @@ const commands: Record<string, Command> = {
   train: trainCommand,
   facts: factsCommand,
   doctor: doctorCommand,
+  eval: evalCommand,
+  'eval-merge': evalMergeCommand,
 };
 
 function help(): string {

@@ -24,9 +24,9 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 export const MODEL_OPTION = { model: { type: 'string' } } as const satisfies Options;
 
-export function parse<O extends Options>(argv: string[], options: O, usage: string) {
+export function parse<O extends Options>(argv: string[], options: O, usage: string, allowPositionals = false) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } }, strict: true, allowPositionals: false });
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } }, strict: true, allowPositionals });
   } catch (e) {
     throw new UsageError(`${(e as Error).message.split('\n')[0]} (usage: ${usage.split('\n')[0]})`);
   }

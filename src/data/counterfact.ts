@@ -52,3 +52,37 @@ export function answerTokens(tokenizer: Tokenizer, answer: string): number[] {
 export function answerToken(tokenizer: Tokenizer, answer: string): number {
   return answerTokens(tokenizer, answer)[0]!;
 }
+
+export interface Selected {
+  /** Position in the file, 0-based. */
+  index: number;
+  record: CounterFactRecord;
+}
+
+/**
+ * Records by a spec: index ranges into the file (`0-99`, `0-9,50,70-79`, 0-based,
+ * inclusive) or case_ids (`case:2,3,8-12`). File order is kept; a spec that selects
+ * nothing, or names an index or case_id the file lacks, is an error.
+ */
+export function selectRecords(records: readonly CounterFactRecord[], spec: string): Selected[] {
+  const byCase = spec.startsWith('case:');
+  const body = byCase ? spec.slice(5) : spec;
+  const wanted = new Set<number>();
+  for (const part of body.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) throw new BadDataError(`records "${spec}": "${part}" is not a number or range a-b (e.g. 0-99, or case:2,3,8-12 for case_ids)`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw new BadDataError(`records "${spec}": range ${part} runs backwards`);
+    if (b - a > 10_000_000) throw new BadDataError(`records "${spec}": range ${part} is too large`);
+    for (let x = a; x <= b; x++) wanted.add(x);
+  }
+  const selected = records.map((record, index) => ({ index, record })).filter((s) => wanted.has(byCase ? s.record.case_id : s.index));
+  if (selected.length === 0) throw new BadDataError(`records "${spec}" selects none of the ${records.length} records`);
+  if (selected.length < wanted.size) {
+    const have = new Set(selected.map((s) => (byCase ? s.record.case_id : s.index)));
+    const missing = [...wanted].find((x) => !have.has(x))!;
+    throw new BadDataError(byCase ? `records "${spec}": no record has case_id ${missing}` : `records "${spec}": index ${missing} is past the last record (${records.length - 1})`);
+  }
+  return selected;
+}

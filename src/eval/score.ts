@@ -14,7 +14,7 @@ export interface ScoreItem {
 export interface Scored {
   /** NLL (nats) of each continuation token given everything before it. */
   nll: number[];
-  /** The model's top-1 token at each of those positions. */
+  /** The model's top-1 token at each of those positions (empty where not asked for). */
   top1: number[];
 }
 
@@ -28,33 +28,35 @@ interface Row {
 }
 
 /** Runs rows in batches; returns each row's NLL and top-1 id per target, in order. */
-async function runRows(model: Gpt2, rows: readonly Row[]): Promise<Scored[]> {
+async function runRows(model: Gpt2, rows: readonly Row[], withTop1 = true): Promise<Scored[]> {
   const V = model.config.vocabSize;
   const out: Scored[] = [];
   for (let start = 0; start < rows.length; ) {
     let end = start;
     let targets = 0;
     while (end < rows.length && (end === start || (targets + rows[end]!.targets.length) * V <= LOGIT_BUDGET)) targets += rows[end++]!.targets.length;
-    out.push(...(await runBatch(model, rows.slice(start, end))));
+    out.push(...(await runBatch(model, rows.slice(start, end), withTop1)));
     start = end;
   }
   return out;
 }
 
-async function runBatch(model: Gpt2, rows: readonly Row[]): Promise<Scored[]> {
+async function runBatch(model: Gpt2, rows: readonly Row[], withTop1: boolean): Promise<Scored[]> {
   const targets: Target[] = rows.flatMap((r, seq) => r.targets.map((t) => ({ seq, ...t })));
   if (targets.length === 0) return rows.map(() => ({ nll: [], top1: [] }));
   const tape = new Tape(model.k);
   try {
     const { logits, loss } = model.forward(tape, rows.map((r) => r.tokens), targets);
-    const best = topk(model.k, logits, 1, 'top');
-    tape.own(best.ids);
-    tape.own(best.scores);
-    const [nll, ids] = await readAll(model.k, [loss, best.ids]);
+    const best = withTop1 ? topk(model.k, logits, 1, 'top') : undefined;
+    if (best) {
+      tape.own(best.ids);
+      tape.own(best.scores);
+    }
+    const [nll, ids] = await readAll(model.k, best ? [loss, best.ids] : [loss]);
     let at = 0;
     return rows.map((r) => {
       const n = r.targets.length;
-      const s = { nll: Array.from(nll!.subarray(at, at + n)), top1: Array.from(ids!.subarray(at, at + n)) };
+      const s = { nll: Array.from(nll!.subarray(at, at + n)), top1: ids ? Array.from(ids.subarray(at, at + n)) : [] };
       at += n;
       return s;
     });
@@ -98,7 +100,7 @@ export async function perplexity(model: Gpt2, texts: readonly (readonly number[]
     .filter((t) => t.length >= 2)
     .map((tokens): Row => ({ tokens, targets: tokens.slice(1).map((token, position) => ({ position, token })) }));
   if (rows.length === 0) throw new RangeError('perplexity needs at least one text of two or more tokens');
-  const scored = await runRows(model, rows);
+  const scored = await runRows(model, rows, false);
   let sum = 0;
   let count = 0;
   for (const s of scored) for (const x of s.nll) {

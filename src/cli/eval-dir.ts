@@ -1,0 +1,115 @@
+// An evaluation's output directory: run.json (what was asked), records.jsonl (one
+// line per finished record and method, appended whole), summary.json and table.md
+// (rewritten atomically at the end). A run killed mid-record leaves at most a torn
+// last line, which --resume drops.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { lineKey, type EvalLine } from '../eval/run.ts';
+import { summarize } from '../eval/summary.ts';
+import { evalTable } from '../report/eval-table.ts';
+import { UsageError } from './common.ts';
+import { writeTextAtomic } from './output-file.ts';
+
+/** What a run was asked to do; shards of one evaluation differ only in `shard`. */
+export interface RunInfo {
+  version: 1;
+  model: string;
+  data: string;
+  records: string;
+  methods: string[];
+  seed: number;
+  generation: boolean;
+  perplexity: boolean;
+  shard: { index: number; count: number };
+  /** (record, method) lines this shard will write. */
+  expectedLines: number;
+}
+
+const RUN = 'run.json';
+const RECORDS = 'records.jsonl';
+
+export function runFile(dir: string): string {
+  return join(dir, RUN);
+}
+
+export function readRun(dir: string): RunInfo | undefined {
+  const file = runFile(dir);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as RunInfo;
+  } catch {
+    throw new UsageError(`${file} is not valid JSON; it is not a backward-lens evaluation directory`);
+  }
+}
+
+/** The settings that must match for a resume (everything) or a merge (all but the shard). */
+export function sameEvaluation(a: RunInfo, b: RunInfo): string | undefined {
+  const keys = ['model', 'data', 'records', 'methods', 'seed', 'generation', 'perplexity'] as const;
+  const diff = keys.find((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  return diff;
+}
+
+/** Reads finished lines; with `repair`, cuts a torn last line off the file. */
+export function readLines(dir: string, repair: boolean): EvalLine[] {
+  const file = join(dir, RECORDS);
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  const lines: EvalLine[] = [];
+  let offset = 0;
+  for (const raw of text.split('\n')) {
+    const end = offset + Buffer.byteLength(raw) + 1;
+    if (raw.trim() !== '') {
+      try {
+        lines.push(JSON.parse(raw) as EvalLine);
+      } catch {
+        const isLast = end >= Buffer.byteLength(text);
+        if (!isLast) throw new UsageError(`${file}: line ${lines.length + 1} is not JSON; the file was changed by hand`);
+        if (repair) truncateSync(file, offset);
+        break;
+      }
+    }
+    offset = end;
+  }
+  return lines;
+}
+
+export function doneKeys(lines: readonly EvalLine[]): Set<string> {
+  return new Set(lines.map((l) => lineKey(l.index, l.method)));
+}
+
+export function hasRecords(dir: string): boolean {
+  return existsSync(join(dir, RECORDS)) || existsSync(runFile(dir));
+}
+
+export async function startDir(dir: string, info: RunInfo): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await writeTextAtomic(runFile(dir), `${JSON.stringify(info, null, 2)}\n`);
+}
+
+export function appendLine(dir: string, line: EvalLine): void {
+  // One write per line, so a kill leaves whole lines and at most one torn one.
+  appendFileSync(join(dir, RECORDS), `${JSON.stringify(line)}\n`);
+}
+
+/** Sorted by record index, then by method order: one run and merged shards read the same. */
+export function sortLines(lines: readonly EvalLine[], methods: readonly string[]): EvalLine[] {
+  return [...lines].sort((a, b) => a.index - b.index || methods.indexOf(a.method) - methods.indexOf(b.method));
+}
+
+/** summary.json and table.md, both written whole. */
+export async function writeSummary(dir: string, info: RunInfo, lines: readonly EvalLine[], command: string): Promise<void> {
+  const methods = summarize(lines, info.methods);
+  const { shard: _shard, expectedLines: _expected, ...settings } = info;
+  const summary = { ...settings, methods };
+  const header = [
+    `# CounterFact evaluation: ${info.model}`,
+    '',
+    `Data ${info.data}, records ${info.records}, seed ${info.seed}${info.generation ? '' : ', no generation'}${info.perplexity ? '' : ', no perplexity'}.`,
+    '',
+    '```',
+    command,
+    '```',
+  ];
+  await writeTextAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeTextAtomic(join(dir, 'table.md'), evalTable(methods, header));
+}

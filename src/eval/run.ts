@@ -1,0 +1,90 @@
+// The evaluation loop: for each record and method, edit, measure every metric of
+// SPEC §5, restore, and hand the finished line to the caller (which appends it to
+// records.jsonl). Browser-safe: the edit, the generator and the sink come in.
+import type { Selected, CounterFactRecord } from '../data/counterfact.ts';
+import type { Gpt2 } from '../model/gpt2.ts';
+import type { Tokenizer } from '../tokenizer.ts';
+import { probeRecord, recordFluency, type Generator, type ProbeMetrics } from './counterfact.ts';
+import type { MethodSpec } from './methods.ts';
+import { perplexity } from './score.ts';
+
+/** Applies an edit method for one record, and undoes it. */
+export interface Editor {
+  apply(method: Exclude<MethodSpec, { kind: 'original' }>, record: CounterFactRecord): Promise<void>;
+  restore(): void;
+}
+
+export interface EvalLine extends ProbeMetrics {
+  index: number;
+  case_id: number;
+  method: string;
+  /** Mean weighted 2-/3-gram entropy of the generations (not x100); absent with --no-generation. */
+  fluency?: number;
+  /** Generated texts, prompt and rephrase prompt first. */
+  texts?: string[];
+  /** WikiText perplexity of the edited model; absent with --no-perplexity. */
+  perplexity?: number;
+  /** Wall-clock milliseconds per stage: where the time goes. */
+  ms: { edit: number; probe: number; generation: number; perplexity: number };
+}
+
+export interface EvalSettings {
+  seed: number;
+  generation: boolean;
+  /** Tokenized WikiText rows, or undefined to skip perplexity. */
+  perplexityTexts?: readonly (readonly number[])[];
+  generate: Generator;
+}
+
+export const lineKey = (index: number, method: string): string => `${index}\u0000${method}`;
+
+/**
+ * Evaluates every (record, method) not in `done`, record by record, calling `sink`
+ * with each finished line. The unedited model's perplexity is computed once.
+ */
+export async function runEvaluation(
+  model: Gpt2,
+  tokenizer: Tokenizer,
+  records: readonly Selected[],
+  methods: readonly MethodSpec[],
+  editor: Editor,
+  settings: EvalSettings,
+  done: ReadonlySet<string>,
+  sink: (line: EvalLine) => Promise<void>,
+): Promise<void> {
+  let originalPerplexity: number | undefined;
+  const clock = () => performance.now();
+  for (const { index, record } of records) {
+    for (const method of methods) {
+      if (done.has(lineKey(index, method.label))) continue;
+      const t0 = clock();
+      if (method.kind !== 'original') await editor.apply(method, record);
+      try {
+        const t1 = clock();
+        const probe = await probeRecord(model, tokenizer, record);
+        const t2 = clock();
+        const fl = settings.generation ? await recordFluency(model, tokenizer, record, settings.seed, settings.generate) : undefined;
+        const t3 = clock();
+        let ppl: number | undefined;
+        if (settings.perplexityTexts) {
+          if (method.kind === 'original') originalPerplexity ??= (await perplexity(model, settings.perplexityTexts)).perplexity;
+          ppl = method.kind === 'original' ? originalPerplexity : (await perplexity(model, settings.perplexityTexts)).perplexity;
+        }
+        const t4 = clock();
+        const round = (x: number) => Math.round(x * 10) / 10;
+        await sink({
+          index,
+          case_id: record.case_id,
+          method: method.label,
+          ...probe,
+          ...(fl ? { fluency: fl.fluency } : {}),
+          ...(ppl === undefined ? {} : { perplexity: ppl }),
+          ...(fl ? { texts: fl.texts } : {}),
+          ms: { edit: round(t1 - t0), probe: round(t2 - t1), generation: round(t3 - t2), perplexity: round(t4 - t3) },
+        });
+      } finally {
+        if (method.kind !== 'original') editor.restore();
+      }
+    }
+  }
+}
