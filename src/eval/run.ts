@@ -10,9 +10,12 @@ import { perplexity } from './score.ts';
 
 /** Applies an edit method for one record, and undoes it. */
 export interface Editor {
-  apply(method: Exclude<MethodSpec, { kind: 'original' }>, record: CounterFactRecord): Promise<void>;
+  /** Returns what the edit reports about itself (steps, size of the change), kept in the line. */
+  apply(method: Exclude<MethodSpec, { kind: 'original' }>, record: CounterFactRecord): Promise<EditInfo | void>;
   restore(): void;
 }
+
+export type EditInfo = Record<string, number | number[]>;
 
 export interface EvalLine extends ProbeMetrics {
   index: number;
@@ -24,6 +27,8 @@ export interface EvalLine extends ProbeMetrics {
   texts?: string[];
   /** WikiText perplexity of the edited model; absent with --no-perplexity. */
   perplexity?: number;
+  /** The edit's own report; absent for the original model. */
+  edit?: EditInfo;
   /** Wall-clock milliseconds per stage: where the time goes. */
   ms: { edit: number; probe: number; generation: number; perplexity: number };
 }
@@ -58,7 +63,7 @@ export async function runEvaluation(
     for (const method of methods) {
       if (done.has(lineKey(index, method.label))) continue;
       const t0 = clock();
-      if (method.kind !== 'original') await editor.apply(method, record);
+      const info = method.kind === 'original' ? undefined : await editor.apply(method, record);
       try {
         const t1 = clock();
         const probe = await probeRecord(model, tokenizer, record);
@@ -80,6 +85,7 @@ export async function runEvaluation(
           ...(fl ? { fluency: fl.fluency } : {}),
           ...(ppl === undefined ? {} : { perplexity: ppl }),
           ...(fl ? { texts: fl.texts } : {}),
+          ...(info ? { edit: info } : {}),
           ms: { edit: round(t1 - t0), probe: round(t2 - t1), generation: round(t3 - t2), perplexity: round(t4 - t3) },
         });
       } finally {
