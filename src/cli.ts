@@ -7,6 +7,7 @@ import { editCommand } from './cli/edit.ts';
 import { evalCommand, evalMergeCommand } from './cli/eval.ts';
 import { factorsCommand } from './cli/factors.ts';
 import { factsCommand } from './cli/facts.ts';
+import { sweepCommand } from './cli/sweep.ts';
 import { trainCommand } from './cli/train.ts';
 import { NoAdapterError } from './gpu/device.ts';
 import { GpuError, KernelCompileError } from './gpu/kernels.ts';
@@ -22,6 +23,7 @@ const commands: Record<string, Command> = {
   doctor: doctorCommand,
   eval: evalCommand,
   'eval-merge': evalMergeCommand,
+  sweep: sweepCommand,
 };
 
 function help(): string {
