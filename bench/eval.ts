@@ -3,7 +3,7 @@
 // record's evaluation (probe = the six teacher-forced continuations, generation,
 // WikiText perplexity) with the per-op GPU breakdown of the slowest, on the default
 // model and on a random gpt2-small-shaped model.
-//   node dist/bench/eval.js [--model default|small|both] [--reps N] [--ppl-texts N]
+//   node dist/bench/eval.js [--model default|small|both] [--reps N] [--ppl-texts N] [--gen-tokens N]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseCounterFact } from '../src/data/counterfact.ts';
@@ -26,7 +26,7 @@ const pplTexts = Number(values['ppl-texts'] ?? 100);
 const GPT2_SMALL: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, nInner: 3072, eps: 1e-5 };
 
 const k = await getEngine();
-console.log(`adapter: ${k.gpu.adapterName}`);
+console.log(`adapter: ${k.gpu.adapterName}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
 const records = parseCounterFact(readFileSync('../shared/data/counterfact/counterfact-train.json', 'utf8'), 'counterfact-train.json').slice(0, reps + 1);
 const wiki = wikitextRows(readFileSync('../shared/data/wikitext-2-raw/wiki.test.raw', 'utf8')).slice(0, pplTexts);
 
@@ -56,7 +56,7 @@ async function profiled<T>(label: string, f: () => Promise<T>): Promise<void> {
 }
 
 async function bench(name: string, model: Gpt2, tokenizer: Tokenizer): Promise<void> {
-  const genTokens = Math.min(100, model.config.nPositions);
+  const genTokens = Math.min(Number(values['gen-tokens'] ?? 100), model.config.nPositions);
   console.log(`\n## ${name}: ${model.config.nLayer} layers, d ${model.config.nEmbd}, vocabulary ${model.config.vocabSize}, context ${model.config.nPositions}`);
   const prompts = [records[0]!.prompt, records[0]!.rephrase_prompt].map((p) => tokenizer.encode(p));
   const newTokens = prompts.map((p) => genTokens - p.length);
@@ -77,7 +77,7 @@ async function bench(name: string, model: Gpt2, tokenizer: Tokenizer): Promise<v
     await probeRecord(model, tokenizer, rec);
     stage.probe.push(performance.now() - t0);
     t0 = performance.now();
-    await recordFluency(model, tokenizer, rec, 0, (m, p, o) => decode(m, p, o));
+    await recordFluency(model, tokenizer, rec, 0, (m, p, o) => decode(m, p, o), genTokens);
     stage.generation.push(performance.now() - t0);
     if (r === 1 || name === 'default model') {
       t0 = performance.now();
