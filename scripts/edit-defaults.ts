@@ -15,7 +15,8 @@ import type { EditSpec } from '../src/edit/types.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { predictNext } from '../src/model/next-token.ts';
-import { answerToken, recordSentences, type CounterFactRecord } from '../src/train/corpus.ts';
+import { answerToken, type CounterFactRecord } from '../src/data/counterfact.ts';
+import { recordSentences } from '../src/train/corpus.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '100' }, json: { type: 'string' }, methods: { type: 'string', default: 'shift,sgd,adam' }, specs: { type: 'string' }, seen: { type: 'boolean' } } });
 const N = Number(values.records);
