@@ -85,7 +85,7 @@ test('bad input: one line, exit 2, nothing written', () => {
     [['--method', 'original', '--shard', '3/3'], /out of range 0-2/],
     [['--method', 'original', '--data', join(work, 'missing.json')], /cannot read .*missing\.json/],
     [['--method', 'original', '--data', data], /selects none of the 0 records/],
-    [['--method', 'original', '--records', 'case:1'], /no record has case_id 1/],
+    [['--method', 'original', '--records', 'case:2,1'], /no record has case_id 1/],
     [['--method', 'original', '--records', '5-2'], /runs backwards/],
   ];
   for (const [args, message] of cases) {
