@@ -8,6 +8,7 @@ import { evalCommand, evalMergeCommand } from './cli/eval.ts';
 import { factorsCommand } from './cli/factors.ts';
 import { factsCommand } from './cli/facts.ts';
 import { sweepCommand } from './cli/sweep.ts';
+import { studyCommand } from './cli/study.ts';
 import { trainCommand } from './cli/train.ts';
 import { NoAdapterError } from './gpu/device.ts';
 import { GpuError, KernelCompileError } from './gpu/kernels.ts';
@@ -24,6 +25,7 @@ const commands: Record<string, Command> = {
   eval: evalCommand,
   'eval-merge': evalMergeCommand,
   sweep: sweepCommand,
+  study: studyCommand,
 };
 
 function help(): string {

@@ -8,6 +8,8 @@ export interface Series {
   readonly name: string;
   readonly color: string;
   readonly points: readonly (readonly [number, number])[];
+  /** SVG stroke-dasharray, so curves that coincide stay distinguishable. */
+  readonly dash?: string;
 }
 
 export interface PlotOptions {
@@ -56,7 +58,7 @@ export function linePlot(o: PlotOptions): string {
   o.series.forEach((s, j) => {
     const pts = s.points.filter(([, y]) => usable(y));
     const coords = pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`);
-    if (coords.length > 1) parts.push(`<polyline points="${coords.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
+    if (coords.length > 1) parts.push(`<polyline points="${coords.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     pts.forEach(([x, y], i) => {
       const [cx, cy] = coords[i]!.split(',');
       parts.push(`<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.color}"><title>${esc(`${s.name}, layer ${x}: ${num(y)}`)}</title></circle>`);

@@ -1,0 +1,143 @@
+// `backward-lens study`: the paper's aggregate figures (§6, App. E) over many
+// CounterFact or known-fact records: study.json, one SVG per figure, index.html.
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { studyDocument, type StudyDocument } from '../lens/study/document.ts';
+import { parseRecords, selectRecords } from '../lens/study/records.ts';
+import { runStudy } from '../lens/study/run.ts';
+import { BadInputError } from '../lens/prepare.ts';
+import { renderStudyHtml, standaloneSvg, studyFigures, type Figure } from '../report/study.ts';
+import { loadModel, MODEL_OPTION, parse, required, UsageError, type Command } from './common.ts';
+import { defaultDataDir } from './data.ts';
+import { parseModules } from './analyze.ts';
+import { checkOutputDir, writeDirAtomic } from './output-dir.ts';
+import { writeTextAtomic } from './output-file.ts';
+import { Progress } from './progress.ts';
+
+const usage = `backward-lens study --out DIR [options]
+
+The paper's figures over many prompts (Katz et al. §6, App. E). Each record's
+prompt is analysed with the Backward Lens (target = CounterFact's target_new, or
+a known fact's attribute), its tokens labelled with ROME's segments from the
+record's subject: first subject token, middle subject tokens, last subject token,
+first subsequent token, further tokens, last token (and tokens before the subject).
+A token may hold two labels, as in ROME: a one-token subject is its first and
+last token. A subject occurring twice is located at its last occurrence; a
+record whose subject is not in its prompt is skipped with a warning, and counted.
+
+Per layer and module it computes:
+  Fig. 4       the share of prompts whose gradient rank equals n (and rank − n)
+  Figs. 6, 16  mean and median ‖δ_i‖ per layer × segment
+  Fig. 17      mean and median ‖x_i‖ per layer × segment
+  Fig. 7       the target's rank from the bottom of LL(δ_i) per layer × segment
+               (attn.c_proj and FF2; δ_i of norm 0 left out)
+  Figs. 18-21  per layer, split by whether the model's answer was the true one:
+               the target's and the original answer's rank in FF2's δ_n
+               (from the bottom) and in FF1's x_n (from the top)
+
+  --out DIR          writes DIR/study.json, DIR/*.svg, DIR/index.html (whole or not at all)
+  --model DIR        config.json + model.safetensors (default: the embedded model)
+  --data FILE        CounterFact (EasyEdit layout) or ROME's known_1000.json
+                     (default ../shared/data/counterfact/counterfact-train.json)
+  --records SPEC     0-based record indices, e.g. 0-499 or 0,5,10-19, or all
+                     (default 0-999: the records the default model trained on)
+  --modules LIST     default all: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj
+                     (Figs. 18-21 need both MLP modules)
+  --normalized       normalized logit lens, LL(v/‖v‖) (App. F)
+  --batch N          prompts per forward/backward pass (default 16)
+  --force            let --out replace an existing, non-empty directory
+  --replot           redraw DIR's figures and index.html from its study.json,
+                     without running anything (after a change to the figures)
+
+Example:
+  backward-lens study --records 0-499 --out study/`;
+
+const OPTIONS = {
+  ...MODEL_OPTION,
+  out: { type: 'string' },
+  data: { type: 'string' },
+  records: { type: 'string' },
+  modules: { type: 'string' },
+  normalized: { type: 'boolean' },
+  batch: { type: 'string' },
+  force: { type: 'boolean' },
+  replot: { type: 'boolean' },
+} as const;
+
+export const studyCommand: Command = {
+  summary: "the paper's aggregate figures (Figs. 4, 6, 7, 16-21) over many CounterFact or known-fact records",
+  usage,
+  async run(argv) {
+    const { values } = parse(argv, OPTIONS, usage);
+    if (values.help) return void console.log(usage);
+    const out = required(values.out, '--out');
+    if (values.replot) return replot(out);
+    const file = values.data ?? `${defaultDataDir()}/counterfact/counterfact-train.json`;
+    const spec = values.records ?? '0-999';
+    const batch = Number(values.batch ?? 16);
+    if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new UsageError(`--batch "${values.batch}": choose a whole number of prompts per pass, 1-1024`);
+    const modules = values.modules === undefined ? undefined : parseModules(values.modules);
+    await checkOutputDir(out, '--out', values.force ?? false);
+    const { layout, records } = parseRecords(await readJson(file), file);
+    const selected = selectRecords(records, spec);
+
+    const { model, tokenizer } = await loadModel(values.model);
+    const started = performance.now();
+    const progress = new Progress(selected.length);
+    const outcome = await runStudy(model, tokenizer, selected, {
+      ...(modules ? { modules } : {}),
+      normalized: values.normalized ?? false,
+      batch,
+      warn: (s) => process.stderr.write(`backward-lens: warning: record ${s.index} (id ${s.id}) skipped: ${s.reason}\n`),
+      progress: (done) => progress.update(done, 'records'),
+    });
+    progress.done();
+    const seconds = (performance.now() - started) / 1000;
+    const doc = studyDocument({
+      model: { source: values.model ?? 'default', ...model.config },
+      data: { file, layout, records: spec, selected: selected.length, studied: outcome.studied, skipped: outcome.skipped, repeatedSubject: outcome.repeatedSubject },
+      settings: { modules: outcome.modules, normalized: values.normalized ?? false, batch },
+      aggregates: outcome.aggregates,
+      seconds,
+    });
+    const figures = await writeStudy(out, doc, values.force ?? false);
+    const rate = (outcome.studied / seconds) * 60;
+    process.stderr.write(`backward-lens: studied ${outcome.studied} records (${outcome.skipped.length} skipped) in ${seconds.toFixed(1)} s, ${rate.toFixed(0)} records/min; wrote ${out}/study.json, ${figures.length} SVG figures, index.html\n`);
+  },
+};
+
+async function writeStudy(out: string, doc: StudyDocument, replace: boolean): Promise<Figure[]> {
+  const figures = studyFigures(doc);
+  await writeDirAtomic(out, [
+    { name: 'study.json', text: `${JSON.stringify(doc, null, 1)}\n` },
+    ...figures.map((f) => ({ name: f.file, text: standaloneSvg(f.svg) })),
+    { name: 'index.html', text: renderStudyHtml(doc, figures) },
+  ], replace);
+  return figures;
+}
+
+/** The figures again from study.json; other files in DIR (a README) are kept. */
+async function replot(out: string): Promise<void> {
+  const doc = (await readJson(join(out, 'study.json'), '--out')) as StudyDocument;
+  if (doc?.version !== 1 || !doc.aggregates) throw new BadInputError(`--out ${out}: study.json is not a study of this version`);
+  const figures = studyFigures(doc);
+  const old = (await readdir(out)).filter((f) => f.endsWith('.svg'));
+  for (const f of old) await rm(join(out, f));
+  for (const f of figures) await writeTextAtomic(join(out, f.file), standaloneSvg(f.svg));
+  await writeTextAtomic(join(out, 'index.html'), renderStudyHtml(doc, figures));
+  process.stderr.write(`backward-lens: redrew ${figures.length} SVG figures and index.html in ${out}\n`);
+}
+
+async function readJson(file: string, flag = '--data'): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new BadInputError(`${flag} ${file}: cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new BadInputError(`${flag} ${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
