@@ -28,6 +28,19 @@ test('terminal without colour: last layer on top, one column per token, the targ
   assert.match(text, /layer {2}target rank in FF2 δ_n {2}rank attn\.c_attn {2}rank attn\.c_proj {2}rank mlp\.c_fc {2}rank mlp\.c_proj/);
 });
 
+test('zero-norm cells (the last layer, i < n) are blank in the terminal and the HTML, not the lens of 0', () => {
+  const a = fakeAnalysis({ layers: [0, 1] });
+  // As analyze gives it: only the last token gets gradient in the last layer's MLP.
+  const zeroed = JSON.parse(JSON.stringify(a)) as { layers: { modules: { module: string; delta: { norm: number }[] }[] }[]; tokens: unknown[] };
+  for (const m of zeroed.layers[1]!.modules) if (m.module !== 'attn.c_attn') m.delta.forEach((d, i) => { if (i < zeroed.tokens.length - 1) d.norm = 0; });
+  const text = renderTerminal(zeroed as unknown as typeof a, { color: 'none', cellWidth: 8 });
+  const ff2Top = gridRows(text)[0]!;
+  assert.is(ff2Top.split('*Paris*').length - 1, 1, ff2Top);
+  assert.match(text, /blank: δ_i is exactly 0/);
+  const html = renderHtml(report(MODEL, [zeroed as unknown as typeof a]));
+  assert.is((html.match(/data-l="1" data-m="3" data-v="delta" data-i="\d+">(?=<\/td>)/g) ?? []).length, a.tokens.length - 1);
+});
+
 test('terminal colour: 256-colour or truecolor backgrounds, the target bold and underlined', () => {
   const a = fakeAnalysis();
   const c256 = renderTerminal(a, { color: '256' });

@@ -70,7 +70,7 @@ function gridTable(a: Analysis, g: Grid, p: number): string {
     const cells = row.cells.map((c, i) => {
       const bg = rampColor(unit(c.norm, g.maxNorm));
       const style = `background:${cssColor(bg)};color:${needsLightText(bg) ? '#fff' : '#000'}`;
-      return `<td tabindex="0" class="${c.isTarget ? 'target' : ''}" style="${style}" data-p="${p}" data-l="${row.layerIndex}" data-m="${row.moduleIndex}" data-v="${g.spec.vector}" data-i="${i}">${esc(c.token?.text ?? '?')}</td>`;
+      return `<td tabindex="0" class="${c.isTarget ? 'target' : ''}" style="${style}" data-p="${p}" data-l="${row.layerIndex}" data-m="${row.moduleIndex}" data-v="${g.spec.vector}" data-i="${i}">${c.zero ? '' : esc(c.token?.text ?? '?')}</td>`;
     });
     return `<tr><th>${row.layer}</th>${cells.join('')}</tr>`;
   });

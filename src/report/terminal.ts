@@ -41,7 +41,7 @@ function renderGrid(a: Analysis, grid: Grid, width: number, color: ColorMode): s
   const header = `${fit('layer', LAYER_WIDTH, 'right')} │ ${columns.map((c) => fit(c.forced ? `→${c.token.text}` : c.token.text, width)).join(' ')}`.trimEnd();
   const rows = grid.rows.map((row) => {
     const cells = row.cells.map((c) => {
-      const text = c.token?.text ?? '?';
+      const text = c.zero ? '' : c.token?.text ?? '?';
       if (color === 'none') return fit(c.isTarget ? marked(text) : text, width);
       const shown = cut(text, width);
       const padding = ' '.repeat(Math.max(0, width - displayWidth(shown)));
@@ -54,6 +54,8 @@ function renderGrid(a: Analysis, grid: Grid, width: number, color: ColorMode): s
     header,
     `${'─'.repeat(LAYER_WIDTH + 1)}┼${'─'.repeat(columns.length * (width + 1))}`,
     ...rows,
+    // Without this, blank cells read as a rendering fault.
+    ...(grid.rows.some((r) => r.cells.some((c) => c.zero)) ? ['blank: δ_i is exactly 0 (the last layer, i < n), so its lens says nothing'] : []),
   ];
 }
 

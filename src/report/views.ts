@@ -20,8 +20,13 @@ export const GRIDS: readonly GridSpec[] = [
 ];
 
 export interface GridCell {
-  /** Absent only if the vector was not projected. */
+  /** Absent if the vector was not projected, or is exactly zero. */
   readonly token?: TokenProb;
+  /**
+   * The cell's vector is exactly zero (the last layer's δ_i for i < n): its lens is
+   * that of the zero vector, which says nothing, so reports leave the cell blank.
+   */
+  readonly zero?: boolean;
   /** ‖δ_i‖ of the grid's module, the cell's colour: how much token i moves the weights (Fig. 5, 11). */
   readonly norm: number;
   readonly isTarget: boolean;
@@ -51,6 +56,7 @@ export function gridsOf(a: Analysis): Grid[] {
       if (moduleIndex < 0) return [];
       const m = layer.modules[moduleIndex]!;
       const cells = m[spec.vector].map((v, i): GridCell => {
+        if (v.norm === 0) return { zero: true, norm: m.delta[i]!.norm, isTarget: false };
         const token = v[spec.list]?.[0];
         return { ...(token ? { token } : {}), norm: m.delta[i]!.norm, isTarget: token?.id === a.targetTokens[0]?.id };
       });
