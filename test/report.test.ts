@@ -2,6 +2,7 @@
 // JSON that round-trips every number, HTML that escapes every token.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { gridsSvg } from '../src/report/grid-svg.ts';
 import { renderHtml } from '../src/report/html.ts';
 import { renderJson, report, type ModelInfo } from '../src/report/json.ts';
 import { renderTerminal } from '../src/report/terminal.ts';
@@ -39,6 +40,21 @@ test('zero-norm cells (the last layer, i < n) are blank in the terminal and the 
   assert.match(text, /blank: δ_i is exactly 0/);
   const html = renderHtml(report(MODEL, [zeroed as unknown as typeof a]));
   assert.is((html.match(/data-l="1" data-m="3" data-v="delta" data-i="\d+">(?=<\/td>)/g) ?? []).length, a.tokens.length - 1);
+});
+
+test('SVG grids: both grids, the target outlined, zero-norm cells blank, text escaped, no external references', () => {
+  const a = fakeAnalysis({ layers: [0, 1], tokens: ['<b>', ' &', ' Messi'] });
+  const zeroed = JSON.parse(JSON.stringify(a)) as { layers: { modules: { module: string; delta: { norm: number }[] }[] }[] };
+  for (const m of zeroed.layers[1]!.modules) m.delta.forEach((d, i) => { if (i < 2) d.norm = 0; });
+  const svg = gridsSvg(zeroed as unknown as typeof a);
+  assert.match(svg, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(svg, /FF2 \(mlp\.c_proj\)/);
+  assert.match(svg, /FF1 \(mlp\.c_fc\)/);
+  assert.match(svg, /&lt;b&gt;/);
+  assert.not.match(svg, /<b>|href=|<script/);
+  // FF2's bottom-1 is the target everywhere in this fake except the blank zero cells: 3 + 1 outlined.
+  assert.is((svg.match(/stroke="#0a58ca"/g) ?? []).length, 4);
+  assert.is((svg.match(/<title>δ_i = 0<\/title>/g) ?? []).length, 2, "FF2's last layer, i < n (FF1's x_i there are not zero)");
 });
 
 test('terminal colour: 256-colour or truecolor backgrounds, the target bold and underlined', () => {

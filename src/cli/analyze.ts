@@ -10,6 +10,7 @@ import { BadInputError, preparePair } from '../lens/prepare.ts';
 import { MODULE_NAMES, moduleByName, type LinearModule } from '../model/config.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
+import { gridsSvg } from '../report/grid-svg.ts';
 import { renderHtml } from '../report/html.ts';
 import { renderJson, report } from '../report/json.ts';
 import { neuronView, parseNeuronSpec, type NeuronView } from '../lens/neurons.ts';
@@ -53,6 +54,8 @@ gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
   --target-tokens all     teacher-force every target token and sum their NLLs
   --json FILE             every number: {"version": 1, "model", "results": [...]}
   --html FILE             a self-contained report: grids, hover lists, rank and norm plots
+  --svg FILE              the FF2 and FF1 grids as a standalone SVG (a publication figure:
+                          cells shaded by ‖δ_i‖ with a legend, the target outlined; one pair)
   --save-factors FILE.safetensors
                           every layer's x and delta as the factors command writes
                           them (one pair only: not with --pairs of several lines)
@@ -85,6 +88,7 @@ const OPTIONS = {
   'target-tokens': { type: 'string' },
   json: { type: 'string' },
   html: { type: 'string' },
+  svg: { type: 'string' },
   'save-factors': { type: 'string' },
   neurons: { type: 'string' },
   'no-color': { type: 'boolean' },
@@ -108,6 +112,7 @@ export const analyzeCommand: Command = {
       if (!saveFactors.endsWith('.safetensors')) throw new UsageError(`--save-factors ${saveFactors}: the file name must end in .safetensors`);
       if (pairs.length > 1) throw new BadInputError(`--save-factors takes one pair, but --pairs gave ${pairs.length}; run the pair you want with --prompt/--target`);
     }
+    if (values.svg !== undefined && pairs.length > 1) throw new BadInputError(`--svg takes one pair, but --pairs gave ${pairs.length}; run the pair you want with --prompt/--target`);
     const layerRanges = values.layers === undefined ? undefined : parseLayers(values.layers);
     const opts: AnalyzeOptions = {
       ...(values.modules !== undefined ? { modules: parseModules(values.modules) } : {}),
@@ -115,7 +120,7 @@ export const analyzeCommand: Command = {
       normalized: values.normalized ?? false,
       targetTokens: oneOf(values['target-tokens'], '--target-tokens', ['first', 'all'] as const, 'first'),
     };
-    const outputs = [['--json', values.json], ['--html', values.html], ['--save-factors', saveFactors]] as const;
+    const outputs = [['--json', values.json], ['--html', values.html], ['--svg', values.svg], ['--save-factors', saveFactors]] as const;
     const files = await OutputSet.check(outputs);
 
     const { model, tokenizer, vocab } = await loadModel(values.model);
@@ -159,6 +164,7 @@ export const analyzeCommand: Command = {
     try {
       if (values.json !== undefined) await files.stage(values.json, textWriter(renderJson(doc)));
       if (values.html !== undefined) await files.stage(values.html, textWriter(renderHtml(doc)));
+      if (values.svg !== undefined) await files.stage(values.svg, textWriter(gridsSvg(results[0]!)));
       if (saveFactors !== undefined) {
         const a = results[0]!;
         await files.stage(saveFactors, (temp) => writeSafetensorsNew(temp, factors!, { prompt: a.prompt, target: a.target, target_tokens: settings.targetTokens, loss: String(a.loss), ...(vocab ? { vocab: JSON.stringify(vocab) } : {}) }));
