@@ -125,11 +125,15 @@ test('--layers, --modules and --k select what is analysed; a missing module drop
   assert.is(a.settings.normalized, true);
 });
 
-test('--neurons: the per-neuron view in the terminal and the JSON, one per pair', () => {
+test('--neurons: the per-neuron view in the terminal, the JSON and the HTML, one per pair', () => {
   const json = out('neurons.json');
-  const r = cli(['--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--layers', '2', '--neurons', '2.ff2', '--k', '3', '--json', json, '--no-color']);
+  const html = out('neurons.html');
+  const r = cli(['--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--layers', '2', '--neurons', '2.ff2', '--k', '3', '--json', json, '--html', html, '--no-color']);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /mlp\.c_proj/);
+  const page = readFileSync(html, 'utf8');
+  assert.match(page, /Per-neuron view of h\.2\.mlp\.c_proj/);
+  assert.match(page, /Gradient neurons by norm/);
   const doc = readJson(json);
   assert.is(doc.neurons?.length, 1);
   const view = doc.neurons![0]!;

@@ -9,6 +9,8 @@ import { num, prob, quoted } from './format.ts';
 import { TOOLTIP_SCRIPT } from './html-script.ts';
 import type { Report } from './json.ts';
 import { linePlot, type Series } from './plot.ts';
+import { formatNeuronView } from './neurons.ts';
+import type { NeuronView } from '../lens/neurons.ts';
 import { cssColor, needsLightText, rampColor, unit } from './scale.ts';
 import { gridColumns, gridsOf, layerSummaries, type Grid } from './views.ts';
 
@@ -30,7 +32,7 @@ export function renderHtml(r: Report): string {
     `<link rel="icon" href="data:,"><title>${esc(title)}</title><style>${REPORT_STYLE}</style></head><body>`,
     header(r),
     r.results.length > 1 ? `<nav><ol>${r.results.map((a, p) => `<li><a href="#pair-${p}">${esc(`${quoted(a.prompt)} → ${quoted(a.target)}`)}</a></li>`).join('')}</ol></nav>` : '',
-    ...r.results.map((a, p) => renderSection(a, p, r.model.vocabSize)),
+    ...r.results.map((a, p) => renderSection(a, p, r.model.vocabSize, r.neurons?.[p])),
     '<div id="bl-tip" role="tooltip" hidden></div>',
     `<script type="application/json" id="bl-data">${scriptJson(r)}</script>`,
     `<script>${TOOLTIP_SCRIPT}</script>`,
@@ -51,7 +53,7 @@ Hover or focus a cell for its k most and least probable tokens.</p></header>`;
 }
 
 /** One analysis: summary, grids, plots and ranks. The web app renders the same section into its page. */
-export function renderSection(a: Analysis, p: number, vocabSize: number): string {
+export function renderSection(a: Analysis, p: number, vocabSize: number, neurons?: NeuronView): string {
   const target = a.targetTokens.map((t) => t.text).join('');
   const summary = `loss ${num(a.loss)} · the model answers <b>${esc(quoted(a.original.text))}</b> (p ${prob(a.original.prob)}) · target <b>${esc(quoted(target))}</b> (p ${prob(a.targetProb)}) · n = ${a.tokens.length} prompt tokens · factors ${kb(a.memory.factorBytes)} against ${kb(a.memory.denseBytes)} of dense gradients`;
   const grids = gridsOf(a);
@@ -61,7 +63,14 @@ export function renderSection(a: Analysis, p: number, vocabSize: number): string
 ${grids.length ? grids.map((g) => gridTable(a, g, p)).join('\n') : '<p class="note">No grid: neither mlp.c_proj (FF2) nor mlp.c_fc (FF1) was analysed.</p>'}
 <div class="plots">${plots(a, vocabSize)}</div>
 ${rankTable(a)}
+${neurons ? neuronSection(a, neurons) : ''}
 </section>`;
+}
+
+/** The terminal's neuron tables (App. B), verbatim: their columns line up in monospace. */
+function neuronSection(a: Analysis, view: NeuronView): string {
+  return `<details class="neurons" open><summary>Per-neuron view of h.${view.layer}.${esc(view.module)} (App. B): gradient neurons grouped by norm, their logit lens, overlap and cosine with each spanning vector</summary>
+<pre>${esc(formatNeuronView(view, a.tokens.map((t) => t.text)))}</pre></details>`;
 }
 
 function gridTable(a: Analysis, g: Grid, p: number): string {
@@ -135,6 +144,7 @@ h1{font-size:22px;margin:0 0 6px}h2{font-size:18px;margin:28px 0 4px;white-space
 .plots{display:flex;flex-wrap:wrap;gap:16px;margin:12px 0}
 .plot{background:#fff;border:1px solid #ddd;font:11px system-ui,sans-serif}
 .plot-title{font-size:13px;font-weight:600}.plot-area{fill:none;stroke:#ccc}.grid-line{stroke:#eee}
+.neurons pre{font:12px/1.3 ui-monospace,Menlo,Consolas,monospace;overflow-x:auto;background:#fff;border:1px solid #ddd;padding:8px}.neurons summary{cursor:pointer;font-weight:600;margin:12px 0 6px}
 .ranks{border-collapse:collapse;font-size:13px;margin:8px 0}.ranks caption{text-align:left;margin-bottom:4px}
 .ranks th,.ranks td{border:1px solid #ddd;padding:2px 8px;text-align:right}
 #bl-tip{position:absolute;z-index:10;background:#fff;border:1px solid #999;box-shadow:0 2px 8px rgba(0,0,0,.2);padding:8px 10px;font-size:12px;max-width:520px;pointer-events:none}
