@@ -2,9 +2,10 @@
 // exists and is writable, it is not a system path, and an existing directory is
 // replaced only when empty or when the user said --force.
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { access, readdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { BadInputError } from '../lens/prepare.ts';
+import { replaceDirAtomic } from '../model/node-file.ts';
 
 export async function checkOutputDir(path: string, flag: string, force: boolean): Promise<void> {
   const full = resolve(path);
@@ -23,26 +24,11 @@ export async function checkOutputDir(path: string, flag: string, force: boolean)
  * a failure leaves no half-written report (and any earlier one untouched).
  */
 export async function writeDirAtomic(out: string, files: readonly { name: string; text: string }[], replace: boolean): Promise<void> {
-  const full = resolve(out);
-  const temp = join(dirname(full), `.${basename(full)}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const old = `${temp}.old`;
   try {
-    await mkdir(temp);
-    for (const f of files) await writeFile(join(temp, f.name), f.text, { flag: 'wx' });
-    const existing = await readdir(full).then((e) => e.length, (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return -1;
-      throw e;
-    });
-    if (existing > 0 && !replace) throw new Error('exists and is not empty');
-    // The old directory is moved aside, not deleted, until the new one is in place.
-    if (existing >= 0) await rename(full, old);
-    await rename(temp, full).catch(async (e) => {
-      if (existing >= 0) await rename(old, full);
-      throw e;
-    });
+    await replaceDirAtomic(out, async (dir) => {
+      for (const f of files) await writeFile(join(dir, f.name), f.text, { flag: 'wx' });
+    }, replace);
   } catch (e) {
-    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
     throw new BadInputError(`cannot write ${out}: ${(e as Error).message}`);
   }
-  await rm(old, { recursive: true, force: true });
 }

@@ -1,7 +1,8 @@
 // Node-only file access for safetensors: positioned reads through a FileHandle
 // (the file is never read whole) and atomic writes (temp file + rename).
 
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { encodeSafetensors, SafetensorsError, type ByteSource, type TensorToWrite } from './safetensors.ts';
 
 // FileHandle.read takes at most 2^31 - 1 bytes per call.
@@ -106,4 +107,33 @@ function ioError(path: string, e: unknown, action: 'read' | 'write'): Safetensor
   const err = e as NodeJS.ErrnoException;
   const [problem, fix] = IO_PROBLEMS[err.code ?? ''] ?? [err.message, 'check the path and try again'];
   return new SafetensorsError(path, `cannot ${action}: ${problem}`, { fix });
+}
+
+/**
+ * Builds a directory beside `out` with `fill`, then swaps it in for `out`: a failure
+ * leaves no half-written directory, and an earlier `out` (replaced only when empty
+ * or `replace`) is moved aside, not deleted, until the new one is in place.
+ */
+export async function replaceDirAtomic(out: string, fill: (dir: string) => Promise<void>, replace: boolean): Promise<void> {
+  const full = resolve(out);
+  const temp = join(dirname(full), `.${basename(full)}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const old = `${temp}.old`;
+  try {
+    await mkdir(temp);
+    await fill(temp);
+    const existing = await readdir(full).then((e) => e.length, (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return -1;
+      throw e;
+    });
+    if (existing > 0 && !replace) throw new Error(`${out} exists and is not empty`);
+    if (existing >= 0) await rename(full, old);
+    await rename(temp, full).catch(async (e) => {
+      if (existing >= 0) await rename(old, full);
+      throw e;
+    });
+  } catch (e) {
+    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
+  await rm(old, { recursive: true, force: true });
 }

@@ -3,14 +3,14 @@
 // come from the GPU; tensors that are not parameters (mask buffers) and the
 // metadata come from the source file. The directory is built beside its final path
 // and renamed into place, so a failure never leaves a half-written model.
-import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readAll } from '../gpu/buffers.ts';
 import { configJson } from './config.ts';
 import type { Gpt2 } from './gpt2.ts';
 import { canonical } from './load.ts';
 import { modelFiles } from './load-node.ts';
-import { fileSource, writeSafetensorsFile } from './node-file.ts';
+import { fileSource, replaceDirAtomic, writeSafetensorsFile } from './node-file.ts';
 import { openSafetensors, type TensorToWrite } from './safetensors.ts';
 
 export interface SaveOptions {
@@ -42,27 +42,9 @@ export async function saveModelDir(model: Gpt2, source: string, out: string, opt
     await src.close();
   }
 
-  const temp = join(dirname(out), `.${basename(out)}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const old = `${temp}.old`;
-  try {
-    await mkdir(temp);
-    await writeSafetensorsFile(join(temp, 'model.safetensors'), tensors, metadata);
-    if (files.config) await copyFile(files.config, join(temp, 'config.json'));
-    else await writeFile(join(temp, 'config.json'), `${JSON.stringify(configJson(model.config), null, 2)}\n`);
-    const existing = await readdir(out).then((entries) => entries.length, (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return -1;
-      throw e;
-    });
-    if (existing > 0 && !opts.replace) throw new Error(`${out} exists and is not empty`);
-    // The old directory is moved aside, not deleted, until the new one is in place.
-    if (existing >= 0) await rename(out, old);
-    await rename(temp, out).catch(async (e) => {
-      if (existing >= 0) await rename(old, out);
-      throw e;
-    });
-  } catch (e) {
-    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
-    throw e;
-  }
-  await rm(old, { recursive: true, force: true });
+  await replaceDirAtomic(out, async (dir) => {
+    await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors, metadata);
+    if (files.config) await copyFile(files.config, join(dir, 'config.json'));
+    else await writeFile(join(dir, 'config.json'), `${JSON.stringify(configJson(model.config), null, 2)}\n`);
+  }, opts.replace ?? false);
 }
