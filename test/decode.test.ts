@@ -49,4 +49,14 @@ test('refuses a prompt that with its new tokens exceeds the context', async () =
   }
 });
 
+test('a relu model decodes with relu: cached = generate()', async () => {
+  const cfg: Gpt2Config = { ...CFG, activation: 'relu' };
+  const relu = Gpt2.fromArrays(await getEngine(), cfg, randomGpt2ParamsRef(cfg, 11, 0.3));
+  try {
+    assert.equal(await decode(relu, prompts, { newTokens: [12, 12, 12] }), await generate(relu, prompts, { maxNewTokens: 12 }));
+  } finally {
+    relu.dispose();
+  }
+});
+
 test.run();

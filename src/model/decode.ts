@@ -9,7 +9,7 @@ import { attention, attentionDecode } from '../ops/attention.ts';
 import { embed, selectRows } from '../ops/embedding.ts';
 import { layernorm } from '../ops/layernorm.ts';
 import { linear } from '../ops/linear.ts';
-import { add, gelu } from '../ops/pointwise.ts';
+import { activate, add } from '../ops/pointwise.ts';
 import { unembed } from '../ops/unembed.ts';
 import { topk } from '../ops/vocab.ts';
 import type { Tensor } from '../tensor.ts';
@@ -29,7 +29,7 @@ export interface DecodeOptions {
 
 type Attend = (layer: number, qkv: Tensor) => Tensor;
 
-/** The blocks of Gpt2.forward with the attention supplied by the caller; returns ln_f(x). */
+/** The blocks of Gpt2.forward (the config's activation included) with the attention supplied by the caller; returns ln_f(x). */
 function blocks(tape: Tape, model: Gpt2, ids: readonly number[], positions: readonly number[], attend: Attend): Tensor {
   const c = model.config;
   const p = (name: string) => model.param(name);
@@ -39,7 +39,7 @@ function blocks(tape: Tape, model: Gpt2, ids: readonly number[], positions: read
     const qkv = linear(tape, `h.${l}.attn.c_attn`, layernorm(tape, x, h('ln_1.weight'), h('ln_1.bias'), c.eps), h('attn.c_attn.weight'), h('attn.c_attn.bias'));
     x = add(tape, x, linear(tape, `h.${l}.attn.c_proj`, attend(l, qkv), h('attn.c_proj.weight'), h('attn.c_proj.bias')));
     const ff1 = linear(tape, `h.${l}.mlp.c_fc`, layernorm(tape, x, h('ln_2.weight'), h('ln_2.bias'), c.eps), h('mlp.c_fc.weight'), h('mlp.c_fc.bias'));
-    x = add(tape, x, linear(tape, `h.${l}.mlp.c_proj`, gelu(tape, ff1), h('mlp.c_proj.weight'), h('mlp.c_proj.bias')));
+    x = add(tape, x, linear(tape, `h.${l}.mlp.c_proj`, activate(tape, ff1, c.activation ?? 'gelu_new'), h('mlp.c_proj.weight'), h('mlp.c_proj.bias')));
   }
   return layernorm(tape, x, p('ln_f.weight'), p('ln_f.bias'), c.eps);
 }
