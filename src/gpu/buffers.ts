@@ -3,6 +3,7 @@
 // binding limit (Kernels.bindLimit) is allocated as blocks of whole rows.
 import { Tensor, type Block, type DType } from '../tensor.ts';
 import type { Kernels } from './kernels.ts';
+import { gentleWait } from './wait.ts';
 
 // Read at call time: in Node the GPU globals exist only after getGpu().
 const usage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -98,7 +99,7 @@ export async function readAll(k: Kernels, tensors: readonly Tensor[]): Promise<(
     }),
   );
   await k.sync();
-  await Promise.all(staging.flat().map(({ s }) => s.mapAsync(GPUMapMode.READ)));
+  await gentleWait(() => Promise.all(staging.flat().map(({ s }) => s.mapAsync(GPUMapMode.READ))));
   return staging.map((parts, i) => {
     const t = tensors[i]!;
     const bytes = new Uint8Array(t.size * 4);

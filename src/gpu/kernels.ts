@@ -3,6 +3,7 @@
 // because on SwiftShader every wait for the GPU costs most of a core.
 import type { Gpu } from './device.ts';
 import { Profiler, type OpTime } from './profiler.ts';
+import { gentleWait } from './wait.ts';
 
 export class KernelCompileError extends Error {
   override name = 'KernelCompileError';
@@ -201,7 +202,7 @@ export class Kernels {
   /** Submits and waits; surfaces validation and out-of-memory errors as exceptions. */
   async sync(): Promise<void> {
     this.submit();
-    await this.device.queue.onSubmittedWorkDone();
+    await gentleWait(() => this.device.queue.onSubmittedWorkDone());
     const [first] = this.errors;
     this.errors = [];
     if (first instanceof GPUOutOfMemoryError) throw gpuError(`GPU out of memory: ${summarize(first.message)} (try a shorter prompt or fewer layers)`, first.message);
