@@ -59,30 +59,37 @@ test('segments: a subject missing from the prompt gives no segmentation', () => 
 });
 
 test('records: CounterFact and known-fact layouts, --records specs', () => {
-  const cf = parseRecords([{ case_id: 7, prompt: 'P', subject: 'S', target_new: 'T', ground_truth: 'G' }], 'f');
+  const fields = { prompt: 'P', subject: 'S', target_new: 'T', ground_truth: 'G', rephrase_prompt: 'R', locality_prompt: 'L', locality_ground_truth: 'LG' };
+  const cf = parseRecords([{ case_id: 7, ...fields }], 'f');
   assert.is(cf.layout, 'counterfact');
   assert.equal(cf.records[0], { index: 0, id: 7, prompt: 'P', subject: 'S', target: 'T', answer: 'G' });
+  assert.throws(() => parseRecords([{ case_id: 7, prompt: 'P', subject: 'S', target_new: 'T' }], 'f'), /record 0 \(case_id 7\) has no string field "ground_truth"/);
   const kn = parseRecords([{ known_id: 3, prompt: 'P', subject: 'S', attribute: 'A' }], 'f');
   assert.is(kn.layout, 'knowns');
   assert.equal(kn.records[0], { index: 0, id: 3, prompt: 'P', subject: 'S', target: 'A', answer: 'A' });
   assert.throws(() => parseRecords([{ text: 'x' }], 'f'), /unknown record layout/);
   assert.throws(() => parseRecords({}, 'f'), /non-empty JSON list/);
-  const ten = Array.from({ length: 10 }, (_, i) => i);
-  assert.equal(selectRecords(ten, '0-2,5,8-20'), [0, 1, 2, 5, 8, 9]);
+  const ten = Array.from({ length: 10 }, (_, i) => ({ index: i, id: 100 + i, prompt: 'P', subject: 'S', target: 'T', answer: 'A' }));
+  assert.equal(selectRecords(ten, '0-2,5,8-9').map((r) => r.index), [0, 1, 2, 5, 8, 9]);
+  assert.equal(selectRecords(ten, 'case:101,109').map((r) => r.index), [1, 9]);
   assert.equal(selectRecords(ten, 'all'), ten);
-  assert.throws(() => selectRecords(ten, '10-20'), /selects no record/);
+  assert.throws(() => selectRecords(ten, '8-20'), /index 10 is past the last record \(9\)/);
+  assert.throws(() => selectRecords(ten, 'case:101,3'), /no record has id 3/);
   assert.throws(() => selectRecords(ten, '3-1'), /backwards/);
-  assert.throws(() => selectRecords(ten, 'x'), /not an index/);
+  assert.throws(() => selectRecords(ten, 'x'), /not a number or range/);
 });
 
 // 12 heads keep attn.c_attn's gradient at full rank (see analyze.test.ts).
 const CFG: Gpt2Config = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+// Case 2's target keeps a leading space so that one record gets a tokenization warning.
+// The study reads only prompt, subject, target_new and ground_truth; the rest makes them valid CounterFact records.
+const PARAPHRASES = { rephrase_prompt: 'R', locality_prompt: 'L', locality_ground_truth: 'G' };
 const RECORDS = [
-  { case_id: 1, prompt: 'The mother tongue of Danielle Darrieux is', subject: 'Danielle Darrieux', target_new: 'English', ground_truth: 'French' },
-  { case_id: 2, prompt: 'Toko Yasuda, the', subject: 'Toko Yasuda', target_new: 'piano', ground_truth: 'guitar' },
-  { case_id: 3, prompt: 'Paris is the capital of', subject: 'Paris', target_new: 'Italy', ground_truth: 'France' },
-  { case_id: 4, prompt: 'Autonomous University of Madrid, which is located in', subject: 'Mars', target_new: 'Sweden', ground_truth: 'Spain' },
-  { case_id: 5, prompt: 'Apple and Apple is made by', subject: 'Apple', target_new: 'Google', ground_truth: 'Apple' },
+  { case_id: 1, prompt: 'The mother tongue of Danielle Darrieux is', subject: 'Danielle Darrieux', target_new: 'English', ground_truth: 'French', ...PARAPHRASES },
+  { case_id: 2, prompt: 'Toko Yasuda, the', subject: 'Toko Yasuda', target_new: ' piano', ground_truth: 'guitar', ...PARAPHRASES },
+  { case_id: 3, prompt: 'Paris is the capital of', subject: 'Paris', target_new: 'Italy', ground_truth: 'France', ...PARAPHRASES },
+  { case_id: 4, prompt: 'Autonomous University of Madrid, which is located in', subject: 'Mars', target_new: 'Sweden', ground_truth: 'Spain', ...PARAPHRASES },
+  { case_id: 5, prompt: 'Apple and Apple is made by', subject: 'Apple', target_new: 'Google', ground_truth: 'Apple', ...PARAPHRASES },
 ];
 const work = mkdtempSync(join(tmpdir(), 'bl-study-'));
 const dataFile = join(work, 'records.json');
@@ -111,6 +118,9 @@ test('study: every aggregate equals what one-by-one analyze --json runs give', (
   assert.is(doc.data.studied, 4);
   assert.equal(doc.data.skipped.map((s) => s.index), [3]);
   assert.is(doc.data.repeatedSubject, 1);
+  // Record 1's target has a space of its own, so its first token is a bare space: studied, and counted.
+  assert.is(doc.data.tokenWarnings, 1);
+  assert.ok(r.lines.some((l) => /warning: 1 of 4 studied records read differently from GPT-2 .* record 1: the target "  piano" starts with the token " "/.test(l)), r.stderr);
 
   // The same records one at a time through `analyze`, folded by the same accumulator.
   const acc = new StudyAccumulator();
@@ -160,7 +170,7 @@ test('study: bad input is one line, exit 2, and nothing written', () => {
   const cases: [string[], RegExp][] = [
     [['--data', join(work, 'nope.json')], /--data .*nope\.json: cannot read: no such file/],
     [['--data', join(work, 'layout.json')], /unknown record layout/],
-    [['--data', dataFile, '--records', '50-60'], /--records "50-60" selects no record: the file holds records 0-4/],
+    [['--data', dataFile, '--records', '50-60'], /records "50-60" selects none of the 5 records/],
     [['--data', dataFile, '--out', join(work, 'no-such-dir', 'out')], /does not exist/],
     [['--data', dataFile, '--records', '3'], /none of the 1 selected records can be studied/],
   ];

@@ -39,7 +39,8 @@ Per layer and module it computes:
   --model DIR        config.json + model.safetensors (default: the embedded model)
   --data FILE        CounterFact (EasyEdit layout) or ROME's known_1000.json
                      (default ../shared/data/counterfact/counterfact-train.json)
-  --records SPEC     0-based record indices, e.g. 0-499 or 0,5,10-19, or all
+  --records SPEC     0-based record indices, e.g. 0-499 or 0,5,10-19; ids (case_id or
+                     known_id) as case:2,3,8-12; or all
                      (default 0-999: the records the default model trained on)
   --modules LIST     default all: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj
                      (Figs. 18-21 need both MLP modules)
@@ -73,12 +74,13 @@ export const studyCommand: Command = {
     const out = required(values.out, '--out');
     if (values.replot) return replot(out);
     const file = values.data ?? `${defaultDataDir()}/counterfact/counterfact-train.json`;
-    const spec = values.records ?? '0-999';
     const batch = Number(values.batch ?? 16);
     if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new UsageError(`--batch "${values.batch}": choose a whole number of prompts per pass, 1-1024`);
     const modules = values.modules === undefined ? undefined : parseModules(values.modules);
     await checkOutputDir(out, '--out', values.force ?? false);
     const { layout, records } = parseRecords(await readJson(file), file);
+    // The default: the records the default model trained on, or all of a shorter file.
+    const spec = values.records ?? `0-${Math.min(999, records.length - 1)}`;
     const selected = selectRecords(records, spec);
 
     const { model, tokenizer } = await loadModel(values.model);
@@ -92,10 +94,12 @@ export const studyCommand: Command = {
       progress: (done) => progress.update(done, 'records'),
     });
     progress.done();
+    const [firstWarning] = outcome.tokenWarnings;
+    if (firstWarning) process.stderr.write(`backward-lens: warning: ${outcome.tokenWarnings.length} of ${outcome.studied} studied records read differently from GPT-2 (counted in study.json as data.tokenWarnings); the first, record ${firstWarning.index}: ${firstWarning.warning}\n`);
     const seconds = (performance.now() - started) / 1000;
     const doc = studyDocument({
       model: { source: values.model ?? 'default', ...model.config },
-      data: { file, layout, records: spec, selected: selected.length, studied: outcome.studied, skipped: outcome.skipped, repeatedSubject: outcome.repeatedSubject },
+      data: { file, layout, records: spec, selected: selected.length, studied: outcome.studied, skipped: outcome.skipped, repeatedSubject: outcome.repeatedSubject, tokenWarnings: outcome.tokenWarnings.length },
       settings: { modules: outcome.modules, normalized: values.normalized ?? false, batch },
       aggregates: outcome.aggregates,
       seconds,

@@ -28,6 +28,11 @@ export function parseCounterFact(text: string, source: string): CounterFactRecor
   } catch (e) {
     throw new BadDataError(`${source} is not valid JSON (${(e as Error).message}); the file is damaged: restore it, or pass another file`);
   }
+  return checkCounterFact(data, source);
+}
+
+/** The records of already parsed JSON, checked field by field. */
+export function checkCounterFact(data: unknown, source: string): CounterFactRecord[] {
   if (!Array.isArray(data)) throw new BadDataError(`${source} is not a list of CounterFact records (EasyEdit layout: case_id, prompt, target_new, ground_truth, ...)`);
   data.forEach((r: unknown, i) => {
     const rec = r as Record<string, unknown>;
@@ -53,18 +58,29 @@ export function answerToken(tokenizer: Tokenizer, answer: string): number {
   return answerTokens(tokenizer, answer)[0]!;
 }
 
-export interface Selected {
+export interface Selected<T = CounterFactRecord> {
   /** Position in the file, 0-based. */
   index: number;
-  record: CounterFactRecord;
+  record: T;
 }
 
 /**
  * Records by a spec: index ranges into the file (`0-99`, `0-9,50,70-79`, 0-based,
- * inclusive) or case_ids (`case:2,3,8-12`). File order is kept; a spec that selects
- * nothing, or names an index or case_id the file lacks, is an error.
+ * inclusive), ids (`case:2,3,8-12`: case_id, or `idOf` of other kinds of record) or
+ * `all`. File order is kept; a spec that selects nothing, or names an index
+ * or id the file lacks, is an error.
  */
-export function selectRecords(records: readonly CounterFactRecord[], spec: string): Selected[] {
+export function selectRecords<T = CounterFactRecord>(
+  records: readonly T[],
+  spec: string,
+  idOf: (r: T) => number = (r) => (r as CounterFactRecord).case_id,
+  idName = 'case_id',
+): Selected<T>[] {
+  const all = records.map((record, index) => ({ index, record }));
+  if (spec === 'all') {
+    if (all.length === 0) throw new BadDataError('records "all": the file holds no records');
+    return all;
+  }
   const byCase = spec.startsWith('case:');
   const body = byCase ? spec.slice(5) : spec;
   const wanted = new Set<number>();
@@ -77,12 +93,13 @@ export function selectRecords(records: readonly CounterFactRecord[], spec: strin
     if (b - a > 10_000_000) throw new BadDataError(`records "${spec}": range ${part} is too large`);
     for (let x = a; x <= b; x++) wanted.add(x);
   }
-  const selected = records.map((record, index) => ({ index, record })).filter((s) => wanted.has(byCase ? s.record.case_id : s.index));
+  const key = (s: Selected<T>) => (byCase ? idOf(s.record) : s.index);
+  const selected = all.filter((s) => wanted.has(key(s)));
   if (selected.length === 0) throw new BadDataError(`records "${spec}" selects none of the ${records.length} records`);
   if (selected.length < wanted.size) {
-    const have = new Set(selected.map((s) => (byCase ? s.record.case_id : s.index)));
+    const have = new Set(selected.map(key));
     const missing = [...wanted].find((x) => !have.has(x))!;
-    throw new BadDataError(byCase ? `records "${spec}": no record has case_id ${missing}` : `records "${spec}": index ${missing} is past the last record (${records.length - 1})`);
+    throw new BadDataError(byCase ? `records "${spec}": no record has ${idName} ${missing}` : `records "${spec}": index ${missing} is past the last record (${records.length - 1})`);
   }
   return selected;
 }

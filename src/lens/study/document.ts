@@ -17,6 +17,8 @@ export interface StudyDocument {
     readonly studied: number;
     readonly skipped: readonly Skipped[];
     readonly repeatedSubject: number;
+    /** Studied records with tokenization warnings (see StudyOutcome.tokenWarnings); absent in older documents. */
+    readonly tokenWarnings?: number;
   };
   readonly settings: { readonly modules: readonly LinearModule[]; readonly normalized: boolean; readonly batch: number };
   readonly segments: readonly string[];

@@ -1,9 +1,8 @@
-// The records a study runs over: CounterFact (EasyEdit layout; the edit's target is
-// target_new, the model's expected answer ground_truth) or ROME's known facts
-// (known_1000.json; target and expected answer are both the attribute). A small
-// reader of its own for now: src/data/counterfact.ts (branch evaluation) will own
-// the CounterFact record type, and this can read through it once it lands.
-import { BadInputError } from '../prepare.ts';
+// The records a study runs over: CounterFact (target = target_new, the model's
+// expected answer = ground_truth; parsed and selected by src/data/counterfact.ts like
+// every other command's) or ROME's known facts (known_1000.json; target and expected
+// answer are both the attribute).
+import { BadDataError, checkCounterFact, selectRecords as select } from '../../data/counterfact.ts';
 
 export type Layout = 'counterfact' | 'knowns';
 
@@ -20,43 +19,27 @@ export interface StudyRecord {
   readonly answer: string;
 }
 
+const KNOWN_FIELDS = ['prompt', 'subject', 'attribute'] as const;
+
 /** Recognises the layout from the first record's fields. */
 export function parseRecords(data: unknown, file: string): { layout: Layout; records: StudyRecord[] } {
-  if (!Array.isArray(data) || data.length === 0) throw new BadInputError(`${file}: expected a non-empty JSON list of CounterFact or ROME known-fact records`);
-  const str = (r: Record<string, unknown>, k: string) => typeof r[k] === 'string';
+  if (!Array.isArray(data) || data.length === 0) throw new BadDataError(`${file}: expected a non-empty JSON list of CounterFact or ROME known-fact records`);
   const first = data[0] as Record<string, unknown>;
-  const layout: Layout | undefined = ['prompt', 'subject', 'target_new', 'ground_truth'].every((k) => str(first, k))
-    ? 'counterfact'
-    : ['prompt', 'subject', 'attribute'].every((k) => str(first, k))
-      ? 'knowns'
-      : undefined;
-  if (!layout) throw new BadInputError(`${file}: unknown record layout; expected CounterFact (prompt, subject, target_new, ground_truth) or ROME knowns (prompt, subject, attribute)`);
+  if (typeof first?.target_new === 'string') {
+    const records = checkCounterFact(data, file).map((r, index) => ({ index, id: r.case_id, prompt: r.prompt, subject: r.subject, target: r.target_new, answer: r.ground_truth }));
+    return { layout: 'counterfact', records };
+  }
+  if (typeof first?.attribute !== 'string') throw new BadDataError(`${file}: unknown record layout; expected CounterFact (case_id, prompt, subject, target_new, ground_truth, ...) or ROME knowns (prompt, subject, attribute)`);
   const records = data.map((raw, index): StudyRecord => {
-    const r = raw as Record<string, unknown>;
-    const need = layout === 'counterfact' ? ['prompt', 'subject', 'target_new', 'ground_truth'] : ['prompt', 'subject', 'attribute'];
-    const missing = need.find((k) => !str(r ?? {}, k));
-    if (missing) throw new BadInputError(`${file}: record ${index} has no string "${missing}" like the first record's ${layout} layout`);
-    return layout === 'counterfact'
-      ? { index, id: Number(r.case_id ?? index), prompt: r.prompt as string, subject: r.subject as string, target: r.target_new as string, answer: r.ground_truth as string }
-      : { index, id: Number(r.known_id ?? index), prompt: r.prompt as string, subject: r.subject as string, target: r.attribute as string, answer: r.attribute as string };
+    const r = (raw ?? {}) as Record<string, unknown>;
+    const missing = KNOWN_FIELDS.find((k) => typeof r[k] !== 'string');
+    if (missing) throw new BadDataError(`${file}: record ${index} has no string "${missing}" like the first record's known-fact layout`);
+    return { index, id: Number(r.known_id ?? index), prompt: r.prompt as string, subject: r.subject as string, target: r.attribute as string, answer: r.attribute as string };
   });
-  return { layout, records };
+  return { layout: 'knowns', records };
 }
 
-/**
- * "0-499", "0,3,10-19", "all": 0-based record indices; ranges reaching past the
- * end are cut at the end. Throws if the spec is malformed or selects nothing.
- */
-export function selectRecords<T>(records: readonly T[], spec: string): T[] {
-  if (spec === 'all') return [...records];
-  const picked = new Set<number>();
-  for (const item of spec.split(',')) {
-    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(item);
-    if (!m) throw new BadInputError(`--records "${spec}": "${item}" is not an index or a range like 0-499`);
-    const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
-    if (from > to) throw new BadInputError(`--records "${spec}": the range ${item.trim()} runs backwards`);
-    for (let i = from; i <= Math.min(to, records.length - 1); i++) picked.add(i);
-  }
-  if (picked.size === 0) throw new BadInputError(`--records "${spec}" selects no record: the file holds records 0-${records.length - 1}`);
-  return [...picked].sort((a, b) => a - b).map((i) => records[i]!);
+/** `--records`: index ranges, `case:` ids (case_id or known_id) or `all`, as every command reads them. */
+export function selectRecords(records: readonly StudyRecord[], spec: string): StudyRecord[] {
+  return select(records, spec, (r) => r.id, 'id').map((s) => s.record);
 }

@@ -35,6 +35,12 @@ export interface StudyOutcome {
   readonly skipped: readonly Skipped[];
   /** Records whose subject occurs twice or more in the prompt (the last occurrence was used). */
   readonly repeatedSubject: number;
+  /**
+   * Studied records whose prompt or target the model reads differently from GPT-2
+   * (words its reduced vocabulary spells in single bytes, a target starting with a lone
+   * byte): their index and analyze's warning. Studied all the same, but counted.
+   */
+  readonly tokenWarnings: readonly { readonly index: number; readonly warning: string }[];
 }
 
 interface Ready {
@@ -52,6 +58,7 @@ export async function runStudy(model: Gpt2, tokenizer: Tokenizer, records: reado
   const settings = settingsFor(model, { ...(opts.modules ? { modules: opts.modules } : {}), k: 1, normalized: opts.normalized ?? false, targetTokens: 'first' });
   const ready: Ready[] = [];
   const skipped: Skipped[] = [];
+  const tokenWarnings: { index: number; warning: string }[] = [];
   for (const record of records) {
     const skip = (reason: string) => {
       const s = { index: record.index, id: record.id, reason };
@@ -59,9 +66,10 @@ export async function runStudy(model: Gpt2, tokenizer: Tokenizer, records: reado
       opts.warn?.(s);
     };
     let ids: number[];
+    let warnings: string[];
     try {
       const p = recordPair(record);
-      ids = preparePair(model, tokenizer, p.prompt, p.target, 'first').ids;
+      ({ ids, warnings } = preparePair(model, tokenizer, p.prompt, p.target, 'first'));
     } catch (e) {
       if (!(e instanceof BadInputError)) throw e;
       skip(e.message);
@@ -72,6 +80,7 @@ export async function runStudy(model: Gpt2, tokenizer: Tokenizer, records: reado
       skip(`the subject "${record.subject}" does not occur in the prompt "${record.prompt}"`);
       continue;
     }
+    if (warnings.length > 0) tokenWarnings.push({ index: record.index, warning: warnings[0]! });
     ready.push({ record, seg, answerId: safeEncode(tokenizer, ` ${record.answer}`)[0] });
   }
   if (ready.length === 0) throw new BadInputError(`none of the ${records.length} selected records can be studied (${skipped[0]?.reason ?? 'no records'})`);
@@ -84,7 +93,7 @@ export async function runStudy(model: Gpt2, tokenizer: Tokenizer, records: reado
     results.forEach((a, i) => acc.add(a, part[i]!.seg, a.original.id === part[i]!.answerId));
     opts.progress?.(Math.min(from + batch, ready.length));
   }
-  return { aggregates: acc.result(), modules: settings.modules, studied: ready.length, skipped, repeatedSubject: ready.filter((r) => r.seg.repeated).length };
+  return { aggregates: acc.result(), modules: settings.modules, studied: ready.length, skipped, repeatedSubject: ready.filter((r) => r.seg.repeated).length, tokenWarnings };
 }
 
 function safeEncode(tokenizer: Tokenizer, text: string): number[] {
