@@ -36,7 +36,9 @@ test.before(async () => {
   // The "transformer." prefix and the mask buffers are names a re-saved model must keep.
   modelDir = (await writeRandomCheckpoint(CFG, 31, { prefix: true, maskBuffers: true })).dir;
 });
-test.after(() => rmSync(work, { recursive: true, force: true }));
+test.after(() => {
+  for (const dir of [work, modelDir]) rmSync(dir, { recursive: true, force: true });
+});
 
 async function storedNames(path: string): Promise<string[]> {
   const src = await fileSource(path);
