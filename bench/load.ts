@@ -4,7 +4,7 @@
 // file does not count.
 //   node dist/bench/load.js [--json FILE]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,18 +12,13 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { configJson, parameterShapes, type Gpt2Config } from '../src/model/config.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { writeSafetensorsFile } from '../src/model/node-file.ts';
+import { peakRss } from './memory.ts';
 
 const GPT2_SMALL: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, nInner: 3072, eps: 1e-5 };
 const { values } = parseArgs({ options: { child: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
 if (values.help) {
   console.log('node dist/bench/load.js [--json FILE]: load time and peak memory of a random 500 MB gpt2-small checkpoint');
   process.exit(0);
-}
-
-/** Peak resident set size of this process so far (Linux VmHWM), in bytes. */
-function peakRss(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
 }
 
 if (values.child) {

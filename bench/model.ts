@@ -10,11 +10,11 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { parameterShapes, type Gpt2Config } from '../src/model/config.ts';
 import { seededRandom } from '../src/model/generate.ts';
 import { Gpt2 } from '../src/model/gpt2.ts';
-import { analyze, type StageTimes } from '../src/lens/analyze.ts';
 import { renderHtml } from '../src/report/html.ts';
 import { renderJson, report } from '../src/report/json.ts';
 import { renderTerminal } from '../src/report/terminal.ts';
 import { Tokenizer } from '../src/tokenizer.ts';
+import { timeAnalyze } from './analyze-times.ts';
 import { fmt, timing } from './stats.ts';
 
 const HELP = `node dist/bench/model.js [--reps N] [--analyze-reps N] [--json FILE]
@@ -69,24 +69,16 @@ console.log(`forward + backward (analysis tape, input gradients only): ${fmt(fb)
 console.log('per-op GPU time of one forward + backward:');
 for (const o of ops) console.log(`  ${o.op.padEnd(42)} ${o.ms.toFixed(1).padStart(8)} ms  ${(100 * o.ms / gpuTotal).toFixed(1).padStart(5)} %  ${String(o.count).padStart(4)} dispatches`);
 
-const stages: StageTimes[] = [];
 const reportMs: number[] = [];
-let memory = { factorBytes: 0, denseBytes: 0 };
-for (let r = 0; r < analyzeReps + 1; r++) {
-  const times: StageTimes = { pass: 0, norms: 0, ranks: 0, projections: 0 };
-  const [a] = await analyze(model, tokenizer, [{ prompt: PROMPT, target: TARGET }], {}, times);
+const { stages: stageTimings, last } = await timeAnalyze(model, tokenizer, PROMPT, TARGET, analyzeReps, 1, (a) => {
   const t0 = performance.now();
-  renderTerminal(a!, { color: 'none' });
-  const doc = report({ source: 'random gpt2-small', ...GPT2_SMALL }, [a!]);
+  renderTerminal(a, { color: 'none' });
+  const doc = report({ source: 'random gpt2-small', ...GPT2_SMALL }, [a]);
   renderJson(doc);
   renderHtml(doc);
-  if (r > 0) {
-    stages.push(times);
-    reportMs.push(performance.now() - t0);
-  }
-  memory = a!.memory;
-}
-const stageTimings = Object.fromEntries((['pass', 'norms', 'ranks', 'projections'] as const).map((s) => [s, timing(stages.map((t) => t[s]))]));
+  reportMs.push(performance.now() - t0);
+});
+const memory = last.memory;
 console.log(`analyze, all 4 modules x 12 layers, k = 5:`);
 for (const [s, t] of Object.entries(stageTimings)) console.log(`  ${s.padEnd(12)} ${fmt(t)}`);
 console.log(`  ${'report'.padEnd(12)} ${fmt(timing(reportMs))} (terminal + JSON + HTML rendering)`);

@@ -1,0 +1,109 @@
+// Side by side with PyTorch (issue 13): `analyze` of a prompt on a random GPT-2-shaped
+// checkpoint, all four modules, by this engine and by bench/peers/analyze.py
+// (PyTorch with hooks on the same modules, the same projections and ranks), one
+// after the other in one run. First both sides' factors x_i and delta_i are
+// compared, so the timings are of equal work; then each side's stage times, the
+// ratio, and the BLAS that PyTorch used.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { getEngine } from '../src/gpu/engine.ts';
+import { factorTensors } from '../src/lens/factor-export.ts';
+import { GradientPass } from '../src/lens/pass.ts';
+import { loadModelPath } from '../src/model/load-node.ts';
+import { writeSafetensorsNew } from '../src/model/node-file.ts';
+import { STAGES, timeAnalyze } from './analyze-times.ts';
+import { compareWithPeer, type PeerResult } from './peer-compare.ts';
+import { promptOfLength } from './prompts.ts';
+import { cachedCheckpoint } from './shapes.ts';
+
+const HELP = `node dist/bench/peer.js [--shape small] [--model DIR] [--tokens 16] [--reps 1] [--warmup 0]
+       [--python /usr/bin/python3] [--threads N] [--tol 1e-3] [--json FILE]
+Times \`analyze\` (all 4 modules) here and in PyTorch on the same checkpoint and prompt.
+  --shape S       random checkpoint of shape tiny|small|medium|xl (F32), written once
+                  under ${join(tmpdir(), 'backward-lens-shapes')} and reused (default small)
+  --model DIR     a checkpoint directory instead (config.json + model.safetensors)
+  --tokens N      prompt length in tokens (default 16)
+  --reps N        timed runs per side, median reported (default 1)
+  --warmup N      untimed runs per side first (default 0: a user's first run)
+  --python P      the interpreter with torch (default /usr/bin/python3)
+  --threads N     PyTorch threads (default: every core this process may use)
+  --tol T         largest factor difference accepted, absolute or relative (default 1e-3)
+  --json FILE     also write the results as JSON
+Exits 0 with one line when torch does not import; 1 when the factors differ.`;
+
+const { values } = parseArgs({
+  options: {
+    shape: { type: 'string', default: 'small' }, model: { type: 'string' }, tokens: { type: 'string', default: '16' },
+    reps: { type: 'string', default: '1' }, warmup: { type: 'string', default: '0' }, python: { type: 'string', default: '/usr/bin/python3' },
+    threads: { type: 'string' }, tol: { type: 'string', default: '1e-3' }, json: { type: 'string' }, help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const python = values.python!;
+const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+if (probe.status !== 0) {
+  console.log(`peer skipped: torch does not import for ${python}; install it with \`apt-get install python3-torch\``);
+  process.exit(0);
+}
+
+const TARGET = ' Rome';
+const reps = Number(values.reps);
+const warmup = Number(values.warmup);
+const work = mkdtempSync(join(tmpdir(), 'bl-peer-'));
+try {
+  const dir = values.model ?? (await cachedCheckpoint(values.shape!, 'F32', join(tmpdir(), 'backward-lens-shapes')));
+  const k = await getEngine();
+  const t0 = performance.now();
+  const { model, tokenizer } = await loadModelPath(k, dir);
+  await k.sync();
+  const loadMs = performance.now() - t0;
+  const prompt = promptOfLength(tokenizer, Number(values.tokens));
+  const ids = tokenizer.encode(prompt);
+  const targetIds = tokenizer.encode(TARGET);
+
+  // Our factors go to a file first (an extra, untimed pass) for the peer to compare with.
+  const factorsFile = join(work, 'ours.safetensors');
+  const pass = GradientPass.run(model, tokenizer, [{ prompt, target: TARGET }]);
+  try {
+    await writeSafetensorsNew(factorsFile, await factorTensors(pass, 0));
+  } finally {
+    pass.dispose();
+  }
+  const ours = await timeAnalyze(model, tokenizer, prompt, TARGET, reps, warmup);
+
+  const args = [fileURLToPath(new URL('../../bench/peers/analyze.py', import.meta.url)), '--model', dir, '--ids', ids.join(','), '--target', targetIds.join(','),
+    '--reps', String(reps), '--warmup', String(warmup), '--factors', factorsFile, ...(values.threads ? ['--threads', values.threads] : [])];
+  const run = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (run.status !== 0) throw new Error(`the PyTorch peer failed (exit ${run.status}):\n${run.stderr}`);
+  const peer = JSON.parse(run.stdout.trim().split('\n').pop()!) as PeerResult;
+  const check = compareWithPeer(ours.last, peer, Number(values.tol));
+
+  const med = (runs: Record<string, number>[], s: string) => [...runs.map((r) => r[s]!)].sort((a, b) => a - b)[runs.length >> 1]!;
+  const cfg = model.config;
+  console.log(`adapter: ${k.gpu.adapterName}; PyTorch ${peer.torch}, ${peer.threads} threads, BLAS: ${peer.blas.name} (${peer.blas.loaded.join(', ') || 'none mapped'})`);
+  console.log(`model ${values.model ?? values.shape} (${cfg.nLayer} layers, d ${cfg.nEmbd}, V ${cfg.vocabSize}); prompt ${ids.length} tokens; ${peer.projected} vectors projected; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(check.lines.join('\n'));
+  console.log(`\n${'stage (ms)'.padEnd(14)}${'ours'.padStart(10)}${'PyTorch'.padStart(10)}${'ours/PyTorch'.padStart(14)}`);
+  const rows = [...STAGES.map((s) => [s, ours.stages[s].median_ms, med(peer.runs, s)] as const), ['load', loadMs, peer.loadMs] as const];
+  for (const [s, a, b] of rows) console.log(`${s.padEnd(14)}${a.toFixed(0).padStart(10)}${b.toFixed(0).padStart(10)}${(a / b).toFixed(2).padStart(14)}`);
+  console.log(`(medians of ${reps} run${reps > 1 ? 's' : ''} after ${warmup} warm-up; load: checkpoint file to model, once)`);
+
+  if (values.json) {
+    writeFileSync(values.json, JSON.stringify({
+      date: new Date().toISOString(), adapter: k.gpu.adapterName, loadavg: loadavg(), model: values.model ?? values.shape, tokens: ids.length,
+      projected: peer.projected, ours: { loadMs, ...ours.stages }, pytorch: { loadMs: peer.loadMs, runs: peer.runs, torch: peer.torch, threads: peer.threads, blas: peer.blas },
+      ratio: Object.fromEntries(rows.map(([s, a, b]) => [s, a / b])), check: check.summary,
+    }, null, 2));
+  }
+  process.exitCode = check.ok ? 0 : 1;
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+process.exit();
