@@ -16,12 +16,13 @@ import { GradientPass } from '../src/lens/pass.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { writeSafetensorsNew } from '../src/model/node-file.ts';
 import { STAGES, timeAnalyze } from './analyze-times.ts';
+import { blasEnv } from './blas-dirs.ts';
 import { compareWithPeer, type PeerResult } from './peer-compare.ts';
 import { promptOfLength } from './prompts.ts';
 import { cachedCheckpoint } from './shapes.ts';
 
 const HELP = `node dist/bench/peer.js [--shape small] [--model DIR] [--tokens 16] [--reps 1] [--warmup 0]
-       [--python /usr/bin/python3] [--threads N] [--tol 1e-3] [--json FILE]
+       [--blas system] [--python /usr/bin/python3] [--threads N] [--tol 1e-3] [--json FILE]
 Times \`analyze\` (all 4 modules) here and in PyTorch on the same checkpoint and prompt.
   --shape S       random checkpoint of shape tiny|small|medium|xl (F32), written once
                   under ${join(tmpdir(), 'backward-lens-shapes')} and reused (default small)
@@ -29,6 +30,8 @@ Times \`analyze\` (all 4 modules) here and in PyTorch on the same checkpoint and
   --tokens N      prompt length in tokens (default 16)
   --reps N        timed runs per side, median reported (default 1)
   --warmup N      untimed runs per side first (default 0: a user's first run)
+  --blas LIST     PyTorch runs, one per BLAS: system (what the alternatives select),
+                  reference, openblas; comma-separated (default system)
   --python P      the interpreter with torch (default /usr/bin/python3)
   --threads N     PyTorch threads (default: every core this process may use)
   --tol T         largest factor difference accepted, absolute or relative (default 1e-3)
@@ -39,7 +42,7 @@ const { values } = parseArgs({
   options: {
     shape: { type: 'string', default: 'small' }, model: { type: 'string' }, tokens: { type: 'string', default: '16' },
     reps: { type: 'string', default: '1' }, warmup: { type: 'string', default: '0' }, python: { type: 'string', default: '/usr/bin/python3' },
-    threads: { type: 'string' }, tol: { type: 'string', default: '1e-3' }, json: { type: 'string' }, help: { type: 'boolean' },
+    blas: { type: 'string', default: 'system' }, threads: { type: 'string' }, tol: { type: 'string', default: '1e-3' }, json: { type: 'string' }, help: { type: 'boolean' },
   },
 });
 if (values.help) {
@@ -80,29 +83,33 @@ try {
 
   const args = [fileURLToPath(new URL('../../bench/peers/analyze.py', import.meta.url)), '--model', dir, '--ids', ids.join(','), '--target', targetIds.join(','),
     '--reps', String(reps), '--warmup', String(warmup), '--factors', factorsFile, ...(values.threads ? ['--threads', values.threads] : [])];
-  const run = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (run.status !== 0) throw new Error(`the PyTorch peer failed (exit ${run.status}):\n${run.stderr}`);
-  const peer = JSON.parse(run.stdout.trim().split('\n').pop()!) as PeerResult;
-  const check = compareWithPeer(ours.last, peer, Number(values.tol));
+  const peers = values.blas!.split(',').map((blas) => {
+    const run = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20, env: blasEnv(blas) });
+    if (run.status !== 0) throw new Error(`the PyTorch peer (${blas} BLAS) failed (exit ${run.status}):\n${run.stderr}`);
+    return JSON.parse(run.stdout.trim().split('\n').pop()!) as PeerResult;
+  });
+  const checks = peers.map((p) => compareWithPeer(ours.last, p, Number(values.tol)));
 
   const med = (runs: Record<string, number>[], s: string) => [...runs.map((r) => r[s]!)].sort((a, b) => a - b)[runs.length >> 1]!;
   const cfg = model.config;
-  console.log(`adapter: ${k.gpu.adapterName}; PyTorch ${peer.torch}, ${peer.threads} threads, BLAS: ${peer.blas.name} (${peer.blas.loaded.join(', ') || 'none mapped'})`);
-  console.log(`model ${values.model ?? values.shape} (${cfg.nLayer} layers, d ${cfg.nEmbd}, V ${cfg.vocabSize}); prompt ${ids.length} tokens; ${peer.projected} vectors projected; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(check.lines.join('\n'));
-  console.log(`\n${'stage (ms)'.padEnd(14)}${'ours'.padStart(10)}${'PyTorch'.padStart(10)}${'ours/PyTorch'.padStart(14)}`);
-  const rows = [...STAGES.map((s) => [s, ours.stages[s].median_ms, med(peer.runs, s)] as const), ['load', loadMs, peer.loadMs] as const];
-  for (const [s, a, b] of rows) console.log(`${s.padEnd(14)}${a.toFixed(0).padStart(10)}${b.toFixed(0).padStart(10)}${(a / b).toFixed(2).padStart(14)}`);
+  console.log(`adapter: ${k.gpu.adapterName}; PyTorch ${peers[0]!.torch}, ${peers[0]!.threads} threads`);
+  console.log(`model ${values.model ?? values.shape} (${cfg.nLayer} layers, d ${cfg.nEmbd}, V ${cfg.vocabSize}); prompt ${ids.length} tokens; ${peers[0]!.projected} vectors projected; ${new Date().toISOString()}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const choices = values.blas!.split(',');
+  peers.forEach((p, i) => console.log(`PyTorch, --blas ${choices[i]}: ${p.blas.name} (${p.blas.loaded.join(', ') || 'none mapped'})\n  ${checks[i]!.lines.join('\n  ')}`));
+  const names = choices.map((c) => `torch ${c}`);
+  console.log(`\n${'stage (ms)'.padEnd(14)}${'ours'.padStart(10)}${names.map((n) => `${n.slice(0, 18).padStart(20)}${'ours/it'.padStart(9)}`).join('')}`);
+  const rows = [...STAGES.map((s) => [s, ours.stages[s].median_ms, peers.map((p) => med(p.runs, s))] as const), ['load', loadMs, peers.map((p) => p.loadMs)] as const];
+  for (const [s, a, bs] of rows) console.log(`${s.padEnd(14)}${a.toFixed(0).padStart(10)}${bs.map((b) => `${b.toFixed(0).padStart(20)}${(a / b).toFixed(2).padStart(9)}`).join('')}`);
   console.log(`(medians of ${reps} run${reps > 1 ? 's' : ''} after ${warmup} warm-up; load: checkpoint file to model, once)`);
 
   if (values.json) {
     writeFileSync(values.json, JSON.stringify({
       date: new Date().toISOString(), adapter: k.gpu.adapterName, loadavg: loadavg(), model: values.model ?? values.shape, tokens: ids.length,
-      projected: peer.projected, ours: { loadMs, ...ours.stages }, pytorch: { loadMs: peer.loadMs, runs: peer.runs, torch: peer.torch, threads: peer.threads, blas: peer.blas },
-      ratio: Object.fromEntries(rows.map(([s, a, b]) => [s, a / b])), check: check.summary,
+      projected: peers[0]!.projected, ours: { loadMs, ...ours.stages },
+      pytorch: peers.map((p, i) => ({ blasChoice: choices[i], loadMs: p.loadMs, runs: p.runs, torch: p.torch, threads: p.threads, blas: p.blas, check: checks[i]!.summary, ratio: Object.fromEntries(rows.map(([s, a, bs]) => [s, a / bs[i]!])) })),
     }, null, 2));
   }
-  process.exitCode = check.ok ? 0 : 1;
+  process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -16,7 +16,7 @@ def blas_info():
     with open('/proc/self/maps') as f:
         for line in f:
             path = line.split()[-1]
-            if re.search(r'lib(open)?blas|libblis|libmkl', path):
+            if re.search(r'lib(open)?blas|libblis|libmkl|liblapack', path):
                 libs.add(path)
     flags = re.search(r'BLAS_INFO=([^,]+)', torch.__config__.show())
     return {'built': flags.group(1) if flags else 'unknown', 'loaded': sorted(libs), 'name': _name(libs)}
@@ -24,6 +24,8 @@ def blas_info():
 
 def _name(libs):
     text = ' '.join(libs)
+    if 'openblas' in text and '/blas/' in text:
+        return 'mixed: ' + text
     if 'openblas' in text:
         return 'OpenBLAS' + (' (pthread)' if 'pthread' in text else ' (openmp)' if 'openmp' in text else '')
     if 'mkl' in text:
