@@ -22,7 +22,8 @@ export interface PeerCheck {
 }
 
 export function compareWithPeer(ours: Analysis, peer: PeerResult, tol: number): PeerCheck {
-  const diffs = Object.entries(peer.factorDiff);
+  const diffs = Object.entries(peer.factorDiff ?? {});
+  if (diffs.length === 0) throw new Error('the peer compared no factors: it needs --factors FILE');
   // A factor passes when it agrees absolutely or relatively to its own largest entry.
   const failed = diffs.filter(([, d]) => d.maxAbs > tol && d.rel > tol).map(([name]) => name);
   const [worstFactor, worst] = diffs.reduce((w, e) => (e[1].maxAbs > w[1].maxAbs ? e : w));
@@ -45,7 +46,7 @@ export function compareWithPeer(ours: Analysis, peer: PeerResult, tol: number): 
       }
     }
   }
-  const ok = failed.length === 0 && diffs.length > 0;
+  const ok = failed.length === 0;
   const lines = [
     `factors: ${diffs.length} tensors compared; largest difference ${worst.maxAbs.toExponential(2)} (${worstFactor}, whose largest entry is ${worst.scale.toExponential(2)}); largest relative ${worstRel.toExponential(2)}: ${ok ? `same work (tolerance ${tol})` : `DIFFERENT beyond ${tol}: ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}`}`,
     `gradient ranks equal in ${ranksEqual} of ${ranks} modules; top-1 (x) / bottom-1 (delta) cells equal in ${cellsEqual} of ${cells}`,

@@ -20,6 +20,7 @@ import { blasEnv } from './blas-dirs.ts';
 import { compareWithPeer, type PeerResult } from './peer-compare.ts';
 import { promptOfLength } from './prompts.ts';
 import { cachedCheckpoint } from './shapes.ts';
+import { timing } from './stats.ts';
 
 const HELP = `node dist/bench/peer.js [--shape small] [--model DIR] [--tokens 16] [--reps 1] [--warmup 0]
        [--blas system] [--python /usr/bin/python3] [--threads N] [--tol 1e-3] [--json FILE]
@@ -57,6 +58,9 @@ if (probe.status !== 0) {
 }
 
 const TARGET = ' Rome';
+const choices = values.blas!.split(',');
+// Checked before the minutes our side takes, so a missing library fails at once.
+const envs = choices.map(blasEnv);
 const reps = Number(values.reps);
 const warmup = Number(values.warmup);
 const work = mkdtempSync(join(tmpdir(), 'bl-peer-'));
@@ -83,18 +87,17 @@ try {
 
   const args = [fileURLToPath(new URL('../../bench/peers/analyze.py', import.meta.url)), '--model', dir, '--ids', ids.join(','), '--target', targetIds.join(','),
     '--reps', String(reps), '--warmup', String(warmup), '--factors', factorsFile, ...(values.threads ? ['--threads', values.threads] : [])];
-  const peers = values.blas!.split(',').map((blas) => {
-    const run = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20, env: blasEnv(blas) });
-    if (run.status !== 0) throw new Error(`the PyTorch peer (${blas} BLAS) failed (exit ${run.status}):\n${run.stderr}`);
+  const peers = envs.map((env, i) => {
+    const run = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20, env });
+    if (run.status !== 0) throw new Error(`the PyTorch peer (--blas ${choices[i]}) failed (exit ${run.status}):\n${run.stderr}`);
     return JSON.parse(run.stdout.trim().split('\n').pop()!) as PeerResult;
   });
   const checks = peers.map((p) => compareWithPeer(ours.last, p, Number(values.tol)));
 
-  const med = (runs: Record<string, number>[], s: string) => [...runs.map((r) => r[s]!)].sort((a, b) => a - b)[runs.length >> 1]!;
+  const med = (runs: Record<string, number>[], s: string) => timing(runs.map((r) => r[s]!)).median_ms;
   const cfg = model.config;
   console.log(`adapter: ${k.gpu.adapterName}; PyTorch ${peers[0]!.torch}, ${peers[0]!.threads} threads`);
   console.log(`model ${values.model ?? values.shape} (${cfg.nLayer} layers, d ${cfg.nEmbd}, V ${cfg.vocabSize}); prompt ${ids.length} tokens; ${peers[0]!.projected} vectors projected; ${new Date().toISOString()}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const choices = values.blas!.split(',');
   peers.forEach((p, i) => console.log(`PyTorch, --blas ${choices[i]}: ${p.blas.name} (${p.blas.loaded.join(', ') || 'none mapped'})\n  ${checks[i]!.lines.join('\n  ')}`));
   const names = choices.map((c) => `torch ${c}`);
   console.log(`\n${'stage (ms)'.padEnd(14)}${'ours'.padStart(10)}${names.map((n) => `${n.slice(0, 18).padStart(20)}${'ours/it'.padStart(9)}`).join('')}`);
