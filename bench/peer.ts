@@ -23,7 +23,7 @@ import { cachedCheckpoint } from './shapes.ts';
 import { timing } from './stats.ts';
 
 const HELP = `node dist/bench/peer.js [--shape small] [--model DIR] [--tokens 16] [--reps 1] [--warmup 0]
-       [--blas system] [--python /usr/bin/python3] [--threads N] [--tol 1e-3] [--json FILE]
+       [--blas system] [--omp-wait passive|active] [--python /usr/bin/python3] [--threads N] [--tol 1e-3] [--json FILE]
 Times \`analyze\` (all 4 modules) here and in PyTorch on the same checkpoint and prompt.
   --shape S       random checkpoint of shape tiny|small|medium|xl (F32), written once
                   under ${join(tmpdir(), 'backward-lens-shapes')} and reused (default small)
@@ -33,6 +33,9 @@ Times \`analyze\` (all 4 modules) here and in PyTorch on the same checkpoint and
   --warmup N      untimed runs per side first (default 0: a user's first run)
   --blas LIST     PyTorch runs, one per BLAS: system (what the alternatives select),
                   reference, openblas; comma-separated (default system)
+  --omp-wait W    OMP_WAIT_POLICY for PyTorch (default: the environment's). On a machine
+                  busier than its cores, spinning OpenMP threads make each small op
+                  cost a scheduler slice (ranks 40x slower measured): pass passive
   --python P      the interpreter with torch (default /usr/bin/python3)
   --threads N     PyTorch threads (default: every core this process may use)
   --tol T         largest factor difference accepted, absolute or relative (default 1e-3)
@@ -43,7 +46,7 @@ const { values } = parseArgs({
   options: {
     shape: { type: 'string', default: 'small' }, model: { type: 'string' }, tokens: { type: 'string', default: '16' },
     reps: { type: 'string', default: '1' }, warmup: { type: 'string', default: '0' }, python: { type: 'string', default: '/usr/bin/python3' },
-    blas: { type: 'string', default: 'system' }, threads: { type: 'string' }, tol: { type: 'string', default: '1e-3' }, json: { type: 'string' }, help: { type: 'boolean' },
+    blas: { type: 'string', default: 'system' }, 'omp-wait': { type: 'string' }, threads: { type: 'string' }, tol: { type: 'string', default: '1e-3' }, json: { type: 'string' }, help: { type: 'boolean' },
   },
 });
 if (values.help) {
@@ -60,7 +63,9 @@ if (probe.status !== 0) {
 const TARGET = ' Rome';
 const choices = values.blas!.split(',');
 // Checked before the minutes our side takes, so a missing library fails at once.
-const envs = choices.map(blasEnv);
+const ompWait = values['omp-wait']?.toUpperCase() ?? process.env.OMP_WAIT_POLICY;
+if (ompWait && ompWait !== 'PASSIVE' && ompWait !== 'ACTIVE') throw new Error(`--omp-wait ${values['omp-wait']}: passive or active`);
+const envs = choices.map((c) => ({ ...blasEnv(c), ...(ompWait ? { OMP_WAIT_POLICY: ompWait } : {}) }));
 const reps = Number(values.reps);
 const warmup = Number(values.warmup);
 const work = mkdtempSync(join(tmpdir(), 'bl-peer-'));
@@ -96,7 +101,7 @@ try {
 
   const med = (runs: Record<string, number>[], s: string) => timing(runs.map((r) => r[s]!)).median_ms;
   const cfg = model.config;
-  console.log(`adapter: ${k.gpu.adapterName}; PyTorch ${peers[0]!.torch}, ${peers[0]!.threads} threads`);
+  console.log(`adapter: ${k.gpu.adapterName}; PyTorch ${peers[0]!.torch}, ${peers[0]!.threads} threads, OMP_WAIT_POLICY ${ompWait ?? 'unset'}`);
   console.log(`model ${values.model ?? values.shape} (${cfg.nLayer} layers, d ${cfg.nEmbd}, V ${cfg.vocabSize}); prompt ${ids.length} tokens; ${peers[0]!.projected} vectors projected; ${new Date().toISOString()}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   peers.forEach((p, i) => console.log(`PyTorch, --blas ${choices[i]}: ${p.blas.name} (${p.blas.loaded.join(', ') || 'none mapped'})\n  ${checks[i]!.lines.join('\n  ')}`));
   const names = choices.map((c) => `torch ${c}`);
@@ -107,7 +112,7 @@ try {
 
   if (values.json) {
     writeFileSync(values.json, JSON.stringify({
-      date: new Date().toISOString(), adapter: k.gpu.adapterName, loadavg: loadavg(), model: values.model ?? values.shape, tokens: ids.length,
+      date: new Date().toISOString(), adapter: k.gpu.adapterName, loadavg: loadavg(), model: values.model ?? values.shape, tokens: ids.length, ids, targetIds, ompWaitPolicy: ompWait ?? null,
       projected: peers[0]!.projected, ours: { loadMs, ...ours.stages },
       pytorch: peers.map((p, i) => ({ blasChoice: choices[i], loadMs: p.loadMs, runs: p.runs, torch: p.torch, threads: p.threads, blas: p.blas, check: checks[i]!.summary, ratio: Object.fromEntries(rows.map(([s, a, bs]) => [s, a / bs[i]!])) })),
     }, null, 2));
