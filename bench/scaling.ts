@@ -83,12 +83,12 @@ for (const c of cases) {
 const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
 console.log(`adapter: ${results[0]?.adapter}; ${started.date}; load average at start ${la(started.loadavg)}; medians of ${values.reps} run(s) after ${values.warmup} warm-up`);
 const head = ['model', 'tokens', ...STAGES.map((s) => `${s} ms`), 'lens GFLOP/s', 'peak MB', 'x file', 'load avg'];
-console.log(head.map((h, i) => (i === 0 ? h.padEnd(8) : h.padStart(i === head.length - 1 ? 16 : 15))).join(''));
+console.log(head.map((h, i) => (i === 0 ? h.padEnd(8) : (i === head.length - 1 ? '  ' + h : h.padStart(15)))).join(''));
 for (const r of results) {
   const cfg = shapeNamed(r.shape);
   // The lens's matmul work: every projected vector against the whole vocabulary.
   const gflops = (2 * r.projected * cfg.nEmbd * cfg.vocabSize) / (r.stages.projections.median_ms * 1e6);
   const cells = [r.tokens, ...STAGES.map((s) => r.stages[s].median_ms.toFixed(0)), gflops.toFixed(2), (r.peakRss / 1e6).toFixed(0), (r.peakRss / r.fileBytes).toFixed(2)];
-  console.log(r.shape.padEnd(8) + cells.map((c) => String(c).padStart(15)).join('') + la(r.loadavg).padStart(16));
+  console.log(r.shape.padEnd(8) + cells.map((c) => String(c).padStart(15)).join('') + '  ' + la(r.loadavg));
 }
 if (values.json) writeFileSync(values.json, JSON.stringify({ ...started, reps: Number(values.reps), warmup: Number(values.warmup), results }, null, 2));
