@@ -25,12 +25,15 @@ export interface AnalyzeOptions {
   targetTokens?: TargetTokens;
 }
 
-/** Milliseconds per stage, for benches (each stage ends with a GPU sync). */
+/** Milliseconds per stage, for benches. */
 export interface StageTimes {
   /** The forward and backward pass. */
   pass: number;
+  /** Reading the norms and the factors back (one readback). */
   norms: number;
+  /** The gradient ranks on the CPU, while the projections already run on the GPU. */
   ranks: number;
+  /** What is left of the projections once the ranks are done. */
   projections: number;
 }
 
@@ -80,18 +83,27 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     const watched = [p.targetIds[0]!, original];
     const factors = collectFactors(pass, seq, settings);
 
+    // One readback for the norms and the factors; the projections then run on the GPU
+    // while the CPU works out the ranks from the factors.
     let t = now();
-    const norms = await readAll(k, factors.flatMap((f) => [f.xNorms, f.deltaNorms]));
+    const read = await readAll(k, factors.flatMap((f) => [f.xNorms, f.deltaNorms, f.X, f.delta]));
     factors.forEach((f) => [f.xNorms, f.deltaNorms].forEach((t) => t.dispose()));
+    const norms = factors.flatMap((_, i) => [read[4 * i]!, read[4 * i + 1]!]);
     if (times) times.norms += now() - t;
 
     t = now();
-    const data = (await readAll(k, factors.flatMap((f) => [f.X, f.delta]))) as Float32Array[];
-    const ranks = factors.map((f, i) => rankOfProduct(data[2 * i]!.subarray(0, n * f.inDim), data[2 * i + 1]!.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
+    const projecting = projectSpanningVectors(model, factors, n, settings, watched);
+    let ranks: ReturnType<typeof rankOfProduct>[];
+    try {
+      ranks = factors.map((f, i) => rankOfProduct(read[4 * i + 2]!.subarray(0, n * f.inDim), read[4 * i + 3]!.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
+    } catch (e) {
+      await projecting.catch(() => undefined); // settled before the error leaves, so it is not left unhandled
+      throw e;
+    }
     if (times) times.ranks += now() - t;
 
     t = now();
-    const projections = await projectSpanningVectors(model, factors, n, settings, watched);
+    const projections = await projecting;
     if (times) times.projections += now() - t;
 
     const tok = (id: number): Token => ({ id, text: tokenizer.tokenText(id) });
