@@ -67,18 +67,19 @@ export function upload(k: Kernels, shape: readonly number[], data: ArrayLike<num
   return tensor(k, blocks, shape, dtype, name);
 }
 
-/** A tensor whose bytes `fill` writes into its mapping: loads weights with no copy in between. */
-export async function uploadFrom(k: Kernels, shape: readonly number[], fill: (bytes: Uint8Array) => Promise<void>, name = ''): Promise<Tensor> {
+/**
+ * A tensor whose bytes `fill` writes into its mapping: loads weights with no copy in
+ * between. A split tensor is filled block by block, `from` being the block's first
+ * byte within the tensor, so not even a large one is staged whole on the host.
+ */
+export async function uploadFrom(k: Kernels, shape: readonly number[], fill: (bytes: Uint8Array, from: number) => Promise<void>, name = ''): Promise<Tensor> {
   const n = count(shape);
+  const rowBytes = (shape[shape.length - 1] ?? 1) * 4;
   const blocks = allocate(k, shape, name, true);
   try {
-    if (blocks.length === 1) await fill(new Uint8Array(blocks[0]!.buffer.getMappedRange(), 0, n * 4));
-    else {
-      // A split tensor has no single mapping to read the file into: stage it on the host once.
-      const all = new Uint8Array(n * 4);
-      await fill(all);
-      const rowBytes = ((shape[shape.length - 1] ?? 1) * 4);
-      for (const b of blocks) new Uint8Array(b.buffer.getMappedRange()).set(all.subarray(b.row0 * rowBytes, (b.row0 + b.rows) * rowBytes));
+    for (const b of blocks) {
+      const bytes = blocks.length === 1 ? n * 4 : b.rows * rowBytes;
+      await fill(new Uint8Array(b.buffer.getMappedRange(), 0, bytes), b.row0 * rowBytes);
     }
   } catch (e) {
     for (const b of blocks) b.buffer.destroy();

@@ -97,8 +97,8 @@ export async function loadGpt2(k: Kernels, src: ByteSource, configJson?: unknown
 async function loadTensor(k: Kernels, file: SafetensorsFile, byName: Map<string, string>, name: string, shape: number[], where: string): Promise<Tensor> {
   const stored = checkShape(file, byName, name, shape, where);
   if (file.tensors.get(stored)!.dtype === 'F32') {
-    return uploadFrom(k, shape, async (bytes) => {
-      await file.readF32Into(stored, bytes);
+    return uploadFrom(k, shape, async (bytes, from) => {
+      await file.readF32Into(stored, bytes, from);
       checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), name, where);
     }, name);
   }

@@ -118,8 +118,11 @@ export interface SafetensorsFile {
   read(name: string): Promise<Uint8Array>;
   /** F32, F16, BF16 or F64 values as f32. */
   readF32(name: string): Promise<Float32Array>;
-  /** An F32 tensor's bytes copied straight into `target` (exactly its size); other dtypes are refused. */
-  readF32Into(name: string, target: Uint8Array): Promise<void>;
+  /**
+   * An F32 tensor's bytes from byte `from` (default 0) copied straight into `target`,
+   * as many as it holds (a split tensor's block at a time); other dtypes are refused.
+   */
+  readF32Into(name: string, target: Uint8Array, from?: number): Promise<void>;
   /** I32 or I64 values (I64 must fit in 32 bits). */
   readI32(name: string): Promise<Int32Array>;
 }
@@ -287,12 +290,12 @@ function fileView(src: ByteSource, dataOffset: number, tensors: Map<string, Tens
       const t = info(name);
       return i32Decoder(src.name, t)(await readInfo(t));
     },
-    readF32Into: async (name, target) => {
+    readF32Into: async (name, target, from = 0) => {
       const t = info(name);
       if (t.dtype !== 'F32') throw new SafetensorsError(src.name, `has dtype ${t.dtype}, not F32`, { tensor: t.name, fix: 'use readF32, which converts' });
-      if (target.length !== t.end - t.begin) throw new RangeError(`${t.name}: target of ${target.length} bytes for ${t.end - t.begin}`);
-      if (src.readInto) await src.readInto(dataOffset + t.begin, target);
-      else target.set(await readInfo(t));
+      if (from < 0 || from + target.length > t.end - t.begin) throw new RangeError(`${t.name}: ${target.length} bytes from byte ${from} run past its ${t.end - t.begin}`);
+      if (src.readInto) await src.readInto(dataOffset + t.begin + from, target);
+      else target.set(await readExact(src, dataOffset + t.begin + from, target.length));
     },
   };
 }
