@@ -8,6 +8,7 @@ import { evalCommand, evalMergeCommand } from './cli/eval.ts';
 import { factorsCommand } from './cli/factors.ts';
 import { factsCommand } from './cli/facts.ts';
 import { sweepCommand } from './cli/sweep.ts';
+import { statsCommand } from './cli/stats.ts';
 import { studyCommand } from './cli/study.ts';
 import { trainCommand } from './cli/train.ts';
 import { NoAdapterError } from './gpu/device.ts';
@@ -26,6 +27,7 @@ const commands: Record<string, Command> = {
   'eval-merge': evalMergeCommand,
   sweep: sweepCommand,
   study: studyCommand,
+  stats: statsCommand,
 };
 
 function help(): string {

@@ -1,0 +1,106 @@
+// Second-moment statistics for the commands that need them (stats, and edit/eval
+// with rome or memit): read from the cache when it holds this model's layer,
+// otherwise collected on the engine and cached. Progress and what was reused go to
+// stderr.
+import { dirname, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { wikitextStatsText } from '../data/wikitext.ts';
+import { secondMoments, tokenWindows } from '../edit/second-moment.ts';
+import { fileSha256, momentFile, readMoment, writeMoment, type MomentMeta } from '../edit/moment-cache-node.ts';
+import type { LoadedModel } from '../model/load.ts';
+import { modelFiles } from '../model/load-node.ts';
+import { defaultModelDir, UsageError } from './common.ts';
+import { defaultWikitextFile, readWikitext } from './data.ts';
+import { Progress } from './progress.ts';
+
+export interface MomentOptions {
+  /** --model as given (undefined: the embedded model). */
+  model: string | undefined;
+  /** --cache DIR; default `stats/` beside the model. */
+  cache?: string;
+  /** --data: a wiki.test.raw-like file. */
+  data?: string;
+  /** --tokens: at most this many (default: all the corpus has). */
+  tokens?: number;
+}
+
+export const CORPUS_NOTE = 'WikiText-2 test text after the 100 rows the perplexity metric uses (ROME used 100k Wikipedia samples)';
+
+/** Token window length: the context, capped at 256 so batches stay several windows wide. */
+const windowLength = (nPositions: number): number => Math.min(nPositions, 256);
+
+export async function cacheDir(opts: MomentOptions): Promise<string> {
+  if (opts.cache !== undefined) return opts.cache;
+  const path = opts.model ?? defaultModelDir();
+  const isDir = await stat(path).then((s) => s.isDirectory(), () => false);
+  return join(isDir ? path : dirname(path), 'stats');
+}
+
+export async function modelSha256(model: string | undefined): Promise<string> {
+  return fileSha256((await modelFiles(model ?? defaultModelDir())).weights);
+}
+
+export interface LayerMoment {
+  moment: Float64Array;
+  meta: MomentMeta;
+  path: string;
+  reused: boolean;
+}
+
+/**
+ * C for each layer: cached ones reused (said on stderr), the rest collected in one
+ * batched sweep over the corpus and written. `recompute` forces collection (stats
+ * with a --tokens that differs from the cache's).
+ */
+export async function layerMoments(loaded: LoadedModel, layers: readonly number[], opts: MomentOptions, recompute = false): Promise<Map<number, LayerMoment>> {
+  const { model, tokenizer } = loaded;
+  const f = model.config.nInner;
+  const dir = await cacheDir(opts);
+  const sha = await modelSha256(opts.model);
+  const out = new Map<number, LayerMoment>();
+  const missing: number[] = [];
+  for (const layer of layers) {
+    // A file for another model or layer throws StatsCacheError: one line, exit 2.
+    const cached = await readMoment(dir, layer, sha, f);
+    if (cached && !(recompute && opts.tokens !== undefined && cached.meta.tokens !== opts.tokens)) {
+      process.stderr.write(`backward-lens: reusing statistics from ${momentFile(dir, layer)} (layer ${layer}, ${cached.meta.tokens} tokens of ${cached.meta.corpus})\n`);
+      out.set(layer, { moment: Float64Array.from(cached.moment), meta: cached.meta, path: momentFile(dir, layer), reused: true });
+    } else {
+      missing.push(layer);
+    }
+  }
+  if (missing.length === 0) return out;
+
+  const dataFile = opts.data ?? defaultWikitextFile();
+  const text = wikitextStatsText(readWikitext(dataFile));
+  // Line by line, so a line the reduced vocabulary cannot spell drops out alone.
+  const stream: number[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      stream.push(...tokenizer.encode(`${line}\n`));
+    } catch {
+      // unencodable in this vocabulary: skipped
+    }
+  }
+  const T = windowLength(model.config.nPositions);
+  const windows = tokenWindows(stream, T, opts.tokens);
+  if (windows.length === 0) throw new UsageError(`${dataFile}: no text after the perplexity's rows to collect statistics on (need at least ${T} tokens)`);
+  const corpus = `${dataFile.split('/').slice(-2).join('/')}: ${CORPUS_NOTE}; windows of ${T} tokens`;
+  process.stderr.write(`backward-lens: collecting statistics of FF2's input at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} over ${windows.length * T} tokens of ${CORPUS_NOTE}\n`);
+  const progress = new Progress(windows.length * T);
+  const started = performance.now();
+  const { moments, tokens } = await secondMoments(model, windows, missing, {
+    onProgress: (p) => progress.update(p.tokens, `tokens (${Math.round(p.tokens / ((performance.now() - started) / 1000))} tokens/s)`),
+  });
+  progress.done();
+  const seconds = (performance.now() - started) / 1000;
+  process.stderr.write(`backward-lens: ${tokens} tokens in ${seconds.toFixed(1)} s (${Math.round(tokens / seconds)} tokens/s)\n`);
+  for (const layer of missing) {
+    const meta: MomentMeta = { model_sha256: sha, layer, corpus, tokens, dtype: 'F32 (summed in float64)' };
+    const path = await writeMoment(dir, moments.get(layer)!, f, meta);
+    process.stderr.write(`backward-lens: wrote ${path}\n`);
+    out.set(layer, { moment: moments.get(layer)!, meta, path, reused: false });
+  }
+  return out;
+}
