@@ -98,6 +98,8 @@ const OPTIONS = {
 interface SourcedPair extends PromptTarget {
   /** Where the pair came from, for error messages: "" for --prompt/--target. */
   where: string;
+  /** The line's "subject", for the edits that need one (rome, memit). */
+  subject?: string;
 }
 
 export const analyzeCommand: Command = {
@@ -209,7 +211,7 @@ async function readPairs(path: string): Promise<SourcedPair[]> {
     if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof o.prompt !== 'string' || typeof o.target !== 'string') {
       throw new BadInputError(`${where}: expected {"prompt": "...", "target": "..."} with two strings`);
     }
-    pairs.push({ prompt: o.prompt, target: o.target, where });
+    pairs.push({ prompt: o.prompt, target: o.target, where, ...(typeof o.subject === 'string' ? { subject: o.subject } : {}) });
   });
   if (pairs.length === 0) throw new BadInputError(`--pairs ${path}: no pairs in the file; write one {"prompt": ..., "target": ...} object per line`);
   return pairs;

@@ -4,15 +4,18 @@
 import { describeDefaults, editDefaults } from '../edit/defaults.ts';
 import { checkSpec, edit } from '../edit/edit.ts';
 import { look, type Side } from '../edit/look.ts';
+import { renderChanges, renderPairs } from './edit-render.ts';
 import { EDIT_METHODS, type EditResult, type EditSpec } from '../edit/types.ts';
 import { BadInputError, preparePair } from '../lens/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
 import { defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
+import { editLocated, isLocated } from './edit-located.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
 
 const usage = `backward-lens edit --prompt TEXT --target TEXT --method shift|sgd|adam [options]
+backward-lens edit --prompt TEXT --subject TEXT --target TEXT --method rome:layer=L|memit:layers=A-B [options]
 backward-lens edit --pairs FILE.jsonl --method ... [options]
 
 Edits the model so that it answers TARGET after PROMPT (paper §7, App. G), then
@@ -30,6 +33,12 @@ Methods:
   adam   MEMIT's fine-tuning baseline: Adam (eta default 5e-4, no weight decay) on
          FF2's weight and bias, up to --steps (default 25) steps, stopping once the
          loss is below 1e-2.
+  rome   ROME (Meng et al. 2022) at one layer: rome:layer=L (plain "rome": the
+         model's table). Needs --subject: its last token is where the fact is
+         read; the statistics of FF2's input come from the cache (backward-lens
+         stats; collected on first use). Hyperparameters: docs/rome-memit.md.
+  memit  MEMIT (Meng et al. 2023) over layers: memit:layers=A-B[,lambda=λ];
+         several --pairs are one batched edit.
 The loss of sgd and adam is the NLL of the target's first token after the prompt
 (--target-tokens all: every target token, teacher-forced). Several pairs (--pairs)
 are one batched edit: one pass, the sum of their updates.
@@ -43,6 +52,8 @@ are one batched edit: one pass, the sum of their updates.
   --steps N             see the methods (>= 1)
   --modules LIST        sgd only: attn.c_attn, attn.c_proj, mlp.c_fc (ff1), mlp.c_proj (ff2)
   --target-tokens all   sgd/adam: teacher-force every target token
+  --subject TEXT        rome/memit: the subject, as it occurs in the prompt
+  --cache DIR           rome/memit: statistics directory (default stats/ beside the model)
   --tokens N            length of the greedy continuations (default 20; 0 for none)
   --model DIR           config.json + model.safetensors (default: the embedded model)
   --out DIR             write the edited model there as a Hugging Face GPT-2 directory
@@ -77,6 +88,8 @@ const OPTIONS = {
   force: { type: 'boolean' },
   json: { type: 'string' },
   strict: { type: 'boolean' },
+  subject: { type: 'string' },
+  cache: { type: 'string' },
 } as const;
 
 
@@ -87,7 +100,14 @@ export const editCommand: Command = {
     const { values } = parse(argv, OPTIONS, usage);
     if (values.help) return void console.log(usage);
     const pairs = await readPairsOption(values);
-    if (values.method === undefined) throw new UsageError(`--method is required: ${EDIT_METHODS.join(', ')}`);
+    if (values.method === undefined) throw new UsageError(`--method is required: ${EDIT_METHODS.join(', ')}, rome:layer=L or memit:layers=A-B`);
+    if (isLocated(values.method)) {
+      const foreign = (['lr', 'steps', 'modules', 'target-tokens'] as const).filter((o) => values[o] !== undefined).map((o) => `--${o}`);
+      if (values.layers !== undefined) foreign.push('--layers (give them in --method: rome:layer=L, memit:layers=A-B)');
+      const tokens = values.tokens === undefined ? 20 : parseCount(values.tokens, '--tokens', 0);
+      return editLocated({ method: values.method, model: values.model, pairs, subject: values.subject, cache: values.cache, tokens, out: values.out, force: values.force ?? false, json: values.json, foreign });
+    }
+    if (values.subject !== undefined || values.cache !== undefined) throw new UsageError('--subject and --cache go with --method rome:... or memit:...');
     const method = oneOf(values.method, '--method', EDIT_METHODS, 'shift');
     const lr = values.lr === undefined ? undefined : parseNumber(values.lr, '--lr');
     const steps = values.steps === undefined ? undefined : parseCount(values.steps, '--steps', 1);
@@ -153,23 +173,9 @@ function render(result: EditResult, pairs: readonly { prompt: string; target: st
   const s = result.spec;
   const what = s.method === 'shift' ? `${result.steps} forward pass${result.steps === 1 ? '' : 'es'}` : `${result.steps} step${result.steps === 1 ? '' : 's'}, loss ${result.losses.map((l) => l.toPrecision(3)).join(' → ')}`;
   const modules = s.method === 'sgd' ? ` ${s.modules.join(', ')}` : '';
-  const lines = [`${s.method}${modules} at layer${s.layers.length > 1 ? 's' : ''} ${s.layers.join(', ')}, eta ${s.lr}: ${what} in ${seconds.toFixed(2)} s${defaultsSource ? ` (defaults from ${defaultsSource})` : ''}`];
-  const pct = (p: number) => (p >= 0.001 ? `${(100 * p).toFixed(1)} %` : `${p.toExponential(1)}`);
-  const side = (label: string, x: Side) => [
-    `  ${label}  ${x.top.map((t) => `${JSON.stringify(t.text)} ${pct(t.prob)}`).join(', ')}`,
-    `  ${' '.repeat(label.length)}  target ${JSON.stringify(x.target.text)}: rank ${x.target.rank}, p ${pct(x.target.prob)}`,
-  ];
-  pairs.forEach((p, i) => {
-    lines.push('', `${JSON.stringify(p.prompt)} → ${JSON.stringify(p.target)}${s.method === 'shift' && result.shifts[i] === 0 ? ' (already the top-1 answer: not shifted)' : ''}`);
-    lines.push(...side('before', before[i]!), ...side('after ', after[i]!));
-    if (before[i]!.continuation || after[i]!.continuation) {
-      lines.push(`  continuation before: ${JSON.stringify(p.prompt + before[i]!.continuation)}`, `  continuation after:  ${JSON.stringify(p.prompt + after[i]!.continuation)}`);
-    }
-  });
-  lines.push('', result.changes.length ? 'weight changes (‖ΔW‖ Frobenius, relative to ‖W‖):' : 'no weight changed');
-  for (const c of result.changes) lines.push(`  ${c.name.padEnd(26)} ${c.norm.toPrecision(4)}  (${(100 * c.norm / c.originalNorm).toFixed(2)} %)`);
-  if (!saved) lines.push('(the edit lived in memory only: the model on disk is unchanged; --out DIR saves the edited model)');
-  return lines.join('\n');
+  const head = `${s.method}${modules} at layer${s.layers.length > 1 ? 's' : ''} ${s.layers.join(', ')}, eta ${s.lr}: ${what} in ${seconds.toFixed(2)} s${defaultsSource ? ` (defaults from ${defaultsSource})` : ''}`;
+  const notes = pairs.map((_, i) => (s.method === 'shift' && result.shifts[i] === 0 ? ' (already the top-1 answer: not shifted)' : ''));
+  return [head, ...renderPairs(pairs, before, after, notes), ...renderChanges(result.changes, saved)].join('\n');
 }
 
 function parseNumber(value: string, flag: string): number {

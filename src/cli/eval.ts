@@ -2,12 +2,15 @@
 // selection of records and one or more methods, resumable and shardable.
 import { selectRecords } from '../data/counterfact.ts';
 import { wikitextRows } from '../data/wikitext.ts';
-import { modelEditor } from '../eval/editor.ts';
+import { LocatedEditor } from '../edit/located.ts';
+import { DEFAULT_MODEL_LOCATED } from '../edit/rome-hparams.ts';
+import { modelEditor, type LocatedSetup } from '../eval/editor.ts';
 import { checkLayers, METHOD_SYNTAX, parseMethod, type MethodSpec } from '../eval/methods.ts';
 import { runEvaluation, type EvalLine } from '../eval/run.ts';
 import { parseShard, shardItems, ONE_SHARD } from '../eval/shards.ts';
 import { decode } from '../model/decode.ts';
 import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
+import { CORPUS_NOTE, layerMoments } from './moments.ts';
 import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitext } from './data.ts';
 import { appendLine, doneKeys, hasRecords, readLines, readRun, sameEvaluation, sortLines, startDir, writeSummary, type RunInfo } from './eval-dir.ts';
 
@@ -16,7 +19,7 @@ const DEFAULT_RECORDS = '0-999';
 
 const usage = `backward-lens eval --method SPEC [--method SPEC ...] --out DIR [--model DIR] [--data FILE]
        [--records SPEC] [--resume] [--shard i/N | --shard auto [--shards N]] [--seed S]
-       [--wikitext FILE] [--no-generation] [--no-perplexity]
+       [--wikitext FILE] [--no-generation] [--no-perplexity] [--cache DIR]
 
 For each selected CounterFact record and each method: edit the model, measure,
 restore. Metrics (SPEC §5): efficacy, paraphrase and neighborhood (top-1 of the
@@ -27,7 +30,15 @@ prompt, capped by the context) and WikiText perplexity (first 100 rows of at lea
 
   --method SPEC   ${METHOD_SYNTAX}
                   layers: one layer, a range a-b, or a+b; repeat --method to compare
-                  several methods on the same records and unedited model
+                  several methods on the same records and unedited model.
+                  rome:layer=L   ROME at one layer (docs/rome-memit.md)
+                  memit:layers=A-B[,batch=N][,lambda=λ]   MEMIT over the layers; with
+                  batch=N, N consecutive records of the selection are edited at
+                  once and each is measured on the batch-edited model (perplexity
+                  once per batch); λ (mom2_update_weight) defaults to the model's
+                  table (20000 as MEMIT's GPT-2 XL file)
+  --cache DIR     rome/memit: second-moment statistics (default stats/ beside the
+                  model; collected on first use from --wikitext: ${CORPUS_NOTE})
   --records SPEC  file indexes (0-based, inclusive): 0-99 or 0-9,50; or case_ids:
                   case:2,3,8-12. Default ${DEFAULT_RECORDS}: the records the default
                   model was trained on (the first 1,000 of counterfact-train.json)
@@ -72,7 +83,7 @@ export const evalCommand: Command = {
   async run(argv) {
     const s = { type: 'string' } as const;
     const b = { type: 'boolean' } as const;
-    const { values: v } = parse(argv, { ...MODEL_OPTION, data: s, wikitext: s, records: s, method: { type: 'string', multiple: true }, out: s, resume: b, shard: s, shards: s, seed: s, 'no-generation': b, 'no-perplexity': b }, usage);
+    const { values: v } = parse(argv, { ...MODEL_OPTION, data: s, wikitext: s, records: s, method: { type: 'string', multiple: true }, out: s, cache: s, resume: b, shard: s, shards: s, seed: s, 'no-generation': b, 'no-perplexity': b }, usage);
     if (v.help) return void console.log(usage);
     if (!v.method?.length) throw new UsageError('give at least one --method (e.g. --method original)');
     const methods = v.method.map(parseMethod);
@@ -99,8 +110,10 @@ export const evalCommand: Command = {
       if (diff) throw new UsageError(`--resume: ${out} holds a run with another ${diff} (${JSON.stringify(previous[diff as keyof RunInfo])}); repeat that run's options`);
     }
 
-    const { model, tokenizer } = await loadModel(v.model);
+    const loadedModel = await loadModel(v.model);
+    const { model, tokenizer } = loadedModel;
     methods.forEach((m) => checkLayers(m, model.config.nLayer));
+    const located = await locatedSetup(loadedModel, methods, { model: v.model, ...(v.cache === undefined ? {} : { cache: v.cache }), data: wikitextFile }, seedOf(v.seed));
     const texts = perplexityOn ? wikitextRows(wikiRaw).map((t) => tokenizer.encode(t).slice(0, 256)) : undefined;
     const lines = v.resume ? readLines(out, true) : [];
     await startDir(out, info);
@@ -110,7 +123,7 @@ export const evalCommand: Command = {
     const started = performance.now();
     const startCount = finished;
     process.stderr.write(`backward-lens: ${selected.length} records x ${methods.length} methods; ${finished} lines already done\n`);
-    await runEvaluation(model, tokenizer, selected, methods, modelEditor(model, tokenizer), {
+    await runEvaluation(model, tokenizer, selected, methods, modelEditor(model, tokenizer, located), {
       seed: info.seed, generation: info.generation, generate: (m, prompts, o) => decode(m, prompts, o), ...(texts ? { perplexityTexts: texts } : {}),
     }, done, async (line: EvalLine) => {
       appendLine(out, line);
@@ -125,6 +138,15 @@ export const evalCommand: Command = {
     console.log(`wrote ${out}/records.jsonl, ${out}/summary.json, ${out}/table.md`);
   },
 };
+
+/** ROME/MEMIT's statistics for every layer they edit (cached or collected now, before any record), or undefined without them. */
+async function locatedSetup(loaded: Parameters<typeof layerMoments>[0], methods: readonly MethodSpec[], opts: Parameters<typeof layerMoments>[2], seed: number): Promise<LocatedSetup | undefined> {
+  const layers = [...new Set(methods.flatMap((m) => (m.kind === 'rome' || m.kind === 'memit' ? m.layers : [])))].sort((a, b) => a - b);
+  if (layers.length === 0) return undefined;
+  const moments = await layerMoments(loaded, layers, opts);
+  const editor = new LocatedEditor(loaded.model, loaded.tokenizer, async (l) => moments.get(l)!.moment, seed);
+  return { editor, memitLambda: opts.model === undefined ? DEFAULT_MODEL_LOCATED.memitLambda : 20000 };
+}
 
 const mergeUsage = `backward-lens eval-merge DIR... --out DIR
 

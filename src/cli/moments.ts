@@ -75,7 +75,9 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   const text = wikitextStatsText(readWikitext(dataFile));
   // Line by line, so a line the reduced vocabulary cannot spell drops out alone.
   const stream: number[] = [];
+  const wanted = opts.tokens ?? Infinity;
   for (const line of text.split('\n')) {
+    if (stream.length >= wanted) break;
     if (line.trim() === '') continue;
     try {
       stream.push(...tokenizer.encode(`${line}\n`));

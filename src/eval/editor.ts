@@ -1,14 +1,36 @@
 // The edits `eval` and `sweep` apply, behind the Editor interface of run.ts: one
-// CounterFact record is one pair, prompt -> " " + target_new.
+// CounterFact record is one pair, prompt -> " " + target_new (ROME and MEMIT also
+// take its subject). A memit batch is one edit of all its records.
 import { spaced } from '../data/counterfact.ts';
 import { edit } from '../edit/edit.ts';
+import type { LocatedEditor } from '../edit/located.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import type { Editor } from './run.ts';
 
-export function modelEditor(model: Gpt2, tokenizer: Tokenizer): Editor {
+export interface LocatedSetup {
+  editor: LocatedEditor;
+  /** MEMIT's λ when the spec gives none. */
+  memitLambda: number;
+}
+
+export function modelEditor(model: Gpt2, tokenizer: Tokenizer, located?: LocatedSetup): Editor {
   return {
-    async apply(m, record) {
+    async apply(m, records) {
+      if (m.kind === 'rome' || m.kind === 'memit') {
+        if (!located) throw new Error(`${m.kind} needs second-moment statistics; this editor has none`);
+        const requests = records.map((r) => ({ prompt: r.prompt, subject: r.subject, target: spaced(r.target_new) }));
+        const lambda = m.kind === 'memit' ? (m.lambda ?? located.memitLambda) : 0;
+        const r = await located.editor.apply({ method: m.kind, layers: m.layers, lambda }, requests);
+        return {
+          steps: r.losses.reduce((s, l) => s + l.length, 0) / r.losses.length,
+          changeNorm: Math.hypot(...r.changes.map((c) => c.norm)),
+          valueLoss: r.losses.map((l) => l[l.length - 1]!),
+          ...(m.kind === 'memit' ? { batch: records.length, lambda } : {}),
+        };
+      }
+      const [record] = records;
+      if (records.length !== 1 || !record) throw new RangeError(`${m.kind} edits one record at a time`);
       const r = await edit(model, tokenizer, [{ prompt: record.prompt, target: spaced(record.target_new) }], {
         method: m.kind, layers: m.layers, ...(m.lr === undefined ? {} : { lr: m.lr }), ...(m.steps === undefined ? {} : { steps: m.steps }),
       });

@@ -1,25 +1,33 @@
 // Method specs of `eval`: `original`, `shift:layers=L,lr=η[,steps=N]`,
-// `sgd:layers=L,lr=η[,steps=k]`, `adam:layers=L[,lr=η,steps=k]`. Layers are one
-// layer, a range `a-b`, or a list joined by `+` (commas separate parameters).
-// Each spec has one canonical label, which names it in records.jsonl and the tables.
+// `sgd:layers=L,lr=η[,steps=k]`, `adam:layers=L[,lr=η,steps=k]`, `rome:layer=L`,
+// `memit:layers=A-B[,batch=N,lambda=λ]`. Layers are one layer, a range `a-b`, or a
+// list joined by `+` (commas separate parameters). Each spec has one canonical
+// label, which names it in records.jsonl and the tables.
 
 export type EditKind = 'shift' | 'sgd' | 'adam';
 
 export type MethodSpec =
   | { kind: 'original'; label: string }
-  | { kind: EditKind; label: string; layers: number[]; lr?: number; steps?: number };
+  | { kind: EditKind; label: string; layers: number[]; lr?: number; steps?: number }
+  | { kind: 'rome'; label: string; layers: number[] }
+  /** batch: records edited at once (consecutive in the selection), each then measured on the batch-edited model. */
+  | { kind: 'memit'; label: string; layers: number[]; batch: number; lambda?: number };
+
+export type EditMethodSpec = Extract<MethodSpec, { kind: EditKind }>;
 
 export class BadMethodError extends Error {
   override name = 'BadMethodError';
 }
 
-const PARAMS: Record<EditKind, { required: string[]; allowed: string[] }> = {
+const PARAMS: Record<EditKind | 'rome' | 'memit', { required: string[]; allowed: string[] }> = {
   shift: { required: ['layers', 'lr'], allowed: ['layers', 'lr', 'steps'] },
   sgd: { required: ['layers', 'lr'], allowed: ['layers', 'lr', 'steps'] },
   adam: { required: ['layers'], allowed: ['layers', 'lr', 'steps'] },
+  rome: { required: ['layer'], allowed: ['layer'] },
+  memit: { required: ['layers'], allowed: ['layers', 'batch', 'lambda'] },
 };
 
-export const METHOD_SYNTAX = 'original | shift:layers=L,lr=η[,steps=N] | sgd:layers=L,lr=η[,steps=k] | adam:layers=L[,lr=η,steps=k]';
+export const METHOD_SYNTAX = 'original | shift:layers=L,lr=η[,steps=N] | sgd:layers=L,lr=η[,steps=k] | adam:layers=L[,lr=η,steps=k] | rome:layer=L | memit:layers=A-B[,batch=N,lambda=λ]';
 
 function parseLayers(text: string, spec: string): number[] {
   const layers = new Set<number>();
@@ -56,7 +64,7 @@ function joinLayers(layers: readonly number[]): string {
 export function parseMethod(spec: string): MethodSpec {
   if (spec === 'original') return { kind: 'original', label: 'original' };
   const colon = spec.indexOf(':');
-  const kind = (colon < 0 ? spec : spec.slice(0, colon)) as EditKind;
+  const kind = (colon < 0 ? spec : spec.slice(0, colon)) as keyof typeof PARAMS;
   const rules = PARAMS[kind];
   if (!rules || !Object.hasOwn(PARAMS, kind)) throw new BadMethodError(`unknown method "${spec}": use ${METHOD_SYNTAX}`);
   const values = new Map<string, string>();
@@ -69,7 +77,18 @@ export function parseMethod(spec: string): MethodSpec {
   }
   const missing = rules.required.find((r) => !values.has(r));
   if (missing) throw new BadMethodError(`method "${spec}": ${kind} needs ${missing}=... (${METHOD_SYNTAX})`);
+  if (kind === 'rome') {
+    const layer = values.get('layer')!;
+    if (!/^\d+$/.test(layer)) throw new BadMethodError(`method "${spec}": layer=${layer} must be one layer (ROME edits a single layer; memit:layers=A-B spreads over several)`);
+    return { kind, label: `rome:layer=${Number(layer)}`, layers: [Number(layer)] };
+  }
   const layers = parseLayers(values.get('layers')!, spec);
+  if (kind === 'memit') {
+    const batch = values.has('batch') ? positive(values.get('batch')!, 'batch', spec, true) : 1;
+    const lambda = values.has('lambda') ? positive(values.get('lambda')!, 'lambda', spec, false) : undefined;
+    const label = [`memit:layers=${joinLayers(layers)}`, ...(batch === 1 ? [] : [`batch=${batch}`]), ...(lambda === undefined ? [] : [`lambda=${lambda}`])].join(',');
+    return { kind, label, layers, batch, ...(lambda === undefined ? {} : { lambda }) };
+  }
   const lr = values.has('lr') ? positive(values.get('lr')!, 'lr', spec, false) : undefined;
   const steps = values.has('steps') ? positive(values.get('steps')!, 'steps', spec, true) : undefined;
   const label = [`${kind}:layers=${joinLayers(layers)}`, ...(lr === undefined ? [] : [`lr=${lr}`]), ...(steps === undefined ? [] : [`steps=${steps}`])].join(',');

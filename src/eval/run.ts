@@ -8,12 +8,15 @@ import { probeRecord, recordFluency, type Generator, type ProbeMetrics } from '.
 import type { MethodSpec } from './methods.ts';
 import { perplexity } from './score.ts';
 
-/** Applies an edit method for one record, and undoes it. */
+/** Applies an edit method for one record (or a batch of records edited at once), and undoes it. */
 export interface Editor {
-  /** Returns what the edit reports about itself (steps, size of the change), kept in the line. */
-  apply(method: Exclude<MethodSpec, { kind: 'original' }>, record: CounterFactRecord): Promise<EditInfo | void>;
+  /** Returns what the edit reports about itself (steps, size of the change), kept in each record's line. */
+  apply(method: Exclude<MethodSpec, { kind: 'original' }>, records: readonly CounterFactRecord[]): Promise<EditInfo | void>;
   restore(): void;
 }
+
+/** Records a method edits at once: memit's batch, else 1. */
+export const batchOf = (m: MethodSpec): number => (m.kind === 'memit' ? m.batch : 1);
 
 export type EditInfo = Record<string, number | number[]>;
 
@@ -44,8 +47,13 @@ export interface EvalSettings {
 export const lineKey = (index: number, method: string): string => `${index}\u0000${method}`;
 
 /**
- * Evaluates every (record, method) not in `done`, record by record, calling `sink`
- * with each finished line. The unedited model's perplexity is computed once.
+ * Evaluates every (record, method) not in `done`, calling `sink` with each finished
+ * line. Records go in groups of the largest batch among the methods (1 without
+ * memit batches); within a group each method edits its records one at a time or, for
+ * memit with batch=N, N consecutive records at once, and every record of the batch is
+ * then measured on the batch-edited model (one perplexity per batch). A batch is
+ * edited again whole on resume if any of its lines is missing. The unedited model's
+ * perplexity is computed once.
  */
 export async function runEvaluation(
   model: Gpt2,
@@ -59,37 +67,49 @@ export async function runEvaluation(
 ): Promise<void> {
   let originalPerplexity: number | undefined;
   const clock = () => performance.now();
-  for (const { index, record } of records) {
+  const round = (x: number) => Math.round(x * 10) / 10;
+  const group = Math.max(1, ...methods.map(batchOf));
+  for (let g = 0; g < records.length; g += group) {
+    const chunk = records.slice(g, g + group);
     for (const method of methods) {
-      if (done.has(lineKey(index, method.label))) continue;
-      const t0 = clock();
-      const info = method.kind === 'original' ? undefined : await editor.apply(method, record);
-      try {
-        const t1 = clock();
-        const probe = await probeRecord(model, tokenizer, record);
-        const t2 = clock();
-        const fl = settings.generation ? await recordFluency(model, tokenizer, record, settings.seed, settings.generate) : undefined;
-        const t3 = clock();
-        let ppl: number | undefined;
-        if (settings.perplexityTexts) {
-          if (method.kind === 'original') originalPerplexity ??= (await perplexity(model, settings.perplexityTexts)).perplexity;
-          ppl = method.kind === 'original' ? originalPerplexity : (await perplexity(model, settings.perplexityTexts)).perplexity;
+      const size = batchOf(method);
+      for (let b = 0; b < chunk.length; b += size) {
+        const batch = chunk.slice(b, b + size);
+        const todo = batch.filter(({ index }) => !done.has(lineKey(index, method.label)));
+        if (todo.length === 0) continue;
+        const t0 = clock();
+        const info = method.kind === 'original' ? undefined : await editor.apply(method, batch.map((x) => x.record));
+        try {
+          const editMs = clock() - t0;
+          let ppl: number | undefined;
+          let pplMs = 0;
+          for (const [i, { index, record }] of todo.entries()) {
+            const t1 = clock();
+            const probe = await probeRecord(model, tokenizer, record);
+            const t2 = clock();
+            const fl = settings.generation ? await recordFluency(model, tokenizer, record, settings.seed, settings.generate) : undefined;
+            const t3 = clock();
+            if (settings.perplexityTexts && i === 0) {
+              if (method.kind === 'original') originalPerplexity ??= (await perplexity(model, settings.perplexityTexts)).perplexity;
+              ppl = method.kind === 'original' ? originalPerplexity : (await perplexity(model, settings.perplexityTexts)).perplexity;
+              pplMs = clock() - t3;
+            }
+            await sink({
+              index,
+              case_id: record.case_id,
+              method: method.label,
+              ...probe,
+              ...(fl ? { fluency: fl.fluency } : {}),
+              ...(ppl === undefined ? {} : { perplexity: ppl }),
+              ...(fl ? { texts: fl.texts } : {}),
+              ...(info ? { edit: info } : {}),
+              // A batch's edit and perplexity are shared: each line carries its share.
+              ms: { edit: round(editMs / todo.length), probe: round(t2 - t1), generation: round(t3 - t2), perplexity: round(pplMs / todo.length) },
+            });
+          }
+        } finally {
+          if (method.kind !== 'original') editor.restore();
         }
-        const t4 = clock();
-        const round = (x: number) => Math.round(x * 10) / 10;
-        await sink({
-          index,
-          case_id: record.case_id,
-          method: method.label,
-          ...probe,
-          ...(fl ? { fluency: fl.fluency } : {}),
-          ...(ppl === undefined ? {} : { perplexity: ppl }),
-          ...(fl ? { texts: fl.texts } : {}),
-          ...(info ? { edit: info } : {}),
-          ms: { edit: round(t1 - t0), probe: round(t2 - t1), generation: round(t3 - t2), perplexity: round(t4 - t3) },
-        });
-      } finally {
-        if (method.kind !== 'original') editor.restore();
       }
     }
   }

@@ -75,7 +75,7 @@ export async function sweep(
         const succeeds = async (lr: number) => {
           tries++;
           const m = spec(method, layer, lr) as Exclude<MethodSpec, { kind: 'original' }>;
-          await editor.apply(m, record);
+          await editor.apply(m, [record]);
           try {
             const [s] = await scoreContinuations(model, [{ prompt, continuation: [target] }]);
             return s!.top1[0] === target;
@@ -98,7 +98,7 @@ export async function sweep(
         }
         let ppl: number | null = null;
         if (eta !== null && opts.perplexityTexts) {
-          await editor.apply(spec(method, layer, eta) as Exclude<MethodSpec, { kind: 'original' }>, record);
+          await editor.apply(spec(method, layer, eta) as Exclude<MethodSpec, { kind: 'original' }>, [record]);
           try {
             ppl = (await perplexity(model, opts.perplexityTexts)).perplexity;
           } finally {
