@@ -69,22 +69,28 @@ async function check(spec: LocatedSpec, facts: typeof FACTS, what: string): Prom
   for (const [name, bytes] of before) assert.ok(after.get(name)!.every((b, i) => b === bytes[i]), `${what}: ${name} restored bit for bit`);
 }
 
-test('value search: the gradient of NLL + KL + decay matches central differences', async () => {
+test('value search: the gradient of NLL + KL + decay matches central differences; two requests in one pass stay independent', async () => {
   const { model, tokenizer } = loaded;
   const prefixes = ['', 'It was a day. '];
-  const objective = valueObjective(model, tokenizer, FACTS[0]!, prefixes, 'blocks.1.hook_mlp_out', ROME_VALUE, 1);
-  await objective.evaluate(new Float64Array(CFG.nEmbd), false);
-  const norm0 = Math.hypot(...objective.init!);
+  const objective = valueObjective(model, tokenizer, FACTS, prefixes, 'blocks.1.hook_mlp_out', ROME_VALUE, 1);
+  const zero = new Float64Array(CFG.nEmbd);
+  await objective.evaluate([zero, zero], false);
+  const norm0 = Math.hypot(...objective.init![0]!);
   const r = mulberry32Ref(8);
   const delta = Float64Array.from({ length: CFG.nEmbd }, () => (r() - 0.5) * norm0);
-  const { grad } = await objective.evaluate(delta, true);
+  const other = delta.map((x) => -x);
+  const [{ grad }, second] = await objective.evaluate([delta, other], true);
   const h = 1e-2 * norm0;
   for (const c of [0, 5, 26]) {
     const plus = Float64Array.from(delta);
     const minus = Float64Array.from(delta);
     plus[c] = plus[c]! + h;
     minus[c] = minus[c]! - h;
-    const fd = ((await objective.evaluate(plus, false)).loss - (await objective.evaluate(minus, false)).loss) / (2 * h);
+    const [up, upOther] = await objective.evaluate([plus, other], false);
+    const [down] = await objective.evaluate([minus, other], false);
+    const fd = (up!.loss - down!.loss) / (2 * h);
+    // Requests are independent: the second's loss does not move with the first's δ.
+    assert.ok(Math.abs(upOther!.loss - second!.loss) <= 1e-6 * second!.loss, `request 2 moved: ${upOther!.loss} vs ${second!.loss}`);
     assert.ok(Math.abs(fd - grad![c]!) <= 0.05 * Math.abs(fd) + 1e-4, `coordinate ${c}: finite difference ${fd}, gradient ${grad![c]}`);
   }
 });

@@ -12,7 +12,7 @@ import type { Tensor } from '../tensor.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import { memitUpdate, type Cholesky } from './closed-form.ts';
 import { addToFF2, type LocatedOutcome } from './rome.ts';
-import { optimizeValue, subjectLastToken, type FactRequest, type ValueHparams } from './value-vector.ts';
+import { optimizeValues, subjectLastToken, type FactRequest, type ValueHparams } from './value-vector.ts';
 
 /** FF2 input at `layer` (keys) and the residual output of `zLayer`, at the subject's last token of each prompt. */
 async function keysAndResiduals(model: Gpt2, tokenizer: Tokenizer, requests: readonly FactRequest[], prefixes: readonly string[], layer: number, zLayer: number): Promise<{ keys: Float64Array[]; z: Float64Array[] }> {
@@ -63,13 +63,10 @@ export async function memit(
 ): Promise<LocatedOutcome> {
   const sorted = [...layers].sort((a, b) => a - b);
   const zLayer = sorted[sorted.length - 1]!;
-  const targets: Float64Array[] = [];
-  const losses: number[][] = [];
-  for (const request of requests) {
-    const found = await optimizeValue(model, tokenizer, request, prefixes, `blocks.${zLayer}.hook_resid_post`, hp);
-    targets.push(found.init.map((x, c) => x + found.delta[c]!));
-    losses.push(found.losses);
-  }
+  // compute_z runs per fact on the unedited model; the searches are independent, so they share passes.
+  const found = await optimizeValues(model, tokenizer, requests, prefixes, `blocks.${zLayer}.hook_resid_post`, hp);
+  const targets = found.map((x) => x.init.map((v, c) => v + x.delta[c]!));
+  const losses = found.map((x) => x.losses);
   for (const [i, layer] of sorted.entries()) {
     const { keys, z } = await keysAndResiduals(model, tokenizer, requests, prefixes, layer, zLayer);
     const residuals = z.map((now, r) => now.map((x, c) => (targets[r]![c]! - x) / (sorted.length - i)));

@@ -9,7 +9,7 @@ import type { Gpt2 } from '../model/gpt2.ts';
 import { gemm } from '../ops/gemm.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import { romeUpdate, type Cholesky } from './closed-form.ts';
-import { optimizeValue, type FactRequest, type ValueHparams } from './value-vector.ts';
+import { optimizeValues, type FactRequest, type ValueHparams } from './value-vector.ts';
 
 export interface LocatedOutcome {
   /** Per request, the value search's losses. */
@@ -31,13 +31,14 @@ export function addToFF2(model: Gpt2, layer: number, A: readonly Float64Array[],
 export async function rome(model: Gpt2, tokenizer: Tokenizer, requests: readonly FactRequest[], layer: number, moment: Cholesky, prefixes: readonly string[], hp: ValueHparams): Promise<LocatedOutcome> {
   const losses: number[][] = [];
   for (const request of requests) {
-    const found = await optimizeValue(model, tokenizer, request, prefixes, `blocks.${layer}.hook_mlp_out`, hp, layer);
+    // One at a time: each fact's value is searched on the model the previous ones edited.
+    const [found] = await optimizeValues(model, tokenizer, [request], prefixes, `blocks.${layer}.hook_mlp_out`, hp, layer);
     const f = model.config.nInner;
     const keyMean = new Float64Array(f);
-    for (const key of found.keys) for (let i = 0; i < f; i++) keyMean[i] = keyMean[i]! + key[i]! / found.keys.length;
-    const { u, r } = romeUpdate(moment, keyMean, found.keys[0]!, found.delta);
+    for (const key of found!.keys) for (let i = 0; i < f; i++) keyMean[i] = keyMean[i]! + key[i]! / found!.keys.length;
+    const { u, r } = romeUpdate(moment, keyMean, found!.keys[0]!, found!.delta);
     addToFF2(model, layer, [u], [r]);
-    losses.push(found.losses);
+    losses.push(found!.losses);
   }
   return { losses };
 }

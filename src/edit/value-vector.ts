@@ -70,65 +70,88 @@ const logSoftmax = (row: Float32Array): Float64Array => {
 const norm = (v: ArrayLike<number>): number => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
 
 export interface ValueObjective {
-  /** v₀, set by the first evaluate(). */
-  init?: Float64Array;
-  /** Keys at `keyLayer`, set by the first evaluate(). */
-  keys: Float64Array[];
-  /** The loss at δ and, with `withGrad`, its gradient (the first call must be at δ = 0: it fixes v₀ and p_start). */
-  evaluate(delta: Float64Array, withGrad: boolean): Promise<{ loss: number; grad?: Float64Array }>;
+  /** Per request, v₀: set by the first evaluate(). */
+  init?: Float64Array[];
+  /** Per request, the keys at `keyLayer` (one per prefix): set by the first evaluate(). */
+  keys: Float64Array[][];
+  /**
+   * Per request, the loss at its δ and, with `withGrad`, its gradient (the first call
+   * must be at δ = 0: it fixes v₀ and p_start). Requests are independent: request
+   * i's rows see only δ_i, so one pass serves them all.
+   */
+  evaluate(deltas: readonly Float64Array[], withGrad: boolean): Promise<{ loss: number; grad?: Float64Array }[]>;
+}
+
+interface Layout {
+  /** First sequence of the request in the batch; its prompts, then its KL prompt. */
+  seq0: number;
+  /** Logits row of its first target position; its KL row is seq0Row + nPrompts * nT. */
+  row0: number;
+  targetIds: number[];
 }
 
 /**
- * The value search's objective for `request` at hook point `hookName` over `prefixes`
+ * The value search's objective for `requests` at hook point `hookName` over `prefixes`
  * (the first must be '', the plain prompt). With `keyLayer`, the first evaluation
  * also reads FF2's input at that layer at the lookup tokens.
  */
 export function valueObjective(
-  model: Gpt2, tokenizer: Tokenizer, request: FactRequest, prefixes: readonly string[], hookName: string, hp: ValueHparams, keyLayer?: number,
+  model: Gpt2, tokenizer: Tokenizer, requests: readonly FactRequest[], prefixes: readonly string[], hookName: string, hp: ValueHparams, keyLayer?: number,
 ): ValueObjective {
   const k = model.k;
   const { nEmbd: d, nInner: f, nPositions } = model.config;
   if (prefixes[0] !== '') throw new RangeError('the first prefix must be the plain prompt');
-  const targetIds = tokenizer.encode(request.target);
-  if (targetIds.length === 0) throw new BadInputError('the target encodes to no tokens');
-  const rewrite = prefixes.map((p) => subjectLastToken(tokenizer, p + request.prompt, request.subject));
-  const kl = subjectLastToken(tokenizer, `${request.subject} is a`, request.subject);
-  const seqs = [...rewrite.map((r) => [...r.ids, ...targetIds.slice(0, -1)]), kl.ids];
-  const lookups = [...rewrite.map((r) => r.at), kl.at];
-  const tooLong = seqs.findIndex((s) => s.length > nPositions);
-  if (tooLong >= 0) throw new BadInputError(`the prompt with its context prefix and target takes ${seqs[tooLong]!.length} tokens; the model's context is ${nPositions}`);
-  const nPrompts = rewrite.length;
-  const nT = targetIds.length;
-  // Logits rows: for each prompt its nT target positions, then the KL row.
-  const targets = [
-    ...rewrite.flatMap((r, seq) => targetIds.map((_, j) => ({ seq, position: r.ids.length - 1 + j }))),
-    { seq: nPrompts, position: kl.at },
-  ];
+  const nPrompts = prefixes.length;
+  const seqs: number[][] = [];
+  const lookups: number[] = [];
+  const targets: { seq: number; position: number }[] = [];
+  const layout: Layout[] = requests.map((request) => {
+    const targetIds = tokenizer.encode(request.target);
+    if (targetIds.length === 0) throw new BadInputError('the target encodes to no tokens');
+    const seq0 = seqs.length;
+    const row0 = targets.length;
+    const rewrite = prefixes.map((p) => subjectLastToken(tokenizer, p + request.prompt, request.subject));
+    const kl = subjectLastToken(tokenizer, `${request.subject} is a`, request.subject);
+    rewrite.forEach((r, i) => {
+      seqs.push([...r.ids, ...targetIds.slice(0, -1)]);
+      lookups.push(r.at);
+      targetIds.forEach((_, j) => targets.push({ seq: seq0 + i, position: r.ids.length - 1 + j }));
+    });
+    seqs.push(kl.ids);
+    lookups.push(kl.at);
+    targets.push({ seq: seq0 + nPrompts, position: kl.at });
+    return { seq0, row0, targetIds };
+  });
+  const tooLong = seqs.find((s) => s.length > nPositions);
+  if (tooLong) throw new BadInputError(`the prompt with its context prefix and target takes ${tooLong.length} tokens; the model's context is ${nPositions}`);
   const B = seqs.length;
   const T = Math.max(...seqs.map((s) => s.length));
   const rowOf = (seq: number) => seq * T + lookups[seq]!;
-  let klInit: Float64Array | undefined;
+  const klInit: Float64Array[] = [];
 
   const objective: ValueObjective = {
     keys: [],
-    async evaluate(delta, withGrad) {
+    async evaluate(deltas, withGrad) {
       const first = objective.init === undefined;
       const tape = new Tape(k, { grad: withGrad });
       try {
         const shift = new Float32Array(B * T * d);
-        for (let seq = 0; seq < B; seq++) shift.set(Float32Array.from(delta), rowOf(seq) * d);
+        layout.forEach((l, r) => {
+          const delta = Float32Array.from(deltas[r]!);
+          for (let seq = l.seq0; seq <= l.seq0 + nPrompts; seq++) shift.set(delta, rowOf(seq) * d);
+        });
         const D = tape.constant([B * T, d], shift);
         let captured: Tensor | undefined;
         let keyRows: Tensor | undefined;
         const hook: Hook = (name, act, t) => {
           if (first && keyLayer !== undefined && name === `blocks.${keyLayer}.mlp.hook_post`) {
-            keyRows = t.zeros([nPrompts, f], 'f32', 'rome.keys');
-            for (let seq = 0; seq < nPrompts; seq++) k.copy(act.buffer, rowOf(seq) * f * 4, keyRows.buffer, seq * f * 4, f * 4);
+            keyRows = t.zeros([B, f], 'f32', 'value.keys');
+            for (let seq = 0; seq < B; seq++) k.copy(act.buffer, rowOf(seq) * f * 4, keyRows.buffer, seq * f * 4, f * 4);
           }
           if (name !== hookName) return;
           if (first) {
-            captured = t.zeros([d], 'f32', 'rome.v0');
-            k.copy(act.buffer, rowOf(0) * d * 4, captured.buffer, 0, d * 4);
+            captured = t.zeros([layout.length, d], 'f32', 'value.v0');
+            layout.forEach((l, r) => k.copy(act.buffer, rowOf(l.seq0) * d * 4, captured!.buffer, r * d * 4, d * 4));
           }
           return add(t, act, D);
         };
@@ -139,40 +162,46 @@ export function valueObjective(
         const logits = data[0]!;
         if (first) {
           if (!captured) throw new RangeError(`no hook point ${hookName}`);
-          objective.init = Float64Array.from(data[1]!);
-          if (keyRows) objective.keys = Array.from({ length: nPrompts }, (_, i) => Float64Array.from(data[2]!.subarray(i * f, (i + 1) * f)));
+          objective.init = layout.map((_, r) => Float64Array.from(data[1]!.subarray(r * d, (r + 1) * d)));
+          if (keyRows) objective.keys = layout.map((l) => Array.from({ length: nPrompts }, (_, i) => Float64Array.from(data[2]!.subarray((l.seq0 + i) * f, (l.seq0 + i + 1) * f))));
         }
-        const grad = new Float32Array(targets.length * V);
-        let nll = 0;
-        const w = 1 / (nT * nPrompts);
-        for (let seq = 0; seq < nPrompts; seq++) {
-          for (let j = 0; j < nT; j++) {
-            const row = seq * nT + j;
-            const lp = logSoftmax(logits.subarray(row * V, (row + 1) * V));
-            nll += -lp[targetIds[j]!]! * w;
-            for (let c = 0; c < V; c++) grad[row * V + c] = w * (Math.exp(lp[c]!) - (c === targetIds[j] ? 1 : 0));
+        const grad = withGrad ? new Float32Array(targets.length * V) : undefined;
+        const losses = layout.map((l, r) => {
+          const nT = l.targetIds.length;
+          const w = 1 / (nT * nPrompts);
+          let nll = 0;
+          for (let i = 0; i < nPrompts; i++) {
+            for (let j = 0; j < nT; j++) {
+              const row = l.row0 + i * nT + j;
+              const lp = logSoftmax(logits.subarray(row * V, (row + 1) * V));
+              nll += -lp[l.targetIds[j]!]! * w;
+              if (grad) for (let c = 0; c < V; c++) grad[row * V + c] = w * (Math.exp(lp[c]!) - (c === l.targetIds[j] ? 1 : 0));
+            }
           }
-        }
-        const klRow = targets.length - 1;
-        const now = logSoftmax(logits.subarray(klRow * V, (klRow + 1) * V));
-        klInit ??= now;
-        let klDiv = 0;
-        for (let c = 0; c < V; c++) klDiv += Math.exp(now[c]!) * (now[c]! - klInit[c]!);
-        for (let c = 0; c < V; c++) grad[klRow * V + c] = hp.klFactor * Math.exp(now[c]!) * (now[c]! - klInit[c]! - klDiv);
-        const initNorm = norm(objective.init!);
-        const deltaNorm = norm(delta);
-        const loss = nll + hp.klFactor * klDiv + hp.weightDecay * (deltaNorm / initNorm ** 2);
-        if (!withGrad) return { loss };
+          const klRow = l.row0 + nPrompts * nT;
+          const now = logSoftmax(logits.subarray(klRow * V, (klRow + 1) * V));
+          const start = (klInit[r] ??= now);
+          let klDiv = 0;
+          for (let c = 0; c < V; c++) klDiv += Math.exp(now[c]!) * (now[c]! - start[c]!);
+          if (grad) for (let c = 0; c < V; c++) grad[klRow * V + c] = hp.klFactor * Math.exp(now[c]!) * (now[c]! - start[c]! - klDiv);
+          return nll + hp.klFactor * klDiv + hp.weightDecay * (norm(deltas[r]!) / norm(objective.init![r]!) ** 2);
+        });
+        if (!grad) return losses.map((loss) => ({ loss }));
 
         tape.accumulate(out.logits, tape.constant([targets.length, V], grad));
         tape.backward(out.loss, tape.constant(out.loss.shape, new Float32Array(out.loss.size)));
         const gD = tape.gradOf(D);
         if (!gD) throw new RangeError(`the loss does not depend on ${hookName}`);
         const [gd] = (await readAll(k, [gD])) as Float32Array[];
-        const g = new Float64Array(d);
-        for (let seq = 0; seq < B; seq++) for (let c = 0; c < d; c++) g[c] = g[c]! + gd![rowOf(seq) * d + c]!;
-        if (deltaNorm > 0) for (let c = 0; c < d; c++) g[c] = g[c]! + (hp.weightDecay * delta[c]!) / (deltaNorm * initNorm ** 2);
-        return { loss, grad: g };
+        return layout.map((l, r) => {
+          const g = new Float64Array(d);
+          for (let seq = l.seq0; seq <= l.seq0 + nPrompts; seq++) for (let c = 0; c < d; c++) g[c] = g[c]! + gd![rowOf(seq) * d + c]!;
+          const delta = deltas[r]!;
+          const deltaNorm = norm(delta);
+          const initNorm = norm(objective.init![r]!);
+          if (deltaNorm > 0) for (let c = 0; c < d; c++) g[c] = g[c]! + (hp.weightDecay * delta[c]!) / (deltaNorm * initNorm ** 2);
+          return { loss: losses[r]!, grad: g };
+        });
       } finally {
         tape.dispose();
       }
@@ -181,33 +210,42 @@ export function valueObjective(
   return objective;
 }
 
-/** Searches δ (Adam from zero, the clamp after each step); with `keyLayer`, also returns the keys of the unedited pass. */
-export async function optimizeValue(
-  model: Gpt2, tokenizer: Tokenizer, request: FactRequest, prefixes: readonly string[], hookName: string, hp: ValueHparams, keyLayer?: number,
-): Promise<ValueResult> {
+/**
+ * Searches each request's δ (Adam from zero, the clamp after each step), all requests
+ * in one batched pass per step; a request that stops (loss below 5e-2) keeps its δ
+ * while the others go on, so each ends as it would alone. With `keyLayer`, also
+ * returns the keys of the unedited pass.
+ */
+export async function optimizeValues(
+  model: Gpt2, tokenizer: Tokenizer, requests: readonly FactRequest[], prefixes: readonly string[], hookName: string, hp: ValueHparams, keyLayer?: number,
+): Promise<ValueResult[]> {
   const d = model.config.nEmbd;
-  const objective = valueObjective(model, tokenizer, request, prefixes, hookName, hp, keyLayer);
-  const delta = new Float64Array(d);
-  const m = new Float64Array(d);
-  const v = new Float64Array(d);
+  const objective = valueObjective(model, tokenizer, requests, prefixes, hookName, hp, keyLayer);
+  const state = requests.map(() => ({ delta: new Float64Array(d), m: new Float64Array(d), v: new Float64Array(d), losses: [] as number[], done: false }));
   const [beta1, beta2, eps] = [0.9, 0.999, 1e-8]; // torch.optim.Adam's defaults, as ROME uses them
-  const losses: number[] = [];
-  for (let step = 0; step < hp.steps; step++) {
+  for (let step = 0; step < hp.steps && state.some((s) => !s.done); step++) {
     const last = step === hp.steps - 1;
-    const { loss, grad } = await objective.evaluate(delta, !last);
-    losses.push(loss);
-    if (loss < 5e-2 || last) break;
-    const t = step + 1;
-    for (let c = 0; c < d; c++) {
-      m[c] = beta1 * m[c]! + (1 - beta1) * grad![c]!;
-      v[c] = beta2 * v[c]! + (1 - beta2) * grad![c]! ** 2;
-      const mHat = m[c]! / (1 - beta1 ** t);
-      const vHat = v[c]! / (1 - beta2 ** t);
-      delta[c] = delta[c]! - (hp.lr * mHat) / (Math.sqrt(vHat) + eps);
-    }
-    const maxNorm = hp.clampNormFactor * norm(objective.init!);
-    const after = norm(delta);
-    if (after > maxNorm) for (let c = 0; c < d; c++) delta[c] = (delta[c]! * maxNorm) / after;
+    const results = await objective.evaluate(state.map((s) => s.delta), !last);
+    results.forEach(({ loss, grad }, r) => {
+      const s = state[r]!;
+      if (s.done) return;
+      s.losses.push(loss);
+      if (loss < 5e-2 || last) {
+        s.done = true;
+        return;
+      }
+      const t = step + 1;
+      for (let c = 0; c < d; c++) {
+        s.m[c] = beta1 * s.m[c]! + (1 - beta1) * grad![c]!;
+        s.v[c] = beta2 * s.v[c]! + (1 - beta2) * grad![c]! ** 2;
+        const mHat = s.m[c]! / (1 - beta1 ** t);
+        const vHat = s.v[c]! / (1 - beta2 ** t);
+        s.delta[c] = s.delta[c]! - (hp.lr * mHat) / (Math.sqrt(vHat) + eps);
+      }
+      const maxNorm = hp.clampNormFactor * norm(objective.init![r]!);
+      const after = norm(s.delta);
+      if (after > maxNorm) for (let c = 0; c < d; c++) s.delta[c] = (s.delta[c]! * maxNorm) / after;
+    });
   }
-  return { init: objective.init!, delta, losses, keys: objective.keys };
+  return state.map((s, r) => ({ init: objective.init![r]!, delta: s.delta, losses: s.losses, keys: objective.keys[r] ?? [] }));
 }
