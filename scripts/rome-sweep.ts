@@ -11,13 +11,12 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { answerToken, spaced, type CounterFactRecord } from '../src/data/counterfact.ts';
 import { LocatedEditor, type LocatedSpec } from '../src/edit/located.ts';
-import { momentFile, readMoment } from '../src/edit/moment-cache-node.ts';
+import { fileSha256, momentFile, readMoment } from '../src/edit/moment-cache-node.ts';
 import { ROME_VALUE } from '../src/edit/rome-hparams.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { predictNext } from '../src/model/next-token.ts';
 import { recordSentences } from '../src/train/corpus.ts';
-import { modelSha256 } from '../src/cli/moments.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '5' }, specs: { type: 'string', default: 'rome:0:4:20,rome:1:4:20,rome:2:4:20,rome:3:4:20' } } });
 const N = Number(values.records);
@@ -26,7 +25,7 @@ const modelDir = new URL('../../weights/default', import.meta.url).pathname;
 const { model, tokenizer } = await loadModelPath(await getEngine(), modelDir);
 const seen = new Set(trained.flatMap((r) => recordSentences(r).flatMap((s) => tokenizer.encode(s))));
 const records = trained.filter((r) => seen.has(answerToken(tokenizer, r.target_new))).slice(0, N);
-const sha = await modelSha256(undefined);
+const sha = await fileSha256(`${modelDir}/model.safetensors`);
 const editor = new LocatedEditor(model, tokenizer, async (l) => {
   const m = await readMoment(`${modelDir}/stats`, l, sha, model.config.nInner);
   if (!m) throw new Error(`no ${momentFile(`${modelDir}/stats`, l)}: run backward-lens stats --layers ${l}`);
