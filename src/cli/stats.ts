@@ -22,7 +22,7 @@ read the same cache (and collect what is missing).
   --model DIR     config.json + model.safetensors (default: the embedded model)
   --data FILE     wiki.test.raw-like text (default ../shared/data/wikitext-2-raw/wiki.test.raw);
                   the text after its first 100 rows of >= 30 characters is used
-  --tokens N      at most N tokens (default: all the corpus has, about 250k for GPT-2's vocabulary)
+  --tokens N      at most N tokens (default: all the corpus has)
   --cache DIR     where the statistics live (default: stats/ beside the model)
 
 Example:
