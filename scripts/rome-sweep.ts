@@ -5,7 +5,7 @@
 // token), neighbourhood kept (the locality prompt's top-1 unchanged), the value
 // search's final loss, and seconds per edit.
 //   node dist/scripts/rome-sweep.js [--records 5] [--specs rome:1:4:20,memit:0-1:0.75:20:20000,...]
-// A spec is method:layers:clamp_norm_factor:steps[:lambda[:v_lr]]; statistics come from the
+// A spec is method:layers:clamp_norm_factor:steps[:lambda[:v_lr[:v_weight_decay]]]; statistics come from the
 // default model's cache (backward-lens stats --layers 0-3 first).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -38,10 +38,10 @@ const top1 = async (prompts: string[]) => (await predictNext(model, tokenizer, p
 const localBefore = await top1(records.map((r) => r.locality_prompt));
 console.log(`| spec | success | neighbourhood kept | value loss | s / edit |\n|---|---|---|---|---|`);
 for (const text of values.specs!.split(',')) {
-  const [method, ls, clamp, steps, lambda, lr] = text.split(':');
+  const [method, ls, clamp, steps, lambda, lr, wd] = text.split(':');
   const [a, b] = ls!.split('-').map(Number);
   const layers = Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
-  const spec: LocatedSpec = { method: method as 'rome' | 'memit', layers, lambda: Number(lambda ?? 20000), value: { ...ROME_VALUE, clampNormFactor: Number(clamp), steps: Number(steps), lr: Number(lr ?? ROME_VALUE.lr) } };
+  const spec: LocatedSpec = { method: method as 'rome' | 'memit', layers, lambda: Number(lambda ?? 20000), value: { ...ROME_VALUE, clampNormFactor: Number(clamp), steps: Number(steps), lr: Number(lr ?? ROME_VALUE.lr), weightDecay: Number(wd ?? ROME_VALUE.weightDecay) } };
   let success = 0;
   let kept = 0;
   let loss = 0;

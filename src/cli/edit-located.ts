@@ -3,7 +3,7 @@
 // the before/after display and the output files with the other edit methods.
 import { LocatedEditor } from '../edit/located.ts';
 import { look } from '../edit/look.ts';
-import { locatedDefaults } from '../edit/rome-hparams.ts';
+import { AUTHORS_VALUES, locatedDefaults } from '../edit/rome-hparams.ts';
 import { subjectLastToken } from '../edit/value-vector.ts';
 import { parseMethod } from '../eval/methods.ts';
 import { BadInputError } from '../lens/prepare.ts';
@@ -58,11 +58,13 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
   const moments = await layerMoments(loaded, spec.layers, { model: a.model, ...(a.cache === undefined ? {} : { cache: a.cache }) });
   const editor = new LocatedEditor(model, tokenizer, async (l) => moments.get(l)!.moment);
   await editor.contexts(spec.kind);
-  const lambda = spec.kind === 'memit' ? (spec.lambda ?? defaults?.memitLambda ?? 20000) : 0;
+  const row = defaults ?? AUTHORS_VALUES;
+  const lambda = spec.kind === 'memit' ? (spec.lambda ?? row.memitLambda) : 0;
+  const value = spec.kind === 'rome' ? row.romeValue : row.memitValue;
 
   const before = await look(model, tokenizer, pairs, a.tokens);
   const started = performance.now();
-  const result = await editor.apply({ method: spec.kind, layers: spec.layers, lambda }, pairs);
+  const result = await editor.apply({ method: spec.kind, layers: spec.layers, lambda, value }, pairs);
   const seconds = (performance.now() - started) / 1000;
   const after = await look(model, tokenizer, pairs, a.tokens);
   const steps = result.losses.map((l) => `${l.length} steps, loss ${l[0]!.toPrecision(3)} → ${l[l.length - 1]!.toPrecision(3)}`);

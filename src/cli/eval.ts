@@ -3,7 +3,7 @@
 import { selectRecords } from '../data/counterfact.ts';
 import { wikitextRows } from '../data/wikitext.ts';
 import { LocatedEditor } from '../edit/located.ts';
-import { DEFAULT_MODEL_LOCATED } from '../edit/rome-hparams.ts';
+import { AUTHORS_VALUES, locatedDefaults } from '../edit/rome-hparams.ts';
 import { modelEditor, type LocatedSetup } from '../eval/editor.ts';
 import { checkLayers, METHOD_SYNTAX, parseMethod, type MethodSpec } from '../eval/methods.ts';
 import { runEvaluation, type EvalLine } from '../eval/run.ts';
@@ -145,7 +145,8 @@ async function locatedSetup(loaded: Parameters<typeof layerMoments>[0], methods:
   if (layers.length === 0) return undefined;
   const moments = await layerMoments(loaded, layers, opts);
   const editor = new LocatedEditor(loaded.model, loaded.tokenizer, async (l) => moments.get(l)!.moment, seed);
-  return { editor, memitLambda: opts.model === undefined ? DEFAULT_MODEL_LOCATED.memitLambda : 20000 };
+  const d = locatedDefaults(loaded.model.config, opts.model === undefined) ?? AUTHORS_VALUES;
+  return { editor, memitLambda: d.memitLambda, romeValue: d.romeValue, memitValue: d.memitValue };
 }
 
 const mergeUsage = `backward-lens eval-merge DIR... --out DIR

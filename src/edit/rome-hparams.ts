@@ -21,12 +21,32 @@ export interface LocatedDefaults {
   memitLayers: number[];
   /** mom2_update_weight λ */
   memitLambda: number;
+  romeValue: ValueHparams;
+  memitValue: ValueHparams;
 }
 
-const GPT2_XL: LocatedDefaults = { source: 'kmeng01/rome and kmeng01/memit hparams for gpt2-xl', romeLayer: 17, memitLayers: [13, 14, 15, 16, 17], memitLambda: 20000 };
+const GPT2_XL: LocatedDefaults = {
+  source: 'kmeng01/rome and kmeng01/memit hparams for gpt2-xl', romeLayer: 17, memitLayers: [13, 14, 15, 16, 17], memitLambda: 20000, romeValue: ROME_VALUE, memitValue: MEMIT_VALUE,
+};
 
-/** The default model: from the sweep in docs/rome-memit.md. */
-export const DEFAULT_MODEL_LOCATED: LocatedDefaults = { source: 'the default model\'s sweep (docs/rome-memit.md)', romeLayer: 1, memitLayers: [0, 1], memitLambda: 20000 };
+/** Models without a row: the authors' value search and λ; layers must be given. */
+export const AUTHORS_VALUES = { memitLambda: 20000, romeValue: ROME_VALUE, memitValue: MEMIT_VALUE } as const;
+
+/**
+ * The default model, from the small sweep in docs/rome-memit.md (3 trained records
+ * with targets seen in training): ROME succeeded on 1 of 3 at every layer and
+ * setting tried, with the lowest value loss at layer 0; MEMIT over layers 0-1 on 3
+ * of 3 once λ is scaled down with f (512 against GPT-2 XL's 6400) and its value
+ * search gets ROME's clamp, 60 steps and lr 2.
+ */
+export const DEFAULT_MODEL_LOCATED: LocatedDefaults = {
+  source: 'the default model\'s sweep (docs/rome-memit.md)',
+  romeLayer: 0,
+  memitLayers: [0, 1],
+  memitLambda: 200,
+  romeValue: ROME_VALUE,
+  memitValue: { ...ROME_VALUE, steps: 60, lr: 2 },
+};
 
 export function locatedDefaults(config: Gpt2Config, isDefaultModel: boolean): LocatedDefaults | undefined {
   if (isDefaultModel) return DEFAULT_MODEL_LOCATED;

@@ -4,14 +4,17 @@
 import { spaced } from '../data/counterfact.ts';
 import { edit } from '../edit/edit.ts';
 import type { LocatedEditor } from '../edit/located.ts';
+import type { ValueHparams } from '../edit/value-vector.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import type { Editor } from './run.ts';
 
 export interface LocatedSetup {
   editor: LocatedEditor;
-  /** MEMIT's λ when the spec gives none. */
+  /** MEMIT's λ when the spec gives none, and the value searches: the model's row of src/edit/rome-hparams.ts. */
   memitLambda: number;
+  romeValue: ValueHparams;
+  memitValue: ValueHparams;
 }
 
 export function modelEditor(model: Gpt2, tokenizer: Tokenizer, located?: LocatedSetup): Editor {
@@ -21,7 +24,8 @@ export function modelEditor(model: Gpt2, tokenizer: Tokenizer, located?: Located
         if (!located) throw new Error(`${m.kind} needs second-moment statistics; this editor has none`);
         const requests = records.map((r) => ({ prompt: r.prompt, subject: r.subject, target: spaced(r.target_new) }));
         const lambda = m.kind === 'memit' ? (m.lambda ?? located.memitLambda) : 0;
-        const r = await located.editor.apply({ method: m.kind, layers: m.layers, lambda }, requests);
+        const value = m.kind === 'rome' ? located.romeValue : located.memitValue;
+        const r = await located.editor.apply({ method: m.kind, layers: m.layers, lambda, value }, requests);
         return {
           steps: r.losses.reduce((s, l) => s + l.length, 0) / r.losses.length,
           changeNorm: Math.hypot(...r.changes.map((c) => c.norm)),
