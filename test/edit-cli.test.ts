@@ -151,7 +151,7 @@ test('bad input: one line, exit 2, nothing written', () => {
   const json = out('bad.json');
   const base = ['--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--json', json, '--tokens', '0'];
   const cases: [string[], RegExp][] = [
-    [['--method', 'rome', '--layers', '1', '--lr', '1'], /--method must be one of shift, sgd, adam, got "rome"/],
+    [['--method', 'mend', '--layers', '1', '--lr', '1'], /--method must be one of shift, sgd, adam, rome:layer=L, memit:layers=A-B, got "mend"/],
     [['--layers', '1', '--lr', '1'], /--method is required/],
     [['--method', 'shift', '--layers', '3', '--lr', '1'], /layer 3 does not exist: this model has layers 0-2/],
     [['--method', 'shift', '--layers', 'x', '--lr', '1'], /--layers "x"/],

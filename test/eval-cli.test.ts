@@ -78,7 +78,8 @@ test('bad input: one line, exit 2, nothing written', () => {
   mkdirSync(taken);
   writeFileSync(join(taken, 'records.jsonl'), '{}\n');
   const cases: [string[], RegExp][] = [
-    [['--method', 'rome'], /unknown method "rome"/],
+    [['--method', 'mend'], /unknown method "mend"/],
+    [['--method', 'rome'], /rome needs layer=/],
     [['--method', 'sgd:layers=0,lr=1,momentum=1'], /unknown parameter "momentum"/],
     [['--method', 'shift:layers=9,lr=1'], /layer 9 does not exist/],
     [['--method', 'original', '--shard', '1-3'], /must be i\/N/],

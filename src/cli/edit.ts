@@ -108,7 +108,8 @@ export const editCommand: Command = {
       return editLocated({ method: values.method, model: values.model, pairs, subject: values.subject, cache: values.cache, tokens, out: values.out, force: values.force ?? false, json: values.json, foreign });
     }
     if (values.subject !== undefined || values.cache !== undefined) throw new UsageError('--subject and --cache go with --method rome:... or memit:...');
-    const method = oneOf(values.method, '--method', EDIT_METHODS, 'shift');
+    if (!(EDIT_METHODS as readonly string[]).includes(values.method)) throw new UsageError(`--method must be one of ${EDIT_METHODS.join(', ')}, rome:layer=L, memit:layers=A-B, got "${values.method}"`);
+    const method = values.method as EditSpec['method'];
     const lr = values.lr === undefined ? undefined : parseNumber(values.lr, '--lr');
     const steps = values.steps === undefined ? undefined : parseCount(values.steps, '--steps', 1);
     const tokens = values.tokens === undefined ? 20 : parseCount(values.tokens, '--tokens', 0);
