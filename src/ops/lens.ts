@@ -1,0 +1,100 @@
+// The fused logit-lens reduction (kernels/lens.wgsl): for each row of h, the
+// log-sum-exp of h . wte^T, its top-k and bottom-k, and the 0-based ranks of
+// watched ids, without ever storing the [rows, vocabulary] logits. Order and ties
+// are those of ops/vocab.ts.
+import { upload, zeros } from '../gpu/buffers.ts';
+import type { Kernels } from '../gpu/kernels.ts';
+import { grid1d } from '../gpu/kernels.ts';
+import { LENS } from '../gpu/sources.ts';
+import type { Tensor } from '../tensor.ts';
+import { MAX_K } from './vocab.ts';
+
+/** kernels/lens.wgsl computes the watched logits in one 16-wide tile. */
+export const MAX_WATCHED = 16;
+/** Rows per invocation of lens_slices. */
+const ROWS = 8;
+/** Ids per tile of lens_slices: slices are multiples of it. */
+const IDS = 16;
+/** About this many invocations per pass: enough to fill every core when there are few rows. */
+const INVOCATIONS = 2048;
+
+export interface IdScore {
+  id: number;
+  score: number;
+}
+
+export interface LensRow {
+  /** log sum_c exp(logit_c): probabilities are exp(score - lse). */
+  lse: number;
+  top: IdScore[];
+  bottom: IdScore[];
+  /** 0-based rank of each watched id from the most probable (ties to the lower id) ... */
+  rankFromTop: number[];
+  /** ... and from the least probable. */
+  rankFromBottom: number[];
+}
+
+/** Words per row of the result (see lens_merge). */
+const resultWords = (count: number, watched: number) => 1 + 4 * count + 2 * watched;
+
+/**
+ * Runs the fused lens on h [R, d] against wte [V, d] (split or not) and returns the
+ * raw result [R, 1 + 4k + 2W] for decodeLens: one readback for any number of rows.
+ */
+export function lens(k: Kernels, h: Tensor, wte: Tensor, count: number, watched: readonly number[]): Tensor {
+  const [V, d] = wte.shape as [number, number];
+  const R = h.rows;
+  const W = watched.length;
+  if (h.cols !== d) throw new RangeError(`lens: rows of ${h.cols}, the embedding has ${d}`);
+  if (!Number.isInteger(count) || count < 1 || count > Math.min(MAX_K, V)) throw new RangeError(`lens: k = ${count} must be between 1 and ${Math.min(MAX_K, V)} (the vocabulary has ${V} ids)`);
+  if (W > MAX_WATCHED) throw new RangeError(`lens: at most ${MAX_WATCHED} watched ids, got ${W}`);
+  const bad = watched.find((id) => !Number.isInteger(id) || id < 0 || id >= V);
+  if (bad !== undefined) throw new RangeError(`lens: watched id ${bad} is outside the vocabulary 0..${V - 1}`);
+  const result = zeros(k, [R, resultWords(count, W)], 'f32', 'lens.result');
+  if (R === 0) return result;
+
+  const groups = Math.ceil(R / ROWS);
+  const wanted = Math.max(1, Math.ceil(INVOCATIONS / groups));
+  const S = Math.max(IDS, Math.ceil(V / wanted / IDS) * IDS);
+  const sliceCounts = wte.blocks.map((b) => Math.ceil(b.rows / S));
+  const nSlices = sliceCounts.reduce((a, b) => a + b, 0);
+  const rec = 2 + 4 * count + 2 * W;
+  const part = zeros(k, [R * nSlices * rec], 'i32', 'lens.partials');
+  if (part.split) throw new RangeError(`lens: ${R} rows need ${R * nSlices * rec * 4} bytes of partial results, above one storage binding; project fewer rows at once`);
+  // Bindings the entry points use even with nothing watched.
+  const ids = upload(k, [Math.max(1, W)], W ? watched : [0], 'i32', 'lens.watched');
+  const logits = zeros(k, [R, Math.max(1, W)], 'f32', 'lens.watchedLogits');
+  try {
+    const params = (b: { rows: number; row0: number }, slice0: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups];
+    if (W) for (const b of wte.blocks) k.dispatch(LENS, 'lens_watched', params(b, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer], [Math.ceil(groups / 64)]);
+    let slice0 = 0;
+    wte.blocks.forEach((b, i) => {
+      k.dispatch(LENS, 'lens_slices', params(b, slice0), [h.buffer, b.buffer, logits.buffer, ids.buffer, part.buffer], grid1d(groups * sliceCounts[i]!, 64));
+      slice0 += sliceCounts[i]!;
+    });
+    k.dispatch(LENS, 'lens_merge', params(wte.blocks[0]!, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
+  } finally {
+    part.dispose();
+    ids.dispose();
+    logits.dispose();
+  }
+  return result;
+}
+
+/** Unpacks lens()'s result, read back as f32. */
+export function decodeLens(data: Float32Array, rows: number, count: number, watched: number): LensRow[] {
+  const words = resultWords(count, watched);
+  const ints = new Int32Array(data.buffer, data.byteOffset, data.length);
+  const list = (at: number): IdScore[] => Array.from({ length: count }, (_, j) => ({ id: ints[at + count + j]!, score: data[at + j]! }));
+  return Array.from({ length: rows }, (_, r) => {
+    const at = r * words;
+    const ranks = at + 1 + 4 * count;
+    return {
+      lse: data[at]!,
+      top: list(at + 1),
+      bottom: list(at + 1 + 2 * count),
+      rankFromTop: Array.from(ints.subarray(ranks, ranks + watched)),
+      rankFromBottom: Array.from(ints.subarray(ranks + watched, ranks + 2 * watched)),
+    };
+  });
+}

@@ -1,0 +1,56 @@
+// Float64 reference of the fused logit lens (src/ops/lens.ts) for one row h:
+// logits z = h . wte^T, log-sum-exp, top/bottom ids and the 0-based ranks of
+// watched ids, in topkRef/rankRef's order. Also each logit's worst-case error
+// when the GPU sums it in f32, so tests can tell a real disagreement from rounding.
+import { rankRef, topkRef } from './ops.ts';
+
+export interface LensRowRef {
+  logits: Float64Array;
+  /** |f32 logit - exact| <= bound[c]: gamma_d * sum_j |h_j wte_cj| (recursive summation, u = 2^-24). */
+  bound: Float64Array;
+  lse: number;
+  top: number[];
+  bottom: number[];
+  rankFromTop: number[];
+  rankFromBottom: number[];
+}
+
+export function lensRowRef(h: ArrayLike<number>, wte: ArrayLike<number>, V: number, d: number, k: number, watched: readonly number[]): LensRowRef {
+  const u = 2 ** -24;
+  const gamma = (d * u) / (1 - d * u);
+  const logits = new Float64Array(V);
+  const bound = new Float64Array(V);
+  for (let c = 0; c < V; c++) {
+    let z = 0;
+    let abs = 0;
+    for (let j = 0; j < d; j++) {
+      const p = h[j]! * wte[c * d + j]!;
+      z += p;
+      abs += Math.abs(p);
+    }
+    logits[c] = z;
+    bound[c] = gamma * abs;
+  }
+  let max = -Infinity;
+  for (const z of logits) max = Math.max(max, z);
+  let sum = 0;
+  for (const z of logits) sum += Math.exp(z - max);
+  return {
+    logits,
+    bound,
+    lse: max + Math.log(sum),
+    top: topkRef(logits, k, 'top'),
+    bottom: topkRef(logits, k, 'bottom'),
+    rankFromTop: watched.map((id) => rankRef(logits, id, 'top')),
+    rankFromBottom: watched.map((id) => rankRef(logits, id, 'bottom')),
+  };
+}
+
+/** How many ids other than t have a logit that rounding could put on either side of t's. */
+export function nearTies(ref: LensRowRef, t: number): number {
+  let n = 0;
+  for (let c = 0; c < ref.logits.length; c++) {
+    if (c !== t && Math.abs(ref.logits[c]! - ref.logits[t]!) <= ref.bound[c]! + ref.bound[t]!) n++;
+  }
+  return n;
+}
