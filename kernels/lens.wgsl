@@ -32,19 +32,27 @@ const LOWEST = -3.4e38;
 @group(0) @binding(2) var<storage, read> wte: array<f32>;
 
 struct Tile {
-  r0a: vec4<f32>, r0b: vec4<f32>, r0c: vec4<f32>, r0d: vec4<f32>,
-  r1a: vec4<f32>, r1b: vec4<f32>, r1c: vec4<f32>, r1d: vec4<f32>,
-  r2a: vec4<f32>, r2b: vec4<f32>, r2c: vec4<f32>, r2d: vec4<f32>,
-  r3a: vec4<f32>, r3b: vec4<f32>, r3c: vec4<f32>, r3d: vec4<f32>,
-  r4a: vec4<f32>, r4b: vec4<f32>, r4c: vec4<f32>, r4d: vec4<f32>,
-  r5a: vec4<f32>, r5b: vec4<f32>, r5c: vec4<f32>, r5d: vec4<f32>,
-  r6a: vec4<f32>, r6b: vec4<f32>, r6c: vec4<f32>, r6d: vec4<f32>,
-  r7a: vec4<f32>, r7b: vec4<f32>, r7c: vec4<f32>, r7d: vec4<f32>,
+  r0a: vec4<f32>, r0b: vec4<f32>,
+  r1a: vec4<f32>, r1b: vec4<f32>,
+  r2a: vec4<f32>, r2b: vec4<f32>,
+  r3a: vec4<f32>, r3b: vec4<f32>,
+  r4a: vec4<f32>, r4b: vec4<f32>,
+  r5a: vec4<f32>, r5b: vec4<f32>,
+  r6a: vec4<f32>, r6b: vec4<f32>,
+  r7a: vec4<f32>, r7b: vec4<f32>,
+  r8a: vec4<f32>, r8b: vec4<f32>,
+  r9a: vec4<f32>, r9b: vec4<f32>,
+  r10a: vec4<f32>, r10b: vec4<f32>,
+  r11a: vec4<f32>, r11b: vec4<f32>,
+  r12a: vec4<f32>, r12b: vec4<f32>,
+  r13a: vec4<f32>, r13b: vec4<f32>,
+  r14a: vec4<f32>, r14b: vec4<f32>,
+  r15a: vec4<f32>, r15b: vec4<f32>,
 }
 
-// Logits of rows r0..r0+7 (clamped to the last row) against the 16 wte rows that
-// start at word offsets ba, bb, bc, bd.
-fn tile(r0: u32, ba: vec4<u32>, bb: vec4<u32>, bc: vec4<u32>, bd: vec4<u32>) -> Tile {
+// Logits of rows r0..r0+15 (clamped to the last row) against the 8 wte rows that
+// start at word offsets ba, bb.
+fn tile(r0: u32, ba: vec4<u32>, bb: vec4<u32>) -> Tile {
   let last = p.R - 1u;
   let a0 = min(r0 + 0u, last) * p.d;
   let a1 = min(r0 + 1u, last) * p.d;
@@ -54,22 +62,59 @@ fn tile(r0: u32, ba: vec4<u32>, bb: vec4<u32>, bc: vec4<u32>, bd: vec4<u32>) -> 
   let a5 = min(r0 + 5u, last) * p.d;
   let a6 = min(r0 + 6u, last) * p.d;
   let a7 = min(r0 + 7u, last) * p.d;
+  let a8 = min(r0 + 8u, last) * p.d;
+  let a9 = min(r0 + 9u, last) * p.d;
+  let a10 = min(r0 + 10u, last) * p.d;
+  let a11 = min(r0 + 11u, last) * p.d;
+  let a12 = min(r0 + 12u, last) * p.d;
+  let a13 = min(r0 + 13u, last) * p.d;
+  let a14 = min(r0 + 14u, last) * p.d;
+  let a15 = min(r0 + 15u, last) * p.d;
   var t: Tile;
   for (var j = 0u; j < p.d; j++) {
     let wa = vec4<f32>(wte[ba.x + j], wte[ba.y + j], wte[ba.z + j], wte[ba.w + j]);
     let wb = vec4<f32>(wte[bb.x + j], wte[bb.y + j], wte[bb.z + j], wte[bb.w + j]);
-    let wc = vec4<f32>(wte[bc.x + j], wte[bc.y + j], wte[bc.z + j], wte[bc.w + j]);
-    let wd = vec4<f32>(wte[bd.x + j], wte[bd.y + j], wte[bd.z + j], wte[bd.w + j]);
-    let x0 = h[a0 + j]; t.r0a += x0 * wa; t.r0b += x0 * wb; t.r0c += x0 * wc; t.r0d += x0 * wd;
-    let x1 = h[a1 + j]; t.r1a += x1 * wa; t.r1b += x1 * wb; t.r1c += x1 * wc; t.r1d += x1 * wd;
-    let x2 = h[a2 + j]; t.r2a += x2 * wa; t.r2b += x2 * wb; t.r2c += x2 * wc; t.r2d += x2 * wd;
-    let x3 = h[a3 + j]; t.r3a += x3 * wa; t.r3b += x3 * wb; t.r3c += x3 * wc; t.r3d += x3 * wd;
-    let x4 = h[a4 + j]; t.r4a += x4 * wa; t.r4b += x4 * wb; t.r4c += x4 * wc; t.r4d += x4 * wd;
-    let x5 = h[a5 + j]; t.r5a += x5 * wa; t.r5b += x5 * wb; t.r5c += x5 * wc; t.r5d += x5 * wd;
-    let x6 = h[a6 + j]; t.r6a += x6 * wa; t.r6b += x6 * wb; t.r6c += x6 * wc; t.r6d += x6 * wd;
-    let x7 = h[a7 + j]; t.r7a += x7 * wa; t.r7b += x7 * wb; t.r7c += x7 * wc; t.r7d += x7 * wd;
+    let x0 = h[a0 + j]; t.r0a += x0 * wa; t.r0b += x0 * wb;
+    let x1 = h[a1 + j]; t.r1a += x1 * wa; t.r1b += x1 * wb;
+    let x2 = h[a2 + j]; t.r2a += x2 * wa; t.r2b += x2 * wb;
+    let x3 = h[a3 + j]; t.r3a += x3 * wa; t.r3b += x3 * wb;
+    let x4 = h[a4 + j]; t.r4a += x4 * wa; t.r4b += x4 * wb;
+    let x5 = h[a5 + j]; t.r5a += x5 * wa; t.r5b += x5 * wb;
+    let x6 = h[a6 + j]; t.r6a += x6 * wa; t.r6b += x6 * wb;
+    let x7 = h[a7 + j]; t.r7a += x7 * wa; t.r7b += x7 * wb;
+    let x8 = h[a8 + j]; t.r8a += x8 * wa; t.r8b += x8 * wb;
+    let x9 = h[a9 + j]; t.r9a += x9 * wa; t.r9b += x9 * wb;
+    let x10 = h[a10 + j]; t.r10a += x10 * wa; t.r10b += x10 * wb;
+    let x11 = h[a11 + j]; t.r11a += x11 * wa; t.r11b += x11 * wb;
+    let x12 = h[a12 + j]; t.r12a += x12 * wa; t.r12b += x12 * wb;
+    let x13 = h[a13 + j]; t.r13a += x13 * wa; t.r13b += x13 * wb;
+    let x14 = h[a14 + j]; t.r14a += x14 * wa; t.r14b += x14 * wb;
+    let x15 = h[a15 + j]; t.r15a += x15 * wa; t.r15b += x15 * wb;
   }
   return t;
+}
+
+// The tile as an array, so the per-row code below is emitted once, not 16 times:
+// lavapipe inlines every call, and 16 inlined copies took minutes to compile.
+var<private> tileRows: array<vec4<f32>, 32>;
+
+fn spill(t: Tile) {
+  tileRows[0] = t.r0a; tileRows[1] = t.r0b;
+  tileRows[2] = t.r1a; tileRows[3] = t.r1b;
+  tileRows[4] = t.r2a; tileRows[5] = t.r2b;
+  tileRows[6] = t.r3a; tileRows[7] = t.r3b;
+  tileRows[8] = t.r4a; tileRows[9] = t.r4b;
+  tileRows[10] = t.r5a; tileRows[11] = t.r5b;
+  tileRows[12] = t.r6a; tileRows[13] = t.r6b;
+  tileRows[14] = t.r7a; tileRows[15] = t.r7b;
+  tileRows[16] = t.r8a; tileRows[17] = t.r8b;
+  tileRows[18] = t.r9a; tileRows[19] = t.r9b;
+  tileRows[20] = t.r10a; tileRows[21] = t.r10b;
+  tileRows[22] = t.r11a; tileRows[23] = t.r11b;
+  tileRows[24] = t.r12a; tileRows[25] = t.r12b;
+  tileRows[26] = t.r13a; tileRows[27] = t.r13b;
+  tileRows[28] = t.r14a; tileRows[29] = t.r14b;
+  tileRows[30] = t.r15a; tileRows[31] = t.r15b;
 }
 
 fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
@@ -90,9 +135,9 @@ fn watchedAt(w: u32) -> u32 {
   return select(0u, (id - p.v0) * p.d, inBlock(id));
 }
 
-fn emitWatched(r: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) {
+fn emitWatched(r: u32, a: vec4<f32>, b: vec4<f32>) {
   if (r >= p.R) { return; }
-  let v = array<vec4<f32>, 4>(a, b, c, d);
+  let v = array<vec4<f32>, 2>(a, b);
   for (var w = 0u; w < p.W; w++) {
     if (inBlock(watchedIds[w])) { watchedOut[r * p.W + w] = v[w / 4u][w % 4u]; }
   }
@@ -102,20 +147,12 @@ fn emitWatched(r: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) {
 @compute @workgroup_size(64)
 fn lens_watched(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x >= p.groups) { return; }
-  let r0 = gid.x * 8u;
+  let r0 = gid.x * 16u;
   let t = tile(r0,
     vec4<u32>(watchedAt(0u), watchedAt(1u), watchedAt(2u), watchedAt(3u)),
-    vec4<u32>(watchedAt(4u), watchedAt(5u), watchedAt(6u), watchedAt(7u)),
-    vec4<u32>(watchedAt(8u), watchedAt(9u), watchedAt(10u), watchedAt(11u)),
-    vec4<u32>(watchedAt(12u), watchedAt(13u), watchedAt(14u), watchedAt(15u)));
-  emitWatched(r0 + 0u, t.r0a, t.r0b, t.r0c, t.r0d);
-  emitWatched(r0 + 1u, t.r1a, t.r1b, t.r1c, t.r1d);
-  emitWatched(r0 + 2u, t.r2a, t.r2b, t.r2c, t.r2d);
-  emitWatched(r0 + 3u, t.r3a, t.r3b, t.r3c, t.r3d);
-  emitWatched(r0 + 4u, t.r4a, t.r4b, t.r4c, t.r4d);
-  emitWatched(r0 + 5u, t.r5a, t.r5b, t.r5c, t.r5d);
-  emitWatched(r0 + 6u, t.r6a, t.r6b, t.r6c, t.r6d);
-  emitWatched(r0 + 7u, t.r7a, t.r7b, t.r7c, t.r7d);
+    vec4<u32>(watchedAt(4u), watchedAt(5u), watchedAt(6u), watchedAt(7u)));
+  spill(t);
+  for (var i = 0u; i < 16u; i++) { emitWatched(r0 + i, tileRows[2u * i], tileRows[2u * i + 1u]); }
 }
 
 // ---- lens_slices: one invocation per (8 rows, slice of S ids of this wte block).
@@ -159,11 +196,11 @@ fn initRecord(r: u32, slice: u32) {
 }
 
 // Folds the logits of ids c..c+15 (local to the block; those past `end` ignored) into row r's record.
-fn consume(r: u32, slice: u32, c: u32, end: u32, a: vec4<f32>, b: vec4<f32>, cc: vec4<f32>, d: vec4<f32>) {
+fn consume(r: u32, slice: u32, c: u32, end: u32, a: vec4<f32>, b: vec4<f32>) {
   if (r >= p.R) { return; }
   let at = recordOf(r, slice);
-  let v = array<vec4<f32>, 4>(a, b, cc, d);
-  let n = min(16u, end - c);
+  let v = array<vec4<f32>, 2>(a, b);
+  let n = min(8u, end - c);
   var m = partF(at);
   var s = partF(at + 1u);
   let topV = at + 2u;
@@ -210,25 +247,19 @@ fn idsAt(c: u32) -> vec4<u32> {
 
 @compute @workgroup_size(64)
 fn lens_slices(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  // Consecutive invocations take consecutive row groups of one slice, so they read the same wte rows.
+  // Slice i takes tiles i, i + S, i + 2S, ... of 16 ids: neighbouring invocations
+  // read neighbouring wte rows, as neighbouring columns do in matmul.wgsl.
   let flat = gid.y * nwg.x * 64u + gid.x;
-  let g = flat % p.groups;
-  let slice = flat / p.groups;
-  let start = slice * p.S;
-  if (start >= p.V) { return; }
-  let end = min(start + p.S, p.V);
-  let r0 = g * 8u;
-  for (var i = 0u; i < 8u; i++) { initRecord(r0 + i, slice); }
-  for (var c = start; c < end; c += 16u) {
-    let t = tile(r0, idsAt(c), idsAt(c + 4u), idsAt(c + 8u), idsAt(c + 12u));
-    consume(r0 + 0u, slice, c, end, t.r0a, t.r0b, t.r0c, t.r0d);
-    consume(r0 + 1u, slice, c, end, t.r1a, t.r1b, t.r1c, t.r1d);
-    consume(r0 + 2u, slice, c, end, t.r2a, t.r2b, t.r2c, t.r2d);
-    consume(r0 + 3u, slice, c, end, t.r3a, t.r3b, t.r3c, t.r3d);
-    consume(r0 + 4u, slice, c, end, t.r4a, t.r4b, t.r4c, t.r4d);
-    consume(r0 + 5u, slice, c, end, t.r5a, t.r5b, t.r5c, t.r5d);
-    consume(r0 + 6u, slice, c, end, t.r6a, t.r6b, t.r6c, t.r6d);
-    consume(r0 + 7u, slice, c, end, t.r7a, t.r7b, t.r7c, t.r7d);
+  let slice = flat % p.S;
+  let g = flat / p.S;
+  if (g >= p.groups) { return; }
+  let r0 = g * 16u;
+  for (var i = 0u; i < 16u; i++) { initRecord(r0 + i, slice); }
+  for (var c = slice * 8u; c < p.V; c += p.S * 8u) {
+    let end = min(c + 8u, p.V);
+    let t = tile(r0, idsAt(c), idsAt(c + 4u));
+    spill(t);
+    for (var i = 0u; i < 16u; i++) { consume(r0 + i, slice, c, end, tileRows[2u * i], tileRows[2u * i + 1u]); }
   }
 }
 

@@ -13,7 +13,7 @@ import { decodeLens, lens, type LensRow } from '../src/ops/lens.ts';
 import { assertEqual } from './helpers.ts';
 import { withBindLimit } from './kernels/split.cases.ts';
 import { lnfLogitLensRef } from './reference/gpt2.ts';
-import { lensRowRef, nearTies, type LensRowRef } from './reference/lens.ts';
+import { bestRef, lensRowRef, nearTies, type LensRowRef } from './reference/lens.ts';
 import { mulberry32Ref, randomArrayRef, rankRef, topkRef } from './reference/ops.ts';
 
 /** Random values rounded to f32, so the reference sees exactly what the GPU does. */
@@ -89,6 +89,11 @@ function checkRanks(got: LensRow[], ref: LensRowRef[], watched: number[], what: 
     });
   });
 }
+
+test('bestRef orders as topkRef does, ties included', () => {
+  const scores = intData(2000, 3);
+  for (const order of ['top', 'bottom'] as const) for (const k of [1, 7, 2000]) assertEqual(bestRef(scores, k, order), topkRef(scores, k, order), `${order}-${k}`);
+});
 
 const SIZES: [V: number, R: number, d: number, count: number, watched: number[]][] = [
   [1, 1, 7, 1, [0]],
@@ -178,7 +183,7 @@ test('logitLens of 300 rows (zero rows among them), normalized and not, against 
         const probs = lnfLogitLensRef(CFG, arrays, vectors.subarray(r * d, (r + 1) * d), normalized);
         for (const order of ['top', 'bottom'] as const) {
           // Random data: the 5th and 6th probabilities are far apart compared with f32 rounding (ln_f and a 13-term dot).
-          assertEqual(proj[r]![order].map((x) => x.id), topkRef(probs, 5, order), `row ${r} ${order} normalized=${normalized}`);
+          assertEqual(proj[r]![order].map((x) => x.id), bestRef(probs, 5, order), `row ${r} ${order} normalized=${normalized}`);
           // Same bound as the analyze test's logit-lens check.
           proj[r]![order].forEach((x) => assert.ok(Math.abs(x.prob - probs[x.id]!) <= 1e-4, `row ${r} prob ${x.prob} vs ${probs[x.id]}`));
         }

@@ -9,12 +9,12 @@ import { LENS } from '../gpu/sources.ts';
 import type { Tensor } from '../tensor.ts';
 import { MAX_K } from './vocab.ts';
 
-/** kernels/lens.wgsl computes the watched logits in one 16-wide tile. */
-export const MAX_WATCHED = 16;
+/** kernels/lens.wgsl computes the watched logits in one 8-wide tile. */
+export const MAX_WATCHED = 8;
 /** Rows per invocation of lens_slices. */
-const ROWS = 8;
+const ROWS = 16;
 /** Ids per tile of lens_slices: slices are multiples of it. */
-const IDS = 16;
+const IDS = 8;
 /** About this many invocations per pass: enough to fill every core when there are few rows. */
 const INVOCATIONS = 2048;
 
@@ -55,8 +55,7 @@ export function lens(k: Kernels, h: Tensor, wte: Tensor, count: number, watched:
 
   const groups = Math.ceil(R / ROWS);
   const wanted = Math.max(1, Math.ceil(INVOCATIONS / groups));
-  const S = Math.max(IDS, Math.ceil(V / wanted / IDS) * IDS);
-  const sliceCounts = wte.blocks.map((b) => Math.ceil(b.rows / S));
+  const sliceCounts = wte.blocks.map((b) => Math.min(wanted, Math.ceil(b.rows / IDS)));
   const nSlices = sliceCounts.reduce((a, b) => a + b, 0);
   const rec = 2 + 4 * count + 2 * W;
   const part = zeros(k, [R * nSlices * rec], 'i32', 'lens.partials');
@@ -65,11 +64,11 @@ export function lens(k: Kernels, h: Tensor, wte: Tensor, count: number, watched:
   const ids = upload(k, [Math.max(1, W)], W ? watched : [0], 'i32', 'lens.watched');
   const logits = zeros(k, [R, Math.max(1, W)], 'f32', 'lens.watchedLogits');
   try {
-    const params = (b: { rows: number; row0: number }, slice0: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups];
+    const params = (b: { rows: number; row0: number }, slice0: number, S = 0) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups];
     if (W) for (const b of wte.blocks) k.dispatch(LENS, 'lens_watched', params(b, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer], [Math.ceil(groups / 64)]);
     let slice0 = 0;
     wte.blocks.forEach((b, i) => {
-      k.dispatch(LENS, 'lens_slices', params(b, slice0), [h.buffer, b.buffer, logits.buffer, ids.buffer, part.buffer], grid1d(groups * sliceCounts[i]!, 64));
+      k.dispatch(LENS, 'lens_slices', params(b, slice0, sliceCounts[i]!), [h.buffer, b.buffer, logits.buffer, ids.buffer, part.buffer], grid1d(groups * sliceCounts[i]!, 64));
       slice0 += sliceCounts[i]!;
     });
     k.dispatch(LENS, 'lens_merge', params(wte.blocks[0]!, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
