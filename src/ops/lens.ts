@@ -60,22 +60,27 @@ export function lens(k: Kernels, h: Tensor, wte: Tensor, count: number, watched:
   const rec = 2 + 4 * count + 2 * W;
   const part = zeros(k, [R * nSlices * rec], 'i32', 'lens.partials');
   if (part.split) throw new RangeError(`lens: ${R} rows need ${R * nSlices * rec * 4} bytes of partial results, above one storage binding; project fewer rows at once`);
-  // Bindings the entry points use even with nothing watched.
   const ids = upload(k, [Math.max(1, W)], W ? watched : [0], 'i32', 'lens.watched');
   const logits = zeros(k, [R, Math.max(1, W)], 'f32', 'lens.watchedLogits');
+  // Stands in for the bindings a mode does not use: one buffer cannot be bound both read and read-write.
+  const unused = zeros(k, [1], 'f32', 'lens.unused');
+  const unusedOut = zeros(k, [1], 'f32', 'lens.unusedOut');
   try {
-    const params = (b: { rows: number; row0: number }, slice0: number, S = 0) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups];
-    if (W) for (const b of wte.blocks) k.dispatch(LENS, 'lens_watched', params(b, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer], [Math.ceil(groups / 64)]);
+    const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode];
+    if (W) for (const b of wte.blocks) k.dispatch(LENS, 'lens_tiles', params(b, 1, 0, 1), [h.buffer, b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer], grid1d(groups, 64));
     let slice0 = 0;
     wte.blocks.forEach((b, i) => {
-      k.dispatch(LENS, 'lens_slices', params(b, slice0, sliceCounts[i]!), [h.buffer, b.buffer, logits.buffer, ids.buffer, part.buffer], grid1d(groups * sliceCounts[i]!, 64));
-      slice0 += sliceCounts[i]!;
+      const S = sliceCounts[i]!;
+      k.dispatch(LENS, 'lens_tiles', params(b, S, slice0, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer], grid1d(groups * S, 64));
+      slice0 += S;
     });
-    k.dispatch(LENS, 'lens_merge', params(wte.blocks[0]!, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
+    k.dispatch(LENS, 'lens_merge', params(wte.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
   } finally {
     part.dispose();
     ids.dispose();
     logits.dispose();
+    unused.dispose();
+    unusedOut.dispose();
   }
   return result;
 }
