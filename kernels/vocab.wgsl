@@ -1,10 +1,8 @@
-// Reductions over a vocabulary row of scores (logits of the logit lens):
-// top-k or bottom-k ids, and the rank of one id. Order: best first, where
+// Reductions over a vocabulary row of scores: top-k or bottom-k ids. Order: best first, where
 // "best" is the largest sign * score (sign = +1 top, -1 bottom); ties go to the
 // lower id, so results are deterministic.
 //   topk_chunks: each invocation keeps a sorted k-list for one chunk of a row
 //   topk_merge:  one invocation per row merges the chunks' lists
-//   rank:        counts ids better than the given one, chunk by chunk, atomically
 
 struct Params { rows: u32, V: u32, k: u32, chunk: u32, nChunks: u32, sign: f32 }
 
@@ -83,23 +81,4 @@ fn topk_merge(@builtin(global_invocation_id) gid: vec3<u32>) {
     outId[r * p.k + t] = i32(bestId[t]);
     outVal[r * p.k + t] = p.sign * bestVal[t];
   }
-}
-
-@group(0) @binding(2) var<storage, read> wanted: array<i32>;
-@group(0) @binding(3) var<storage, read_write> rank: array<atomic<u32>>;
-
-@compute @workgroup_size(64)
-fn rank_of(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let c = chunk_of(gid, nwg);
-  if (c.flat >= p.rows * p.nChunks) { return; }
-  let r = c.row;
-  let start = c.start;
-  let end = c.end;
-  let t = u32(wanted[r]);
-  let tv = p.sign * scores[r * p.V + t];
-  var count = 0u;
-  for (var c = start; c < end; c++) {
-    if (better(p.sign * scores[r * p.V + c], c, tv, t)) { count++; }
-  }
-  atomicAdd(&rank[r], count);
 }

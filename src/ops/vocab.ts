@@ -1,5 +1,6 @@
-// Vocabulary reductions for the logit lens: top-k / bottom-k ids and the rank of an
-// id, per row of scores. Only k ids and scores per row come back to the CPU.
+// Top-k / bottom-k ids per row of scores (decoding, generation, edits). Only k ids
+// and scores per row come back to the CPU. The logit lens has its own fused kernels
+// (ops/lens.ts) with the same order and ties.
 import { zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { f32, grid1d } from '../gpu/kernels.ts';
@@ -33,15 +34,4 @@ export function topk(k: Kernels, scores: Tensor, count: number, order: Order): T
   candVal.dispose();
   candId.dispose();
   return { ids, scores: vals };
-}
-
-/** 0-based rank of ids[r] in row r (0 = best), ties to the lower id. Returns i32 [rows]. */
-export function rankOf(k: Kernels, scores: Tensor, ids: Tensor, order: Order): Tensor {
-  const rows = scores.rows;
-  const V = scores.cols;
-  if (ids.size !== rows) throw new RangeError(`rank: ${ids.size} ids for ${rows} rows`);
-  const nChunks = Math.ceil(V / CHUNK);
-  const rank = zeros(k, [rows], 'i32', 'rank');
-  k.dispatch(VOCAB, 'rank_of', [rows, V, 0, CHUNK, nChunks, f32(order === 'top' ? 1 : -1)], [scores.buffer, ids.buffer, rank.buffer], grid1d(rows * nChunks, 64));
-  return rank;
 }
