@@ -238,19 +238,6 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   }
 }
 
-// ---- lens_zero_rows: part[r] = 1 where row r of h is exactly zero (its norm may
-// underflow to zero before its entries do).
-@compute @workgroup_size(64)
-fn lens_zero_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.y * nwg.x * 64u + gid.x;
-  if (r >= p.R) { return; }
-  var zero = 1u;
-  for (var j = 0u; j < p.d; j++) {
-    if (h[r * p.d + j] != 0.0) { zero = 0u; break; }
-  }
-  part[r] = zero;
-}
-
 // ---- lens_merge: one invocation per row folds its nSlices records.
 // Output per row, u32 words: [0] log-sum-exp, [1, 1+k) top scores, [1+k, 1+2k) top ids,
 // [1+2k, 1+3k) bottom scores, [1+3k, 1+4k) bottom ids, then W ranks from the top and

@@ -1,13 +1,12 @@
 // Logit lens LL(v) = softmax(ln_f(v) . D) (paper Eq. 7) of many d-dimensional vectors
 // at once: ln_f on the GPU, then the fused lens kernels (ops/lens.ts) stream the
 // vocabulary once for hundreds of rows. Only k ids, k scores, a log-sum-exp and a
-// few ranks per vector come back. Zero rows all project alike and are projected once.
+// few ranks per vector come back.
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
-import type { Kernels } from '../gpu/kernels.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import { layernorm } from '../ops/layernorm.ts';
-import { decodeLens, lens, zeroRows, type IdScore } from '../ops/lens.ts';
+import { decodeLens, lens, type IdScore } from '../ops/lens.ts';
 import { normalizeRows } from '../ops/rows.ts';
 import type { Tensor } from '../tensor.ts';
 
@@ -46,23 +45,21 @@ export async function logitLens(model: Gpt2, vectors: Tensor, opts: LensOptions,
   const k = model.k;
   const d = model.config.nEmbd;
   if (vectors.cols !== d) throw new RangeError(`logit lens needs ${d}-dimensional vectors, got ${vectors.cols}`);
-  const { rows: picked, source } = await distinctRows(k, vectors);
-  const projected: Projection[] = [];
+  const out: Projection[] = [];
   const passRows = Math.max(1, Math.min(PASS_ROWS, Math.floor(k.bindLimit / (d * 4))));
-  for (let start = 0; start < picked.length; start += passRows) {
-    const part = picked.slice(start, start + passRows);
-    const rows = part.length;
+  for (let start = 0; start < vectors.rows; start += passRows) {
+    const rows = Math.min(passRows, vectors.rows - start);
     const tape = new Tape(k);
     try {
       const chunk = tape.zeros([rows, d], 'f32', 'lens.chunk');
-      for (const [from, to, n] of runs(part)) k.copy(vectors.buffer, from * d * 4, chunk.buffer, to * d * 4, n * d * 4);
+      k.copy(vectors.buffer, start * d * 4, chunk.buffer, 0, rows * d * 4);
       const input = opts.normalized ? tape.own(normalizeRows(k, chunk)) : chunk;
       const h = layernorm(tape, input, model.param('ln_f.weight'), model.param('ln_f.bias'), model.config.eps);
       const result = tape.own(lens(k, h, model.param(model.headName), opts.k, watched));
       const [data] = await readAll(k, [result]);
       for (const row of decodeLens(data as Float32Array, rows, opts.k, watched.length)) {
         const probs = (list: IdScore[]) => list.map(({ id, score }) => ({ id, prob: Math.exp(score - row.lse) }));
-        projected.push({
+        out.push({
           top: probs(row.top),
           bottom: probs(row.bottom),
           rankFromTop: row.rankFromTop.map((r) => r + 1),
@@ -73,36 +70,5 @@ export async function logitLens(model: Gpt2, vectors: Tensor, opts: LensOptions,
       tape.dispose();
     }
   }
-  return source.map((i) => projected[i]!);
-}
-
-/**
- * The rows worth projecting: every row not exactly zero, and one zero row standing for
- * all of them (ln_f maps each to its bias; analyze's last-layer delta_i, i < n, are
- * such rows). source[r] is the index of row r's projection among `rows`.
- */
-async function distinctRows(k: Kernels, vectors: Tensor): Promise<{ rows: number[]; source: number[] }> {
-  const flags = zeroRows(k, vectors);
-  const [data] = await readAll(k, [flags]);
-  flags.dispose();
-  const rows: number[] = [];
-  let zero = -1;
-  const source = Array.from(data!, (isZero, r) => {
-    if (isZero && zero >= 0) return zero;
-    rows.push(r);
-    if (isZero) zero = rows.length - 1;
-    return rows.length - 1;
-  });
-  return { rows, source };
-}
-
-/** [from, to, count] runs of consecutive source rows, for one copy each. */
-function runs(rows: number[]): [number, number, number][] {
-  const out: [number, number, number][] = [];
-  rows.forEach((r, i) => {
-    const last = out[out.length - 1];
-    if (last && last[0] + last[2] === r) last[2]++;
-    else out.push([r, i, 1]);
-  });
   return out;
 }

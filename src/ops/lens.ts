@@ -85,14 +85,6 @@ export function lens(k: Kernels, h: Tensor, wte: Tensor, count: number, watched:
   return result;
 }
 
-/** i32 [rows]: 1 where the row of x [rows, cols] is exactly zero. */
-export function zeroRows(k: Kernels, x: Tensor): Tensor {
-  const flags = zeros(k, [x.rows], 'i32', 'lens.zeroRows');
-  const params = [x.rows, x.cols, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-  k.dispatch(LENS, 'lens_zero_rows', params, [x.buffer, null, null, null, null, flags.buffer], grid1d(x.rows, 64));
-  return flags;
-}
-
 /** Unpacks lens()'s result, read back as f32. */
 export function decodeLens(data: Float32Array, rows: number, count: number, watched: number): LensRow[] {
   const words = resultWords(count, watched);
