@@ -1,5 +1,5 @@
-// Fused logit lens: logits = h . wte^T are never stored. Each invocation owns 8 rows
-// of h and one slice of the vocabulary; it computes an 8 x 16 tile of logits at a
+// Fused logit lens: logits = h . wte^T are never stored. Each invocation owns 16 rows
+// of h and one slice of the vocabulary; it computes a 16 x 8 tile of logits at a
 // time and folds it at once into its (row, slice) record: running max and sum of
 // exp for the log-sum-exp, the slice's top-k and bottom-k, and for each watched id
 // the count of ids that rank above it. lens_merge folds the slices of a row.

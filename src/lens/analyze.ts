@@ -92,7 +92,7 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     if (times) times.norms += now() - t;
 
     t = now();
-    const projecting = projectSpanningVectors(model, factors, n, settings, watched);
+    const projecting = projectSpanningVectors(model, factors, n, settings, watched, read);
     let ranks: ReturnType<typeof rankOfProduct>[];
     try {
       ranks = factors.map((f, i) => rankOfProduct(read[4 * i + 2]!.subarray(0, n * f.inDim), read[4 * i + 3]!.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
@@ -176,27 +176,53 @@ function collectFactors(pass: GradientPass, pair: number, settings: AnalysisSett
 
 /**
  * Gathers the pair's d-dimensional x_i and delta_i rows of every selected factor
- * into one matrix and projects them all; keyed `${factorIndex}.x|delta`.
+ * into one matrix and projects them all; keyed `${factorIndex}.x|delta`. `read`
+ * holds the factors on the CPU (4 entries per factor, X and delta at 2 and 3):
+ * rows that are exactly zero (the last layer's delta_i, i < n) all project alike,
+ * so only the first is projected and the others reuse it.
  */
-async function projectSpanningVectors(model: Gpt2, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[]): Promise<Map<string, Projection[]>> {
+async function projectSpanningVectors(model: Gpt2, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], read: ArrayLike<number>[]): Promise<Map<string, Projection[]>> {
   const d = model.config.nEmbd;
-  const parts: { key: string; t: Tensor }[] = [];
+  const parts: { key: string; t: Tensor; data: ArrayLike<number> }[] = [];
   factors.forEach((f, i) => {
-    if (f.inDim === d) parts.push({ key: `${i}.x`, t: f.X });
-    if (f.outDim === d) parts.push({ key: `${i}.delta`, t: f.delta });
+    if (f.inDim === d) parts.push({ key: `${i}.x`, t: f.X, data: read[4 * i + 2]! });
+    if (f.outDim === d) parts.push({ key: `${i}.delta`, t: f.delta, data: read[4 * i + 3]! });
   });
   const out = new Map<string, Projection[]>();
   if (parts.length === 0) return out;
+  const kept: { part: number; row: number }[] = [];
+  let zeroAt = -1;
+  const source = parts.map(({ data }, j) =>
+    Array.from({ length: n }, (_, row) => {
+      const zero = isZeroRow(data, row, d);
+      if (zero && zeroAt >= 0) return zeroAt;
+      kept.push({ part: j, row });
+      if (zero) zeroAt = kept.length - 1;
+      return kept.length - 1;
+    }),
+  );
   const k = model.k;
-  const all = zeros(k, [parts.length * n, d], 'f32', 'lens.vectors');
+  const all = zeros(k, [kept.length, d], 'f32', 'lens.vectors');
   try {
-    parts.forEach(({ t }, j) => k.copy(t.buffer, 0, all.buffer, j * n * d * 4, n * d * 4));
+    // One copy per run of consecutive rows of one factor.
+    for (let r = 0; r < kept.length; ) {
+      const { part, row } = kept[r]!;
+      let len = 1;
+      while (r + len < kept.length && kept[r + len]!.part === part && kept[r + len]!.row === row + len) len++;
+      k.copy(parts[part]!.t.buffer, row * d * 4, all.buffer, r * d * 4, len * d * 4);
+      r += len;
+    }
     const proj = await logitLens(model, all, { k: settings.k, normalized: settings.normalized }, watched);
-    parts.forEach(({ key }, j) => out.set(key, proj.slice(j * n, (j + 1) * n)));
+    parts.forEach(({ key }, j) => out.set(key, source[j]!.map((i) => proj[i]!)));
   } finally {
     all.dispose();
   }
   return out;
+}
+
+function isZeroRow(data: ArrayLike<number>, row: number, d: number): boolean {
+  for (let j = row * d; j < (row + 1) * d; j++) if (data[j] !== 0) return false;
+  return true;
 }
 
 function argmax(v: ArrayLike<number>): number {

@@ -11,9 +11,9 @@ import { MAX_K } from './vocab.ts';
 
 /** kernels/lens.wgsl computes the watched logits in one 8-wide tile. */
 export const MAX_WATCHED = 8;
-/** Rows per invocation of lens_slices. */
+/** Rows per invocation of lens_tiles. */
 const ROWS = 16;
-/** Ids per tile of lens_slices: slices are multiples of it. */
+/** Ids per tile of lens_tiles: a slice is every S-th tile. */
 const IDS = 8;
 /** About this many invocations per pass: enough to fill every core when there are few rows. */
 const INVOCATIONS = 2048;
