@@ -96,46 +96,54 @@ fn initRecord(r: u32, slice: u32) {
 }
 
 // Folds the logits of ids c..c+7 (local to the block; those past `end` ignored) into row r's record.
+fn sum4(v: vec4<u32>) -> u32 { return v.x + v.y + v.z + v.w; }
+
+// Whole-vector work first: most tiles change neither list, and a per-id loop with
+// per-lane storage reads costs SwiftShader more than the tile's dot products.
 fn consume(r: u32, i: u32, slice: u32, c: u32, end: u32) {
   if (r >= p.R) { return; }
   let at = recordOf(r, slice);
   let n = min(8u, end - c);
-  var m = partF(at);
-  var s = partF(at + 1u);
+  let lo = tileRows[2u * i];
+  let hi = tileRows[2u * i + 1u];
+  let lane = vec4<u32>(0u, 1u, 2u, 3u);
+  let okLo = lane < vec4<u32>(n);
+  let okHi = lane + 4u < vec4<u32>(n);
+  let idLo = lane + (p.v0 + c);
+  let idHi = idLo + 4u;
+  let top = max(select(vec4<f32>(LOWEST), lo, okLo), select(vec4<f32>(LOWEST), hi, okHi));
+  let bottom = min(select(vec4<f32>(-LOWEST), lo, okLo), select(vec4<f32>(-LOWEST), hi, okHi));
+  let mx = max(max(top.x, top.y), max(top.z, top.w));
+  let mn = min(min(bottom.x, bottom.y), min(bottom.z, bottom.w));
+  let m = partF(at);
+  let m2 = max(m, mx);
+  let e = select(vec4<f32>(0.0), exp(lo - m2), okLo) + select(vec4<f32>(0.0), exp(hi - m2), okHi);
+  part[at] = bitcast<u32>(m2);
+  part[at + 1u] = bitcast<u32>(partF(at + 1u) * exp(m - m2) + e.x + e.y + e.z + e.w);
   let topV = at + 2u;
   let topI = topV + p.k;
   let botV = topI + p.k;
   let botI = botV + p.k;
   let cnt = botI + p.k;
-  for (var j = 0u; j < n; j++) {
-    let x = tileRows[2u * i + j / 4u][j % 4u];
-    let id = p.v0 + c + j;
-    if (x > m) {
-      s = s * exp(m - x) + 1.0;
-      m = x;
-    } else {
-      s += exp(x - m);
-    }
-    offerPart(topV, topI, x, id);
-    offerPart(botV, botI, -x, id);
+  // Strict: an id equal to the k-th may still enter on a lower id.
+  if (!(mx < partF(topV + p.k - 1u))) {
+    for (var j = 0u; j < n; j++) { offerPart(topV, topI, tileRows[2u * i + j / 4u][j % 4u], p.v0 + c + j); }
   }
-  part[at] = bitcast<u32>(m);
-  part[at + 1u] = bitcast<u32>(s);
+  if (!(-mn < partF(botV + p.k - 1u))) {
+    for (var j = 0u; j < n; j++) { offerPart(botV, botI, -tileRows[2u * i + j / 4u][j % 4u], p.v0 + c + j); }
+  }
   for (var w = 0u; w < p.W; w++) {
     let t = watchedId[w];
     let tv = watchedLogit[r * p.W + w];
-    var above = 0u;
-    var below = 0u;
-    for (var j = 0u; j < n; j++) {
-      let x = tileRows[2u * i + j / 4u][j % 4u];
-      let id = p.v0 + c + j;
-      if (id != t) {
-        above += select(0u, 1u, better(x, id, tv, t));
-        below += select(0u, 1u, better(-x, id, -tv, t));
-      }
-    }
-    part[cnt + w] += above;
-    part[cnt + p.W + w] += below;
+    let tie = vec4<f32>(tv);
+    let mineLo = okLo & (idLo != vec4<u32>(t));
+    let mineHi = okHi & (idHi != vec4<u32>(t));
+    let firstLo = (lo == tie) & (idLo < vec4<u32>(t));
+    let firstHi = (hi == tie) & (idHi < vec4<u32>(t));
+    let one = vec4<u32>(1u);
+    let zero = vec4<u32>(0u);
+    part[cnt + w] += sum4(select(zero, one, mineLo & ((lo > tie) | firstLo))) + sum4(select(zero, one, mineHi & ((hi > tie) | firstHi)));
+    part[cnt + p.W + w] += sum4(select(zero, one, mineLo & ((lo < tie) | firstLo))) + sum4(select(zero, one, mineHi & ((hi < tie) | firstHi)));
   }
 }
 
