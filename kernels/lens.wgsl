@@ -24,8 +24,6 @@ struct Params {
   slice0: u32, rec: u32, groups: u32, mode: u32,
 }
 
-const MAX_K = 128u;
-const NONE = 0xffffffffu;
 const LOWEST = -3.4e38;
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -39,10 +37,6 @@ const LOWEST = -3.4e38;
 // A 16-row x 8-id tile of logits, in memory so the per-row code is emitted once:
 // lavapipe inlines every call, and 16 inlined copies took minutes to compile.
 var<private> tileRows: array<vec4<f32>, 32>;
-
-fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
-  return v1 > v2 || (v1 == v2 && i1 < i2);
-}
 
 fn inBlock(id: u32) -> bool {
   return id >= p.v0 && id - p.v0 < p.V;
@@ -253,22 +247,6 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 
 @group(0) @binding(1) var<storage, read> parts: array<u32>;
 @group(0) @binding(2) var<storage, read_write> result: array<u32>;
-
-var<private> bestVal: array<f32, MAX_K>;
-var<private> bestId: array<u32, MAX_K>;
-
-fn offer(v: f32, id: u32) {
-  let last = p.k - 1u;
-  if (!better(v, id, bestVal[last], bestId[last])) { return; }
-  var pos = last;
-  while (pos > 0u && better(v, id, bestVal[pos - 1u], bestId[pos - 1u])) {
-    bestVal[pos] = bestVal[pos - 1u];
-    bestId[pos] = bestId[pos - 1u];
-    pos--;
-  }
-  bestVal[pos] = v;
-  bestId[pos] = id;
-}
 
 // Merges list `which` (0 top, 1 bottom) of every slice of row r into result[out..].
 fn mergeList(r: u32, which: u32, out: u32, sign: f32) {

@@ -6,36 +6,13 @@
 
 struct Params { rows: u32, V: u32, k: u32, chunk: u32, nChunks: u32, sign: f32 }
 
-const MAX_K = 128u;
-const NONE = 0xffffffffu;
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> scores: array<f32>;
 @group(0) @binding(2) var<storage, read_write> candVal: array<f32>;
 @group(0) @binding(3) var<storage, read_write> candId: array<u32>;
 
-fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
-  return v1 > v2 || (v1 == v2 && i1 < i2);
-}
-
-var<private> bestVal: array<f32, MAX_K>;
-var<private> bestId: array<u32, MAX_K>;
-
 fn reset() {
   for (var t = 0u; t < p.k; t++) { bestVal[t] = -3.4e38; bestId[t] = NONE; }
-}
-
-fn offer(v: f32, id: u32) {
-  let last = p.k - 1u;
-  if (!better(v, id, bestVal[last], bestId[last])) { return; }
-  var pos = last;
-  while (pos > 0u && better(v, id, bestVal[pos - 1u], bestId[pos - 1u])) {
-    bestVal[pos] = bestVal[pos - 1u];
-    bestId[pos] = bestId[pos - 1u];
-    pos--;
-  }
-  bestVal[pos] = v;
-  bestId[pos] = id;
 }
 
 // One invocation per (row, chunk of `chunk` ids).
