@@ -8,9 +8,10 @@ import type { Kernels } from '../../src/gpu/kernels.ts';
 import { adamw } from '../../src/ops/adam.ts';
 import { embed } from '../../src/ops/embedding.ts';
 import { rowNorms } from '../../src/ops/rows.ts';
+import { topk } from '../../src/ops/vocab.ts';
 import { unembed } from '../../src/ops/unembed.ts';
 import type { Tensor } from '../../src/tensor.ts';
-import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef } from '../reference/ops.ts';
+import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef, topkRef } from '../reference/ops.ts';
 import { checkXent } from './heads.cases.ts';
 import { assertClose, assertEqual, gpu, read, rand, type Case } from '../helpers.ts';
 import { withTape } from './layers.cases.ts';
@@ -125,10 +126,35 @@ function paramSplitCase(V: number, d: number, limit: number): Case {
   };
 }
 
+/** Top-k and bottom-k of a split score matrix (generation over a batch of prompts): exact, ties included. */
+function topkSplitCase(rows: number, V: number, count: number, limit: number): Case {
+  return {
+    name: `split top/bottom-${count} ${rows}x${V} with ties (binding limit ${limit} B)`,
+    run: (k) => withBindLimit(k, limit, async () => {
+      const scores = rand(rows * V, rows + V, 10).map(Math.round);
+      const S = gpu(k, [rows, V], scores);
+      expectSplit(S, 2, 'scores');
+      for (const order of ['top', 'bottom'] as const) {
+        const { ids, scores: vals } = topk(k, S, count, order);
+        const [gotIds, gotVals] = await read(k, ids, vals);
+        for (let r = 0; r < rows; r++) {
+          const row = scores.slice(r * V, (r + 1) * V);
+          const want = topkRef(row, count, order);
+          assertEqual(Array.from(gotIds!.slice(r * count, (r + 1) * count)), want, `${order}-${count} ids row ${r}`);
+          assertClose(gotVals!.slice(r * count, (r + 1) * count), want.map((i) => row[i]!), 0, `${order} scores row ${r}`);
+        }
+        [ids, vals].forEach((t) => t.dispose());
+      }
+      S.dispose();
+    }),
+  };
+}
+
 export const splitCases: Case[] = [
   blocksCase,
   embeddingSplitCase(50257, 8, [50256, 0, 50256, 15496, 995, 7, 0], 400_000), embeddingSplitCase(13, 7, [12, 0, 6, 12], 128), embeddingSplitCase(7, 1, [6], 16),
   unembedSplitCase(7, 16, 50257, 1_000_000), unembedSplitCase(1, 13, 50257, 2_000_000), unembedSplitCase(3, 7, 13, 96),
   xentSplitCase(7, 50257, 2, 500_000), xentSplitCase(13, 13, 5, 64), xentSplitCase(3, 7, -1, 32),
   paramSplitCase(50257, 3, 200_000), paramSplitCase(13, 7, 64),
+  topkSplitCase(10, 50257, 5, 1 << 20), topkSplitCase(7, 13, 3, 160),
 ];
