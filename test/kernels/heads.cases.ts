@@ -79,26 +79,33 @@ const selectRowsCase: Case = {
   }),
 };
 
+/**
+ * Top-k and bottom-k of a [rows, V] score matrix against topkRef, exactly (ids and
+ * scores); `check` sees the uploaded scores (the split cases assert they split).
+ */
+export async function checkTopk(k: Kernels, rows: number, V: number, count: number, withTies: boolean, check: (scores: Tensor) => void = () => {}): Promise<void> {
+  // Ties: values quantised to a few levels so many ids share a score.
+  const scores = rand(rows * V, V + count, 10).map((v) => (withTies ? Math.round(v) : v));
+  const S = gpu(k, [rows, V], scores);
+  check(S);
+  for (const order of ['top', 'bottom'] as const) {
+    const { ids, scores: vals } = topk(k, S, count, order);
+    const [gotIds, gotVals] = await read(k, ids, vals);
+    for (let r = 0; r < rows; r++) {
+      const row = scores.slice(r * V, (r + 1) * V);
+      const want = topkRef(row, count, order);
+      assertEqual(Array.from(gotIds!.slice(r * count, (r + 1) * count)), want, `${order}-${count} ids row ${r}`);
+      assertClose(gotVals!.slice(r * count, (r + 1) * count), want.map((i) => row[i]!), 0, `${order} scores row ${r}`);
+    }
+    [ids, vals].forEach((t) => t.dispose());
+  }
+  S.dispose();
+}
+
 function vocabCase(rows: number, V: number, count: number, withTies: boolean): Case {
   return {
     name: `vocab top/bottom-${count} ${rows}x${V}${withTies ? ' with ties' : ''}`,
-    async run(k) {
-      // Ties: values quantised to a few levels so many ids share a score.
-      const scores = rand(rows * V, V + count, 10).map((v) => (withTies ? Math.round(v) : v));
-      const S = gpu(k, [rows, V], scores);
-      for (const order of ['top', 'bottom'] as const) {
-        const { ids, scores: vals } = topk(k, S, count, order);
-        const [gotIds, gotVals] = await read(k, ids, vals);
-        for (let r = 0; r < rows; r++) {
-          const row = scores.slice(r * V, (r + 1) * V);
-          const want = topkRef(row, count, order);
-          assertEqual(Array.from(gotIds!.slice(r * count, (r + 1) * count)), want, `${order}-${count} ids row ${r}`);
-          assertClose(gotVals!.slice(r * count, (r + 1) * count), want.map((i) => row[i]!), 0, `${order} scores row ${r}`);
-        }
-        [ids, vals].forEach((t) => t.dispose());
-      }
-      S.dispose();
-    },
+    run: (k) => checkTopk(k, rows, V, count, withTies),
   };
 }
 
