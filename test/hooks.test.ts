@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tape } from '../src/autograd/tape.ts';
 import type { Gpt2Config } from '../src/model/config.ts';
-import { hookPoints } from '../src/model/gpt2.ts';
+import { hookPoints, type Hook } from '../src/model/gpt2.ts';
+import type { Tensor } from '../src/tensor.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { add } from '../src/ops/pointwise.ts';
 import { openRandomModel } from './checkpoint.ts';
@@ -38,6 +39,33 @@ test('every hook point is seen once, in order, with its activation shape', async
   assert.equal(seen.map(([n]) => n), hookPoints(CFG.nLayer));
   const width = (n: string) => (n.endsWith('mlp.hook_pre') || n.endsWith('mlp.hook_post') ? CFG.nInner : CFG.nEmbd);
   for (const [name, cols] of seen) assert.is(cols, width(name), name);
+});
+
+test('runBlocks stops after the asked layer and hooks see the same activations as the full forward', async () => {
+  const { model } = loaded;
+  // Activations are read after the run: the tape keeps them alive until disposed.
+  const capture = async (run: (tape: Tape, hook: Hook) => void) => {
+    const seen = new Map<string, ArrayLike<number>>();
+    const tape = new Tape(model.k);
+    try {
+      const acts: [string, Tensor][] = [];
+      run(tape, (name, act) => void acts.push([name, act]));
+      for (const [name, act] of acts) seen.set(name, (await read(model.k, act))[0]!);
+    } finally {
+      tape.dispose();
+    }
+    return seen;
+  };
+  const full = await capture((tape, hook) => model.forward(tape, [IDS, IDS.slice(0, 4)], [last], hook));
+  const part = await capture((tape, hook) => void model.runBlocks(tape, [IDS, IDS.slice(0, 4)], 0, hook));
+  assert.equal([...part.keys()], hookPoints(CFG.nLayer).filter((n) => n.startsWith('blocks.0.')));
+  for (const [name, data] of part) assertClose(data, full.get(name)!, 0, name);
+  const tape = new Tape(model.k);
+  try {
+    assert.throws(() => model.runBlocks(tape, [IDS], 2, () => undefined), /layer 2 does not exist; the model has layers 0-1/);
+  } finally {
+    tape.dispose();
+  }
 });
 
 test('replacing each block\'s MLP output with zeros equals a model whose FF2 is zero', async () => {

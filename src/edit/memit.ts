@@ -38,7 +38,7 @@ async function keysAndResiduals(model: Gpt2, tokenizer: Tokenizer, requests: rea
         });
       }
     };
-    model.forward(tape, seqs, [{ seq: 0, position: 0 }], hook);
+    model.runBlocks(tape, seqs, Math.max(layer, zLayer), hook);
     const [kd, zd] = (await readAll(k, [keyRows!, zRows!])) as Float32Array[];
     const row = (data: Float32Array, i: number, n: number) => Float64Array.from(data.subarray(i * n, (i + 1) * n));
     const P = prefixes.length;

@@ -69,7 +69,7 @@ export async function secondMoments(
       };
       const tape = new Tape(k);
       try {
-        model.forward(tape, group, [{ seq: 0, position: 0 }], hook);
+        model.runBlocks(tape, group, Math.max(...layers), hook);
       } finally {
         tape.dispose();
       }

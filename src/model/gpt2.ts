@@ -121,8 +121,30 @@ export class Gpt2 {
    * padding from reaching real positions, so batch results equal single runs).
    */
   forward(tape: Tape, sequences: readonly (readonly number[])[], targets: readonly Target[], hook?: Hook): ForwardResult {
-    const c = this.config;
     const T = this.validate(sequences, targets);
+    if (targets.length === 0) throw new RangeError('no target positions: ask for at least one row of logits');
+    const { x, at, own } = this.blocks(tape, sequences, T, this.config.nLayer - 1, hook);
+    const hidden = at('ln_final.hook_normalized', layernorm(tape, x, this.param('ln_f.weight'), this.param('ln_f.bias'), this.config.eps));
+    const rows = selectRows(tape, hidden, own([targets.length], targets.map((t) => t.seq * T + t.position)));
+    const logits = unembed(tape, rows, this.param(this.headName));
+    const { loss, lse } = softmaxXent(tape, logits, own([targets.length], targets.map((t) => t.token ?? -1)));
+    return { logits, lse, loss, T };
+  }
+
+  /**
+   * Blocks 0..lastLayer only, for hooks that read activations (second-moment
+   * statistics, MEMIT's keys): the layers above and the head are not run. Returns the
+   * padded length T, as forward does.
+   */
+  runBlocks(tape: Tape, sequences: readonly (readonly number[])[], lastLayer: number, hook: Hook): number {
+    if (!Number.isInteger(lastLayer) || lastLayer < 0 || lastLayer >= this.config.nLayer) throw new RangeError(`layer ${lastLayer} does not exist; the model has layers 0-${this.config.nLayer - 1}`);
+    const T = this.validate(sequences, []);
+    this.blocks(tape, sequences, T, lastLayer, hook);
+    return T;
+  }
+
+  private blocks(tape: Tape, sequences: readonly (readonly number[])[], T: number, lastLayer: number, hook?: Hook) {
+    const c = this.config;
     const B = sequences.length;
     const ids = sequences.flatMap((s) => [...s, ...new Array<number>(T - s.length).fill(0)]);
     const positions = sequences.flatMap(() => Array.from({ length: T }, (_, t) => t));
@@ -136,7 +158,7 @@ export class Gpt2 {
     };
 
     let x = embed(tape, this.param('wte.weight'), this.param('wpe.weight'), own([B * T], ids), own([B * T], positions));
-    for (let l = 0; l < c.nLayer; l++) {
+    for (let l = 0; l <= lastLayer; l++) {
       const p = (name: string) => this.param(`h.${l}.${name}`);
       const b = `blocks.${l}`;
       x = at(`${b}.hook_resid_pre`, x);
@@ -151,17 +173,12 @@ export class Gpt2 {
       const mlpOut = at(`${b}.hook_mlp_out`, linear(tape, `h.${l}.mlp.c_proj`, post, p('mlp.c_proj.weight'), p('mlp.c_proj.bias')));
       x = at(`${b}.hook_resid_post`, add(tape, x, mlpOut));
     }
-    const hidden = at('ln_final.hook_normalized', layernorm(tape, x, this.param('ln_f.weight'), this.param('ln_f.bias'), c.eps));
-    const rows = selectRows(tape, hidden, own([targets.length], targets.map((t) => t.seq * T + t.position)));
-    const logits = unembed(tape, rows, this.param(this.headName));
-    const { loss, lse } = softmaxXent(tape, logits, own([targets.length], targets.map((t) => t.token ?? -1)));
-    return { logits, lse, loss, T };
+    return { x, at, own };
   }
 
   private validate(sequences: readonly (readonly number[])[], targets: readonly Target[]): number {
     const { nPositions, vocabSize } = this.config;
     if (sequences.length === 0) throw new RangeError('no sequences to run');
-    if (targets.length === 0) throw new RangeError('no target positions: ask for at least one row of logits');
     sequences.forEach((s, i) => {
       if (s.length === 0) throw new RangeError(`sequence ${i} is empty`);
       if (s.length > nPositions) throw new RangeError(`sequence ${i} has ${s.length} tokens; the model's context is ${nPositions}`);
