@@ -11,34 +11,21 @@ import { wikitextRows } from '../src/data/wikitext.ts';
 import { probeRecord, recordFluency } from '../src/eval/counterfact.ts';
 import { perplexity } from '../src/eval/score.ts';
 import { getEngine } from '../src/gpu/engine.ts';
-import type { Kernels } from '../src/gpu/kernels.ts';
-import { parameterShapes, type Gpt2Config } from '../src/model/config.ts';
 import { decode } from '../src/model/decode.ts';
-import { seededRandom } from '../src/model/generate.ts';
 import { Gpt2 } from '../src/model/gpt2.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { Tokenizer } from '../src/tokenizer.ts';
+import { randomGpt2, SHAPES } from './shapes.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, reps: { type: 'string' }, 'ppl-texts': { type: 'string' }, 'gen-tokens': { type: 'string' } } });
 const which = values.model ?? 'both';
 const reps = Number(values.reps ?? 3);
 const pplTexts = Number(values['ppl-texts'] ?? 100);
-const GPT2_SMALL: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, nInner: 3072, eps: 1e-5 };
 
 const k = await getEngine();
 console.log(`adapter: ${k.gpu.adapterName}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
 const records = parseCounterFact(readFileSync('../shared/data/counterfact/counterfact-train.json', 'utf8'), 'counterfact-train.json').slice(0, reps + 1);
 const wiki = wikitextRows(readFileSync('../shared/data/wikitext-2-raw/wiki.test.raw', 'utf8')).slice(0, pplTexts);
-
-function smallModel(k: Kernels): Gpt2 {
-  const random = seededRandom(1);
-  const arrays: Record<string, Float32Array> = {};
-  for (const [name, shape] of parameterShapes(GPT2_SMALL)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    arrays[name] = /ln_.*weight$/.test(name) ? new Float32Array(n).fill(1) : Float32Array.from({ length: n }, () => 0.04 * (random() - 0.5));
-  }
-  return Gpt2.fromArrays(k, GPT2_SMALL, arrays);
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -98,7 +85,7 @@ if (which !== 'small') {
   model.dispose();
 }
 if (which !== 'default') {
-  const model = smallModel(k);
+  const model = randomGpt2(k, SHAPES.small!);
   await bench('gpt2-small-shaped (random weights)', model, Tokenizer.gpt2());
   model.dispose();
 }

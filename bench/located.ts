@@ -1,25 +1,27 @@
 // ROME and MEMIT speed (issue 15): second-moment statistics in tokens/s, the Cholesky
 // factor of C, and seconds per edit (ROME, MEMIT one fact, MEMIT ten facts at once),
-// on the default model and on a random gpt2-small-shaped checkpoint. Statistics are
-// collected afresh into a temporary cache (the same code path as `backward-lens
-// stats`); edits are CounterFact training records, each undone before the next.
+// on the default model and on a random gpt2-small-shaped model. Statistics are
+// collected afresh over the windows `backward-lens stats` uses (not cached); edits
+// are CounterFact training records, each undone before the next.
 // Random weights never reach the value search's early stop, so their edits run every
 // step: an upper bound for a trained model of that shape.
-//   node dist/bench/located.js [--small-tokens 2048] [--edits 3] [--json FILE]   (from the repository root)
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+//   node dist/bench/located.js [--model default|small|both] [--small-tokens 4096] [--edits 3] [--json FILE]   (from the repository root)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { layerMoments } from '../src/cli/moments.ts';
 import { parseCounterFact, spaced } from '../src/data/counterfact.ts';
+import { wikitextStatsText } from '../src/data/wikitext.ts';
 import { Cholesky } from '../src/edit/closed-form.ts';
 import { LocatedEditor, type LocatedSpec } from '../src/edit/located.ts';
+import { secondMoments, textWindows } from '../src/edit/second-moment.ts';
 import { DEFAULT_MODEL_LOCATED, ROME_VALUE, MEMIT_VALUE } from '../src/edit/rome-hparams.ts';
 import { getEngine } from '../src/gpu/engine.ts';
+import type { Gpt2 } from '../src/model/gpt2.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { cachedCheckpoint } from './shapes.ts';
+import { Tokenizer } from '../src/tokenizer.ts';
+import { randomGpt2, SHAPES } from './shapes.ts';
 
-const { values } = parseArgs({ options: { 'small-tokens': { type: 'string', default: '2048' }, 'default-tokens': { type: 'string', default: '20480' }, edits: { type: 'string', default: '3' }, json: { type: 'string' } } });
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'both' }, 'small-tokens': { type: 'string', default: '4096' }, 'default-tokens': { type: 'string', default: '20480' }, edits: { type: 'string', default: '3' }, json: { type: 'string' } } });
 const edits = Number(values.edits);
 const k = await getEngine();
 const machine = `${k.gpu.adapterName}; ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`;
@@ -45,19 +47,19 @@ const secondsOf = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function measure(name: string, dir: string, tokens: number, rome: LocatedSpec, memit: LocatedSpec): Promise<void> {
-  const loaded = await loadModelPath(k, dir);
-  const { model, tokenizer } = loaded;
-  const cache = mkdtempSync(join(tmpdir(), 'bl-located-'));
+const statsText = wikitextStatsText(readFileSync('../shared/data/wikitext-2-raw/wiki.test.raw', 'utf8'));
+
+async function measure(name: string, model: Gpt2, tokenizer: Tokenizer, tokens: number, rome: LocatedSpec, memit: LocatedSpec): Promise<void> {
   try {
     const layers = [...new Set([...rome.layers, ...memit.layers])].sort((a, b) => a - b);
-    const [moments, statsS] = await secondsOf(() => layerMoments(loaded, layers, { model: dir, cache, tokens, data: '../shared/data/wikitext-2-raw/wiki.test.raw' }));
-    const counted = moments.get(layers[0]!)!.meta.tokens;
-    row({ model: name, what: `statistics, layers ${layers.join(',')} in one set of passes, ${counted} tokens`, seconds: statsS, rate: `${Math.round(counted / statsS)} tokens/s` });
+    // The windows `backward-lens stats` uses (context capped at 256), without its cache file.
+    const windows = textWindows(tokenizer, statsText, Math.min(model.config.nPositions, 256), tokens);
+    const [{ moments, tokens: counted }, statsS] = await secondsOf(() => secondMoments(model, windows, layers));
+    row({ model: name, what: `statistics, layers ${layers.join(',')} in one set of passes (blocks 0-${layers[layers.length - 1]}), ${counted} tokens`, seconds: statsS, rate: `${Math.round(counted / statsS)} tokens/s` });
     const f = model.config.nInner;
-    const [, cholS] = await secondsOf(async () => Cholesky.factor(moments.get(rome.layers[0]!)!.moment, f));
+    const [, cholS] = await secondsOf(async () => Cholesky.factor(moments.get(rome.layers[0]!)!, f));
     row({ model: name, what: `Cholesky factor of C (f ${f}), once per layer`, seconds: cholS });
-    const editor = new LocatedEditor(model, tokenizer, async (l) => moments.get(l)!.moment);
+    const editor = new LocatedEditor(model, tokenizer, async (l) => moments.get(l)!);
     await editor.contexts('rome');
     await editor.contexts('memit');
     // Warm-up: pipelines compiled and every layer's factor made, outside the timings.
@@ -81,17 +83,21 @@ async function measure(name: string, dir: string, tokens: number, rome: LocatedS
     row({ model: name, what: `memit layers ${memit.layers.join(',')}, ${requests.length} facts at once (value steps up to ${Math.max(...batch.losses.map((l) => l.length))})`, seconds: batchS, rate: `${(batchS / requests.length).toFixed(2)} s per fact` });
   } finally {
     model.dispose();
-    rmSync(cache, { recursive: true, force: true });
   }
 }
 
 const d = DEFAULT_MODEL_LOCATED;
-await measure('default (4 × 128)', 'weights/default', Number(values['default-tokens']),
-  { method: 'rome', layers: [d.romeLayer], lambda: 0, value: d.romeValue },
-  { method: 'memit', layers: d.memitLayers, lambda: d.memitLambda, value: d.memitValue });
+if (values.model !== 'small') {
+  const def = await loadModelPath(k, 'weights/default');
+  await measure('default (4 × 128)', def.model, def.tokenizer, Number(values['default-tokens']),
+    { method: 'rome', layers: [d.romeLayer], lambda: 0, value: d.romeValue },
+    { method: 'memit', layers: d.memitLayers, lambda: d.memitLambda, value: d.memitValue });
+}
 // gpt2-small has no row in the authors' files: ROME's layer and MEMIT's five layers are
 // placed at GPT-2 XL's relative depth (17 and 13-17 of 48), with the authors' value search.
-await measure('random gpt2-small shape (12 × 768)', await cachedCheckpoint('small', 'F32', join(tmpdir(), 'bl-bench-checkpoints')), Number(values['small-tokens']),
-  { method: 'rome', layers: [4], lambda: 0, value: ROME_VALUE },
-  { method: 'memit', layers: [3, 4, 5, 6, 7], lambda: 20000, value: MEMIT_VALUE });
+if (values.model !== 'default') {
+  await measure('random gpt2-small shape (12 × 768)', randomGpt2(k, SHAPES.small!), Tokenizer.gpt2(), Number(values['small-tokens']),
+    { method: 'rome', layers: [4], lambda: 0, value: ROME_VALUE },
+    { method: 'memit', layers: [3, 4, 5, 6, 7], lambda: 20000, value: MEMIT_VALUE });
+}
 if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, rows }, null, 2)}\n`);

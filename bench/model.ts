@@ -7,15 +7,13 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Tape } from '../src/autograd/tape.ts';
 import { getEngine } from '../src/gpu/engine.ts';
-import { parameterShapes, type Gpt2Config } from '../src/model/config.ts';
-import { seededRandom } from '../src/model/generate.ts';
-import { Gpt2 } from '../src/model/gpt2.ts';
 import { renderHtml } from '../src/report/html.ts';
 import { renderJson, report } from '../src/report/json.ts';
 import { renderTerminal } from '../src/report/terminal.ts';
 import { Tokenizer } from '../src/tokenizer.ts';
 import { timeAnalyze } from './analyze-times.ts';
 import { fmt, timing } from './stats.ts';
+import { randomGpt2, SHAPES } from './shapes.ts';
 
 const HELP = `node dist/bench/model.js [--reps N] [--analyze-reps N] [--json FILE]
 Forward + backward and analyze timings on a random gpt2-small-shaped model.
@@ -32,18 +30,12 @@ if (values.help) {
 const reps = Number(values.reps ?? 5);
 const analyzeReps = Number(values['analyze-reps'] ?? 3);
 
-const GPT2_SMALL: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, nInner: 3072, eps: 1e-5 };
+const GPT2_SMALL = SHAPES.small!;
 const PROMPT = 'The Eiffel Tower, which was completed in 1889, is located in the city of';
 const TARGET = ' Rome';
 
 const k = await getEngine();
-const random = seededRandom(1);
-const arrays: Record<string, Float32Array> = {};
-for (const [name, shape] of parameterShapes(GPT2_SMALL)) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  arrays[name] = /ln_.*weight$/.test(name) ? new Float32Array(n).fill(1) : Float32Array.from({ length: n }, () => 0.04 * (random() - 0.5));
-}
-const model = Gpt2.fromArrays(k, GPT2_SMALL, arrays);
+const model = randomGpt2(k, GPT2_SMALL);
 const tokenizer = Tokenizer.gpt2();
 const ids = tokenizer.encode(PROMPT);
 const target = tokenizer.encode(TARGET)[0]!;

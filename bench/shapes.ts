@@ -4,7 +4,10 @@
 // needs 3.2 GB of memory, not 6.4.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Kernels } from '../src/gpu/kernels.ts';
 import { configJson, parameterShapes, type Gpt2Config } from '../src/model/config.ts';
+import { seededRandom } from '../src/model/generate.ts';
+import { Gpt2 } from '../src/model/gpt2.ts';
 import { writeSafetensorsFile } from '../src/model/node-file.ts';
 import { f32ToF16 } from '../src/model/safetensors.ts';
 
@@ -56,4 +59,19 @@ export async function cachedCheckpoint(shape: string, dtype: 'F16' | 'F32', root
   const dir = join(root, `${shape}-${dtype}`);
   if (!existsSync(join(dir, 'config.json'))) await writeShapedCheckpoint(shapeNamed(shape), dtype, dir);
   return dir;
+}
+
+/**
+ * A random model of shape `cfg` built in memory (no file): weights uniform in ±0.02
+ * from a seeded generator, layernorm gains 1. Unlike the hashed checkpoint above, its
+ * matrices have full rank, which ROME/MEMIT's second moments need.
+ */
+export function randomGpt2(k: Kernels, cfg: Gpt2Config, seed = 1): Gpt2 {
+  const random = seededRandom(seed);
+  const arrays: Record<string, Float32Array> = {};
+  for (const [name, shape] of parameterShapes(cfg)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    arrays[name] = /ln_.*weight$/.test(name) ? new Float32Array(n).fill(1) : Float32Array.from({ length: n }, () => 0.04 * (random() - 0.5));
+  }
+  return Gpt2.fromArrays(k, cfg, arrays);
 }

@@ -7,15 +7,13 @@ import { parseArgs } from 'node:util';
 import { getEngine } from '../src/gpu/engine.ts';
 import { parseRecords } from '../src/lens/study/records.ts';
 import { runStudy } from '../src/lens/study/run.ts';
-import { parameterShapes, type Gpt2Config } from '../src/model/config.ts';
-import { seededRandom } from '../src/model/generate.ts';
 import { Gpt2 } from '../src/model/gpt2.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { Tokenizer } from '../src/tokenizer.ts';
+import { randomGpt2, SHAPES } from './shapes.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string' }, 'small-records': { type: 'string' }, batch: { type: 'string' } } });
 const batch = Number(values.batch ?? 16);
-const GPT2_SMALL: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, nInner: 3072, eps: 1e-5 };
 
 const k = await getEngine();
 const file = '../shared/data/counterfact/counterfact-train.json';
@@ -34,10 +32,4 @@ const def = await loadModelPath(k, 'weights/default');
 await rate('default model (4 layers, d 128, vocabulary 5,484)', def.model, def.tokenizer, Number(values.records ?? 64));
 def.model.dispose();
 
-const random = seededRandom(1);
-const arrays: Record<string, Float32Array> = {};
-for (const [name, shape] of parameterShapes(GPT2_SMALL)) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  arrays[name] = /ln_.*weight$/.test(name) ? new Float32Array(n).fill(1) : Float32Array.from({ length: n }, () => 0.04 * (random() - 0.5));
-}
-await rate('random gpt2-small-shaped model (12 layers, d 768, vocabulary 50,257)', Gpt2.fromArrays(k, GPT2_SMALL, arrays), Tokenizer.gpt2(), Number(values['small-records'] ?? 16));
+await rate('random gpt2-small-shaped model (12 layers, d 768, vocabulary 50,257)', randomGpt2(k, SHAPES.small!), Tokenizer.gpt2(), Number(values['small-records'] ?? 16));

@@ -26,7 +26,7 @@ export { edit, checkSpec } from './edit/edit.ts';
 export { EDIT_METHODS, type EditMethod, type EditSpec, type EditPair, type EditResult, type WeightChange } from './edit/types.ts';
 export { editDefaults, type EditDefaults } from './edit/defaults.ts';
 export { LocatedEditor, type LocatedSpec, type LocatedResult, type MomentSource } from './edit/located.ts';
-export { secondMoments, tokenWindows, type SecondMoments } from './edit/second-moment.ts';
+export { secondMoments, textWindows, tokenWindows, type SecondMoments } from './edit/second-moment.ts';
 export { Cholesky, romeUpdate, memitUpdate } from './edit/closed-form.ts';
 export { ROME_VALUE, MEMIT_VALUE, locatedDefaults } from './edit/rome-hparams.ts';
 export type { FactRequest, ValueHparams } from './edit/value-vector.ts';

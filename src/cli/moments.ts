@@ -5,7 +5,7 @@
 import { dirname, join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { wikitextStatsText } from '../data/wikitext.ts';
-import { secondMoments, tokenWindows } from '../edit/second-moment.ts';
+import { secondMoments, textWindows } from '../edit/second-moment.ts';
 import { fileSha256, momentFile, readMoment, writeMoment, type MomentMeta } from '../edit/moment-cache-node.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { modelFiles } from '../model/load-node.ts';
@@ -73,20 +73,8 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
 
   const dataFile = opts.data ?? defaultWikitextFile();
   const text = wikitextStatsText(readWikitext(dataFile));
-  // Line by line, so a line the reduced vocabulary cannot spell drops out alone.
-  const stream: number[] = [];
-  const wanted = opts.tokens ?? Infinity;
-  for (const line of text.split('\n')) {
-    if (stream.length >= wanted) break;
-    if (line.trim() === '') continue;
-    try {
-      stream.push(...tokenizer.encode(`${line}\n`));
-    } catch {
-      // unencodable in this vocabulary: skipped
-    }
-  }
   const T = windowLength(model.config.nPositions);
-  const windows = tokenWindows(stream, T, opts.tokens);
+  const windows = textWindows(tokenizer, text, T, opts.tokens);
   if (windows.length === 0) throw new UsageError(`${dataFile}: no text after the perplexity's rows to collect statistics on (need at least ${T} tokens)`);
   const corpus = `${dataFile.split('/').slice(-2).join('/')}: ${CORPUS_NOTE}; windows of ${T} tokens`;
   process.stderr.write(`backward-lens: collecting statistics of FF2's input at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} over ${windows.length * T} tokens of ${CORPUS_NOTE}\n`);

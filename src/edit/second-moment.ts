@@ -10,6 +10,7 @@ import { readF32, zeros } from '../gpu/buffers.ts';
 import type { Gpt2, Hook } from '../model/gpt2.ts';
 import { gemm } from '../ops/gemm.ts';
 import type { Tensor } from '../tensor.ts';
+import type { Tokenizer } from '../tokenizer.ts';
 
 export interface MomentProgress {
   tokens: number;
@@ -28,6 +29,21 @@ export function tokenWindows(stream: readonly number[], length: number, maxToken
   const windows: number[][] = [];
   for (let at = 0; at + length <= stream.length && (windows.length + 1) * length <= maxTokens; at += length) windows.push(stream.slice(at, at + length));
   return windows;
+}
+
+/** Windows of `length` tokens from `text`, encoded line by line so that a line the vocabulary cannot spell (a reduced one) drops out alone. */
+export function textWindows(tokenizer: Tokenizer, text: string, length: number, maxTokens = Infinity): number[][] {
+  const stream: number[] = [];
+  for (const line of text.split('\n')) {
+    if (stream.length >= maxTokens) break;
+    if (line.trim() === '') continue;
+    try {
+      stream.push(...tokenizer.encode(`${line}\n`));
+    } catch {
+      // unencodable in this vocabulary: skipped
+    }
+  }
+  return tokenWindows(stream, length, maxTokens);
 }
 
 /** Accumulates C at `layers` over `windows` (equal lengths, so no padding enters), `batch` windows per pass. */
