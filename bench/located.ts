@@ -5,13 +5,12 @@
 // are CounterFact training records, each undone before the next.
 // Random weights never reach the value search's early stop, so their edits run every
 // step: an upper bound for a trained model of that shape.
-//   node dist/bench/located.js [--model default|small|both] [--small-tokens 4096] [--edits 3] [--json FILE]   (from the repository root)
+//   node dist/bench/located.js [--model default|small|both] [--batch 10 (0: none)] [--small-tokens 4096] [--edits 3] [--json FILE]   (from the repository root)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseCounterFact, spaced } from '../src/data/counterfact.ts';
 import { wikitextStatsText } from '../src/data/wikitext.ts';
-import { Cholesky } from '../src/edit/closed-form.ts';
 import { LocatedEditor, type LocatedSpec } from '../src/edit/located.ts';
 import { secondMoments, textWindows } from '../src/edit/second-moment.ts';
 import { DEFAULT_MODEL_LOCATED, ROME_VALUE, MEMIT_VALUE } from '../src/edit/rome-hparams.ts';
@@ -21,13 +20,14 @@ import { loadModelPath } from '../src/model/load-node.ts';
 import { Tokenizer } from '../src/tokenizer.ts';
 import { randomGpt2, SHAPES } from './shapes.ts';
 
-const { values } = parseArgs({ options: { model: { type: 'string', default: 'both' }, 'small-tokens': { type: 'string', default: '4096' }, 'default-tokens': { type: 'string', default: '20480' }, edits: { type: 'string', default: '3' }, json: { type: 'string' } } });
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'both' }, batch: { type: 'string', default: '10' }, 'small-tokens': { type: 'string', default: '4096' }, 'default-tokens': { type: 'string', default: '20480' }, edits: { type: 'string', default: '3' }, json: { type: 'string' } } });
 const edits = Number(values.edits);
 const k = await getEngine();
 const machine = `${k.gpu.adapterName}; ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`;
 console.log(machine);
 const records = parseCounterFact(readFileSync('../shared/data/counterfact/counterfact-train.json', 'utf8'), 'counterfact-train.json');
-const requests = records.slice(0, 10).map((r) => ({ prompt: r.prompt, subject: r.subject, target: spaced(r.target_new) }));
+const batchSize = Number(values.batch);
+const requests = records.slice(0, Math.max(batchSize, 1 + edits)).map((r) => ({ prompt: r.prompt, subject: r.subject, target: spaced(r.target_new) }));
 
 interface Row {
   model: string;
@@ -57,20 +57,16 @@ async function measure(name: string, model: Gpt2, tokenizer: Tokenizer, tokens: 
     const [{ moments, tokens: counted }, statsS] = await secondsOf(() => secondMoments(model, windows, layers));
     row({ model: name, what: `statistics, layers ${layers.join(',')} in one set of passes (blocks 0-${layers[layers.length - 1]}), ${counted} tokens`, seconds: statsS, rate: `${Math.round(counted / statsS)} tokens/s` });
     const f = model.config.nInner;
-    const [, cholS] = await secondsOf(async () => Cholesky.factor(moments.get(rome.layers[0]!)!, f));
-    row({ model: name, what: `Cholesky factor of C (f ${f}), once per layer`, seconds: cholS });
     const editor = new LocatedEditor(model, tokenizer, async (l) => moments.get(l)!);
-    await editor.contexts('rome');
-    await editor.contexts('memit');
-    // Warm-up: pipelines compiled and every layer's factor made, outside the timings.
-    await editor.apply(rome, requests.slice(0, 1));
-    model.restore();
-    await editor.apply(memit, requests.slice(0, 1));
-    model.restore();
+    const [, setupS] = await secondsOf(async () => {
+      await editor.prepare(rome);
+      await editor.prepare(memit);
+    });
+    row({ model: name, what: `set-up, once per model: context prefixes sampled, C factored (Cholesky, f ${f}) at ${layers.length} layers`, seconds: setupS });
     for (const spec of [rome, memit]) {
       const times: number[] = [];
       const steps: number[] = [];
-      for (const request of requests.slice(1, 1 + edits)) {
+      for (const request of requests.slice(0, edits)) {
         const [out, s] = await secondsOf(() => editor.apply(spec, [request]));
         model.restore();
         times.push(s);
@@ -78,9 +74,11 @@ async function measure(name: string, model: Gpt2, tokenizer: Tokenizer, tokens: 
       }
       row({ model: name, what: `${spec.method} layers ${spec.layers.join(',')}, one fact (median of ${times.length}; value steps ${steps.join(', ')})`, seconds: median(times) });
     }
-    const [batch, batchS] = await secondsOf(() => editor.apply(memit, requests));
-    model.restore();
-    row({ model: name, what: `memit layers ${memit.layers.join(',')}, ${requests.length} facts at once (value steps up to ${Math.max(...batch.losses.map((l) => l.length))})`, seconds: batchS, rate: `${(batchS / requests.length).toFixed(2)} s per fact` });
+    if (batchSize > 1) {
+      const [batch, batchS] = await secondsOf(() => editor.apply(memit, requests.slice(0, batchSize)));
+      model.restore();
+      row({ model: name, what: `memit layers ${memit.layers.join(',')}, ${batchSize} facts at once (value steps up to ${Math.max(...batch.losses.map((l) => l.length))})`, seconds: batchS, rate: `${(batchS / batchSize).toFixed(2)} s per fact` });
+    }
   } finally {
     model.dispose();
   }
