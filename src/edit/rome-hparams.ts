@@ -3,9 +3,8 @@
 // v_num_grad_steps 20, v_lr 5e-1, v_weight_decay 0.5, clamp_norm_factor 4,
 // kl_factor 0.0625, mom2_adjustment, 100k Wikipedia samples) and kmeng01/memit
 // hparams/MEMIT/gpt2-xl.json (layers 13-17, the same value search but
-// clamp_norm_factor 0.75, mom2_update_weight 20000; the MEMIT file was not in the
-// code index this was written with, so these three values are from its paper's
-// setup and are to be re-checked against the file). The value search is the same
+// clamp_norm_factor 0.75, mom2_update_weight 20000; read in three copies of the file
+// in forks of kmeng01/memit, which agree). The value search is the same
 // for every GPT-2 size in their files; only the layers (and MEMIT's λ, which scales
 // with the statistics) are per model. The embedded default model's layers and λ come
 // from the sweep in docs/rome-memit.md.
