@@ -9,6 +9,8 @@ import { readF32 } from '../src/gpu/buffers.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
 import { Gpt2 } from '../src/model/gpt2.ts';
+import { add } from '../src/ops/pointwise.ts';
+import type { Tensor } from '../src/tensor.ts';
 import { gpt2BackwardRef, randomGpt2ParamsRef } from './reference/gpt2.ts';
 import { assertClose, read } from './helpers.ts';
 
@@ -37,6 +39,39 @@ test('materialize() of every linear layer equals the float64 dense gradient (los
     }
   } finally {
     tape.dispose();
+    m.dispose();
+  }
+});
+
+test('backward down to a mark: gradients above it equal the full backward, the ops below it do not run', async () => {
+  const m = await model();
+  const targets = [{ seq: 0, position: 6, token: 50 }];
+  const gradsAt = async (stop: boolean) => {
+    const tape = new Tape(m.k, { grad: true });
+    try {
+      // As ROME's value search does: a zero vector added mid-model, its gradient read.
+      let mark = 0;
+      let shift: Tensor | undefined;
+      const out = m.forward(tape, [IDS], targets, (name, act, t) => {
+        if (name !== 'blocks.1.hook_resid_pre') return undefined;
+        mark = t.mark();
+        shift = t.zeros(act.shape);
+        return add(t, act, shift);
+      });
+      tape.backward(out.loss, undefined, stop ? mark : 0);
+      const [g] = await read(m.k, tape.gradOf(shift!)!);
+      return { g: g!, ranBelow: tape.factors.get('h.0.mlp.c_fc')!.delta !== null };
+    } finally {
+      tape.dispose();
+    }
+  };
+  try {
+    const full = await gradsAt(false);
+    const part = await gradsAt(true);
+    assertClose(part.g, full.g, 0, 'gradient of the vector added at the mark');
+    assert.ok(full.ranBelow, 'the full backward reaches layer 0');
+    assert.not.ok(part.ranBelow, 'the stopped backward does not');
+  } finally {
     m.dispose();
   }
 });

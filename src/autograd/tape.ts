@@ -58,6 +58,12 @@ export class Tape {
     if (this.grad) this.entries.push(backward);
   }
 
+  /**
+   * The gradient accumulated into t. After a full backward, a residual-stream tensor's
+   * buffer is shared with the residual below it (add() hands its output's gradient on
+   * without a copy), so read gradients of tensors that enter the model (leaves, or a
+   * tensor added by a hook), not of intermediate residuals.
+   */
   gradOf(t: Tensor): Tensor | undefined {
     return this.grads.get(t);
   }
@@ -76,11 +82,21 @@ export class Tape {
     });
   }
 
-  /** Seeds d(loss)/d(loss) with `seed` (ones by default) and runs the tape backwards. */
-  backward(loss: Tensor, seed?: Tensor): void {
+  /** The position of the next recorded op: backward(…, mark) stops there. */
+  mark(): number {
+    return this.entries.length;
+  }
+
+  /**
+   * Seeds d(loss)/d(loss) with `seed` (ones by default) and runs the tape backwards,
+   * down to the op recorded at `stopAt` (a mark()): ops recorded before it are skipped,
+   * so tensors made before the mark get no gradient. For a gradient with respect to a
+   * tensor that enters mid-model (ROME's value vector), the layers below it are not run.
+   */
+  backward(loss: Tensor, seed?: Tensor, stopAt = 0): void {
     if (!this.grad) throw new Error('this tape was made with grad: false; make it with { grad: true } to call backward()');
     this.grads.set(loss, seed ?? this.constant(loss.shape, new Float32Array(loss.size).fill(1)));
-    for (let i = this.entries.length - 1; i >= 0; i--) this.entries[i]!();
+    for (let i = this.entries.length - 1; i >= stopAt; i--) this.entries[i]!();
     this.entries = [];
   }
 

@@ -143,6 +143,7 @@ export function valueObjective(
         const D = tape.constant([B * T, d], shift);
         let captured: Tensor | undefined;
         let keyRows: Tensor | undefined;
+        let stopAt = 0;
         const hook: Hook = (name, act, t) => {
           if (first && keyLayer !== undefined && name === `blocks.${keyLayer}.mlp.hook_post`) {
             keyRows = t.zeros([B, f], 'f32', 'value.keys');
@@ -153,6 +154,8 @@ export function valueObjective(
             captured = t.zeros([layout.length, d], 'f32', 'value.v0');
             layout.forEach((l, r) => k.copy(act.buffer, rowOf(l.seq0) * d * 4, captured!.buffer, r * d * 4, d * 4));
           }
+          // δ enters here: the backward need not run the layers below.
+          stopAt = t.mark();
           return add(t, act, D);
         };
         const out = model.forward(tape, seqs, targets, hook);
@@ -189,7 +192,7 @@ export function valueObjective(
         if (!grad) return losses.map((loss) => ({ loss }));
 
         tape.accumulate(out.logits, tape.constant([targets.length, V], grad));
-        tape.backward(out.loss, tape.constant(out.loss.shape, new Float32Array(out.loss.size)));
+        tape.backward(out.loss, tape.constant(out.loss.shape, new Float32Array(out.loss.size)), stopAt);
         const gD = tape.gradOf(D);
         if (!gD) throw new RangeError(`the loss does not depend on ${hookName}`);
         const [gd] = (await readAll(k, [gD])) as Float32Array[];
