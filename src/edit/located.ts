@@ -61,16 +61,16 @@ export class LocatedEditor {
     return p;
   }
 
-  /** Samples the method's prefixes and factors C at its layers (each once per editor); apply() does it first anyway. */
-  async prepare(spec: Pick<LocatedSpec, 'method' | 'layers'>): Promise<void> {
-    await this.contexts(spec.method);
+  /** Samples the method's prefixes and factors C at its layers (each once per editor), returning the prefixes; apply() does it first anyway. */
+  async prepare(spec: Pick<LocatedSpec, 'method' | 'layers'>): Promise<string[]> {
+    const prefixes = await this.contexts(spec.method);
     // Factor every needed C before the first weight changes (a singular one fails with nothing edited).
     await Promise.all(spec.layers.map((l) => this.moment(l)));
+    return prefixes;
   }
 
   async apply(spec: LocatedSpec, requests: readonly FactRequest[]): Promise<LocatedResult> {
-    await this.prepare(spec);
-    const prefixes = await this.contexts(spec.method);
+    const prefixes = await this.prepare(spec);
     const out = spec.method === 'rome'
       ? await rome(this.model, this.tokenizer, requests, spec.layers[0]!, await this.moment(spec.layers[0]!), prefixes, spec.value ?? ROME_VALUE)
       : await memit(this.model, this.tokenizer, requests, spec.layers, (l) => this.moment(l), spec.lambda, prefixes, spec.value ?? MEMIT_VALUE);
