@@ -1,5 +1,6 @@
 // `backward-lens eval` and `eval-merge`: the CounterFact benchmark of SPEC §5 over a
 // selection of records and one or more methods, resumable and shardable.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { selectRecords } from '../data/counterfact.ts';
 import { wikitextRows } from '../data/wikitext.ts';
 import { LocatedEditor } from '../edit/located.ts';
@@ -12,7 +13,9 @@ import { decode } from '../model/decode.ts';
 import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
 import { CORPUS_NOTE, layerMoments } from './moments.ts';
 import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitext } from './data.ts';
-import { appendLine, doneKeys, hasRecords, readLines, readRun, sameEvaluation, sortLines, startDir, writeSummary, type RunInfo } from './eval-dir.ts';
+import { appendLine, doneKeys, finishedFiles, hasRecords, readLines, readRun, sameEvaluation, selectionKeys, sortLines, startDir, writeSummary, type RunInfo } from './eval-dir.ts';
+import { lockDir } from './dir-lock.ts';
+import { checkWritableDir, writeDirAtomic } from './output-dir.ts';
 
 /** The default model trained on the first 1,000 records of counterfact-train.json. */
 const DEFAULT_RECORDS = '0-999';
@@ -90,6 +93,7 @@ export const evalCommand: Command = {
     const dup = methods.find((m, i) => methods.findIndex((x) => x.label === m.label) !== i);
     if (dup) throw new UsageError(`--method ${dup.label} is given twice`);
     const out = required(v.out, '--out');
+    await checkWritableDir(out, '--out');
     if (v.shards !== undefined && v.shard !== 'auto') throw new UsageError('--shards N goes with --shard auto (Kubernetes indexed Jobs)');
     const shard = v.shard === undefined ? ONE_SHARD : parseShard(v.shard, process.env, v.shards);
     const dataFile = v.data ?? defaultCounterFactFile();
@@ -98,24 +102,33 @@ export const evalCommand: Command = {
     if (selected.length === 0) throw new UsageError(`shard ${shard.index}/${shard.count} of --records ${recordsSpec} holds no records; use fewer shards`);
     const perplexityOn = !v['no-perplexity'];
     const wikitextFile = v.wikitext ?? defaultWikitextFile();
-    const wikiRaw = perplexityOn ? readWikitext(wikitextFile) : '';
+    const wikiRows = perplexityOn ? wikitextRows(readWikitext(wikitextFile)) : [];
+    if (perplexityOn && wikiRows.length === 0) throw new UsageError(`--wikitext ${wikitextFile}: no row of at least 30 characters to measure perplexity on; pass wiki.test.raw or --no-perplexity`);
     const info: RunInfo = {
       version: 1, model: v.model ?? 'default', data: dataFile, records: recordsSpec, methods: methods.map((m) => m.label),
       seed: seedOf(v.seed), generation: !v['no-generation'], perplexity: perplexityOn, shard, expectedLines: selected.length * methods.length,
     };
-    const previous = readRun(out);
-    if (!v.resume && hasRecords(out)) throw new UsageError(`--out ${out} already holds an evaluation; pass --resume to continue it or choose another directory`);
-    if (v.resume && previous) {
-      const diff = sameEvaluation(previous, info) ?? (JSON.stringify(previous.shard) !== JSON.stringify(info.shard) ? 'shard' : undefined);
-      if (diff) throw new UsageError(`--resume: ${out} holds a run with another ${diff} (${JSON.stringify(previous[diff as keyof RunInfo])}); repeat that run's options`);
-    }
+    const allowed = selectionKeys(selected.map((s) => s.index), info.methods);
+    // Checked now to fail fast, and again under the directory's lock before anything is written.
+    const checkDir = (repair: boolean) => {
+      if (!v.resume && hasRecords(out)) throw new UsageError(`--out ${out} already holds an evaluation; pass --resume to continue it or choose another directory`);
+      const previous = readRun(out);
+      if (v.resume && previous) {
+        const diff = sameEvaluation(previous, info) ?? (JSON.stringify(previous.shard) !== JSON.stringify(info.shard) ? 'shard' : undefined);
+        if (diff) throw new UsageError(`--resume: ${out} holds a run with another ${diff} (${JSON.stringify(previous[diff as keyof RunInfo])}); repeat that run's options`);
+      }
+      return v.resume ? readLines(out, repair, allowed) : [];
+    };
+    checkDir(false);
 
     const loadedModel = await loadModel(v.model);
     const { model, tokenizer } = loadedModel;
     methods.forEach((m) => checkLayers(m, model.config.nLayer));
     const located = await locatedSetup(loadedModel, methods, { model: v.model, ...(v.cache === undefined ? {} : { cache: v.cache }), data: wikitextFile }, seedOf(v.seed));
-    const texts = perplexityOn ? wikitextRows(wikiRaw).map((t) => tokenizer.encode(t).slice(0, 256)) : undefined;
-    const lines = v.resume ? readLines(out, true) : [];
+    const texts = perplexityOn ? wikiRows.map((t) => tokenizer.encode(t).slice(0, 256)) : undefined;
+    if (!existsSync(out)) mkdirSync(out);
+    lockDir(out, '--out');
+    const lines = checkDir(true);
     await startDir(out, info);
     const done = doneKeys(lines);
     const total = info.expectedLines;
@@ -166,6 +179,9 @@ export const evalMergeCommand: Command = {
     if (v.help) return void console.log(mergeUsage);
     const out = required(v.out, '--out');
     if (positionals.length === 0) throw new UsageError('name the shard directories to merge');
+    await checkWritableDir(out, '--out');
+    if (readRun(out) || hasRecords(out)) throw new UsageError(`--out ${out} already holds an evaluation; choose another directory`);
+    if (existsSync(out) && readdirSync(out).length > 0) throw new UsageError(`--out ${out} exists and is not empty; choose another directory`);
     const runs = positionals.map((dir) => {
       const info = readRun(dir);
       if (!info) throw new UsageError(`${dir} holds no evaluation (no run.json)`);
@@ -184,17 +200,19 @@ export const evalMergeCommand: Command = {
     }
     const missing = Array.from({ length: first.shard.count }, (_, i) => i).filter((i) => !seen.has(i));
     if (missing.length) throw new UsageError(`shards ${missing.map((i) => `${i}/${first.shard.count}`).join(', ')} are missing`);
+    // Each shard's lines are checked against its own share of the selection, so a line
+    // copied from another shard or record cannot stand in for a missing one.
+    const records = readRecordsFile(first.data, `the shards' run.json names it; run eval-merge where that path holds the CounterFact file`);
+    const selected = selectRecords(records, first.records);
     const lines = runs.flatMap((r) => {
-      const ls = readLines(r.dir, false);
-      if (ls.length < r.info.expectedLines) throw new UsageError(`${r.dir} is unfinished (${ls.length} of ${r.info.expectedLines} lines); finish it with eval --resume`);
+      const keys = selectionKeys(shardItems(selected, r.info.shard).map((x) => x.index), r.info.methods);
+      const ls = readLines(r.dir, false, keys);
+      if (ls.length < keys.size) throw new UsageError(`${r.dir} is unfinished (${ls.length} of ${keys.size} lines); finish it with eval --resume`);
       return ls;
     });
-    if (readRun(out) || hasRecords(out)) throw new UsageError(`--out ${out} already holds an evaluation; choose another directory`);
     const info: RunInfo = { ...first, shard: ONE_SHARD, expectedLines: lines.length };
-    const sorted = sortLines(lines, info.methods);
-    await startDir(out, info);
-    for (const line of sorted) appendLine(out, line);
-    await writeSummary(out, info, sorted, `backward-lens eval-merge ${argv.join(' ')}`);
+    // One directory swapped in whole: a failed write (a full disk) leaves no file behind.
+    await writeDirAtomic(out, finishedFiles(info, sortLines(lines, info.methods), `backward-lens eval-merge ${argv.join(' ')}`), true);
     console.log(`merged ${runs.length} shards (${lines.length} lines) into ${out}`);
   },
 };
