@@ -2,7 +2,6 @@
 // selection of records and one or more methods, resumable and shardable.
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { selectRecords } from '../data/counterfact.ts';
-import { wikitextRows } from '../data/wikitext.ts';
 import { LocatedEditor } from '../edit/located.ts';
 import { AUTHORS_VALUES, locatedDefaults } from '../edit/rome-hparams.ts';
 import { modelEditor, type LocatedSetup } from '../eval/editor.ts';
@@ -12,7 +11,7 @@ import { parseShard, shardItems, ONE_SHARD } from '../eval/shards.ts';
 import { decode } from '../model/decode.ts';
 import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
 import { CORPUS_NOTE, layerMoments } from './moments.ts';
-import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitext } from './data.ts';
+import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitextRows } from './data.ts';
 import { appendLine, doneKeys, finishedFiles, hasRecords, readLines, readRun, sameEvaluation, selectionKeys, sortLines, startDir, writeSummary, type RunInfo } from './eval-dir.ts';
 import { lockDir } from './dir-lock.ts';
 import { checkWritableDir, writeDirAtomic } from './output-dir.ts';
@@ -102,8 +101,7 @@ export const evalCommand: Command = {
     if (selected.length === 0) throw new UsageError(`shard ${shard.index}/${shard.count} of --records ${recordsSpec} holds no records; use fewer shards`);
     const perplexityOn = !v['no-perplexity'];
     const wikitextFile = v.wikitext ?? defaultWikitextFile();
-    const wikiRows = perplexityOn ? wikitextRows(readWikitext(wikitextFile)) : [];
-    if (perplexityOn && wikiRows.length === 0) throw new UsageError(`--wikitext ${wikitextFile}: no row of at least 30 characters to measure perplexity on; pass wiki.test.raw or --no-perplexity`);
+    const wikiRows = perplexityOn ? readWikitextRows(wikitextFile) : [];
     const info: RunInfo = {
       version: 1, model: v.model ?? 'default', data: dataFile, records: recordsSpec, methods: methods.map((m) => m.label),
       seed: seedOf(v.seed), generation: !v['no-generation'], perplexity: perplexityOn, shard, expectedLines: selected.length * methods.length,
