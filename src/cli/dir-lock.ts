@@ -3,20 +3,10 @@
 // lock whose process is gone (killed, crashed) is taken over.
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../model/temp-files.ts';
 import { UsageError } from './common.ts';
 
 export const LOCK_FILE = '.lock';
-
-/** False only when no process has this id; EPERM means it lives under another user. */
-export function processAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes `dir`'s lock until the process exits; a live holder is refused with one line. */
 export function lockDir(dir: string, flag: string): void {
