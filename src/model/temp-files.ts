@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 
 const live = new Set<string>();
 const swept = new Set<string>();
+let exitHook = false;
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** False only when no process has this id; EPERM means it lives under another user. */
@@ -43,10 +44,9 @@ export function release(path: string): void {
 
 function track(path: string): string {
   sweepStale(dirname(path));
-  if (live.size === 0) {
-    for (const sig of Object.keys(EXIT_CODES)) process.on(sig, onSignal);
-    process.once('exit', removeLive);
-  }
+  if (live.size === 0) for (const sig of Object.keys(EXIT_CODES)) process.on(sig, onSignal);
+  if (!exitHook) process.on('exit', removeLive);
+  exitHook = true;
   live.add(path);
   return path;
 }
