@@ -1,16 +1,14 @@
 // edit, analyze, sweep and stats against the audit of issue 22: an overflowing eta
 // writes nothing, a huge --tokens is capped, a 100,000-character word returns, a
 // tolerance below float64's precision ends, and outputs are checked before the work.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { assertRefusedEarly, cli, inTheWay, said } from './cli-run.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'bl-clih-'));
-const cli = (args: string[]) => spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8' });
-const said = (stderr: string) => stderr.trim().split('\n').filter((l) => !l.startsWith('Warning:') && !/loading/.test(l));
 const PAIR = ['--prompt', 'Michel Denisot spoke the language', '--target', ' Russian'];
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
@@ -50,10 +48,7 @@ test('sweep --tolerance below float64 precision ends when the bisection stops mo
 });
 
 test('sweep and stats: outputs and --wikitext checked before any work', () => {
-  const file = join(work, 'a-file');
-  writeFileSync(file, 'x');
-  const empty = join(work, 'empty.raw');
-  writeFileSync(empty, '');
+  const { file, empty } = inTheWay(work);
   const cases: [string[], RegExp][] = [
     [['sweep', '--records', '0', '--out', '/proc/x'], /--out \/proc\/x: a system path/],
     [['sweep', '--records', '0', '--out', file], /exists and is not a directory/],
@@ -62,12 +57,7 @@ test('sweep and stats: outputs and --wikitext checked before any work', () => {
     [['stats', '--layers', '0', '--tokens', '64', '--cache', '/proc/x'], /--cache \/proc\/x: a system path/],
     [['stats', '--layers', '0', '--tokens', '64', '--cache', file], /--cache .*a-file: exists and is not a directory/],
   ];
-  for (const [args, message] of cases) {
-    const r = cli(args);
-    assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(said(r.stderr)[0]!, message, args.join(' '));
-    assert.not.match(r.stderr, /collecting statistics|cells/, 'refused before the work');
-  }
+  assertRefusedEarly(cases);
   assert.not.ok(existsSync(join(work, 's2')));
 });
 

@@ -8,17 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { assertRefusedEarly, cli, inTheWay, said } from './cli-run.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'bl-evalh-'));
 const ARGS = ['--records', '0-1', '--method', 'original', '--method', 'shift:layers=3,lr=1', '--no-perplexity', '--no-generation'];
 
-function cli(args: string[], shell?: string) {
-  if (shell) return spawnSync('bash', ['-c', `${shell}; exec "$0" "$@"`, process.execPath, 'dist/cli.js', ...args], { encoding: 'utf8' });
-  return spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8' });
-}
-
-/** Our lines on stderr: Dawn's "Warning:" lines and the loading line are not ours. */
-const said = (stderr: string) => stderr.trim().split('\n').filter((l) => !l.startsWith('Warning:') && !/loading/.test(l));
 const records = (dir: string) => readFileSync(join(dir, 'records.jsonl'), 'utf8').trim().split('\n');
 const deadPid = () => spawnSync('true').pid!;
 
@@ -92,10 +86,7 @@ test('an edit whose eta overflows float32 is recorded as failed, with the reason
 });
 
 test('outputs and inputs are checked before any work: /proc, /dev, a file, a missing parent, an empty --wikitext', () => {
-  const file = join(work, 'a-file');
-  writeFileSync(file, 'x');
-  const empty = join(work, 'empty.raw');
-  writeFileSync(empty, '');
+  const { file, empty } = inTheWay(work);
   const cases: [string[], RegExp][] = [
     [['eval', ...ARGS, '--out', '/proc/x'], /--out \/proc\/x: a system path/],
     [['eval', ...ARGS, '--out', '/dev/x'], /--out \/dev\/x: a system path/],
@@ -105,14 +96,7 @@ test('outputs and inputs are checked before any work: /proc, /dev, a file, a mis
     [['eval-merge', ...shards, '--out', '/proc/x'], /a system path/],
     [['eval-merge', ...shards, '--out', file], /exists and is not a directory/],
   ];
-  for (const [args, message] of cases) {
-    const started = Date.now();
-    const r = cli(args);
-    assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(said(r.stderr)[0]!, message, args.join(' '));
-    assert.not.match(r.stderr, /loading/, 'refused before the model loads');
-    assert.ok(Date.now() - started < 20000);
-  }
+  assertRefusedEarly(cases);
   assert.not.ok(existsSync('/dev/x'));
   assert.not.ok(existsSync(join(work, 'w')));
 });

@@ -2,17 +2,16 @@
 // not silently replaced, an overflowing learning rate writes nothing, SIGTERM
 // checkpoints as Ctrl-C does, a torn log line does not block --resume, and a
 // system path is refused before any work.
-import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { cli, interrupted } from './cli-run.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'bl-trainh-'));
 const TINY = ['--records', '40', '--layers', '2', '--embd', '16', '--heads', '2', '--epochs', '2', '--batch', '8', '--warmup', '3'];
 
-const cli = (args: string[]) => spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8' });
 const said = (stderr: string) => stderr.trim().split('\n').filter((l) => !l.startsWith('Warning:') && !l.startsWith('backward-lens train:') && l.trim() !== '');
 const logSteps = (dir: string) => readFileSync(join(dir, 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
 
@@ -43,14 +42,9 @@ test('--lr that overflows float32: one line naming what overflowed and the fix, 
 
 test('SIGTERM writes a checkpoint as Ctrl-C does; a torn last log line is dropped on --resume', async () => {
   const dir = join(work, 'term');
-  const child = spawn(process.execPath, ['dist/cli.js', 'train', '--out', dir, ...TINY], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
   const log = join(dir, 'train-log.jsonl');
-  while (!(existsSync(log) && readFileSync(log, 'utf8').split('\n').length > 3)) await new Promise((r) => setTimeout(r, 20));
-  child.kill('SIGTERM');
-  assert.is(await exited, 143, stderr);
+  const { code, stderr } = await interrupted(['train', '--out', dir, ...TINY], () => existsSync(log) && readFileSync(log, 'utf8').split('\n').length > 3, 'SIGTERM');
+  assert.is(code, 143, stderr);
   const m = /interrupted after step (\d+) of 30; wrote .*checkpoint\.safetensors/.exec(stderr);
   assert.ok(m, stderr);
   appendFileSync(log, '{"step": 9');

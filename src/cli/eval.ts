@@ -48,8 +48,11 @@ prompt, capped by the context) and WikiText perplexity (first 100 rows of at lea
   --wikitext FILE wiki.test.raw (default ../shared/data/wikitext-2-raw/wiki.test.raw)
   --out DIR       writes DIR/run.json, DIR/records.jsonl (one line per record and
                   method, every metric and the generated texts), DIR/summary.json and
-                  DIR/table.md (mean ± population std per method, Tables 6-7 layout)
-  --resume        continue a run in DIR: finished lines are kept, the rest is done.
+                  DIR/table.md (mean ± population std per method, Tables 6-7 layout).
+                  One run at a time per DIR (DIR/.lock); an edit whose eta overflows
+                  float32 is a line with "failed" and no metrics
+  --resume        continue a run in DIR: finished lines are kept (each must be a
+                  record and method of this run, once), the rest is done.
                   Without it, a DIR that holds a run is refused
   --shard i/N     evaluate every N-th selected record, from the i-th (0-based);
                   merge the shards' directories with eval-merge
@@ -164,7 +167,9 @@ const mergeUsage = `backward-lens eval-merge DIR... --out DIR
 
 Combines the directories of an evaluation's shards (eval --shard i/N) into one
 records.jsonl, summary.json and table.md, the same as one unsharded run gives.
-Every shard 0..N-1 must be present and finished.
+Every shard 0..N-1 must be present and finished, each line one of its shard's
+records and methods, once (the CounterFact file named in run.json is read to
+check). --out is written whole or not at all.
 
 Example:
   backward-lens eval-merge runs/s0 runs/s1 runs/s2 --out runs/all`;

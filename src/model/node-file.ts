@@ -56,10 +56,12 @@ async function readInto(handle: FileHandle, path: string, offset: number, out: U
 /** Writes atomically: on any error an existing file at `path` is untouched and no temp file is left. */
 export async function writeSafetensorsFile(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
   const chunks = encodeSafetensors(tensors, metadata, path);
-  const temp = tempFile(path);
+  // A link stays a link: the file it names is replaced.
+  const target = await realpath(path).catch(() => path);
+  const temp = tempFile(target);
   try {
     await writeChunks(temp, chunks);
-    await rename(temp, path);
+    await rename(temp, target);
   } catch (e) {
     // Report the write's own failure even if the clean-up fails too.
     await rm(temp, { force: true }).catch(() => undefined);
