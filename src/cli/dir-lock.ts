@@ -11,7 +11,8 @@ export const LOCK_FILE = '.lock';
 /** Takes `dir`'s lock until the process exits; a live holder is refused with one line. */
 export function lockDir(dir: string, flag: string): void {
   const file = join(dir, LOCK_FILE);
-  for (let attempt = 0; ; attempt++) {
+  let holder = 0;
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(file, 'wx');
       writeSync(fd, `${process.pid}\n`);
@@ -19,16 +20,17 @@ export function lockDir(dir: string, flag: string): void {
       process.on('exit', () => rmSync(file, { force: true }));
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let holder = 0;
     try {
       holder = Number(readFileSync(file, 'utf8').trim());
     } catch {
       // Released between our attempt and this read: try again.
+      continue;
     }
-    if (processAlive(holder)) throw new UsageError(`${flag} ${dir} is in use by another run (process ${holder}); wait for it to finish or choose another directory`);
+    if (processAlive(holder)) break;
     // The holder died without removing its lock.
     rmSync(file, { force: true });
   }
+  throw new UsageError(`${flag} ${dir} is in use by another run (process ${holder}); wait for it to finish or choose another directory`);
 }

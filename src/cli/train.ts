@@ -119,7 +119,7 @@ interface Totals {
 /** Refuses weights a too-large --lr made infinite or NaN: one line naming what overflowed and the fix. */
 function checkFinite(what: string | undefined, a: TrainArgs, step: number): void {
   if (what === undefined) return;
-  throw new BadInputError(`${what} became infinite or NaN by step ${step}: --lr ${a.hyper.lr} overflows float32; choose a smaller --lr (default 0.005); nothing was written`);
+  throw new BadInputError(`${what} became infinite or NaN by step ${step}: --lr ${a.hyper.lr} overflows float32; choose a smaller --lr (default 0.005); ${a.resume ? 'the last finite checkpoint is kept' : 'nothing was written'}`);
 }
 
 async function saveCheckpoint(dir: string, t: Trainer, meta: Record<string, string>, totals: Totals, a: TrainArgs): Promise<void> {
@@ -155,7 +155,7 @@ async function loadCheckpoint(k: Kernels, dir: string, config: Gpt2Config, hyper
 /** The command that continues this run: the same options plus --resume. */
 function resumeCommand(argv: readonly string[]): string {
   const quote = (s: string) => (/^[\w./=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  return ['backward-lens', 'train', ...argv.filter((x) => x !== '--resume').map(quote), '--resume'].join(' ');
+  return ['backward-lens', 'train', ...argv.filter((x) => x !== '--resume' && x !== '--force').map(quote), '--resume'].join(' ');
 }
 
 // SIGTERM is what Slurm and Kubernetes send before they kill a job: it gets a checkpoint too.
