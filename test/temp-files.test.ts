@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OutputSet, textWriter } from '../src/cli/output-file.ts';
-import { release, tempDir, tempFile } from '../src/model/temp-files.ts';
+import { HOST_TAG, release, tempDir, tempFile } from '../src/model/temp-files.ts';
 import { replaceDirAtomic } from '../src/model/node-file.ts';
 
 // Child mode: make a temporary file and a temporary directory, say where, and wait for a signal.
@@ -41,20 +41,23 @@ if (child) {
     });
   }
 
-  test('the next write into a directory sweeps a dead process\'s temporaries and restores a replaced directory left aside', async () => {
+  test('the next write into a directory sweeps this host\'s dead processes\' temporaries and restores a replaced directory left aside; another host\'s stay', async () => {
     const dir = join(work, 'stale');
     mkdirSync(dir);
-    const dead = deadPid();
+    const dead = `${HOST_TAG}-${deadPid()}`;
     writeFileSync(join(dir, `a.json.${dead}.abcdefgh12.tmp`), 'stale');
     mkdirSync(join(dir, `.model.partial-${dead}-abcdefgh12`));
     mkdirSync(join(dir, `.kept.partial-${dead}-abcdefgh12.old`));
     writeFileSync(join(dir, `.kept.partial-${dead}-abcdefgh12.old`, 'config.json'), '{}');
-    writeFileSync(join(dir, `mine.${process.pid}.abcdefgh12.tmp`), 'a live process\'s');
+    const live = `mine.${HOST_TAG}-${process.pid}.abcdefgh12.tmp`;
+    writeFileSync(join(dir, live), 'a live process\'s');
+    const elsewhere = `b.json.other-host-${deadPid()}.abcdefgh12.tmp`;
+    writeFileSync(join(dir, elsewhere), 'another machine\'s, on shared storage');
     writeFileSync(join(dir, 'notes.2024.tmp'), 'a user\'s file');
     const files = await OutputSet.check([['--json', join(dir, 'b.json')]]);
     await files.stage(join(dir, 'b.json'), textWriter('{}'));
     await files.commit();
-    assert.equal(readdirSync(dir).sort(), ['b.json', 'kept', `mine.${process.pid}.abcdefgh12.tmp`, 'notes.2024.tmp']);
+    assert.equal(readdirSync(dir).sort(), ['b.json', elsewhere, 'kept', live, 'notes.2024.tmp'].sort());
     assert.is(readFileSync(join(dir, 'kept', 'config.json'), 'utf8'), '{}');
   });
 

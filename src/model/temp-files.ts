@@ -3,8 +3,11 @@
 // one exists, SIGINT and SIGTERM remove it before the process ends (a gpt2-xl
 // edit's would be gigabytes), and any exit removes what is left; a temporary of a
 // process that died anyway (SIGKILL, power loss) is swept by the next write into
-// that directory.
+// that directory. Names carry the host too: on storage shared between machines or
+// containers, a process id says nothing about another host's processes, so only
+// this host's temporaries are ever swept.
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 const live = new Set<string>();
@@ -24,16 +27,19 @@ export function processAlive(pid: number): boolean {
 }
 
 // Eight characters at least, so a user's file is not mistaken for a temporary.
+/** This host's name as it appears in temporaries' names. */
+export const HOST_TAG = hostname().replace(/[^A-Za-z0-9-]/g, '-') || 'localhost';
+
 const random = (): string => Math.random().toString(36).slice(2).padEnd(8, '0');
 
 /** A new temporary file path beside `target` (same directory, so a rename cannot cross file systems). */
 export function tempFile(target: string): string {
-  return track(`${target}.${process.pid}.${random()}.tmp`);
+  return track(`${target}.${HOST_TAG}-${process.pid}.${random()}.tmp`);
 }
 
 /** A new temporary directory path beside `target`, hidden; `${it}.old` holds the replaced directory during the swap. */
 export function tempDir(target: string): string {
-  return track(join(dirname(target), `.${basename(target)}.partial-${process.pid}-${random()}`));
+  return track(join(dirname(target), `.${basename(target)}.partial-${HOST_TAG}-${process.pid}-${random()}`));
 }
 
 /** The temporary is gone or renamed into place: nothing to clean up any more. */
@@ -65,8 +71,9 @@ function onSignal(sig: NodeJS.Signals): void {
   process.exit(EXIT_CODES[sig as keyof typeof EXIT_CODES]);
 }
 
-const STALE_FILE = /^(.+)\.(\d+)\.[a-z0-9]{8,}\.tmp$/;
-const STALE_DIR = /^\.(.+)\.partial-(\d+)-[a-z0-9]{8,}(\.old)?$/;
+// HOST_TAG holds only letters, digits and hyphens: nothing to escape.
+const STALE_FILE = new RegExp(`^(.+)\\.${HOST_TAG}-(\\d+)\\.[a-z0-9]{8,}\\.tmp$`);
+const STALE_DIR = new RegExp(`^\\.(.+)\\.partial-${HOST_TAG}-(\\d+)-[a-z0-9]{8,}(\\.old)?$`);
 
 /** Removes the temporaries of dead processes in `dir`. */
 function sweepStale(dir: string): void {
