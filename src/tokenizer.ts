@@ -5,6 +5,7 @@
 
 import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
+import { encodeLong } from './bpe-long.ts';
 
 const GPT2_VOCAB_SIZE = 50257;
 
@@ -16,6 +17,7 @@ export class TokenizerError extends Error {
 // on first use and shared by every Tokenizer.
 let sharedEncoder: Tiktoken | undefined;
 let sharedBytes: TokenBytes | undefined;
+let sharedRanks: Map<string, number> | undefined;
 
 function encoder(): Tiktoken {
   return (sharedEncoder ??= new Tiktoken(r50k));
@@ -49,6 +51,24 @@ function buildTokenBytes(): TokenBytes {
   const single: number[] = [];
   bytes.forEach((b, id) => { if (b.length === 1) single[b[0]!] = id; });
   return { bytes, single };
+}
+
+/** GPT-2 id of each token's bytes, as a latin1 string (for bpe-long.ts). */
+function latin1Ranks(): Map<string, number> {
+  if (sharedRanks) return sharedRanks;
+  const special = new Set(Object.values(r50k.special_tokens));
+  const ranks = new Map<string, number>();
+  tokenBytesTable().bytes.forEach((b, id) => { if (!special.has(id)) ranks.set(String.fromCharCode(...b), id); });
+  return (sharedRanks = ranks);
+}
+
+// A GPT-2 word is a run of letters, digits, other symbols or whitespace; only text
+// with a run this long can hold a word js-tiktoken would take seconds on.
+const LONG_RUN = /\S{256}|\s{256}/;
+
+/** GPT-2 ids of `text`, every special token allowed. */
+function gpt2Encode(text: string): number[] {
+  return LONG_RUN.test(text) ? encodeLong(text, r50k.pat_str, latin1Ranks(), r50k.special_tokens) : encoder().encode(text, 'all');
 }
 
 function base64Bytes(b64: string): Uint8Array {
@@ -180,7 +200,7 @@ export class Tokenizer {
    * the reduced vocabulary lacks them: such text is not the token the user meant.
    */
   encodeParts(text: string): EncodedPart[] {
-    const gpt2Ids = encoder().encode(text, 'all');
+    const gpt2Ids = gpt2Encode(text);
     return gpt2Ids.map((gpt2) => {
       const id = this.fromGpt2[gpt2]!;
       if (id >= 0) return { gpt2, ids: [id], spelled: false };

@@ -1,12 +1,13 @@
 // `backward-lens train` and `facts` as a user runs them, on a tiny model trained on
 // 40 CounterFact records from ../shared/data: a stopped and resumed run ends
 // bit-identical to an uninterrupted one, and facts --writes reports every layer.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { interrupted } from './cli-run.ts';
 import { readRecords } from '../src/cli/data.ts';
 import { fileSource } from '../src/model/node-file.ts';
 import { openSafetensors } from '../src/model/safetensors.ts';
@@ -78,15 +79,9 @@ test('a damaged data file is named in the error', () => {
 
 test('Ctrl-C: a checkpoint and the command to resume; resumed, the run ends as the uninterrupted one, with recall progress', async () => {
   const dir = join(work, 'interrupted');
-  const args = ['train', '--out', dir, ...TINY];
-  const child = spawn(process.execPath, ['dist/cli.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
   const log = join(dir, 'train-log.jsonl');
-  while (!(existsSync(log) && readFileSync(log, 'utf8').split('\n').length > 3)) await new Promise((r) => setTimeout(r, 20));
-  child.kill('SIGINT');
-  assert.is(await exited, 130, stderr);
+  const { code, stderr } = await interrupted(['train', '--out', dir, ...TINY], () => existsSync(log) && readFileSync(log, 'utf8').split('\n').length > 3, 'SIGINT');
+  assert.is(code, 130, stderr);
   const m = /interrupted after step (\d+) of 30; wrote .*checkpoint\.safetensors\. Continue with:\n {2}(backward-lens train .*--resume)\n/.exec(stderr);
   assert.ok(m, stderr);
   assert.ok(Number(m![1]) < 30, 'the run finished before the interrupt');

@@ -59,3 +59,10 @@ export function reportWarnings(warnings: readonly string[], strict: boolean, whe
   if (strict && lines.length > 0) throw new BadInputError(`${lines[0]} (--strict)`);
   for (const line of lines) process.stderr.write(`backward-lens: warning: ${line}\n`);
 }
+
+/** Continuation length capped at the model's context (generating past it only slides the window), saying so when it is. */
+export function capTokens(tokens: number, nPositions: number): number {
+  if (tokens <= nPositions) return tokens;
+  process.stderr.write(`backward-lens: --tokens ${tokens} is capped at the model's context, ${nPositions} tokens\n`);
+  return nPositions;
+}

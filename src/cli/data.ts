@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BadDataError, parseCounterFact, type CounterFactRecord } from '../data/counterfact.ts';
+import { wikitextRows } from '../data/wikitext.ts';
 import { UsageError } from './common.ts';
 
 /** ../shared/data beside the repository (dist/cli.js -> ../../shared/data). */
@@ -37,6 +38,13 @@ export function readRecords(dataDir: string, split: Split): CounterFactRecord[] 
 /** The WikiText-2 raw test split. */
 export function readWikitext(file: string): string {
   return readText(file, 'pass --wikitext FILE, wikitext-2-raw/wiki.test.raw');
+}
+
+/** The perplexity's WikiText rows, refusing (before any work) a file that has none. */
+export function readWikitextRows(file: string, count?: number): string[] {
+  const rows = wikitextRows(readWikitext(file), count);
+  if (rows.length === 0) throw new UsageError(`--wikitext ${file}: no row of at least 30 characters to measure perplexity on; pass wiki.test.raw or --no-perplexity`);
+  return rows;
 }
 
 export const defaultWikitextFile = (): string => `${defaultDataDir()}/wikitext-2-raw/wiki.test.raw`;

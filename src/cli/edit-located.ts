@@ -8,7 +8,7 @@ import { subjectLastToken } from '../edit/value-vector.ts';
 import { parseMethod } from '../eval/methods.ts';
 import { BadInputError } from '../lens/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
-import { defaultModelDir, loadModel, UsageError } from './common.ts';
+import { capTokens, defaultModelDir, loadModel, UsageError } from './common.ts';
 import { renderChanges, renderPairs } from './edit-render.ts';
 import { layerMoments } from './moments.ts';
 import { checkOutputDir } from './output-dir.ts';
@@ -62,11 +62,12 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
   const lambda = spec.kind === 'memit' ? (spec.lambda ?? row.memitLambda) : 0;
   const value = spec.kind === 'rome' ? row.romeValue : row.memitValue;
 
-  const before = await look(model, tokenizer, pairs, a.tokens);
+  const tokens = capTokens(a.tokens, model.config.nPositions);
+  const before = await look(model, tokenizer, pairs, tokens);
   const started = performance.now();
   const result = await editor.apply({ method: spec.kind, layers: spec.layers, lambda, value }, pairs);
   const seconds = (performance.now() - started) / 1000;
-  const after = await look(model, tokenizer, pairs, a.tokens);
+  const after = await look(model, tokenizer, pairs, tokens);
   const steps = result.losses.map((l) => `${l.length} steps, loss ${l[0]!.toPrecision(3)} → ${l[l.length - 1]!.toPrecision(3)}`);
   const head = `${spec.label}${spec.kind === 'memit' ? ` (λ ${lambda})` : ''}: value search ${steps.join('; ')}; ${seconds.toFixed(2)} s${bare ? ` (layers from ${defaults!.source})` : ''}`;
   process.stdout.write(`${[head, ...renderPairs(pairs, before, after), ...renderChanges(result.changes, a.out !== undefined)].join('\n')}\n`);

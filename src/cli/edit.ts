@@ -9,7 +9,7 @@ import { EDIT_METHODS, type EditResult, type EditSpec } from '../edit/types.ts';
 import { BadInputError, preparePair } from '../lens/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
-import { defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
+import { capTokens, defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { editLocated, isLocated } from './edit-located.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
@@ -54,7 +54,8 @@ are one batched edit: one pass, the sum of their updates.
   --target-tokens all   sgd/adam: teacher-force every target token
   --subject TEXT        rome/memit: the subject, as it occurs in the prompt
   --cache DIR           rome/memit: statistics directory (default stats/ beside the model)
-  --tokens N            length of the greedy continuations (default 20; 0 for none)
+  --tokens N            length of the greedy continuations (default 20; 0 for none;
+                        at most the model's context)
   --model DIR           config.json + model.safetensors (default: the embedded model)
   --out DIR             write the edited model there as a Hugging Face GPT-2 directory
                         (config.json + model.safetensors, the source's tensor names, F32)
@@ -139,11 +140,12 @@ export const editCommand: Command = {
       reportWarnings(warnings, values.strict ?? false, p.where);
     }
 
-    const before = await look(model, tokenizer, pairs, tokens);
+    const continuation = capTokens(tokens, model.config.nPositions);
+    const before = await look(model, tokenizer, pairs, continuation);
     const started = performance.now();
     const result = await edit(model, tokenizer, pairs, spec);
     const seconds = (performance.now() - started) / 1000;
-    const after = await look(model, tokenizer, pairs, tokens);
+    const after = await look(model, tokenizer, pairs, continuation);
     process.stdout.write(`${render(result, pairs, before, after, seconds, defaults && lr === undefined ? defaults.source : undefined, values.out !== undefined)}\n`);
 
     // The JSON is staged first and renamed only once the model directory is in place: both or neither.

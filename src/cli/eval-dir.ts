@@ -2,7 +2,7 @@
 // line per finished record and method, appended whole), summary.json and table.md
 // (rewritten atomically at the end). A run killed mid-record leaves at most a torn
 // last line, which --resume drops.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineKey, type EvalLine } from '../eval/run.ts';
 import { summarize } from '../eval/summary.ts';
@@ -49,28 +49,45 @@ export function sameEvaluation(a: RunInfo, b: RunInfo): string | undefined {
   return diff;
 }
 
-/** Reads finished lines; with `repair`, cuts a torn last line off the file. */
-export function readLines(dir: string, repair: boolean): EvalLine[] {
+/**
+ * Reads finished lines; with `repair`, cuts a torn last line off the file. Every
+ * line must be one of `allowed` (lineKey of record and method: the run's selection)
+ * and appear once; otherwise one error naming the file and the line.
+ */
+export function readLines(dir: string, repair: boolean, allowed: ReadonlySet<string>): EvalLine[] {
   const file = join(dir, RECORDS);
   if (!existsSync(file)) return [];
   const text = readFileSync(file, 'utf8');
   const lines: EvalLine[] = [];
+  const seen = new Map<string, number>();
   let offset = 0;
-  for (const raw of text.split('\n')) {
+  for (const [n, raw] of text.split('\n').entries()) {
     const end = offset + Buffer.byteLength(raw) + 1;
     if (raw.trim() !== '') {
+      let line: EvalLine;
       try {
-        lines.push(JSON.parse(raw) as EvalLine);
+        line = JSON.parse(raw) as EvalLine;
       } catch {
         const isLast = end >= Buffer.byteLength(text);
-        if (!isLast) throw new UsageError(`${file}: line ${lines.length + 1} is not JSON; the file was changed by hand`);
+        if (!isLast) throw new UsageError(`${file}: line ${n + 1} is not JSON; the file was changed by hand`);
         if (repair) truncateSync(file, offset);
         break;
       }
+      const key = typeof line === 'object' && line !== null ? lineKey(line.index, line.method) : '';
+      if (!allowed.has(key)) throw new UsageError(`${file}: line ${n + 1} is not a record and method of this run's selection; the file was changed by hand or belongs to another run`);
+      const first = seen.get(key);
+      if (first !== undefined) throw new UsageError(`${file}: line ${n + 1} repeats line ${first} (record ${line.index}, ${line.method}); two runs wrote into one directory or the file was changed by hand`);
+      seen.set(key, n + 1);
+      lines.push(line);
     }
     offset = end;
   }
   return lines;
+}
+
+/** lineKey of every (record, method) the run evaluates. */
+export function selectionKeys(indexes: readonly number[], methods: readonly string[]): Set<string> {
+  return new Set(indexes.flatMap((i) => methods.map((m) => lineKey(i, m))));
 }
 
 export function doneKeys(lines: readonly EvalLine[]): Set<string> {
@@ -81,9 +98,10 @@ export function hasRecords(dir: string): boolean {
   return existsSync(join(dir, RECORDS)) || existsSync(runFile(dir));
 }
 
+export const runText = (info: RunInfo): string => `${JSON.stringify(info, null, 2)}\n`;
+
 export async function startDir(dir: string, info: RunInfo): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  await writeTextAtomic(runFile(dir), `${JSON.stringify(info, null, 2)}\n`);
+  await writeTextAtomic(runFile(dir), runText(info));
 }
 
 export function appendLine(dir: string, line: EvalLine): void {
@@ -98,6 +116,19 @@ export function sortLines(lines: readonly EvalLine[], methods: readonly string[]
 
 /** summary.json and table.md, both written whole. */
 export async function writeSummary(dir: string, info: RunInfo, lines: readonly EvalLine[], command: string): Promise<void> {
+  for (const f of summaryFiles(info, lines, command)) await writeTextAtomic(join(dir, f.name), f.text);
+}
+
+/** What a finished run's directory holds besides run.json: every line, sorted, then summary.json and table.md. */
+export function finishedFiles(info: RunInfo, lines: readonly EvalLine[], command: string): { name: string; text: string }[] {
+  return [
+    { name: RUN, text: runText(info) },
+    { name: RECORDS, text: lines.map((l) => `${JSON.stringify(l)}\n`).join('') },
+    ...summaryFiles(info, lines, command),
+  ];
+}
+
+function summaryFiles(info: RunInfo, lines: readonly EvalLine[], command: string): { name: string; text: string }[] {
   const methods = summarize(lines, info.methods);
   const { shard: _shard, expectedLines: _expected, ...settings } = info;
   const summary = { ...settings, methods };
@@ -110,6 +141,8 @@ export async function writeSummary(dir: string, info: RunInfo, lines: readonly E
     command,
     '```',
   ];
-  await writeTextAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  await writeTextAtomic(join(dir, 'table.md'), evalTable(methods, header));
+  return [
+    { name: 'summary.json', text: `${JSON.stringify(summary, null, 2)}\n` },
+    { name: 'table.md', text: evalTable(methods, header) },
+  ];
 }

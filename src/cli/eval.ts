@@ -1,7 +1,7 @@
 // `backward-lens eval` and `eval-merge`: the CounterFact benchmark of SPEC §5 over a
 // selection of records and one or more methods, resumable and shardable.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { selectRecords } from '../data/counterfact.ts';
-import { wikitextRows } from '../data/wikitext.ts';
 import { LocatedEditor } from '../edit/located.ts';
 import { AUTHORS_VALUES, locatedDefaults } from '../edit/rome-hparams.ts';
 import { modelEditor, type LocatedSetup } from '../eval/editor.ts';
@@ -11,8 +11,10 @@ import { parseShard, shardItems, ONE_SHARD } from '../eval/shards.ts';
 import { decode } from '../model/decode.ts';
 import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
 import { CORPUS_NOTE, layerMoments } from './moments.ts';
-import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitext } from './data.ts';
-import { appendLine, doneKeys, hasRecords, readLines, readRun, sameEvaluation, sortLines, startDir, writeSummary, type RunInfo } from './eval-dir.ts';
+import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitextRows } from './data.ts';
+import { appendLine, doneKeys, finishedFiles, hasRecords, readLines, readRun, sameEvaluation, selectionKeys, sortLines, startDir, writeSummary, type RunInfo } from './eval-dir.ts';
+import { lockDir } from './dir-lock.ts';
+import { checkWritableDir, writeDirAtomic } from './output-dir.ts';
 
 /** The default model trained on the first 1,000 records of counterfact-train.json. */
 const DEFAULT_RECORDS = '0-999';
@@ -46,8 +48,11 @@ prompt, capped by the context) and WikiText perplexity (first 100 rows of at lea
   --wikitext FILE wiki.test.raw (default ../shared/data/wikitext-2-raw/wiki.test.raw)
   --out DIR       writes DIR/run.json, DIR/records.jsonl (one line per record and
                   method, every metric and the generated texts), DIR/summary.json and
-                  DIR/table.md (mean ± population std per method, Tables 6-7 layout)
-  --resume        continue a run in DIR: finished lines are kept, the rest is done.
+                  DIR/table.md (mean ± population std per method, Tables 6-7 layout).
+                  One run at a time per DIR (DIR/.lock); an edit whose eta overflows
+                  float32 is a line with "failed" and no metrics
+  --resume        continue a run in DIR: finished lines are kept (each must be a
+                  record and method of this run, once), the rest is done.
                   Without it, a DIR that holds a run is refused
   --shard i/N     evaluate every N-th selected record, from the i-th (0-based);
                   merge the shards' directories with eval-merge
@@ -90,6 +95,7 @@ export const evalCommand: Command = {
     const dup = methods.find((m, i) => methods.findIndex((x) => x.label === m.label) !== i);
     if (dup) throw new UsageError(`--method ${dup.label} is given twice`);
     const out = required(v.out, '--out');
+    await checkWritableDir(out, '--out');
     if (v.shards !== undefined && v.shard !== 'auto') throw new UsageError('--shards N goes with --shard auto (Kubernetes indexed Jobs)');
     const shard = v.shard === undefined ? ONE_SHARD : parseShard(v.shard, process.env, v.shards);
     const dataFile = v.data ?? defaultCounterFactFile();
@@ -98,24 +104,32 @@ export const evalCommand: Command = {
     if (selected.length === 0) throw new UsageError(`shard ${shard.index}/${shard.count} of --records ${recordsSpec} holds no records; use fewer shards`);
     const perplexityOn = !v['no-perplexity'];
     const wikitextFile = v.wikitext ?? defaultWikitextFile();
-    const wikiRaw = perplexityOn ? readWikitext(wikitextFile) : '';
+    const wikiRows = perplexityOn ? readWikitextRows(wikitextFile) : [];
     const info: RunInfo = {
       version: 1, model: v.model ?? 'default', data: dataFile, records: recordsSpec, methods: methods.map((m) => m.label),
       seed: seedOf(v.seed), generation: !v['no-generation'], perplexity: perplexityOn, shard, expectedLines: selected.length * methods.length,
     };
-    const previous = readRun(out);
-    if (!v.resume && hasRecords(out)) throw new UsageError(`--out ${out} already holds an evaluation; pass --resume to continue it or choose another directory`);
-    if (v.resume && previous) {
-      const diff = sameEvaluation(previous, info) ?? (JSON.stringify(previous.shard) !== JSON.stringify(info.shard) ? 'shard' : undefined);
-      if (diff) throw new UsageError(`--resume: ${out} holds a run with another ${diff} (${JSON.stringify(previous[diff as keyof RunInfo])}); repeat that run's options`);
-    }
+    const allowed = selectionKeys(selected.map((s) => s.index), info.methods);
+    // Checked now to fail fast, and again under the directory's lock before anything is written.
+    const checkDir = (repair: boolean) => {
+      if (!v.resume && hasRecords(out)) throw new UsageError(`--out ${out} already holds an evaluation; pass --resume to continue it or choose another directory`);
+      const previous = readRun(out);
+      if (v.resume && previous) {
+        const diff = sameEvaluation(previous, info) ?? (JSON.stringify(previous.shard) !== JSON.stringify(info.shard) ? 'shard' : undefined);
+        if (diff) throw new UsageError(`--resume: ${out} holds a run with another ${diff} (${JSON.stringify(previous[diff as keyof RunInfo])}); repeat that run's options`);
+      }
+      return v.resume ? readLines(out, repair, allowed) : [];
+    };
+    checkDir(false);
 
     const loadedModel = await loadModel(v.model);
     const { model, tokenizer } = loadedModel;
     methods.forEach((m) => checkLayers(m, model.config.nLayer));
     const located = await locatedSetup(loadedModel, methods, { model: v.model, ...(v.cache === undefined ? {} : { cache: v.cache }), data: wikitextFile }, seedOf(v.seed));
-    const texts = perplexityOn ? wikitextRows(wikiRaw).map((t) => tokenizer.encode(t).slice(0, 256)) : undefined;
-    const lines = v.resume ? readLines(out, true) : [];
+    const texts = perplexityOn ? wikiRows.map((t) => tokenizer.encode(t).slice(0, 256)) : undefined;
+    if (!existsSync(out)) mkdirSync(out);
+    lockDir(out, '--out');
+    const lines = checkDir(true);
     await startDir(out, info);
     const done = doneKeys(lines);
     const total = info.expectedLines;
@@ -153,7 +167,9 @@ const mergeUsage = `backward-lens eval-merge DIR... --out DIR
 
 Combines the directories of an evaluation's shards (eval --shard i/N) into one
 records.jsonl, summary.json and table.md, the same as one unsharded run gives.
-Every shard 0..N-1 must be present and finished.
+Every shard 0..N-1 must be present and finished, each line one of its shard's
+records and methods, once (the CounterFact file named in run.json is read to
+check). --out is written whole or not at all.
 
 Example:
   backward-lens eval-merge runs/s0 runs/s1 runs/s2 --out runs/all`;
@@ -166,6 +182,9 @@ export const evalMergeCommand: Command = {
     if (v.help) return void console.log(mergeUsage);
     const out = required(v.out, '--out');
     if (positionals.length === 0) throw new UsageError('name the shard directories to merge');
+    await checkWritableDir(out, '--out');
+    if (readRun(out) || hasRecords(out)) throw new UsageError(`--out ${out} already holds an evaluation; choose another directory`);
+    if (existsSync(out) && readdirSync(out).length > 0) throw new UsageError(`--out ${out} exists and is not empty; choose another directory`);
     const runs = positionals.map((dir) => {
       const info = readRun(dir);
       if (!info) throw new UsageError(`${dir} holds no evaluation (no run.json)`);
@@ -184,17 +203,19 @@ export const evalMergeCommand: Command = {
     }
     const missing = Array.from({ length: first.shard.count }, (_, i) => i).filter((i) => !seen.has(i));
     if (missing.length) throw new UsageError(`shards ${missing.map((i) => `${i}/${first.shard.count}`).join(', ')} are missing`);
+    // Each shard's lines are checked against its own share of the selection, so a line
+    // copied from another shard or record cannot stand in for a missing one.
+    const records = readRecordsFile(first.data, `the shards' run.json names it; run eval-merge where that path holds the CounterFact file`);
+    const selected = selectRecords(records, first.records);
     const lines = runs.flatMap((r) => {
-      const ls = readLines(r.dir, false);
-      if (ls.length < r.info.expectedLines) throw new UsageError(`${r.dir} is unfinished (${ls.length} of ${r.info.expectedLines} lines); finish it with eval --resume`);
+      const keys = selectionKeys(shardItems(selected, r.info.shard).map((x) => x.index), r.info.methods);
+      const ls = readLines(r.dir, false, keys);
+      if (ls.length < keys.size) throw new UsageError(`${r.dir} is unfinished (${ls.length} of ${keys.size} lines); finish it with eval --resume`);
       return ls;
     });
-    if (readRun(out) || hasRecords(out)) throw new UsageError(`--out ${out} already holds an evaluation; choose another directory`);
     const info: RunInfo = { ...first, shard: ONE_SHARD, expectedLines: lines.length };
-    const sorted = sortLines(lines, info.methods);
-    await startDir(out, info);
-    for (const line of sorted) appendLine(out, line);
-    await writeSummary(out, info, sorted, `backward-lens eval-merge ${argv.join(' ')}`);
+    // One directory swapped in whole: a failed write (a full disk) leaves no file behind.
+    await writeDirAtomic(out, finishedFiles(info, sortLines(lines, info.methods), `backward-lens eval-merge ${argv.join(' ')}`), true);
     console.log(`merged ${runs.length} shards (${lines.length} lines) into ${out}`);
   },
 };

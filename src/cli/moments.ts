@@ -12,6 +12,7 @@ import { modelFiles } from '../model/load-node.ts';
 import { defaultModelDir, UsageError } from './common.ts';
 import { defaultWikitextFile, readWikitext } from './data.ts';
 import { Progress } from './progress.ts';
+import { checkWritableDir } from './output-dir.ts';
 
 export interface MomentOptions {
   /** --model as given (undefined: the embedded model). */
@@ -70,6 +71,8 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
     }
   }
   if (missing.length === 0) return out;
+  // Before the collection, which takes minutes: a cache that cannot be written fails now.
+  await checkWritableDir(dir, '--cache');
 
   const dataFile = opts.data ?? defaultWikitextFile();
   const text = wikitextStatsText(readWikitext(dataFile));

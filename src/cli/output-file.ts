@@ -2,10 +2,14 @@
 // starts, so a typo fails in a second rather than after the analysis; every file is
 // written to a temporary beside its target first, and only when all of them are
 // written are they renamed into place. A failed run leaves every earlier file as it was.
+// An output that is a symbolic link is written through: the file it names is
+// replaced and the link kept, and two outputs naming one file are found through links.
 import { constants } from 'node:fs';
-import { access, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { resolvedPath } from './output-dir.ts';
 import { BadInputError } from '../lens/prepare.ts';
+import { release, tempFile } from '../model/temp-files.ts';
 
 /** Writes the content of one output to `temp`, a path that does not exist yet. */
 export type OutputWriter = (temp: string) => Promise<void>;
@@ -17,13 +21,13 @@ const SPECIAL_ROOTS = ['/proc', '/sys', '/dev'];
 /**
  * Throws BadInputError unless `path` could be written: its directory exists and is
  * writable, it is on no kernel or device file system, and nothing but a regular file
- * is in the way. Returns the path with its directory's links resolved.
+ * is in the way. Returns the path with every link resolved: the file to replace.
  */
 export async function checkWritable(path: string, flag: string): Promise<string> {
-  const dir = dirname(resolve(path));
+  const real = await resolvedPath(path);
+  const dir = dirname(real);
   const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
-  if (!isDir) throw new BadInputError(`${flag} ${path}: the directory ${dir} does not exist; create it or choose another path`);
-  const real = join(await realpath(dir), basename(path));
+  if (!isDir) throw new BadInputError(`${flag} ${path}: the directory ${dirname(resolve(path))} does not exist; create it or choose another path`);
   if (SPECIAL_ROOTS.some((root) => real === root || real.startsWith(`${root}/`))) throw new BadInputError(`${flag} ${path}: ${real} is on a kernel or device file system; write to a regular directory`);
   if (await access(dir, constants.W_OK).then(() => false, () => true)) throw new BadInputError(`${flag} ${path}: the directory ${dir} is not writable; choose another path`);
   const existing = await stat(path).catch(() => undefined);
@@ -33,13 +37,15 @@ export async function checkWritable(path: string, flag: string): Promise<string>
 }
 
 export class OutputSet {
+  /** Staged path -> its temporary, beside the file it replaces. */
   private readonly temps = new Map<string, string>();
 
-  private constructor(private readonly flags: ReadonlyMap<string, string>) {}
+  private constructor(private readonly flags: ReadonlyMap<string, string>, private readonly reals: ReadonlyMap<string, string>) {}
 
   /** Checks every given path (undefined: the option is absent) and refuses two options naming one file. */
   static async check(outputs: readonly (readonly [flag: string, path: string | undefined])[]): Promise<OutputSet> {
     const flags = new Map<string, string>();
+    const reals = new Map<string, string>();
     const byReal = new Map<string, string>();
     for (const [flag, path] of outputs) {
       if (path === undefined) continue;
@@ -48,14 +54,14 @@ export class OutputSet {
       if (other !== undefined) throw new BadInputError(`${other} and ${flag} both name ${path}; one would overwrite the other, so give each its own file`);
       byReal.set(real, flag);
       flags.set(path, flag);
+      reals.set(path, real);
     }
-    return new OutputSet(flags);
+    return new OutputSet(flags, reals);
   }
 
   /** Writes one output to a temporary file beside it; it replaces `path` only at commit(). */
   async stage(path: string, write: OutputWriter): Promise<void> {
-    // Same directory, so the rename cannot cross file systems.
-    const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const temp = tempFile(this.target(path));
     this.temps.set(path, temp);
     try {
       await write(temp);
@@ -68,14 +74,20 @@ export class OutputSet {
   /** Renames every staged file into place; renames within a directory do not fail for want of space. */
   async commit(): Promise<void> {
     for (const [path, temp] of this.temps) {
-      await rename(temp, path);
+      await rename(temp, this.target(path));
       this.temps.delete(path);
+      release(temp);
     }
+  }
+
+  private target(path: string): string {
+    return this.reals.get(path) ?? path;
   }
 
   /** Removes whatever is staged and not committed; safe to call after commit(). */
   async discard(): Promise<void> {
     await Promise.all([...this.temps.values()].map((t) => rm(t, { force: true }).catch(() => undefined)));
+    for (const t of this.temps.values()) release(t);
     this.temps.clear();
   }
 }

@@ -1,6 +1,8 @@
 // `backward-lens stats`: the second-moment statistics ROME and MEMIT need, collected
 // once per model and layer and cached (src/cli/moments.ts).
+import { stat } from 'node:fs/promises';
 import { parseLayers, expandLayers } from './analyze.ts';
+import { checkWritableDir } from './output-dir.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';
 import { cacheDir, CORPUS_NOTE, layerMoments } from './moments.ts';
 
@@ -39,11 +41,14 @@ export const statsCommand: Command = {
     const ranges = parseLayers(v.layers);
     if (v.tokens !== undefined && (!/^\d+$/.test(v.tokens) || Number(v.tokens) < 1)) throw new UsageError(`--tokens "${v.tokens}": give a whole number >= 1`);
     const tokens = v.tokens === undefined ? undefined : Number(v.tokens);
+    const opts = { model: v.model, ...(v.cache === undefined ? {} : { cache: v.cache }), ...(v.data === undefined ? {} : { data: v.data }), ...(tokens === undefined ? {} : { tokens }) };
+    const dir = await cacheDir(opts);
+    // Where no cache directory is yet, one must be creatable: said before the model loads.
+    // An existing one may be read-only when it holds every layer; moments.ts checks it before collecting.
+    if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) await checkWritableDir(dir, '--cache');
     const loaded = await loadModel(v.model);
     const layers = expandLayers(ranges, loaded.model.config.nLayer);
-    const opts = { model: v.model, ...(v.cache === undefined ? {} : { cache: v.cache }), ...(v.data === undefined ? {} : { data: v.data }), ...(tokens === undefined ? {} : { tokens }) };
     const moments = await layerMoments(loaded, layers, opts, true);
-    const dir = await cacheDir(opts);
     console.log(`statistics of FF2's input (${loaded.model.config.nInner} x ${loaded.model.config.nInner}) in ${dir}:`);
     for (const [layer, m] of moments) console.log(`  layer ${layer}: ${m.path} (${m.meta.tokens} tokens, ${m.reused ? 'reused' : 'collected'})`);
     console.log(`corpus: ${CORPUS_NOTE}`);

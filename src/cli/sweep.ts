@@ -3,14 +3,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectRecords } from '../data/counterfact.ts';
-import { wikitextRows } from '../data/wikitext.ts';
 import { modelEditor } from '../eval/editor.ts';
 import type { EditKind } from '../eval/methods.ts';
 import { summarizeSweep, sweep, SWEEP_BOUNDS, SWEEP_TOLERANCE } from '../eval/sweep.ts';
 import { sweepSvg, sweepTable } from '../report/sweep.ts';
 import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
-import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitext } from './data.ts';
+import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitextRows } from './data.ts';
 import { writeTextAtomic } from './output-file.ts';
+import { checkWritableDir } from './output-dir.ts';
 
 const KINDS: readonly EditKind[] = ['shift', 'sgd', 'adam'];
 const b = (k: EditKind) => `${SWEEP_BOUNDS[k].lo}-${SWEEP_BOUNDS[k].hi}`;
@@ -25,7 +25,8 @@ shift, one SGD step, one Adam step on that layer's mlp.c_proj), by bisection on 
 log scale, and the WikiText perplexity of the model edited at that eta (App. G.1,
 Fig. 24). Bounds: shift ${b('shift')}, sgd ${b('sgd')}, adam ${b('adam')}; the upper
 bound is tried first (no eta when it fails), then the lower (eta = lower bound when
-it succeeds), then bisection until hi/lo <= 1 + T; the reported eta is hi.
+it succeeds), then bisection until hi/lo <= 1 + T (or until no float64 lies
+between them); the reported eta is hi.
 
   --records SPEC      as for eval (default 0-19: 20 of the default model's records)
   --methods LIST      any of shift, sgd, adam (default all three)
@@ -59,6 +60,7 @@ export const sweepCommand: Command = {
     const { values: v } = parse(argv, { ...MODEL_OPTION, data: s, records: s, methods: s, layers: s, tolerance: s, wikitext: s, 'wikitext-rows': s, 'no-perplexity': { type: 'boolean' }, out: s }, usage);
     if (v.help) return void console.log(usage);
     const out = required(v.out, '--out');
+    await checkWritableDir(out, '--out');
     const methods = (v.methods ?? KINDS.join(',')).split(',') as EditKind[];
     const unknown = methods.find((m) => !KINDS.includes(m));
     if (unknown !== undefined) throw new UsageError(`--methods: unknown method "${unknown}"; choose from ${KINDS.join(', ')}`);
@@ -69,14 +71,15 @@ export const sweepCommand: Command = {
     const dataFile = v.data ?? defaultCounterFactFile();
     const recordsSpec = v.records ?? '0-19';
     const selected = selectRecords(readRecordsFile(dataFile), recordsSpec);
-    const raw = v['no-perplexity'] ? undefined : readWikitext(v.wikitext ?? defaultWikitextFile());
+    const wikitextFile = v.wikitext ?? defaultWikitextFile();
+    const rows = v['no-perplexity'] ? undefined : readWikitextRows(wikitextFile, rowsWanted);
     const files = ['sweep.json', 'sweep.md', 'sweep.svg'].map((f) => join(out, f));
     const taken = files.find((f) => existsSync(f));
     if (taken) throw new UsageError(`--out ${out} already holds a sweep (${taken}); choose another directory`);
 
     const { model, tokenizer } = await loadModel(v.model);
     const layers = layerList(v.layers ?? `0-${model.config.nLayer - 1}`, model.config.nLayer);
-    const texts = raw === undefined ? undefined : wikitextRows(raw, rowsWanted).map((t) => tokenizer.encode(t).slice(0, 256));
+    const texts = rows?.map((t) => tokenizer.encode(t).slice(0, 256));
     const total = selected.length * methods.length * layers.length;
     const started = performance.now();
     let done = 0;
@@ -88,7 +91,7 @@ export const sweepCommand: Command = {
     const summary = summarizeSweep(cells, methods, layers);
     const settings = { model: v.model ?? 'default', data: dataFile, records: recordsSpec, methods, layers, tolerance, bounds: Object.fromEntries(methods.map((m) => [m, SWEEP_BOUNDS[m]])), wikitextRows: texts?.length ?? 0 };
     const header = [`# Learning-rate sweep (App. G.1, Fig. 24): ${settings.model}`, '', `Records ${recordsSpec} of ${dataFile}; tolerance ${tolerance}; perplexity over ${settings.wikitextRows} WikiText rows.`, '', '```', `backward-lens sweep ${argv.join(' ')}`, '```'];
-    mkdirSync(out, { recursive: true });
+    if (!existsSync(out)) mkdirSync(out);
     await writeTextAtomic(files[0]!, `${JSON.stringify({ version: 1, ...settings, summary, cells }, null, 2)}\n`);
     await writeTextAtomic(files[1]!, sweepTable(summary, header));
     await writeTextAtomic(files[2]!, sweepSvg(summary));

@@ -1,8 +1,7 @@
 // `backward-lens train`: trains the embedded default model from scratch on CounterFact
 // facts read from ../shared/data at run time. Checkpoints every few hundred steps so a
 // stopped run resumes with --resume and continues bit-for-bit on the same data order.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readAll, upload } from '../gpu/buffers.ts';
 import { getEngine } from '../gpu/engine.ts';
@@ -19,7 +18,10 @@ import { epochBatches, Trainer, type TrainHyper } from '../train/trainer.ts';
 import { readRecords, defaultDataDir } from './data.ts';
 import { factQuality, formatQuality } from './facts.ts';
 import { parse, UsageError, type Command } from './common.ts';
+import { BadInputError } from '../lens/prepare.ts';
 import { Progress } from './progress.ts';
+import { firstNonFinite } from '../train/finite.ts';
+import { CHECKPOINT, checkTrainOut, LOG, startTrainDir, truncateLog } from './train-dir.ts';
 
 const usage = `backward-lens train --out DIR [options]
 
@@ -43,7 +45,9 @@ DIR/train-log.jsonl (one line per step) and DIR/train-summary.json (quality).
   --weight-decay X     AdamW decay on matrices (default 0.1)
   --seed N             initialisation and data order (default 0)
   --resume             continue from DIR/checkpoint.safetensors (refused when there
-                       is none); Ctrl-C writes one and prints the command
+                       is none); Ctrl-C or SIGTERM writes one and prints the command
+  --force              start over in a DIR that holds a training run (without
+                       --resume or --force such a DIR is refused)
   --max-steps N        stop after N steps in total (for quick checks)`;
 
 interface TrainArgs {
@@ -56,6 +60,7 @@ interface TrainArgs {
   seed: number;
   hyper: Omit<TrainHyper, 'totalSteps'>;
   resume: boolean;
+  force: boolean;
   maxSteps: number;
 }
 
@@ -74,7 +79,7 @@ function seedOf(v: string | undefined): number {
 
 function parseTrainArgs(argv: string[]): TrainArgs | null {
   const s = { type: 'string' } as const;
-  const { values: v } = parse(argv, { out: s, data: s, records: s, layers: s, embd: s, heads: s, context: s, epochs: s, batch: s, lr: s, warmup: s, 'weight-decay': s, seed: s, resume: { type: 'boolean' }, 'max-steps': s }, usage);
+  const { values: v } = parse(argv, { out: s, data: s, records: s, layers: s, embd: s, heads: s, context: s, epochs: s, batch: s, lr: s, warmup: s, 'weight-decay': s, seed: s, resume: { type: 'boolean' }, force: { type: 'boolean' }, 'max-steps': s }, usage);
   if (v.help) return null;
   if (!v.out) throw new UsageError('--out DIR is required');
   const nEmbd = positive(v.embd, '--embd', 128);
@@ -92,6 +97,7 @@ function parseTrainArgs(argv: string[]): TrainArgs | null {
     seed: seedOf(v.seed),
     hyper: { lr: positive(v.lr, '--lr', 0.005, false), minLrRatio: 0.1, warmupSteps: positive(v.warmup, '--warmup', 100), weightDecay: wd, beta1: 0.9, beta2: 0.95, clipNorm: 1 },
     resume: v.resume ?? false,
+    force: v.force ?? false,
     maxSteps: v['max-steps'] === undefined ? Infinity : positive(v['max-steps'], '--max-steps', 1),
   };
 }
@@ -103,8 +109,6 @@ function stepFlops(c: Gpt2Config, lengths: number[]): number {
   return lengths.reduce((s, T) => s + 3 * (2 * T * linear + 4 * c.nLayer * d * T * T * 0.5), 0);
 }
 
-const CHECKPOINT = 'checkpoint.safetensors';
-
 /** Work done so far, carried across resumes so the summary covers the whole run. */
 interface Totals {
   seconds: number;
@@ -112,10 +116,17 @@ interface Totals {
   flops: number;
 }
 
-async function saveCheckpoint(dir: string, t: Trainer, meta: Record<string, string>, totals: Totals): Promise<void> {
+/** Refuses weights a too-large --lr made infinite or NaN: one line naming what overflowed and the fix. */
+function checkFinite(what: string | undefined, a: TrainArgs, step: number): void {
+  if (what === undefined) return;
+  throw new BadInputError(`${what} became infinite or NaN by step ${step}: --lr ${a.hyper.lr} overflows float32; choose a smaller --lr (default 0.005); ${a.resume ? 'the last finite checkpoint is kept' : 'nothing was written'}`);
+}
+
+async function saveCheckpoint(dir: string, t: Trainer, meta: Record<string, string>, totals: Totals, a: TrainArgs): Promise<void> {
   const names = [...t.model.params.keys()];
   const sources = names.flatMap((n) => [t.model.param(n), t.m.get(n)!, t.v.get(n)!]);
   const data = await readAll(t.model.k, sources);
+  checkFinite(firstNonFinite(names, names.map((_, i) => data[3 * i] as Float32Array)), a, t.steps);
   const tensors: TensorToWrite[] = names.flatMap((n, i) =>
     ['param', 'm', 'v'].map((kind, j) => ({ name: `${kind}/${n}`, dtype: 'F32' as const, shape: [...sources[3 * i + j]!.shape], data: data[3 * i + j] as Float32Array })),
   );
@@ -141,42 +152,32 @@ async function loadCheckpoint(k: Kernels, dir: string, config: Gpt2Config, hyper
   }
 }
 
-/** Refuses, before any work, an --out that is no directory and a --resume with nothing to resume. */
-function checkOut(a: TrainArgs): void {
-  const info = statSync(a.out, { throwIfNoEntry: false });
-  if (info && !info.isDirectory()) throw new UsageError(`--out ${a.out} is a file, not a directory; pass a directory (it is created if missing)`);
-  if (a.resume && !existsSync(join(a.out, CHECKPOINT))) {
-    throw new UsageError(`--resume: there is no ${join(a.out, CHECKPOINT)} to continue from; run without --resume to start from scratch`);
-  }
-}
-
-/** Keeps the log lines of the steps the checkpoint holds, so steps redone after a crash are not logged twice. */
-async function truncateLog(log: string, steps: number): Promise<void> {
-  const text = await readFile(log, 'utf8').catch(() => '');
-  const kept = text.split('\n').filter((line) => line !== '' && (JSON.parse(line) as { step: number }).step <= steps);
-  await writeFile(log, kept.map((line) => `${line}\n`).join(''));
-}
-
 /** The command that continues this run: the same options plus --resume. */
 function resumeCommand(argv: readonly string[]): string {
   const quote = (s: string) => (/^[\w./=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  return ['backward-lens', 'train', ...argv.filter((x) => x !== '--resume').map(quote), '--resume'].join(' ');
+  return ['backward-lens', 'train', ...argv.filter((x) => x !== '--resume' && x !== '--force').map(quote), '--resume'].join(' ');
 }
 
-/** True once Ctrl-C was pressed; a second press exits at once. */
-function interruptFlag(): { readonly set: boolean; dispose(): void } {
-  const flag = { set: false, dispose: () => process.off('SIGINT', onSignal) };
-  function onSignal(): void {
-    if (flag.set) process.exit(130);
-    flag.set = true;
-    process.stderr.write('\nbackward-lens train: stopping after this step to write a checkpoint (Ctrl-C again to quit without one)\n');
+// SIGTERM is what Slurm and Kubernetes send before they kill a job: it gets a checkpoint too.
+const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** Set once Ctrl-C or SIGTERM arrived (the exit code to use); a second signal exits at once. */
+function interruptFlag(): { readonly code: number | undefined; dispose(): void } {
+  const flag: { code: number | undefined; dispose(): void } = {
+    code: undefined,
+    dispose: () => { for (const sig of Object.keys(STOP_SIGNALS)) process.off(sig, onSignal); },
+  };
+  function onSignal(sig: NodeJS.Signals): void {
+    if (flag.code !== undefined) process.exit(flag.code);
+    flag.code = STOP_SIGNALS[sig as keyof typeof STOP_SIGNALS];
+    process.stderr.write(`\nbackward-lens train: ${sig}: stopping after this step to write a checkpoint (a second one quits without it)\n`);
   }
-  process.on('SIGINT', onSignal);
+  for (const sig of Object.keys(STOP_SIGNALS)) process.on(sig, onSignal);
   return flag;
 }
 
 async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
-  checkOut(a);
+  await checkTrainOut(a.out, a.resume, a.force);
   const records = readRecords(a.dataDir, 'train').slice(0, a.records);
   if (records.length < a.records) throw new UsageError(`counterfact-train.json has only ${records.length} records`);
   const gpt2 = Tokenizer.gpt2();
@@ -193,41 +194,54 @@ async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
   const hyper: TrainHyper = { ...a.hyper, totalSteps: stepsPerEpoch * a.epochs };
   const meta = { config: JSON.stringify(config), hyper: JSON.stringify(hyper), seed: String(a.seed), records: String(a.records), batch: String(a.batch) };
 
-  mkdirSync(a.out, { recursive: true });
   const k = await getEngine();
+  const dir = startTrainDir(a.out, a.resume);
   process.stderr.write(`backward-lens train: ${k.gpu.adapterName}; ${records.length} records, ${seqs.length} sentences, ${lengths.reduce((x, y) => x + y, 0)} tokens, vocab ${vocab.length}\n`);
   const { trainer, totals } = a.resume ? await loadCheckpoint(k, a.out, config, hyper, meta) : { trainer: Trainer.fresh(k, config, a.seed, hyper), totals: { seconds: 0, tokens: 0, flops: 0 } };
-  const log = join(a.out, 'train-log.jsonl');
+  const log = join(a.out, LOG);
   if (a.resume) await truncateLog(log, trainer.steps);
   else await rm(log, { force: true });
   const lastStep = Math.min(hyper.totalSteps, a.maxSteps);
   const progress = new Progress(lastStep, trainer.steps);
   const started = performance.now() - totals.seconds * 1000;
   const interrupted = interruptFlag();
-  while (trainer.steps < lastStep) {
-    if (interrupted.set) {
-      await saveCheckpoint(a.out, trainer, meta, totals);
-      progress.done();
-      process.stderr.write(`backward-lens train: interrupted after step ${trainer.steps} of ${lastStep}; wrote ${join(a.out, CHECKPOINT)}. Continue with:\n  ${resumeCommand(argv)}\n`);
-      process.exit(130);
+  let checkpointSteps = a.resume ? trainer.steps : undefined;
+  const weights = [...trainer.model.params.keys()];
+  let data: Float32Array[];
+  try {
+    while (trainer.steps < lastStep) {
+      if (interrupted.code !== undefined) {
+        await saveCheckpoint(a.out, trainer, meta, totals, a);
+        progress.done();
+        process.stderr.write(`backward-lens train: interrupted after step ${trainer.steps} of ${lastStep}; wrote ${join(a.out, CHECKPOINT)}. Continue with:\n  ${resumeCommand(argv)}\n`);
+        process.exit(interrupted.code);
+      }
+      const epoch = Math.floor(trainer.steps / stepsPerEpoch);
+      const batch = epochBatches(lengths, a.batch, a.seed, epoch)[trainer.steps % stepsPerEpoch]!;
+      const r = await trainer.step(batch.map((i) => seqs[i]!));
+      checkFinite(Number.isFinite(r.loss) && Number.isFinite(r.gradNorm) ? undefined : 'the loss', a, trainer.steps);
+      totals.tokens += r.tokens + batch.length;
+      totals.flops += stepFlops(config, batch.map((i) => lengths[i]!));
+      totals.seconds = (performance.now() - started) / 1000;
+      const tps = totals.tokens / totals.seconds;
+      await appendFile(log, JSON.stringify({ step: trainer.steps, epoch, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSecond: tps }) + '\n');
+      progress.update(trainer.steps, `epoch ${epoch + 1}/${a.epochs} loss ${r.loss.toFixed(3)} | ${tps.toFixed(0)} tok/s`);
+      if (trainer.steps % 200 === 0 || trainer.steps === lastStep) {
+        await saveCheckpoint(a.out, trainer, meta, totals, a);
+        checkpointSteps = trainer.steps;
+      }
     }
-    const epoch = Math.floor(trainer.steps / stepsPerEpoch);
-    const batch = epochBatches(lengths, a.batch, a.seed, epoch)[trainer.steps % stepsPerEpoch]!;
-    const r = await trainer.step(batch.map((i) => seqs[i]!));
-    totals.tokens += r.tokens + batch.length;
-    totals.flops += stepFlops(config, batch.map((i) => lengths[i]!));
-    totals.seconds = (performance.now() - started) / 1000;
-    const tps = totals.tokens / totals.seconds;
-    await appendFile(log, JSON.stringify({ step: trainer.steps, epoch, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSecond: tps }) + '\n');
-    progress.update(trainer.steps, `epoch ${epoch + 1}/${a.epochs} loss ${r.loss.toFixed(3)} | ${tps.toFixed(0)} tok/s`);
-    if (trainer.steps % 200 === 0 || trainer.steps === lastStep) await saveCheckpoint(a.out, trainer, meta, totals);
+    data = (await readAll(k, weights.map((n) => trainer.model.param(n)))) as Float32Array[];
+    checkFinite(firstNonFinite(weights, data), a, trainer.steps);
+  } catch (e) {
+    progress.done();
+    if (e instanceof BadInputError) await dir.abandon(checkpointSteps);
+    throw e;
   }
   interrupted.dispose();
   progress.done();
   const wall = totals.seconds;
 
-  const weights = [...trainer.model.params.keys()];
-  const data = await readAll(k, weights.map((n) => trainer.model.param(n)));
   await writeSafetensorsFile(join(a.out, 'model.safetensors'), weights.map((name, i) => ({ name, dtype: 'F32', shape: [...trainer.model.param(name).shape], data: data[i] as Float32Array })), {
     config: JSON.stringify(configJson(config)),
     vocab: JSON.stringify(vocab),

@@ -5,6 +5,12 @@ import { readAll } from '../gpu/buffers.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import type { WeightChange } from './types.ts';
 
+/** An edit whose step overflowed float32 (a learning rate far too large): its weights are unusable. */
+export class NonFiniteEditError extends Error {
+  override name = 'NonFiniteEditError';
+}
+
+/** Throws NonFiniteEditError, naming the tensor, when an edited weight holds an infinite or NaN value. */
 export async function weightChanges(model: Gpt2): Promise<WeightChange[]> {
   const names = model.edited;
   const data = (await readAll(model.k, names.flatMap((n) => [model.param(n), model.original(n)!]))) as Float32Array[];
@@ -17,6 +23,8 @@ export async function weightChanges(model: Gpt2): Promise<WeightChange[]> {
       change += (now[j]! - was[j]!) ** 2;
       size += was[j]! ** 2;
     }
+    // Summed in float64, the square of any finite float32 stays finite: only an infinite or NaN weight gets here.
+    if (!Number.isFinite(change)) throw new NonFiniteEditError(`the edit made ${name} infinite or NaN (float32 overflowed); choose a smaller learning rate (--lr, or lr= in --method); nothing was written`);
     return { name, norm: Math.sqrt(change), originalNorm: Math.sqrt(size) };
   });
 }

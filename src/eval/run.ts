@@ -7,6 +7,7 @@ import type { Tokenizer } from '../tokenizer.ts';
 import { probeRecord, recordFluency, type Generator, type ProbeMetrics } from './counterfact.ts';
 import type { MethodSpec } from './methods.ts';
 import { perplexity } from './score.ts';
+import { NonFiniteEditError } from '../edit/changes.ts';
 
 /** Applies an edit method for one record (or a batch of records edited at once), and undoes it. */
 export interface Editor {
@@ -20,10 +21,13 @@ export const batchOf = (m: MethodSpec): number => (m.kind === 'memit' ? m.batch 
 
 export type EditInfo = Record<string, number | number[]>;
 
-export interface EvalLine extends ProbeMetrics {
+/** One record under one method; the metrics are absent when the edit failed. */
+export interface EvalLine extends Partial<ProbeMetrics> {
   index: number;
   case_id: number;
   method: string;
+  /** Why the edit failed (its weights overflowed float32): nothing was measured. */
+  failed?: string;
   /** Mean weighted 2-/3-gram entropy of the generations (not x100); absent with --no-generation. */
   fluency?: number;
   /** Generated texts, prompt and rephrase prompt first. */
@@ -78,7 +82,16 @@ export async function runEvaluation(
         const todo = batch.filter(({ index }) => !done.has(lineKey(index, method.label)));
         if (todo.length === 0) continue;
         const t0 = clock();
-        const info = method.kind === 'original' ? undefined : await editor.apply(method, batch.map((x) => x.record));
+        let info: EditInfo | void;
+        try {
+          info = method.kind === 'original' ? undefined : await editor.apply(method, batch.map((x) => x.record));
+        } catch (e) {
+          if (!(e instanceof NonFiniteEditError)) throw e;
+          editor.restore();
+          const ms = { edit: round((clock() - t0) / todo.length), probe: 0, generation: 0, perplexity: 0 };
+          for (const { index, record } of todo) await sink({ index, case_id: record.case_id, method: method.label, failed: e.message, ms });
+          continue;
+        }
         try {
           const editMs = clock() - t0;
           let ppl: number | undefined;

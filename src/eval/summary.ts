@@ -37,6 +37,8 @@ export interface Stat {
 export interface MethodSummary {
   method: string;
   records: number;
+  /** Records whose edit failed (weights overflowed float32): counted in records, in no metric. Absent when none did. */
+  failed?: number;
   /** Present for the metrics the run measured. */
   metrics: Partial<Record<string, Stat>>;
 }
@@ -60,6 +62,7 @@ export function summarize(lines: readonly EvalLine[], methods: readonly string[]
       const s = meanStd(xs);
       metrics[m.key] = m.percent ? { mean: 100 * s.mean, std: 100 * s.std } : s;
     }
-    return { method, records: mine.length, metrics };
+    const failed = mine.filter((l) => l.failed !== undefined).length;
+    return { method, records: mine.length, ...(failed > 0 ? { failed } : {}), metrics };
   });
 }

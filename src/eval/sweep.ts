@@ -90,6 +90,8 @@ export async function sweep(
           else {
             while (hi / lo > 1 + tol) {
               const mid = Math.sqrt(lo * hi);
+              // A tolerance below float64's precision: lo and hi are neighbours, nothing lies between.
+              if (!(mid > lo && mid < hi)) break;
               if (await succeeds(mid)) hi = mid;
               else lo = mid;
             }

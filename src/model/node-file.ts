@@ -1,8 +1,9 @@
 // Node-only file access for safetensors: positioned reads through a FileHandle
 // (the file is never read whole) and atomic writes (temp file + rename).
 
-import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, open, readdir, realpath, rename, rm, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { release, tempDir, tempFile } from './temp-files.ts';
 import { encodeSafetensors, SafetensorsError, type ByteSource, type TensorToWrite } from './safetensors.ts';
 
 // FileHandle.read takes at most 2^31 - 1 bytes per call.
@@ -55,15 +56,18 @@ async function readInto(handle: FileHandle, path: string, offset: number, out: U
 /** Writes atomically: on any error an existing file at `path` is untouched and no temp file is left. */
 export async function writeSafetensorsFile(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
   const chunks = encodeSafetensors(tensors, metadata, path);
-  // Same directory, so the rename cannot cross file systems.
-  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  // A link stays a link: the file it names is replaced.
+  const target = await realpath(path).catch(() => path);
+  const temp = tempFile(target);
   try {
     await writeChunks(temp, chunks);
-    await rename(temp, path);
+    await rename(temp, target);
   } catch (e) {
     // Report the write's own failure even if the clean-up fails too.
     await rm(temp, { force: true }).catch(() => undefined);
     throw ioError(path, e, 'write');
+  } finally {
+    release(temp);
   }
 }
 
@@ -115,8 +119,9 @@ function ioError(path: string, e: unknown, action: 'read' | 'write'): Safetensor
  * or `replace`) is moved aside, not deleted, until the new one is in place.
  */
 export async function replaceDirAtomic(out: string, fill: (dir: string) => Promise<void>, replace: boolean): Promise<void> {
-  const full = resolve(out);
-  const temp = join(dirname(full), `.${basename(full)}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  // A link to a directory stays a link: the directory it names is replaced.
+  const full = await realpath(resolve(out)).catch(() => resolve(out));
+  const temp = tempDir(full);
   const old = `${temp}.old`;
   try {
     await mkdir(temp);
@@ -133,7 +138,9 @@ export async function replaceDirAtomic(out: string, fill: (dir: string) => Promi
     });
   } catch (e) {
     await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    release(temp);
     throw e;
   }
   await rm(old, { recursive: true, force: true });
+  release(temp);
 }

@@ -25,6 +25,7 @@ export function evalTable(rows: readonly MethodSummary[], header: readonly strin
     ...header,
     '',
     `Records per method: ${counts.join(', ')}. Mean ± population standard deviation over records; x100 for the 0/1 metrics, the probability gaps and the n-gram entropy; perplexity as is.`,
+    ...failedNote(rows),
     '',
     'Editing (layout of the paper\'s Table 6):',
     '',
@@ -39,4 +40,11 @@ export function evalTable(rows: readonly MethodSummary[], header: readonly strin
     ...table(rows, ['efficacyAll', 'paraphraseAll', 'neighborhoodAll', 'es', 'ps', 'ns', 'esMagnitude', 'psMagnitude', 'nsMagnitude'], {}),
     '',
   ].join('\n');
+}
+
+/** Edits that overflowed float32 are in no mean: the table says how many, per method. */
+function failedNote(rows: readonly MethodSummary[]): string[] {
+  const failed = rows.filter((r) => r.failed);
+  if (failed.length === 0) return [];
+  return ['', `Failed edits (weights infinite or NaN, in no metric; see records.jsonl): ${failed.map((r) => `${r.method} ${r.failed} of ${r.records}`).join(', ')}.`];
 }
