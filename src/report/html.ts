@@ -99,7 +99,7 @@ function gridTable(a: Analysis, g: Grid, p: number): string {
   });
   return `<figure class="grid"><figcaption><b>${g.spec.name}</b> (${g.spec.module}): ${esc(g.spec.caption)}; the target is outlined</figcaption>
 ${legend(g.maxNorm)}
-<div class="scroll"><table>${head}${rows.join('')}</table></div>${hasBlank(g) ? `<p class="note">${BLANK_NOTE}</p>` : ''}</figure>`;
+<div class="scroll"><table>${head}${rows.join('')}</table></div>${hasBlank(g) ? `<p class="note">${esc(BLANK_NOTE)}</p>` : ''}</figure>`;
 }
 
 function legend(max: number): string {
