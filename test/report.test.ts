@@ -42,6 +42,21 @@ test('zero-norm cells (the last layer, i < n) are blank in the terminal and the 
   assert.is((html.match(/data-l="1" data-m="3" data-v="delta" data-i="\d+">(?=<\/td>)/g) ?? []).length, a.tokens.length - 1);
 });
 
+test('HTML: warnings above the grids, the edits in the header, blank cells with their legend line, space-only tokens visible, one Tab stop per grid (issue 21)', () => {
+  const a = { ...fakeAnalysis({ layers: [0, 1], tokens: ['A', ' ', '  ', ' b'], words: [' '] }), warnings: ['the target "<b>" is spelled in single bytes'] };
+  for (const m of a.layers[1]!.modules) m.delta.forEach((d, i) => { if (i < a.tokens.length - 1) (d as { norm: number }).norm = 0; });
+  const edits = [{ prompt: 'Messi plays for', target: ' Paris', method: 'shift' as const, layers: [2], lr: 0.5, steps: 20 }];
+  const html = renderHtml(report({ ...MODEL, edits }, [a]));
+  assert.ok(html.includes('<ul class="warnings"><li>warning: the target &quot;&lt;b&gt;&quot; is spelled in single bytes</li></ul>'));
+  assert.ok(html.indexOf('class="warnings"') < html.indexOf('class="grid"'), 'above the grids');
+  assert.ok(html.includes('edited in memory before this analysis (1): shift at layer 2, η 0.5, up to 20 passes: &quot;Messi plays for&quot; → &quot; Paris&quot;'));
+  assert.not.match(renderHtml(report(MODEL, [a])), /edited in memory/);
+  assert.ok(html.includes('<p class="note">blank: δ_i is exactly 0 (the last layer, i &lt; n), so its lens says nothing</p>'));
+  assert.ok(html.includes('<th>␣</th><th>␣␣</th><th> b</th>'), 'space-only column heads');
+  assert.match(html, /data-v="x" data-i="\d+">␣<\/td>/, 'a space-only token in a cell');
+  for (const grid of html.split('<figure class="grid">').slice(1)) assert.is(grid.split('</figure>')[0]!.split('tabindex="0"').length - 1, 1, 'one Tab stop per grid');
+});
+
 test('SVG grids: both grids, the target outlined, zero-norm cells blank, text escaped, no external references', () => {
   const a = fakeAnalysis({ layers: [0, 1], tokens: ['<b>', ' &', ' Messi'] });
   const zeroed = JSON.parse(JSON.stringify(a)) as { layers: { modules: { module: string; delta: { norm: number }[] }[] }[] };

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { visible } from '../src/report/format.ts';
 import type { Report } from '../src/report/json.ts';
 import { serveWeb } from '../scripts/serve-web.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
@@ -44,7 +45,7 @@ async function pageView(page: Page) {
 async function sideOf(page: Page, which: 'before' | 'after'): Promise<EditSide> {
   return page.evaluate((w) => {
     const box = document.querySelector<HTMLElement>(`#edit-result [data-side="${w}"]`)!;
-    const top = [...box.querySelectorAll<HTMLTableRowElement>('tr')].map((tr) => ({ id: Number(tr.dataset.id), text: JSON.parse(tr.cells[0]!.textContent!) as string, prob: Number(tr.dataset.prob) }));
+    const top = [...box.querySelectorAll<HTMLTableRowElement>('tr')].map((tr) => ({ id: Number(tr.dataset.id), text: tr.cells[0]!.textContent!.slice(1, -1), prob: Number(tr.dataset.prob) }));
     const t = box.querySelector<HTMLElement>('.edit-target')!;
     return { top, target: { rank: Number(t.dataset.rank), prob: Number(t.dataset.prob) } };
   }, which);
@@ -70,7 +71,8 @@ if (!existsSync(CHROMIUM)) {
 
   test.before(async () => {
     cli(['analyze', '--prompt', PROMPT, '--target', TARGET, '--json', join(dir, 'analyze.json')]);
-    cli(['edit', '--prompt', PROMPT, '--target', TARGET, '--method', 'shift', '--layers', '2', '--lr', '0.5', '--tokens', '0', '--json', join(dir, 'edit.json')]);
+    // The CLI's own defaults for the embedded model: the page's edit fields start at them.
+    cli(['edit', '--prompt', PROMPT, '--target', TARGET, '--method', 'shift', '--tokens', '0', '--json', join(dir, 'edit.json')]);
     const served = await serveWeb(ROOT);
     server = served.server;
     origin = served.url;
@@ -102,7 +104,7 @@ if (!existsSync(CHROMIUM)) {
     for (const c of view.cells) {
       const v = ref.layers[Number(c.l)]!.modules[Number(c.m)]![c.v as 'x' | 'delta']![Number(c.i)]!;
       // Exactly-zero vectors (the last layer's delta_i, i < n) are left blank, as in the HTML report.
-      const expected = v.norm === 0 ? '' : c.v === 'delta' ? v.bottom![0]!.text : v.top![0]!.text;
+      const expected = v.norm === 0 ? '' : visible(c.v === 'delta' ? v.bottom![0]!.text : v.top![0]!.text);
       assert.is(c.text, expected, `layer ${c.l} module ${c.m} ${c.v} token ${c.i}`);
     }
     const byLayerDesc = [...ref.layers].sort((a, b) => b.layer - a.layer);
@@ -132,11 +134,9 @@ if (!existsSync(CHROMIUM)) {
     await page.mouse.move(0, 0);
   });
 
-  test('a shift edit gives edit --json\'s after-distribution; undo gives the before back exactly', async () => {
+  test('a shift edit at the fields\' defaults gives edit --json\'s after-distribution; undo gives the before back exactly', async () => {
     const ref = JSON.parse(readFileSync(join(dir, 'edit.json'), 'utf8')) as { pairs: { before: EditSide; after: EditSide }[] };
-    await page.selectOption('#method', 'shift');
-    await page.fill('#edit-layer', '2');
-    await page.fill('#lr', '0.5');
+    assert.equal(await page.evaluate(() => ['method', 'edit-layer', 'lr', 'steps'].map((id) => (document.getElementById(id) as HTMLInputElement).value)), ['shift', '2', '0.5', '20'], 'the CLI\'s defaults for the embedded model');
     await page.click('#apply');
     await idle(page, 'edits', 1);
     const before = await sideOf(page, 'before');

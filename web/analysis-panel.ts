@@ -1,12 +1,14 @@
-// The analysis form and its result: the HTML report's own section (grids with norm
-// shading, target-rank and norm plots, gradient ranks) rendered into the page, with
-// the report's tooltip script reading the same JSON; JSON and HTML downloads.
+// The analysis form and its result: the HTML report's own header lines and section
+// (grids with norm shading, target-rank and norm plots, gradient ranks, warnings)
+// rendered into the page, with the report's tooltip script reading the same JSON;
+// JSON and HTML downloads. A grid computed before the latest edit is marked stale.
 import { analyze } from '../src/lens/analyze.ts';
 import { LINEAR_MODULES, type LinearModule } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
-import { renderHtml, renderSection } from '../src/report/html.ts';
-import { renderJson, report, type Report } from '../src/report/json.ts';
+import { renderHtml, renderSection, reportMeta } from '../src/report/html.ts';
+import { renderJson, report, type AppliedEdit, type Report } from '../src/report/json.ts';
 import { $, download, el } from './dom.ts';
+import { layersField, numberField } from './fields.ts';
 import { readHash, writeHash, type ViewSettings } from './hash.ts';
 
 export interface Loaded extends LoadedModel {
@@ -18,55 +20,76 @@ export interface RunTiming {
   ms: number;
 }
 
+const EMPTY_DATA = '{"results":[]}';
 let last: Report | undefined;
 
 export function setupModuleBoxes(): void {
-  const wanted = readHash().modules;
   $('modules').replaceChildren(...LINEAR_MODULES.map((m) => {
     const box = el('input', undefined, { type: 'checkbox', value: m, name: 'module' });
-    box.checked = !wanted || wanted.includes(m);
     const label = el('label');
     label.append(box, ` ${m}`);
     return label;
   }));
-  const h = readHash();
-  if (h.prompt !== undefined) $<HTMLInputElement>('prompt').value = h.prompt;
-  if (h.target !== undefined) $<HTMLInputElement>('target').value = h.target;
-  if (h.k !== undefined) $<HTMLInputElement>('k').value = String(h.k);
-  if (h.normalized !== undefined) $<HTMLInputElement>('normalized').checked = h.normalized;
-  if (h.layers) $<HTMLInputElement>('layers').value = h.layers.join(',');
+  applyHash();
 }
 
-export function readSettings(nLayer: number): ViewSettings {
+/** Puts a link's settings into the form; the modules a link leaves out are unticked. */
+export function applyHash(): void {
+  const h = readHash();
+  for (const box of document.querySelectorAll<HTMLInputElement>('#modules input')) box.checked = !h.modules || h.modules.includes(box.value as LinearModule);
+  if (h.prompt !== undefined) $<HTMLInputElement>('prompt').value = h.prompt;
+  if (h.target !== undefined) $<HTMLInputElement>('target').value = h.target;
+  if (h.k !== undefined) $<HTMLInputElement>('k').value = h.k;
+  if (h.normalized !== undefined) $<HTMLInputElement>('normalized').checked = h.normalized;
+  $<HTMLInputElement>('layers').value = h.layers ?? '';
+}
+
+export function readSettings(nLayer: number): ViewSettings & { layerList?: number[] } {
   const modules = [...document.querySelectorAll<HTMLInputElement>('#modules input:checked')].map((b) => b.value as LinearModule);
-  const layerText = $<HTMLInputElement>('layers').value.trim();
-  const layers = layerText === '' || layerText === 'all' ? undefined : layerText.split(',').map((x) => Number(x.trim()));
-  const bad = layers?.find((l) => !Number.isInteger(l) || l < 0 || l >= nLayer);
-  if (bad !== undefined) throw new Error(`layers: "${layerText}" — give layer numbers 0-${nLayer - 1} separated by commas, or leave it empty for all`);
+  const k = numberField('k', 'k', true);
+  const layerList = layersField(nLayer);
   if (modules.length === 0) throw new Error('tick at least one module');
+  const layers = $<HTMLInputElement>('layers').value.trim();
   return {
     prompt: $<HTMLInputElement>('prompt').value,
     target: $<HTMLInputElement>('target').value,
-    k: Number($<HTMLInputElement>('k').value),
+    k,
     normalized: $<HTMLInputElement>('normalized').checked,
-    ...(layers ? { layers } : {}),
+    ...(layerList ? { layers, layerList } : {}),
     modules,
   };
 }
 
-export async function runAnalysis(m: Loaded, started: number): Promise<RunTiming> {
+export async function runAnalysis(m: Loaded, edits: readonly AppliedEdit[], started: number): Promise<RunTiming> {
   const s = readSettings(m.model.config.nLayer);
-  const [a] = await analyze(m.model, m.tokenizer, [{ prompt: s.prompt, target: s.target }], { k: s.k, normalized: s.normalized, modules: s.modules, ...(s.layers ? { layers: s.layers } : {}) });
+  const [a] = await analyze(m.model, m.tokenizer, [{ prompt: s.prompt, target: s.target }], { k: s.k, normalized: s.normalized, modules: s.modules, ...(s.layerList ? { layers: s.layerList } : {}) });
   writeHash(s);
-  last = report({ source: m.source, ...m.model.config }, [a!]);
-  // textContent of a JSON script element is never parsed as HTML; renderSection escapes every token.
+  last = report({ source: m.source, ...m.model.config, ...(edits.length ? { edits: [...edits] } : {}) }, [a!]);
+  // textContent of a JSON script element is never parsed as HTML; reportMeta and renderSection escape every token.
   $('bl-data').textContent = JSON.stringify(last);
-  $('analysis').innerHTML = renderSection(a!, 0, m.model.config.vocabSize);
+  $('analysis').innerHTML = reportMeta(last) + renderSection(a!, 0, m.model.config.vocabSize);
+  $('stale').hidden = true;
   for (const id of ['download-json', 'download-html']) $<HTMLButtonElement>(id).disabled = false;
   await new Promise((r) => requestAnimationFrame(() => r(undefined)));
   const ms = performance.now() - started;
   $('timing').textContent = `run to grid: ${(ms / 1000).toFixed(2)} s`;
   return { ms };
+}
+
+/** A model change: nothing of the previous model's analysis stays on screen or in the downloads. */
+export function clearAnalysis(): void {
+  last = undefined;
+  $('bl-data').textContent = EMPTY_DATA;
+  $('analysis').replaceChildren();
+  $('stale').hidden = true;
+  $('timing').textContent = '';
+  $('bl-tip').hidden = true;
+  for (const id of ['download-json', 'download-html']) $<HTMLButtonElement>(id).disabled = true;
+}
+
+/** After an edit or an undo the grid on screen describes weights the model no longer has. */
+export function markStale(): void {
+  if (last) $('stale').hidden = false;
 }
 
 export function setupDownloads(): void {

@@ -8,11 +8,17 @@ const WORDS: [RegExp, string][] = [
   [/pass --prompt "some text"/, 'type a prompt'],
   [/pass --target " word"/, 'type a target such as " word"'],
   [/--(prompt|target|layers|lr|k|model)\b/g, 'the $1 field'],
+  [/\bthe prompt take\b/, 'the prompt takes'],
+  [/^learning rate (\S+): eta must be/, 'η $1 must be'],
 ];
+
+// A fault in the page's own code keeps its class name, for a bug report; the
+// engine's errors (bad input, a range it refuses) are read as sentences.
+const FAULTS = /^(TypeError|ReferenceError|SyntaxError)$/;
 
 export function describe(e: unknown): string {
   if (e instanceof NoAdapterError) return NO_WEBGPU;
   const text = e instanceof Error ? e.message : String(e);
   const line = WORDS.reduce((t, [re, words]) => t.replace(re, words), text).split('\n')[0]!;
-  return e instanceof Error && !/^(BadInputError|BadModelError|TokenizerError|SafetensorsError)$/.test(e.name) ? `${e.name}: ${line}` : line;
+  return e instanceof Error && FAULTS.test(e.name) ? `${e.name}: ${line}` : line;
 }

@@ -4,13 +4,12 @@
 import { NoAdapterError } from '../src/gpu/device.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import type { Kernels } from '../src/gpu/kernels.ts';
-import { editDefaults } from '../src/edit/defaults.ts';
 import { loadGpt2 } from '../src/model/load.ts';
 import { REPORT_STYLE } from '../src/report/html.ts';
 import { TOOLTIP_SCRIPT } from '../src/report/html-script.ts';
-import { runAnalysis, setupDownloads, setupModuleBoxes, type Loaded, type RunTiming } from './analysis-panel.ts';
+import { applyHash, clearAnalysis, markStale, runAnalysis, setupDownloads, setupModuleBoxes, type Loaded, type RunTiming } from './analysis-panel.ts';
 import { $, say } from './dom.ts';
-import { applyEdit, resetEdits, undoEdit } from './edit-panel.ts';
+import { appliedEdits, applyEdit, methodDefaults, resetEdits, undoEdit } from './edit-panel.ts';
 import { describe, NO_WEBGPU } from './errors.ts';
 import { defaultModel, userModel, type ModelInput, type Progress } from './model-source.ts';
 
@@ -19,6 +18,7 @@ export interface AppState {
   adapter?: string;
   model?: string;
   busy: boolean;
+  loads: number;
   runs: number;
   edits: number;
   lastRun?: RunTiming;
@@ -29,7 +29,7 @@ declare global {
   interface Window { blApp: AppState }
 }
 
-const state: AppState = { busy: false, runs: 0, edits: 0, errors: 0 };
+const state: AppState = { busy: false, loads: 0, runs: 0, edits: 0, errors: 0 };
 window.blApp = state;
 let engine: Kernels | undefined;
 let loaded: Loaded | undefined;
@@ -38,14 +38,13 @@ let loaded: Loaded | undefined;
 document.head.append(Object.assign(document.createElement('style'), { textContent: REPORT_STYLE }));
 document.body.append(Object.assign(document.createElement('script'), { textContent: TOOLTIP_SCRIPT }));
 
-/** One job at a time; every failure is a one-line message and the page stays usable. */
-async function job(what: string, work: () => Promise<void>): Promise<void> {
+/** One job at a time; every failure is a one-line message and the page stays usable. `work` may return a note to leave on screen. */
+async function job(what: string, work: () => Promise<string | void>): Promise<void> {
   if (state.busy) return say('busy: wait for the current job to finish', 'info');
   state.busy = true;
   say(`${what}…`, 'info');
   try {
-    await work();
-    say('', 'info');
+    say((await work()) ?? '', 'info');
   } catch (e) {
     state.errors++;
     say(describe(e));
@@ -70,11 +69,21 @@ async function getKernels(): Promise<Kernels> {
   return engine;
 }
 
+let lastProgress: Progress | undefined;
+
 function showProgress(p: Progress): void {
+  lastProgress = { ...p };
   const bar = $<HTMLProgressElement>('load-progress');
   bar.hidden = false;
   bar.value = p.total ? p.bytes / p.total : 0;
   $('load-status').textContent = `${(p.bytes / 1e6).toFixed(1)} of ${(p.total / 1e6).toFixed(1)} MB${p.tensors ? `, ${p.tensors} tensors` : ''}`;
+}
+
+/** A loaded model is 100 %: buffers the loader skips (attn.bias) are never read, so the bytes fall short of the file. */
+function progressDone(): void {
+  $<HTMLProgressElement>('load-progress').value = 1;
+  const p = lastProgress;
+  $('load-status').textContent = p ? `done: ${(p.bytes / 1e6).toFixed(1)} MB read${p.tensors ? `, ${p.tensors} tensors` : ''}` : 'done';
 }
 
 async function load(input: () => Promise<ModelInput>): Promise<void> {
@@ -84,21 +93,19 @@ async function load(input: () => Promise<ModelInput>): Promise<void> {
   const next = await loadGpt2(k, src.weights, src.config);
   loaded?.model.dispose();
   loaded = { ...next, source: src.name };
-  resetEdits();
+  clearAnalysis();
+  resetEdits(next.model.config, src.name === 'default');
+  progressDone();
   state.model = src.name;
+  state.loads++;
   const c = next.model.config;
   const seconds = (performance.now() - started) / 1000;
   $('model-info').textContent = `${src.name}: ${c.nLayer} layers, d = ${c.nEmbd}, ${c.nHead} heads, vocabulary ${c.vocabSize}, context ${c.nPositions}; loaded in ${seconds.toFixed(2)} s on ${k.gpu.adapterName}`;
-  $<HTMLInputElement>('edit-layer').max = String(c.nLayer - 1);
-  // The documented setting for this model (the embedded one, gpt2-xl), as the CLI's defaults.
-  const defaults = editDefaults(c, src.name === 'default');
-  if (defaults) {
-    $<HTMLInputElement>('edit-layer').value = String(defaults.layers[0]);
-    $<HTMLInputElement>('lr').value = String(defaults.lr.shift);
-  }
 }
 
 function needModel(): Loaded {
+  // Without WebGPU no model can load; the message that says why stays.
+  if (!('gpu' in navigator)) throw new NoAdapterError(NO_WEBGPU);
   if (!loaded) throw new Error('no model loaded: pick the embedded model or your own files first');
   return loaded;
 }
@@ -106,10 +113,15 @@ function needModel(): Loaded {
 setupModuleBoxes();
 setupDownloads();
 $('load-default').addEventListener('click', () => void job('loading the embedded model', () => load(() => defaultModel(showProgress))));
-$<HTMLInputElement>('files').addEventListener('change', (e) => {
-  const files = [...((e.target as HTMLInputElement).files ?? [])];
-  if (files.length) void job('loading your model', () => load(() => userModel(files, showProgress)));
-});
+for (const id of ['files', 'folder']) {
+  $<HTMLInputElement>(id).addEventListener('change', (e) => {
+    const input = e.target as HTMLInputElement;
+    const files = [...(input.files ?? [])];
+    // Emptied, so choosing the same files again is a change and reloads them.
+    input.value = '';
+    if (files.length) void job('loading your model', () => load(() => userModel(files, showProgress)));
+  });
+}
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
@@ -124,21 +136,30 @@ $('analysis-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const started = performance.now();
   void job('running the Backward Lens', async () => {
-    state.lastRun = await runAnalysis(needModel(), started);
+    state.lastRun = await runAnalysis(needModel(), appliedEdits(), started);
     state.runs++;
   });
 });
+$('method').addEventListener('change', methodDefaults);
 $('edit-form').addEventListener('submit', (e) => {
   e.preventDefault();
   void job('editing', async () => {
-    await applyEdit(needModel());
+    const changed = await applyEdit(needModel());
     state.edits++;
+    if (!changed) return 'the shift changed nothing: the target already is the top-1 next token';
+    markStale();
   });
 });
 $('undo').addEventListener('click', () => void job('undoing the last edit', async () => {
   await undoEdit(needModel());
   state.edits++;
+  markStale();
 }));
+// A link pasted or followed on the open page: its settings, and its analysis once a model is in.
+window.addEventListener('hashchange', () => {
+  applyHash();
+  if (loaded && new URLSearchParams(location.hash.slice(1)).has('prompt')) $<HTMLFormElement>('analysis-form').requestSubmit();
+});
 
 // The embedded model loads at once: the quick-start pair is one Enter away.
 if (!('gpu' in navigator)) say(NO_WEBGPU);

@@ -55,12 +55,21 @@ export async function defaultModel(onRead: (p: Progress) => void): Promise<Model
   return { name: 'default', weights: blobSource(new Blob(chunks as BlobPart[]), 'default', onRead), config: await configRes.json() };
 }
 
-/** The visitor's config.json + model.safetensors, from a file input or a drop. */
+const SHARD = /-\d+-of-(\d+)\.safetensors$/;
+
+/** The visitor's config.json + model.safetensors, from a file input, a folder input or a drop. */
 export async function userModel(files: readonly File[], onRead: (p: Progress) => void): Promise<ModelInput> {
   const pickle = files.find((f) => /\.(bin|pt|pth|ckpt)$/i.test(f.name));
+  const shard = files.find((f) => SHARD.test(f.name) || f.name.endsWith('.safetensors.index.json'));
+  if (shard) {
+    const count = SHARD.exec(shard.name)?.[1];
+    throw new BadModelError(`${shard.name} belongs to a sharded checkpoint${count ? ` (${Number(count)} shards)` : ''}: the page reads one model.safetensors; merge the shards into one file first (or use the CLI on a smaller model)`);
+  }
   const weights = files.find((f) => f.name.endsWith('.safetensors'));
   if (!weights) {
-    throw new BadModelError(pickle ? `${pickle.name} is a PyTorch pickle: pick the model.safetensors of the directory instead` : 'no .safetensors file among the files: pick config.json and model.safetensors');
+    throw new BadModelError(pickle
+      ? `${pickle.name} is a PyTorch pickle (.${pickle.name.split('.').pop()}), which the page does not read: pick the directory's model.safetensors, or convert the checkpoint to safetensors first`
+      : 'no .safetensors file among the files: pick config.json and model.safetensors');
   }
   const configFile = files.find((f) => f.name === 'config.json');
   let config: unknown;

@@ -7,6 +7,7 @@ import { GradientPass } from '../lens/pass.ts';
 import type { Analysis } from '../lens/types.ts';
 import { factorTensors } from '../lens/factor-export.ts';
 import { BadInputError, preparePair } from '../lens/prepare.ts';
+import { commaItems, expandLayers, parseLayers as parseLayerRanges, type LayerRange } from '../lens/layers.ts';
 import { MODULE_NAMES, moduleByName, type LinearModule } from '../model/config.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
@@ -217,42 +218,28 @@ async function readPairs(path: string): Promise<SourcedPair[]> {
   return pairs;
 }
 
-function list(value: string, flag: string): string[] {
-  const items = value.split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new UsageError(`${flag} "${value}": an empty item; separate items with single commas`);
-  return items;
+/** The shared grammar's syntax errors are usage errors here (exit 2 with the --help hint). */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw e instanceof BadInputError ? new UsageError(e.message) : e;
+  }
 }
 
 export function parseModules(value: string): LinearModule[] {
-  return [...new Set(list(value, '--modules').map((name) => {
+  return [...new Set(asUsage(() => commaItems(value, '--modules')).map((name) => {
     const module = moduleByName(name);
     if (!module) throw new BadInputError(`--modules: unknown module "${name}": choose from ${MODULE_NAMES}`);
     return module;
   }))];
 }
 
-type LayerRange = readonly [from: number, to: number];
-
-/** "0-11", "0,3,5-7" as ranges; expanded once the model's depth is known. */
 export function parseLayers(value: string): LayerRange[] {
-  return list(value, '--layers').map((item) => {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(item);
-    if (!m) throw new UsageError(`--layers "${value}": "${item}" is not a layer or a range like 3-7`);
-    const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
-    if (from > to) throw new UsageError(`--layers "${value}": the range ${item} runs backwards; write ${to}-${from}`);
-    return [from, to] as const;
-  });
+  return asUsage(() => parseLayerRanges(value));
 }
 
-/** Sorted, without repeats. */
-export function expandLayers(ranges: readonly LayerRange[], nLayer: number): number[] {
-  const layers = new Set<number>();
-  for (const [from, to] of ranges) {
-    if (to >= nLayer) throw new BadInputError(`--layers: layer ${to} does not exist: this model has layers 0-${nLayer - 1}`);
-    for (let l = from; l <= to; l++) layers.add(l);
-  }
-  return [...layers].sort((a, b) => a - b);
-}
+export { expandLayers };
 
 function parseK(value: string): number {
   if (!/^\d+$/.test(value)) throw new UsageError(`--k "${value}" is not a whole number`);

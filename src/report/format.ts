@@ -13,6 +13,11 @@ export function prob(p: number): string {
   return p >= 1e-3 ? `${Number((p * 100).toPrecision(3))}%` : p.toExponential(1);
 }
 
+/** Token text for a grid cell or column: a token of spaces only shows them as ␣, or it would look like a blank cell. */
+export function visible(text: string): string {
+  return /^ +$/.test(text) ? text.replace(/ /g, '␣') : text;
+}
+
 /** Token text in quotes, so leading spaces stay visible. */
 export function quoted(text: string): string {
   return `"${text}"`;

@@ -5,14 +5,14 @@
 import type { Analysis } from '../lens/types.ts';
 import type { LinearModule } from '../model/config.ts';
 import { esc, scriptJson } from './escape.ts';
-import { num, prob, quoted } from './format.ts';
+import { num, prob, quoted, visible } from './format.ts';
 import { TOOLTIP_SCRIPT } from './html-script.ts';
-import type { Report } from './json.ts';
+import type { AppliedEdit, Report } from './json.ts';
 import { linePlot, type Series } from './plot.ts';
 import { formatNeuronView } from './neurons.ts';
 import type { NeuronView } from '../lens/neurons.ts';
 import { cssColor, needsLightText, rampColor, unit } from './scale.ts';
-import { gridColumns, gridsOf, layerSummaries, type Grid } from './views.ts';
+import { BLANK_NOTE, gridColumns, gridsOf, hasBlank, layerSummaries, type Grid } from './views.ts';
 
 const MODULE_COLORS: Record<LinearModule, string> = {
   'attn.c_attn': '#1f77b4',
@@ -41,15 +41,26 @@ export function renderHtml(r: Report): string {
 }
 
 function header(r: Report): string {
-  const m = r.model;
-  const s = r.results[0]?.settings;
-  const settings = s ? `; modules ${s.modules.join(', ')}; k = ${s.k}; ${s.normalized ? 'normalized logit lens LL(v/‖v‖)' : 'logit lens LL(v)'}; loss on the ${s.targetTokens === 'all' ? 'target\'s every token' : 'target\'s first token'}` : '';
   return `<header><h1>Backward Lens report</h1>
-<p class="meta">${esc(`model ${m.source}: ${m.nLayer} layers, d = ${m.nEmbd}, ${m.nHead} heads, vocabulary ${m.vocabSize}${settings}`)}</p>
+${reportMeta(r)}
 <p class="help">The fine-tuning gradient of a weight matrix W is XᵀΔ = Σ<sub>i</sub> x<sub>i</sub>ᵀδ<sub>i</sub> over the prompt tokens i:
 x<sub>i</sub> is the layer's input and δ<sub>i</sub> = ∂L/∂(x<sub>i</sub>W) its VJP. The FF2 grid shows, per layer and token, the least probable token of the logit lens of δ<sub>i</sub>
 (what the update writes in: it subtracts δ); the FF1 grid the most probable token of x<sub>i</sub>. The shade is ‖δ<sub>i</sub>‖ of that module: white cells barely change the weights.
 Hover or focus a cell for its k most and least probable tokens.</p></header>`;
+}
+
+/** The model, its edits and the run's settings (k, lens, modules): the report's header lines, which the web app shows too. */
+export function reportMeta(r: Report): string {
+  const m = r.model;
+  const s = r.results[0]?.settings;
+  const settings = s ? `; modules ${s.modules.join(', ')}; k = ${s.k}; ${s.normalized ? 'normalized logit lens LL(v/‖v‖)' : 'logit lens LL(v)'}; loss on the ${s.targetTokens === 'all' ? 'target\'s every token' : 'target\'s first token'}` : '';
+  const edits = m.edits?.length ? `\n<p class="meta edits">${esc(`edited in memory before this analysis (${m.edits.length}): ${m.edits.map(describeEdit).join('; ')}`)}</p>` : '';
+  return `<p class="meta">${esc(`model ${m.source}: ${m.nLayer} layers, d = ${m.nEmbd}, ${m.nHead} heads, vocabulary ${m.vocabSize}${settings}`)}</p>${edits}`;
+}
+
+export function describeEdit(e: AppliedEdit): string {
+  const steps = e.method === 'shift' ? `up to ${e.steps} pass${e.steps > 1 ? 'es' : ''}` : `${e.steps} step${e.steps > 1 ? 's' : ''}`;
+  return `${e.method} at layer ${e.layers.join(',')}, η ${e.lr}, ${steps}: ${quoted(e.prompt)} → ${quoted(e.target)}`;
 }
 
 /** One analysis: summary, grids, plots and ranks. The web app renders the same section into its page. */
@@ -60,6 +71,7 @@ export function renderSection(a: Analysis, p: number, vocabSize: number, neurons
   return `<section class="pair" id="pair-${p}">
 <h2>${esc(quoted(a.prompt))} → ${esc(quoted(a.target))}</h2>
 <p class="summary">${summary}</p>
+${a.warnings.length ? `<ul class="warnings">${a.warnings.map((w) => `<li>warning: ${esc(w)}</li>`).join('')}</ul>` : ''}
 ${grids.length ? grids.map((g) => gridTable(a, g, p)).join('\n') : '<p class="note">No grid: neither mlp.c_proj (FF2) nor mlp.c_fc (FF1) was analysed.</p>'}
 <div class="plots">${plots(a, vocabSize)}</div>
 ${rankTable(a)}
@@ -74,18 +86,20 @@ function neuronSection(a: Analysis, view: NeuronView): string {
 }
 
 function gridTable(a: Analysis, g: Grid, p: number): string {
-  const head = `<tr><th>layer</th>${gridColumns(a).map((c) => (c.forced ? `<th class="forced" title="teacher-forced target token">→${esc(c.token.text)}</th>` : `<th>${esc(c.token.text)}</th>`)).join('')}</tr>`;
-  const rows = g.rows.map((row) => {
+  const head = `<tr><th>layer</th>${gridColumns(a).map((c) => (c.forced ? `<th class="forced" title="teacher-forced target token">→${esc(visible(c.token.text))}</th>` : `<th>${esc(visible(c.token.text))}</th>`)).join('')}</tr>`;
+  const rows = g.rows.map((row, r) => {
     const cells = row.cells.map((c, i) => {
       const bg = rampColor(unit(c.norm, g.maxNorm));
       const style = `background:${cssColor(bg)};color:${needsLightText(bg) ? '#fff' : '#000'}`;
-      return `<td tabindex="0" class="${c.isTarget ? 'target' : ''}" style="${style}" data-p="${p}" data-l="${row.layerIndex}" data-m="${row.moduleIndex}" data-v="${g.spec.vector}" data-i="${i}">${c.zero ? '' : esc(c.token?.text ?? '?')}</td>`;
+      // One Tab stop per grid; the tooltip script moves focus inside it with the arrow keys.
+      const tab = r === 0 && i === 0 ? '0' : '-1';
+      return `<td tabindex="${tab}" class="${c.isTarget ? 'target' : ''}" style="${style}" data-p="${p}" data-l="${row.layerIndex}" data-m="${row.moduleIndex}" data-v="${g.spec.vector}" data-i="${i}">${c.zero ? '' : esc(visible(c.token?.text ?? '?'))}</td>`;
     });
     return `<tr><th>${row.layer}</th>${cells.join('')}</tr>`;
   });
   return `<figure class="grid"><figcaption><b>${g.spec.name}</b> (${g.spec.module}): ${esc(g.spec.caption)}; the target is outlined</figcaption>
 ${legend(g.maxNorm)}
-<div class="scroll"><table>${head}${rows.join('')}</table></div></figure>`;
+<div class="scroll"><table>${head}${rows.join('')}</table></div>${hasBlank(g) ? `<p class="note">${esc(BLANK_NOTE)}</p>` : ''}</figure>`;
 }
 
 function legend(max: number): string {
@@ -145,9 +159,10 @@ h1{font-size:22px;margin:0 0 6px}h2{font-size:18px;margin:28px 0 4px;white-space
 .plot{background:#fff;border:1px solid #ddd;font:11px system-ui,sans-serif}
 .plot-title{font-size:13px;font-weight:600}.plot-area{fill:none;stroke:#ccc}.grid-line{stroke:#eee}
 .neurons pre{font:12px/1.3 ui-monospace,Menlo,Consolas,monospace;overflow-x:auto;background:#fff;border:1px solid #ddd;padding:8px}.neurons summary{cursor:pointer;font-weight:600;margin:12px 0 6px}
-.ranks{border-collapse:collapse;font-size:13px;margin:8px 0}.ranks caption{text-align:left;margin-bottom:4px}
+.ranks{border-collapse:collapse;font-size:13px;margin:8px 0;display:block;overflow-x:auto;max-width:100%}.ranks caption{text-align:left;margin-bottom:4px}
 .ranks th,.ranks td{border:1px solid #ddd;padding:2px 8px;text-align:right}
-#bl-tip{position:absolute;z-index:10;background:#fff;border:1px solid #999;box-shadow:0 2px 8px rgba(0,0,0,.2);padding:8px 10px;font-size:12px;max-width:520px;pointer-events:none}
+#bl-tip{position:absolute;z-index:10;background:#fff;border:1px solid #999;box-shadow:0 2px 8px rgba(0,0,0,.2);padding:8px 10px;font-size:12px;max-width:min(520px,calc(100vw - 16px));box-sizing:border-box;overflow:auto}
+.warnings{color:#8a4b00;margin:4px 0;padding-left:20px}
 .tip-title{font-weight:700;margin-bottom:4px;white-space:pre-wrap}.tip-lists{display:flex;gap:16px;margin-top:6px}
 .tip-head{font-weight:600}.tip-list td{padding:0 6px 0 0;white-space:pre}.tip-list .p{text-align:right;color:#555}
 nav ol{margin:8px 0;padding-left:20px}

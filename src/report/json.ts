@@ -1,6 +1,7 @@
 // The JSON report: every number of every analysis with the model it came from.
 // README.md ("JSON output") documents the schema; bump `version` on any change
 // that would break a reader.
+import type { EditMethod } from '../edit/types.ts';
 import type { NeuronView } from '../lens/neurons.ts';
 import type { Analysis } from '../lens/types.ts';
 import type { Gpt2Config } from '../model/config.ts';
@@ -10,6 +11,19 @@ export const REPORT_VERSION = 1;
 export interface ModelInfo extends Gpt2Config {
   /** The model directory or file as given, or "default" for the embedded model. */
   readonly source: string;
+  /** Edits applied in memory before the analysis (the web app's edit stack), oldest first; absent when none. */
+  readonly edits?: readonly AppliedEdit[];
+}
+
+/** One edit as applied: its pair and its settings with the defaults filled in. */
+export interface AppliedEdit {
+  readonly prompt: string;
+  readonly target: string;
+  readonly method: EditMethod;
+  readonly layers: readonly number[];
+  readonly lr: number;
+  /** shift: at most this many passes; sgd, adam: steps. */
+  readonly steps: number;
 }
 
 export interface Report {

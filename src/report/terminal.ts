@@ -4,7 +4,7 @@
 import type { Analysis } from '../lens/types.ts';
 import { num, prob, quoted } from './format.ts';
 import { needsLightText, rampColor, unit, type Rgb } from './scale.ts';
-import { gridColumns, gridsOf, layerSummaries, type Grid, type LayerSummary } from './views.ts';
+import { BLANK_NOTE, gridColumns, gridsOf, hasBlank, layerSummaries, type Grid, type LayerSummary } from './views.ts';
 import { cut, displayWidth, fit } from './width.ts';
 
 export type ColorMode = 'none' | '256' | 'truecolor';
@@ -54,8 +54,7 @@ function renderGrid(a: Analysis, grid: Grid, width: number, color: ColorMode): s
     header,
     `${'─'.repeat(LAYER_WIDTH + 1)}┼${'─'.repeat(columns.length * (width + 1))}`,
     ...rows,
-    // Without this, blank cells read as a rendering fault.
-    ...(grid.rows.some((r) => r.cells.some((c) => c.zero)) ? ['blank: δ_i is exactly 0 (the last layer, i < n), so its lens says nothing'] : []),
+    ...(hasBlank(grid) ? [BLANK_NOTE] : []),
   ];
 }
 

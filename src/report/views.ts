@@ -19,6 +19,11 @@ export const GRIDS: readonly GridSpec[] = [
   { module: 'mlp.c_fc', name: 'FF1', vector: 'x', list: 'top', caption: 'most probable token of LL(x_i): what the layer reads' },
 ];
 
+/** The legend line under a grid with blank cells; without it they read as a rendering fault. */
+export const BLANK_NOTE = 'blank: δ_i is exactly 0 (the last layer, i < n), so its lens says nothing';
+
+export const hasBlank = (grid: Grid): boolean => grid.rows.some((r) => r.cells.some((c) => c.zero));
+
 export interface GridCell {
   /** Absent if the vector was not projected, or is exactly zero. */
   readonly token?: TokenProb;
