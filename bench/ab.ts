@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, 
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Tokenizer } from '../src/tokenizer.ts';
+import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { promptOfLength } from './prompts.ts';
 import { cachedCheckpoint, SHAPES } from './shapes.ts';
 import { timing } from './stats.ts';

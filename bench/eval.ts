@@ -14,7 +14,7 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { decode } from '../src/model/decode.ts';
 import { Gpt2 } from '../src/model/gpt2.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { Tokenizer } from '../src/tokenizer.ts';
+import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { randomGpt2, SHAPES } from './shapes.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, reps: { type: 'string' }, 'ppl-texts': { type: 'string' }, 'gen-tokens': { type: 'string' } } });

@@ -11,13 +11,13 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseCounterFact, spaced } from '../src/data/counterfact.ts';
 import { wikitextStatsText } from '../src/data/wikitext.ts';
-import { LocatedEditor, type LocatedSpec } from '../src/edit/located.ts';
-import { secondMoments, textWindows } from '../src/edit/second-moment.ts';
-import { DEFAULT_MODEL_LOCATED, ROME_VALUE, MEMIT_VALUE } from '../src/edit/rome-hparams.ts';
+import { LocatedEditor, type LocatedSpec } from '../src/edit/located/editor.ts';
+import { secondMoments, textWindows } from '../src/edit/located/second-moment.ts';
+import { DEFAULT_MODEL_LOCATED, ROME_VALUE, MEMIT_VALUE } from '../src/edit/located/rome-hparams.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import type { Gpt2 } from '../src/model/gpt2.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { Tokenizer } from '../src/tokenizer.ts';
+import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { randomGpt2, SHAPES } from './shapes.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'both' }, batch: { type: 'string', default: '10' }, 'small-tokens': { type: 'string', default: '4096' }, 'default-tokens': { type: 'string', default: '20480' }, edits: { type: 'string', default: '3' }, json: { type: 'string' } } });

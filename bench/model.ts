@@ -10,7 +10,7 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { renderHtml } from '../src/report/html.ts';
 import { renderJson, report } from '../src/report/json.ts';
 import { renderTerminal } from '../src/report/terminal.ts';
-import { Tokenizer } from '../src/tokenizer.ts';
+import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { timeAnalyze } from './analyze-times.ts';
 import { fmt, timing } from './stats.ts';
 import { randomGpt2, SHAPES } from './shapes.ts';

@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getEngine } from '../src/gpu/engine.ts';
-import { parseRecords } from '../src/lens/study/records.ts';
-import { runStudy } from '../src/lens/study/run.ts';
+import { parseRecords } from '../src/study/records.ts';
+import { runStudy } from '../src/study/run.ts';
 import { Gpt2 } from '../src/model/gpt2.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { Tokenizer } from '../src/tokenizer.ts';
+import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { randomGpt2, SHAPES } from './shapes.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string' }, 'small-records': { type: 'string' }, batch: { type: 'string' } } });

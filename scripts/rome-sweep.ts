@@ -1,5 +1,5 @@
 // The small sweep behind the default model's ROME/MEMIT rows in
-// src/edit/rome-hparams.ts (docs/rome-memit.md): for each of the first N trained
+// src/edit/located/rome-hparams.ts (docs/rome-memit.md): for each of the first N trained
 // CounterFact records whose target the model saw in training, edit alone, measure,
 // restore. Per setting: success (target_new's first token becomes the top-1 next
 // token), neighbourhood kept (the locality prompt's top-1 unchanged), the value
@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { answerToken, spaced, type CounterFactRecord } from '../src/data/counterfact.ts';
-import { LocatedEditor, type LocatedSpec } from '../src/edit/located.ts';
-import { fileSha256, momentFile, readMoment } from '../src/edit/moment-cache-node.ts';
-import { ROME_VALUE } from '../src/edit/rome-hparams.ts';
+import { LocatedEditor, type LocatedSpec } from '../src/edit/located/editor.ts';
+import { fileSha256, momentFile, readMoment } from '../src/edit/located/moment-cache-node.ts';
+import { ROME_VALUE } from '../src/edit/located/rome-hparams.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { predictNext } from '../src/model/next-token.ts';

@@ -11,7 +11,7 @@ import { configJson, LINEAR_MODULES, type Gpt2Config } from '../src/model/config
 import { fileSource, writeSafetensorsFile } from '../src/model/node-file.ts';
 import { openSafetensors } from '../src/model/safetensors.ts';
 import type { Report } from '../src/report/json.ts';
-import { Tokenizer } from '../src/tokenizer.ts';
+import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 import { gpt2ParamShapesRef, randomGpt2ParamsRef } from './reference/gpt2.ts';
 

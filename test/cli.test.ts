@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
 import { fileSource } from '../src/model/node-file.ts';
 import { openSafetensors } from '../src/model/safetensors.ts';
-import { Tokenizer } from '../src/tokenizer.ts';
+import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 import { assertClose } from './helpers.ts';
 import { gpt2BackwardRef, type Gpt2ParamsRef } from './reference/gpt2.ts';

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
-import { Tokenizer, TokenizerError } from '../src/tokenizer.ts';
+import { Tokenizer, TokenizerError } from '../src/tokenizer/gpt2-bpe.ts';
 
 const gpt2 = Tokenizer.gpt2();
 

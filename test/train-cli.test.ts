@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { readRecords } from '../src/cli/data.ts';
 import { fileSource } from '../src/model/node-file.ts';
 import { openSafetensors } from '../src/model/safetensors.ts';
-import { Tokenizer } from '../src/tokenizer.ts';
+import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { recordSentences } from '../src/train/corpus.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'bl-train-'));

@@ -3,10 +3,10 @@
 // Every input is checked before the analysis runs, so bad input fails in seconds.
 import { readFile } from 'node:fs/promises';
 import { analyzePass, settingsFor, type AnalyzeOptions, type PromptTarget } from '../lens/analyze.ts';
-import { GradientPass } from '../lens/pass.ts';
+import { GradientPass } from '../pass/pass.ts';
 import type { Analysis } from '../lens/types.ts';
 import { factorTensors } from '../lens/factor-export.ts';
-import { BadInputError, preparePair } from '../lens/prepare.ts';
+import { BadInputError, preparePair } from '../pass/prepare.ts';
 import { MODULE_NAMES, moduleByName, type LinearModule } from '../model/config.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';

@@ -1,15 +1,15 @@
 // `backward-lens edit --method rome:layer=L | memit:layers=A-B`: the located edits,
 // which need each pair's subject and the layers' second-moment statistics. Shares
 // the before/after display and the output files with the other edit methods.
-import { LocatedEditor } from '../edit/located.ts';
+import { LocatedEditor } from '../edit/located/editor.ts';
 import { look } from '../edit/look.ts';
-import { AUTHORS_VALUES, locatedDefaults } from '../edit/rome-hparams.ts';
-import { subjectLastToken } from '../edit/value-vector.ts';
+import { AUTHORS_VALUES, locatedDefaults } from '../edit/located/rome-hparams.ts';
+import { subjectLastToken } from '../edit/located/value-vector.ts';
 import { parseMethod } from '../eval/methods.ts';
-import { BadInputError } from '../lens/prepare.ts';
+import { BadInputError } from '../pass/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { defaultModelDir, loadModel, UsageError } from './common.ts';
-import { renderChanges, renderPairs } from './edit-render.ts';
+import { renderChanges, renderPairs } from '../report/edit.ts';
 import { layerMoments } from './moments.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';

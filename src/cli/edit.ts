@@ -4,9 +4,9 @@
 import { describeDefaults, editDefaults } from '../edit/defaults.ts';
 import { checkSpec, edit } from '../edit/edit.ts';
 import { look, type Side } from '../edit/look.ts';
-import { renderChanges, renderPairs } from './edit-render.ts';
+import { renderChanges, renderPairs } from '../report/edit.ts';
 import { EDIT_METHODS, type EditResult, type EditSpec } from '../edit/types.ts';
-import { BadInputError, preparePair } from '../lens/prepare.ts';
+import { BadInputError, preparePair } from '../pass/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
 import { defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';

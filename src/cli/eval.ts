@@ -2,8 +2,8 @@
 // selection of records and one or more methods, resumable and shardable.
 import { selectRecords } from '../data/counterfact.ts';
 import { wikitextRows } from '../data/wikitext.ts';
-import { LocatedEditor } from '../edit/located.ts';
-import { AUTHORS_VALUES, locatedDefaults } from '../edit/rome-hparams.ts';
+import { LocatedEditor } from '../edit/located/editor.ts';
+import { AUTHORS_VALUES, locatedDefaults } from '../edit/located/rome-hparams.ts';
 import { modelEditor, type LocatedSetup } from '../eval/editor.ts';
 import { checkLayers, METHOD_SYNTAX, parseMethod, type MethodSpec } from '../eval/methods.ts';
 import { runEvaluation, type EvalLine } from '../eval/run.ts';

@@ -5,7 +5,7 @@ import type { CounterFactRecord } from '../data/counterfact.ts';
 import { recordSentences } from '../train/corpus.ts';
 import { Progress } from './progress.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import { defaultDataDir, readRecords } from './data.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';
 

@@ -12,7 +12,7 @@ import { Gpt2 } from '../model/gpt2.ts';
 import { fileSource, writeSafetensorsFile } from '../model/node-file.ts';
 import { openSafetensors, type TensorToWrite } from '../model/safetensors.ts';
 import type { Tensor } from '../tensor.ts';
-import { Tokenizer } from '../tokenizer.ts';
+import { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import { answerToken } from '../data/counterfact.ts';
 import { recordSentences, reducedVocabulary } from '../train/corpus.ts';
 import { epochBatches, Trainer, type TrainHyper } from '../train/trainer.ts';

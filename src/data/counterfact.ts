@@ -1,7 +1,7 @@
 // CounterFact records (EasyEdit layout) and the rules every command applies to them:
 // answers are strings without a leading space, so the token that follows a prompt is
 // the first token of `" " + answer`. Browser-safe: parsing takes text, not files.
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 
 export interface CounterFactRecord {
   case_id: number;

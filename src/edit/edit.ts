@@ -1,10 +1,10 @@
 // edit(): checks an EditSpec against the model, tokenizes the pairs, runs the method
 // and reports what changed. Several pairs are one batched edit. Undo with
 // model.restore(), which gives back the original bytes of every changed weight.
-import { BadInputError, preparePair } from '../lens/prepare.ts';
+import { BadInputError, preparePair } from '../pass/prepare.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import { weightChanges } from './changes.ts';
 import { adam, sgd } from './finetune.ts';
 import { forwardPassShift } from './shift.ts';

@@ -4,7 +4,7 @@
 // All six teacher-forced continuations of a record share one batched forward pass.
 import { answerTokens, type CounterFactRecord } from '../data/counterfact.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import { fluency } from './fluency.ts';
 import { scoreContinuations, type Scored } from './score.ts';
 

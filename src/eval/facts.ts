@@ -3,8 +3,8 @@
 import { Tape } from '../autograd/tape.ts';
 import { readI32 } from '../gpu/buffers.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import { topk } from '../ops/vocab.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import { topk } from '../gpu/vocab.ts';
+import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 
 export interface PromptAnswer {
   prompt: string;

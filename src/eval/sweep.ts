@@ -6,7 +6,7 @@
 // hi / lo <= 1 + tolerance and report hi, the smallest eta seen to succeed.
 import { answerToken, type Selected } from '../data/counterfact.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import type { EditKind, MethodSpec } from './methods.ts';
 import type { Editor } from './run.ts';
 import { perplexity, scoreContinuations } from './score.ts';

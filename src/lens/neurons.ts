@@ -12,15 +12,15 @@ import { readAll, upload, zeros } from '../gpu/buffers.ts';
 import { LINEAR_MODULES, MODULE_NAMES, moduleByName, type LinearModule } from '../model/config.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import { layernorm } from '../ops/layernorm.ts';
-import { normalizeRows } from '../ops/rows.ts';
+import { normalizeRows } from '../gpu/rows.ts';
 import { unembed } from '../ops/unembed.ts';
-import { topkMembers, topkOverlap } from '../ops/overlap.ts';
-import { MAX_K } from '../ops/vocab.ts';
+import { topkMembers, topkOverlap } from '../gpu/overlap.ts';
+import { MAX_K } from '../gpu/vocab.ts';
 import type { Tensor } from '../tensor.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import { logitLens, type Projection } from './logit-lens.ts';
-import type { GradientPass } from './pass.ts';
-import { BadInputError } from './prepare.ts';
+import type { GradientPass } from '../pass/pass.ts';
+import { BadInputError } from '../pass/prepare.ts';
 import type { TokenProb } from './types.ts';
 
 /** The paper compares the 100 most probable tokens of two vectors (Fig. 8a). */

@@ -3,7 +3,7 @@
 import type { Kernels } from '../gpu/kernels.ts';
 import { upload, uploadFrom } from '../gpu/buffers.ts';
 import type { Tensor } from '../tensor.ts';
-import { Tokenizer } from '../tokenizer.ts';
+import { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import { BadModelError, parameterShapes, parseConfig, type Gpt2Config } from './config.ts';
 import { checkFiniteTensor } from './finite.ts';
 import { Gpt2 } from './gpt2.ts';

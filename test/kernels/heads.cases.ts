@@ -4,12 +4,12 @@
 // over <= 50,257 terms, accumulated in f32), one f32 rounding for gathers and
 // scatter-adds, exact for integer outputs, 1e-6 for AdamW (a handful of f32 operations per element).
 import { readF32 } from '../../src/gpu/buffers.ts';
-import { adamw } from '../../src/ops/adam.ts';
+import { adamw } from '../../src/gpu/adam.ts';
 import { embed, selectRows } from '../../src/ops/embedding.ts';
 import { linear } from '../../src/ops/linear.ts';
 import { unembed } from '../../src/ops/unembed.ts';
-import { normalizeRows, rowNorms } from '../../src/ops/rows.ts';
-import { topk } from '../../src/ops/vocab.ts';
+import { normalizeRows, rowNorms } from '../../src/gpu/rows.ts';
+import { topk } from '../../src/gpu/vocab.ts';
 import { softmaxXent } from '../../src/ops/xent.ts';
 import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef, softmaxXentBackwardRef, softmaxXentRef, topkRef } from '../reference/ops.ts';
 import { assertClose, assertEqual, gpu, read, rand, type Case } from '../helpers.ts';

@@ -1,7 +1,7 @@
 // matmul.wgsl against matmulRef. Tolerance 1e-4 relative to the largest entry:
 // f32 accumulation over K <= 3072 terms errs by about sqrt(K) * 6e-8 typically.
 import { zeros, readF32 } from '../../src/gpu/buffers.ts';
-import { gemm } from '../../src/ops/gemm.ts';
+import { gemm } from '../../src/gpu/gemm.ts';
 import { matmulRef } from '../reference/ops.ts';
 import { assertClose, gpu, rand, type Case } from '../helpers.ts';
 

@@ -5,9 +5,9 @@
 // reference with the same tolerances as the unsplit cases in heads.cases.ts.
 import { blockRows, readF32 } from '../../src/gpu/buffers.ts';
 import type { Kernels } from '../../src/gpu/kernels.ts';
-import { adamw } from '../../src/ops/adam.ts';
+import { adamw } from '../../src/gpu/adam.ts';
 import { embed } from '../../src/ops/embedding.ts';
-import { rowNorms } from '../../src/ops/rows.ts';
+import { rowNorms } from '../../src/gpu/rows.ts';
 import { unembed } from '../../src/ops/unembed.ts';
 import type { Tensor } from '../../src/tensor.ts';
 import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef } from '../reference/ops.ts';

@@ -8,7 +8,7 @@
 // for every GPT-2 size in their files; only the layers (and MEMIT's λ, which scales
 // with the statistics) are per model. The embedded default model's layers and λ come
 // from the sweep in docs/rome-memit.md.
-import type { Gpt2Config } from '../model/config.ts';
+import type { Gpt2Config } from '../../model/config.ts';
 import type { ValueHparams } from './value-vector.ts';
 
 export const ROME_VALUE: ValueHparams = { steps: 20, lr: 0.5, weightDecay: 0.5, clampNormFactor: 4, klFactor: 0.0625 };

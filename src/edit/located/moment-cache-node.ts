@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileSource, writeSafetensorsFile } from '../model/node-file.ts';
-import { openSafetensors } from '../model/safetensors.ts';
+import { fileSource, writeSafetensorsFile } from '../../model/node-file.ts';
+import { openSafetensors } from '../../model/safetensors.ts';
 
 export const MOMENT_TENSOR = 'mom2';
 

@@ -1,10 +1,10 @@
 // Top-k / bottom-k ids per row of scores (decoding, generation, edits). Only k ids
 // and scores per row come back to the CPU. The logit lens has its own fused kernels
-// (ops/lens.ts) with the same order and ties.
-import { zeros } from '../gpu/buffers.ts';
-import type { Kernels } from '../gpu/kernels.ts';
-import { f32, grid1d } from '../gpu/kernels.ts';
-import { VOCAB } from '../gpu/sources.ts';
+// (gpu/lens.ts) with the same order and ties.
+import { zeros } from './buffers.ts';
+import type { Kernels } from './kernels.ts';
+import { f32, grid1d } from './kernels.ts';
+import { VOCAB } from './sources.ts';
 import type { Tensor } from '../tensor.ts';
 
 export const MAX_K = 128; // kernels/vocab.wgsl MAX_K

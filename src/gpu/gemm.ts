@@ -1,7 +1,7 @@
 // The general matrix product behind every linear map: C = alpha op(A) op(B) + beta C + bias.
-import type { Kernels } from '../gpu/kernels.ts';
-import { f32 } from '../gpu/kernels.ts';
-import { MATMUL } from '../gpu/sources.ts';
+import type { Kernels } from './kernels.ts';
+import { f32 } from './kernels.ts';
+import { MATMUL } from './sources.ts';
 
 export interface GemmArgs {
   A: GPUBuffer;

@@ -2,7 +2,7 @@
 // expected answer = ground_truth; parsed and selected by src/data/counterfact.ts like
 // every other command's) or ROME's known facts (known_1000.json; target and expected
 // answer are both the attribute).
-import { BadDataError, checkCounterFact, selectRecords as select } from '../../data/counterfact.ts';
+import { BadDataError, checkCounterFact, selectRecords as select } from '../data/counterfact.ts';
 
 export type Layout = 'counterfact' | 'knowns';
 

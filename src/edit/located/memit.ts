@@ -5,11 +5,11 @@
 // token, each the mean of two groups (the plain prompt; the mean over the five
 // generated prefixes), residuals R = (z − current residual) / (layers left), and
 // ΔW = (λC + KKᵀ)⁻¹ K Rᵀ (closed-form.ts).
-import { Tape } from '../autograd/tape.ts';
-import { readAll } from '../gpu/buffers.ts';
-import type { Gpt2, Hook } from '../model/gpt2.ts';
-import type { Tensor } from '../tensor.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import { Tape } from '../../autograd/tape.ts';
+import { readAll } from '../../gpu/buffers.ts';
+import type { Gpt2, Hook } from '../../model/gpt2.ts';
+import type { Tensor } from '../../tensor.ts';
+import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
 import { memitUpdate, type Cholesky } from './closed-form.ts';
 import { addToFF2, type LocatedOutcome } from './rome.ts';
 import { optimizeValues, subjectLastToken, type FactRequest, type ValueHparams } from './value-vector.ts';

@@ -5,12 +5,12 @@
 // batch into an [f, f] float32 accumulator on the GPU (one matmul per batch), which
 // is flushed into float64 on the CPU every few thousand tokens so that rounding does
 // not grow with the corpus.
-import { Tape } from '../autograd/tape.ts';
-import { readF32, zeros } from '../gpu/buffers.ts';
-import type { Gpt2, Hook } from '../model/gpt2.ts';
-import { gemm } from '../ops/gemm.ts';
-import type { Tensor } from '../tensor.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import { Tape } from '../../autograd/tape.ts';
+import { readF32, zeros } from '../../gpu/buffers.ts';
+import type { Gpt2, Hook } from '../../model/gpt2.ts';
+import { gemm } from '../../gpu/gemm.ts';
+import type { Tensor } from '../../tensor.ts';
+import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
 
 export interface MomentProgress {
   tokens: number;

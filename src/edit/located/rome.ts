@@ -4,10 +4,10 @@
 // ΔW = C⁻¹k̄ ⊗ (v* − v₀) / ((C⁻¹k̄)ᵀ k), k the key of the plain prompt (whose FF2
 // output is v₀, so v* − out(k) = δ). Several facts are written one after another,
 // as apply_rome_to_model does.
-import { upload } from '../gpu/buffers.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
-import { gemm } from '../ops/gemm.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import { upload } from '../../gpu/buffers.ts';
+import type { Gpt2 } from '../../model/gpt2.ts';
+import { gemm } from '../../gpu/gemm.ts';
+import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
 import { romeUpdate, type Cholesky } from './closed-form.ts';
 import { optimizeValues, type FactRequest, type ValueHparams } from './value-vector.ts';
 

@@ -1,10 +1,10 @@
 // study.json: the study's aggregates with what produced them. README documents it.
-import type { Gpt2Config } from '../../model/config.ts';
-import type { LinearModule } from '../../model/config.ts';
+import type { Gpt2Config } from '../model/config.ts';
+import type { LinearModule } from '../model/config.ts';
 import type { Aggregates } from './aggregate.ts';
 import type { Layout } from './records.ts';
 import type { Skipped } from './run.ts';
-import { SEGMENTS } from './segments.ts';
+import { SEGMENTS } from '../pass/segments.ts';
 
 export interface StudyDocument {
   readonly version: 1;

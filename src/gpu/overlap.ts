@@ -1,11 +1,11 @@
 // Top-k sets for the per-neuron view's LL intersection (paper Fig. 8a): which ids
 // rank in a row's top k, as an unordered list or as counts against reference sets.
 // A radix select finds each row's cut, so nothing is sorted and, for the counts,
-// no row's list is ever formed. Order and ties are those of ops/vocab.ts.
-import { zeros } from '../gpu/buffers.ts';
-import type { Kernels } from '../gpu/kernels.ts';
-import { grid1d } from '../gpu/kernels.ts';
-import { OVERLAP } from '../gpu/sources.ts';
+// no row's list is ever formed. Order and ties are those of gpu/vocab.ts.
+import { zeros } from './buffers.ts';
+import type { Kernels } from './kernels.ts';
+import { grid1d } from './kernels.ts';
+import { OVERLAP } from './sources.ts';
 import type { Tensor } from '../tensor.ts';
 
 /** The k ids of each row's top k in no particular order: i32 [rows, count]. */

@@ -2,15 +2,15 @@
 // layer shares (the Cholesky factor of C, the context prefixes sampled from the
 // unedited model) and writes the updates through model.editable, so model.restore()
 // undoes them exactly like every other edit.
-import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer.ts';
-import { weightChanges } from './changes.ts';
+import type { Gpt2 } from '../../model/gpt2.ts';
+import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
+import { weightChanges } from '../changes.ts';
 import { Cholesky } from './closed-form.ts';
 import { memitPrefixes, romePrefixes } from './context-templates.ts';
 import { memit } from './memit.ts';
 import { MEMIT_VALUE, ROME_VALUE } from './rome-hparams.ts';
 import { rome } from './rome.ts';
-import type { WeightChange } from './types.ts';
+import type { WeightChange } from '../types.ts';
 import type { FactRequest, ValueHparams } from './value-vector.ts';
 
 export interface LocatedSpec {

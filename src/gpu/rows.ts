@@ -1,8 +1,8 @@
 // Per-row norms and unit-norm rows (not differentiated: analysis only).
-import { zeros } from '../gpu/buffers.ts';
-import type { Kernels } from '../gpu/kernels.ts';
-import { grid1d } from '../gpu/kernels.ts';
-import { ELEMENTWISE } from '../gpu/sources.ts';
+import { zeros } from './buffers.ts';
+import type { Kernels } from './kernels.ts';
+import { grid1d } from './kernels.ts';
+import { ELEMENTWISE } from './sources.ts';
 import type { Tensor } from '../tensor.ts';
 
 /** ||row||_2 for each row: [rows]. */

@@ -1,11 +1,11 @@
 // The fused logit-lens reduction (kernels/lens.wgsl): for each row of h, the
 // log-sum-exp of h . wte^T, its top-k and bottom-k, and the 0-based ranks of
 // watched ids, without ever storing the [rows, vocabulary] logits. Order and ties
-// are those of ops/vocab.ts.
-import { upload, zeros } from '../gpu/buffers.ts';
-import type { Kernels } from '../gpu/kernels.ts';
-import { grid1d } from '../gpu/kernels.ts';
-import { LENS } from '../gpu/sources.ts';
+// are those of gpu/vocab.ts.
+import { upload, zeros } from './buffers.ts';
+import type { Kernels } from './kernels.ts';
+import { grid1d } from './kernels.ts';
+import { LENS } from './sources.ts';
 import type { Tensor } from '../tensor.ts';
 import { MAX_K } from './vocab.ts';
 

@@ -11,14 +11,14 @@
 // The forward and backward passes run on the engine, the hook adding δ; the loss and
 // its gradient with respect to the few logits rows are computed in float64 here and
 // fed into the backward pass as the logits' gradient.
-import { Tape } from '../autograd/tape.ts';
-import { readAll } from '../gpu/buffers.ts';
-import { BadInputError } from '../lens/prepare.ts';
-import { segmentPrompt } from '../lens/study/segments.ts';
-import type { Gpt2, Hook } from '../model/gpt2.ts';
-import { add } from '../ops/pointwise.ts';
-import type { Tensor } from '../tensor.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import { Tape } from '../../autograd/tape.ts';
+import { readAll } from '../../gpu/buffers.ts';
+import { BadInputError } from '../../pass/prepare.ts';
+import { segmentPrompt } from '../../pass/segments.ts';
+import type { Gpt2, Hook } from '../../model/gpt2.ts';
+import { add } from '../../ops/pointwise.ts';
+import type { Tensor } from '../../tensor.ts';
+import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
 
 export interface ValueHparams {
   /** v_num_grad_steps */

@@ -1,6 +1,6 @@
-import type { Kernels } from '../gpu/kernels.ts';
-import { f32, grid1d } from '../gpu/kernels.ts';
-import { ADAM } from '../gpu/sources.ts';
+import type { Kernels } from './kernels.ts';
+import { f32, grid1d } from './kernels.ts';
+import { ADAM } from './sources.ts';
 import type { Tensor } from '../tensor.ts';
 
 export interface AdamHyper {

@@ -1,14 +1,14 @@
 // The study over many records: records are labelled with their segments, checked,
 // then analysed in batches (many prompts share one forward and backward pass) and
 // folded into the aggregates one by one.
-import type { LinearModule } from '../../model/config.ts';
-import type { Gpt2 } from '../../model/gpt2.ts';
-import type { Tokenizer } from '../../tokenizer.ts';
-import { analyze, settingsFor } from '../analyze.ts';
-import { BadInputError, preparePair } from '../prepare.ts';
+import type { LinearModule } from '../model/config.ts';
+import type { Gpt2 } from '../model/gpt2.ts';
+import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import { analyze, settingsFor } from '../lens/analyze.ts';
+import { BadInputError, preparePair } from '../pass/prepare.ts';
 import { StudyAccumulator, type Aggregates } from './aggregate.ts';
 import type { StudyRecord } from './records.ts';
-import { segmentPrompt, type Segmentation } from './segments.ts';
+import { segmentPrompt, type Segmentation } from '../pass/segments.ts';
 
 export interface StudyOptions {
   modules?: readonly LinearModule[];

@@ -2,9 +2,9 @@
 // time so that any number of records fits in memory. Segment values follow ROME's
 // averages: a prompt's value for a segment is the mean over its tokens there, and
 // the figures show the mean (and median) of those over prompts.
-import type { LinearModule } from '../../model/config.ts';
-import type { Analysis, ModuleView } from '../types.ts';
-import { SEGMENTS, type Segment, type Segmentation } from './segments.ts';
+import type { LinearModule } from '../model/config.ts';
+import type { Analysis, ModuleView } from '../lens/types.ts';
+import { SEGMENTS, type Segment, type Segmentation } from '../pass/segments.ts';
 import { mean, Samples, type Summary } from './stats.ts';
 
 export type BySegment = Record<Segment, Summary>;

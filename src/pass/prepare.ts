@@ -3,7 +3,7 @@
 // teacher-forced sum over every target token.
 import type { Gpt2 } from '../model/gpt2.ts';
 import type { Target } from '../model/gpt2.ts';
-import { Tokenizer, type EncodedPart } from '../tokenizer.ts';
+import { Tokenizer, type EncodedPart } from '../tokenizer/gpt2-bpe.ts';
 
 export class BadInputError extends Error {
   override name = 'BadInputError';

@@ -7,9 +7,9 @@
 //   "Therefore", "Because", "I", "You", each + ". "; its keys average the plain prompt
 //   and the mean of these five as two groups.
 // Lengths count the seed token, as generate_fast's max_out_len does.
-import { generate } from '../model/generate.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import { generate } from '../../model/generate.ts';
+import type { Gpt2 } from '../../model/gpt2.ts';
+import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
 
 const EOT = 50256;
 
