@@ -1,4 +1,7 @@
 // GPT-2 hyperparameters, from a Hugging Face config.json or safetensors metadata.
+import type { Activation } from '../ops/pointwise.ts';
+
+export type { Activation };
 
 export class BadModelError extends Error {
   override name = 'BadModelError';
@@ -15,9 +18,6 @@ export interface Gpt2Config {
   /** The MLP's activation; absent means gelu_new, GPT-2's own. */
   activation?: Activation;
 }
-
-/** gelu_new: GPT-2's tanh approximation of GELU; gelu: the exact (erf) GELU; relu. */
-export type Activation = 'gelu_new' | 'gelu' | 'relu';
 
 // Hugging Face's activation_function names for what the kernels compute: gelu_fast
 // and gelu_pytorch_tanh are the tanh approximation (gelu_fast only regroups the

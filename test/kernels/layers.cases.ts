@@ -7,7 +7,7 @@ import { Tape } from '../../src/autograd/tape.ts';
 import type { Kernels } from '../../src/gpu/kernels.ts';
 import { attention } from '../../src/ops/attention.ts';
 import { layernorm } from '../../src/ops/layernorm.ts';
-import type { Activation } from '../../src/model/config.ts';
+import type { Activation } from '../../src/ops/pointwise.ts';
 import { activate, add, gelu } from '../../src/ops/pointwise.ts';
 import type { Tensor } from '../../src/tensor.ts';
 import {
