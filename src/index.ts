@@ -17,7 +17,8 @@ export { generate, type GenerateOptions } from './model/generate.ts';
 
 export { GradientPass, type PassOptions, type PairOutputs, type PromptTarget } from './pass/pass.ts';
 export { analyze, analyzePass, type AnalyzeOptions } from './lens/analyze.ts';
-export { BadInputError, type TargetTokens } from './pass/prepare.ts';
+export { BadInputError } from './errors.ts';
+export type { TargetTokens } from './pass/prepare.ts';
 export type { Analysis, ModuleView, VectorView, Token, TokenProb } from './lens/types.ts';
 export type { NeuronOptions, NeuronRequest, NeuronView } from './lens/neurons/types.ts';
 export { neuronView } from './lens/neurons/view.ts';

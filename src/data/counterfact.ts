@@ -1,6 +1,7 @@
 // CounterFact records (EasyEdit layout) and the rules every command applies to them:
 // answers are strings without a leading space, so the token that follows a prompt is
 // the first token of `" " + answer`. Browser-safe: parsing takes text, not files.
+import { BadInputError } from '../errors.ts';
 import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 
 export interface CounterFactRecord {
@@ -16,7 +17,7 @@ export interface CounterFactRecord {
 
 const STRING_FIELDS = ['prompt', 'subject', 'target_new', 'ground_truth', 'rephrase_prompt', 'locality_prompt', 'locality_ground_truth'] as const;
 
-export class BadDataError extends Error {
+export class BadDataError extends BadInputError {
   override name = 'BadDataError';
 }
 

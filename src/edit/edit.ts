@@ -1,7 +1,8 @@
 // edit(): checks an EditSpec against the model, tokenizes the pairs, runs the method
 // and reports what changed. Several pairs are one batched edit. Undo with
 // model.restore(), which gives back the original bytes of every changed weight.
-import { BadInputError, preparePair } from '../pass/prepare.ts';
+import { BadInputError } from '../errors.ts';
+import { preparePair } from '../pass/prepare.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';

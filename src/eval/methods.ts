@@ -3,6 +3,7 @@
 // `memit:layers=A-B[,batch=N,lambda=λ]`. Layers are one layer, a range `a-b`, or a
 // list joined by `+` (commas separate parameters). Each spec has one canonical
 // label, which names it in records.jsonl and the tables.
+import { BadInputError } from '../errors.ts';
 
 export type EditKind = 'shift' | 'sgd' | 'adam';
 
@@ -15,7 +16,7 @@ export type MethodSpec =
 
 export type EditMethodSpec = Extract<MethodSpec, { kind: EditKind }>;
 
-export class BadMethodError extends Error {
+export class BadMethodError extends BadInputError {
   override name = 'BadMethodError';
 }
 

@@ -1,9 +1,10 @@
 // GPT-2 hyperparameters, from a Hugging Face config.json or safetensors metadata.
+import { BadInputError } from '../errors.ts';
 import type { Activation } from '../ops/pointwise.ts';
 
 export type { Activation };
 
-export class BadModelError extends Error {
+export class BadModelError extends BadInputError {
   override name = 'BadModelError';
 }
 

@@ -3,11 +3,8 @@
 // teacher-forced sum over every target token.
 import type { Gpt2 } from '../model/gpt2.ts';
 import type { Target } from '../model/gpt2.ts';
+import { BadInputError } from '../errors.ts';
 import { Tokenizer, type EncodedPart } from '../tokenizer/gpt2-bpe.ts';
-
-export class BadInputError extends Error {
-  override name = 'BadInputError';
-}
 
 export type TargetTokens = 'first' | 'all';
 
@@ -27,8 +24,8 @@ export interface PreparedPair {
 }
 
 export function preparePair(model: Gpt2, tokenizer: Tokenizer, prompt: string, target: string, mode: TargetTokens = 'first'): PreparedPair {
-  if (prompt.length === 0) throw new BadInputError('the prompt is empty: pass --prompt "some text"');
-  if (target.length === 0) throw new BadInputError('the target is empty: pass --target " word" (GPT-2 words usually start with a space)');
+  if (prompt.length === 0) throw new BadInputError('the prompt is empty', 'prompt');
+  if (target.length === 0) throw new BadInputError('the target is empty', 'target');
   const promptParts = encode(tokenizer, prompt, 'prompt');
   const targetParts = encode(tokenizer, target, 'target');
   const promptIds = promptParts.flatMap((p) => p.ids);
@@ -57,13 +54,13 @@ function fallbackWarning(tokenizer: Tokenizer, parts: readonly EncodedPart[], te
   return [`the ${what} ${JSON.stringify(text)} has GPT-2 tokens this model's vocabulary lacks (${missing}), spelled in single bytes: it runs as ${quoted(parts.flatMap((p) => p.ids))}`];
 }
 
-function encode(tokenizer: Tokenizer, text: string, what: string): EncodedPart[] {
+function encode(tokenizer: Tokenizer, text: string, what: 'prompt' | 'target'): EncodedPart[] {
   try {
     const parts = tokenizer.encodeParts(text);
-    if (parts.length === 0) throw new BadInputError(`the ${what} encodes to no tokens`);
+    if (parts.length === 0) throw new BadInputError(`the ${what} encodes to no tokens`, what);
     return parts;
   } catch (e) {
     if (e instanceof BadInputError) throw e;
-    throw new BadInputError(`the ${what} cannot be encoded by this model's vocabulary: ${(e as Error).message}`);
+    throw new BadInputError(`the ${what} cannot be encoded by this model's vocabulary: ${(e as Error).message}`, what);
   }
 }

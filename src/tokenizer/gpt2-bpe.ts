@@ -3,12 +3,13 @@
 // indexed by; GPT-2 ids are what r50k_base assigns. Without a reduced vocabulary
 // the two coincide.
 
+import { BadInputError } from '../errors.ts';
 import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
 
 const GPT2_VOCAB_SIZE = 50257;
 
-export class TokenizerError extends Error {
+export class TokenizerError extends BadInputError {
   override name = 'TokenizerError';
 }
 

@@ -13,7 +13,7 @@
 // fed into the backward pass as the logits' gradient.
 import { Tape } from '../../autograd/tape.ts';
 import { readAll } from '../../gpu/buffers.ts';
-import { BadInputError } from '../../pass/prepare.ts';
+import { BadInputError } from '../../errors.ts';
 import { segmentPrompt } from '../../pass/segments.ts';
 import type { Gpt2, Hook } from '../../model/gpt2.ts';
 import { add } from '../../ops/pointwise.ts';

@@ -8,12 +8,12 @@ import { readAll, upload, zeros } from '../../gpu/buffers.ts';
 import { topkMembers, topkOverlap } from '../../gpu/overlap.ts';
 import { normalizeRows } from '../../gpu/rows.ts';
 import { MAX_K } from '../../gpu/vocab.ts';
-import { LINEAR_MODULES, MODULE_NAMES, moduleByName, type LinearModule } from '../../model/config.ts';
+import { LINEAR_MODULES, type LinearModule } from '../../model/config.ts';
 import type { Gpt2 } from '../../model/gpt2.ts';
 import { layernorm } from '../../ops/layernorm.ts';
 import { unembed } from '../../ops/unembed.ts';
 import type { GradientPass } from '../../pass/pass.ts';
-import { BadInputError } from '../../pass/prepare.ts';
+import { BadInputError } from '../../errors.ts';
 import type { Tensor } from '../../tensor.ts';
 import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
 import { logitLens, type Projection } from '../logit-lens.ts';
@@ -27,16 +27,6 @@ const ORIENTATION: Record<LinearModule, NeuronOrientation> = {
   'mlp.c_fc': 'columns',
   'mlp.c_proj': 'rows',
 };
-
-/** Parses `LAYER.MODULE` (e.g. `5.mlp.c_proj`; ff1 and ff2 name the MLP matrices). */
-export function parseNeuronSpec(spec: string, nLayer: number): { layer: number; module: LinearModule } {
-  const m = /^(\d+)\.(.+)$/.exec(spec.trim());
-  const module = m ? moduleByName(m[2]!) : undefined;
-  if (!m || !module) throw new BadInputError(`--neurons "${spec}": expected LAYER.MODULE with MODULE one of ${MODULE_NAMES} (e.g. 5.mlp.c_proj)`);
-  const layer = Number(m[1]);
-  if (layer >= nLayer) throw new BadInputError(`--neurons "${spec}": layer ${layer} does not exist: this model has layers 0-${nLayer - 1}`);
-  return { layer, module };
-}
 
 /** The per-neuron view of h.{layer}.{module}'s gradient for one pair of a pass. */
 export async function neuronView(pass: GradientPass, tokenizer: Tokenizer, req: NeuronRequest, opts: NeuronOptions): Promise<NeuronView> {
