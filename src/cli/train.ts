@@ -17,7 +17,8 @@ import { answerToken } from '../data/counterfact.ts';
 import { recordSentences, reducedVocabulary } from '../train/corpus.ts';
 import { epochBatches, Trainer, type TrainHyper } from '../train/trainer.ts';
 import { readRecords, defaultDataDir } from './data.ts';
-import { factQuality, formatQuality } from './facts.ts';
+import { formatQuality } from '../report/fact-quality.ts';
+import { factQuality } from './facts.ts';
 import { parse, UsageError, type Command } from './common.ts';
 import { Progress } from './progress.ts';
 
