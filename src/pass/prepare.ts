@@ -55,12 +55,12 @@ function fallbackWarning(tokenizer: Tokenizer, parts: readonly EncodedPart[], te
 }
 
 function encode(tokenizer: Tokenizer, text: string, what: 'prompt' | 'target'): EncodedPart[] {
+  let parts: EncodedPart[];
   try {
-    const parts = tokenizer.encodeParts(text);
-    if (parts.length === 0) throw new BadInputError(`the ${what} encodes to no tokens`, what);
-    return parts;
+    parts = tokenizer.encodeParts(text);
   } catch (e) {
-    if (e instanceof BadInputError) throw e;
-    throw new BadInputError(`the ${what} cannot be encoded by this model's vocabulary: ${(e as Error).message}`, what);
+    throw new BadInputError(`the ${what} cannot be encoded by this model's vocabulary: ${(e as Error).message}`);
   }
+  if (parts.length === 0) throw new BadInputError(`the ${what} encodes to no tokens`, what);
+  return parts;
 }
