@@ -3,6 +3,7 @@
 // the first token of `" " + answer`. Browser-safe: parsing takes text, not files.
 import { BadInputError } from '../errors.ts';
 import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import { expandRanges, parseRanges } from './ranges.ts';
 
 export interface CounterFactRecord {
   case_id: number;
@@ -84,16 +85,8 @@ export function selectRecords<T = CounterFactRecord>(
   }
   const byCase = spec.startsWith('case:');
   const body = byCase ? spec.slice(5) : spec;
-  const wanted = new Set<number>();
-  for (const part of body.split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) throw new BadDataError(`records "${spec}": "${part}" is not a number or range a-b (e.g. 0-99, or case:2,3,8-12 for case_ids)`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new BadDataError(`records "${spec}": range ${part} runs backwards`);
-    if (b - a > 10_000_000) throw new BadDataError(`records "${spec}": range ${part} is too large`);
-    for (let x = a; x <= b; x++) wanted.add(x);
-  }
+  const fail = (problem: string) => new BadDataError(`records "${spec}": ${problem} (e.g. 0-99, or case:2,3,8-12 for ${idName}s)`);
+  const wanted = new Set(expandRanges(parseRanges(body, { fail })));
   const key = (s: Selected<T>) => (byCase ? idOf(s.record) : s.index);
   const selected = all.filter((s) => wanted.has(key(s)));
   if (selected.length === 0) throw new BadDataError(`records "${spec}" selects none of the ${records.length} records`);
