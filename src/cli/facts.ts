@@ -3,7 +3,7 @@ import type { CounterFactRecord } from '../data/counterfact.ts';
 import { factQuality as computeQuality, writesReport, type FactQuality, type WritesReport } from '../eval/fact-quality.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import { formatQuality, formatWrites } from '../report/fact-quality.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { Progress } from './progress.ts';
 import { defaultDataDir, readRecords } from './data.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';

@@ -2,7 +2,7 @@
 // answers are strings without a leading space, so the token that follows a prompt is
 // the first token of `" " + answer`. Browser-safe: parsing takes text, not files.
 import { BadInputError } from '../errors.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { expandRanges, parseRanges } from './ranges.ts';
 
 export interface CounterFactRecord {
@@ -45,19 +45,19 @@ export function checkCounterFact(data: unknown, source: string): CounterFactReco
   return data as CounterFactRecord[];
 }
 
-/** The answer as it follows a prompt: with its leading space. */
+/** The answer as text that follows a prompt, for the edits' target text: with its leading space. */
 export const spaced = (answer: string): string => ` ${answer}`;
 
-/** Model ids of an answer as it follows a prompt. */
-export function answerTokens(tokenizer: Tokenizer, answer: string): number[] {
-  const ids = tokenizer.encode(spaced(answer));
+/** Model ids of an answer as it follows its prompt. */
+export function answerTokens(tokenizer: Tokenizer, prompt: string, answer: string): number[] {
+  const ids = tokenizer.answerIds(prompt, answer);
   if (ids.length === 0) throw new RangeError(`answer "${answer}" encodes to no tokens`);
   return ids;
 }
 
-/** The first token of an answer as it follows a prompt: what efficacy and the edits use. */
-export function answerToken(tokenizer: Tokenizer, answer: string): number {
-  return answerTokens(tokenizer, answer)[0]!;
+/** The first token of an answer as it follows its prompt: what efficacy and the edits use. */
+export function answerToken(tokenizer: Tokenizer, prompt: string, answer: string): number {
+  return answerTokens(tokenizer, prompt, answer)[0]!;
 }
 
 export interface Selected<T = CounterFactRecord> {

@@ -5,7 +5,7 @@ import { BadInputError } from '../errors.ts';
 import { preparePair } from '../pass/prepare.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { weightChanges } from './changes.ts';
 import { adam, sgd } from './finetune.ts';
 import { forwardPassShift } from './shift.ts';

@@ -4,7 +4,7 @@
 // model the target token.
 import type { CounterFactRecord } from '../data/counterfact.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { recordSentences } from '../train/corpus.ts';
 import { recall, type PromptAnswer, type RecallResult } from './facts.ts';
 import { targetWrites, type LayerWrites } from './target-writes.ts';
@@ -50,7 +50,7 @@ export interface WritesReport {
  */
 export async function writesReport(model: Gpt2, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, corpus: readonly CounterFactRecord[] = trained, onProgress?: (done: number) => void): Promise<WritesReport> {
   const seen = new Set(corpus.flatMap(recordSentences).flatMap((s) => tokenizer.encode(s)));
-  const isSeen = (r: CounterFactRecord) => seen.has(tokenizer.encode(` ${r.target_new}`)[0]!);
+  const isSeen = (r: CounterFactRecord) => seen.has(tokenizer.answerIds(r.prompt, r.target_new)[0]!);
   const item = (r: CounterFactRecord) => ({ prompt: r.prompt, targetNew: r.target_new });
   const seenItems = trained.filter(isSeen).map(item);
   const seenInTraining = await targetWrites(model, tokenizer, seenItems, k, onProgress);

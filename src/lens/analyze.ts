@@ -9,7 +9,7 @@ import { checkFiniteLogits } from '../model/finite.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import { rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { logitLens, type IdProb, type Projection } from './logit-lens.ts';
 import { GradientPass, type PromptTarget } from '../pass/pass.ts';
 import { BadInputError } from '../errors.ts';

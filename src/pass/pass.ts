@@ -8,7 +8,7 @@ import { readAll, zeros } from '../gpu/buffers.ts';
 import type { LinearModule } from '../model/config.ts';
 import type { ForwardResult, Gpt2, Hook, Target } from '../model/gpt2.ts';
 import type { Tensor } from '../tensor.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { BadInputError } from '../errors.ts';
 import { preparePair, type PreparedPair, type TargetTokens } from './prepare.ts';
 

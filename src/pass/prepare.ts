@@ -4,7 +4,7 @@
 import type { Gpt2 } from '../model/gpt2.ts';
 import type { Target } from '../model/gpt2.ts';
 import { BadInputError } from '../errors.ts';
-import { Tokenizer, type EncodedPart } from '../tokenizer/gpt2-bpe.ts';
+import type { EncodedPart, Tokenizer } from '../tokenizer/tokenizer.ts';
 
 export type TargetTokens = 'first' | 'all';
 
@@ -50,7 +50,7 @@ function fallbackWarning(tokenizer: Tokenizer, parts: readonly EncodedPart[], te
   const spelled = parts.filter((p) => p.spelled);
   if (spelled.length === 0) return [];
   const quoted = (ids: readonly number[]) => ids.map((id) => `"${tokenizer.tokenText(id)}"`).join(' ');
-  const missing = spelled.map((p) => `"${Tokenizer.gpt2().tokenText(p.gpt2)}"`).join(', ');
+  const missing = spelled.map((p) => `"${p.text}"`).join(', ');
   return [`the ${what} ${JSON.stringify(text)} has GPT-2 tokens this model's vocabulary lacks (${missing}), spelled in single bytes: it runs as ${quoted(parts.flatMap((p) => p.ids))}`];
 }
 

@@ -3,7 +3,7 @@
 // folded into the aggregates one by one.
 import type { LinearModule } from '../model/config.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { analyze, settingsFor } from '../lens/analyze.ts';
 import { BadInputError } from '../errors.ts';
 import { preparePair } from '../pass/prepare.ts';

@@ -18,7 +18,7 @@ import { segmentPrompt } from '../../pass/segments.ts';
 import type { Gpt2, Hook } from '../../model/gpt2.ts';
 import { add } from '../../ops/pointwise.ts';
 import type { Tensor } from '../../tensor.ts';
-import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 
 export interface ValueHparams {
   /** v_num_grad_steps */

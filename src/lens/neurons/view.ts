@@ -15,7 +15,7 @@ import { unembed } from '../../ops/unembed.ts';
 import type { GradientPass } from '../../pass/pass.ts';
 import { BadInputError } from '../../errors.ts';
 import type { Tensor } from '../../tensor.ts';
-import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 import { logitLens, type Projection } from '../logit-lens.ts';
 import type { TokenProb } from '../types.ts';
 import { byNormDescending, groupMembers, neuronGeometry, signFlip, stats, type Geometry, type Members, type Overlap, type Span } from './geometry.ts';
