@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getEngine } from '../src/gpu/engine.ts';
 import { factorTensors } from '../src/lens/factor-export.ts';
-import { GradientPass } from '../src/lens/pass.ts';
+import { GradientPass } from '../src/pass/pass.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { writeSafetensorsNew } from '../src/model/node-file.ts';
 import { STAGES, timeAnalyze } from './analyze-times.ts';

@@ -1,5 +1,5 @@
 // The small sweep behind the default model's ROME/MEMIT rows in
-// src/edit/rome-hparams.ts (docs/rome-memit.md): for each of the first N trained
+// src/edit/located/rome-hparams.ts (docs/rome-memit.md): for each of the first N trained
 // CounterFact records whose target the model saw in training, edit alone, measure,
 // restore. Per setting: success (target_new's first token becomes the top-1 next
 // token), neighbourhood kept (the locality prompt's top-1 unchanged), the value
@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { answerToken, spaced, type CounterFactRecord } from '../src/data/counterfact.ts';
-import { LocatedEditor, type LocatedSpec } from '../src/edit/located.ts';
-import { fileSha256, momentFile, readMoment } from '../src/edit/moment-cache-node.ts';
-import { ROME_VALUE } from '../src/edit/rome-hparams.ts';
+import { LocatedEditor, type LocatedSpec } from '../src/edit/located/editor.ts';
+import { fileSha256, momentFile, readMoment } from '../src/edit/located/moment-cache-node.ts';
+import { ROME_VALUE } from '../src/edit/located/rome-hparams.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { predictNext } from '../src/model/next-token.ts';
@@ -24,7 +24,7 @@ const trained = (JSON.parse(readFileSync(new URL('../../../shared/data/counterfa
 const modelDir = new URL('../../weights/default', import.meta.url).pathname;
 const { model, tokenizer } = await loadModelPath(await getEngine(), modelDir);
 const seen = new Set(trained.flatMap((r) => recordSentences(r).flatMap((s) => tokenizer.encode(s))));
-const records = trained.filter((r) => seen.has(answerToken(tokenizer, r.target_new))).slice(0, N);
+const records = trained.filter((r) => seen.has(answerToken(tokenizer, r.prompt, r.target_new))).slice(0, N);
 const sha = await fileSha256(`${modelDir}/model.safetensors`);
 const editor = new LocatedEditor(model, tokenizer, async (l) => {
   const m = await readMoment(`${modelDir}/stats`, l, sha, model.config.nInner);
@@ -49,7 +49,7 @@ for (const text of values.specs!.split(',')) {
   for (const [i, r] of records.entries()) {
     const result = await editor.apply(spec, [{ prompt: r.prompt, subject: r.subject, target: spaced(r.target_new) }]);
     const [after, local] = await top1([r.prompt, r.locality_prompt]);
-    success += after === answerToken(tokenizer, r.target_new) ? 1 : 0;
+    success += after === answerToken(tokenizer, r.prompt, r.target_new) ? 1 : 0;
     kept += local === localBefore[i] ? 1 : 0;
     loss += result.losses[0]!.at(-1)! / records.length;
     model.restore();

@@ -1,4 +1,4 @@
-// The fused logit lens (src/ops/lens.ts, kernels/lens.wgsl) against a float64
+// The fused logit lens (src/gpu/lens.ts, kernels/lens.wgsl) against a float64
 // reference (test/reference/lens.ts) on odd sizes, with ties, a split embedding,
 // and through logitLens with zero, normalized and unnormalized rows.
 import { test } from 'uvu';
@@ -9,7 +9,7 @@ import type { Kernels } from '../src/gpu/kernels.ts';
 import { logitLens } from '../src/lens/logit-lens.ts';
 import { parameterShapes, type Gpt2Config } from '../src/model/config.ts';
 import { Gpt2 } from '../src/model/gpt2.ts';
-import { decodeLens, lens, type LensRow } from '../src/ops/lens.ts';
+import { decodeLens, lens, type LensRow } from '../src/gpu/lens.ts';
 import { assertEqual } from './helpers.ts';
 import { withBindLimit } from './kernels/split.cases.ts';
 import { lnfLogitLensRef } from './reference/gpt2.ts';

@@ -3,12 +3,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readAll, upload } from '../src/gpu/buffers.ts';
-import { GradientPass } from '../src/lens/pass.ts';
-import { neuronView, parseNeuronSpec, type NeuronOptions, type NeuronRequest, type NeuronView } from '../src/lens/neurons.ts';
+import { GradientPass } from '../src/pass/pass.ts';
+import type { NeuronOptions, NeuronRequest, NeuronView } from '../src/lens/neurons/types.ts';
+import { parseNeuronSpec } from '../src/cli/neurons-spec.ts';
+import { neuronView } from '../src/lens/neurons/view.ts';
 import type { Gpt2Config, LinearModule } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
-import { topkMembers, topkOverlap } from '../src/ops/overlap.ts';
-import { topk } from '../src/ops/vocab.ts';
+import { topkMembers, topkOverlap } from '../src/gpu/overlap.ts';
+import { topk } from '../src/gpu/vocab.ts';
 import { formatNeuronView } from '../src/report/neurons.ts';
 import { openRandomModel } from './checkpoint.ts';
 import { gpt2BackwardRef, type Gpt2ParamsRef, type LinearFactorsRef } from './reference/gpt2.ts';

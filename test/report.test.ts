@@ -84,7 +84,7 @@ test('terminal colour: 256-colour or truecolor backgrounds, the target bold and 
 
 test('terminal: modules not analysed lose their grid, not the report', () => {
   const attnOnly = renderTerminal(fakeAnalysis({ modules: ['attn.c_attn', 'attn.c_proj'] }), { color: 'none' });
-  assert.match(attnOnly, /no grid: add mlp\.c_proj or mlp\.c_fc/);
+  assert.match(attnOnly, /no grid: the analysis has neither mlp\.c_proj nor mlp\.c_fc/);
   assert.not.match(attnOnly, /target rank in FF2/);
   assert.match(attnOnly, /rank attn\.c_attn/);
   const ff1 = renderTerminal(fakeAnalysis({ modules: ['mlp.c_fc'] }), { color: 'none' });

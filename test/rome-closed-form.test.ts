@@ -1,10 +1,10 @@
-// ROME's and MEMIT's closed forms (src/edit/closed-form.ts) against the float64
+// ROME's and MEMIT's closed forms (src/edit/located/closed-form.ts) against the float64
 // reference (test/reference/rome.ts: explicit inverse, the authors' orientation) on
 // odd sizes, with a second moment built like the real one (mean of k kᵀ over more
 // tokens than dimensions).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cholesky, denseUpdate, memitUpdate, romeUpdate, SingularMomentError } from '../src/edit/closed-form.ts';
+import { Cholesky, denseUpdate, memitUpdate, romeUpdate, SingularMomentError } from '../src/edit/located/closed-form.ts';
 import { assertClose } from './helpers.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 import { inverseRef, memitRef, romeRef } from './reference/rome.ts';

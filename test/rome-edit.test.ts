@@ -5,14 +5,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readAll } from '../src/gpu/buffers.ts';
-import { memitPrefixes, romePrefixes } from '../src/edit/context-templates.ts';
-import { LocatedEditor, type LocatedSpec } from '../src/edit/located.ts';
-import { secondMoments } from '../src/edit/second-moment.ts';
+import { memitPrefixes, romePrefixes } from '../src/edit/located/context-templates.ts';
+import { LocatedEditor, type LocatedSpec } from '../src/edit/located/editor.ts';
+import { secondMoments } from '../src/edit/located/second-moment.ts';
 import type { Gpt2Config } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { predictNext } from '../src/model/next-token.ts';
-import { ROME_VALUE } from '../src/edit/rome-hparams.ts';
-import { valueObjective } from '../src/edit/value-vector.ts';
+import { ROME_VALUE } from '../src/edit/located/rome-hparams.ts';
+import { valueObjective } from '../src/edit/located/value-vector.ts';
 import { openRandomModel } from './checkpoint.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 

@@ -1,4 +1,4 @@
-// Second-moment statistics (src/edit/second-moment.ts) against a float64 CPU
+// Second-moment statistics (src/edit/located/second-moment.ts) against a float64 CPU
 // computation on a tiny random model (odd sizes, a partial last batch, flushes
 // between batches); the cache file's checks; and `backward-lens stats` collecting,
 // then reusing, then refusing a cache made for another model.
@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { momentFile, readMoment, StatsCacheError, writeMoment } from '../src/edit/moment-cache-node.ts';
-import { secondMoments, tokenWindows } from '../src/edit/second-moment.ts';
+import { momentFile, readMoment, StatsCacheError, writeMoment } from '../src/edit/located/moment-cache-node.ts';
+import { secondMoments, tokenWindows } from '../src/edit/located/second-moment.ts';
 import type { Gpt2Config } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { openRandomModel, writeRandomCheckpoint } from './checkpoint.ts';

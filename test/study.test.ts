@@ -7,17 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StudyAccumulator } from '../src/lens/study/aggregate.ts';
-import type { StudyDocument } from '../src/lens/study/document.ts';
-import { parseRecords, selectRecords } from '../src/lens/study/records.ts';
-import { segmentPrompt, type Segment } from '../src/lens/study/segments.ts';
+import { StudyAccumulator } from '../src/study/aggregate.ts';
+import type { StudyDocument } from '../src/study/document.ts';
+import { parseRecords, selectRecords } from '../src/study/records.ts';
+import { segmentPrompt, type Segment } from '../src/pass/segments.ts';
 import type { Analysis } from '../src/lens/types.ts';
 import type { Gpt2Config } from '../src/model/config.ts';
 import type { Report } from '../src/report/json.ts';
-import { Tokenizer } from '../src/tokenizer.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 
-const gpt2 = Tokenizer.gpt2();
+const gpt2 = new Gpt2Tokenizer();
 const segs = (prompt: string, subject: string) => {
   const s = segmentPrompt(gpt2, prompt, gpt2.encode(prompt), subject);
   return s && { labels: s.labels.map((l) => l.join('+') || '-'), repeated: s.repeated };

@@ -4,10 +4,10 @@ import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Tokenizer } from '../src/tokenizer.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 
 const reference = new Tiktoken(r50k);
-const tokenizer = Tokenizer.gpt2();
+const tokenizer = new Gpt2Tokenizer();
 
 /** Deterministic text of `n` characters drawn from `alphabet`. */
 function text(n: number, alphabet: string, seed: number): string {

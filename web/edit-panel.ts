@@ -6,7 +6,7 @@
 import { editDefaults, type EditDefaults } from '../src/edit/defaults.ts';
 import { edit } from '../src/edit/edit.ts';
 import { look, type Side } from '../src/edit/look.ts';
-import { preparePair } from '../src/lens/prepare.ts';
+import { preparePair } from '../src/pass/prepare.ts';
 import type { Gpt2Config } from '../src/model/config.ts';
 import { quoted } from '../src/report/format.ts';
 import { describeEdit } from '../src/report/html.ts';

@@ -1,7 +1,7 @@
 // The form fields read as values: an empty or non-numeric field is an error that
 // names it, never a silent 0 or NaN passed on to the engine.
-import { expandLayers, parseLayers } from '../src/lens/layers.ts';
-import { BadInputError } from '../src/lens/prepare.ts';
+import { layersIn, parseRanges } from '../src/data/ranges.ts';
+import { BadInputError } from '../src/errors.ts';
 import { $ } from './dom.ts';
 
 /** A number field's value; `whole` refuses fractions. */
@@ -19,7 +19,13 @@ export function numberField(id: string, label: string, whole = false): number {
 
 /** The layers field in the CLI's --layers grammar ("0-2,5"); empty or "all": every layer. */
 export function layersField(nLayer: number): number[] | undefined {
-  const text = $<HTMLInputElement>('layers').value.trim();
+  return layerList($<HTMLInputElement>('layers').value, nLayer);
+}
+
+/** The layers field's text as layers (undefined: all), refused in the field's words. */
+export function layerList(value: string, nLayer: number): number[] | undefined {
+  const text = value.trim();
   if (text === '' || text === 'all') return undefined;
-  return expandLayers(parseLayers(text, 'the layers field'), nLayer, 'the layers field');
+  const fail = (problem: string) => new BadInputError(`the layers field "${text}": ${problem}`);
+  return layersIn(parseRanges(text, { noun: 'layer', fail }), nLayer, fail);
 }

@@ -3,7 +3,7 @@
 // dL/dW = X^T Delta. Nothing here allocates the in x out matrix unless asked.
 import { readAll, upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import { gemm } from '../ops/gemm.ts';
+import { gemm } from '../gpu/gemm.ts';
 import type { Tensor } from '../tensor.ts';
 import { rankOfProduct } from './linalg.ts';
 

@@ -3,18 +3,21 @@
 // Every input is checked before the analysis runs, so bad input fails in seconds.
 import { readFile } from 'node:fs/promises';
 import { analyzePass, settingsFor, type AnalyzeOptions, type PromptTarget } from '../lens/analyze.ts';
-import { GradientPass } from '../lens/pass.ts';
+import { GradientPass } from '../pass/pass.ts';
 import type { Analysis } from '../lens/types.ts';
 import { factorTensors } from '../lens/factor-export.ts';
-import { BadInputError, preparePair } from '../lens/prepare.ts';
-import { commaItems, expandLayers, parseLayers as parseLayerRanges, type LayerRange } from '../lens/layers.ts';
+import { layersIn, parseRanges, type Range } from '../data/ranges.ts';
+import { BadInputError } from '../errors.ts';
+import { preparePair } from '../pass/prepare.ts';
 import { MODULE_NAMES, moduleByName, type LinearModule } from '../model/config.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
 import { gridsSvg } from '../report/grid-svg.ts';
 import { renderHtml } from '../report/html.ts';
 import { renderJson, report } from '../report/json.ts';
-import { neuronView, parseNeuronSpec, type NeuronView } from '../lens/neurons.ts';
+import type { NeuronView } from '../lens/neurons/types.ts';
+import { neuronView } from '../lens/neurons/view.ts';
+import { parseNeuronSpec } from './neurons-spec.ts';
 import { formatNeuronView } from '../report/neurons.ts';
 import { renderTerminal, type ColorMode } from '../report/terminal.ts';
 import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
@@ -218,28 +221,29 @@ async function readPairs(path: string): Promise<SourcedPair[]> {
   return pairs;
 }
 
-/** The shared grammar's syntax errors are usage errors here (exit 2 with the --help hint). */
-function asUsage<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (e) {
-    throw e instanceof BadInputError ? new UsageError(e.message) : e;
-  }
+function list(value: string, flag: string): string[] {
+  const items = value.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new UsageError(`${flag} "${value}": an empty item; separate items with single commas`);
+  return items;
 }
 
 export function parseModules(value: string): LinearModule[] {
-  return [...new Set(asUsage(() => commaItems(value, '--modules')).map((name) => {
+  return [...new Set(list(value, '--modules').map((name) => {
     const module = moduleByName(name);
     if (!module) throw new BadInputError(`--modules: unknown module "${name}": choose from ${MODULE_NAMES}`);
     return module;
   }))];
 }
 
-export function parseLayers(value: string): LayerRange[] {
-  return asUsage(() => parseLayerRanges(value));
+/** "0-11", "0,3,5-7" as ranges; expanded once the model's depth is known. */
+export function parseLayers(value: string): Range[] {
+  return parseRanges(value, { noun: 'layer', fail: (p) => new UsageError(`--layers "${value}": ${p}`) });
 }
 
-export { expandLayers };
+/** Sorted, without repeats. */
+export function expandLayers(ranges: readonly Range[], nLayer: number): number[] {
+  return layersIn(ranges, nLayer, (p) => new BadInputError(`--layers: ${p}`));
+}
 
 function parseK(value: string): number {
   if (!/^\d+$/.test(value)) throw new UsageError(`--k "${value}" is not a whole number`);

@@ -1,18 +1,21 @@
 // `backward-lens edit --method rome:layer=L | memit:layers=A-B`: the located edits,
 // which need each pair's subject and the layers' second-moment statistics. Shares
 // the before/after display and the output files with the other edit methods.
-import { LocatedEditor } from '../edit/located.ts';
+import { LocatedEditor } from '../edit/located/editor.ts';
 import { look } from '../edit/look.ts';
-import { AUTHORS_VALUES, locatedDefaults } from '../edit/rome-hparams.ts';
-import { subjectLastToken } from '../edit/value-vector.ts';
+import { AUTHORS_VALUES, locatedDefaults } from '../edit/located/rome-hparams.ts';
+import { subjectLastToken } from '../edit/located/value-vector.ts';
 import { parseMethod } from '../eval/methods.ts';
-import { BadInputError } from '../lens/prepare.ts';
+import { BadInputError } from '../errors.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { capTokens, defaultModelDir, loadModel, UsageError } from './common.ts';
-import { renderChanges, renderPairs } from './edit-render.ts';
+import { renderChanges, renderPairs } from '../report/edit.ts';
 import { layerMoments } from './moments.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
+
+/** Said after the weight changes when no --out was given. */
+export const unsavedNote = (saved: boolean): string[] => (saved ? [] : ['(the edit lived in memory only: the model on disk is unchanged; --out DIR saves the edited model)']);
 
 export interface LocatedArgs {
   method: string;
@@ -70,7 +73,7 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
   const after = await look(model, tokenizer, pairs, tokens);
   const steps = result.losses.map((l) => `${l.length} steps, loss ${l[0]!.toPrecision(3)} → ${l[l.length - 1]!.toPrecision(3)}`);
   const head = `${spec.label}${spec.kind === 'memit' ? ` (λ ${lambda})` : ''}: value search ${steps.join('; ')}; ${seconds.toFixed(2)} s${bare ? ` (layers from ${defaults!.source})` : ''}`;
-  process.stdout.write(`${[head, ...renderPairs(pairs, before, after), ...renderChanges(result.changes, a.out !== undefined)].join('\n')}\n`);
+  process.stdout.write(`${[head, ...renderPairs(pairs, before, after), ...renderChanges(result.changes), ...unsavedNote(a.out !== undefined)].join('\n')}\n`);
 
   try {
     if (a.json !== undefined) {

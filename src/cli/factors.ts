@@ -1,6 +1,6 @@
 import { factorTensors } from '../lens/factor-export.ts';
-import { GradientPass } from '../lens/pass.ts';
-import { preparePair } from '../lens/prepare.ts';
+import { GradientPass } from '../pass/pass.ts';
+import { preparePair } from '../pass/prepare.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, required, UsageError, type Command } from './common.ts';
 import { OutputSet } from './output-file.ts';

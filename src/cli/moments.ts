@@ -5,8 +5,8 @@
 import { dirname, join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { wikitextStatsText } from '../data/wikitext.ts';
-import { secondMoments, textWindows } from '../edit/second-moment.ts';
-import { fileSha256, momentFile, readMoment, writeMoment, type MomentMeta } from '../edit/moment-cache-node.ts';
+import { secondMoments, textWindows } from '../edit/located/second-moment.ts';
+import { fileSha256, momentFile, readMoment, writeMoment, type MomentMeta } from '../edit/located/moment-cache-node.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { modelFiles } from '../model/load-node.ts';
 import { defaultModelDir, UsageError } from './common.ts';

@@ -6,7 +6,7 @@
 import { constants } from 'node:fs';
 import { access, readdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BadInputError } from '../lens/prepare.ts';
+import { BadInputError } from '../errors.ts';
 import { replaceDirAtomic } from '../model/node-file.ts';
 
 // Node 20's recursive mkdir spins forever under /proc, and nothing of ours belongs

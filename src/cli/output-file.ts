@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { resolvedPath } from './output-dir.ts';
-import { BadInputError } from '../lens/prepare.ts';
+import { BadInputError } from '../errors.ts';
 import { release, tempFile } from '../model/temp-files.ts';
 
 /** Writes the content of one output to `temp`, a path that does not exist yet. */

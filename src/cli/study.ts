@@ -2,10 +2,10 @@
 // CounterFact or known-fact records: study.json, one SVG per figure, index.html.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { studyDocument, type StudyDocument } from '../lens/study/document.ts';
-import { parseRecords, selectRecords } from '../lens/study/records.ts';
-import { runStudy } from '../lens/study/run.ts';
-import { BadInputError } from '../lens/prepare.ts';
+import { studyDocument, type StudyDocument } from '../study/document.ts';
+import { parseRecords, selectRecords } from '../study/records.ts';
+import { runStudy } from '../study/run.ts';
+import { BadInputError } from '../errors.ts';
 import { renderStudyHtml, standaloneSvg, studyFigures, type Figure } from '../report/study.ts';
 import { loadModel, MODEL_OPTION, parse, required, UsageError, type Command } from './common.ts';
 import { defaultDataDir } from './data.ts';

@@ -7,7 +7,7 @@ export function wikitextRows(raw: string, count = 100, minChars = 30): string[] 
 
 /**
  * The text after the perplexity's rows: the corpus of ROME/MEMIT key statistics
- * (src/edit/second-moment.ts), so that statistics and perplexity never share text.
+ * (src/edit/located/second-moment.ts), so that statistics and perplexity never share text.
  * ROME used 100k Wikipedia samples; offline, this is the largest held-out text there is.
  */
 export function wikitextStatsText(raw: string, count = 100, minChars = 30): string {

@@ -24,7 +24,7 @@ export async function weightChanges(model: Gpt2): Promise<WeightChange[]> {
       size += was[j]! ** 2;
     }
     // Summed in float64, the square of any finite float32 stays finite: only an infinite or NaN weight gets here.
-    if (!Number.isFinite(change)) throw new NonFiniteEditError(`the edit made ${name} infinite or NaN (float32 overflowed); choose a smaller learning rate (--lr, or lr= in --method); nothing was written`);
+    if (!Number.isFinite(change)) throw new NonFiniteEditError(`the edit made ${name} infinite or NaN (float32 overflowed); choose a smaller learning rate; nothing was written`);
     return { name, norm: Math.sqrt(change), originalNorm: Math.sqrt(size) };
   });
 }

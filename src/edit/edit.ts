@@ -1,10 +1,11 @@
 // edit(): checks an EditSpec against the model, tokenizes the pairs, runs the method
 // and reports what changed. Several pairs are one batched edit. Undo with
 // model.restore(), which gives back the original bytes of every changed weight.
-import { BadInputError, preparePair } from '../lens/prepare.ts';
+import { BadInputError } from '../errors.ts';
+import { preparePair } from '../pass/prepare.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { weightChanges } from './changes.ts';
 import { adam, sgd } from './finetune.ts';
 import { forwardPassShift } from './shift.ts';
@@ -40,7 +41,7 @@ export function checkSpec(model: Gpt2, spec: EditSpec): EditResult['spec'] {
   if (bad !== undefined) throw new BadInputError(`layer ${bad} does not exist: this model has layers 0-${nLayer - 1}`);
   const lr = spec.lr ?? (method === 'adam' ? ADAM_DEFAULTS.lr : undefined);
   if (lr === undefined) throw new BadInputError(`${method} needs a learning rate eta`);
-  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0) throw new BadInputError(`learning rate ${lr}: eta must be a number > 0`);
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0) throw new BadInputError(`η ${lr} must be a number > 0`);
   const steps = spec.steps ?? (method === 'adam' ? ADAM_DEFAULTS.steps : 1);
   if (!Number.isInteger(steps) || steps < 1) throw new BadInputError(`steps ${steps}: give a whole number >= 1`);
   const modules: LinearModule[] = [...new Set<LinearModule>(spec.modules ?? ['mlp.c_proj'])];

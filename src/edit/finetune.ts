@@ -4,11 +4,11 @@
 // bias, with the dense gradient formed for those tensors only, stopping once the
 // loss measured before a step is below 1e-2 (as MEMIT's ft_main does).
 import { zeros } from '../gpu/buffers.ts';
-import { GradientPass } from '../lens/pass.ts';
-import type { PreparedPair } from '../lens/prepare.ts';
+import { GradientPass } from '../pass/pass.ts';
+import type { PreparedPair } from '../pass/prepare.ts';
 import type { LinearModule } from '../model/config.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import { adamw } from '../ops/adam.ts';
+import { adamw } from '../gpu/adam.ts';
 import type { Tensor } from '../tensor.ts';
 
 /** Adam's stopping rule in MEMIT's fine-tuning baseline. */

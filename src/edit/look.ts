@@ -4,7 +4,7 @@
 import { generate } from '../model/generate.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import { predictNext, type Prediction } from '../model/next-token.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 
 export interface Side {
   top: Prediction['top'];

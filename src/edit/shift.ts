@@ -6,10 +6,10 @@
 // over the pairs); a pair whose target already is the top-1 next token adds nothing.
 import { Tape } from '../autograd/tape.ts';
 import { readI32 } from '../gpu/buffers.ts';
-import type { PreparedPair } from '../lens/prepare.ts';
+import type { PreparedPair } from '../pass/prepare.ts';
 import type { Gpt2, Hook } from '../model/gpt2.ts';
-import { gemm } from '../ops/gemm.ts';
-import { topk } from '../ops/vocab.ts';
+import { gemm } from '../gpu/gemm.ts';
+import { topk } from '../gpu/vocab.ts';
 import type { Tensor } from '../tensor.ts';
 
 export interface ShiftOutcome {

@@ -1,6 +1,6 @@
 // What an edit is asked to do and what it did. An edit changes named weight
 // matrices in place through Gpt2.editable(), so model.restore() undoes it exactly.
-import type { TargetTokens } from '../lens/prepare.ts';
+import type { TargetTokens } from '../pass/prepare.ts';
 import type { LinearModule } from '../model/config.ts';
 
 export const EDIT_METHODS = ['shift', 'sgd', 'adam'] as const;

@@ -3,15 +3,15 @@
 // take its subject). A memit batch is one edit of all its records.
 import { spaced } from '../data/counterfact.ts';
 import { edit } from '../edit/edit.ts';
-import type { LocatedEditor } from '../edit/located.ts';
-import type { ValueHparams } from '../edit/value-vector.ts';
+import type { LocatedEditor } from '../edit/located/editor.ts';
+import type { ValueHparams } from '../edit/located/value-vector.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { Editor } from './run.ts';
 
 export interface LocatedSetup {
   editor: LocatedEditor;
-  /** MEMIT's λ when the spec gives none, and the value searches: the model's row of src/edit/rome-hparams.ts. */
+  /** MEMIT's λ when the spec gives none, and the value searches: the model's row of src/edit/located/rome-hparams.ts. */
   memitLambda: number;
   romeValue: ValueHparams;
   memitValue: ValueHparams;

@@ -3,7 +3,7 @@
 // records.jsonl). Browser-safe: the edit, the generator and the sink come in.
 import type { Selected, CounterFactRecord } from '../data/counterfact.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { probeRecord, recordFluency, type Generator, type ProbeMetrics } from './counterfact.ts';
 import type { MethodSpec } from './methods.ts';
 import { perplexity } from './score.ts';

@@ -4,7 +4,7 @@
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
 import type { Gpt2, Target } from '../model/gpt2.ts';
-import { topk } from '../ops/vocab.ts';
+import { topk } from '../gpu/vocab.ts';
 
 export interface ScoreItem {
   prompt: readonly number[];

@@ -4,7 +4,7 @@
 // update subtracts delta, so these are the tokens the edit writes in).
 import { analyze } from '../lens/analyze.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 
 export interface PromptTargetNew {
   prompt: string;

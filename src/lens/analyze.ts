@@ -7,12 +7,13 @@ import { readAll, zeros } from '../gpu/buffers.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
 import { checkFiniteLogits } from '../model/finite.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
-import { rowNorms } from '../ops/rows.ts';
+import { rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { logitLens, type IdProb, type Projection } from './logit-lens.ts';
-import { GradientPass, type PromptTarget } from './pass.ts';
-import { BadInputError, type TargetTokens } from './prepare.ts';
+import { GradientPass, type PromptTarget } from '../pass/pass.ts';
+import { BadInputError } from '../errors.ts';
+import { type TargetTokens } from '../pass/prepare.ts';
 import type { Analysis, AnalysisSettings, ModuleView, Token, TokenProb, VectorView } from './types.ts';
 
 export type { PromptTarget };

@@ -5,7 +5,7 @@ import { readAll } from '../gpu/buffers.ts';
 import { LINEAR_MODULES } from '../model/config.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
 import type { Tensor } from '../tensor.ts';
-import type { GradientPass } from './pass.ts';
+import type { GradientPass } from '../pass/pass.ts';
 
 /** One pair's factors of every layer and module, laid out as safetensors entries. */
 export async function factorTensors(pass: GradientPass, pair: number): Promise<TensorToWrite[]> {

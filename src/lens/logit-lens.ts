@@ -1,13 +1,13 @@
 // Logit lens LL(v) = softmax(ln_f(v) . D) (paper Eq. 7) of many d-dimensional vectors
-// at once: ln_f on the GPU, then the fused lens kernels (ops/lens.ts) stream the
+// at once: ln_f on the GPU, then the fused lens kernels (gpu/lens.ts) stream the
 // vocabulary once for hundreds of rows. Only k ids, k scores, a log-sum-exp and a
 // few ranks per vector come back.
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
 import type { Gpt2 } from '../model/gpt2.ts';
 import { layernorm } from '../ops/layernorm.ts';
-import { decodeLens, lens, type IdScore } from '../ops/lens.ts';
-import { normalizeRows } from '../ops/rows.ts';
+import { decodeLens, lens, type IdScore } from '../gpu/lens.ts';
+import { normalizeRows } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
 
 export interface LensOptions {

@@ -1,7 +1,7 @@
 // The analysis result: plain, frozen data that the terminal grid, the JSON report,
 // the HTML report and the browser app all read. README documents it as the JSON schema.
 import type { LinearModule } from '../model/config.ts';
-import type { TargetTokens } from './prepare.ts';
+import type { TargetTokens } from '../pass/prepare.ts';
 
 export interface Token {
   readonly id: number;

@@ -1,6 +1,10 @@
 // GPT-2 hyperparameters, from a Hugging Face config.json or safetensors metadata.
+import { BadInputError } from '../errors.ts';
+import type { Activation } from '../ops/pointwise.ts';
 
-export class BadModelError extends Error {
+export type { Activation };
+
+export class BadModelError extends BadInputError {
   override name = 'BadModelError';
 }
 
@@ -15,9 +19,6 @@ export interface Gpt2Config {
   /** The MLP's activation; absent means gelu_new, GPT-2's own. */
   activation?: Activation;
 }
-
-/** gelu_new: GPT-2's tanh approximation of GELU; gelu: the exact (erf) GELU; relu. */
-export type Activation = 'gelu_new' | 'gelu' | 'relu';
 
 // Hugging Face's activation_function names for what the kernels compute: gelu_fast
 // and gelu_pytorch_tanh are the tanh approximation (gelu_fast only regroups the

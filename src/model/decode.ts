@@ -11,7 +11,7 @@ import { layernorm } from '../ops/layernorm.ts';
 import { linear } from '../ops/linear.ts';
 import { activate, add } from '../ops/pointwise.ts';
 import { unembed } from '../ops/unembed.ts';
-import { topk } from '../ops/vocab.ts';
+import { topk } from '../gpu/vocab.ts';
 import type { Tensor } from '../tensor.ts';
 import { pick, seededRandom } from './generate.ts';
 import type { Gpt2 } from './gpt2.ts';

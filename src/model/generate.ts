@@ -3,7 +3,7 @@
 // the analysis). Only k ids and scores per prompt are read back each step.
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
-import { topk } from '../ops/vocab.ts';
+import { topk } from '../gpu/vocab.ts';
 import type { Gpt2 } from './gpt2.ts';
 
 export interface GenerateOptions {

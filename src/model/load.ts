@@ -3,7 +3,8 @@
 import type { Kernels } from '../gpu/kernels.ts';
 import { upload, uploadFrom } from '../gpu/buffers.ts';
 import type { Tensor } from '../tensor.ts';
-import { Tokenizer } from '../tokenizer.ts';
+import { Gpt2Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { BadModelError, parameterShapes, parseConfig, type Gpt2Config } from './config.ts';
 import { checkFiniteTensor } from './finite.ts';
 import { Gpt2 } from './gpt2.ts';
@@ -86,7 +87,7 @@ export async function loadGpt2(k: Kernels, src: ByteSource, configJson?: unknown
     const head = byName.has('lm_head.weight') ? await separateHead(file, byName, config, where) : undefined;
     if (head) params.set('lm_head.weight', upload(k, [config.vocabSize, config.nEmbd], head, 'f32', 'lm_head.weight'));
     const model = new Gpt2(k, config, params, head ? 'lm_head.weight' : 'wte.weight');
-    return { model, tokenizer: Tokenizer.gpt2(vocab), metadata: file.metadata, ...(vocab ? { vocab } : {}) };
+    return { model, tokenizer: new Gpt2Tokenizer(vocab), metadata: file.metadata, ...(vocab ? { vocab } : {}) };
   } catch (e) {
     for (const t of params.values()) t.dispose();
     throw e;

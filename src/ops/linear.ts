@@ -4,7 +4,7 @@
 import { LinearFactors } from '../autograd/factors.ts';
 import type { Tape } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
-import { gemm } from './gemm.ts';
+import { gemm } from '../gpu/gemm.ts';
 
 export function linear(tape: Tape, name: string, x: Tensor, W: Tensor, b: Tensor | null): Tensor {
   const [inDim, outDim] = W.shape as [number, number];

@@ -2,8 +2,10 @@
 import type { Tape } from '../autograd/tape.ts';
 import { grid1d } from '../gpu/kernels.ts';
 import { ELEMENTWISE, GELU } from '../gpu/sources.ts';
-import type { Activation } from '../model/config.ts';
 import type { Tensor } from '../tensor.ts';
+
+/** gelu_new: GPT-2's tanh approximation of GELU; gelu: the exact (erf) GELU; relu. */
+export type Activation = 'gelu_new' | 'gelu' | 'relu';
 
 /** Entry-point prefix in kernels/gelu.wgsl of each activation. */
 const ENTRY: Record<Activation, string> = { gelu_new: 'gelu', gelu: 'gelu_erf', relu: 'relu' };

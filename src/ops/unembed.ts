@@ -4,7 +4,7 @@
 // a vocabulary slice against a slice of rows, addressed by offsets and strides.
 import type { Tape } from '../autograd/tape.ts';
 import type { Tensor } from '../tensor.ts';
-import { gemm } from './gemm.ts';
+import { gemm } from '../gpu/gemm.ts';
 
 export function unembed(tape: Tape, h: Tensor, wte: Tensor): Tensor {
   const [V, d] = wte.shape as [number, number];

@@ -2,7 +2,7 @@
 // README.md ("JSON output") documents the schema; bump `version` on any change
 // that would break a reader.
 import type { EditMethod } from '../edit/types.ts';
-import type { NeuronView } from '../lens/neurons.ts';
+import type { NeuronView } from '../lens/neurons/types.ts';
 import type { Analysis } from '../lens/types.ts';
 import type { Gpt2Config } from '../model/config.ts';
 

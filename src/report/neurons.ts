@@ -1,6 +1,7 @@
 // Terminal rendering of the per-neuron view (paper App. B): Tables 2-5 as text, and
 // the intersection / cosine heatmaps of Fig. 8-10 reduced to group means.
-import { closestSpanning, type Lens, type NeuronStats, type NeuronView } from '../lens/neurons.ts';
+import { closestSpanning } from '../lens/neurons/geometry.ts';
+import type { Lens, NeuronStats, NeuronView } from '../lens/neurons/types.ts';
 
 const MODULE_NAMES: Record<string, string> = { 'mlp.c_fc': 'FF1', 'mlp.c_proj': 'FF2' };
 const LIST_WIDTH = 34;

@@ -1,9 +1,9 @@
 // The study's figures (paper Figs. 4, 6, 7, 16-21) as standalone SVG files and one
 // self-contained HTML page showing them all, from study.json's plain data.
-import type { LastTokenRow, SegmentRow } from '../lens/study/aggregate.ts';
-import type { StudyDocument } from '../lens/study/document.ts';
-import { SEGMENTS } from '../lens/study/segments.ts';
-import type { Summary } from '../lens/study/stats.ts';
+import type { LastTokenRow, SegmentRow } from '../study/aggregate.ts';
+import type { StudyDocument } from '../study/document.ts';
+import { SEGMENTS } from '../pass/segments.ts';
+import type { Summary } from '../study/stats.ts';
 import type { LinearModule } from '../model/config.ts';
 import { esc } from './escape.ts';
 import { heatmap } from './heatmap.ts';

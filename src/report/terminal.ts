@@ -26,7 +26,7 @@ export function renderTerminal(a: Analysis, opts: TerminalOptions): string {
   const lines = [`${quoted(a.prompt)} → ${quoted(a.target)}`, ''];
   const grids = gridsOf(a);
   for (const grid of grids) lines.push(...renderGrid(a, grid, width, opts.color), '');
-  if (grids.length === 0) lines.push('(no grid: add mlp.c_proj or mlp.c_fc to --modules)', '');
+  if (grids.length === 0) lines.push('(no grid: the analysis has neither mlp.c_proj nor mlp.c_fc)', '');
   lines.push(...summary(a));
   return lines.join('\n');
 }

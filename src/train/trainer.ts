@@ -8,8 +8,8 @@ import type { Kernels } from '../gpu/kernels.ts';
 import { parameterShapes, type Gpt2Config } from '../model/config.ts';
 import { seededRandom } from '../model/generate.ts';
 import { Gpt2, type Target } from '../model/gpt2.ts';
-import { adamw } from '../ops/adam.ts';
-import { rowNorms } from '../ops/rows.ts';
+import { adamw } from '../gpu/adam.ts';
+import { rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
 
 export interface TrainHyper {

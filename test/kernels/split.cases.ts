@@ -5,15 +5,14 @@
 // reference with the same tolerances as the unsplit cases in heads.cases.ts.
 import { blockRows, readF32 } from '../../src/gpu/buffers.ts';
 import type { Kernels } from '../../src/gpu/kernels.ts';
-import { adamw } from '../../src/ops/adam.ts';
+import { adamw } from '../../src/gpu/adam.ts';
 import { embed } from '../../src/ops/embedding.ts';
-import { rowNorms } from '../../src/ops/rows.ts';
+import { rowNorms } from '../../src/gpu/rows.ts';
 import { unembed } from '../../src/ops/unembed.ts';
 import type { Tensor } from '../../src/tensor.ts';
 import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef } from '../reference/ops.ts';
 import { checkTopk, checkXent } from './heads.cases.ts';
-import { assertClose, assertEqual, gpu, read, rand, type Case } from '../helpers.ts';
-import { withTape } from './layers.cases.ts';
+import { assertClose, assertEqual, gpu, read, rand, withTape, type Case } from '../helpers.ts';
 
 /** Runs fn with the binding limit lowered to `bytes` (a multiple of 16). */
 export async function withBindLimit<T>(k: Kernels, bytes: number, fn: () => Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-// Float64 reference of the fused logit lens (src/ops/lens.ts) for one row h:
+// Float64 reference of the fused logit lens (src/gpu/lens.ts) for one row h:
 // logits z = h . wte^T, log-sum-exp, top/bottom ids and the 0-based ranks of
 // watched ids, in topkRef/rankRef's order. Also each logit's worst-case error
 // when the GPU sums it in f32, so tests can tell a real disagreement from rounding.

@@ -2,7 +2,7 @@
 // explicit inverse by Gauss-Jordan elimination with partial pivoting, and the
 // formulas in the authors' orientation (W_torch [d, f], ΔW_torch = R Kᵀ (λC + KKᵀ)⁻¹;
 // ROME: ΔW_torch = (v* − out) (C⁻¹k̄)ᵀ / ((C⁻¹k̄)ᵀ k)), transposed at the end into
-// Conv1D's [f, d]. Shares no code with src/edit/closed-form.ts.
+// Conv1D's [f, d]. Shares no code with src/edit/located/closed-form.ts.
 
 /** Inverse of a row-major [n, n] matrix. */
 export function inverseRef(a: ArrayLike<number>, n: number): Float64Array {

@@ -1,0 +1,57 @@
+// The general matrix product behind every linear map: C = alpha op(A) op(B) + beta C + bias.
+import type { Kernels } from './kernels.ts';
+import { f32 } from './kernels.ts';
+import { MATMUL } from './sources.ts';
+
+export interface GemmArgs {
+  A: GPUBuffer;
+  B: GPUBuffer;
+  C: GPUBuffer;
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** Leading dimensions (row strides as stored); default to the packed layout. */
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  offA?: number;
+  offB?: number;
+  offC?: number;
+  alpha?: number;
+  beta?: number;
+  bias?: GPUBuffer;
+}
+
+const TILE_M = 16;
+const TILE_N = 8;
+const WORKGROUP = 64;
+
+const dummies = new WeakMap<Kernels, GPUBuffer>();
+
+/** The bias binding is always bound; calls without one get a shared placeholder. */
+function noBias(k: Kernels): GPUBuffer {
+  let b = dummies.get(k);
+  if (!b) {
+    b = k.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    dummies.set(k, b);
+  }
+  return b;
+}
+
+export function gemm(k: Kernels, g: GemmArgs): void {
+  const { M, N, K } = g;
+  if (M === 0 || N === 0) return;
+  const lda = g.lda ?? (g.transA ? M : K);
+  const ldb = g.ldb ?? (g.transB ? K : N);
+  const ldc = g.ldc ?? N;
+  const params = [M, N, K, lda, ldb, ldc, g.offA ?? 0, g.offB ?? 0, g.offC ?? 0, f32(g.alpha ?? 1), f32(g.beta ?? 0), g.bias ? 1 : 0];
+  const groupsM = Math.ceil(M / TILE_M);
+  const groupsN = Math.ceil(Math.ceil(N / TILE_N) / WORKGROUP);
+  if (groupsM > 65535) throw new RangeError(`matmul with ${M} rows exceeds the dispatch limit; split it`);
+  k.dispatch(MATMUL, 'matmul', params, [g.A, g.B, g.C, g.bias ?? noBias(k)], [groupsN, groupsM], {
+    TRANS_A: g.transA ? 1 : 0,
+    TRANS_B: g.transB ? 1 : 0,
+  });
+}

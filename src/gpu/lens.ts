@@ -1,0 +1,104 @@
+// The fused logit-lens reduction (kernels/lens.wgsl): for each row of h, the
+// log-sum-exp of h . wte^T, its top-k and bottom-k, and the 0-based ranks of
+// watched ids, without ever storing the [rows, vocabulary] logits. Order and ties
+// are those of gpu/vocab.ts.
+import { upload, zeros } from './buffers.ts';
+import type { Kernels } from './kernels.ts';
+import { grid1d } from './kernels.ts';
+import { LENS } from './sources.ts';
+import type { Tensor } from '../tensor.ts';
+import { MAX_K } from './vocab.ts';
+
+/** kernels/lens.wgsl computes the watched logits in one 8-wide tile. */
+export const MAX_WATCHED = 8;
+/** Rows per invocation of lens_tiles. */
+const ROWS = 16;
+/** Ids per tile of lens_tiles: a slice is every S-th tile. */
+const IDS = 8;
+/** About this many invocations per pass: enough to fill every core when there are few rows. */
+const INVOCATIONS = 2048;
+
+export interface IdScore {
+  id: number;
+  score: number;
+}
+
+export interface LensRow {
+  /** log sum_c exp(logit_c): probabilities are exp(score - lse). */
+  lse: number;
+  top: IdScore[];
+  bottom: IdScore[];
+  /** 0-based rank of each watched id from the most probable (ties to the lower id) ... */
+  rankFromTop: number[];
+  /** ... and from the least probable. */
+  rankFromBottom: number[];
+}
+
+/** Words per row of the result (see lens_merge). */
+const resultWords = (count: number, watched: number) => 1 + 4 * count + 2 * watched;
+
+/**
+ * Runs the fused lens on h [R, d] against wte [V, d] (split or not) and returns the
+ * raw result [R, 1 + 4k + 2W] for decodeLens: one readback for any number of rows.
+ */
+export function lens(k: Kernels, h: Tensor, wte: Tensor, count: number, watched: readonly number[]): Tensor {
+  const [V, d] = wte.shape as [number, number];
+  const R = h.rows;
+  const W = watched.length;
+  if (h.cols !== d) throw new RangeError(`lens: rows of ${h.cols}, the embedding has ${d}`);
+  if (!Number.isInteger(count) || count < 1 || count > Math.min(MAX_K, V)) throw new RangeError(`lens: k = ${count} must be between 1 and ${Math.min(MAX_K, V)} (the vocabulary has ${V} ids)`);
+  if (W > MAX_WATCHED) throw new RangeError(`lens: at most ${MAX_WATCHED} watched ids, got ${W}`);
+  const bad = watched.find((id) => !Number.isInteger(id) || id < 0 || id >= V);
+  if (bad !== undefined) throw new RangeError(`lens: watched id ${bad} is outside the vocabulary 0..${V - 1}`);
+  const result = zeros(k, [R, resultWords(count, W)], 'f32', 'lens.result');
+  if (R === 0) return result;
+
+  const groups = Math.ceil(R / ROWS);
+  const wanted = Math.max(1, Math.ceil(INVOCATIONS / groups));
+  const sliceCounts = wte.blocks.map((b) => Math.min(wanted, Math.ceil(b.rows / IDS)));
+  const nSlices = sliceCounts.reduce((a, b) => a + b, 0);
+  const rec = 2 + 4 * count + 2 * W;
+  const part = zeros(k, [R * nSlices * rec], 'i32', 'lens.partials');
+  if (part.split) throw new RangeError(`lens: ${R} rows need ${R * nSlices * rec * 4} bytes of partial results, above one storage binding; project fewer rows at once`);
+  const ids = upload(k, [Math.max(1, W)], W ? watched : [0], 'i32', 'lens.watched');
+  const logits = zeros(k, [R, Math.max(1, W)], 'f32', 'lens.watchedLogits');
+  // Stands in for the bindings a mode does not use: one buffer cannot be bound both read and read-write.
+  const unused = zeros(k, [1], 'f32', 'lens.unused');
+  const unusedOut = zeros(k, [1], 'f32', 'lens.unusedOut');
+  try {
+    const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode];
+    if (W) for (const b of wte.blocks) k.dispatch(LENS, 'lens_tiles', params(b, 1, 0, 1), [h.buffer, b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer], grid1d(groups, 64));
+    let slice0 = 0;
+    wte.blocks.forEach((b, i) => {
+      const S = sliceCounts[i]!;
+      k.dispatch(LENS, 'lens_tiles', params(b, S, slice0, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer], grid1d(groups * S, 64));
+      slice0 += S;
+    });
+    k.dispatch(LENS, 'lens_merge', params(wte.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
+  } finally {
+    part.dispose();
+    ids.dispose();
+    logits.dispose();
+    unused.dispose();
+    unusedOut.dispose();
+  }
+  return result;
+}
+
+/** Unpacks lens()'s result, read back as f32. */
+export function decodeLens(data: Float32Array, rows: number, count: number, watched: number): LensRow[] {
+  const words = resultWords(count, watched);
+  const ints = new Int32Array(data.buffer, data.byteOffset, data.length);
+  const list = (at: number): IdScore[] => Array.from({ length: count }, (_, j) => ({ id: ints[at + count + j]!, score: data[at + j]! }));
+  return Array.from({ length: rows }, (_, r) => {
+    const at = r * words;
+    const ranks = at + 1 + 4 * count;
+    return {
+      lse: data[at]!,
+      top: list(at + 1),
+      bottom: list(at + 1 + 2 * count),
+      rankFromTop: Array.from(ints.subarray(ranks, ranks + watched)),
+      rankFromBottom: Array.from(ints.subarray(ranks + watched, ranks + 2 * watched)),
+    };
+  });
+}

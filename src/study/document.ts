@@ -1,0 +1,31 @@
+// study.json: the study's aggregates with what produced them. README documents it.
+import type { Gpt2Config } from '../model/config.ts';
+import type { LinearModule } from '../model/config.ts';
+import type { Aggregates } from './aggregate.ts';
+import type { Layout } from './records.ts';
+import type { Skipped } from './run.ts';
+import { SEGMENTS } from '../pass/segments.ts';
+
+export interface StudyDocument {
+  readonly version: 1;
+  readonly model: { readonly source: string } & Gpt2Config;
+  readonly data: {
+    readonly file: string;
+    readonly layout: Layout;
+    readonly records: string;
+    readonly selected: number;
+    readonly studied: number;
+    readonly skipped: readonly Skipped[];
+    readonly repeatedSubject: number;
+    /** Studied records with tokenization warnings (see StudyOutcome.tokenWarnings); absent in older documents. */
+    readonly tokenWarnings?: number;
+  };
+  readonly settings: { readonly modules: readonly LinearModule[]; readonly normalized: boolean; readonly batch: number };
+  readonly segments: readonly string[];
+  readonly aggregates: Aggregates;
+  readonly seconds: number;
+}
+
+export function studyDocument(parts: Omit<StudyDocument, 'version' | 'segments'>): StudyDocument {
+  return { version: 1, ...parts, segments: [...SEGMENTS] };
+}

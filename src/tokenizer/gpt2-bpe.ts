@@ -1,0 +1,269 @@
+// GPT-2 byte-level BPE (r50k_base, via js-tiktoken), optionally restricted to a
+// model's reduced vocabulary. Model ids are what the model's embedding rows are
+// indexed by; GPT-2 ids are what r50k_base assigns. Without a reduced vocabulary
+// the two coincide.
+import { Tiktoken } from 'js-tiktoken/lite';
+import r50k from 'js-tiktoken/ranks/r50k_base';
+import { BadInputError } from '../errors.ts';
+import { encodeLong } from './bpe-long.ts';
+import type { EncodedPart, Tokenizer } from './tokenizer.ts';
+
+const GPT2_VOCAB_SIZE = 50257;
+/** <|endoftext|>: GPT-2 begins and ends a text with it. */
+const END_OF_TEXT = 50256;
+
+export class TokenizerError extends BadInputError {
+  override name = 'TokenizerError';
+}
+
+// Building either table parses ~1 MB of base64 ranks (~100 ms), so both are made
+// on first use and shared by every Tokenizer.
+let sharedEncoder: Tiktoken | undefined;
+let sharedBytes: TokenBytes | undefined;
+let sharedRanks: Map<string, number> | undefined;
+
+function encoder(): Tiktoken {
+  return (sharedEncoder ??= new Tiktoken(r50k));
+}
+
+interface TokenBytes {
+  /** bytes[gpt2Id]: the token's bytes. */
+  readonly bytes: readonly Uint8Array[];
+  /** single[b]: the GPT-2 id of the token that is exactly the byte b. */
+  readonly single: readonly number[];
+}
+
+function tokenBytesTable(): TokenBytes {
+  return (sharedBytes ??= buildTokenBytes());
+}
+
+// js-tiktoken keeps its id → bytes map private, so the ranks are read here too.
+function buildTokenBytes(): TokenBytes {
+  const bytes: Uint8Array[] = [];
+  for (const line of r50k.bpe_ranks.split('\n')) {
+    if (line === '') continue;
+    // "<first token> <rank of the first base64 entry> <base64 entries, consecutive ranks>"
+    const [, offset, ...entries] = line.split(' ');
+    entries.forEach((b64, i) => { bytes[Number(offset) + i] = base64Bytes(b64); });
+  }
+  const utf8 = new TextEncoder();
+  for (const [text, id] of Object.entries(r50k.special_tokens)) bytes[id] = utf8.encode(text);
+  for (let id = 0; id < GPT2_VOCAB_SIZE; id++) {
+    if (!bytes[id]) throw new TokenizerError(`js-tiktoken's r50k_base ranks lack GPT-2 token ${id}; reinstall js-tiktoken ^1.0.21`);
+  }
+  const single: number[] = [];
+  bytes.forEach((b, id) => { if (b.length === 1) single[b[0]!] = id; });
+  return { bytes, single };
+}
+
+/** GPT-2 id of each token's bytes, as a latin1 string (for bpe-long.ts). */
+function latin1Ranks(): Map<string, number> {
+  if (sharedRanks) return sharedRanks;
+  const special = new Set(Object.values(r50k.special_tokens));
+  const ranks = new Map<string, number>();
+  tokenBytesTable().bytes.forEach((b, id) => { if (!special.has(id)) ranks.set(String.fromCharCode(...b), id); });
+  return (sharedRanks = ranks);
+}
+
+// A GPT-2 word is a run of letters, digits, other symbols or whitespace; only text
+// with a run this long can hold a word js-tiktoken would take seconds on.
+const LONG_RUN = /\S{256}|\s{256}/;
+
+/** GPT-2 ids of `text`, every special token allowed. */
+function gpt2Encode(text: string): number[] {
+  return LONG_RUN.test(text) ? encodeLong(text, r50k.pat_str, latin1Ranks(), r50k.special_tokens) : encoder().encode(text, 'all');
+}
+
+function base64Bytes(b64: string): Uint8Array {
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+const lenientUtf8 = new TextDecoder('utf-8');
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Length of the valid UTF-8 character starting at bytes[i], or 0 if none does. */
+function utf8CharLength(bytes: Uint8Array, i: number): number {
+  const lead = bytes[i]!;
+  const n = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
+  if (n === 0 || i + n > bytes.length) return 0;
+  try {
+    // The platform decoder already rejects overlong forms, surrogates and stray bytes.
+    strictUtf8.decode(bytes.subarray(i, i + n));
+    return n;
+  } catch {
+    return 0;
+  }
+}
+
+const hexByte = (b: number): string => `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`;
+
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\t': '\\t', '\r': '\\r', '\\': '\\\\' };
+
+// Controls, invisible format characters and line separators would break or hide in a
+// one-line display, so they are shown as their bytes.
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/** One-line rendering of arbitrary bytes; see Tokenizer.tokenText. */
+function displayBytes(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length;) {
+    const n = utf8CharLength(bytes, i);
+    const char = bytes.subarray(i, i + Math.max(n, 1));
+    const text = n > 0 ? lenientUtf8.decode(char) : '';
+    out += NAMED_ESCAPES[text] ?? (n === 0 || UNPRINTABLE.test(text) ? Array.from(char, hexByte).join('') : text);
+    i += char.length;
+  }
+  return out;
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+/** Widens [start, end) to whole UTF-8 characters so a token cut mid-character names the character. */
+function characterSpan(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const isContinuation = (i: number): boolean => (bytes[i]! & 0xc0) === 0x80;
+  while (start > 0 && isContinuation(start)) start--;
+  while (end < bytes.length && isContinuation(end)) end++;
+  return bytes.subarray(start, end);
+}
+
+function checkId(id: number, size: number, kind: string): void {
+  if (!Number.isInteger(id) || id < 0 || id >= size) {
+    throw new TokenizerError(`${kind} id ${id} is out of range: expected an integer in [0, ${size}); pass ids produced by this tokenizer`);
+  }
+}
+
+function validateVocab(vocab: readonly number[]): void {
+  if (vocab.length === 0) {
+    throw new TokenizerError('the reduced vocabulary is empty; list at least one GPT-2 token id, or omit it to use the full GPT-2 vocabulary');
+  }
+  const seen = new Map<number, number>();
+  vocab.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= GPT2_VOCAB_SIZE) {
+      throw new TokenizerError(`reduced vocabulary entry ${i} is ${id}, not a GPT-2 token id (an integer in [0, ${GPT2_VOCAB_SIZE})); fix the model's vocabulary list`);
+    }
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw new TokenizerError(`reduced vocabulary lists GPT-2 token ${id} twice (entries ${first} and ${i}); each id may appear once, fix the model's vocabulary list`);
+    }
+    seen.set(id, i);
+  });
+}
+
+export class Gpt2Tokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bos: number | undefined;
+  readonly eos: number | undefined;
+  /** toGpt2[modelId] = GPT-2 id. */
+  private readonly toGpt2: readonly number[];
+  /** fromGpt2[gpt2Id] = model id, or -1 when the model lacks that token. */
+  private readonly fromGpt2: Int32Array;
+
+  /**
+   * The GPT-2 tokenizer. With `vocab` (model id i ↔ GPT-2 id vocab[i]), ids are the
+   * model's; without it they are GPT-2's own (vocabSize 50257).
+   */
+  constructor(vocab?: readonly number[]) {
+    if (vocab !== undefined) validateVocab(vocab);
+    const toGpt2 = vocab === undefined ? Array.from({ length: GPT2_VOCAB_SIZE }, (_, i) => i) : [...vocab];
+    this.toGpt2 = toGpt2;
+    this.vocabSize = toGpt2.length;
+    this.fromGpt2 = new Int32Array(GPT2_VOCAB_SIZE).fill(-1);
+    toGpt2.forEach((gpt2, model) => { this.fromGpt2[gpt2] = model; });
+    this.bos = this.eos = this.modelId(END_OF_TEXT);
+  }
+
+  /**
+   * Model ids for `text`, as GPT-2 tokenizes it (a literal `<|endoftext|>` becomes
+   * that special token, as in Hugging Face's GPT-2 tokenizer). A GPT-2 token missing
+   * from a reduced vocabulary is spelled with single-byte tokens instead; if one of
+   * those is missing too, throws TokenizerError naming the text. Lone surrogates
+   * are encoded as U+FFFD, so they do not survive decode(encode(text)).
+   */
+  encode(text: string): number[] {
+    return this.gpt2Parts(text).flatMap((p) => p.ids);
+  }
+
+  /**
+   * encode(), one part per GPT-2 token, saying which were spelled in bytes because
+   * the reduced vocabulary lacks them: such text is not the token the user meant.
+   */
+  encodeParts(text: string): EncodedPart[] {
+    const { bytes } = tokenBytesTable();
+    return this.gpt2Parts(text).map(({ gpt2, ids, spelled }) => ({ text: displayBytes(bytes[gpt2]!), ids, spelled }));
+  }
+
+  /** GPT-2 words carry the space before them: an answer follows a prompt as " " + answer. */
+  answerIds(_prompt: string, answer: string): number[] {
+    return this.encode(` ${answer}`);
+  }
+
+  /** Text of model ids: their bytes joined, then UTF-8 decoded (invalid sequences become U+FFFD). */
+  decode(ids: readonly number[]): string {
+    return lenientUtf8.decode(concatBytes(ids.map((id) => this.bytesOf(id))));
+  }
+
+  /** The bytes a model id stands for (a copy). */
+  tokenBytes(id: number): Uint8Array {
+    return this.bytesOf(id).slice();
+  }
+
+  /**
+   * A one-line display form of a token: its UTF-8 text (a leading space stays a
+   * space), with newline, tab and carriage return as `\n`, `\t`, `\r`, a backslash as
+   * `\\` (so a literal `\n` token stays distinguishable), and control/format
+   * characters or bytes that are not valid UTF-8 on their own as `\xNN`.
+   */
+  tokenText(id: number): string {
+    return displayBytes(this.bytesOf(id));
+  }
+
+  gpt2Id(modelId: number): number {
+    checkId(modelId, this.vocabSize, 'model token');
+    return this.toGpt2[modelId]!;
+  }
+
+  /** The model id of a GPT-2 token, or undefined if the reduced vocabulary lacks it. */
+  modelId(gpt2Id: number): number | undefined {
+    checkId(gpt2Id, GPT2_VOCAB_SIZE, 'GPT-2 token');
+    const id = this.fromGpt2[gpt2Id]!;
+    return id >= 0 ? id : undefined;
+  }
+
+  private gpt2Parts(text: string): { gpt2: number; ids: number[]; spelled: boolean }[] {
+    const gpt2Ids = gpt2Encode(text);
+    return gpt2Ids.map((gpt2) => {
+      const id = this.fromGpt2[gpt2]!;
+      if (id >= 0) return { gpt2, ids: [id], spelled: false };
+      return { gpt2, ids: this.spellInBytes(gpt2, () => this.unencodable(gpt2Ids, gpt2)), spelled: true };
+    });
+  }
+
+  private bytesOf(modelId: number): Uint8Array {
+    return tokenBytesTable().bytes[this.gpt2Id(modelId)]!;
+  }
+
+  private spellInBytes(gpt2: number, fail: () => TokenizerError): number[] {
+    const { bytes, single } = tokenBytesTable();
+    return Array.from(bytes[gpt2]!, (b) => {
+      const id = this.fromGpt2[single[b]!]!;
+      if (id < 0) throw fail();
+      return id;
+    });
+  }
+
+  private unencodable(gpt2Ids: readonly number[], gpt2: number): TokenizerError {
+    const { bytes } = tokenBytesTable();
+    const at = gpt2Ids.indexOf(gpt2);
+    const start = gpt2Ids.slice(0, at).reduce((n, id) => n + bytes[id]!.length, 0);
+    const text = concatBytes(gpt2Ids.map((id) => bytes[id]!));
+    const fragment = displayBytes(characterSpan(text, start, start + bytes[gpt2]!.length));
+    return new TokenizerError(
+      `cannot encode "${fragment}": GPT-2 token ${gpt2} is not in this model's ${this.vocabSize}-token vocabulary and neither are all of its single-byte tokens; remove or rephrase that text, or use a model with the full GPT-2 vocabulary`,
+    );
+  }
+}
