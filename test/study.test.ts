@@ -76,7 +76,7 @@ test('records: CounterFact and known-fact layouts, --records specs', () => {
   assert.throws(() => selectRecords(ten, '8-20'), /index 10 is past the last record \(9\)/);
   assert.throws(() => selectRecords(ten, 'case:101,3'), /no record has id 3/);
   assert.throws(() => selectRecords(ten, '3-1'), /backwards/);
-  assert.throws(() => selectRecords(ten, 'x'), /not a number or range/);
+  assert.throws(() => selectRecords(ten, 'x'), /not a number or a range like 3-7/);
 });
 
 // 12 heads keep attn.c_attn's gradient at full rank (see analyze.test.ts).
