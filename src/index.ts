@@ -6,14 +6,15 @@ export { NoAdapterError } from './gpu/device.ts';
 export { GpuError } from './gpu/kernels.ts';
 export { loadModel } from './model/load-default.ts';
 export type { LoadedModel } from './model/load.ts';
-export { Gpt2, hookPoints, type Hook, type Target, type ForwardResult } from './model/gpt2.ts';
-export { BadModelError, LINEAR_MODULES, type Gpt2Config, type LinearModule } from './model/config.ts';
+export { Model, hookPoints, type Hook, type Target, type ForwardResult, type Linear } from './model/model.ts';
+export { BadModelError, ROLES, type ModelConfig, type Role } from './model/config.ts';
+export { gpt2Config, type Gpt2Sizes } from './model/families/gpt2.ts';
 export { Tokenizer } from './tokenizer/gpt2-bpe.ts';
 export { Tape } from './autograd/tape.ts';
 export { LinearFactors } from './autograd/factors.ts';
 export { saveModelDir } from './model/save-node.ts';
 export { predictNext, nextTokens, type Prediction, type TokenChance, type RankedToken } from './model/next-token.ts';
-export { generate, type GenerateOptions } from './model/generate.ts';
+export { decode, generate, type DecodeOptions, type GenerateOptions } from './model/decode.ts';
 
 export { GradientPass, type PassOptions, type PairOutputs, type PromptTarget } from './pass/pass.ts';
 export { analyze, analyzePass, type AnalyzeOptions } from './lens/analyze.ts';

@@ -2,7 +2,7 @@
 // shading, target-rank and norm plots, gradient ranks) rendered into the page, with
 // the report's tooltip script reading the same JSON; JSON and HTML downloads.
 import { analyze } from '../src/lens/analyze.ts';
-import { LINEAR_MODULES, type LinearModule } from '../src/model/config.ts';
+import { ROLES, type Role } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { renderHtml, renderSection } from '../src/report/html.ts';
 import { renderJson, report, type Report } from '../src/report/json.ts';
@@ -20,13 +20,14 @@ export interface RunTiming {
 
 let last: Report | undefined;
 
-export function setupModuleBoxes(): void {
+/** One box per role, labelled with the checkpoint's module names (`names`: the loaded model's, or the embedded model's before one is loaded). */
+export function setupModuleBoxes(names: Readonly<Record<Role, string>>): void {
   const wanted = readHash().modules;
-  $('modules').replaceChildren(...LINEAR_MODULES.map((m) => {
+  $('modules').replaceChildren(...ROLES.map((m) => {
     const box = el('input', undefined, { type: 'checkbox', value: m, name: 'module' });
     box.checked = !wanted || wanted.includes(m);
     const label = el('label');
-    label.append(box, ` ${m}`);
+    label.append(box, ` ${names[m]}`);
     return label;
   }));
   const h = readHash();
@@ -37,8 +38,13 @@ export function setupModuleBoxes(): void {
   if (h.layers) $<HTMLInputElement>('layers').value = h.layers.join(',');
 }
 
+/** Names the boxes as a newly loaded model's checkpoint does. */
+export function labelModuleBoxes(names: Readonly<Record<Role, string>>): void {
+  for (const box of document.querySelectorAll<HTMLInputElement>('#modules input')) box.nextSibling!.textContent = ` ${names[box.value as Role]}`;
+}
+
 export function readSettings(nLayer: number): ViewSettings {
-  const modules = [...document.querySelectorAll<HTMLInputElement>('#modules input:checked')].map((b) => b.value as LinearModule);
+  const modules = [...document.querySelectorAll<HTMLInputElement>('#modules input:checked')].map((b) => b.value as Role);
   const layerText = $<HTMLInputElement>('layers').value.trim();
   const layers = layerText === '' || layerText === 'all' ? undefined : layerText.split(',').map((x) => Number(x.trim()));
   const bad = layers?.find((l) => !Number.isInteger(l) || l < 0 || l >= nLayer);

@@ -1,6 +1,7 @@
 // The analysis settings in the URL hash (#prompt=...&target=...), so a view can be
 // shared as a link; the page reads it on load and writes it on every run.
-import { LINEAR_MODULES, type LinearModule } from '../src/model/config.ts';
+import { ROLES, type Role } from '../src/model/config.ts';
+import { roleNamed } from '../src/model/families/index.ts';
 
 export interface ViewSettings {
   prompt: string;
@@ -9,14 +10,14 @@ export interface ViewSettings {
   normalized: boolean;
   /** Undefined: every layer. */
   layers?: number[];
-  modules: LinearModule[];
+  modules: Role[];
 }
 
 export function writeHash(s: ViewSettings): void {
   const q = new URLSearchParams({ prompt: s.prompt, target: s.target, k: String(s.k) });
   if (s.normalized) q.set('normalized', '1');
   if (s.layers) q.set('layers', s.layers.join(','));
-  if (s.modules.length !== LINEAR_MODULES.length) q.set('modules', s.modules.join(','));
+  if (s.modules.length !== ROLES.length) q.set('modules', s.modules.join(','));
   history.replaceState(null, '', `#${q}`);
 }
 
@@ -33,6 +34,7 @@ export function readHash(): Partial<ViewSettings> {
   const layers = q.get('layers');
   if (layers) out.layers = layers.split(',').map(Number).filter(Number.isInteger);
   const modules = q.get('modules');
-  if (modules) out.modules = modules.split(',').filter((m): m is LinearModule => (LINEAR_MODULES as readonly string[]).includes(m));
+  // Roles, or (links made before roles) the checkpoint's module names.
+  if (modules) out.modules = modules.split(',').flatMap((m) => roleNamed(m) ?? []);
   return out;
 }

@@ -4,7 +4,7 @@ import { targetWrites, type LayerWrites } from '../eval/target-writes.ts';
 import type { CounterFactRecord } from '../data/counterfact.ts';
 import { recordSentences } from '../train/corpus.ts';
 import { Progress } from './progress.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import { defaultDataDir, readRecords } from './data.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';
@@ -17,7 +17,7 @@ export interface FactQuality {
 }
 
 /** Top-1 recall on the first `records` training records, and on as many held-out (val) records, with a progress line on stderr. */
-export async function factQuality(model: Gpt2, tokenizer: Tokenizer, dataDir: string, records: number): Promise<FactQuality> {
+export async function factQuality(model: Model, tokenizer: Tokenizer, dataDir: string, records: number): Promise<FactQuality> {
   const trained = readRecords(dataDir, 'train').slice(0, records);
   const heldOut = readRecords(dataDir, 'val').slice(0, records);
   const sets = {
@@ -63,7 +63,7 @@ export interface WritesReport {
  * k least probable tokens, on the `trained` records, split by whether the target
  * token occurs anywhere in the sentences of `corpus`, the records the model trained on.
  */
-export async function writesReport(model: Gpt2, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, corpus: readonly CounterFactRecord[] = trained): Promise<WritesReport> {
+export async function writesReport(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, corpus: readonly CounterFactRecord[] = trained): Promise<WritesReport> {
   const seen = new Set(corpus.flatMap(recordSentences).flatMap((s) => tokenizer.encode(s)));
   const isSeen = (r: CounterFactRecord) => seen.has(tokenizer.encode(` ${r.target_new}`)[0]!);
   const item = (r: CounterFactRecord) => ({ prompt: r.prompt, targetNew: r.target_new });

@@ -2,10 +2,10 @@
 // in float64 from the two read-back copies (edits touch a few matrices, so the
 // readback is small next to the model).
 import { readAll } from '../gpu/buffers.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import type { WeightChange } from './types.ts';
 
-export async function weightChanges(model: Gpt2): Promise<WeightChange[]> {
+export async function weightChanges(model: Model): Promise<WeightChange[]> {
   const names = model.edited;
   const data = (await readAll(model.k, names.flatMap((n) => [model.param(n), model.original(n)!]))) as Float32Array[];
   return names.map((name, i) => {
@@ -17,6 +17,6 @@ export async function weightChanges(model: Gpt2): Promise<WeightChange[]> {
       change += (now[j]! - was[j]!) ** 2;
       size += was[j]! ** 2;
     }
-    return { name, norm: Math.sqrt(change), originalNorm: Math.sqrt(size) };
+    return { name: model.checkpointName(name), norm: Math.sqrt(change), originalNorm: Math.sqrt(size) };
   });
 }

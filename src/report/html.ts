@@ -3,23 +3,18 @@
 // shaded by norm, hover tooltips with the top-k and bottom-k lists, line plots of
 // the target's rank and of ‖δ_n‖ per layer, and the gradient ranks.
 import type { Analysis } from '../lens/types.ts';
-import type { LinearModule } from '../model/config.ts';
+import type { Role } from '../model/config.ts';
 import { esc, scriptJson } from './escape.ts';
 import { num, prob, quoted } from './format.ts';
 import { TOOLTIP_SCRIPT } from './html-script.ts';
-import type { Report } from './json.ts';
+import { withoutRoles, type Report } from './json.ts';
 import { linePlot, type Series } from './plot.ts';
 import { formatNeuronView } from './neurons.ts';
 import type { NeuronView } from '../lens/neurons.ts';
 import { cssColor, needsLightText, rampColor, unit } from './scale.ts';
 import { gridColumns, gridsOf, layerSummaries, type Grid } from './views.ts';
 
-const MODULE_COLORS: Record<LinearModule, string> = {
-  'attn.c_attn': '#1f77b4',
-  'attn.c_proj': '#2ca02c',
-  'mlp.c_fc': '#9467bd',
-  'mlp.c_proj': '#d62728',
-};
+const MODULE_COLORS: Record<Role, string> = { attn_in: '#1f77b4', attn_out: '#2ca02c', ff_in: '#9467bd', ff_out: '#d62728' };
 const LEGEND_TICKS = 5;
 
 export function renderHtml(r: Report): string {
@@ -34,7 +29,7 @@ export function renderHtml(r: Report): string {
     r.results.length > 1 ? `<nav><ol>${r.results.map((a, p) => `<li><a href="#pair-${p}">${esc(`${quoted(a.prompt)} → ${quoted(a.target)}`)}</a></li>`).join('')}</ol></nav>` : '',
     ...r.results.map((a, p) => renderSection(a, p, r.model.vocabSize, r.neurons?.[p])),
     '<div id="bl-tip" role="tooltip" hidden></div>',
-    `<script type="application/json" id="bl-data">${scriptJson(r)}</script>`,
+    `<script type="application/json" id="bl-data">${scriptJson(r, withoutRoles)}</script>`,
     `<script>${TOOLTIP_SCRIPT}</script>`,
     '</body></html>',
   ].join('\n');
@@ -60,7 +55,7 @@ export function renderSection(a: Analysis, p: number, vocabSize: number, neurons
   return `<section class="pair" id="pair-${p}">
 <h2>${esc(quoted(a.prompt))} → ${esc(quoted(a.target))}</h2>
 <p class="summary">${summary}</p>
-${grids.length ? grids.map((g) => gridTable(a, g, p)).join('\n') : '<p class="note">No grid: neither mlp.c_proj (FF2) nor mlp.c_fc (FF1) was analysed.</p>'}
+${grids.length ? grids.map((g) => gridTable(a, g, p)).join('\n') : '<p class="note">No grid: neither FF2 nor FF1 was analysed.</p>'}
 <div class="plots">${plots(a, vocabSize)}</div>
 ${rankTable(a)}
 ${neurons ? neuronSection(a, neurons) : ''}
@@ -83,7 +78,7 @@ function gridTable(a: Analysis, g: Grid, p: number): string {
     });
     return `<tr><th>${row.layer}</th>${cells.join('')}</tr>`;
   });
-  return `<figure class="grid"><figcaption><b>${g.spec.name}</b> (${g.spec.module}): ${esc(g.spec.caption)}; the target is outlined</figcaption>
+  return `<figure class="grid"><figcaption><b>${g.spec.name}</b> (${g.module}): ${esc(g.spec.caption)}; the target is outlined</figcaption>
 ${legend(g.maxNorm)}
 <div class="scroll"><table>${head}${rows.join('')}</table></div></figure>`;
 }
@@ -104,8 +99,8 @@ function plots(a: Analysis, vocabSize: number): string {
     ];
     out.push(linePlot({ title: `Rank in LL(δ_n) of FF2, from the bottom (of ${vocabSize})`, xLabel: 'layer', yLabel: 'rank (1 = least probable)', series, logY: true, invertY: true }));
   }
-  const modules = layers[0]?.lastDeltaNorms.map((d) => d.module) ?? [];
-  const norms: Series[] = modules.map((module, j) => ({ name: module, color: MODULE_COLORS[module], points: layers.map((l) => [l.layer, l.lastDeltaNorms[j]!.norm] as const) }));
+  const modules = layers[0]?.lastDeltaNorms ?? [];
+  const norms: Series[] = modules.map(({ role, module }, j) => ({ name: module, color: MODULE_COLORS[role], points: layers.map((l) => [l.layer, l.lastDeltaNorms[j]!.norm] as const) }));
   const values = norms.flatMap((s) => s.points.map(([, y]) => y));
   // Norms often span orders of magnitude across layers; a linear axis would flatten all but the largest.
   const logY = values.every((v) => v > 0) && Math.max(...values) > 100 * Math.min(...values);

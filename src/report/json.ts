@@ -3,11 +3,11 @@
 // that would break a reader.
 import type { NeuronView } from '../lens/neurons.ts';
 import type { Analysis } from '../lens/types.ts';
-import type { Gpt2Config } from '../model/config.ts';
+import type { ModelSizes } from '../model/config.ts';
 
 export const REPORT_VERSION = 1;
 
-export interface ModelInfo extends Gpt2Config {
+export interface ModelInfo extends ModelSizes {
   /** The model directory or file as given, or "default" for the embedded model. */
   readonly source: string;
 }
@@ -24,6 +24,14 @@ export function report(model: ModelInfo, results: readonly Analysis[], neurons?:
   return { version: REPORT_VERSION, model, results, ...(neurons ? { neurons } : {}) };
 }
 
+/**
+ * Leaves out each module's in-memory `role`: schema 1 names modules as the checkpoint
+ * does (`module`), so GPT-2 reports stay as they were.
+ */
+export function withoutRoles(key: string, value: unknown): unknown {
+  return key === 'role' ? undefined : value;
+}
+
 export function renderJson(r: Report): string {
-  return `${JSON.stringify(r, null, 1)}\n`;
+  return `${JSON.stringify(r, withoutRoles, 1)}\n`;
 }

@@ -1,8 +1,9 @@
 // Terminal rendering of the per-neuron view (paper App. B): Tables 2-5 as text, and
 // the intersection / cosine heatmaps of Fig. 8-10 reduced to group means.
+import type { Role } from '../model/config.ts';
 import { closestSpanning, type Lens, type NeuronStats, type NeuronView } from '../lens/neurons.ts';
 
-const MODULE_NAMES: Record<string, string> = { 'mlp.c_fc': 'FF1', 'mlp.c_proj': 'FF2' };
+const PAPER_NAMES: Partial<Record<Role, string>> = { ff_in: 'FF1', ff_out: 'FF2' };
 const LIST_WIDTH = 34;
 const CELL = 9;
 
@@ -10,7 +11,7 @@ const CELL = 9;
 export function formatNeuronView(view: NeuronView, tokens: readonly string[] = []): string {
   const sym = view.spannedBy === 'delta' ? 'δ' : 'x';
   const label = (i: number) => `${sym}${i}${tokens[i] === undefined ? '' : ` ${tokens[i].trim()}`}`;
-  const alias = MODULE_NAMES[view.module] ? ` (${MODULE_NAMES[view.module]})` : '';
+  const alias = PAPER_NAMES[view.role] ? ` (${PAPER_NAMES[view.role]})` : '';
   const where = view.orientation === 'rows' ? 'rows of XᵀΔ' : 'columns of XᵀΔ';
   const lines = [
     `h.${view.layer}.${view.module}${alias}: ${view.neuronCount} gradient neurons (${where}), spanned by ${sym}_i; ${view.settings.normalized ? 'normalized ' : ''}logit lens`,

@@ -1,7 +1,10 @@
-// GPT-2 exactly as Hugging Face's GPT2LMHeadModel computes it, on the engine's ops:
-// pre-LN blocks x + attn(ln_1(x)), x + mlp(ln_2(x)), mlp = c_proj(gelu_new(c_fc)),
-// final ln_f, logits = h . D with D = wte^T (tied) unless the checkpoint has its own
-// lm_head. Every linear op records its factors under `h.{l}.{module}`.
+// The model, one block for every family (the config's switches choose its parts; the
+// values GPT-2 uses are the ones implemented so far): pre-norm blocks
+// x + attn_out(attn(attn_in(norm(x)))), x + ff_out(act(ff_in(norm(x)))), a final
+// norm, logits = h . D with D the embedding^T (tied) unless the checkpoint has its
+// own head. The forward pass, training, the hooks and the cached decoder all run
+// blocks(). Every linear op records its factors under the checkpoint's module name
+// (GPT-2: `h.{l}.mlp.c_proj`), which is also what reports show.
 import type { Tape } from '../autograd/tape.ts';
 import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
@@ -9,11 +12,12 @@ import { attention } from '../ops/attention.ts';
 import { embed, selectRows } from '../ops/embedding.ts';
 import { layernorm } from '../ops/layernorm.ts';
 import { linear } from '../ops/linear.ts';
-import { activate, add } from '../ops/pointwise.ts';
+import { activate, add, type Activation } from '../ops/pointwise.ts';
 import { unembed } from '../ops/unembed.ts';
 import { softmaxXent } from '../ops/xent.ts';
 import type { Tensor } from '../tensor.ts';
-import { BadModelError, parameterShapes, type Gpt2Config } from './config.ts';
+import { BadModelError, checkSupported, parameterShapes, UNEMBED, type ModelConfig, type Role } from './config.ts';
+import { familyOf, type Family } from './families/index.ts';
 
 /** A position whose next-token logits are wanted; with `token`, also its NLL. */
 export interface Target {
@@ -44,40 +48,111 @@ export interface ForwardResult {
  */
 export type Hook = (name: string, activation: Tensor, tape: Tape) => Tensor | void;
 
+/** Passes an activation through the hook, checking a replacement's shape. */
+function hooked(tape: Tape, hook: Hook | undefined): (name: string, t: Tensor) => Tensor {
+  return (name, t) => {
+    const replaced = hook?.(name, t, tape);
+    if (!replaced || replaced === t) return t;
+    if (replaced.shape.join(',') !== t.shape.join(',')) throw new RangeError(`hook ${name} returned shape [${replaced.shape}] for an activation of shape [${t.shape}]`);
+    return replaced;
+  };
+}
+
 /** Every hook point of a model with `nLayer` blocks, in the order the forward pass reaches them. */
 export function hookPoints(nLayer: number): string[] {
   const block = ['hook_resid_pre', 'ln1.hook_normalized', 'attn.hook_z', 'hook_attn_out', 'hook_resid_mid', 'ln2.hook_normalized', 'mlp.hook_pre', 'mlp.hook_post', 'hook_mlp_out', 'hook_resid_post'];
   return [...Array.from({ length: nLayer }, (_, l) => block.map((h) => `blocks.${l}.${h}`)).flat(), 'ln_final.hook_normalized'];
 }
 
-export class Gpt2 {
+/** One linear module of one block, by role. */
+export interface Linear {
+  readonly layer: number;
+  readonly role: Role;
+  readonly weight: Tensor;
+  readonly bias?: Tensor;
+  /** Canonical parameter names, for editable(). */
+  readonly weightName: string;
+  readonly biasName?: string;
+  /** The checkpoint's name, e.g. h.5.mlp.c_proj: its factors are recorded and reported under it. */
+  readonly name: string;
+}
+
+export interface BlockOptions {
+  /** Run blocks 0..lastLayer only (default: all). */
+  lastLayer?: number;
+  hook?: Hook;
+  /** Replaces causal attention over the padded [B*T] batch, e.g. by cached attention (decode.ts). */
+  attend?: (layer: number, qkv: Tensor) => Tensor;
+}
+
+export class Model {
   /** Original bytes of every parameter changed in place since load (or the last restore). */
   private readonly originals = new Map<string, Tensor>();
 
+  readonly family: Family;
+
   constructor(
     readonly k: Kernels,
-    readonly config: Gpt2Config,
-    /** Parameters by Hugging Face name without the `transformer.` prefix. */
+    readonly config: ModelConfig,
+    /** Parameters by canonical name (config.ts); `unembed.weight` only for an untied head. */
     readonly params: ReadonlyMap<string, Tensor>,
-    /** The decoding matrix's source: `wte.weight` when tied, else `lm_head.weight`. */
-    readonly headName: 'wte.weight' | 'lm_head.weight' = 'wte.weight',
-  ) {}
+  ) {
+    checkSupported(config);
+    this.family = familyOf(config);
+  }
 
-  /** Uploads float arrays keyed by parameter name, checking every shape against the config. */
-  static fromArrays(k: Kernels, config: Gpt2Config, arrays: Record<string, ArrayLike<number>>): Gpt2 {
+  /** Uploads float arrays keyed by the checkpoint's tensor names, checking every shape against the config. */
+  static fromArrays(k: Kernels, config: ModelConfig, arrays: Record<string, ArrayLike<number>>): Model {
+    const family = familyOf(config);
     const params = new Map<string, Tensor>();
     for (const [name, shape] of parameterShapes(config)) {
-      const data = arrays[name];
-      if (!data) throw new BadModelError(`missing parameter ${name}`);
-      params.set(name, upload(k, shape, data, 'f32', name));
+      const stored = family.checkpointName(name);
+      const data = arrays[stored];
+      if (!data) throw new BadModelError(`missing parameter ${stored}`);
+      params.set(name, upload(k, shape, data, 'f32', stored));
     }
-    return new Gpt2(k, config, params);
+    return new Model(k, config, params);
   }
 
   param(name: string): Tensor {
     const p = this.params.get(name);
     if (!p) throw new BadModelError(`the model has no parameter ${name}`);
     return p;
+  }
+
+  /** The linear module of `role` in block `layer`. */
+  linear(layer: number, role: Role): Linear {
+    const base = `blocks.${layer}.${role}`;
+    const biasName = this.params.has(`${base}.bias`) ? `${base}.bias` : undefined;
+    return {
+      layer, role, weight: this.param(`${base}.weight`), weightName: `${base}.weight`, name: this.family.linearName(layer, role),
+      ...(biasName ? { bias: this.param(biasName), biasName } : {}),
+    };
+  }
+
+  /** The checkpoint's name for a canonical parameter, e.g. h.5.mlp.c_proj.weight. */
+  checkpointName(name: string): string {
+    return this.family.checkpointName(name);
+  }
+
+  /** D^T: the [V, d] matrix whose rows score each token (the embedding when the head is tied). */
+  unembedding(): Tensor {
+    return this.params.get(UNEMBED) ?? this.param('embed.weight');
+  }
+
+  /** Row t of unembedding(), where it lies in GPU memory (the matrix may be split in blocks). */
+  unembeddingRow(t: number): { buffer: GPUBuffer; byteOffset: number } {
+    return this.unembedding().rowAt(t);
+  }
+
+  /** The final norm of the residual stream [R, d]. */
+  finalNorm(tape: Tape, x: Tensor): Tensor {
+    return layernorm(tape, x, this.param('final_norm.weight'), this.param('final_norm.bias'), this.config.eps);
+  }
+
+  /** Logits [R, V] of final-normed rows h. */
+  logits(tape: Tape, h: Tensor): Tensor {
+    return unembed(tape, h, this.unembedding());
   }
 
   /**
@@ -123,11 +198,11 @@ export class Gpt2 {
   forward(tape: Tape, sequences: readonly (readonly number[])[], targets: readonly Target[], hook?: Hook): ForwardResult {
     const T = this.validate(sequences, targets);
     if (targets.length === 0) throw new RangeError('no target positions: ask for at least one row of logits');
-    const { x, at, own } = this.blocks(tape, sequences, T, this.config.nLayer - 1, hook);
-    const hidden = at('ln_final.hook_normalized', layernorm(tape, x, this.param('ln_f.weight'), this.param('ln_f.bias'), this.config.eps));
-    const rows = selectRows(tape, hidden, own([targets.length], targets.map((t) => t.seq * T + t.position)));
-    const logits = unembed(tape, rows, this.param(this.headName));
-    const { loss, lse } = softmaxXent(tape, logits, own([targets.length], targets.map((t) => t.token ?? -1)));
+    const own = (data: number[]) => tape.constant([data.length], data, 'i32');
+    const x = this.padded(tape, sequences, T, { ...(hook ? { hook } : {}) });
+    const hidden = hooked(tape, hook)('ln_final.hook_normalized', this.finalNorm(tape, x));
+    const logits = this.logits(tape, selectRows(tape, hidden, own(targets.map((t) => t.seq * T + t.position))));
+    const { loss, lse } = softmaxXent(tape, logits, own(targets.map((t) => t.token ?? -1)));
     return { logits, lse, loss, T };
   }
 
@@ -139,41 +214,46 @@ export class Gpt2 {
   runBlocks(tape: Tape, sequences: readonly (readonly number[])[], lastLayer: number, hook: Hook): number {
     if (!Number.isInteger(lastLayer) || lastLayer < 0 || lastLayer >= this.config.nLayer) throw new RangeError(`layer ${lastLayer} does not exist; the model has layers 0-${this.config.nLayer - 1}`);
     const T = this.validate(sequences, []);
-    this.blocks(tape, sequences, T, lastLayer, hook);
+    this.padded(tape, sequences, T, { lastLayer, hook });
     return T;
   }
 
-  private blocks(tape: Tape, sequences: readonly (readonly number[])[], T: number, lastLayer: number, hook?: Hook) {
-    const c = this.config;
-    const B = sequences.length;
+  /** The batch padded at the end to T, through the blocks. */
+  private padded(tape: Tape, sequences: readonly (readonly number[])[], T: number, opts: BlockOptions): Tensor {
     const ids = sequences.flatMap((s) => [...s, ...new Array<number>(T - s.length).fill(0)]);
     const positions = sequences.flatMap(() => Array.from({ length: T }, (_, t) => t));
-    const own = (shape: number[], data: number[]) => tape.constant(shape, data, 'i32');
+    return this.blocks(tape, ids, positions, sequences.length, T, opts);
+  }
 
-    const at = (name: string, t: Tensor): Tensor => {
-      const replaced = hook?.(name, t, tape);
-      if (!replaced || replaced === t) return t;
-      if (replaced.shape.join(',') !== t.shape.join(',')) throw new RangeError(`hook ${name} returned shape [${replaced.shape}] for an activation of shape [${t.shape}]`);
-      return replaced;
+  /**
+   * The residual stream after blocks 0..lastLayer (before the final norm) of B
+   * sequences of T rows each, token `ids[r]` at position `positions[r]`.
+   */
+  blocks(tape: Tape, ids: readonly number[], positions: readonly number[], B: number, T: number, opts: BlockOptions = {}): Tensor {
+    const c = this.config;
+    const at = hooked(tape, opts.hook);
+    const attend = opts.attend ?? ((_: number, qkv: Tensor) => attention(tape, qkv, B, T, c.nHead));
+    const linearOf = (l: number, role: Role, x: Tensor) => {
+      const m = this.linear(l, role);
+      return linear(tape, m.name, x, m.weight, m.bias ?? null);
     };
-
-    let x = embed(tape, this.param('wte.weight'), this.param('wpe.weight'), own([B * T], ids), own([B * T], positions));
-    for (let l = 0; l <= lastLayer; l++) {
-      const p = (name: string) => this.param(`h.${l}.${name}`);
+    const norm = (name: string, x: Tensor) => layernorm(tape, x, this.param(`${name}.weight`), this.param(`${name}.bias`), c.eps);
+    const own = (data: readonly number[]) => tape.constant([data.length], data, 'i32');
+    let x = embed(tape, this.param('embed.weight'), this.param('pos_embed.weight'), own(ids), own(positions));
+    for (let l = 0; l <= (opts.lastLayer ?? c.nLayer - 1); l++) {
       const b = `blocks.${l}`;
       x = at(`${b}.hook_resid_pre`, x);
-      const ln1 = at(`${b}.ln1.hook_normalized`, layernorm(tape, x, p('ln_1.weight'), p('ln_1.bias'), c.eps));
-      const qkv = linear(tape, `h.${l}.attn.c_attn`, ln1, p('attn.c_attn.weight'), p('attn.c_attn.bias'));
-      const z = at(`${b}.attn.hook_z`, attention(tape, qkv, B, T, c.nHead));
-      const attnOut = at(`${b}.hook_attn_out`, linear(tape, `h.${l}.attn.c_proj`, z, p('attn.c_proj.weight'), p('attn.c_proj.bias')));
+      const ln1 = at(`${b}.ln1.hook_normalized`, norm(`${b}.attn_norm`, x));
+      const z = at(`${b}.attn.hook_z`, attend(l, linearOf(l, 'attn_in', ln1)));
+      const attnOut = at(`${b}.hook_attn_out`, linearOf(l, 'attn_out', z));
       x = at(`${b}.hook_resid_mid`, add(tape, x, attnOut));
-      const ln2 = at(`${b}.ln2.hook_normalized`, layernorm(tape, x, p('ln_2.weight'), p('ln_2.bias'), c.eps));
-      const pre = at(`${b}.mlp.hook_pre`, linear(tape, `h.${l}.mlp.c_fc`, ln2, p('mlp.c_fc.weight'), p('mlp.c_fc.bias')));
-      const post = at(`${b}.mlp.hook_post`, activate(tape, pre, c.activation ?? 'gelu_new'));
-      const mlpOut = at(`${b}.hook_mlp_out`, linear(tape, `h.${l}.mlp.c_proj`, post, p('mlp.c_proj.weight'), p('mlp.c_proj.bias')));
+      const ln2 = at(`${b}.ln2.hook_normalized`, norm(`${b}.ff_norm`, x));
+      const pre = at(`${b}.mlp.hook_pre`, linearOf(l, 'ff_in', ln2));
+      const post = at(`${b}.mlp.hook_post`, activate(tape, pre, c.activation as Activation));
+      const mlpOut = at(`${b}.hook_mlp_out`, linearOf(l, 'ff_out', post));
       x = at(`${b}.hook_resid_post`, add(tape, x, mlpOut));
     }
-    return { x, at, own };
+    return x;
   }
 
   private validate(sequences: readonly (readonly number[])[], targets: readonly Target[]): number {
