@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gridsSvg } from '../src/report/grid-svg.ts';
 import { renderHtml } from '../src/report/html.ts';
-import { renderJson, report, type ModelInfo } from '../src/report/json.ts';
+import { renderJson, report, withoutRoles, type ModelInfo } from '../src/report/json.ts';
 import { renderTerminal } from '../src/report/terminal.ts';
 import { displayWidth, fit } from '../src/report/width.ts';
 import { fakeAnalysis } from './report/fake-analysis.ts';
@@ -68,11 +68,11 @@ test('terminal colour: 256-colour or truecolor backgrounds, the target bold and 
 });
 
 test('terminal: modules not analysed lose their grid, not the report', () => {
-  const attnOnly = renderTerminal(fakeAnalysis({ modules: ['attn.c_attn', 'attn.c_proj'] }), { color: 'none' });
-  assert.match(attnOnly, /no grid: add mlp\.c_proj or mlp\.c_fc/);
+  const attnOnly = renderTerminal(fakeAnalysis({ modules: ['attn_in', 'attn_out'] }), { color: 'none' });
+  assert.match(attnOnly, /no grid: add ff2 or ff1/);
   assert.not.match(attnOnly, /target rank in FF2/);
   assert.match(attnOnly, /rank attn\.c_attn/);
-  const ff1 = renderTerminal(fakeAnalysis({ modules: ['mlp.c_fc'] }), { color: 'none' });
+  const ff1 = renderTerminal(fakeAnalysis({ modules: ['ff_in'] }), { color: 'none' });
   assert.match(ff1, /FF1 \(mlp\.c_fc\)/);
   assert.not.match(ff1, /FF2 \(mlp\.c_proj\)/);
 });
@@ -91,7 +91,10 @@ test('JSON: version, model and every number of every analysis round-trip', () =>
   const parsed = JSON.parse(renderJson(report(MODEL, results)));
   assert.is(parsed.version, 1);
   assert.equal(parsed.model, MODEL);
-  assert.equal(parsed.results, JSON.parse(JSON.stringify(results)));
+  // Schema 1 names modules as the checkpoint does; the in-memory role stays out.
+  assert.equal(parsed.results, JSON.parse(JSON.stringify(results, withoutRoles)));
+  assert.not.match(renderJson(report(MODEL, results)), /"role"/);
+  assert.is(parsed.results[0].layers[0].modules[3].module, 'mlp.c_proj');
   assert.is(parsed.results[0].layers[2].modules[3].delta[5].bottom[0].prob, results[0]!.layers[2]!.modules[3]!.delta[5]!.bottom![0]!.prob);
 });
 
@@ -112,7 +115,7 @@ test('HTML: self-contained, every token escaped, the embedded data equal to the 
 });
 
 test('HTML: one section per analysis; no FF2 means no rank plot', () => {
-  const html = renderHtml(report(MODEL, [fakeAnalysis(), fakeAnalysis({ modules: ['mlp.c_fc'] }), fakeAnalysis({ seed: 3 })]));
+  const html = renderHtml(report(MODEL, [fakeAnalysis(), fakeAnalysis({ modules: ['ff_in'] }), fakeAnalysis({ seed: 3 })]));
   assert.is([...html.matchAll(/<section class="pair"/g)].length, 3);
   assert.is([...html.matchAll(/<svg /g)].length, 5);
 });

@@ -17,6 +17,6 @@ export async function weightChanges(model: Model): Promise<WeightChange[]> {
       change += (now[j]! - was[j]!) ** 2;
       size += was[j]! ** 2;
     }
-    return { name: model.checkpointName(name), norm: Math.sqrt(change), originalNorm: Math.sqrt(size) };
+    return { name, norm: Math.sqrt(change), originalNorm: Math.sqrt(size) };
   });
 }

@@ -145,7 +145,8 @@ export function parseNeuronSpec(spec: string, nLayer: number): { layer: number; 
 export async function neuronView(pass: GradientPass, tokenizer: Tokenizer, req: NeuronRequest, opts: NeuronOptions): Promise<NeuronView> {
   const model = pass.model;
   if (!ROLES.includes(req.role) || !Number.isInteger(req.layer) || req.layer < 0 || req.layer >= model.config.nLayer) {
-    throw new BadInputError(`layer ${req.layer}, ${req.role}: no gradient in this pass; choose a layer 0-${model.config.nLayer - 1} and a module role of ${ROLES.join(', ')}`);
+    const name = ROLES.includes(req.role) ? model.family.linearName(req.layer, req.role) : `layer ${req.layer}, ${req.role}`;
+    throw new BadInputError(`${name}: no gradient in this pass; choose a layer 0-${model.config.nLayer - 1} and a module role of ${ROLES.join(', ')}`);
   }
   const V = model.config.vocabSize;
   if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > Math.min(MAX_K, V)) throw new BadInputError(`k = ${opts.k}: choose 1-${Math.min(MAX_K, V)} tokens per list`);

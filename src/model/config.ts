@@ -47,7 +47,7 @@ export interface ModelConfig {
   eosId: number;
 }
 
-export type ModelSizes = Pick<ModelConfig, 'nLayer' | 'nHead' | 'nEmbd' | 'nPositions' | 'vocabSize' | 'nInner' | 'eps' | 'activation'>;
+export type ModelSizes = Pick<ModelConfig, 'nLayer' | 'nHead' | 'nEmbd' | 'nPositions' | 'vocabSize' | 'nInner' | 'eps'> & { activation?: ModelConfig['activation'] };
 
 /** The sizes a report shows, in the order it always has. */
 export function sizesOf(c: ModelConfig): ModelSizes {

@@ -114,10 +114,15 @@ export class Model {
     return new Model(k, config, params);
   }
 
+  /** A parameter by canonical name (config.ts) or by the checkpoint's own (h.0.mlp.c_proj.weight for GPT-2). */
   param(name: string): Tensor {
-    const p = this.params.get(name);
+    const p = this.params.get(this.canonical(name));
     if (!p) throw new BadModelError(`the model has no parameter ${name}`);
     return p;
+  }
+
+  private canonical(name: string): string {
+    return this.params.has(name) ? name : (this.family.canonical(name) ?? name);
   }
 
   /** The linear module of `role` in block `layer`. */
@@ -162,6 +167,7 @@ export class Model {
    */
   editable(name: string): Tensor {
     const p = this.param(name);
+    name = this.canonical(name);
     if (!this.originals.has(name)) {
       const copy = zeros(this.k, p.shape, p.dtype, `${name}.original`);
       this.k.copy(p.buffer, 0, copy.buffer, 0, p.size * 4);
@@ -170,14 +176,14 @@ export class Model {
     return p;
   }
 
-  /** Names of the parameters changed since load or the last restore(). */
+  /** The checkpoint's names of the parameters changed since load or the last restore(). */
   get edited(): string[] {
-    return [...this.originals.keys()];
+    return [...this.originals.keys()].map((n) => this.checkpointName(n));
   }
 
   /** The original bytes of an edited parameter (undefined when it is unchanged). */
   original(name: string): Tensor | undefined {
-    return this.originals.get(name);
+    return this.originals.get(this.canonical(name));
   }
 
   /** Gives every edited parameter its original bytes back; returns their names. */

@@ -1,5 +1,5 @@
 // The families the engine reads, keyed by config.json's model_type or architectures.
-import { BadModelError, ROLES, type ModelConfig, type Role } from '../config.ts';
+import { BadModelError, parameterShapes, ROLES, type ModelConfig, type Role } from '../config.ts';
 import type { Family } from './family.ts';
 import { gpt2 } from './gpt2.ts';
 
@@ -51,3 +51,9 @@ export function roleNamed(name: string): Role | undefined {
 
 /** Every accepted module name, for messages. */
 export const MODULE_NAMES = [...new Set([...FAMILIES.flatMap((f) => ROLES.map((r) => f.modules[r])), ...Object.keys(ALIASES), ...ROLES])].join(', ');
+
+/** Every parameter by the checkpoint's tensor name (as a family's files store them), with its shape, in load order. */
+export function checkpointShapes(config: ModelConfig): Map<string, number[]> {
+  const family = familyOf(config);
+  return new Map([...parameterShapes(config)].map(([name, shape]) => [family.checkpointName(name), shape]));
+}
