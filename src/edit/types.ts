@@ -31,7 +31,7 @@ export interface EditPair {
 }
 
 export interface WeightChange {
-  /** The checkpoint's parameter name, e.g. h.2.mlp.c_proj.weight for GPT-2. */
+  /** The checkpoint's tensor name of the parameter. */
   name: string;
   /** Frobenius norm of (current - original) in float64. */
   norm: number;

@@ -99,7 +99,7 @@ export interface NeuronView {
   readonly layer: number;
   /** In memory only: the JSON report (schema 1) names the module by `module` alone. */
   readonly role: Role;
-  /** The checkpoint's name of the module, e.g. mlp.c_proj. */
+  /** The checkpoint's name of the module (Family.modules). */
   readonly module: string;
   readonly orientation: NeuronOrientation;
   readonly spannedBy: 'x' | 'delta';
@@ -131,11 +131,11 @@ export function closestSpanning(cosine: ArrayLike<number>): number {
   return best;
 }
 
-/** Parses `LAYER.MODULE` (e.g. `5.mlp.c_proj`; ff1 and ff2 name the MLP matrices, and roles such as ff_out count too). */
+/** Parses `LAYER.MODULE`: a checkpoint's module name, a role (5.ff_out) or ff1/ff2 (5.ff2). */
 export function parseNeuronSpec(spec: string, nLayer: number): { layer: number; role: Role } {
   const m = /^(\d+)\.(.+)$/.exec(spec.trim());
   const role = m ? roleNamed(m[2]!) : undefined;
-  if (!m || !role) throw new BadInputError(`--neurons "${spec}": expected LAYER.MODULE with MODULE one of ${MODULE_NAMES} (e.g. 5.mlp.c_proj)`);
+  if (!m || !role) throw new BadInputError(`--neurons "${spec}": expected LAYER.MODULE with MODULE one of ${MODULE_NAMES} (e.g. 5.ff2)`);
   const layer = Number(m[1]);
   if (layer >= nLayer) throw new BadInputError(`--neurons "${spec}": layer ${layer} does not exist: this model has layers 0-${nLayer - 1}`);
   return { layer, role };

@@ -29,7 +29,7 @@ export interface VectorView {
 export interface ModuleView {
   /** In memory only: the JSON report (schema 1) names modules by `module` alone. */
   readonly role: Role;
-  /** The checkpoint's name of the module, e.g. mlp.c_proj. */
+  /** The checkpoint's name of the module (Family.modules). */
   readonly module: string;
   readonly inDim: number;
   readonly outDim: number;

@@ -4,7 +4,7 @@
 // norm, logits = h . D with D the embedding^T (tied) unless the checkpoint has its
 // own head. The forward pass, training, the hooks and the cached decoder all run
 // blocks(). Every linear op records its factors under the checkpoint's module name
-// (GPT-2: `h.{l}.mlp.c_proj`), which is also what reports show.
+// (Family.linearName), which is also what reports show.
 import type { Tape } from '../autograd/tape.ts';
 import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
@@ -73,7 +73,7 @@ export interface Linear {
   /** Canonical parameter names, for editable(). */
   readonly weightName: string;
   readonly biasName?: string;
-  /** The checkpoint's name, e.g. h.5.mlp.c_proj: its factors are recorded and reported under it. */
+  /** The checkpoint's name (Family.linearName): its factors are recorded and reported under it. */
   readonly name: string;
 }
 
@@ -114,7 +114,7 @@ export class Model {
     return new Model(k, config, params);
   }
 
-  /** A parameter by canonical name (config.ts) or by the checkpoint's own (h.0.mlp.c_proj.weight for GPT-2). */
+  /** A parameter by canonical name (config.ts) or by the checkpoint's own tensor name. */
   param(name: string): Tensor {
     const p = this.params.get(this.canonical(name));
     if (!p) throw new BadModelError(`the model has no parameter ${name}`);
@@ -135,7 +135,7 @@ export class Model {
     };
   }
 
-  /** The checkpoint's name for a canonical parameter, e.g. h.5.mlp.c_proj.weight. */
+  /** The checkpoint's tensor name for a canonical parameter. */
   checkpointName(name: string): string {
     return this.family.checkpointName(name);
   }

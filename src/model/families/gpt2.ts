@@ -1,20 +1,11 @@
 // GPT-2 (Hugging Face GPT2LMHeadModel): layer norms with biases, learned positions,
 // gelu_new, fused q/k/v in attn.c_attn, Conv1D weights stored [in, out] as the
 // engine keeps them (no transpose), the head tied to wte unless lm_head differs.
-import { BadModelError, type Activation, type ModelConfig, type Role } from '../config.ts';
+import { BadModelError, type Activation, type ModelConfig, type ModelSizes, type Role } from '../config.ts';
 import type { Family } from './family.ts';
 
 /** What a GPT-2 config.json sets; the rest of ModelConfig is GPT-2's fixed design. */
-export interface Gpt2Sizes {
-  nLayer: number;
-  nHead: number;
-  nEmbd: number;
-  nPositions: number;
-  vocabSize: number;
-  nInner: number;
-  eps: number;
-  activation?: Activation;
-}
+export type Gpt2Sizes = ModelSizes;
 
 const EOS = 50256;
 
@@ -58,7 +49,9 @@ function readConfig(o: Readonly<Record<string, unknown>>, file: string): ModelCo
   if (nEmbd % nHead !== 0) throw new BadModelError(`${file}: n_embd ${nEmbd} is not divisible by n_head ${nHead}`);
   const eps = o.layer_norm_epsilon ?? 1e-5;
   if (typeof eps !== 'number' || !(eps > 0)) throw new BadModelError(`${file}: layer_norm_epsilon must be a positive number`);
-  return gpt2Config({
+  const eosId = o.eos_token_id ?? EOS;
+  if (!Number.isSafeInteger(eosId) || (eosId as number) < 0) throw new BadModelError(`${file}: eos_token_id must be a token id, got ${JSON.stringify(eosId)}`);
+  return { ...gpt2Config({
     nLayer: int(o, ['n_layer', 'num_hidden_layers'], file),
     nHead,
     nEmbd,
@@ -67,7 +60,7 @@ function readConfig(o: Readonly<Record<string, unknown>>, file: string): ModelCo
     nInner: int(o, ['n_inner'], file, 4 * nEmbd),
     eps,
     activation: activation(o, file),
-  });
+  }), eosId: eosId as number };
 }
 
 /** The config.json a Hugging Face GPT-2 would carry, for writing checkpoints. */
