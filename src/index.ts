@@ -20,7 +20,8 @@ export { GradientPass, type PassOptions, type PairOutputs, type PromptTarget } f
 export { analyze, analyzePass, type AnalyzeOptions } from './lens/analyze.ts';
 export { BadInputError, type TargetTokens } from './pass/prepare.ts';
 export type { Analysis, ModuleView, VectorView, Token, TokenProb } from './lens/types.ts';
-export { neuronView, type NeuronView, type NeuronRequest, type NeuronOptions } from './lens/neurons.ts';
+export type { NeuronOptions, NeuronRequest, NeuronView } from './lens/neurons/types.ts';
+export { neuronView } from './lens/neurons/view.ts';
 export { factorTensors } from './lens/factor-export.ts';
 
 export { edit, checkSpec } from './edit/edit.ts';

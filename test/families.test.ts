@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { parseModules } from '../src/cli/analyze.ts';
 import { romePrefixes } from '../src/edit/located/context-templates.ts';
 import { getEngine } from '../src/gpu/engine.ts';
-import { parseNeuronSpec } from '../src/lens/neurons.ts';
+import { parseNeuronSpec } from '../src/lens/neurons/view.ts';
 import { BadModelError, checkSupported, parameterShapes, type ModelConfig } from '../src/model/config.ts';
 import { generate } from '../src/model/decode.ts';
 import { gpt2, gpt2Config } from '../src/model/families/gpt2.ts';

@@ -10,7 +10,7 @@ import { TOOLTIP_SCRIPT } from './html-script.ts';
 import { withoutRoles, type Report } from './json.ts';
 import { linePlot, type Series } from './plot.ts';
 import { formatNeuronView } from './neurons.ts';
-import type { NeuronView } from '../lens/neurons.ts';
+import type { NeuronView } from '../lens/neurons/types.ts';
 import { cssColor, needsLightText, rampColor, unit } from './scale.ts';
 import { gridColumns, gridsOf, layerSummaries, type Grid } from './views.ts';
 

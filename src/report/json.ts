@@ -1,7 +1,7 @@
 // The JSON report: every number of every analysis with the model it came from.
 // README.md ("JSON output") documents the schema; bump `version` on any change
 // that would break a reader.
-import type { NeuronView } from '../lens/neurons.ts';
+import type { NeuronView } from '../lens/neurons/types.ts';
 import type { Analysis } from '../lens/types.ts';
 import type { ModelSizes } from '../model/config.ts';
 

@@ -1,7 +1,8 @@
 // Terminal rendering of the per-neuron view (paper App. B): Tables 2-5 as text, and
 // the intersection / cosine heatmaps of Fig. 8-10 reduced to group means.
+import { closestSpanning } from '../lens/neurons/geometry.ts';
+import type { Lens, NeuronStats, NeuronView } from '../lens/neurons/types.ts';
 import type { Role } from '../model/config.ts';
-import { closestSpanning, type Lens, type NeuronStats, type NeuronView } from '../lens/neurons.ts';
 
 const PAPER_NAMES: Partial<Record<Role, string>> = { ff_in: 'FF1', ff_out: 'FF2' };
 const LIST_WIDTH = 34;
