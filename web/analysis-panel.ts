@@ -2,7 +2,7 @@
 // shading, target-rank and norm plots, gradient ranks) rendered into the page, with
 // the report's tooltip script reading the same JSON; JSON and HTML downloads.
 import { analyze } from '../src/lens/analyze.ts';
-import { ROLES, type Role } from '../src/model/config.ts';
+import { ROLES, sizesOf, type Role } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { renderHtml, renderSection } from '../src/report/html.ts';
 import { renderJson, report, type Report } from '../src/report/json.ts';
@@ -64,7 +64,7 @@ export async function runAnalysis(m: Loaded, started: number): Promise<RunTiming
   const s = readSettings(m.model.config.nLayer);
   const [a] = await analyze(m.model, m.tokenizer, [{ prompt: s.prompt, target: s.target }], { k: s.k, normalized: s.normalized, modules: s.modules, ...(s.layers ? { layers: s.layers } : {}) });
   writeHash(s);
-  last = report({ source: m.source, ...m.model.config }, [a!]);
+  last = report({ source: m.source, ...sizesOf(m.model.config) }, [a!]);
   // textContent of a JSON script element is never parsed as HTML; renderSection escapes every token.
   $('bl-data').textContent = JSON.stringify(last);
   $('analysis').innerHTML = renderSection(a!, 0, m.model.config.vocabSize);

@@ -13,6 +13,7 @@ import { renderChanges, renderPairs } from '../report/edit.ts';
 import { layerMoments } from './moments.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
+import { sizesOf } from '../model/config.ts';
 
 export interface LocatedArgs {
   method: string;
@@ -73,7 +74,7 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
 
   try {
     if (a.json !== undefined) {
-      const doc = { version: 1, model: { source: a.model ?? 'default', ...model.config }, method: spec.label, lambda, ...result, seconds, pairs: pairs.map((p, i) => ({ prompt: p.prompt, subject: p.subject, target: p.target, before: before[i], after: after[i] })) };
+      const doc = { version: 1, model: { source: a.model ?? 'default', ...sizesOf(model.config) }, method: spec.label, lambda, ...result, seconds, pairs: pairs.map((p, i) => ({ prompt: p.prompt, subject: p.subject, target: p.target, before: before[i], after: after[i] })) };
       await files.stage(a.json, textWriter(`${JSON.stringify(doc, null, 2)}\n`));
     }
     if (a.out !== undefined) {
