@@ -103,6 +103,7 @@ export class Model {
 
   /** Uploads float arrays keyed by the checkpoint's tensor names, checking every shape against the config. */
   static fromArrays(k: Kernels, config: ModelConfig, arrays: Record<string, ArrayLike<number>>): Model {
+    checkSupported(config); // before any upload, which a refusal would leak
     const family = familyOf(config);
     const params = new Map<string, Tensor>();
     for (const [name, shape] of parameterShapes(config)) {
