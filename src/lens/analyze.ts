@@ -124,7 +124,6 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
         const i = factors.findIndex((f) => f.layer === layer && f.role === role);
         const f = factors[i]!;
         return {
-          role,
           module: model.family.modules[role],
           rank: ranks[i]!.rank,
           singularValues: Array.from(ranks[i]!.singularValues),

@@ -1,6 +1,5 @@
 // The analysis result: plain, frozen data that the terminal grid, the JSON report,
 // the HTML report and the browser app all read. README documents it as the JSON schema.
-import type { Role } from '../model/config.ts';
 import type { TargetTokens } from '../pass/prepare.ts';
 
 export interface Token {
@@ -27,9 +26,7 @@ export interface VectorView {
 }
 
 export interface ModuleView {
-  /** In memory only: the JSON report (schema 1) names modules by `module` alone. */
-  readonly role: Role;
-  /** The checkpoint's name of the module (Family.modules). */
+  /** The checkpoint's name of the module (Family.modules); roleNamed() gives its role. */
   readonly module: string;
   readonly inDim: number;
   readonly outDim: number;

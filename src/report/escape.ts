@@ -9,6 +9,6 @@ export function esc(text: string): string {
 }
 
 /** JSON for a <script type="application/json"> block: no `</script>` or `<!--` can end it early. */
-export function scriptJson(value: unknown, replacer?: (key: string, value: unknown) => unknown): string {
-  return JSON.stringify(value, replacer).replace(/</g, '\\u003c');
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
 }

@@ -4,10 +4,11 @@
 // the target's rank and of ‖δ_n‖ per layer, and the gradient ranks.
 import type { Analysis } from '../lens/types.ts';
 import type { Role } from '../model/config.ts';
+import { roleNamed } from '../model/families/index.ts';
 import { esc, scriptJson } from './escape.ts';
 import { num, prob, quoted } from './format.ts';
 import { TOOLTIP_SCRIPT } from './html-script.ts';
-import { withoutRoles, type Report } from './json.ts';
+import type { Report } from './json.ts';
 import { linePlot, type Series } from './plot.ts';
 import { formatNeuronView } from './neurons.ts';
 import type { NeuronView } from '../lens/neurons/types.ts';
@@ -29,7 +30,7 @@ export function renderHtml(r: Report): string {
     r.results.length > 1 ? `<nav><ol>${r.results.map((a, p) => `<li><a href="#pair-${p}">${esc(`${quoted(a.prompt)} → ${quoted(a.target)}`)}</a></li>`).join('')}</ol></nav>` : '',
     ...r.results.map((a, p) => renderSection(a, p, r.model.vocabSize, r.neurons?.[p])),
     '<div id="bl-tip" role="tooltip" hidden></div>',
-    `<script type="application/json" id="bl-data">${scriptJson(r, withoutRoles)}</script>`,
+    `<script type="application/json" id="bl-data">${scriptJson(r)}</script>`,
     `<script>${TOOLTIP_SCRIPT}</script>`,
     '</body></html>',
   ].join('\n');
@@ -100,7 +101,11 @@ function plots(a: Analysis, vocabSize: number): string {
     out.push(linePlot({ title: `Rank in LL(δ_n) of FF2, from the bottom (of ${vocabSize})`, xLabel: 'layer', yLabel: 'rank (1 = least probable)', series, logY: true, invertY: true }));
   }
   const modules = layers[0]?.lastDeltaNorms ?? [];
-  const norms: Series[] = modules.map(({ role, module }, j) => ({ name: module, color: MODULE_COLORS[role], points: layers.map((l) => [l.layer, l.lastDeltaNorms[j]!.norm] as const) }));
+  const colorOf = (module: string) => {
+    const role = roleNamed(module);
+    return role ? MODULE_COLORS[role] : '#7f7f7f';
+  };
+  const norms: Series[] = modules.map(({ module }, j) => ({ name: module, color: colorOf(module), points: layers.map((l) => [l.layer, l.lastDeltaNorms[j]!.norm] as const) }));
   const values = norms.flatMap((s) => s.points.map(([, y]) => y));
   // Norms often span orders of magnitude across layers; a linear axis would flatten all but the largest.
   const logY = values.every((v) => v > 0) && Math.max(...values) > 100 * Math.min(...values);

@@ -24,14 +24,6 @@ export function report(model: ModelInfo, results: readonly Analysis[], neurons?:
   return { version: REPORT_VERSION, model, results, ...(neurons ? { neurons } : {}) };
 }
 
-/**
- * Leaves out each module's in-memory `role`: schema 1 names modules as the checkpoint
- * does (`module`), so GPT-2 reports stay as they were.
- */
-export function withoutRoles(key: string, value: unknown): unknown {
-  return key === 'role' ? undefined : value;
-}
-
 export function renderJson(r: Report): string {
-  return `${JSON.stringify(r, withoutRoles, 1)}\n`;
+  return `${JSON.stringify(r, null, 1)}\n`;
 }

@@ -2,6 +2,7 @@
 // grids of the paper's Fig. 5/11 and the per-layer numbers under them.
 import type { Analysis, ModuleView, Token, TokenProb } from '../lens/types.ts';
 import type { Role } from '../model/config.ts';
+import { roleNamed } from '../model/families/index.ts';
 
 export interface GridSpec {
   readonly role: Role;
@@ -54,7 +55,7 @@ export function gridsOf(a: Analysis): Grid[] {
   return GRIDS.flatMap((spec) => {
     const rows = byLayerDescending(a).flatMap(({ layerIndex }) => {
       const layer = a.layers[layerIndex]!;
-      const moduleIndex = layer.modules.findIndex((m) => m.role === spec.role);
+      const moduleIndex = layer.modules.findIndex((m) => roleNamed(m.module) === spec.role);
       if (moduleIndex < 0) return [];
       const m = layer.modules[moduleIndex]!;
       const cells = m[spec.vector].map((v, i): GridCell => {
@@ -82,7 +83,7 @@ export interface LayerSummary {
   readonly targetRank?: number;
   readonly originalRank?: number;
   /** ‖δ_n‖ at the last prompt token, per analysed module. */
-  readonly lastDeltaNorms: readonly { role: Role; module: string; norm: number }[];
+  readonly lastDeltaNorms: readonly { module: string; norm: number }[];
   /** Exact gradient rank, per analysed module. */
   readonly ranks: readonly { module: string; rank: number }[];
 }
@@ -92,12 +93,12 @@ export function layerSummaries(a: Analysis): LayerSummary[] {
   const last = a.tokens.length - 1;
   return byLayerDescending(a).map(({ layerIndex }) => {
     const { layer, modules } = a.layers[layerIndex]!;
-    const ff2 = modules.find((m: ModuleView) => m.role === 'ff_out')?.delta[last];
+    const ff2 = modules.find((m: ModuleView) => roleNamed(m.module) === 'ff_out')?.delta[last];
     return {
       layer,
       ...(ff2?.targetRank !== undefined ? { targetRank: ff2.targetRank } : {}),
       ...(ff2?.originalRank !== undefined ? { originalRank: ff2.originalRank } : {}),
-      lastDeltaNorms: modules.map((m) => ({ role: m.role, module: m.module, norm: m.delta[last]!.norm })),
+      lastDeltaNorms: modules.map((m) => ({ module: m.module, norm: m.delta[last]!.norm })),
       ranks: modules.map((m) => ({ module: m.module, rank: m.rank })),
     };
   });

@@ -37,7 +37,6 @@ export function fakeAnalysis(o: FakeOptions = {}): Analysis {
   const layers = (o.layers ?? [0, 1, 2]).map((layer) => ({
     layer,
     modules: modules.map((role): ModuleView => ({
-      role,
       module: gpt2.modules[role],
       inDim: 48,
       outDim: 48,

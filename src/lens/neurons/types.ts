@@ -78,9 +78,7 @@ export interface NeuronGroup {
 
 export interface NeuronView {
   readonly layer: number;
-  /** In memory only: the JSON report (schema 1) names the module by `module` alone. */
-  readonly role: Role;
-  /** The checkpoint's name of the module (Family.modules). */
+  /** The checkpoint's name of the module (Family.modules); roleNamed() gives its role. */
   readonly module: string;
   readonly orientation: NeuronOrientation;
   readonly spannedBy: 'x' | 'delta';

@@ -190,7 +190,6 @@ function assemble(req: NeuronRequest & { module: string }, orientation: NeuronOr
   const all = Array.from({ length: count }, (_, j) => j);
   return {
     layer: req.layer,
-    role: req.role,
     module: req.module,
     orientation,
     spannedBy: orientation === 'rows' ? 'delta' : 'x',
