@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, 
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { promptOfLength } from './prompts.ts';
 import { cachedCheckpoint, SHAPES } from './shapes.ts';
 import { timing } from './stats.ts';
@@ -88,7 +88,7 @@ function checkout(label: 'A' | 'B', sha: string): Side {
 try {
   const model = values.model ?? (await cachedCheckpoint(values.shape!, 'F32', join(tmpdir(), 'backward-lens-shapes')));
   const fileBytes = statSync(join(model, 'model.safetensors')).size;
-  const prompt = promptOfLength(Tokenizer.gpt2(), Number(values.tokens));
+  const prompt = promptOfLength(new Gpt2Tokenizer(), Number(values.tokens));
   const sides = [checkout('A', baseSha), checkout('B', headSha)];
   const peakFile = join(work, 'peak');
 

@@ -3,7 +3,7 @@
 import { analyze, type StageTimes } from '../src/lens/analyze.ts';
 import type { Model } from '../src/model/model.ts';
 import type { Analysis } from '../src/lens/types.ts';
-import type { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
 import { timing, type Timing } from './stats.ts';
 
 export const STAGES = ['pass', 'norms', 'ranks', 'projections', 'total'] as const;

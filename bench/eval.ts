@@ -14,7 +14,8 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { decode } from '../src/model/decode.ts';
 import { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
 import { randomGpt2, SHAPES } from './shapes.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, reps: { type: 'string' }, 'ppl-texts': { type: 'string' }, 'gen-tokens': { type: 'string' } } });
@@ -86,7 +87,7 @@ if (which !== 'small') {
 }
 if (which !== 'default') {
   const model = randomGpt2(k, SHAPES.small!);
-  await bench('gpt2-small-shaped (random weights)', model, Tokenizer.gpt2());
+  await bench('gpt2-small-shaped (random weights)', model, new Gpt2Tokenizer());
   model.dispose();
 }
 process.exit(0);

@@ -17,7 +17,8 @@ import { DEFAULT_MODEL_LOCATED, ROME_VALUE, MEMIT_VALUE } from '../src/edit/loca
 import { getEngine } from '../src/gpu/engine.ts';
 import type { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
 import { randomGpt2, SHAPES } from './shapes.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'both' }, batch: { type: 'string', default: '10' }, 'small-tokens': { type: 'string', default: '4096' }, 'default-tokens': { type: 'string', default: '20480' }, edits: { type: 'string', default: '3' }, json: { type: 'string' } } });
@@ -94,7 +95,7 @@ if (values.model !== 'small') {
 // gpt2-small has no row in the authors' files: ROME's layer and MEMIT's five layers are
 // placed at GPT-2 XL's relative depth (17 and 13-17 of 48), with the authors' value search.
 if (values.model !== 'default') {
-  await measure('random gpt2-small shape (12 × 768)', randomGpt2(k, SHAPES.small!), Tokenizer.gpt2(), Number(values['small-tokens']),
+  await measure('random gpt2-small shape (12 × 768)', randomGpt2(k, SHAPES.small!), new Gpt2Tokenizer(), Number(values['small-tokens']),
     { method: 'rome', layers: [4], lambda: 0, value: ROME_VALUE },
     { method: 'memit', layers: [3, 4, 5, 6, 7], lambda: 20000, value: MEMIT_VALUE });
 }

@@ -10,7 +10,7 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { renderHtml } from '../src/report/html.ts';
 import { renderJson, report } from '../src/report/json.ts';
 import { renderTerminal } from '../src/report/terminal.ts';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { timeAnalyze } from './analyze-times.ts';
 import { fmt, timing } from './stats.ts';
 import { randomGpt2, SHAPES } from './shapes.ts';
@@ -36,7 +36,7 @@ const TARGET = ' Rome';
 
 const k = await getEngine();
 const model = randomGpt2(k, GPT2_SMALL);
-const tokenizer = Tokenizer.gpt2();
+const tokenizer = new Gpt2Tokenizer();
 const ids = tokenizer.encode(PROMPT);
 const target = tokenizer.encode(TARGET)[0]!;
 console.log(`adapter: ${k.gpu.adapterName}; prompt of ${ids.length} tokens`);

@@ -9,7 +9,8 @@ import { parseRecords } from '../src/study/records.ts';
 import { runStudy } from '../src/study/run.ts';
 import { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
 import { randomGpt2, SHAPES } from './shapes.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string' }, 'small-records': { type: 'string' }, batch: { type: 'string' } } });
@@ -32,4 +33,4 @@ const def = await loadModelPath(k, 'weights/default');
 await rate('default model (4 layers, d 128, vocabulary 5,484)', def.model, def.tokenizer, Number(values.records ?? 64));
 def.model.dispose();
 
-await rate('random gpt2-small-shaped model (12 layers, d 768, vocabulary 50,257)', randomGpt2(k, SHAPES.small!), Tokenizer.gpt2(), Number(values['small-records'] ?? 16));
+await rate('random gpt2-small-shaped model (12 layers, d 768, vocabulary 50,257)', randomGpt2(k, SHAPES.small!), new Gpt2Tokenizer(), Number(values['small-records'] ?? 16));

@@ -28,6 +28,9 @@ if (existsSync('src/cli.ts')) builds.push(esbuild.build({ ...common, entryPoints
   platform: 'node', packages: 'external', banner: { js: '#!/usr/bin/env node' } }));
 // The library entry (package.json "exports") and its .d.ts files from tsc.
 builds.push(esbuild.build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'node', packages: 'external' }));
+// The browser entry ("backward-lens/browser"): Node's modules are only reached by
+// dynamic imports on the Node path of gpu/device.ts, so they stay external.
+builds.push(esbuild.build({ ...common, entryPoints: ['src/browser.ts'], outfile: 'dist/browser.js', platform: 'browser', packages: 'external', external: ['node:*'] }));
 builds.push(new Promise((done, fail) => {
   const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], { stdio: 'inherit' });
   tsc.on('close', (code) => (code === 0 ? done() : fail(new Error(`declarations: tsc exited with ${code}`))));

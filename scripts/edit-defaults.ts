@@ -24,7 +24,7 @@ const trained = (JSON.parse(readFileSync(new URL('../../../shared/data/counterfa
 const k = await getEngine();
 const { model, tokenizer } = await loadModelPath(k, new URL('../../weights/default', import.meta.url).pathname);
 const seenTokens = new Set(trained.flatMap((r) => recordSentences(r).flatMap((s) => tokenizer.encode(s))));
-const records = (values.seen ? trained.filter((r) => seenTokens.has(answerToken(tokenizer, r.target_new))) : trained).slice(0, N);
+const records = (values.seen ? trained.filter((r) => seenTokens.has(answerToken(tokenizer, r.prompt, r.target_new))) : trained).slice(0, N);
 process.stderr.write(`${records.length} records (case_ids ${records[0]!.case_id}-${records.at(-1)!.case_id}${values.seen ? ', targets seen in training' : ''})\n`);
 const layers = Array.from({ length: model.config.nLayer }, (_, l) => l);
 
@@ -51,7 +51,7 @@ for (const [i, { name, spec }] of specs.entries()) {
   let kept = 0;
   let steps = 0;
   for (const [j, r] of records.entries()) {
-    const target = answerToken(tokenizer, r.target_new);
+    const target = answerToken(tokenizer, r.prompt, r.target_new);
     const result = await edit(model, tokenizer, [{ prompt: r.prompt, target: ` ${r.target_new}` }], spec);
     const [after, local] = await predictNext(model, tokenizer, [enc(r.prompt), enc(r.locality_prompt)], 1, [target]);
     model.restore();

@@ -24,7 +24,7 @@ const trained = (JSON.parse(readFileSync(new URL('../../../shared/data/counterfa
 const modelDir = new URL('../../weights/default', import.meta.url).pathname;
 const { model, tokenizer } = await loadModelPath(await getEngine(), modelDir);
 const seen = new Set(trained.flatMap((r) => recordSentences(r).flatMap((s) => tokenizer.encode(s))));
-const records = trained.filter((r) => seen.has(answerToken(tokenizer, r.target_new))).slice(0, N);
+const records = trained.filter((r) => seen.has(answerToken(tokenizer, r.prompt, r.target_new))).slice(0, N);
 const sha = await fileSha256(`${modelDir}/model.safetensors`);
 const editor = new LocatedEditor(model, tokenizer, async (l) => {
   const m = await readMoment(`${modelDir}/stats`, l, sha, model.config.nInner);
@@ -49,7 +49,7 @@ for (const text of values.specs!.split(',')) {
   for (const [i, r] of records.entries()) {
     const result = await editor.apply(spec, [{ prompt: r.prompt, subject: r.subject, target: spaced(r.target_new) }]);
     const [after, local] = await top1([r.prompt, r.locality_prompt]);
-    success += after === answerToken(tokenizer, r.target_new) ? 1 : 0;
+    success += after === answerToken(tokenizer, r.prompt, r.target_new) ? 1 : 0;
     kept += local === localBefore[i] ? 1 : 0;
     loss += result.losses[0]!.at(-1)! / records.length;
     model.restore();

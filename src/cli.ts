@@ -3,6 +3,7 @@
 import { analyzeCommand } from './cli/analyze.ts';
 import { doctorCommand } from './cli/doctor.ts';
 import { UsageError, type Command } from './cli/common.ts';
+import { cliMessage } from './cli/errors.ts';
 import { editCommand } from './cli/edit.ts';
 import { evalCommand, evalMergeCommand } from './cli/eval.ts';
 import { factorsCommand } from './cli/factors.ts';
@@ -59,7 +60,7 @@ main(process.argv.slice(2)).then(
     const err = e instanceof Error ? e : new Error(String(e));
     if (process.argv.includes('--debug')) console.error(err.stack);
     if (process.argv.includes('--debug') && err instanceof GpuError && err.detail) console.error(err.detail);
-    console.error(`backward-lens: ${err.message}`);
+    console.error(`backward-lens: ${cliMessage(err)}`);
     if (err instanceof UsageError) console.error('run with --help for usage');
     process.exit(environmentErrors.some((c) => err instanceof c) ? 1 : 2);
   },

@@ -1,38 +1,7 @@
 // The public library: `import { ... } from 'backward-lens'` in Node (ESM). What the
 // commands use, in the order of the data flow: load a model, run a gradient pass,
 // analyse it, edit and restore, query, render. Everything not listed here is internal.
-export { getEngine } from './gpu/engine.ts';
-export { NoAdapterError } from './gpu/device.ts';
-export { GpuError } from './gpu/kernels.ts';
+// The browser entry (browser.ts) is all of it but the file-system loaders.
+export * from './browser.ts';
 export { loadModel } from './model/load-default.ts';
-export type { LoadedModel } from './model/load.ts';
-export { Model, hookPoints, type Hook, type Target, type ForwardResult, type Linear } from './model/model.ts';
-export { BadModelError, ROLES, type ModelConfig, type Role } from './model/config.ts';
-export { gpt2Config, type Gpt2Sizes } from './model/families/gpt2.ts';
-export { Tokenizer } from './tokenizer/gpt2-bpe.ts';
-export { Tape } from './autograd/tape.ts';
-export { LinearFactors } from './autograd/factors.ts';
 export { saveModelDir } from './model/save-node.ts';
-export { predictNext, nextTokens, type Prediction, type TokenChance, type RankedToken } from './model/next-token.ts';
-export { decode, generate, type DecodeOptions, type GenerateOptions } from './model/decode.ts';
-
-export { GradientPass, type PassOptions, type PairOutputs, type PromptTarget } from './pass/pass.ts';
-export { analyze, analyzePass, type AnalyzeOptions } from './lens/analyze.ts';
-export { BadInputError, type TargetTokens } from './pass/prepare.ts';
-export type { Analysis, ModuleView, VectorView, Token, TokenProb } from './lens/types.ts';
-export type { NeuronOptions, NeuronRequest, NeuronView } from './lens/neurons/types.ts';
-export { neuronView } from './lens/neurons/view.ts';
-export { factorTensors } from './lens/factor-export.ts';
-
-export { edit, checkSpec } from './edit/edit.ts';
-export { EDIT_METHODS, type EditMethod, type EditSpec, type EditPair, type EditResult, type WeightChange } from './edit/types.ts';
-export { editDefaults, type EditDefaults } from './edit/defaults.ts';
-export { LocatedEditor, type LocatedSpec, type LocatedResult, type MomentSource } from './edit/located/editor.ts';
-export { secondMoments, textWindows, tokenWindows, type SecondMoments } from './edit/located/second-moment.ts';
-export { Cholesky, romeUpdate, memitUpdate } from './edit/located/closed-form.ts';
-export { ROME_VALUE, MEMIT_VALUE, locatedDefaults } from './edit/located/rome-hparams.ts';
-export type { FactRequest, ValueHparams } from './edit/located/value-vector.ts';
-
-export { renderTerminal } from './report/terminal.ts';
-export { renderJson, report } from './report/json.ts';
-export { renderHtml } from './report/html.ts';

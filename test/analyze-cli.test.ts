@@ -11,7 +11,7 @@ import { gpt2 as gpt2Family, gpt2Config, type Gpt2Sizes } from '../src/model/fam
 import { fileSource, writeSafetensorsFile } from '../src/model/node-file.ts';
 import { openSafetensors } from '../src/model/safetensors.ts';
 import type { Report } from '../src/report/json.ts';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 import { gpt2ParamShapesRef, randomGpt2ParamsRef } from './reference/gpt2.ts';
 
@@ -37,7 +37,7 @@ const out = (name: string) => join(work, name);
 
 /** A model whose reduced vocabulary holds only the printable ASCII characters, one token each. */
 async function writeAsciiModel(): Promise<string> {
-  const gpt2 = Tokenizer.gpt2();
+  const gpt2 = new Gpt2Tokenizer();
   const vocab = [...new Set(Array.from({ length: 95 }, (_, i) => gpt2.encode(String.fromCharCode(32 + i))[0]!))];
   const cfg = { ...CFG, nLayer: 2, vocabSize: vocab.length };
   const params = randomGpt2ParamsRef(cfg, 4, 0.3);

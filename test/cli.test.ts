@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { gpt2 as gpt2Family, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import { fileSource } from '../src/model/node-file.ts';
 import { openSafetensors } from '../src/model/safetensors.ts';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 import { assertClose } from './helpers.ts';
 import { gpt2BackwardRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
@@ -50,7 +50,7 @@ test('factors writes every layer\'s x and delta, logits and input_ids, equal to 
   const src = await fileSource(out);
   try {
     const f = await openSafetensors(src);
-    const tok = Tokenizer.gpt2();
+    const tok = new Gpt2Tokenizer();
     const ids = tok.encode(prompt);
     const ref = gpt2BackwardRef(CFG, model.params, ids, [{ position: ids.length - 1, token: tok.encode(target)[0]! }]);
     assert.equal(Array.from(await f.readI32('input_ids')), ids);

@@ -13,7 +13,7 @@ import { readConfig } from '../src/model/families/index.ts';
 import { fileSource, writeSafetensorsFile } from '../src/model/node-file.ts';
 import { openSafetensors, type TensorToWrite } from '../src/model/safetensors.ts';
 import type { Report } from '../src/report/json.ts';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { gpt2ParamShapesRef, randomGpt2ParamsRef } from './reference/gpt2.ts';
 
 const CFG: Gpt2Sizes = { nLayer: 2, nHead: 4, nEmbd: 48, nPositions: 16, vocabSize: 50257, nInner: 192, eps: 1e-5 };
@@ -198,7 +198,7 @@ test('factors under a reduced vocabulary: metadata "vocab" maps model ids to GPT
     assert.is(f.metadata.vocab, m.metadata.vocab);
     const vocab = JSON.parse(f.metadata.vocab!) as number[];
     const ids = Array.from(await f.readI32('input_ids'), (id) => vocab[id]);
-    assert.equal(ids, Tokenizer.gpt2().encode(PROMPT));
+    assert.equal(ids, new Gpt2Tokenizer().encode(PROMPT));
   } finally {
     await model.close();
     await factors.close();

@@ -7,7 +7,8 @@ import { wikitextRows } from '../src/data/wikitext.ts';
 import { recordSeed } from '../src/eval/counterfact.ts';
 import { fluency, ngramEntropy, words } from '../src/eval/fluency.ts';
 import { BadMethodError, checkLayers, parseMethod } from '../src/eval/methods.ts';
-import { BadShardError, parseShard, shardItems } from '../src/eval/shards.ts';
+import { BadShardError, parseShard } from '../src/cli/shard.ts';
+import { shardItems } from '../src/eval/shards.ts';
 import { meanStd } from '../src/eval/summary.ts';
 
 const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);

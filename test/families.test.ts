@@ -1,19 +1,12 @@
 // The model seam: the family registry, GPT-2's tensor names both ways, the switch
-// values not implemented yet, module names by role, and the end-of-text id from the
-// config (ROME's context templates start from it).
+// values not implemented yet, and module names by role.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseModules } from '../src/cli/analyze.ts';
-import { romePrefixes } from '../src/edit/located/context-templates.ts';
-import { getEngine } from '../src/gpu/engine.ts';
-import { parseNeuronSpec } from '../src/lens/neurons/view.ts';
+import { parseNeuronSpec } from '../src/cli/neurons-spec.ts';
 import { BadModelError, checkSupported, parameterShapes, type ModelConfig } from '../src/model/config.ts';
-import { generate } from '../src/model/decode.ts';
 import { gpt2, gpt2Config } from '../src/model/families/gpt2.ts';
 import { checkpointShapes, readConfig, roleNamed } from '../src/model/families/index.ts';
-import { Model } from '../src/model/model.ts';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
-import { randomGpt2ParamsRef } from './reference/gpt2.ts';
 
 const SIZES = { nLayer: 2, nHead: 2, nEmbd: 8, nPositions: 16, vocabSize: 11, nInner: 32, eps: 1e-5 };
 
@@ -75,26 +68,6 @@ test('roles: --modules and --neurons take roles, ff1/ff2 and checkpoint names, a
   assert.is(roleNamed('Attn.C_Attn'), 'attn_in');
   assert.is(roleNamed('wte'), undefined);
   assert.is(roleNamed('constructor'), undefined);
-});
-
-test('eos: eos_token_id from config.json, else GPT-2\'s 50256', () => {
-  const json = gpt2.writeConfig(gpt2Config(SIZES));
-  assert.is(readConfig(json, 'config.json').eosId, 50256);
-  assert.is(readConfig({ ...json, eos_token_id: 7 }, 'config.json').eosId, 7);
-  throwsBadModel(() => readConfig({ ...json, eos_token_id: -1 }, 'config.json'), /eos_token_id must be a token id, got -1/);
-});
-
-test('ROME\'s context templates start from the config\'s end-of-text id', async () => {
-  const sizes = { ...SIZES, vocabSize: 50257 };
-  const model = Model.fromArrays(await getEngine(), { ...gpt2Config(sizes), eosId: 464 }, randomGpt2ParamsRef(sizes, 3, 0.5));
-  const tokenizer = Tokenizer.gpt2();
-  try {
-    const prefixes = await romePrefixes(model, tokenizer, 0);
-    const short = await generate(model, Array.from({ length: 10 }, () => [464]), { maxNewTokens: 4, topK: 5, seed: 0 });
-    assert.equal(prefixes.slice(1, 11), short.map((ids) => `${tokenizer.decode(ids).replace(/\n\n/g, ' ').replace(/[{}]/g, ' ')}. `));
-  } finally {
-    model.dispose();
-  }
 });
 
 test.run();

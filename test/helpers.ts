@@ -1,4 +1,5 @@
 // Shared by the Node tests and the in-browser kernel tests: no uvu, no Node imports.
+import { Tape } from '../src/autograd/tape.ts';
 import { readAll, upload } from '../src/gpu/buffers.ts';
 import type { Kernels } from '../src/gpu/kernels.ts';
 import type { Tensor } from '../src/tensor.ts';
@@ -41,4 +42,14 @@ export const gpu = (k: Kernels, shape: number[], data: ArrayLike<number>, dtype:
 
 export async function read(k: Kernels, ...ts: Tensor[]): Promise<(Float32Array | Int32Array)[]> {
   return readAll(k, ts);
+}
+
+/** Runs fn on a fresh training tape and frees everything after. */
+export async function withTape<T>(k: Kernels, fn: (tape: Tape) => Promise<T>): Promise<T> {
+  const tape = new Tape(k, { grad: true, paramGrads: true });
+  try {
+    return await fn(tape);
+  } finally {
+    tape.dispose();
+  }
 }

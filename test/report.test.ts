@@ -69,7 +69,7 @@ test('terminal colour: 256-colour or truecolor backgrounds, the target bold and 
 
 test('terminal: modules not analysed lose their grid, not the report', () => {
   const attnOnly = renderTerminal(fakeAnalysis({ modules: ['attn_in', 'attn_out'] }), { color: 'none' });
-  assert.match(attnOnly, /no grid: add ff2 or ff1/);
+  assert.match(attnOnly, /no grid: the analysis has neither FF2 nor FF1/);
   assert.not.match(attnOnly, /target rank in FF2/);
   assert.match(attnOnly, /rank attn\.c_attn/);
   const ff1 = renderTerminal(fakeAnalysis({ modules: ['ff_in'] }), { color: 'none' });

@@ -14,10 +14,10 @@ import { segmentPrompt, type Segment } from '../src/pass/segments.ts';
 import type { Analysis } from '../src/lens/types.ts';
 import { type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { Report } from '../src/report/json.ts';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 
-const gpt2 = Tokenizer.gpt2();
+const gpt2 = new Gpt2Tokenizer();
 const segs = (prompt: string, subject: string) => {
   const s = segmentPrompt(gpt2, prompt, gpt2.encode(prompt), subject);
   return s && { labels: s.labels.map((l) => l.join('+') || '-'), repeated: s.repeated };

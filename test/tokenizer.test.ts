@@ -1,12 +1,14 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
-import { Tokenizer, TokenizerError } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer, TokenizerError } from '../src/tokenizer/gpt2-bpe.ts';
 
-const gpt2 = Tokenizer.gpt2();
+const gpt2 = new Gpt2Tokenizer();
 
-function roundTrips(tok: Tokenizer, s: string): void {
+function roundTrips(tok: Gpt2Tokenizer, s: string): void {
   const back = tok.decode(tok.encode(s));
   if (back !== s) assert.unreachable(`round trip changed ${JSON.stringify(s)} into ${JSON.stringify(back)}`);
 }
@@ -167,7 +169,7 @@ test('GPT-2 ids 0-255 are one token per byte', () => {
 const byteTokens = (s: string): number[] => Array.from(new TextEncoder().encode(s), (b) => BYTE_TOKEN.get(b)!);
 
 test('reduced vocabulary maps ids both ways', () => {
-  const tok = Tokenizer.gpt2([15496, 995, 6342, 50256]);
+  const tok = new Gpt2Tokenizer([15496, 995, 6342, 50256]);
   assert.is(tok.vocabSize, 4);
   assert.equal(tok.encode('Hello world Paris'), [0, 1, 2]);
   assert.equal(tok.encode('Hello<|endoftext|>'), [0, 3]);
@@ -183,7 +185,7 @@ test('reduced vocabulary maps ids both ways', () => {
 
 test('reduced vocabulary falls back to single-byte tokens', () => {
   const vocab = [15496, ...byteTokens(' wor'), ...byteTokens('ld'), ...byteTokens('é')];
-  const tok = Tokenizer.gpt2(vocab);
+  const tok = new Gpt2Tokenizer(vocab);
   const ids = tok.encode('Hello world');
   assert.equal(ids.map((id) => tok.gpt2Id(id)), [15496, ...byteTokens(' world')]);
   assert.is(tok.decode(ids), 'Hello world');
@@ -194,7 +196,7 @@ test('reduced vocabulary: every string round-trips when all 256 byte tokens are 
   const rand = seededRandom(7);
   const others = Array.from({ length: 3000 }, () => Math.floor(rand() * 50257));
   const vocab = [...new Set([...BYTE_TOKEN.values(), ...others])];
-  const tok = Tokenizer.gpt2(vocab);
+  const tok = new Gpt2Tokenizer(vocab);
   for (const s of fuzzStrings(0xb17e, 200)) {
     for (const id of tok.encode(s)) if (id >= tok.vocabSize) assert.unreachable(`id ${id} exceeds the vocabulary`);
     roundTrips(tok, s);
@@ -202,20 +204,42 @@ test('reduced vocabulary: every string round-trips when all 256 byte tokens are 
 });
 
 test('reduced vocabulary: text it cannot spell is rejected, naming the text', () => {
-  const tok = Tokenizer.gpt2([15496, 995]);
+  const tok = new Gpt2Tokenizer([15496, 995]);
   throwsTokenizerError(() => tok.encode('Hello Paris'), /cannot encode " Paris": GPT-2 token 6342 is not in this model's 2-token vocabulary/);
   throwsTokenizerError(() => tok.encode('Hello\n'), /cannot encode "\\n"/);
   // Only the emoji's second token is missing; the message names the whole character.
-  const partial = Tokenizer.gpt2([47249]);
+  const partial = new Gpt2Tokenizer([47249]);
   throwsTokenizerError(() => partial.encode('😀'), /cannot encode "😀": GPT-2 token 222 /);
 });
 
 test('reduced vocabulary declarations are validated', () => {
-  throwsTokenizerError(() => Tokenizer.gpt2([1, 2, 1]), /lists GPT-2 token 1 twice \(entries 0 and 2\)/);
-  throwsTokenizerError(() => Tokenizer.gpt2([0, 50257]), /entry 1 is 50257, not a GPT-2 token id/);
-  throwsTokenizerError(() => Tokenizer.gpt2([-1]), /entry 0 is -1/);
-  throwsTokenizerError(() => Tokenizer.gpt2([2.5]), /entry 0 is 2.5/);
-  throwsTokenizerError(() => Tokenizer.gpt2([]), /reduced vocabulary is empty/);
+  throwsTokenizerError(() => new Gpt2Tokenizer([1, 2, 1]), /lists GPT-2 token 1 twice \(entries 0 and 2\)/);
+  throwsTokenizerError(() => new Gpt2Tokenizer([0, 50257]), /entry 1 is 50257, not a GPT-2 token id/);
+  throwsTokenizerError(() => new Gpt2Tokenizer([-1]), /entry 0 is -1/);
+  throwsTokenizerError(() => new Gpt2Tokenizer([2.5]), /entry 0 is 2.5/);
+  throwsTokenizerError(() => new Gpt2Tokenizer([]), /reduced vocabulary is empty/);
+});
+
+test('the interface: special ids, the answer rule, parts that name the token a reduced vocabulary lacks', () => {
+  assert.is(gpt2.bos, 50256);
+  assert.is(gpt2.eos, 50256);
+  const reduced = new Gpt2Tokenizer([15496, ...byteTokens(' world'), 50256]);
+  assert.is(reduced.bos, 7);
+  assert.is(new Gpt2Tokenizer([15496]).bos, undefined);
+  assert.equal(gpt2.answerIds('The capital of France is', 'Paris'), gpt2.encode(' Paris'));
+  assert.equal(reduced.encodeParts('Hello world'), [
+    { text: 'Hello', ids: [0], spelled: false },
+    { text: ' world', ids: [1, 2, 3, 4, 5, 6], spelled: true },
+  ]);
+});
+
+test('callers use the Tokenizer interface: only the model loader and train build the GPT-2 class', () => {
+  const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+  });
+  const users = [...walk('src'), ...walk('web')].filter((f) => !f.startsWith(join('src', 'tokenizer')) && /tokenizer\/gpt2-bpe\.ts'/.test(readFileSync(f, 'utf8')));
+  assert.equal(users.sort(), [join('src', 'cli', 'train.ts'), join('src', 'index.ts'), join('src', 'model', 'load.ts')]);
 });
 
 test.run();

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { readRecords } from '../src/cli/data.ts';
 import { fileSource } from '../src/model/node-file.ts';
 import { openSafetensors } from '../src/model/safetensors.ts';
-import { Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { recordSentences } from '../src/train/corpus.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'bl-train-'));
@@ -104,7 +104,7 @@ test('facts --records 10 --writes: targets count as seen by any of the 40 record
   assert.is(r.status, 0, r.stderr);
   const w = JSON.parse(r.stdout).targetWrites;
   const src = await fileSource(join(model, 'model.safetensors'));
-  const tokenizer = Tokenizer.gpt2(JSON.parse((await openSafetensors(src)).metadata.vocab!) as number[]);
+  const tokenizer = new Gpt2Tokenizer(JSON.parse((await openSafetensors(src)).metadata.vocab!) as number[]);
   await src.close();
   const train = readRecords('../shared/data', 'train');
   const seen = new Set(train.slice(0, 40).flatMap(recordSentences).flatMap((s) => tokenizer.encode(s)));

@@ -1,6 +1,8 @@
 // The analysis form and its result: the HTML report's own section (grids with norm
 // shading, target-rank and norm plots, gradient ranks) rendered into the page, with
 // the report's tooltip script reading the same JSON; JSON and HTML downloads.
+import { layersIn, parseRanges } from '../src/data/ranges.ts';
+import { BadInputError } from '../src/errors.ts';
 import { analyze } from '../src/lens/analyze.ts';
 import { ROLES, sizesOf, type Role } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
@@ -45,10 +47,7 @@ export function labelModuleBoxes(names: Readonly<Record<Role, string>>): void {
 
 export function readSettings(nLayer: number): ViewSettings {
   const modules = [...document.querySelectorAll<HTMLInputElement>('#modules input:checked')].map((b) => b.value as Role);
-  const layerText = $<HTMLInputElement>('layers').value.trim();
-  const layers = layerText === '' || layerText === 'all' ? undefined : layerText.split(',').map((x) => Number(x.trim()));
-  const bad = layers?.find((l) => !Number.isInteger(l) || l < 0 || l >= nLayer);
-  if (bad !== undefined) throw new Error(`layers: "${layerText}" — give layer numbers 0-${nLayer - 1} separated by commas, or leave it empty for all`);
+  const layers = layerField($<HTMLInputElement>('layers').value, nLayer);
   if (modules.length === 0) throw new Error('tick at least one module');
   return {
     prompt: $<HTMLInputElement>('prompt').value,
@@ -58,6 +57,14 @@ export function readSettings(nLayer: number): ViewSettings {
     ...(layers ? { layers } : {}),
     modules,
   };
+}
+
+/** The layers field in the CLI's grammar (`2-3`, `0,5-7`); empty or `all` is every layer. */
+export function layerField(value: string, nLayer: number): number[] | undefined {
+  const text = value.trim();
+  if (text === '' || text === 'all') return undefined;
+  const fail = (problem: string) => new BadInputError(`layers "${text}": ${problem}; give layers 0-${nLayer - 1} like 2-3 or 0,5, or leave the field empty for all`);
+  return layersIn(parseRanges(text, { noun: 'layer', fail }), nLayer, fail);
 }
 
 export async function runAnalysis(m: Loaded, started: number): Promise<RunTiming> {

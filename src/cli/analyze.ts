@@ -6,7 +6,9 @@ import { analyzePass, settingsFor, type AnalyzeOptions, type PromptTarget } from
 import { GradientPass } from '../pass/pass.ts';
 import type { Analysis } from '../lens/types.ts';
 import { factorTensors } from '../lens/factor-export.ts';
-import { BadInputError, preparePair } from '../pass/prepare.ts';
+import { layersIn, parseRanges, type Range } from '../data/ranges.ts';
+import { BadInputError } from '../errors.ts';
+import { preparePair } from '../pass/prepare.ts';
 import { sizesOf, type Role } from '../model/config.ts';
 import { MODULE_NAMES, roleNamed } from '../model/families/index.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
@@ -15,7 +17,8 @@ import { gridsSvg } from '../report/grid-svg.ts';
 import { renderHtml } from '../report/html.ts';
 import { renderJson, report } from '../report/json.ts';
 import type { NeuronView } from '../lens/neurons/types.ts';
-import { neuronView, parseNeuronSpec } from '../lens/neurons/view.ts';
+import { neuronView } from '../lens/neurons/view.ts';
+import { parseNeuronSpec } from './neurons-spec.ts';
 import { formatNeuronView } from '../report/neurons.ts';
 import { renderTerminal, type ColorMode } from '../report/terminal.ts';
 import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
@@ -235,27 +238,14 @@ export function parseModules(value: string): Role[] {
   }))];
 }
 
-type LayerRange = readonly [from: number, to: number];
-
 /** "0-11", "0,3,5-7" as ranges; expanded once the model's depth is known. */
-export function parseLayers(value: string): LayerRange[] {
-  return list(value, '--layers').map((item) => {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(item);
-    if (!m) throw new UsageError(`--layers "${value}": "${item}" is not a layer or a range like 3-7`);
-    const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
-    if (from > to) throw new UsageError(`--layers "${value}": the range ${item} runs backwards; write ${to}-${from}`);
-    return [from, to] as const;
-  });
+export function parseLayers(value: string): Range[] {
+  return parseRanges(value, { noun: 'layer', fail: (p) => new UsageError(`--layers "${value}": ${p}`) });
 }
 
 /** Sorted, without repeats. */
-export function expandLayers(ranges: readonly LayerRange[], nLayer: number): number[] {
-  const layers = new Set<number>();
-  for (const [from, to] of ranges) {
-    if (to >= nLayer) throw new BadInputError(`--layers: layer ${to} does not exist: this model has layers 0-${nLayer - 1}`);
-    for (let l = from; l <= to; l++) layers.add(l);
-  }
-  return [...layers].sort((a, b) => a - b);
+export function expandLayers(ranges: readonly Range[], nLayer: number): number[] {
+  return layersIn(ranges, nLayer, (p) => new BadInputError(`--layers: ${p}`));
 }
 
 function parseK(value: string): number {

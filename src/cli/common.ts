@@ -6,7 +6,7 @@ import { getEngine } from '../gpu/engine.ts';
 import { loadModelPath } from '../model/load-node.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { defaultModelDir } from '../model/load-default.ts';
-import { BadInputError } from '../pass/prepare.ts';
+import { BadInputError } from '../errors.ts';
 
 export { defaultModelDir };
 

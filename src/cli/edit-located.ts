@@ -6,7 +6,7 @@ import { look } from '../edit/look.ts';
 import { AUTHORS_VALUES, locatedDefaults } from '../edit/located/rome-hparams.ts';
 import { subjectLastToken } from '../edit/located/value-vector.ts';
 import { parseMethod } from '../eval/methods.ts';
-import { BadInputError } from '../pass/prepare.ts';
+import { BadInputError } from '../errors.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { defaultModelDir, loadModel, UsageError } from './common.ts';
 import { renderChanges, renderPairs } from '../report/edit.ts';
@@ -14,6 +14,9 @@ import { layerMoments } from './moments.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
 import { sizesOf } from '../model/config.ts';
+
+/** Said after the weight changes when no --out was given. */
+export const unsavedNote = (saved: boolean): string[] => (saved ? [] : ['(the edit lived in memory only: the model on disk is unchanged; --out DIR saves the edited model)']);
 
 export interface LocatedArgs {
   method: string;
@@ -70,7 +73,7 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
   const after = await look(model, tokenizer, pairs, a.tokens);
   const steps = result.losses.map((l) => `${l.length} steps, loss ${l[0]!.toPrecision(3)} → ${l[l.length - 1]!.toPrecision(3)}`);
   const head = `${spec.label}${spec.kind === 'memit' ? ` (λ ${lambda})` : ''}: value search ${steps.join('; ')}; ${seconds.toFixed(2)} s${bare ? ` (layers from ${defaults!.source})` : ''}`;
-  process.stdout.write(`${[head, ...renderPairs(pairs, before, after), ...renderChanges(result.changes, a.out !== undefined)].join('\n')}\n`);
+  process.stdout.write(`${[head, ...renderPairs(pairs, before, after), ...renderChanges(result.changes), ...unsavedNote(a.out !== undefined)].join('\n')}\n`);
 
   try {
     if (a.json !== undefined) {

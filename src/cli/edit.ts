@@ -6,11 +6,12 @@ import { checkSpec, edit } from '../edit/edit.ts';
 import { look, type Side } from '../edit/look.ts';
 import { renderChanges, renderPairs } from '../report/edit.ts';
 import { EDIT_METHODS, type EditResult, type EditSpec } from '../edit/types.ts';
-import { BadInputError, preparePair } from '../pass/prepare.ts';
+import { BadInputError } from '../errors.ts';
+import { preparePair } from '../pass/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
 import { defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
-import { editLocated, isLocated } from './edit-located.ts';
+import { editLocated, isLocated, unsavedNote } from './edit-located.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
 import { sizesOf } from '../model/config.ts';
@@ -177,7 +178,7 @@ function render(result: EditResult, pairs: readonly { prompt: string; target: st
   const modules = s.method === 'sgd' ? ` ${s.modules.join(', ')}` : '';
   const head = `${s.method}${modules} at layer${s.layers.length > 1 ? 's' : ''} ${s.layers.join(', ')}, eta ${s.lr}: ${what} in ${seconds.toFixed(2)} s${defaultsSource ? ` (defaults from ${defaultsSource})` : ''}`;
   const notes = pairs.map((_, i) => (s.method === 'shift' && result.shifts[i] === 0 ? ' (already the top-1 answer: not shifted)' : ''));
-  return [head, ...renderPairs(pairs, before, after, notes), ...renderChanges(result.changes, saved)].join('\n');
+  return [head, ...renderPairs(pairs, before, after, notes), ...renderChanges(result.changes), ...unsavedNote(saved)].join('\n');
 }
 
 function parseNumber(value: string, flag: string): number {

@@ -7,7 +7,8 @@ import { AUTHORS_VALUES, locatedDefaults } from '../edit/located/rome-hparams.ts
 import { modelEditor, type LocatedSetup } from '../eval/editor.ts';
 import { checkLayers, METHOD_SYNTAX, parseMethod, type MethodSpec } from '../eval/methods.ts';
 import { runEvaluation, type EvalLine } from '../eval/run.ts';
-import { parseShard, shardItems, ONE_SHARD } from '../eval/shards.ts';
+import { shardItems, ONE_SHARD } from '../eval/shards.ts';
+import { parseShard } from './shard.ts';
 import { decode } from '../model/decode.ts';
 import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
 import { CORPUS_NOTE, layerMoments } from './moments.ts';

@@ -1,88 +1,29 @@
 // `backward-lens facts`: the default model's quality table, measurable by anyone.
-import { recall, type PromptAnswer, type RecallResult } from '../eval/facts.ts';
-import { targetWrites, type LayerWrites } from '../eval/target-writes.ts';
 import type { CounterFactRecord } from '../data/counterfact.ts';
-import { recordSentences } from '../train/corpus.ts';
-import { Progress } from './progress.ts';
+import { factQuality as computeQuality, writesReport, type FactQuality, type WritesReport } from '../eval/fact-quality.ts';
 import type { Model } from '../model/model.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import { formatQuality, formatWrites } from '../report/fact-quality.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { Progress } from './progress.ts';
 import { defaultDataDir, readRecords } from './data.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';
-
-export interface FactQuality {
-  trainedPrompt: RecallResult;
-  trainedLocality: RecallResult;
-  trainedRephrase: RecallResult;
-  heldOutPrompt: RecallResult;
-}
 
 /** Top-1 recall on the first `records` training records, and on as many held-out (val) records, with a progress line on stderr. */
 export async function factQuality(model: Model, tokenizer: Tokenizer, dataDir: string, records: number): Promise<FactQuality> {
   const trained = readRecords(dataDir, 'train').slice(0, records);
   const heldOut = readRecords(dataDir, 'val').slice(0, records);
-  const sets = {
-    trainedPrompt: trained.map((r) => ({ prompt: r.prompt, answer: r.ground_truth })),
-    trainedLocality: trained.map((r) => ({ prompt: r.locality_prompt, answer: r.locality_ground_truth })),
-    trainedRephrase: trained.map((r) => ({ prompt: r.rephrase_prompt, answer: r.ground_truth })),
-    heldOutPrompt: heldOut.map((r) => ({ prompt: r.prompt, answer: r.ground_truth })),
-  };
-  const progress = new Progress(Object.values(sets).reduce((n, items) => n + items.length, 0));
-  const quality: Partial<FactQuality> = {};
-  let before = 0;
-  for (const [name, items] of Object.entries(sets) as [keyof FactQuality, PromptAnswer[]][]) {
-    const r = await recall(model, tokenizer, items, (done) => progress.update(before + done, 'prompts through fact recall'));
-    quality[name] = { ...r, predictions: [] };
-    before += items.length;
-  }
+  // Three prompts of each trained record (prompt, locality, rephrase), one of each held-out one.
+  const progress = new Progress(3 * trained.length + heldOut.length);
+  const quality = await computeQuality(model, tokenizer, trained, heldOut, (done) => progress.update(done, 'prompts through fact recall'));
   progress.done();
-  return quality as FactQuality;
+  return quality;
 }
 
-export function formatQuality(q: FactQuality): string {
-  const row = (name: string, r: RecallResult) => `| ${name.padEnd(48)} | ${String(r.correct).padStart(5)} / ${String(r.total).padEnd(5)} | ${(100 * r.accuracy).toFixed(1).padStart(5)} % |`;
-  return [
-    `| ${'top-1 next token = first token of the answer'.padEnd(48)} | correct / total | accuracy |`,
-    `|${'-'.repeat(50)}|-----------------|----------|`,
-    row('trained records: prompt -> ground_truth', q.trainedPrompt),
-    row('trained records: locality_prompt -> its answer', q.trainedLocality),
-    row('trained records: rephrase_prompt -> ground_truth', q.trainedRephrase),
-    row('held-out (val) records: prompt -> ground_truth', q.heldOutPrompt),
-  ].join('\n');
-}
-
-export interface WritesReport {
-  k: number;
-  /** Records whose target_new first token occurs in the trained sentences ... */
-  seenInTraining: LayerWrites[];
-  /** ... and those whose target_new token the model never saw (an untrained embedding row). */
-  neverSeen: LayerWrites[];
-}
-
-/**
- * Per layer, how often prompt -> target_new's FF2 delta_n has the target among its
- * k least probable tokens, on the `trained` records, split by whether the target
- * token occurs anywhere in the sentences of `corpus`, the records the model trained on.
- */
-export async function writesReport(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, corpus: readonly CounterFactRecord[] = trained): Promise<WritesReport> {
-  const seen = new Set(corpus.flatMap(recordSentences).flatMap((s) => tokenizer.encode(s)));
-  const isSeen = (r: CounterFactRecord) => seen.has(tokenizer.encode(` ${r.target_new}`)[0]!);
-  const item = (r: CounterFactRecord) => ({ prompt: r.prompt, targetNew: r.target_new });
+async function writesWithProgress(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], corpus: readonly CounterFactRecord[]): Promise<WritesReport> {
   const progress = new Progress(trained.length);
-  const seenItems = trained.filter(isSeen).map(item);
-  const report = (done: number) => progress.update(done, 'records through the Backward Lens');
-  const seenInTraining = await targetWrites(model, tokenizer, seenItems, k, report);
-  const neverSeen = await targetWrites(model, tokenizer, trained.filter((r) => !isSeen(r)).map(item), k, (d) => report(seenItems.length + d));
+  const w = await writesReport(model, tokenizer, trained, 5, corpus, (done) => progress.update(done, 'records through the Backward Lens'));
   progress.done();
-  return { k, seenInTraining, neverSeen };
-}
-
-export function formatWrites(w: WritesReport): string {
-  const cell = (x: LayerWrites) => `${x.hits} / ${x.total} (${(100 * x.rate).toFixed(1)} %), median rank ${x.medianRank}`;
-  return [
-    `| layer | target_new in bottom-${w.k} of FF2 delta_n: token seen in training | token never in the training text |`,
-    '|---|---|---|',
-    ...w.seenInTraining.map((x, l) => `| ${x.layer} | ${cell(x)} | ${cell(w.neverSeen[l]!)} |`),
-  ].join('\n');
+  return w;
 }
 
 /** The --records of the train command in the model's metadata; `fallback` for models made elsewhere. */
@@ -122,7 +63,7 @@ export const factsCommand: Command = {
     const dataDir = values.data ?? defaultDataDir();
     const q = await factQuality(model, tokenizer, dataDir, records);
     const train = readRecords(dataDir, 'train');
-    const w = values.writes ? await writesReport(model, tokenizer, train.slice(0, records), 5, train.slice(0, trainedRecords(metadata, records))) : undefined;
+    const w = values.writes ? await writesWithProgress(model, tokenizer, train.slice(0, records), train.slice(0, trainedRecords(metadata, records))) : undefined;
     if (values.json) console.log(JSON.stringify(w ? { ...q, targetWrites: w } : q, null, 2));
     else console.log([formatQuality(q), ...(w ? ['', formatWrites(w)] : [])].join('\n'));
   },

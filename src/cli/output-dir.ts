@@ -4,7 +4,7 @@
 import { constants } from 'node:fs';
 import { access, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { BadInputError } from '../pass/prepare.ts';
+import { BadInputError } from '../errors.ts';
 import { replaceDirAtomic } from '../model/node-file.ts';
 
 export async function checkOutputDir(path: string, flag: string, force: boolean): Promise<void> {

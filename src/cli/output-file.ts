@@ -5,7 +5,7 @@
 import { constants } from 'node:fs';
 import { access, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BadInputError } from '../pass/prepare.ts';
+import { BadInputError } from '../errors.ts';
 
 /** Writes the content of one output to `temp`, a path that does not exist yet. */
 export type OutputWriter = (temp: string) => Promise<void>;

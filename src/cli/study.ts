@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { studyDocument, type StudyDocument } from '../study/document.ts';
 import { parseRecords, selectRecords } from '../study/records.ts';
 import { runStudy } from '../study/run.ts';
-import { BadInputError } from '../pass/prepare.ts';
+import { BadInputError } from '../errors.ts';
 import { renderStudyHtml, standaloneSvg, studyFigures, type Figure } from '../report/study.ts';
 import { loadModel, MODEL_OPTION, parse, required, UsageError, type Command } from './common.ts';
 import { sizesOf } from '../model/config.ts';

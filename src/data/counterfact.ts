@@ -1,7 +1,9 @@
 // CounterFact records (EasyEdit layout) and the rules every command applies to them:
 // answers are strings without a leading space, so the token that follows a prompt is
 // the first token of `" " + answer`. Browser-safe: parsing takes text, not files.
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import { BadInputError } from '../errors.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { expandRanges, parseRanges } from './ranges.ts';
 
 export interface CounterFactRecord {
   case_id: number;
@@ -16,7 +18,7 @@ export interface CounterFactRecord {
 
 const STRING_FIELDS = ['prompt', 'subject', 'target_new', 'ground_truth', 'rephrase_prompt', 'locality_prompt', 'locality_ground_truth'] as const;
 
-export class BadDataError extends Error {
+export class BadDataError extends BadInputError {
   override name = 'BadDataError';
 }
 
@@ -43,19 +45,19 @@ export function checkCounterFact(data: unknown, source: string): CounterFactReco
   return data as CounterFactRecord[];
 }
 
-/** The answer as it follows a prompt: with its leading space. */
+/** The answer as text that follows a prompt, for the edits' target text: with its leading space. */
 export const spaced = (answer: string): string => ` ${answer}`;
 
-/** Model ids of an answer as it follows a prompt. */
-export function answerTokens(tokenizer: Tokenizer, answer: string): number[] {
-  const ids = tokenizer.encode(spaced(answer));
+/** Model ids of an answer as it follows its prompt. */
+export function answerTokens(tokenizer: Tokenizer, prompt: string, answer: string): number[] {
+  const ids = tokenizer.answerIds(prompt, answer);
   if (ids.length === 0) throw new RangeError(`answer "${answer}" encodes to no tokens`);
   return ids;
 }
 
-/** The first token of an answer as it follows a prompt: what efficacy and the edits use. */
-export function answerToken(tokenizer: Tokenizer, answer: string): number {
-  return answerTokens(tokenizer, answer)[0]!;
+/** The first token of an answer as it follows its prompt: what efficacy and the edits use. */
+export function answerToken(tokenizer: Tokenizer, prompt: string, answer: string): number {
+  return answerTokens(tokenizer, prompt, answer)[0]!;
 }
 
 export interface Selected<T = CounterFactRecord> {
@@ -83,16 +85,8 @@ export function selectRecords<T = CounterFactRecord>(
   }
   const byCase = spec.startsWith('case:');
   const body = byCase ? spec.slice(5) : spec;
-  const wanted = new Set<number>();
-  for (const part of body.split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) throw new BadDataError(`records "${spec}": "${part}" is not a number or range a-b (e.g. 0-99, or case:2,3,8-12 for case_ids)`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new BadDataError(`records "${spec}": range ${part} runs backwards`);
-    if (b - a > 10_000_000) throw new BadDataError(`records "${spec}": range ${part} is too large`);
-    for (let x = a; x <= b; x++) wanted.add(x);
-  }
+  const fail = (problem: string) => new BadDataError(`records "${spec}": ${problem} (e.g. 0-99, or case:2,3,8-12 for ${idName}s)`);
+  const wanted = new Set(expandRanges(parseRanges(body, { fail })));
   const key = (s: Selected<T>) => (byCase ? idOf(s.record) : s.index);
   const selected = all.filter((s) => wanted.has(key(s)));
   if (selected.length === 0) throw new BadDataError(`records "${spec}" selects none of the ${records.length} records`);

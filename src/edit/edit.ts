@@ -1,10 +1,11 @@
 // edit(): checks an EditSpec against the model, tokenizes the pairs, runs the method
 // and reports what changed. Several pairs are one batched edit. Undo with
 // model.restore(), which gives back the original bytes of every changed weight.
-import { BadInputError, preparePair } from '../pass/prepare.ts';
+import { BadInputError } from '../errors.ts';
+import { preparePair } from '../pass/prepare.ts';
 import { ROLES, type Role } from '../model/config.ts';
 import type { Model } from '../model/model.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { weightChanges } from './changes.ts';
 import { adam, sgd } from './finetune.ts';
 import { forwardPassShift } from './shift.ts';

@@ -4,7 +4,7 @@
 import { generate } from '../model/decode.ts';
 import type { Model } from '../model/model.ts';
 import { predictNext, type Prediction } from '../model/next-token.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 
 export interface Side {
   top: Prediction['top'];

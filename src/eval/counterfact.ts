@@ -4,7 +4,7 @@
 // All six teacher-forced continuations of a record share one batched forward pass.
 import { answerTokens, type CounterFactRecord } from '../data/counterfact.ts';
 import type { Model } from '../model/model.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { fluency } from './fluency.ts';
 import { scoreContinuations, type Scored } from './score.ts';
 
@@ -44,7 +44,7 @@ const flag = (b: boolean): number => (b ? 1 : 0);
 /** Scores the record's six continuations and derives every teacher-forced metric. */
 export async function probeRecord(model: Model, tokenizer: Tokenizer, r: CounterFactRecord): Promise<ProbeMetrics> {
   const enc = (s: string) => tokenizer.encode(s);
-  const [newAns, trueAns, locAns] = [r.target_new, r.ground_truth, r.locality_ground_truth].map((a) => answerTokens(tokenizer, a)) as [number[], number[], number[]];
+  const [newAns, trueAns, locAns] = [answerTokens(tokenizer, r.prompt, r.target_new), answerTokens(tokenizer, r.prompt, r.ground_truth), answerTokens(tokenizer, r.locality_prompt, r.locality_ground_truth)];
   const prompt = enc(r.prompt);
   const rephrase = enc(r.rephrase_prompt);
   const locality = enc(r.locality_prompt);

@@ -6,7 +6,7 @@ import { edit } from '../edit/edit.ts';
 import type { LocatedEditor } from '../edit/located/editor.ts';
 import type { ValueHparams } from '../edit/located/value-vector.ts';
 import type { Model } from '../model/model.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { Editor } from './run.ts';
 
 export interface LocatedSetup {

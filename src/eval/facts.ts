@@ -4,7 +4,7 @@ import { Tape } from '../autograd/tape.ts';
 import { readI32 } from '../gpu/buffers.ts';
 import type { Model } from '../model/model.ts';
 import { topk } from '../gpu/vocab.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 
 export interface PromptAnswer {
   prompt: string;
@@ -41,6 +41,6 @@ export async function predictNext(model: Model, tokenizer: Tokenizer, prompts: r
 /** `onProgress` gets the number of items predicted so far after each batch. */
 export async function recall(model: Model, tokenizer: Tokenizer, items: readonly PromptAnswer[], onProgress?: (done: number) => void): Promise<RecallResult> {
   const predictions = await predictNext(model, tokenizer, items.map((x) => x.prompt), 64, onProgress);
-  const correct = items.filter((x, i) => tokenizer.encode(` ${x.answer}`)[0] === predictions[i]).length;
+  const correct = items.filter((x, i) => tokenizer.answerIds(x.prompt, x.answer)[0] === predictions[i]).length;
   return { total: items.length, correct, accuracy: items.length ? correct / items.length : 0, predictions };
 }

@@ -3,6 +3,8 @@
 // `memit:layers=A-B[,batch=N,lambda=λ]`. Layers are one layer, a range `a-b`, or a
 // list joined by `+` (commas separate parameters). Each spec has one canonical
 // label, which names it in records.jsonl and the tables.
+import { expandRanges, formatRanges, parseRanges } from '../data/ranges.ts';
+import { BadInputError } from '../errors.ts';
 
 export type EditKind = 'shift' | 'sgd' | 'adam';
 
@@ -15,7 +17,7 @@ export type MethodSpec =
 
 export type EditMethodSpec = Extract<MethodSpec, { kind: EditKind }>;
 
-export class BadMethodError extends Error {
+export class BadMethodError extends BadInputError {
   override name = 'BadMethodError';
 }
 
@@ -30,16 +32,7 @@ const PARAMS: Record<EditKind | 'rome' | 'memit', { required: string[]; allowed:
 export const METHOD_SYNTAX = 'original | shift:layers=L,lr=η[,steps=N] | sgd:layers=L,lr=η[,steps=k] | adam:layers=L[,lr=η,steps=k] | rome:layer=L | memit:layers=A-B[,batch=N,lambda=λ]';
 
 function parseLayers(text: string, spec: string): number[] {
-  const layers = new Set<number>();
-  for (const part of text.split('+')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw new BadMethodError(`method "${spec}": layers "${text}" must be a layer, a range a-b or layers joined by + (e.g. layers=2, layers=0-3, layers=0+3)`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new BadMethodError(`method "${spec}": layer range ${part} runs backwards`);
-    for (let l = a; l <= b; l++) layers.add(l);
-  }
-  return [...layers].sort((x, y) => x - y);
+  return expandRanges(parseRanges(text, { separator: '+', noun: 'layer', fail: (p) => new BadMethodError(`method "${spec}": layers: ${p} (e.g. layers=2, layers=0-3, layers=0+3)`) }));
 }
 
 function positive(value: string, name: string, spec: string, integer: boolean): number {
@@ -48,17 +41,6 @@ function positive(value: string, name: string, spec: string, integer: boolean): 
     throw new BadMethodError(`method "${spec}": ${name}=${value} must be a positive ${integer ? 'integer' : 'number'}`);
   }
   return x;
-}
-
-function joinLayers(layers: readonly number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < layers.length; ) {
-    let j = i;
-    while (j + 1 < layers.length && layers[j + 1] === layers[j]! + 1) j++;
-    parts.push(j > i ? `${layers[i]}-${layers[j]}` : `${layers[i]}`);
-    i = j + 1;
-  }
-  return parts.join('+');
 }
 
 export function parseMethod(spec: string): MethodSpec {
@@ -86,12 +68,12 @@ export function parseMethod(spec: string): MethodSpec {
   if (kind === 'memit') {
     const batch = values.has('batch') ? positive(values.get('batch')!, 'batch', spec, true) : 1;
     const lambda = values.has('lambda') ? positive(values.get('lambda')!, 'lambda', spec, false) : undefined;
-    const label = [`memit:layers=${joinLayers(layers)}`, ...(batch === 1 ? [] : [`batch=${batch}`]), ...(lambda === undefined ? [] : [`lambda=${lambda}`])].join(',');
+    const label = [`memit:layers=${formatRanges(layers, '+')}`, ...(batch === 1 ? [] : [`batch=${batch}`]), ...(lambda === undefined ? [] : [`lambda=${lambda}`])].join(',');
     return { kind, label, layers, batch, ...(lambda === undefined ? {} : { lambda }) };
   }
   const lr = values.has('lr') ? positive(values.get('lr')!, 'lr', spec, false) : undefined;
   const steps = values.has('steps') ? positive(values.get('steps')!, 'steps', spec, true) : undefined;
-  const label = [`${kind}:layers=${joinLayers(layers)}`, ...(lr === undefined ? [] : [`lr=${lr}`]), ...(steps === undefined ? [] : [`steps=${steps}`])].join(',');
+  const label = [`${kind}:layers=${formatRanges(layers, '+')}`, ...(lr === undefined ? [] : [`lr=${lr}`]), ...(steps === undefined ? [] : [`steps=${steps}`])].join(',');
   return { kind, label, layers, ...(lr === undefined ? {} : { lr }), ...(steps === undefined ? {} : { steps }) };
 }
 

@@ -3,7 +3,7 @@
 // records.jsonl). Browser-safe: the edit, the generator and the sink come in.
 import type { Selected, CounterFactRecord } from '../data/counterfact.ts';
 import type { Model } from '../model/model.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { probeRecord, recordFluency, type Generator, type ProbeMetrics } from './counterfact.ts';
 import type { MethodSpec } from './methods.ts';
 import { perplexity } from './score.ts';

@@ -6,7 +6,7 @@
 // hi / lo <= 1 + tolerance and report hi, the smallest eta seen to succeed.
 import { answerToken, type Selected } from '../data/counterfact.ts';
 import type { Model } from '../model/model.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { EditKind, MethodSpec } from './methods.ts';
 import type { Editor } from './run.ts';
 import { perplexity, scoreContinuations } from './score.ts';
@@ -66,7 +66,7 @@ export async function sweep(
   const cells: SweepCell[] = [];
   for (const { index, record } of records) {
     const prompt = tokenizer.encode(record.prompt);
-    const target = answerToken(tokenizer, record.target_new);
+    const target = answerToken(tokenizer, record.prompt, record.target_new);
     // Prompts longer than the context keep their tail, as everywhere in scoring.
     for (const method of opts.methods) {
       const { lo: lo0, hi: hi0 } = { ...SWEEP_BOUNDS[method], ...opts.bounds?.[method] };

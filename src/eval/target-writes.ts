@@ -4,7 +4,7 @@
 // update subtracts delta, so these are the tokens the edit writes in).
 import { analyze } from '../lens/analyze.ts';
 import type { Model } from '../model/model.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 
 export interface PromptTargetNew {
   prompt: string;

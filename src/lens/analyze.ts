@@ -9,10 +9,11 @@ import { checkFiniteLogits } from '../model/finite.ts';
 import type { Model } from '../model/model.ts';
 import { rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { logitLens, type IdProb, type Projection } from './logit-lens.ts';
 import { GradientPass, type PromptTarget } from '../pass/pass.ts';
-import { BadInputError, type TargetTokens } from '../pass/prepare.ts';
+import { BadInputError } from '../errors.ts';
+import { type TargetTokens } from '../pass/prepare.ts';
 import type { Analysis, AnalysisSettings, ModuleView, Token, TokenProb, VectorView } from './types.ts';
 
 export type { PromptTarget };

@@ -3,11 +3,12 @@
 // heads, residual layout, head). A family (families/) reads its own config.json into
 // this; the model (model.ts) runs one block from it. Parameters have canonical names
 // here; each family maps its checkpoint's tensor names to them and back.
+import { BadInputError } from '../errors.ts';
 import type { Activation } from '../ops/pointwise.ts';
 
 export type { Activation };
 
-export class BadModelError extends Error {
+export class BadModelError extends BadInputError {
   override name = 'BadModelError';
 }
 
@@ -43,8 +44,6 @@ export interface ModelConfig {
   parallelResidual: boolean;
   /** Whether the family's checkpoints share the embedding with the head by default. */
   tiedHead: boolean;
-  /** End-of-text id in the checkpoint's own vocabulary (before any reduction). */
-  eosId: number;
 }
 
 export type ModelSizes = Pick<ModelConfig, 'nLayer' | 'nHead' | 'nEmbd' | 'nPositions' | 'vocabSize' | 'nInner' | 'eps'> & { activation?: ModelConfig['activation'] };

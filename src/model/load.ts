@@ -3,7 +3,8 @@
 import type { Kernels } from '../gpu/kernels.ts';
 import { upload, uploadFrom } from '../gpu/buffers.ts';
 import type { Tensor } from '../tensor.ts';
-import { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import { Gpt2Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { BadModelError, parameterShapes, UNEMBED, type ModelConfig } from './config.ts';
 import { familyOf, readConfig } from './families/index.ts';
 import { checkFiniteTensor } from './finite.ts';
@@ -80,7 +81,7 @@ export async function loadModelFrom(k: Kernels, src: ByteSource, configJson?: un
     const head = byName.has(UNEMBED) ? await separateHead(file, byName, config, where, shown) : undefined;
     if (head) params.set(UNEMBED, upload(k, [config.vocabSize, config.nEmbd], head, 'f32', shown(UNEMBED)));
     const model = new Model(k, config, params);
-    return { model, tokenizer: Tokenizer.gpt2(vocab), metadata: file.metadata, ...(vocab ? { vocab } : {}) };
+    return { model, tokenizer: new Gpt2Tokenizer(vocab), metadata: file.metadata, ...(vocab ? { vocab } : {}) };
   } catch (e) {
     for (const t of params.values()) t.dispose();
     throw e;

@@ -4,7 +4,7 @@
 // on the CPU (k and one rank per prompt are cheap next to the pass).
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { Model } from './model.ts';
 
 export interface TokenChance {

@@ -6,6 +6,7 @@
 //
 // Typed arrays are used as little-endian views of the file's bytes; WebGPU and
 // every engine we run on are little-endian.
+import { BadInputError } from '../errors.ts';
 
 /** The reference implementation's limit; a larger header is refused unread. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -23,7 +24,7 @@ export type WritableDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64';
 
 const DAMAGED = 're-download the file, or re-export it with a safetensors writer';
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends BadInputError {
   override name = 'SafetensorsError';
   readonly file: string;
   readonly tensor: string | undefined;

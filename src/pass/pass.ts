@@ -8,8 +8,9 @@ import { readAll, zeros } from '../gpu/buffers.ts';
 import type { Role } from '../model/config.ts';
 import type { ForwardResult, Model, Hook, Target } from '../model/model.ts';
 import type { Tensor } from '../tensor.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
-import { BadInputError, preparePair, type PreparedPair, type TargetTokens } from './prepare.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { BadInputError } from '../errors.ts';
+import { preparePair, type PreparedPair, type TargetTokens } from './prepare.ts';
 
 export interface PromptTarget {
   prompt: string;

@@ -3,11 +3,8 @@
 // teacher-forced sum over every target token.
 import type { Model } from '../model/model.ts';
 import type { Target } from '../model/model.ts';
-import { Tokenizer, type EncodedPart } from '../tokenizer/gpt2-bpe.ts';
-
-export class BadInputError extends Error {
-  override name = 'BadInputError';
-}
+import { BadInputError } from '../errors.ts';
+import type { EncodedPart, Tokenizer } from '../tokenizer/tokenizer.ts';
 
 export type TargetTokens = 'first' | 'all';
 
@@ -27,8 +24,8 @@ export interface PreparedPair {
 }
 
 export function preparePair(model: Model, tokenizer: Tokenizer, prompt: string, target: string, mode: TargetTokens = 'first'): PreparedPair {
-  if (prompt.length === 0) throw new BadInputError('the prompt is empty: pass --prompt "some text"');
-  if (target.length === 0) throw new BadInputError('the target is empty: pass --target " word" (GPT-2 words usually start with a space)');
+  if (prompt.length === 0) throw new BadInputError('the prompt is empty', 'prompt');
+  if (target.length === 0) throw new BadInputError('the target is empty', 'target');
   const promptParts = encode(tokenizer, prompt, 'prompt');
   const targetParts = encode(tokenizer, target, 'target');
   const promptIds = promptParts.flatMap((p) => p.ids);
@@ -53,17 +50,17 @@ function fallbackWarning(tokenizer: Tokenizer, parts: readonly EncodedPart[], te
   const spelled = parts.filter((p) => p.spelled);
   if (spelled.length === 0) return [];
   const quoted = (ids: readonly number[]) => ids.map((id) => `"${tokenizer.tokenText(id)}"`).join(' ');
-  const missing = spelled.map((p) => `"${Tokenizer.gpt2().tokenText(p.gpt2)}"`).join(', ');
+  const missing = spelled.map((p) => `"${p.text}"`).join(', ');
   return [`the ${what} ${JSON.stringify(text)} has GPT-2 tokens this model's vocabulary lacks (${missing}), spelled in single bytes: it runs as ${quoted(parts.flatMap((p) => p.ids))}`];
 }
 
-function encode(tokenizer: Tokenizer, text: string, what: string): EncodedPart[] {
+function encode(tokenizer: Tokenizer, text: string, what: 'prompt' | 'target'): EncodedPart[] {
+  let parts: EncodedPart[];
   try {
-    const parts = tokenizer.encodeParts(text);
-    if (parts.length === 0) throw new BadInputError(`the ${what} encodes to no tokens`);
-    return parts;
+    parts = tokenizer.encodeParts(text);
   } catch (e) {
-    if (e instanceof BadInputError) throw e;
     throw new BadInputError(`the ${what} cannot be encoded by this model's vocabulary: ${(e as Error).message}`);
   }
+  if (parts.length === 0) throw new BadInputError(`the ${what} encodes to no tokens`, what);
+  return parts;
 }

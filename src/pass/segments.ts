@@ -2,7 +2,7 @@
 // paper's Figs. 6, 7 and 16-18: each prompt token is labelled by where it sits
 // relative to the record's subject. Found on bytes, since GPT-2 tokens are byte
 // sequences that need not align with characters.
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 
 export const SEGMENTS = [
   'before subject',

@@ -20,10 +20,9 @@ export function renderPairs(pairs: readonly { prompt: string; target: string }[]
   return lines;
 }
 
-/** The norm of each weight change, and whether the edit was saved. */
-export function renderChanges(changes: readonly WeightChange[], saved: boolean): string[] {
+/** The norm of each weight change. */
+export function renderChanges(changes: readonly WeightChange[]): string[] {
   const lines = ['', changes.length ? 'weight changes (‖ΔW‖ Frobenius, relative to ‖W‖):' : 'no weight changed'];
   for (const c of changes) lines.push(`  ${c.name.padEnd(26)} ${c.norm.toPrecision(4)}  (${(100 * c.norm / c.originalNorm).toFixed(2)} %)`);
-  if (!saved) lines.push('(the edit lived in memory only: the model on disk is unchanged; --out DIR saves the edited model)');
   return lines;
 }

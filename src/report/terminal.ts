@@ -26,7 +26,7 @@ export function renderTerminal(a: Analysis, opts: TerminalOptions): string {
   const lines = [`${quoted(a.prompt)} → ${quoted(a.target)}`, ''];
   const grids = gridsOf(a);
   for (const grid of grids) lines.push(...renderGrid(a, grid, width, opts.color), '');
-  if (grids.length === 0) lines.push('(no grid: add ff2 or ff1 to --modules)', '');
+  if (grids.length === 0) lines.push('(no grid: the analysis has neither FF2 nor FF1)', '');
   lines.push(...summary(a));
   return lines.join('\n');
 }

@@ -3,9 +3,10 @@
 // folded into the aggregates one by one.
 import type { Role } from '../model/config.ts';
 import type { Model } from '../model/model.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { analyze, settingsFor } from '../lens/analyze.ts';
-import { BadInputError, preparePair } from '../pass/prepare.ts';
+import { BadInputError } from '../errors.ts';
+import { preparePair } from '../pass/prepare.ts';
 import { StudyAccumulator, type Aggregates } from './aggregate.ts';
 import type { StudyRecord } from './records.ts';
 import { segmentPrompt, type Segmentation } from '../pass/segments.ts';

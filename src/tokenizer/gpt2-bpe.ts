@@ -2,13 +2,16 @@
 // model's reduced vocabulary. Model ids are what the model's embedding rows are
 // indexed by; GPT-2 ids are what r50k_base assigns. Without a reduced vocabulary
 // the two coincide.
-
 import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
+import { BadInputError } from '../errors.ts';
+import type { EncodedPart, Tokenizer } from './tokenizer.ts';
 
 const GPT2_VOCAB_SIZE = 50257;
+/** <|endoftext|>: GPT-2 begins and ends a text with it. */
+const END_OF_TEXT = 50256;
 
-export class TokenizerError extends Error {
+export class TokenizerError extends BadInputError {
   override name = 'TokenizerError';
 }
 
@@ -131,37 +134,27 @@ function validateVocab(vocab: readonly number[]): void {
   });
 }
 
-/** One GPT-2 token of a text and the model ids that stand for it. */
-export interface EncodedPart {
-  readonly gpt2: number;
-  /** [the model id of gpt2], or its single-byte tokens when `spelled`. */
-  readonly ids: readonly number[];
-  readonly spelled: boolean;
-}
-
-export class Tokenizer {
-  /** Number of model ids: model ids are 0 … vocabSize-1. */
+export class Gpt2Tokenizer implements Tokenizer {
   readonly vocabSize: number;
+  readonly bos: number | undefined;
+  readonly eos: number | undefined;
   /** toGpt2[modelId] = GPT-2 id. */
   private readonly toGpt2: readonly number[];
   /** fromGpt2[gpt2Id] = model id, or -1 when the model lacks that token. */
   private readonly fromGpt2: Int32Array;
 
-  private constructor(toGpt2: readonly number[]) {
+  /**
+   * The GPT-2 tokenizer. With `vocab` (model id i ↔ GPT-2 id vocab[i]), ids are the
+   * model's; without it they are GPT-2's own (vocabSize 50257).
+   */
+  constructor(vocab?: readonly number[]) {
+    if (vocab !== undefined) validateVocab(vocab);
+    const toGpt2 = vocab === undefined ? Array.from({ length: GPT2_VOCAB_SIZE }, (_, i) => i) : [...vocab];
     this.toGpt2 = toGpt2;
     this.vocabSize = toGpt2.length;
     this.fromGpt2 = new Int32Array(GPT2_VOCAB_SIZE).fill(-1);
     toGpt2.forEach((gpt2, model) => { this.fromGpt2[gpt2] = model; });
-  }
-
-  /**
-   * The GPT-2 tokenizer. With `vocab` (model id i ↔ GPT-2 id vocab[i]), ids are
-   * the model's; without it they are GPT-2's own (vocabSize 50257).
-   */
-  static gpt2(vocab?: readonly number[]): Tokenizer {
-    if (vocab === undefined) return new Tokenizer(Array.from({ length: GPT2_VOCAB_SIZE }, (_, i) => i));
-    validateVocab(vocab);
-    return new Tokenizer([...vocab]);
+    this.bos = this.eos = this.modelId(END_OF_TEXT);
   }
 
   /**
@@ -172,7 +165,7 @@ export class Tokenizer {
    * are encoded as U+FFFD, so they do not survive decode(encode(text)).
    */
   encode(text: string): number[] {
-    return this.encodeParts(text).flatMap((p) => p.ids);
+    return this.gpt2Parts(text).flatMap((p) => p.ids);
   }
 
   /**
@@ -180,12 +173,13 @@ export class Tokenizer {
    * the reduced vocabulary lacks them: such text is not the token the user meant.
    */
   encodeParts(text: string): EncodedPart[] {
-    const gpt2Ids = encoder().encode(text, 'all');
-    return gpt2Ids.map((gpt2) => {
-      const id = this.fromGpt2[gpt2]!;
-      if (id >= 0) return { gpt2, ids: [id], spelled: false };
-      return { gpt2, ids: this.spellInBytes(gpt2, () => this.unencodable(gpt2Ids, gpt2)), spelled: true };
-    });
+    const { bytes } = tokenBytesTable();
+    return this.gpt2Parts(text).map(({ gpt2, ids, spelled }) => ({ text: displayBytes(bytes[gpt2]!), ids, spelled }));
+  }
+
+  /** GPT-2 words carry the space before them: an answer follows a prompt as " " + answer. */
+  answerIds(_prompt: string, answer: string): number[] {
+    return this.encode(` ${answer}`);
   }
 
   /** Text of model ids: their bytes joined, then UTF-8 decoded (invalid sequences become U+FFFD). */
@@ -218,6 +212,15 @@ export class Tokenizer {
     checkId(gpt2Id, GPT2_VOCAB_SIZE, 'GPT-2 token');
     const id = this.fromGpt2[gpt2Id]!;
     return id >= 0 ? id : undefined;
+  }
+
+  private gpt2Parts(text: string): { gpt2: number; ids: number[]; spelled: boolean }[] {
+    const gpt2Ids = encoder().encode(text, 'all');
+    return gpt2Ids.map((gpt2) => {
+      const id = this.fromGpt2[gpt2]!;
+      if (id >= 0) return { gpt2, ids: [id], spelled: false };
+      return { gpt2, ids: this.spellInBytes(gpt2, () => this.unencodable(gpt2Ids, gpt2)), spelled: true };
+    });
   }
 
   private bytesOf(modelId: number): Uint8Array {

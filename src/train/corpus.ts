@@ -2,7 +2,7 @@
 // and its reduced vocabulary. Pure functions over parsed records, so the browser could
 // use them too; reading the files is the CLI's job.
 import type { CounterFactRecord } from '../data/counterfact.ts';
-import type { Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 
 /** The three sentences of a record the model learns: the fact, its paraphrase, a neighbour's fact. */
 export function recordSentences(r: CounterFactRecord): string[] {

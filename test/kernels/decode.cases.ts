@@ -2,34 +2,28 @@
 // rows, each sequence's new token at its own position last[b]; the result must be the
 // reference attention's output row at that position. Tolerance 1e-4 relative to the
 // largest entry, as for attention_forward (dot products of length hd in f32).
-import { Tape } from '../../src/autograd/tape.ts';
 import { attentionDecode } from '../../src/ops/attention.ts';
 import { attentionRef } from '../reference/ops.ts';
-import { assertClose, gpu, read, rand, type Case } from '../helpers.ts';
+import { rand, type Case } from '../helpers.ts';
+import { opCase } from '../op-check.ts';
 
 function decodeCase(lasts: number[], T: number, nHead: number, hd: number): Case {
-  return {
-    name: `attention_decode B=${lasts.length} last=[${lasts}] T=${T} heads=${nHead} hd=${hd}`,
-    async run(k) {
-      const d = nHead * hd;
-      const B = lasts.length;
-      const qkv = rand(B * T * 3 * d, 17 + T * 31 + hd, 1.5);
+  const [d, B] = [nHead * hd, lasts.length];
+  return opCase({
+    name: `attention_decode B=${B} last=[${lasts}] T=${T} heads=${nHead} hd=${hd}`,
+    inputs: [{ shape: [B * T, 3 * d], data: rand(B * T * 3 * d, 17 + T * 31 + hd, 1.5) }, { shape: [B], data: lasts, dtype: 'i32' }],
+    op: (tape, cache, last) => attentionDecode(tape, cache, last, B, T, nHead),
+    ref: (qkv) => {
       const expected = new Float64Array(B * d);
       lasts.forEach((n, b) => {
         // The reference over the sequence's first n + 1 rows; its last row is the new token's output.
         const rows = qkv.subarray(b * T * 3 * d, (b * T + n + 1) * 3 * d);
         expected.set(attentionRef(rows, n + 1, nHead, hd).subarray(n * d, (n + 1) * d), b * d);
       });
-      const tape = new Tape(k);
-      try {
-        const out = attentionDecode(tape, tape.own(gpu(k, [B * T, 3 * d], qkv)), tape.own(gpu(k, [B], lasts, 'i32')), B, T, nHead);
-        const [o] = await read(k, out);
-        assertClose(o!, expected, 1e-4, 'decode out');
-      } finally {
-        tape.dispose();
-      }
+      return expected;
     },
-  };
+    tol: 1e-4,
+  });
 }
 
 export const decodeCases: Case[] = [

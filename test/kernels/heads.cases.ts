@@ -12,8 +12,8 @@ import { normalizeRows, rowNorms } from '../../src/gpu/rows.ts';
 import { topk } from '../../src/gpu/vocab.ts';
 import { softmaxXent } from '../../src/ops/xent.ts';
 import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef, softmaxXentBackwardRef, softmaxXentRef, topkRef } from '../reference/ops.ts';
-import { assertClose, assertEqual, gpu, read, rand, type Case } from '../helpers.ts';
-import { withTape } from './layers.cases.ts';
+import { assertClose, assertEqual, gpu, read, rand, withTape, type Case } from '../helpers.ts';
+import { opCase } from '../op-check.ts';
 import type { Tape } from '../../src/autograd/tape.ts';
 import type { Kernels } from '../../src/gpu/kernels.ts';
 import type { Tensor } from '../../src/tensor.ts';
@@ -42,42 +42,44 @@ function xentCase(rows: number, V: number, ignoreRow: number): Case {
 }
 
 function embeddingCase(V: number, P: number, d: number, ids: number[]): Case {
-  return {
+  return opCase({
     name: `embedding gather+scatter V=${V} d=${d} T=${ids.length}`,
-    run: (k) => withTape(k, async (tape) => {
-      const T = ids.length;
-      const wte = rand(V * d, V + d);
-      const wpe = rand(P * d, P + d);
-      const dout = rand(T * d, 3);
-      const [WTE, WPE] = [tape.own(gpu(k, [V, d], wte)), tape.own(gpu(k, [P, d], wpe))];
-      const out = embed(tape, WTE, WPE, tape.own(gpu(k, [T], ids, 'i32')), tape.own(gpu(k, [T], ids.map((_, t) => t), 'i32')));
-      tape.backward(out, tape.own(gpu(k, [T, d], dout)));
-      const [o, dwte, dwpe] = await read(k, out, tape.gradOf(WTE)!, tape.gradOf(WPE)!);
+    inputs: [
+      { shape: [V, d], data: rand(V * d, V + d) },
+      { shape: [P, d], data: rand(P * d, P + d) },
+      { shape: [ids.length], data: ids, dtype: 'i32' },
+      { shape: [ids.length], data: ids.map((_, t) => t), dtype: 'i32' },
+    ],
+    dy: rand(ids.length * d, 3),
+    op: (tape, wte, wpe, tokens, positions) => embed(tape, wte, wpe, tokens, positions),
+    ref: (wte, wpe) => embeddingRef(ids, wte, wpe, d),
+    refBackward: (dout) => {
       const ref = embeddingBackwardRef(ids, dout, V, P, d);
-      assertClose(o!, embeddingRef(ids, wte, wpe, d), 2 ** -23, 'embedding out'); // one f32 rounding of the sum
-      assertClose(dwte!, ref.dwte, 1e-6, 'dwte');
-      assertClose(dwpe!, ref.dwpe, 0, 'dwpe');
-    }),
-  };
+      return [ref.dwte, ref.dwpe];
+    },
+    tol: 2 ** -23, // one f32 rounding of the sum
+    gradTol: [1e-6, 0],
+  });
 }
 
 /** Row selection (hidden states at target positions) and its scatter-add backward. */
-const selectRowsCase: Case = {
-  name: 'select rows forward+backward with a repeated row',
-  run: (k) => withTape(k, async (tape) => {
-    const [n, d, idx] = [7, 5, [6, 2, 6]];
-    const x = rand(n * d, 4);
-    const dout = rand(idx.length * d, 5);
-    const X = tape.own(gpu(k, [n, d], x));
-    const out = selectRows(tape, X, tape.own(gpu(k, [idx.length], idx, 'i32')));
-    tape.backward(out, tape.own(gpu(k, [idx.length, d], dout)));
-    const [o, dx] = await read(k, out, tape.gradOf(X)!);
-    const expectDx = new Float64Array(n * d);
-    idx.forEach((r, i) => { for (let c = 0; c < d; c++) expectDx[r * d + c]! += dout[i * d + c]!; });
-    assertClose(o!, idx.flatMap((r) => Array.from(x.slice(r * d, r * d + d))), 0, 'rows');
-    assertClose(dx!, expectDx, 1e-7, 'rows dx');
-  }),
-};
+const selectRowsCase = (() => {
+  const [n, d, idx] = [7, 5, [6, 2, 6]];
+  return opCase({
+    name: 'select rows forward+backward with a repeated row',
+    inputs: [{ shape: [n, d], data: rand(n * d, 4) }, { shape: [idx.length], data: idx, dtype: 'i32' }],
+    dy: rand(idx.length * d, 5),
+    op: (tape, x, rows) => selectRows(tape, x, rows),
+    ref: (x) => idx.flatMap((r) => Array.from(x.slice(r * d, r * d + d))),
+    refBackward: (dout) => {
+      const dx = new Float64Array(n * d);
+      idx.forEach((r, i) => { for (let c = 0; c < d; c++) dx[r * d + c]! += dout[i * d + c]!; });
+      return [dx];
+    },
+    tol: 0,
+    gradTol: [1e-7],
+  });
+})();
 
 /**
  * Top-k and bottom-k of a [rows, V] score matrix against topkRef, exactly (ids and
@@ -181,20 +183,19 @@ function rowsCase(rows: number, cols: number): Case {
 }
 
 /** The tied LM head: logits = h wte^T, dh and dwte. */
-const unembedCase: Case = {
-  name: 'unembed (tied LM head) forward+backward V=50257',
-  run: (k) => withTape(k, async (tape) => {
-    const [n, d, V] = [2, 16, 50257];
-    const [h, wte, dl] = [rand(n * d, 1), rand(V * d, 2), rand(n * V, 3)];
-    const [H, WTE] = [tape.own(gpu(k, [n, d], h)), tape.own(gpu(k, [V, d], wte))];
-    const L = unembed(tape, H, WTE);
-    tape.backward(L, tape.own(gpu(k, [n, V], dl)));
-    const [l, dh, dwte] = await read(k, L, tape.gradOf(H)!, tape.gradOf(WTE)!);
-    assertClose(l!, matmulRef(h, wte, n, d, V, { transB: true }), 1e-5, 'logits');
-    assertClose(dh!, matmulRef(dl, wte, n, V, d), 1e-4, 'dh');
-    assertClose(dwte!, matmulRef(dl, h, V, n, d, { transA: true }), 1e-5, 'dwte');
-  }),
-};
+const unembedCase = (() => {
+  const [n, d, V] = [2, 16, 50257];
+  return opCase({
+    name: 'unembed (tied LM head) forward+backward V=50257',
+    inputs: [{ shape: [n, d], data: rand(n * d, 1) }, { shape: [V, d], data: rand(V * d, 2) }],
+    dy: rand(n * V, 3),
+    op: (tape, h, wte) => unembed(tape, h, wte),
+    ref: (h, wte) => matmulRef(h, wte, n, d, V, { transB: true }),
+    refBackward: (dl, h, wte) => [matmulRef(dl, wte, n, V, d), matmulRef(dl, h, V, n, d, { transA: true })],
+    tol: 1e-5,
+    gradTol: [1e-4, 1e-5],
+  });
+})();
 
 export const headCases: Case[] = [
   xentCase(1, 7, -1), xentCase(13, 13, 5), xentCase(3, 50257, 1),

@@ -3,8 +3,7 @@
 // are relative to the largest entry: 1e-5 for pointwise ops (f32 rounding of one
 // tanh, exp or erf), 1e-4 for row reductions of
 // length <= 3072 (mean/variance/dot products accumulate in f32).
-import { Tape } from '../../src/autograd/tape.ts';
-import type { Kernels } from '../../src/gpu/kernels.ts';
+import type { Tape } from '../../src/autograd/tape.ts';
 import { attention } from '../../src/ops/attention.ts';
 import { layernorm } from '../../src/ops/layernorm.ts';
 import type { Activation } from '../../src/ops/pointwise.ts';
@@ -14,17 +13,8 @@ import {
   attentionBackwardRef, attentionRef, geluBackwardRef, geluErfBackwardRef, geluErfRef, geluRef, layernormBackwardRef, layernormRef,
   reluBackwardRef, reluRef,
 } from '../reference/ops.ts';
-import { assertClose, gpu, read, rand, type Case } from '../helpers.ts';
-
-/** Runs fn on a fresh training tape and frees everything after. */
-export async function withTape<T>(k: Kernels, fn: (tape: Tape) => Promise<T>): Promise<T> {
-  const tape = new Tape(k, { grad: true, paramGrads: true });
-  try {
-    return await fn(tape);
-  } finally {
-    tape.dispose();
-  }
-}
+import { assertClose, gpu, read, rand, withTape, type Case } from '../helpers.ts';
+import { opCase } from '../op-check.ts';
 
 /** Backpropagates dy from y and returns the gradient that reached x. */
 function backward(tape: Tape, y: Tensor, dy: ArrayLike<number>, x: Tensor): Tensor {
@@ -42,61 +32,44 @@ const ACTIVATION_REFS: Record<Activation, [typeof geluRef, typeof geluBackwardRe
 
 // 1e-5 relative to the largest value: float32 rounding of x³, tanh and exp, plus the
 // WGSL erf's absolute error of 1.5e-7 for the exact GELU.
-function activationCase(activation: Activation, n: number): Case {
-  return {
-    name: `${activation} forward+backward n=${n}`,
-    run: (k) => withTape(k, async (tape) => {
-      const x = rand(n, n, 6);
-      const dy = rand(n, n + 1);
-      const X = tape.own(gpu(k, [n], x));
-      const Y = activate(tape, X, activation);
-      const dX = backward(tape, Y, dy, X);
-      const [y, dx] = await read(k, Y, dX);
-      const [forward, back] = ACTIVATION_REFS[activation];
-      assertClose(y!, forward(x), 1e-5, `${activation} y`);
-      assertClose(dx!, back(x, dy), 1e-5, `${activation} dx`);
-    }),
-  };
-}
+const activationCase = (activation: Activation, n: number): Case => opCase({
+  name: `${activation} forward+backward n=${n}`,
+  inputs: [{ shape: [n], data: rand(n, n, 6) }],
+  dy: rand(n, n + 1),
+  op: (tape, x) => activate(tape, x, activation),
+  ref: (x) => ACTIVATION_REFS[activation][0](x),
+  refBackward: (dy, x) => [ACTIVATION_REFS[activation][1](x, dy)],
+  tol: 1e-5,
+});
 
-function layernormCase(rows: number, cols: number): Case {
-  return {
-    name: `layernorm forward+backward ${rows}x${cols}`,
-    run: (k) => withTape(k, async (tape) => {
-      const eps = 1e-5;
-      const x = rand(rows * cols, rows + cols, 3).map((v, i) => v + (i % 3)); // non-zero means
-      const gamma = rand(cols, 1).map((v) => 1 + 0.3 * v);
-      const beta = rand(cols, 2, 0.2);
-      const dy = rand(rows * cols, 3);
-      const [X, G, B] = [tape.own(gpu(k, [rows, cols], x)), tape.own(gpu(k, [cols], gamma)), tape.own(gpu(k, [cols], beta))];
-      const Y = layernorm(tape, X, G, B, eps);
-      const dX = backward(tape, Y, dy, X);
-      const [y, dx, dg, db] = await read(k, Y, dX, tape.gradOf(G)!, tape.gradOf(B)!);
-      const ref = layernormBackwardRef(x, gamma, dy, rows, cols, eps);
-      assertClose(y!, layernormRef(x, rows, cols, gamma, beta, eps).y, 1e-4, 'layernorm y');
-      assertClose(dx!, ref.dx, 1e-4, 'layernorm dx');
-      assertClose(dg!, ref.dgamma, 1e-4, 'layernorm dgamma');
-      assertClose(db!, ref.dbeta, 1e-4, 'layernorm dbeta');
-    }),
-  };
-}
+const EPS = 1e-5;
 
-function attentionCase(T: number, nHead: number, hd: number): Case {
-  return {
-    name: `attention forward+backward T=${T} heads=${nHead} hd=${hd}`,
-    run: (k) => withTape(k, async (tape) => {
-      const d = nHead * hd;
-      const qkv = rand(T * 3 * d, T * 31 + d, 2);
-      const dout = rand(T * d, T + 5);
-      const QKV = tape.own(gpu(k, [T, 3 * d], qkv));
-      const O = attention(tape, QKV, 1, T, nHead);
-      const dQKV = backward(tape, O, dout, QKV);
-      const [o, dqkv] = await read(k, O, dQKV);
-      assertClose(o!, attentionRef(qkv, T, nHead, hd), 1e-4, 'attention out');
-      assertClose(dqkv!, attentionBackwardRef(qkv, dout, T, nHead, hd), 1e-4, 'attention dqkv');
-    }),
-  };
-}
+const layernormCase = (rows: number, cols: number): Case => opCase({
+  name: `layernorm forward+backward ${rows}x${cols}`,
+  inputs: [
+    { shape: [rows, cols], data: rand(rows * cols, rows + cols, 3).map((v, i) => v + (i % 3)) }, // non-zero means
+    { shape: [cols], data: rand(cols, 1).map((v) => 1 + 0.3 * v) },
+    { shape: [cols], data: rand(cols, 2, 0.2) },
+  ],
+  dy: rand(rows * cols, 3),
+  op: (tape, x, gamma, beta) => layernorm(tape, x, gamma, beta, EPS),
+  ref: (x, gamma, beta) => layernormRef(x, rows, cols, gamma, beta, EPS).y,
+  refBackward: (dy, x, gamma) => {
+    const r = layernormBackwardRef(x, gamma, dy, rows, cols, EPS);
+    return [r.dx, r.dgamma, r.dbeta];
+  },
+  tol: 1e-4,
+});
+
+const attentionCase = (T: number, nHead: number, hd: number): Case => opCase({
+  name: `attention forward+backward T=${T} heads=${nHead} hd=${hd}`,
+  inputs: [{ shape: [T, 3 * nHead * hd], data: rand(T * 3 * nHead * hd, T * 31 + nHead * hd, 2) }],
+  dy: rand(T * nHead * hd, T + 5),
+  op: (tape, qkv) => attention(tape, qkv, 1, T, nHead),
+  ref: (qkv) => attentionRef(qkv, T, nHead, hd),
+  refBackward: (dout, qkv) => [attentionBackwardRef(qkv, dout, T, nHead, hd)],
+  tol: 1e-4,
+});
 
 /** Two sequences padded to one length: each must equal its own unpadded run. */
 const attentionBatchCase: Case = {
@@ -120,21 +93,21 @@ const attentionBatchCase: Case = {
 };
 
 /** x feeds both inputs of the add and a gelu: its gradient must sum all three paths. */
-const residualCase: Case = {
+const residualCase = opCase({
   name: 'residual add: gradients of a tensor used twice accumulate',
-  run: (k) => withTape(k, async (tape) => {
-    const n = 13;
-    const x = rand(n, 1, 2);
-    const dy = rand(n, 2);
-    const X = tape.own(gpu(k, [n], x));
-    const Y = add(tape, X, gelu(tape, X));
-    const [y, dx] = await read(k, Y, backward(tape, Y, dy, X));
+  inputs: [{ shape: [13], data: rand(13, 1, 2) }],
+  dy: rand(13, 2),
+  op: (tape, x) => add(tape, x, gelu(tape, x)),
+  ref: (x) => {
     const g = geluRef(x);
+    return x.map((v, i) => v + g[i]!);
+  },
+  refBackward: (dy, x) => {
     const dg = geluBackwardRef(x, dy);
-    assertClose(y!, x.map((v, i) => v + g[i]!), 1e-6, 'add y');
-    assertClose(dx!, dy.map((v, i) => v + dg[i]!), 1e-6, 'add dx');
-  }),
-};
+    return [dy.map((v, i) => v + dg[i]!)];
+  },
+  tol: 1e-6,
+});
 
 /** Also run in headless Chromium by test/browser.test.ts. */
 export const attentionCases: Case[] = [

@@ -1,29 +1,29 @@
 // matmul.wgsl against matmulRef. Tolerance 1e-4 relative to the largest entry:
 // f32 accumulation over K <= 3072 terms errs by about sqrt(K) * 6e-8 typically.
-import { zeros, readF32 } from '../../src/gpu/buffers.ts';
+import { readF32 } from '../../src/gpu/buffers.ts';
 import { gemm } from '../../src/gpu/gemm.ts';
 import { matmulRef } from '../reference/ops.ts';
 import { assertClose, gpu, rand, type Case } from '../helpers.ts';
+import { opCase } from '../op-check.ts';
 
 const TOL = 1e-4;
 
 function matmulCase(M: number, K: number, N: number, transA: boolean, transB: boolean, withBias: boolean): Case {
-  const name = `matmul ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}x${K}x${N}${withBias ? ' +bias' : ''}`;
-  return {
-    name,
-    async run(k) {
-      const a = rand(M * K, M * 7 + K);
-      const b = rand(K * N, N * 13 + K);
-      const bias = withBias ? rand(N, 99) : undefined;
-      const A = gpu(k, transA ? [K, M] : [M, K], a);
-      const B = gpu(k, transB ? [N, K] : [K, N], b);
-      const C = zeros(k, [M, N]);
-      const biasT = bias ? gpu(k, [N], bias) : undefined;
-      gemm(k, { A: A.buffer, B: B.buffer, C: C.buffer, M, N, K, transA, transB, ...(biasT ? { bias: biasT.buffer } : {}) });
-      assertClose(await readF32(k, C), matmulRef(a, b, M, K, N, { transA, transB, ...(bias ? { bias } : {}) }), TOL, name);
-      [A, B, C, biasT].forEach((t) => t?.dispose());
+  return opCase({
+    name: `matmul ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}x${K}x${N}${withBias ? ' +bias' : ''}`,
+    inputs: [
+      { shape: transA ? [K, M] : [M, K], data: rand(M * K, M * 7 + K) },
+      { shape: transB ? [N, K] : [K, N], data: rand(K * N, N * 13 + K) },
+      ...(withBias ? [{ shape: [N], data: rand(N, 99) }] : []),
+    ],
+    op: (tape, A, B, bias) => {
+      const C = tape.zeros([M, N]);
+      gemm(tape.k, { A: A.buffer, B: B.buffer, C: C.buffer, M, N, K, transA, transB, ...(bias ? { bias: bias.buffer } : {}) });
+      return C;
     },
-  };
+    ref: (a, b, bias) => matmulRef(a, b, M, K, N, { transA, transB, ...(bias ? { bias } : {}) }),
+    tol: TOL,
+  });
 }
 
 /** alpha/beta and block addressing: C[rows r0.., cols] = alpha * A_block B + beta * C. */

@@ -12,8 +12,7 @@ import { unembed } from '../../src/ops/unembed.ts';
 import type { Tensor } from '../../src/tensor.ts';
 import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef } from '../reference/ops.ts';
 import { checkTopk, checkXent } from './heads.cases.ts';
-import { assertClose, assertEqual, gpu, read, rand, type Case } from '../helpers.ts';
-import { withTape } from './layers.cases.ts';
+import { assertClose, assertEqual, gpu, read, rand, withTape, type Case } from '../helpers.ts';
 
 /** Runs fn with the binding limit lowered to `bytes` (a multiple of 16). */
 export async function withBindLimit<T>(k: Kernels, bytes: number, fn: () => Promise<T>): Promise<T> {

@@ -9,7 +9,7 @@
 // Lengths count the seed token, as generate_fast's max_out_len does.
 import { generate } from '../../model/decode.ts';
 import type { Model } from '../../model/model.ts';
-import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 
 async function sample(model: Model, tokenizer: Tokenizer, seeds: readonly number[][], totalTokens: number, seed: number, keepSeed: boolean): Promise<string[]> {
   const added = await generate(model, seeds, { maxNewTokens: totalTokens - 1, topK: 5, seed });
@@ -19,10 +19,9 @@ async function sample(model: Model, tokenizer: Tokenizer, seeds: readonly number
 
 /** ROME's 21 prefixes: '' then 10 of 5 tokens and 10 of 10 tokens. */
 export async function romePrefixes(model: Model, tokenizer: Tokenizer, seed = 0): Promise<string[]> {
-  // A reduced vocabulary may lack end-of-text; then sampling starts from "The" (MEMIT's first seed).
-  const eos = tokenizer.modelId(model.config.eosId);
-  const start = eos !== undefined ? [eos] : tokenizer.encode('The');
-  const keep = eos === undefined;
+  // A vocabulary may lack <|endoftext|> (BOS); then sampling starts from "The" (MEMIT's first seed).
+  const start = tokenizer.bos !== undefined ? [tokenizer.bos] : tokenizer.encode('The');
+  const keep = tokenizer.bos === undefined;
   const short = await sample(model, tokenizer, Array.from({ length: 10 }, () => start), 5, seed, keep);
   const long = await sample(model, tokenizer, Array.from({ length: 10 }, () => start), 10, seed + 1, keep);
   return ['', ...short, ...long];

@@ -3,7 +3,7 @@
 // unedited model) and writes the updates through model.editable, so model.restore()
 // undoes them exactly like every other edit.
 import type { Model } from '../../model/model.ts';
-import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 import { weightChanges } from '../changes.ts';
 import { Cholesky } from './closed-form.ts';
 import { memitPrefixes, romePrefixes } from './context-templates.ts';

@@ -9,7 +9,7 @@ import { Tape } from '../../autograd/tape.ts';
 import { readAll } from '../../gpu/buffers.ts';
 import type { Model, Hook } from '../../model/model.ts';
 import type { Tensor } from '../../tensor.ts';
-import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 import { memitUpdate, type Cholesky } from './closed-form.ts';
 import { addToFF2, type LocatedOutcome } from './rome.ts';
 import { optimizeValues, subjectLastToken, type FactRequest, type ValueHparams } from './value-vector.ts';

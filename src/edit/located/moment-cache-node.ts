@@ -2,6 +2,7 @@
 // holding C = E[k kᵀ] [f, f] (F32) with metadata that says what it was made from.
 // The model is identified by the sha256 of its weights file, so a cache made for
 // another model (or copied from another layer) is refused instead of silently used.
+import { BadInputError } from '../../errors.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
@@ -22,7 +23,7 @@ export interface MomentMeta {
   dtype: string;
 }
 
-export class StatsCacheError extends Error {
+export class StatsCacheError extends BadInputError {
   override name = 'StatsCacheError';
 }
 
@@ -48,9 +49,9 @@ export async function readMoment(dir: string, layer: number, modelSha256: string
     const m = file.metadata;
     const meta: MomentMeta = { model_sha256: m.model_sha256 ?? '', layer: Number(m.layer), corpus: m.corpus ?? '', tokens: Number(m.tokens), dtype: m.dtype ?? '' };
     if (meta.model_sha256 !== modelSha256) {
-      throw new StatsCacheError(`${path} holds statistics of another model (sha256 ${meta.model_sha256.slice(0, 12) || 'missing'}…, this one is ${modelSha256.slice(0, 12)}…); delete it or pass --cache DIR`);
+      throw new StatsCacheError(`${path} holds statistics of another model (sha256 ${meta.model_sha256.slice(0, 12) || 'missing'}…, this one is ${modelSha256.slice(0, 12)}…); delete it or choose another cache directory`);
     }
-    if (meta.layer !== layer) throw new StatsCacheError(`${path} holds statistics of layer ${m.layer}, not ${layer}; delete it or pass --cache DIR`);
+    if (meta.layer !== layer) throw new StatsCacheError(`${path} holds statistics of layer ${m.layer}, not ${layer}; delete it or choose another cache directory`);
     const info = file.tensors.get(MOMENT_TENSOR);
     if (!info || info.shape.join(',') !== `${f},${f}`) throw new StatsCacheError(`${path} has no ${MOMENT_TENSOR} tensor of shape [${f}, ${f}]; delete it and run backward-lens stats again`);
     return { moment: await file.readF32(MOMENT_TENSOR), meta };

@@ -7,7 +7,7 @@
 import { upload } from '../../gpu/buffers.ts';
 import type { Model } from '../../model/model.ts';
 import { gemm } from '../../gpu/gemm.ts';
-import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 import { romeUpdate, type Cholesky } from './closed-form.ts';
 import { optimizeValues, type FactRequest, type ValueHparams } from './value-vector.ts';
 

@@ -10,7 +10,7 @@ import { readF32, zeros } from '../../gpu/buffers.ts';
 import type { Model, Hook } from '../../model/model.ts';
 import { gemm } from '../../gpu/gemm.ts';
 import type { Tensor } from '../../tensor.ts';
-import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 
 export interface MomentProgress {
   tokens: number;

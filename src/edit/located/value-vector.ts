@@ -13,12 +13,12 @@
 // fed into the backward pass as the logits' gradient.
 import { Tape } from '../../autograd/tape.ts';
 import { readAll } from '../../gpu/buffers.ts';
-import { BadInputError } from '../../pass/prepare.ts';
+import { BadInputError } from '../../errors.ts';
 import { segmentPrompt } from '../../pass/segments.ts';
 import type { Model, Hook } from '../../model/model.ts';
 import { add } from '../../ops/pointwise.ts';
 import type { Tensor } from '../../tensor.ts';
-import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 
 export interface ValueHparams {
   /** v_num_grad_steps */

@@ -9,28 +9,17 @@ import { topkMembers, topkOverlap } from '../../gpu/overlap.ts';
 import { normalizeRows } from '../../gpu/rows.ts';
 import { MAX_K } from '../../gpu/vocab.ts';
 import { ROLES, type Role } from '../../model/config.ts';
-import { MODULE_NAMES, roleNamed } from '../../model/families/index.ts';
 import type { Model } from '../../model/model.ts';
 import type { GradientPass } from '../../pass/pass.ts';
-import { BadInputError } from '../../pass/prepare.ts';
+import { BadInputError } from '../../errors.ts';
 import type { Tensor } from '../../tensor.ts';
-import type { Tokenizer } from '../../tokenizer/gpt2-bpe.ts';
+import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 import { logitLens, type Projection } from '../logit-lens.ts';
 import type { TokenProb } from '../types.ts';
 import { byNormDescending, groupMembers, neuronGeometry, signFlip, stats, type Geometry, type Members, type Overlap, type Span } from './geometry.ts';
 import { OVERLAP_DEPTH, type Lens, type NeuronOptions, type NeuronOrientation, type NeuronRequest, type NeuronView } from './types.ts';
 
 const ORIENTATION: Record<Role, NeuronOrientation> = { attn_in: 'columns', attn_out: 'rows', ff_in: 'columns', ff_out: 'rows' };
-
-/** Parses `LAYER.MODULE`: a checkpoint's module name, a role (5.ff_out) or ff1/ff2 (5.ff2). */
-export function parseNeuronSpec(spec: string, nLayer: number): { layer: number; role: Role } {
-  const m = /^(\d+)\.(.+)$/.exec(spec.trim());
-  const role = m ? roleNamed(m[2]!) : undefined;
-  if (!m || !role) throw new BadInputError(`--neurons "${spec}": expected LAYER.MODULE with MODULE one of ${MODULE_NAMES} (e.g. 5.ff2)`);
-  const layer = Number(m[1]);
-  if (layer >= nLayer) throw new BadInputError(`--neurons "${spec}": layer ${layer} does not exist: this model has layers 0-${nLayer - 1}`);
-  return { layer, role };
-}
 
 /** The per-neuron view of h.{layer}.{module}'s gradient for one pair of a pass. */
 export async function neuronView(pass: GradientPass, tokenizer: Tokenizer, req: NeuronRequest, opts: NeuronOptions): Promise<NeuronView> {

@@ -7,14 +7,12 @@ import type { Family } from './family.ts';
 /** What a GPT-2 config.json sets; the rest of ModelConfig is GPT-2's fixed design. */
 export type Gpt2Sizes = ModelSizes;
 
-const EOS = 50256;
-
 export function gpt2Config(s: Gpt2Sizes): ModelConfig {
   return {
     family: 'gpt2', nLayer: s.nLayer, nHead: s.nHead, nKvHead: s.nHead, headDim: s.nEmbd / s.nHead, nEmbd: s.nEmbd,
     nPositions: s.nPositions, vocabSize: s.vocabSize, nInner: s.nInner, eps: s.eps,
     norm: 'layernorm', position: { kind: 'learned' }, activation: s.activation ?? 'gelu_new', gated: false,
-    bias: { attn_in: true, attn_out: true, ff_in: true, ff_out: true }, parallelResidual: false, tiedHead: true, eosId: EOS,
+    bias: { attn_in: true, attn_out: true, ff_in: true, ff_out: true }, parallelResidual: false, tiedHead: true,
   };
 }
 
@@ -49,9 +47,7 @@ function readConfig(o: Readonly<Record<string, unknown>>, file: string): ModelCo
   if (nEmbd % nHead !== 0) throw new BadModelError(`${file}: n_embd ${nEmbd} is not divisible by n_head ${nHead}`);
   const eps = o.layer_norm_epsilon ?? 1e-5;
   if (typeof eps !== 'number' || !(eps > 0)) throw new BadModelError(`${file}: layer_norm_epsilon must be a positive number`);
-  const eosId = o.eos_token_id ?? EOS;
-  if (!Number.isSafeInteger(eosId) || (eosId as number) < 0) throw new BadModelError(`${file}: eos_token_id must be a token id, got ${JSON.stringify(eosId)}`);
-  return { ...gpt2Config({
+  return gpt2Config({
     nLayer: int(o, ['n_layer', 'num_hidden_layers'], file),
     nHead,
     nEmbd,
@@ -60,7 +56,7 @@ function readConfig(o: Readonly<Record<string, unknown>>, file: string): ModelCo
     nInner: int(o, ['n_inner'], file, 4 * nEmbd),
     eps,
     activation: activation(o, file),
-  }), eosId: eosId as number };
+  });
 }
 
 /** The config.json a Hugging Face GPT-2 would carry, for writing checkpoints. */

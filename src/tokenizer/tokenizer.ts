@@ -1,0 +1,34 @@
+// What the engine needs of a tokenizer, whatever the model family: text to model ids
+// and back, each id's bytes and one-line display text, the special ids, and how an
+// answer's tokens follow a prompt (GPT-2's BPE puts the space before a word into the
+// word's token; a SentencePiece model marks it differently). gpt2-bpe.ts implements
+// it for GPT-2's r50k vocabulary and reduced vocabularies of it.
+
+/** One token of a text as the tokenizer cut it, and the model ids that stand for it. */
+export interface EncodedPart {
+  /** The token's display text (as tokenText shows it). */
+  readonly text: string;
+  /** [its model id], or single-byte tokens that spell it when `spelled`. */
+  readonly ids: readonly number[];
+  /** The model's vocabulary lacks the token, so the text does not run as written. */
+  readonly spelled: boolean;
+}
+
+export interface Tokenizer {
+  /** Model ids are 0 … vocabSize-1. */
+  readonly vocabSize: number;
+  /** Beginning- and end-of-text ids; undefined where the vocabulary has none. */
+  readonly bos: number | undefined;
+  readonly eos: number | undefined;
+  encode(text: string): number[];
+  /** encode(), one part per token of the tokenizer's own cut. */
+  encodeParts(text: string): EncodedPart[];
+  /** Text of model ids (invalid UTF-8 becomes U+FFFD). */
+  decode(ids: readonly number[]): string;
+  /** The bytes a model id stands for (a copy). */
+  tokenBytes(id: number): Uint8Array;
+  /** A one-line display form of a token. */
+  tokenText(id: number): string;
+  /** The ids of `answer` as the model would continue `prompt` with it (answers are stored without a leading space). */
+  answerIds(prompt: string, answer: string): number[];
+}
