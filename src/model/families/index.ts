@@ -13,7 +13,7 @@ export const defaultFamily: Family = gpt2;
 const supported = () => FAMILIES.flatMap((f) => f.modelTypes).join(', ');
 
 /** The family of a parsed config.json; one without model_type or architectures is read as GPT-2, as before families existed. */
-export function familyOfConfig(json: Readonly<Record<string, unknown>>, file: string): Family {
+function familyOfConfig(json: Readonly<Record<string, unknown>>, file: string): Family {
   const type = json.model_type;
   const archs = Array.isArray(json.architectures) ? json.architectures : [];
   if (type === undefined && archs.length === 0) return gpt2;
