@@ -20,9 +20,11 @@ const RANKS: readonly (readonly string[])[] = [
   ['lens', 'edit', 'train'],
   ['eval', 'study'],
   ['report'],
+  // The library for browsers, which the page may use; the Node library adds to it.
+  ['browser.ts'],
   ['cli', 'web'],
-  // Entry points: the CLI binary and the library for Node and for browsers.
-  ['cli.ts', 'index.ts', 'browser.ts'],
+  // Entry points: the CLI binary and the library for Node.
+  ['cli.ts', 'index.ts'],
 ];
 const RANK = new Map(RANKS.flatMap((names, rank) => names.map((n) => [n, rank] as const)));
 
