@@ -1,5 +1,7 @@
 // The model seam: the family registry, GPT-2's tensor names both ways, the switch
 // values not implemented yet, and module names by role.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseModules } from '../src/cli/analyze.ts';
@@ -7,6 +9,9 @@ import { parseNeuronSpec } from '../src/cli/neurons-spec.ts';
 import { BadModelError, checkSupported, parameterShapes, type ModelConfig } from '../src/model/config.ts';
 import { gpt2, gpt2Config } from '../src/model/families/gpt2.ts';
 import { checkpointShapes, readConfig, roleNamed } from '../src/model/families/index.ts';
+import { loadModelPath } from '../src/model/load-node.ts';
+import { getEngine } from '../src/gpu/engine.ts';
+import { writeRandomCheckpoint } from './checkpoint.ts';
 
 const SIZES = { nLayer: 2, nHead: 2, nEmbd: 8, nPositions: 16, vocabSize: 11, nInner: 32, eps: 1e-5 };
 
@@ -17,6 +22,20 @@ test('registry: an unknown model_type is one line that lists the supported ones'
   const json = { ...gpt2.writeConfig(gpt2Config(SIZES)), model_type: 'llama', architectures: ['LlamaForCausalLM'] };
   throwsBadModel(() => readConfig(json, 'config.json'), /^config\.json: model_type "llama" is not supported; this engine reads gpt2$/);
   throwsBadModel(() => readConfig({ architectures: ['MistralForCausalLM'] }, 'config.json'), /"MistralForCausalLM" is not supported; this engine reads gpt2$/);
+});
+
+test('loading: a checkpoint whose config.json names another family is refused in one line', async () => {
+  const { dir } = await writeRandomCheckpoint(SIZES, 1);
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...json, model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'] }));
+    await loadModelPath(await getEngine(), dir).then(() => assert.unreachable('loaded'), (e: Error) => {
+      assert.instance(e, BadModelError);
+      assert.is(e.message, 'config.json: model_type "qwen2" is not supported; this engine reads gpt2');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('registry: model_type gpt2, the GPT-2 architecture alone, or neither (files from before families) read as GPT-2', () => {
