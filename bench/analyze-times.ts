@@ -1,7 +1,7 @@
 // Timed runs of `analyze` (all four modules) broken into its stages, shared by the
 // model, scaling and peer benches so they all measure the same thing the same way.
 import { analyze, type StageTimes } from '../src/lens/analyze.ts';
-import type { Gpt2 } from '../src/model/gpt2.ts';
+import type { Model } from '../src/model/model.ts';
 import type { Analysis } from '../src/lens/types.ts';
 import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
 import { timing, type Timing } from './stats.ts';
@@ -20,7 +20,7 @@ export interface AnalyzeTimes {
  * `warmup` untimed runs (pipelines compile on first use), then `reps` timed ones;
  * `after` sees each timed analysis, outside the timed span.
  */
-export async function timeAnalyze(model: Gpt2, tokenizer: Tokenizer, prompt: string, target: string, reps: number, warmup: number, after?: (a: Analysis) => void): Promise<AnalyzeTimes> {
+export async function timeAnalyze(model: Model, tokenizer: Tokenizer, prompt: string, target: string, reps: number, warmup: number, after?: (a: Analysis) => void): Promise<AnalyzeTimes> {
   const runs: Record<Stage, number>[] = [];
   let last: Analysis | undefined;
   for (let r = 0; r < warmup + reps; r++) {

@@ -12,7 +12,7 @@ import { probeRecord, recordFluency } from '../src/eval/counterfact.ts';
 import { perplexity } from '../src/eval/score.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { decode } from '../src/model/decode.ts';
-import { Gpt2 } from '../src/model/gpt2.ts';
+import { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
@@ -43,7 +43,7 @@ async function profiled<T>(label: string, f: () => Promise<T>): Promise<void> {
   for (const o of ops.slice(0, 6)) console.log(`    ${o.op.padEnd(36)} ${o.ms.toFixed(1).padStart(9)} ms ${(100 * o.ms / total).toFixed(1).padStart(5)} %  ${o.count} dispatches`);
 }
 
-async function bench(name: string, model: Gpt2, tokenizer: Tokenizer): Promise<void> {
+async function bench(name: string, model: Model, tokenizer: Tokenizer): Promise<void> {
   const genTokens = Math.min(Number(values['gen-tokens'] ?? 100), model.config.nPositions);
   console.log(`\n## ${name}: ${model.config.nLayer} layers, d ${model.config.nEmbd}, vocabulary ${model.config.vocabSize}, context ${model.config.nPositions}`);
   const prompts = [records[0]!.prompt, records[0]!.rephrase_prompt].map((p) => tokenizer.encode(p));

@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getEngine } from '../src/gpu/engine.ts';
-import { configJson, parameterShapes, type Gpt2Config } from '../src/model/config.ts';
+import { gpt2, gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
+import { checkpointShapes } from '../src/model/families/index.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { writeSafetensorsFile } from '../src/model/node-file.ts';
 import { peakRss } from './memory.ts';
 
-const GPT2_SMALL: Gpt2Config = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, nInner: 3072, eps: 1e-5 };
+const GPT2_SMALL: Gpt2Sizes = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, nInner: 3072, eps: 1e-5 };
 const { values } = parseArgs({ options: { child: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
 if (values.help) {
   console.log('node dist/bench/load.js [--json FILE]: load time and peak memory of a random 500 MB gpt2-small checkpoint');
@@ -34,13 +35,13 @@ if (values.child) {
 
 const dir = mkdtempSync(join(tmpdir(), 'bl-load-'));
 try {
-  const tensors = [...parameterShapes(GPT2_SMALL)].map(([name, shape]) => {
+  const tensors = [...checkpointShapes(gpt2Config(GPT2_SMALL))].map(([name, shape]) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) % 1000) / 1e5;
     return { name, dtype: 'F32' as const, shape, data };
   });
   await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson(GPT2_SMALL)));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(gpt2.writeConfig(gpt2Config(GPT2_SMALL))));
   const fileBytes = statSync(join(dir, 'model.safetensors')).size;
   const runs = [0, 1, 2].map(() => {
     const r = spawnSync(process.execPath, [process.argv[1]!, '--child', dir], { encoding: 'utf8' });

@@ -15,7 +15,7 @@ import { LocatedEditor, type LocatedSpec } from '../src/edit/located/editor.ts';
 import { secondMoments, textWindows } from '../src/edit/located/second-moment.ts';
 import { DEFAULT_MODEL_LOCATED, ROME_VALUE, MEMIT_VALUE } from '../src/edit/located/rome-hparams.ts';
 import { getEngine } from '../src/gpu/engine.ts';
-import type { Gpt2 } from '../src/model/gpt2.ts';
+import type { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
@@ -50,7 +50,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 const statsText = wikitextStatsText(readFileSync('../shared/data/wikitext-2-raw/wiki.test.raw', 'utf8'));
 
-async function measure(name: string, model: Gpt2, tokenizer: Tokenizer, tokens: number, rome: LocatedSpec, memit: LocatedSpec): Promise<void> {
+async function measure(name: string, model: Model, tokenizer: Tokenizer, tokens: number, rome: LocatedSpec, memit: LocatedSpec): Promise<void> {
   try {
     const layers = [...new Set([...rome.layers, ...memit.layers])].sort((a, b) => a - b);
     // The windows `backward-lens stats` uses (context capped at 256), without its cache file.

@@ -5,23 +5,24 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kernels } from '../src/gpu/kernels.ts';
-import { configJson, parameterShapes, type Gpt2Config } from '../src/model/config.ts';
-import { seededRandom } from '../src/model/generate.ts';
-import { Gpt2 } from '../src/model/gpt2.ts';
+import { gpt2 as family, gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
+import { checkpointShapes } from '../src/model/families/index.ts';
+import { seededRandom } from '../src/model/sample.ts';
+import { Model } from '../src/model/model.ts';
 import { writeSafetensorsFile } from '../src/model/node-file.ts';
 import { f32ToF16 } from '../src/model/safetensors.ts';
 
-const gpt2 = (nLayer: number, nEmbd: number, nHead: number): Gpt2Config => ({ nLayer, nHead, nEmbd, nPositions: 1024, vocabSize: 50257, nInner: 4 * nEmbd, eps: 1e-5 });
+const gpt2 = (nLayer: number, nEmbd: number, nHead: number): Gpt2Sizes => ({ nLayer, nHead, nEmbd, nPositions: 1024, vocabSize: 50257, nInner: 4 * nEmbd, eps: 1e-5 });
 
 /** `tiny` keeps GPT-2's vocabulary (the tokenizer needs it) for quick trial runs of a bench. */
-export const SHAPES: Record<string, Gpt2Config> = {
+export const SHAPES: Record<string, Gpt2Sizes> = {
   tiny: gpt2(2, 64, 4),
   small: gpt2(12, 768, 12),
   medium: gpt2(24, 1024, 16),
   xl: { ...gpt2(48, 1600, 25), nInner: 6400 },
 };
 
-export function shapeNamed(name: string): Gpt2Config {
+export function shapeNamed(name: string): Gpt2Sizes {
   const cfg = SHAPES[name];
   if (!cfg) throw new Error(`unknown shape "${name}": choose ${Object.keys(SHAPES).join(', ')}`);
   return cfg;
@@ -31,10 +32,10 @@ export function shapeNamed(name: string): Gpt2Config {
 const TABLE = Float32Array.from({ length: 4096 }, (_, i) => 0.04 * ((i / 4095) * 2 - 1));
 
 /** Writes a random checkpoint of shape `cfg` into `dir`. */
-export async function writeShapedCheckpoint(cfg: Gpt2Config, dtype: 'F16' | 'F32', dir: string): Promise<void> {
+export async function writeShapedCheckpoint(cfg: Gpt2Sizes, dtype: 'F16' | 'F32', dir: string): Promise<void> {
   const bits = f32ToF16(TABLE);
   const gains = f32ToF16(Float32Array.from(TABLE, (v) => 1 + v));
-  const tensors = [...parameterShapes(cfg)].map(([name, shape]) => {
+  const tensors = [...checkpointShapes(gpt2Config(cfg))].map(([name, shape]) => {
     const n = shape.reduce((a, b) => a * b, 1);
     const isGain = /ln_.*weight$/.test(name);
     const seed = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
@@ -51,7 +52,7 @@ export async function writeShapedCheckpoint(cfg: Gpt2Config, dtype: 'F16' | 'F32
   });
   mkdirSync(dir, { recursive: true });
   await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson(cfg)));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(family.writeConfig(gpt2Config(cfg))));
 }
 
 /** `dir`, holding a checkpoint of the named shape: written once, reused by later runs. */
@@ -66,12 +67,12 @@ export async function cachedCheckpoint(shape: string, dtype: 'F16' | 'F32', root
  * from a seeded generator, layernorm gains 1. Unlike the hashed checkpoint above, its
  * matrices have full rank, which ROME/MEMIT's second moments need.
  */
-export function randomGpt2(k: Kernels, cfg: Gpt2Config, seed = 1): Gpt2 {
+export function randomGpt2(k: Kernels, cfg: Gpt2Sizes, seed = 1): Model {
   const random = seededRandom(seed);
   const arrays: Record<string, Float32Array> = {};
-  for (const [name, shape] of parameterShapes(cfg)) {
+  for (const [name, shape] of checkpointShapes(gpt2Config(cfg))) {
     const n = shape.reduce((a, b) => a * b, 1);
     arrays[name] = /ln_.*weight$/.test(name) ? new Float32Array(n).fill(1) : Float32Array.from({ length: n }, () => 0.04 * (random() - 0.5));
   }
-  return Gpt2.fromArrays(k, cfg, arrays);
+  return Model.fromArrays(k, gpt2Config(cfg), arrays);
 }

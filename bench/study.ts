@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { getEngine } from '../src/gpu/engine.ts';
 import { parseRecords } from '../src/study/records.ts';
 import { runStudy } from '../src/study/run.ts';
-import { Gpt2 } from '../src/model/gpt2.ts';
+import { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
@@ -21,7 +21,7 @@ const file = '../shared/data/counterfact/counterfact-train.json';
 const { records } = parseRecords(JSON.parse(readFileSync(file, 'utf8')), file);
 console.log(`adapter: ${k.gpu.adapterName}; batch ${batch}`);
 
-async function rate(name: string, model: Gpt2, tokenizer: Tokenizer, n: number): Promise<void> {
+async function rate(name: string, model: Model, tokenizer: Tokenizer, n: number): Promise<void> {
   await runStudy(model, tokenizer, records.slice(0, Math.min(n, batch)), { batch }); // warm-up: pipelines
   const t0 = performance.now();
   const o = await runStudy(model, tokenizer, records.slice(0, n), { batch });

@@ -1,19 +1,20 @@
 // The public library for browsers (and any platform without Node's file system):
 // everything of the Node entry (index.ts) but loading from and saving to paths. A
-// model comes in as bytes: loadGpt2(engine, bytesSource(name, bytes), configJson).
+// model comes in as bytes: loadModelFrom(engine, bytesSource(name, bytes), configJson).
 export { getEngine } from './gpu/engine.ts';
 export { NoAdapterError } from './gpu/device.ts';
 export { GpuError } from './gpu/kernels.ts';
-export { loadGpt2, type LoadedModel } from './model/load.ts';
+export { loadModelFrom, type LoadedModel } from './model/load.ts';
 export { bytesSource, type ByteSource } from './model/safetensors.ts';
-export { Gpt2, hookPoints, type Hook, type Target, type ForwardResult } from './model/gpt2.ts';
-export { BadModelError, LINEAR_MODULES, type Gpt2Config, type LinearModule } from './model/config.ts';
+export { Model, hookPoints, type Hook, type Target, type ForwardResult, type Linear } from './model/model.ts';
+export { BadModelError, ROLES, type ModelConfig, type Role } from './model/config.ts';
+export { gpt2Config, type Gpt2Sizes } from './model/families/gpt2.ts';
 export { Gpt2Tokenizer, TokenizerError } from './tokenizer/gpt2-bpe.ts';
 export type { EncodedPart, Tokenizer } from './tokenizer/tokenizer.ts';
 export { Tape } from './autograd/tape.ts';
 export { LinearFactors } from './autograd/factors.ts';
 export { predictNext, nextTokens, type Prediction, type TokenChance, type RankedToken } from './model/next-token.ts';
-export { generate, type GenerateOptions } from './model/generate.ts';
+export { decode, generate, type DecodeOptions, type GenerateOptions } from './model/decode.ts';
 
 export { GradientPass, type PassOptions, type PairOutputs, type PromptTarget } from './pass/pass.ts';
 export { analyze, analyzePass, type AnalyzeOptions } from './lens/analyze.ts';

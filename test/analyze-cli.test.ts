@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Analysis } from '../src/lens/types.ts';
-import { configJson, LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
+import { gpt2 as gpt2Family, gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import { fileSource, writeSafetensorsFile } from '../src/model/node-file.ts';
 import { openSafetensors } from '../src/model/safetensors.ts';
 import type { Report } from '../src/report/json.ts';
@@ -15,8 +15,11 @@ import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 import { gpt2ParamShapesRef, randomGpt2ParamsRef } from './reference/gpt2.ts';
 
+/** GPT-2's module names, in role order (attn_in, attn_out, ff_in, ff_out). */
+const LINEAR_MODULES = Object.values(gpt2Family.modules);
+
 // 12 heads keep attn.c_attn's gradient at full rank n for these prompts (see analyze.test.ts).
-const CFG: Gpt2Config = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 16, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 16, vocabSize: 50257, nInner: 192, eps: 1e-5 };
 const PROMPT = 'Lionel Messi plays for';
 const TARGET = ' Paris';
 const work = mkdtempSync(join(tmpdir(), 'bl-analyze-'));
@@ -41,7 +44,7 @@ async function writeAsciiModel(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'bl-ascii-'));
   const tensors = Object.entries(gpt2ParamShapesRef(cfg)).map(([name, shape]) => ({ name, dtype: 'F32' as const, shape, data: Float32Array.from(params[name]!) }));
   await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors, { vocab: JSON.stringify(vocab) });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson(cfg)));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(gpt2Family.writeConfig(gpt2Config(cfg))));
   return dir;
 }
 

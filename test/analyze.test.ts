@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { upload } from '../src/gpu/buffers.ts';
-import { LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
+import { gpt2 as gpt2Family, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { analyze } from '../src/lens/analyze.ts';
 import { logitLens } from '../src/lens/logit-lens.ts';
@@ -11,8 +11,11 @@ import { gpt2BackwardRef, lnfLogitLensRef, type Gpt2ParamsRef } from './referenc
 import { mulberry32Ref, randomArrayRef, topkRef } from './reference/ops.ts';
 import { matrixRankRef } from './reference/svd.ts';
 
+/** GPT-2's module names, in role order (attn_in, attn_out, ff_in, ff_out). */
+const LINEAR_MODULES = Object.values(gpt2Family.modules);
+
 // 12 heads so that the last layer's c_attn keeps rank n for prompts up to 2*12+1 tokens.
-const CFG: Gpt2Config = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
 let loaded: LoadedModel;
 let params: Gpt2ParamsRef;
 let close: () => void;
@@ -73,7 +76,7 @@ test('Lemma 5.1: the bottom-1 token of the last layer\'s FF2 delta_n is the targ
   const { model, tokenizer } = loaded;
   const r = mulberry32Ref(5);
   const pairs = Array.from({ length: 50 }, () => ({ prompt: randomText(r, 1 + Math.floor(r() * 8)), target: randomText(r, 1) }));
-  const results = await analyze(model, tokenizer, pairs, { layers: [CFG.nLayer - 1], modules: ['mlp.c_proj'], k: 1 });
+  const results = await analyze(model, tokenizer, pairs, { layers: [CFG.nLayer - 1], modules: ['ff_out'], k: 1 });
   const hits = results.filter((a) => {
     const deltas = a.layers[0]!.modules[0]!.delta;
     return deltas[deltas.length - 1]!.bottom![0]!.id === a.targetTokens[0]!.id;

@@ -10,7 +10,7 @@ import * as node from '../src/index.ts';
 test('the browser entry is the Node entry without loadModel and saveModelDir', () => {
   const nodeOnly = Object.keys(node).filter((k) => !(k in browser));
   assert.equal(nodeOnly.sort(), ['loadModel', 'saveModelDir']);
-  assert.ok('loadGpt2' in browser && 'bytesSource' in browser, 'the browser loads a model from bytes');
+  assert.ok('loadModelFrom' in browser && 'bytesSource' in browser, 'the browser loads a model from bytes');
 });
 
 test('bundled for a browser, it imports no Node module but lazily on the Node path', async () => {

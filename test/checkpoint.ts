@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEngine } from '../src/gpu/engine.ts';
-import { configJson, type Gpt2Config } from '../src/model/config.ts';
+import { gpt2 as gpt2Family, gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { writeSafetensorsFile } from '../src/model/node-file.ts';
@@ -26,7 +26,7 @@ const roundTrip = (x: Float32Array, dtype: StorageDtype): Float32Array =>
   dtype === 'F16' ? f16ToF32(f32ToF16(x)) : dtype === 'BF16' ? bf16ToF32(f32ToBf16(x)) : x;
 
 /** Writes dir/config.json + dir/model.safetensors; returns the directory and the reference parameters. */
-export async function writeRandomCheckpoint(cfg: Gpt2Config, seed: number, opts: CheckpointOptions = {}): Promise<{ dir: string; params: Gpt2ParamsRef }> {
+export async function writeRandomCheckpoint(cfg: Gpt2Sizes, seed: number, opts: CheckpointOptions = {}): Promise<{ dir: string; params: Gpt2ParamsRef }> {
   const dtype = opts.dtype ?? 'F32';
   const dir = mkdtempSync(join(tmpdir(), 'bl-ckpt-'));
   const drawn = randomGpt2ParamsRef(cfg, seed, opts.std ?? 0.3);
@@ -44,12 +44,12 @@ export async function writeRandomCheckpoint(cfg: Gpt2Config, seed: number, opts:
     }
   }
   await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson(cfg)));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(gpt2Family.writeConfig(gpt2Config(cfg))));
   return { dir, params };
 }
 
 /** A random F32 checkpoint loaded on the engine; close() frees the model and deletes the files. */
-export async function openRandomModel(cfg: Gpt2Config, seed: number): Promise<{ loaded: LoadedModel; params: Gpt2ParamsRef; close: () => void }> {
+export async function openRandomModel(cfg: Gpt2Sizes, seed: number): Promise<{ loaded: LoadedModel; params: Gpt2ParamsRef; close: () => void }> {
   const { dir, params } = await writeRandomCheckpoint(cfg, seed);
   const loaded = await loadModelPath(await getEngine(), dir);
   const close = () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
+import { gpt2 as gpt2Family, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import { fileSource } from '../src/model/node-file.ts';
 import { openSafetensors } from '../src/model/safetensors.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
@@ -14,7 +14,10 @@ import { writeRandomCheckpoint } from './checkpoint.ts';
 import { assertClose } from './helpers.ts';
 import { gpt2BackwardRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 
-const CFG: Gpt2Config = { nLayer: 2, nHead: 4, nEmbd: 48, nPositions: 16, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+/** GPT-2's module names, in role order (attn_in, attn_out, ff_in, ff_out). */
+const LINEAR_MODULES = Object.values(gpt2Family.modules);
+
+const CFG: Gpt2Sizes = { nLayer: 2, nHead: 4, nEmbd: 48, nPositions: 16, vocabSize: 50257, nInner: 192, eps: 1e-5 };
 const work = mkdtempSync(join(tmpdir(), 'bl-cli-'));
 let model: { dir: string; params: Gpt2ParamsRef };
 

@@ -4,18 +4,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getEngine } from '../src/gpu/engine.ts';
-import type { Gpt2Config } from '../src/model/config.ts';
-import { decode } from '../src/model/decode.ts';
-import { generate } from '../src/model/generate.ts';
-import { Gpt2 } from '../src/model/gpt2.ts';
+import { gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
+import { decode, generate } from '../src/model/decode.ts';
+import { Model } from '../src/model/model.ts';
 import { randomGpt2ParamsRef } from './reference/gpt2.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 
-const CFG: Gpt2Config = { nLayer: 3, nHead: 4, nEmbd: 32, nPositions: 40, vocabSize: 211, nInner: 64, eps: 1e-5 };
-let model: Gpt2;
+const CFG: Gpt2Sizes = { nLayer: 3, nHead: 4, nEmbd: 32, nPositions: 40, vocabSize: 211, nInner: 64, eps: 1e-5 };
+let model: Model;
 
 test.before(async () => {
-  model = Gpt2.fromArrays(await getEngine(), CFG, randomGpt2ParamsRef(CFG, 11, 0.3));
+  model = Model.fromArrays(await getEngine(), gpt2Config(CFG), randomGpt2ParamsRef(CFG, 11, 0.3));
 });
 test.after(() => model.dispose());
 
@@ -50,8 +49,8 @@ test('refuses a prompt that with its new tokens exceeds the context', async () =
 });
 
 test('a relu model decodes with relu: cached = generate()', async () => {
-  const cfg: Gpt2Config = { ...CFG, activation: 'relu' };
-  const relu = Gpt2.fromArrays(await getEngine(), cfg, randomGpt2ParamsRef(cfg, 11, 0.3));
+  const cfg: Gpt2Sizes = { ...CFG, activation: 'relu' };
+  const relu = Model.fromArrays(await getEngine(), gpt2Config(cfg), randomGpt2ParamsRef(cfg, 11, 0.3));
   try {
     assert.equal(await decode(relu, prompts, { newTokens: [12, 12, 12] }), await generate(relu, prompts, { maxNewTokens: 12 }));
   } finally {

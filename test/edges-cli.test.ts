@@ -8,14 +8,15 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Analysis } from '../src/lens/types.ts';
-import { configJson, parseConfig, type Gpt2Config } from '../src/model/config.ts';
+import { gpt2 as gpt2Family, gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
+import { readConfig } from '../src/model/families/index.ts';
 import { fileSource, writeSafetensorsFile } from '../src/model/node-file.ts';
 import { openSafetensors, type TensorToWrite } from '../src/model/safetensors.ts';
 import type { Report } from '../src/report/json.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { gpt2ParamShapesRef, randomGpt2ParamsRef } from './reference/gpt2.ts';
 
-const CFG: Gpt2Config = { nLayer: 2, nHead: 4, nEmbd: 48, nPositions: 16, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 2, nHead: 4, nEmbd: 48, nPositions: 16, vocabSize: 50257, nInner: 192, eps: 1e-5 };
 const work = mkdtempSync(join(tmpdir(), 'bl-edges-'));
 const DEFAULT_LAYERS = 4;
 const PROMPT = 'Michel Denisot spoke the language';
@@ -39,7 +40,7 @@ async function checkpoint(name: string, opts: { edit?: Edit; config?: Record<str
   opts.edit?.(params);
   const tensors: TensorToWrite[] = Object.entries(gpt2ParamShapesRef(CFG)).map(([n, shape]) => ({ name: n, dtype: opts.dtype ?? 'F32', shape, data: params[n]! }));
   await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...configJson(CFG), ...opts.config }));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...gpt2Family.writeConfig(gpt2Config(CFG)), ...opts.config }));
   return dir;
 }
 
@@ -49,13 +50,13 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 
 // Item 2: activation_function.
 
-test('config: activation_function is read into Gpt2Config; the tanh GELU names mean gelu_new, gelu_python means gelu', () => {
-  const base = configJson(CFG);
+test('config: activation_function is read into Gpt2Sizes; the tanh GELU names mean gelu_new, gelu_python means gelu', () => {
+  const base = gpt2Family.writeConfig(gpt2Config(CFG));
   const expected = { gelu_new: 'gelu_new', gelu_fast: 'gelu_new', gelu_pytorch_tanh: 'gelu_new', gelu: 'gelu', gelu_python: 'gelu', relu: 'relu' };
   for (const [name, activation] of Object.entries(expected)) {
-    assert.is(parseConfig({ ...base, activation_function: name }, 'config.json').activation, activation, name);
+    assert.is(readConfig({ ...base, activation_function: name }, 'config.json').activation, activation, name);
   }
-  assert.is(parseConfig({ ...base, activation_function: undefined }, 'config.json').activation, 'gelu_new');
+  assert.is(readConfig({ ...base, activation_function: undefined }, 'config.json').activation, 'gelu_new');
 });
 
 test('a relu model runs and says so in the JSON; an activation the engine lacks (silu) is refused with one line', async () => {

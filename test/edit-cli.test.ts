@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { edit } from '../src/edit/edit.ts';
 import { getEngine } from '../src/gpu/engine.ts';
-import type { Gpt2Config } from '../src/model/config.ts';
+import { type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { predictNext } from '../src/model/next-token.ts';
@@ -19,7 +19,7 @@ import { openSafetensors } from '../src/model/safetensors.ts';
 import { saveModelDir } from '../src/model/save-node.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 
-const CFG: Gpt2Config = { nLayer: 3, nHead: 4, nEmbd: 32, nPositions: 16, vocabSize: 50257, nInner: 72, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 3, nHead: 4, nEmbd: 32, nPositions: 16, vocabSize: 50257, nInner: 72, eps: 1e-5 };
 const PROMPT = 'Michel Denisot spoke the language';
 const TARGET = ' Russian';
 const work = mkdtempSync(join(tmpdir(), 'bl-edit-'));
@@ -87,7 +87,7 @@ test('--out: the edited model loads back with the source tensor names and the in
     const saved = await loadModelPath(k, dir);
     const memory = await loadModelPath(k, modelDir);
     try {
-      const spec = { method, layers: [0, 2], lr: method === 'adam' ? 0.5 : 0.5, ...(method === 'sgd' ? { modules: ['mlp.c_proj', 'attn.c_attn'] as const } : {}), ...(method === 'adam' ? { steps: 3 } : {}) };
+      const spec = { method, layers: [0, 2], lr: method === 'adam' ? 0.5 : 0.5, ...(method === 'sgd' ? { modules: ['ff_out', 'attn_in'] as const } : {}), ...(method === 'adam' ? { steps: 3 } : {}) };
       await edit(memory.model, memory.tokenizer, [{ prompt: PROMPT, target: TARGET }], { ...spec, modules: spec.modules ? [...spec.modules] : undefined });
       for (const prompt of [PROMPT, 'The Eiffel Tower is in']) {
         const [a, b] = [await distribution(saved, prompt), await distribution(memory, prompt)];

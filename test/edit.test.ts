@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { readAll } from '../src/gpu/buffers.ts';
 import { edit } from '../src/edit/edit.ts';
 import type { EditSpec } from '../src/edit/types.ts';
-import type { Gpt2Config } from '../src/model/config.ts';
+import { type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { predictNext } from '../src/model/next-token.ts';
 import { openRandomModel } from './checkpoint.ts';
@@ -18,7 +18,7 @@ import { assertClose } from './helpers.ts';
 import { adamStepRef, sgdStepRef, shiftRef, type EditPairRef } from './reference/edit.ts';
 import type { Gpt2ParamsRef } from './reference/gpt2.ts';
 
-const CFG: Gpt2Config = { nLayer: 3, nHead: 3, nEmbd: 39, nPositions: 24, vocabSize: 50257, nInner: 101, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 3, nHead: 3, nEmbd: 39, nPositions: 24, vocabSize: 50257, nInner: 101, eps: 1e-5 };
 const PAIRS = [
   { prompt: 'Lionel Messi plays for', target: ' Paris' },
   { prompt: 'The Eiffel Tower is in the city of', target: ' Rome' },
@@ -92,7 +92,7 @@ test('shift: no change when the target already is the top-1 next token; --steps 
 
 test('sgd: one step W - eta dW on two modules of two layers, straight from the factors', async () => {
   const names = [0, 2].flatMap((l) => [`h.${l}.mlp.c_proj.weight`, `h.${l}.attn.c_attn.weight`]);
-  await checkEdit(PAIRS, { method: 'sgd', layers: [0, 2], modules: ['mlp.c_proj', 'attn.c_attn'], lr: 0.05 }, sgdStepRef(CFG, params, refPairs(PAIRS), names, 0.05), 1e-3, 'sgd');
+  await checkEdit(PAIRS, { method: 'sgd', layers: [0, 2], modules: ['ff_out', 'attn_in'], lr: 0.05 }, sgdStepRef(CFG, params, refPairs(PAIRS), names, 0.05), 1e-3, 'sgd');
 });
 
 test('sgd: --target-tokens all teacher-forces every target token', async () => {
@@ -137,8 +137,8 @@ test('bad specs: unknown method, layer out of range, eta <= 0 or NaN, steps < 1,
     [{ method: 'sgd', layers: [0], lr: NaN }, /η .* must be a number > 0/],
     [{ method: 'shift', layers: [0] }, /shift needs a learning rate/],
     [{ method: 'sgd', layers: [0], lr: 1, steps: 0 }, /steps 0/],
-    [{ method: 'shift', layers: [0], lr: 1, modules: ['attn.c_attn'] }, /shift edits mlp.c_proj \(FF2\) only/],
-    [{ method: 'adam', layers: [0], modules: ['mlp.c_fc'] }, /adam edits mlp.c_proj \(FF2\) only/],
+    [{ method: 'shift', layers: [0], lr: 1, modules: ['attn_in'] }, /shift edits mlp.c_proj \(FF2\) only, not attn.c_attn/],
+    [{ method: 'adam', layers: [0], modules: ['ff_in'] }, /adam edits mlp.c_proj \(FF2\) only/],
   ];
   for (const [spec, message] of bad) {
     try {

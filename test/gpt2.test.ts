@@ -6,23 +6,26 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tape } from '../src/autograd/tape.ts';
 import { getEngine } from '../src/gpu/engine.ts';
-import { LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
-import type { Gpt2 } from '../src/model/gpt2.ts';
+import { gpt2 as gpt2Family, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
+import type { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { generate } from '../src/model/generate.ts';
+import { generate } from '../src/model/decode.ts';
 import { gpt2BackwardRef, gpt2ForwardRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 import { assertClose, read } from './helpers.ts';
 import { writeRandomCheckpoint, type StorageDtype } from './checkpoint.ts';
 
-const CFG: Gpt2Config = { nLayer: 2, nHead: 4, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+/** GPT-2's module names, in role order (attn_in, attn_out, ff_in, ff_out). */
+const LINEAR_MODULES = Object.values(gpt2Family.modules);
+
+const CFG: Gpt2Sizes = { nLayer: 2, nHead: 4, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
 
 function randomIds(n: number, seed: number, V: number): number[] {
   const r = mulberry32Ref(seed);
   return Array.from({ length: n }, () => Math.floor(r() * V));
 }
 
-async function withModel(dtype: StorageDtype, fn: (model: Gpt2, params: Gpt2ParamsRef) => Promise<void>, cfg = CFG): Promise<void> {
+async function withModel(dtype: StorageDtype, fn: (model: Model, params: Gpt2ParamsRef) => Promise<void>, cfg = CFG): Promise<void> {
   const { dir, params } = await writeRandomCheckpoint(cfg, 11, { dtype, prefix: dtype === 'F16', maskBuffers: dtype === 'BF16' });
   const { model } = await loadModelPath(await getEngine(), dir);
   try {
@@ -34,7 +37,7 @@ async function withModel(dtype: StorageDtype, fn: (model: Gpt2, params: Gpt2Para
 }
 
 /** Runs one prompt with its loss at the last position and compares everything with the reference. */
-async function checkAgainstReference(model: Gpt2, params: Gpt2ParamsRef, ids: number[], target: number, what: string): Promise<void> {
+async function checkAgainstReference(model: Model, params: Gpt2ParamsRef, ids: number[], target: number, what: string): Promise<void> {
   const tape = new Tape(model.k, { grad: true });
   try {
     const out = model.forward(tape, [ids], [{ seq: 0, position: ids.length - 1, token: target }]);

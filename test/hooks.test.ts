@@ -5,8 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tape } from '../src/autograd/tape.ts';
-import type { Gpt2Config } from '../src/model/config.ts';
-import { hookPoints, type Hook } from '../src/model/gpt2.ts';
+import { type Gpt2Sizes } from '../src/model/families/gpt2.ts';
+import { hookPoints, type Hook } from '../src/model/model.ts';
 import type { Tensor } from '../src/tensor.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { add } from '../src/ops/pointwise.ts';
@@ -14,7 +14,7 @@ import { openRandomModel } from './checkpoint.ts';
 import { assertClose, read } from './helpers.ts';
 import { gpt2BackwardRef, gpt2ForwardRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 
-const CFG: Gpt2Config = { nLayer: 2, nHead: 3, nEmbd: 21, nPositions: 16, vocabSize: 301, nInner: 37, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 2, nHead: 3, nEmbd: 21, nPositions: 16, vocabSize: 301, nInner: 37, eps: 1e-5 };
 const IDS = [5, 77, 300, 12, 9, 150, 42];
 let loaded: LoadedModel;
 let params: Gpt2ParamsRef;

@@ -7,8 +7,9 @@ import { readAll, upload } from '../src/gpu/buffers.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import type { Kernels } from '../src/gpu/kernels.ts';
 import { logitLens } from '../src/lens/logit-lens.ts';
-import { parameterShapes, type Gpt2Config } from '../src/model/config.ts';
-import { Gpt2 } from '../src/model/gpt2.ts';
+import { checkpointShapes } from '../src/model/families/index.ts';
+import { gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
+import { Model } from '../src/model/model.ts';
 import { decodeLens, lens, type LensRow } from '../src/gpu/lens.ts';
 import { assertEqual } from './helpers.ts';
 import { withBindLimit } from './kernels/split.cases.ts';
@@ -162,16 +163,16 @@ test('lens refuses k above the vocabulary and watched ids outside it', async () 
 });
 
 // Through logitLens: ln_f, normalization and zero rows (analyze's last-layer delta_i, i < n).
-const CFG: Gpt2Config = { nLayer: 1, nHead: 1, nEmbd: 13, nPositions: 4, vocabSize: 50257, nInner: 4, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 1, nHead: 1, nEmbd: 13, nPositions: 4, vocabSize: 50257, nInner: 4, eps: 1e-5 };
 
 test('logitLens of 300 rows (zero rows among them), normalized and not, against ln_f + float64 projection', async () => {
   const k = await getEngine();
   const d = CFG.nEmbd;
   const arrays: Record<string, Float64Array> = {};
-  [...parameterShapes(CFG)].forEach(([name, shape], i) => {
+  [...checkpointShapes(gpt2Config(CFG))].forEach(([name, shape], i) => {
     arrays[name] = f32Data(shape.reduce((a, b) => a * b, 1), 100 + i);
   });
-  const model = Gpt2.fromArrays(k, CFG, arrays);
+  const model = Model.fromArrays(k, gpt2Config(CFG), arrays);
   const R = 300;
   const vectors = f32Data(R * d, 9).map((x, i) => (Math.floor(i / d) % 37 === 3 ? 0 : x * (1 + (Math.floor(i / d) % 5) * 10)));
   const t = upload(k, [R, d], vectors);

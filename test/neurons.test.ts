@@ -7,7 +7,8 @@ import { GradientPass } from '../src/pass/pass.ts';
 import type { NeuronOptions, NeuronRequest, NeuronView } from '../src/lens/neurons/types.ts';
 import { parseNeuronSpec } from '../src/cli/neurons-spec.ts';
 import { neuronView } from '../src/lens/neurons/view.ts';
-import type { Gpt2Config, LinearModule } from '../src/model/config.ts';
+import type { Role } from '../src/model/config.ts';
+import { gpt2, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { topkMembers, topkOverlap } from '../src/gpu/overlap.ts';
 import { topk } from '../src/gpu/vocab.ts';
@@ -17,7 +18,7 @@ import { gpt2BackwardRef, type Gpt2ParamsRef, type LinearFactorsRef } from './re
 import { lensScoresRef, neuronViewRef, type NeuronViewRef } from './reference/neurons.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 
-const CFG: Gpt2Config = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
 const PROMPT = 'Lionel Messi plays for';
 const TARGET = ' Paris';
 let loaded: LoadedModel;
@@ -29,7 +30,7 @@ test.before(async () => {
 });
 test.after(() => closeModel());
 
-type Job = Pick<NeuronRequest, 'layer' | 'module'> & { seq?: number; opts: NeuronOptions };
+type Job = Pick<NeuronRequest, 'layer' | 'role'> & { seq?: number; opts: NeuronOptions };
 
 interface Captured {
   view: NeuronView;
@@ -45,7 +46,7 @@ async function views(prompts: string[], jobs: Job[]): Promise<Captured[]> {
   try {
     for (const { seq = 0, opts, ...req } of jobs) {
       const view = await neuronView(pass, tokenizer, { ...req, pair: seq }, opts);
-      const f = pass.factors(req.layer, req.module, seq);
+      const f = pass.factors(req.layer, req.role, seq);
       const [x, delta] = await readAll(model.k, [f.X, f.delta!]);
       out.push({ view, factors: { x: Float64Array.from(x!), delta: Float64Array.from(delta!), rows: f.rows, inDim: f.inDim, outDim: f.outDim } });
     }
@@ -55,20 +56,20 @@ async function views(prompts: string[], jobs: Job[]): Promise<Captured[]> {
   return out;
 }
 
-const orientationOf = (module: LinearModule) => (module === 'mlp.c_proj' || module === 'attn.c_proj' ? 'rows' : 'columns');
+const orientationOf = (role: Role) => (role === 'ff_out' || role === 'attn_out' ? 'rows' : 'columns');
 
 /** Every 4th neuron and those at the edges of 50-neuron blocks: a float64 projection of all 192 takes seconds. */
 const SAMPLE = Array.from({ length: CFG.nInner }, (_, j) => j).filter((j) => j % 4 === 0 || j % 50 === 0 || j % 50 === 49);
 
 const backwards = new Map<string, Record<string, LinearFactorsRef>>();
 
-/** The float64 model's own gradient of `module`, from its own factors. */
-function modelReference(prompt: string, layer: number, module: LinearModule, lens?: { normalized: boolean }): NeuronViewRef {
+/** The float64 model's own gradient of the module of `role`, from its own factors. */
+function modelReference(prompt: string, layer: number, role: Role, lens?: { normalized: boolean }): NeuronViewRef {
   if (!backwards.has(prompt)) {
     const ids = loaded.tokenizer.encode(prompt);
     backwards.set(prompt, gpt2BackwardRef(CFG, params, ids, [{ position: ids.length - 1, token: loaded.tokenizer.encode(TARGET)[0]! }]).factors);
   }
-  return neuronViewRef(CFG, params, backwards.get(prompt)![`h.${layer}.${module}`]!, orientationOf(module), lens && { ...lens, depth: 100, neurons: SAMPLE });
+  return neuronViewRef(CFG, params, backwards.get(prompt)![`h.${layer}.${gpt2.modules[role]}`]!, orientationOf(role), lens && { ...lens, depth: 100, neurons: SAMPLE });
 }
 
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tolerance ${tol})`);
@@ -155,13 +156,13 @@ function checkGroups({ view }: Captured, own: NeuronViewRef, normalized: boolean
 }
 
 test('FF2 (rows of XᵀΔ, spanned by δ_i): norms, cosines, top-100 intersections and groups equal a float64 reference', async () => {
-  const [got] = await views([PROMPT], [{ layer: 1, module: 'mlp.c_proj', opts: { k: 3, normalized: false, groupSize: 3, blockSize: 50 } }]);
+  const [got] = await views([PROMPT], [{ layer: 1, role: 'ff_out', opts: { k: 3, normalized: false, groupSize: 3, blockSize: 50 } }]);
   const view = got!.view;
   assert.is(view.neuronCount, CFG.nInner);
   assert.is(view.orientation, 'rows');
   assert.is(view.spannedBy, 'delta');
   const own = neuronViewRef(CFG, params, got!.factors, 'rows');
-  const model = modelReference(PROMPT, 1, 'mlp.c_proj', { normalized: false });
+  const model = modelReference(PROMPT, 1, 'ff_out', { normalized: false });
   checkGeometry(got!, own, model);
   checkIntersections(view, model);
   checkGroups(got!, own, false);
@@ -181,11 +182,11 @@ test('FF2 (rows of XᵀΔ, spanned by δ_i): norms, cosines, top-100 intersectio
 });
 
 test('FF1 (columns of XᵀΔ, spanned by x_i) with the normalized lens equals the float64 reference', async () => {
-  const [got] = await views([PROMPT], [{ layer: 0, module: 'mlp.c_fc', opts: { k: 2, normalized: true, groupSize: 3 } }]);
+  const [got] = await views([PROMPT], [{ layer: 0, role: 'ff_in', opts: { k: 2, normalized: true, groupSize: 3 } }]);
   assert.is(got!.view.spannedBy, 'x');
   assert.is(got!.view.spanning.length, loaded.tokenizer.encode(PROMPT).length);
   const own = neuronViewRef(CFG, params, got!.factors, 'columns');
-  const model = modelReference(PROMPT, 0, 'mlp.c_fc', { normalized: true });
+  const model = modelReference(PROMPT, 0, 'ff_in', { normalized: true });
   checkGeometry(got!, own, model);
   checkIntersections(got!.view, model);
   checkGroups(got!, own, true);
@@ -194,8 +195,8 @@ test('FF1 (columns of XᵀΔ, spanned by x_i) with the normalized lens equals th
 test('rank-1 last layer: every attn.c_proj neuron is ±δ_n (intersection ±100, cosine ±1); a batch\'s second sequence gets its own view', async () => {
   const short = 'The city of';
   const [last, second] = await views([PROMPT, short], [
-    { layer: CFG.nLayer - 1, module: 'attn.c_proj', opts: { k: 1, normalized: true } },
-    { layer: 1, module: 'attn.c_proj', seq: 1, opts: { k: 1, normalized: false } },
+    { layer: CFG.nLayer - 1, role: 'attn_out', opts: { k: 1, normalized: true } },
+    { layer: 1, role: 'attn_out', seq: 1, opts: { k: 1, normalized: false } },
   ]);
   const v = last!.view;
   const n = v.spanning.length;
@@ -211,7 +212,7 @@ test('rank-1 last layer: every attn.c_proj neuron is ±δ_n (intersection ±100,
 
   assert.is(second!.view.neuronCount, CFG.nEmbd);
   assert.is(second!.view.spanning.length, loaded.tokenizer.encode(short).length);
-  checkGeometry(second!, neuronViewRef(CFG, params, second!.factors, 'rows'), modelReference(short, 1, 'attn.c_proj'));
+  checkGeometry(second!, neuronViewRef(CFG, params, second!.factors, 'rows'), modelReference(short, 1, 'attn_out'));
 });
 
 test('top-k members and overlap counts match the vocabulary top-k, ties at the cut to the lower id', async () => {
@@ -233,8 +234,9 @@ test('top-k members and overlap counts match the vocabulary top-k, ties at the c
 });
 
 test('bad requests: unknown module or layer, rows outside the factors, k out of range', async () => {
-  assert.equal(parseNeuronSpec('2.mlp.c_proj', 3), { layer: 2, module: 'mlp.c_proj' });
-  assert.equal(parseNeuronSpec('0.FF1', 3), { layer: 0, module: 'mlp.c_fc' });
+  assert.equal(parseNeuronSpec('2.mlp.c_proj', 3), { layer: 2, role: 'ff_out' });
+  assert.equal(parseNeuronSpec('0.FF1', 3), { layer: 0, role: 'ff_in' });
+  assert.equal(parseNeuronSpec('1.attn_out', 3), { layer: 1, role: 'attn_out' });
   assert.throws(() => parseNeuronSpec('3.mlp.c_proj', 3), /layer 3 does not exist/);
   assert.throws(() => parseNeuronSpec('1.ln_2', 3), /LAYER\.MODULE/);
   assert.throws(() => parseNeuronSpec('mlp.c_fc', 3), /LAYER\.MODULE/);
@@ -249,15 +251,15 @@ test('bad requests: unknown module or layer, rows outside the factors, k out of 
     }
   };
   try {
-    await attempt({ layer: 0, module: 'ln_2' as LinearModule, pair: 0 });
-    await attempt({ layer: 7, module: 'mlp.c_fc', pair: 0 });
-    await attempt({ layer: 0, module: 'mlp.c_fc', pair: 1 });
-    await attempt({ layer: 0, module: 'mlp.c_fc', pair: 0 }, 129);
+    await attempt({ layer: 0, role: 'ln_2' as Role, pair: 0 });
+    await attempt({ layer: 7, role: 'ff_in', pair: 0 });
+    await attempt({ layer: 0, role: 'ff_in', pair: 1 });
+    await attempt({ layer: 0, role: 'ff_in', pair: 0 }, 129);
   } finally {
     pass.dispose();
   }
   assert.is(errors.length, 4);
-  assert.match(errors[0]!, /h\.0\.ln_2: no gradient/);
+  assert.match(errors[0]!, /layer 0, ln_2: no gradient/);
   assert.match(errors[1]!, /h\.7\.mlp\.c_fc: no gradient/);
   assert.match(errors[2]!, /outside/);
   assert.match(errors[3]!, /k = 129/);

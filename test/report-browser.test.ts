@@ -28,7 +28,7 @@ if (!existsSync(CHROMIUM)) {
   const url = pathToFileURL(join(dir, 'report.html')).href;
 
   test.before(async () => {
-    const results = [fakeAnalysis({ tokens: ['The', HOSTILE, ' for'], words: [HOSTILE, ' Rome'], k: 4 }), fakeAnalysis({ seed: 9, modules: ['mlp.c_fc'] })];
+    const results = [fakeAnalysis({ tokens: ['The', HOSTILE, ' for'], words: [HOSTILE, ' Rome'], k: 4 }), fakeAnalysis({ seed: 9, modules: ['ff_in'] })];
     writeFileSync(join(dir, 'report.html'), renderHtml(report(MODEL, results)));
     browser = await chromium.launch({ executablePath: CHROMIUM });
     page = await browser.newPage();

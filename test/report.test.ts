@@ -83,11 +83,11 @@ test('terminal colour: 256-colour or truecolor backgrounds, the target bold and 
 });
 
 test('terminal: modules not analysed lose their grid, not the report', () => {
-  const attnOnly = renderTerminal(fakeAnalysis({ modules: ['attn.c_attn', 'attn.c_proj'] }), { color: 'none' });
-  assert.match(attnOnly, /no grid: the analysis has neither mlp\.c_proj nor mlp\.c_fc/);
+  const attnOnly = renderTerminal(fakeAnalysis({ modules: ['attn_in', 'attn_out'] }), { color: 'none' });
+  assert.match(attnOnly, /no grid: the analysis has neither FF2 nor FF1/);
   assert.not.match(attnOnly, /target rank in FF2/);
   assert.match(attnOnly, /rank attn\.c_attn/);
-  const ff1 = renderTerminal(fakeAnalysis({ modules: ['mlp.c_fc'] }), { color: 'none' });
+  const ff1 = renderTerminal(fakeAnalysis({ modules: ['ff_in'] }), { color: 'none' });
   assert.match(ff1, /FF1 \(mlp\.c_fc\)/);
   assert.not.match(ff1, /FF2 \(mlp\.c_proj\)/);
 });
@@ -107,6 +107,8 @@ test('JSON: version, model and every number of every analysis round-trip', () =>
   assert.is(parsed.version, 1);
   assert.equal(parsed.model, MODEL);
   assert.equal(parsed.results, JSON.parse(JSON.stringify(results)));
+  // Schema 1 names modules as the checkpoint does, not by role.
+  assert.is(parsed.results[0].layers[0].modules[3].module, 'mlp.c_proj');
   assert.is(parsed.results[0].layers[2].modules[3].delta[5].bottom[0].prob, results[0]!.layers[2]!.modules[3]!.delta[5]!.bottom![0]!.prob);
 });
 
@@ -127,7 +129,7 @@ test('HTML: self-contained, every token escaped, the embedded data equal to the 
 });
 
 test('HTML: one section per analysis; no FF2 means no rank plot', () => {
-  const html = renderHtml(report(MODEL, [fakeAnalysis(), fakeAnalysis({ modules: ['mlp.c_fc'] }), fakeAnalysis({ seed: 3 })]));
+  const html = renderHtml(report(MODEL, [fakeAnalysis(), fakeAnalysis({ modules: ['ff_in'] }), fakeAnalysis({ seed: 3 })]));
   assert.is([...html.matchAll(/<section class="pair"/g)].length, 3);
   assert.is([...html.matchAll(/<svg /g)].length, 5);
 });

@@ -7,10 +7,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { batchOf } from '../src/eval/run.ts';
 import { BadMethodError, parseMethod } from '../src/eval/methods.ts';
-import type { Gpt2Config } from '../src/model/config.ts';
+import { type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 
-const CFG: Gpt2Config = { nLayer: 2, nHead: 2, nEmbd: 8, nPositions: 32, vocabSize: 50257, nInner: 12, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 2, nHead: 2, nEmbd: 8, nPositions: 32, vocabSize: 50257, nInner: 12, eps: 1e-5 };
 let modelDir: string;
 
 test.before(async () => {

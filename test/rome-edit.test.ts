@@ -8,7 +8,7 @@ import { readAll } from '../src/gpu/buffers.ts';
 import { memitPrefixes, romePrefixes } from '../src/edit/located/context-templates.ts';
 import { LocatedEditor, type LocatedSpec } from '../src/edit/located/editor.ts';
 import { secondMoments } from '../src/edit/located/second-moment.ts';
-import type { Gpt2Config } from '../src/model/config.ts';
+import { type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { predictNext } from '../src/model/next-token.ts';
 import { ROME_VALUE } from '../src/edit/located/rome-hparams.ts';
@@ -16,7 +16,7 @@ import { valueObjective } from '../src/edit/located/value-vector.ts';
 import { openRandomModel } from './checkpoint.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 
-const CFG: Gpt2Config = { nLayer: 3, nHead: 3, nEmbd: 27, nPositions: 40, vocabSize: 50257, nInner: 53, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 3, nHead: 3, nEmbd: 27, nPositions: 40, vocabSize: 50257, nInner: 53, eps: 1e-5 };
 // The answer follows the subject directly, so a random model's last position carries
 // the edited value straight to the logits (through a trained model's attention it
 // would travel from the subject to the last token).

@@ -10,14 +10,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { momentFile, readMoment, StatsCacheError, writeMoment } from '../src/edit/located/moment-cache-node.ts';
 import { secondMoments, tokenWindows } from '../src/edit/located/second-moment.ts';
-import type { Gpt2Config } from '../src/model/config.ts';
+import { type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { openRandomModel, writeRandomCheckpoint } from './checkpoint.ts';
 import { assertClose } from './helpers.ts';
 import { gpt2BackwardRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 
-const CFG: Gpt2Config = { nLayer: 2, nHead: 3, nEmbd: 15, nPositions: 16, vocabSize: 50257, nInner: 37, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 2, nHead: 3, nEmbd: 15, nPositions: 16, vocabSize: 50257, nInner: 37, eps: 1e-5 };
 const work = mkdtempSync(join(tmpdir(), 'bl-stats-'));
 let loaded: LoadedModel;
 let params: Gpt2ParamsRef;

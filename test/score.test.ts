@@ -6,18 +6,18 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getEngine } from '../src/gpu/engine.ts';
 import { perplexity, scoreContinuations } from '../src/eval/score.ts';
-import type { Gpt2Config } from '../src/model/config.ts';
-import { Gpt2 } from '../src/model/gpt2.ts';
+import { gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
+import { Model } from '../src/model/model.ts';
 import { gpt2ForwardRef, randomGpt2ParamsRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 
-const CFG: Gpt2Config = { nLayer: 2, nHead: 3, nEmbd: 24, nPositions: 20, vocabSize: 101, nInner: 40, eps: 1e-5 };
-let model: Gpt2;
+const CFG: Gpt2Sizes = { nLayer: 2, nHead: 3, nEmbd: 24, nPositions: 20, vocabSize: 101, nInner: 40, eps: 1e-5 };
+let model: Model;
 let params: Gpt2ParamsRef;
 
 test.before(async () => {
   params = randomGpt2ParamsRef(CFG, 7, 0.3);
-  model = Gpt2.fromArrays(await getEngine(), CFG, params);
+  model = Model.fromArrays(await getEngine(), gpt2Config(CFG), params);
 });
 test.after(() => model.dispose());
 

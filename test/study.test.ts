@@ -12,7 +12,7 @@ import type { StudyDocument } from '../src/study/document.ts';
 import { parseRecords, selectRecords } from '../src/study/records.ts';
 import { segmentPrompt, type Segment } from '../src/pass/segments.ts';
 import type { Analysis } from '../src/lens/types.ts';
-import type { Gpt2Config } from '../src/model/config.ts';
+import { type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { Report } from '../src/report/json.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
@@ -80,7 +80,7 @@ test('records: CounterFact and known-fact layouts, --records specs', () => {
 });
 
 // 12 heads keep attn.c_attn's gradient at full rank (see analyze.test.ts).
-const CFG: Gpt2Config = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
 // Case 2's target keeps a leading space so that one record gets a tokenization warning.
 // The study reads only prompt, subject, target_new and ground_truth; the rest makes them valid CounterFact records.
 const PARAPHRASES = { rephrase_prompt: 'R', locality_prompt: 'L', locality_ground_truth: 'G' };

@@ -3,7 +3,7 @@
 // rendered into the page, with the report's tooltip script reading the same JSON;
 // JSON and HTML downloads. A grid computed before the latest edit is marked stale.
 import { analyze } from '../src/lens/analyze.ts';
-import { LINEAR_MODULES, type LinearModule } from '../src/model/config.ts';
+import { ROLES, sizesOf, type Role } from '../src/model/config.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { renderHtml, renderSection, reportMeta } from '../src/report/html.ts';
 import { renderJson, report, type AppliedEdit, type Report } from '../src/report/json.ts';
@@ -23,20 +23,26 @@ export interface RunTiming {
 const EMPTY_DATA = '{"results":[]}';
 let last: Report | undefined;
 
-export function setupModuleBoxes(): void {
-  $('modules').replaceChildren(...LINEAR_MODULES.map((m) => {
+/** One box per role, labelled with the checkpoint's module names (`names`: the loaded model's, or the embedded model's before one is loaded). */
+export function setupModuleBoxes(names: Readonly<Record<Role, string>>): void {
+  $('modules').replaceChildren(...ROLES.map((m) => {
     const box = el('input', undefined, { type: 'checkbox', value: m, name: 'module' });
     const label = el('label');
-    label.append(box, ` ${m}`);
+    label.append(box, ` ${names[m]}`);
     return label;
   }));
   applyHash();
 }
 
+/** Names the boxes as a newly loaded model's checkpoint does. */
+export function labelModuleBoxes(names: Readonly<Record<Role, string>>): void {
+  for (const box of document.querySelectorAll<HTMLInputElement>('#modules input')) box.nextSibling!.textContent = ` ${names[box.value as Role]}`;
+}
+
 /** Puts a link's settings into the form; the modules a link leaves out are unticked. */
 export function applyHash(): void {
   const h = readHash();
-  for (const box of document.querySelectorAll<HTMLInputElement>('#modules input')) box.checked = !h.modules || h.modules.includes(box.value as LinearModule);
+  for (const box of document.querySelectorAll<HTMLInputElement>('#modules input')) box.checked = !h.modules || h.modules.includes(box.value as Role);
   if (h.prompt !== undefined) $<HTMLInputElement>('prompt').value = h.prompt;
   if (h.target !== undefined) $<HTMLInputElement>('target').value = h.target;
   if (h.k !== undefined) $<HTMLInputElement>('k').value = h.k;
@@ -45,7 +51,7 @@ export function applyHash(): void {
 }
 
 export function readSettings(nLayer: number): ViewSettings & { layerList?: number[] } {
-  const modules = [...document.querySelectorAll<HTMLInputElement>('#modules input:checked')].map((b) => b.value as LinearModule);
+  const modules = [...document.querySelectorAll<HTMLInputElement>('#modules input:checked')].map((b) => b.value as Role);
   const k = numberField('k', 'k', true);
   const layerList = layersField(nLayer);
   if (modules.length === 0) throw new Error('tick at least one module');
@@ -64,7 +70,7 @@ export async function runAnalysis(m: Loaded, edits: readonly AppliedEdit[], star
   const s = readSettings(m.model.config.nLayer);
   const [a] = await analyze(m.model, m.tokenizer, [{ prompt: s.prompt, target: s.target }], { k: s.k, normalized: s.normalized, modules: s.modules, ...(s.layerList ? { layers: s.layerList } : {}) });
   writeHash(s);
-  last = report({ source: m.source, ...m.model.config, ...(edits.length ? { edits: [...edits] } : {}) }, [a!]);
+  last = report({ source: m.source, ...sizesOf(m.model.config), ...(edits.length ? { edits: [...edits] } : {}) }, [a!]);
   // textContent of a JSON script element is never parsed as HTML; reportMeta and renderSection escape every token.
   $('bl-data').textContent = JSON.stringify(last);
   $('analysis').innerHTML = reportMeta(last) + renderSection(a!, 0, m.model.config.vocabSize);

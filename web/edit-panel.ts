@@ -7,7 +7,7 @@ import { editDefaults, type EditDefaults } from '../src/edit/defaults.ts';
 import { edit } from '../src/edit/edit.ts';
 import { look, type Side } from '../src/edit/look.ts';
 import { preparePair } from '../src/pass/prepare.ts';
-import type { Gpt2Config } from '../src/model/config.ts';
+import type { ModelConfig } from '../src/model/config.ts';
 import { quoted } from '../src/report/format.ts';
 import { describeEdit } from '../src/report/html.ts';
 import type { AppliedEdit } from '../src/report/json.ts';
@@ -25,7 +25,7 @@ let defaults: EditDefaults | undefined;
 export const appliedEdits = (): readonly AppliedEdit[] => stack;
 
 /** A new model: no edits, and the edit fields at its defaults, or empty where it has none. */
-export function resetEdits(config: Gpt2Config, isDefaultModel: boolean): void {
+export function resetEdits(config: ModelConfig, isDefaultModel: boolean): void {
   stack.length = 0;
   renderStack();
   $('edit-result').replaceChildren();

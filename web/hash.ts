@@ -1,7 +1,8 @@
 // The analysis settings in the URL hash (#prompt=...&target=...), so a view can be
 // shared as a link; the page reads it on load and on every hashchange, and writes it
 // on every run. Values go back into the form as text and are checked like typed ones.
-import { LINEAR_MODULES, type LinearModule } from '../src/model/config.ts';
+import { ROLES, type Role } from '../src/model/config.ts';
+import { roleNamed } from '../src/model/families/index.ts';
 
 export interface ViewSettings {
   prompt: string;
@@ -10,7 +11,7 @@ export interface ViewSettings {
   normalized: boolean;
   /** The layers field as typed (the CLI's --layers grammar); absent: every layer. */
   layers?: string;
-  modules: LinearModule[];
+  modules: Role[];
 }
 
 /** What a link sets, as the form's text; absent keys keep the form's values. */
@@ -20,14 +21,14 @@ export interface HashSettings {
   k?: string;
   normalized?: boolean;
   layers?: string;
-  modules?: LinearModule[];
+  modules?: Role[];
 }
 
 export function writeHash(s: ViewSettings): void {
   const q = new URLSearchParams({ prompt: s.prompt, target: s.target, k: String(s.k) });
   if (s.normalized) q.set('normalized', '1');
   if (s.layers) q.set('layers', s.layers);
-  if (s.modules.length !== LINEAR_MODULES.length) q.set('modules', s.modules.join(','));
+  if (s.modules.length !== ROLES.length) q.set('modules', s.modules.join(','));
   history.replaceState(null, '', `#${q}`);
 }
 
@@ -40,6 +41,7 @@ export function readHash(): HashSettings {
   }
   if (q.has('normalized')) out.normalized = q.get('normalized') === '1';
   const modules = q.get('modules');
-  if (modules) out.modules = modules.split(',').filter((m): m is LinearModule => (LINEAR_MODULES as readonly string[]).includes(m));
+  // Roles, or (links made before roles) the checkpoint's module names.
+  if (modules) out.modules = modules.split(',').flatMap((m) => roleNamed(m) ?? []);
   return out;
 }

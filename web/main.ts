@@ -4,10 +4,11 @@
 import { NoAdapterError } from '../src/gpu/device.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import type { Kernels } from '../src/gpu/kernels.ts';
-import { loadGpt2 } from '../src/model/load.ts';
+import { loadModelFrom } from '../src/model/load.ts';
 import { REPORT_STYLE } from '../src/report/html.ts';
 import { TOOLTIP_SCRIPT } from '../src/report/html-script.ts';
-import { applyHash, clearAnalysis, markStale, runAnalysis, setupDownloads, setupModuleBoxes, type Loaded, type RunTiming } from './analysis-panel.ts';
+import { applyHash, clearAnalysis, labelModuleBoxes, markStale, runAnalysis, setupDownloads, setupModuleBoxes, type Loaded, type RunTiming } from './analysis-panel.ts';
+import { defaultFamily } from '../src/model/families/index.ts';
 import { $, say } from './dom.ts';
 import { appliedEdits, applyEdit, methodDefaults, resetEdits, undoEdit } from './edit-panel.ts';
 import { describe, NO_WEBGPU } from './errors.ts';
@@ -90,7 +91,7 @@ async function load(input: () => Promise<ModelInput>): Promise<void> {
   const k = await getKernels();
   const started = performance.now();
   const src = await input();
-  const next = await loadGpt2(k, src.weights, src.config);
+  const next = await loadModelFrom(k, src.weights, src.config);
   loaded?.model.dispose();
   loaded = { ...next, source: src.name };
   clearAnalysis();
@@ -99,6 +100,7 @@ async function load(input: () => Promise<ModelInput>): Promise<void> {
   state.model = src.name;
   state.loads++;
   const c = next.model.config;
+  labelModuleBoxes(next.model.family.modules);
   const seconds = (performance.now() - started) / 1000;
   $('model-info').textContent = `${src.name}: ${c.nLayer} layers, d = ${c.nEmbd}, ${c.nHead} heads, vocabulary ${c.vocabSize}, context ${c.nPositions}; loaded in ${seconds.toFixed(2)} s on ${k.gpu.adapterName}`;
 }
@@ -110,7 +112,7 @@ function needModel(): Loaded {
   return loaded;
 }
 
-setupModuleBoxes();
+setupModuleBoxes(defaultFamily.modules);
 setupDownloads();
 $('load-default').addEventListener('click', () => void job('loading the embedded model', () => load(() => defaultModel(showProgress))));
 for (const id of ['files', 'folder']) {

@@ -9,7 +9,8 @@ import { factorTensors } from '../lens/factor-export.ts';
 import { layersIn, parseRanges, type Range } from '../data/ranges.ts';
 import { BadInputError } from '../errors.ts';
 import { preparePair } from '../pass/prepare.ts';
-import { MODULE_NAMES, moduleByName, type LinearModule } from '../model/config.ts';
+import { sizesOf, type Role } from '../model/config.ts';
+import { MODULE_NAMES, roleNamed } from '../model/families/index.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
 import { gridsSvg } from '../report/grid-svg.ts';
@@ -51,7 +52,9 @@ gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
                           in one batch; one grid per pair, one section each in HTML
   --model DIR             config.json + model.safetensors (default: the embedded model)
   --modules LIST          comma-separated, default all: attn.c_attn, attn.c_proj,
-                          mlp.c_fc (or ff1), mlp.c_proj (or ff2); the grids need the MLP ones
+                          mlp.c_fc (or ff1), mlp.c_proj (or ff2), as GPT-2 names them,
+                          or by role: attn_in, attn_out, ff_in, ff_out; the grids need
+                          the MLP ones
   --layers LIST           layers to analyse, e.g. 0-11 or 0,3,5-7 (default all)
   --k N                   most/least probable tokens kept per vector (default 5, max 100)
   --normalized            logit lens of v/‖v‖ (App. F): readable for near-zero vectors
@@ -166,7 +169,7 @@ export const analyzeCommand: Command = {
     });
     await new Promise<void>((done) => process.stdout.write(`${grids.join('\n\n')}\n`, () => done()));
 
-    const doc = report({ source: values.model ?? 'default', ...model.config }, results, neuronSpec ? neurons : undefined);
+    const doc = report({ source: values.model ?? 'default', ...sizesOf(model.config) }, results, neuronSpec ? neurons : undefined);
     try {
       if (values.json !== undefined) await files.stage(values.json, textWriter(renderJson(doc)));
       if (values.html !== undefined) await files.stage(values.html, textWriter(renderHtml(doc)));
@@ -227,11 +230,11 @@ function list(value: string, flag: string): string[] {
   return items;
 }
 
-export function parseModules(value: string): LinearModule[] {
+export function parseModules(value: string): Role[] {
   return [...new Set(list(value, '--modules').map((name) => {
-    const module = moduleByName(name);
-    if (!module) throw new BadInputError(`--modules: unknown module "${name}": choose from ${MODULE_NAMES}`);
-    return module;
+    const role = roleNamed(name);
+    if (!role) throw new BadInputError(`--modules: unknown module "${name}": choose from ${MODULE_NAMES}`);
+    return role;
   }))];
 }
 

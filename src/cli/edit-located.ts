@@ -13,6 +13,7 @@ import { renderChanges, renderPairs } from '../report/edit.ts';
 import { layerMoments } from './moments.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
+import { sizesOf } from '../model/config.ts';
 
 /** Said after the weight changes when no --out was given. */
 export const unsavedNote = (saved: boolean): string[] => (saved ? [] : ['(the edit lived in memory only: the model on disk is unchanged; --out DIR saves the edited model)']);
@@ -77,7 +78,7 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
 
   try {
     if (a.json !== undefined) {
-      const doc = { version: 1, model: { source: a.model ?? 'default', ...model.config }, method: spec.label, lambda, ...result, seconds, pairs: pairs.map((p, i) => ({ prompt: p.prompt, subject: p.subject, target: p.target, before: before[i], after: after[i] })) };
+      const doc = { version: 1, model: { source: a.model ?? 'default', ...sizesOf(model.config) }, method: spec.label, lambda, ...result, seconds, pairs: pairs.map((p, i) => ({ prompt: p.prompt, subject: p.subject, target: p.target, before: before[i], after: after[i] })) };
       await files.stage(a.json, textWriter(`${JSON.stringify(doc, null, 2)}\n`));
     }
     if (a.out !== undefined) {

@@ -14,6 +14,7 @@ import { capTokens, defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, repo
 import { editLocated, isLocated, unsavedNote } from './edit-located.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
+import { sizesOf } from '../model/config.ts';
 
 const usage = `backward-lens edit --prompt TEXT --target TEXT --method shift|sgd|adam [options]
 backward-lens edit --prompt TEXT --subject TEXT --target TEXT --method rome:layer=L|memit:layers=A-B [options]
@@ -154,7 +155,7 @@ export const editCommand: Command = {
       if (values.json !== undefined) {
         const doc = {
           version: 1,
-          model: { source: values.model ?? 'default', ...model.config },
+          model: { source: values.model ?? 'default', ...sizesOf(model.config) },
           ...result,
           seconds,
           pairs: pairs.map((p, i) => ({ prompt: p.prompt, target: p.target, shifts: result.shifts[i], before: before[i], after: after[i] })),

@@ -1,7 +1,7 @@
 // `backward-lens facts`: the default model's quality table, measurable by anyone.
 import type { CounterFactRecord } from '../data/counterfact.ts';
 import { factQuality as computeQuality, writesReport, type FactQuality, type WritesReport } from '../eval/fact-quality.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import { formatQuality, formatWrites } from '../report/fact-quality.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { Progress } from './progress.ts';
@@ -9,7 +9,7 @@ import { defaultDataDir, readRecords } from './data.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';
 
 /** Top-1 recall on the first `records` training records, and on as many held-out (val) records, with a progress line on stderr. */
-export async function factQuality(model: Gpt2, tokenizer: Tokenizer, dataDir: string, records: number): Promise<FactQuality> {
+export async function factQuality(model: Model, tokenizer: Tokenizer, dataDir: string, records: number): Promise<FactQuality> {
   const trained = readRecords(dataDir, 'train').slice(0, records);
   const heldOut = readRecords(dataDir, 'val').slice(0, records);
   // Three prompts of each trained record (prompt, locality, rephrase), one of each held-out one.
@@ -19,7 +19,7 @@ export async function factQuality(model: Gpt2, tokenizer: Tokenizer, dataDir: st
   return quality;
 }
 
-async function writesWithProgress(model: Gpt2, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], corpus: readonly CounterFactRecord[]): Promise<WritesReport> {
+async function writesWithProgress(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], corpus: readonly CounterFactRecord[]): Promise<WritesReport> {
   const progress = new Progress(trained.length);
   const w = await writesReport(model, tokenizer, trained, 5, corpus, (done) => progress.update(done, 'records through the Backward Lens'));
   progress.done();

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { readAll, upload } from '../gpu/buffers.ts';
 import { getEngine } from '../gpu/engine.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import { configJson, type Gpt2Config } from '../model/config.ts';
-import { Gpt2 } from '../model/gpt2.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { gpt2 as gpt2Family, gpt2Config, type Gpt2Sizes } from '../model/families/gpt2.ts';
+import { Model } from '../model/model.ts';
 import { fileSource, writeSafetensorsFile } from '../model/node-file.ts';
 import { openSafetensors, type TensorToWrite } from '../model/safetensors.ts';
 import type { Tensor } from '../tensor.ts';
@@ -55,7 +56,7 @@ interface TrainArgs {
   out: string;
   dataDir: string;
   records: number;
-  config: Gpt2Config;
+  config: Gpt2Sizes;
   epochs: number;
   batch: number;
   seed: number;
@@ -104,7 +105,7 @@ function parseTrainArgs(argv: string[]): TrainArgs | null {
 }
 
 /** Forward + backward FLOPs of one step on real tokens: 3x the forward's matmuls. */
-function stepFlops(c: Gpt2Config, lengths: number[]): number {
+function stepFlops(c: ModelConfig, lengths: number[]): number {
   const d = c.nEmbd;
   const linear = (3 * d * d + d * d + 2 * d * c.nInner) * c.nLayer + c.vocabSize * d;
   return lengths.reduce((s, T) => s + 3 * (2 * T * linear + 4 * c.nLayer * d * T * T * 0.5), 0);
@@ -129,12 +130,12 @@ async function saveCheckpoint(dir: string, t: Trainer, meta: Record<string, stri
   const data = await readAll(t.model.k, sources);
   checkFinite(firstNonFinite(names, names.map((_, i) => data[3 * i] as Float32Array)), a, t.steps);
   const tensors: TensorToWrite[] = names.flatMap((n, i) =>
-    ['param', 'm', 'v'].map((kind, j) => ({ name: `${kind}/${n}`, dtype: 'F32' as const, shape: [...sources[3 * i + j]!.shape], data: data[3 * i + j] as Float32Array })),
+    ['param', 'm', 'v'].map((kind, j) => ({ name: `${kind}/${t.model.checkpointName(n)}`, dtype: 'F32' as const, shape: [...sources[3 * i + j]!.shape], data: data[3 * i + j] as Float32Array })),
   );
   await writeSafetensorsFile(join(dir, CHECKPOINT), tensors, { ...meta, steps: String(t.steps), totals: JSON.stringify(totals) });
 }
 
-async function loadCheckpoint(k: Kernels, dir: string, config: Gpt2Config, hyper: TrainHyper, meta: Record<string, string>): Promise<{ trainer: Trainer; totals: Totals }> {
+async function loadCheckpoint(k: Kernels, dir: string, config: ModelConfig, hyper: TrainHyper, meta: Record<string, string>): Promise<{ trainer: Trainer; totals: Totals }> {
   const src = await fileSource(join(dir, CHECKPOINT));
   try {
     const f = await openSafetensors(src);
@@ -143,10 +144,10 @@ async function loadCheckpoint(k: Kernels, dir: string, config: Gpt2Config, hyper
     }
     const load = async (kind: string) => {
       const m = new Map<string, Tensor>();
-      for (const [name, info] of f.tensors) if (name.startsWith(`${kind}/`)) m.set(name.slice(kind.length + 1), upload(k, info.shape, await f.readF32(name), 'f32', name));
+      for (const [name, info] of f.tensors) if (name.startsWith(`${kind}/`)) m.set(gpt2Family.canonical(name.slice(kind.length + 1)) ?? name, upload(k, info.shape, await f.readF32(name), 'f32', name));
       return m;
     };
-    const trainer = new Trainer(new Gpt2(k, config, await load('param')), hyper, Number(f.metadata.steps), { m: await load('m'), v: await load('v') });
+    const trainer = new Trainer(new Model(k, config, await load('param')), hyper, Number(f.metadata.steps), { m: await load('m'), v: await load('v') });
     return { trainer, totals: JSON.parse(f.metadata.totals ?? '{"seconds":0,"tokens":0,"flops":0}') as Totals };
   } finally {
     await src.close();
@@ -189,11 +190,12 @@ async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
   const seqs = sentences.map((s) => tokenizer.encode(s));
   const tooLong = seqs.findIndex((s) => s.length > a.config.nPositions);
   if (tooLong >= 0) throw new UsageError(`sentence "${sentences[tooLong]}" has ${seqs[tooLong]!.length} tokens, more than --context ${a.config.nPositions}`);
-  const config = { ...a.config, vocabSize: vocab.length };
+  const sizes = { ...a.config, vocabSize: vocab.length };
+  const config = gpt2Config(sizes);
   const lengths = seqs.map((s) => s.length);
   const stepsPerEpoch = Math.ceil(seqs.length / a.batch);
   const hyper: TrainHyper = { ...a.hyper, totalSteps: stepsPerEpoch * a.epochs };
-  const meta = { config: JSON.stringify(config), hyper: JSON.stringify(hyper), seed: String(a.seed), records: String(a.records), batch: String(a.batch) };
+  const meta = { config: JSON.stringify(sizes), hyper: JSON.stringify(hyper), seed: String(a.seed), records: String(a.records), batch: String(a.batch) };
 
   const k = await getEngine();
   const dir = startTrainDir(a.out, a.resume);
@@ -243,14 +245,14 @@ async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
   progress.done();
   const wall = totals.seconds;
 
-  await writeSafetensorsFile(join(a.out, 'model.safetensors'), weights.map((name, i) => ({ name, dtype: 'F32', shape: [...trainer.model.param(name).shape], data: data[i] as Float32Array })), {
-    config: JSON.stringify(configJson(config)),
+  await writeSafetensorsFile(join(a.out, 'model.safetensors'), weights.map((name, i) => ({ name: trainer.model.checkpointName(name), dtype: 'F32', shape: [...trainer.model.param(name).shape], data: data[i] as Float32Array })), {
+    config: JSON.stringify(gpt2Family.writeConfig(config)),
     vocab: JSON.stringify(vocab),
     training: `backward-lens train --records ${a.records} --layers ${config.nLayer} --embd ${config.nEmbd} --heads ${config.nHead} --context ${config.nPositions} --epochs ${a.epochs} --batch ${a.batch} --lr ${a.hyper.lr} --warmup ${a.hyper.warmupSteps} --weight-decay ${a.hyper.weightDecay} --seed ${a.seed}`,
   });
-  await writeFile(join(a.out, 'config.json'), JSON.stringify(configJson(config), null, 2) + '\n');
+  await writeFile(join(a.out, 'config.json'), JSON.stringify(gpt2Family.writeConfig(config), null, 2) + '\n');
   const quality = await factQuality(trainer.model, tokenizer, a.dataDir, a.records);
-  const summary = { records: a.records, sentences: seqs.length, vocab: vocab.length, config, hyper, seed: a.seed, steps: trainer.steps, wallSeconds: wall, tokensPerSecond: totals.tokens / wall, gflops: totals.flops / wall / 1e9, adapter: k.gpu.adapterName, quality };
+  const summary = { records: a.records, sentences: seqs.length, vocab: vocab.length, config: sizes, hyper, seed: a.seed, steps: trainer.steps, wallSeconds: wall, tokensPerSecond: totals.tokens / wall, gflops: totals.flops / wall / 1e9, adapter: k.gpu.adapterName, quality };
   await writeFile(join(a.out, 'train-summary.json'), JSON.stringify(summary, null, 2) + '\n');
   console.log(formatQuality(quality));
   console.log(`trained ${trainer.steps} steps in ${(wall / 60).toFixed(1)} min (${summary.tokensPerSecond.toFixed(0)} tok/s, ${summary.gflops.toFixed(2)} GFLOP/s); wrote ${a.out}`);

@@ -2,7 +2,7 @@
 // in float64 from the two read-back copies (edits touch a few matrices, so the
 // readback is small next to the model).
 import { readAll } from '../gpu/buffers.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import type { WeightChange } from './types.ts';
 
 /** An edit whose step overflowed float32 (a learning rate far too large): its weights are unusable. */
@@ -11,7 +11,7 @@ export class NonFiniteEditError extends Error {
 }
 
 /** Throws NonFiniteEditError, naming the tensor, when an edited weight holds an infinite or NaN value. */
-export async function weightChanges(model: Gpt2): Promise<WeightChange[]> {
+export async function weightChanges(model: Model): Promise<WeightChange[]> {
   const names = model.edited;
   const data = (await readAll(model.k, names.flatMap((n) => [model.param(n), model.original(n)!]))) as Float32Array[];
   return names.map((name, i) => {

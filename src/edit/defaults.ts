@@ -2,7 +2,7 @@
 // The paper gives the forward pass shift's setting for GPT2-xl only (layer 35,
 // eta 0.24); the embedded default model's values come from the sweep in
 // scripts/edit-defaults.ts. Other models need --layers and --lr.
-import type { Gpt2Config } from '../model/config.ts';
+import type { ModelConfig } from '../model/config.ts';
 import type { EditMethod } from './types.ts';
 
 export interface EditDefaults {
@@ -32,7 +32,7 @@ const GPT2_XL: EditDefaults = {
 };
 
 /** The defaults for the embedded model, or for a model shaped like GPT2-xl; undefined otherwise. */
-export function editDefaults(config: Gpt2Config, isDefaultModel: boolean): EditDefaults | undefined {
+export function editDefaults(config: ModelConfig, isDefaultModel: boolean): EditDefaults | undefined {
   if (isDefaultModel) return DEFAULT_MODEL;
   if (config.nLayer === 48 && config.nEmbd === 1600 && config.vocabSize === 50257) return GPT2_XL;
   return undefined;

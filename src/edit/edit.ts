@@ -3,8 +3,8 @@
 // model.restore(), which gives back the original bytes of every changed weight.
 import { BadInputError } from '../errors.ts';
 import { preparePair } from '../pass/prepare.ts';
-import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import { ROLES, type Role } from '../model/config.ts';
+import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { weightChanges } from './changes.ts';
 import { adam, sgd } from './finetune.ts';
@@ -14,8 +14,8 @@ import { EDIT_METHODS, type EditPair, type EditResult, type EditSpec } from './t
 /** MEMIT's fine-tuning baseline: Adam at 5e-4 for up to 25 steps. */
 export const ADAM_DEFAULTS = { lr: 5e-4, steps: 25 } as const;
 
-export async function edit(model: Gpt2, tokenizer: Tokenizer, pairs: readonly EditPair[], spec: EditSpec): Promise<EditResult> {
-  const s = checkSpec(model, spec);
+export async function edit(model: Model, tokenizer: Tokenizer, pairs: readonly EditPair[], spec: EditSpec): Promise<EditResult> {
+  const { roles, ...s } = checkSpec(model, spec);
   if (pairs.length === 0) throw new BadInputError('no prompt/target pairs to edit');
   const prepared = pairs.map((p) => preparePair(model, tokenizer, p.prompt, p.target, s.targetTokens));
   let steps = 0;
@@ -24,14 +24,18 @@ export async function edit(model: Gpt2, tokenizer: Tokenizer, pairs: readonly Ed
   if (s.method === 'shift') {
     ({ passes: steps, shifts } = await forwardPassShift(model, prepared, s.layers, s.lr, s.steps));
   } else {
-    losses = s.method === 'sgd' ? await sgd(model, prepared, s.layers, s.modules, s.lr, s.steps) : await adam(model, prepared, s.layers, s.lr, s.steps);
+    losses = s.method === 'sgd' ? await sgd(model, prepared, s.layers, roles, s.lr, s.steps) : await adam(model, prepared, s.layers, s.lr, s.steps);
     steps = losses.length;
   }
   return { spec: s, steps, losses, shifts, changes: await weightChanges(model) };
 }
 
-/** The spec with its defaults filled in; a value the method cannot take is a BadInputError that names it. */
-export function checkSpec(model: Gpt2, spec: EditSpec): EditResult['spec'] {
+/**
+ * The spec with its defaults filled in (modules by the checkpoint's names, as results
+ * show them) and the roles it edits; a value the method cannot take is a
+ * BadInputError that names it.
+ */
+export function checkSpec(model: Model, spec: EditSpec): EditResult['spec'] & { roles: Role[] } {
   const { method } = spec;
   if (!EDIT_METHODS.includes(method)) throw new BadInputError(`unknown edit method "${method}": choose ${EDIT_METHODS.join(', ')}`);
   const nLayer = model.config.nLayer;
@@ -44,14 +48,15 @@ export function checkSpec(model: Gpt2, spec: EditSpec): EditResult['spec'] {
   if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0) throw new BadInputError(`η ${lr} must be a number > 0`);
   const steps = spec.steps ?? (method === 'adam' ? ADAM_DEFAULTS.steps : 1);
   if (!Number.isInteger(steps) || steps < 1) throw new BadInputError(`steps ${steps}: give a whole number >= 1`);
-  const modules: LinearModule[] = [...new Set<LinearModule>(spec.modules ?? ['mlp.c_proj'])];
-  const unknown = modules.find((m) => !LINEAR_MODULES.includes(m));
-  if (unknown) throw new BadInputError(`unknown module "${unknown}": choose from ${LINEAR_MODULES.join(', ')}`);
-  if (method !== 'sgd' && modules.some((m) => m !== 'mlp.c_proj')) {
-    throw new BadInputError(`${method} edits mlp.c_proj (FF2) only, not ${modules.filter((m) => m !== 'mlp.c_proj').join(', ')}; use sgd for other modules`);
+  const roles: Role[] = [...new Set<Role>(spec.modules ?? ['ff_out'])];
+  const unknown = roles.find((m) => !ROLES.includes(m));
+  if (unknown) throw new BadInputError(`unknown module role "${unknown}": choose from ${ROLES.join(', ')}`);
+  const name = (r: Role) => model.family.modules[r];
+  if (method !== 'sgd' && roles.some((m) => m !== 'ff_out')) {
+    throw new BadInputError(`${method} edits ${name('ff_out')} (FF2) only, not ${roles.filter((m) => m !== 'ff_out').map(name).join(', ')}; use sgd for other modules`);
   }
   const targetTokens = spec.targetTokens ?? 'first';
   if (targetTokens !== 'first' && targetTokens !== 'all') throw new BadInputError(`targetTokens "${targetTokens}": choose first or all`);
-  if (method === 'shift' && targetTokens !== 'first') throw new BadInputError('shift writes the first target token (e = wte[t]); targetTokens "all" applies to sgd and adam');
-  return { method, layers, lr, steps, modules, targetTokens };
+  if (method === 'shift' && targetTokens !== 'first') throw new BadInputError('shift writes the first target token (e = D[:, t]); targetTokens "all" applies to sgd and adam');
+  return { method, layers, lr, steps, modules: roles.map(name), targetTokens, roles };
 }

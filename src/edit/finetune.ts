@@ -6,8 +6,8 @@
 import { zeros } from '../gpu/buffers.ts';
 import { GradientPass } from '../pass/pass.ts';
 import type { PreparedPair } from '../pass/prepare.ts';
-import type { LinearModule } from '../model/config.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Role } from '../model/config.ts';
+import type { Model } from '../model/model.ts';
 import { adamw } from '../gpu/adam.ts';
 import type { Tensor } from '../tensor.ts';
 
@@ -15,12 +15,12 @@ import type { Tensor } from '../tensor.ts';
 export const ADAM_STOP_LOSS = 1e-2;
 
 /** `steps` SGD steps on the summed NLL; returns the loss before each step. */
-export async function sgd(model: Gpt2, pairs: readonly PreparedPair[], layers: readonly number[], modules: readonly LinearModule[], lr: number, steps: number): Promise<number[]> {
+export async function sgd(model: Model, pairs: readonly PreparedPair[], layers: readonly number[], roles: readonly Role[], lr: number, steps: number): Promise<number[]> {
   const losses: number[] = [];
   for (let s = 0; s < steps; s++) {
     const pass = GradientPass.fromPrepared(model, pairs);
     try {
-      for (const l of layers) for (const m of modules) pass.batchFactors(l, m).applyUpdate(model.editable(`h.${l}.${m}.weight`), lr);
+      for (const l of layers) for (const r of roles) pass.batchFactors(l, r).applyUpdate(model.editable(model.linear(l, r).weightName), lr);
       losses.push((await pass.readOutputs()).reduce((sum, o) => sum + o.loss, 0));
     } finally {
       pass.dispose();
@@ -30,18 +30,20 @@ export async function sgd(model: Gpt2, pairs: readonly PreparedPair[], layers: r
 }
 
 /** Up to `maxSteps` Adam steps on MEMIT's loss (mean over pairs of the mean token NLL); returns the loss before each step. */
-export async function adam(model: Gpt2, pairs: readonly PreparedPair[], layers: readonly number[], lr: number, maxSteps: number): Promise<number[]> {
+export async function adam(model: Model, pairs: readonly PreparedPair[], layers: readonly number[], lr: number, maxSteps: number): Promise<number[]> {
   const k = model.k;
-  const names = layers.flatMap((l) => [`h.${l}.mlp.c_proj.weight`, `h.${l}.mlp.c_proj.bias`]);
+  const ff2 = layers.map((l) => model.linear(l, 'ff_out'));
+  if (ff2.some((m) => !m.biasName)) throw new RangeError('adam: FF2 without a bias is not yet supported');
+  const names = ff2.flatMap((m) => [m.weightName, m.biasName!]);
   const state = new Map(names.map((n) => [n, { m: zeros(k, model.param(n).shape), v: zeros(k, model.param(n).shape) }]));
   const losses: number[] = [];
   try {
     for (let step = 1; step <= maxSteps; step++) {
       const pass = GradientPass.fromPrepared(model, pairs, { loss: 'mean' });
       try {
-        for (const l of layers) {
-          const f = pass.batchFactors(l, 'mlp.c_proj');
-          const grads: [string, Tensor][] = [[`h.${l}.mlp.c_proj.weight`, f.materialize()], [`h.${l}.mlp.c_proj.bias`, f.biasGradient()]];
+        for (const m of ff2) {
+          const f = pass.batchFactors(m.layer, 'ff_out');
+          const grads: [string, Tensor][] = [[m.weightName, f.materialize()], [m.biasName!, f.biasGradient()]];
           for (const [name, g] of grads) {
             const { m, v } = state.get(name)!;
             adamw(k, model.editable(name), g, m, v, { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step });

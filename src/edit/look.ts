@@ -1,8 +1,8 @@
 // What the model says after each prompt, for showing an edit's effect: the next-token
 // top-5, the target's rank and probability, and a greedy continuation. The CLI's
 // edit command and the web app's edit panel both show exactly this.
-import { generate } from '../model/generate.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import { generate } from '../model/decode.ts';
+import type { Model } from '../model/model.ts';
 import { predictNext, type Prediction } from '../model/next-token.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 
@@ -13,7 +13,7 @@ export interface Side {
 }
 
 /** Top-5, the target's rank and probability, and a greedy continuation of `tokens` tokens (0: none) per pair. */
-export async function look(model: Gpt2, tokenizer: Tokenizer, pairs: readonly { prompt: string; target: string }[], tokens: number): Promise<Side[]> {
+export async function look(model: Model, tokenizer: Tokenizer, pairs: readonly { prompt: string; target: string }[], tokens: number): Promise<Side[]> {
   const prompts = pairs.map((p) => tokenizer.encode(p.prompt));
   const predictions = await predictNext(model, tokenizer, prompts, 5, pairs.map((p) => tokenizer.encode(p.target)[0]));
   const continuations = tokens > 0 ? await generate(model, prompts, { maxNewTokens: tokens }) : prompts.map(() => []);

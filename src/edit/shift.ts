@@ -1,13 +1,14 @@
 // Forward pass shift (paper §7; SPEC §4): one forward pass, no backward. With x_n the
 // input of FF2 (the GELU output, width 4d) at layer L at the last prompt token and
-// e = wte[t] the raw embedding row of the target's first token, FF2's weight in
-// Conv1D layout [4d, d] gets W += eta * x_n ⊗ e; the bias is left alone. Several
+// e = D[:, t] the target's first token's row of the unembedding (the raw embedding
+// row when the head is tied, as in GPT-2), FF2's weight in [4d, d] layout gets
+// W += eta * x_n ⊗ e; the bias is left alone. Several
 // pairs are one batched pass and one sum of rank-1 updates (a single [4d, d] matmul
 // over the pairs); a pair whose target already is the top-1 next token adds nothing.
 import { Tape } from '../autograd/tape.ts';
 import { readI32 } from '../gpu/buffers.ts';
 import type { PreparedPair } from '../pass/prepare.ts';
-import type { Gpt2, Hook } from '../model/gpt2.ts';
+import type { Model, Hook } from '../model/model.ts';
 import { gemm } from '../gpu/gemm.ts';
 import { topk } from '../gpu/vocab.ts';
 import type { Tensor } from '../tensor.ts';
@@ -23,7 +24,7 @@ export interface ShiftOutcome {
  * Up to `steps` rounds of: forward pass, then shift every layer in `layers` (each by
  * its own x_n from that pass) for the pairs whose target is not yet top-1.
  */
-export async function forwardPassShift(model: Gpt2, pairs: readonly PreparedPair[], layers: readonly number[], lr: number, steps: number): Promise<ShiftOutcome> {
+export async function forwardPassShift(model: Model, pairs: readonly PreparedPair[], layers: readonly number[], lr: number, steps: number): Promise<ShiftOutcome> {
   const k = model.k;
   const { nEmbd: d, nInner: f } = model.config;
   const B = pairs.length;
@@ -48,14 +49,13 @@ export async function forwardPassShift(model: Gpt2, pairs: readonly PreparedPair
       if (!active.some(Boolean)) break;
       // e rows of pairs already at top-1 stay zero, so they add nothing to the sum.
       const E = tape.zeros([B, d], 'f32', 'shift.e');
-      const wte = model.param('wte.weight');
       pairs.forEach((p, seq) => {
         if (!active[seq]) return;
-        const row = wte.rowAt(p.targetIds[0]!); // wte may be split in blocks at small binding limits
+        const row = model.unembeddingRow(p.targetIds[0]!);
         k.copy(row.buffer, row.byteOffset, E.buffer, seq * d * 4, d * 4);
       });
       for (const l of layers) {
-        const W = model.editable(`h.${l}.mlp.c_proj.weight`);
+        const W = model.editable(model.linear(l, 'ff_out').weightName);
         gemm(k, { A: xs.get(`blocks.${l}.mlp.hook_post`)!.buffer, B: E.buffer, C: W.buffer, M: f, N: d, K: B, transA: true, alpha: lr, beta: 1 });
       }
       active.forEach((a, seq) => a && shifts[seq]!++);

@@ -1,7 +1,7 @@
 // What an edit is asked to do and what it did. An edit changes named weight
-// matrices in place through Gpt2.editable(), so model.restore() undoes it exactly.
+// matrices in place through Model.editable(), so model.restore() undoes it exactly.
 import type { TargetTokens } from '../pass/prepare.ts';
-import type { LinearModule } from '../model/config.ts';
+import type { Role } from '../model/config.ts';
 
 export const EDIT_METHODS = ['shift', 'sgd', 'adam'] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number];
@@ -18,8 +18,8 @@ export interface EditSpec {
    * most this many steps, stopping once the loss is below 1e-2 (default 25).
    */
   steps?: number;
-  /** sgd only: the linear modules to update (default mlp.c_proj). shift and adam edit mlp.c_proj. */
-  modules?: readonly LinearModule[];
+  /** sgd only: the linear modules to update (default ff_out, FF2). shift and adam edit ff_out. */
+  modules?: readonly Role[];
   /** sgd and adam: the loss is the NLL of the target's first token, or of every target token teacher-forced. */
   targetTokens?: TargetTokens;
 }
@@ -31,7 +31,7 @@ export interface EditPair {
 }
 
 export interface WeightChange {
-  /** Parameter name, e.g. h.2.mlp.c_proj.weight. */
+  /** The checkpoint's tensor name of the parameter. */
   name: string;
   /** Frobenius norm of (current - original) in float64. */
   norm: number;
@@ -40,7 +40,12 @@ export interface WeightChange {
 }
 
 export interface EditResult {
-  spec: Required<Pick<EditSpec, 'method' | 'lr' | 'steps'>> & { layers: number[]; modules: LinearModule[]; targetTokens: TargetTokens };
+  spec: Required<Pick<EditSpec, 'method' | 'lr' | 'steps'>> & {
+    layers: number[];
+    /** The edited modules by the checkpoint's names. */
+    modules: string[];
+    targetTokens: TargetTokens;
+  };
   /** Forward passes (shift) or optimiser steps (sgd, adam) actually run. */
   steps: number;
   /** sgd, adam: the loss before each step (sum of NLLs for sgd; MEMIT's mean NLL for adam). */

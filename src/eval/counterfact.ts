@@ -3,7 +3,7 @@
 // comparisons ES / PS / NS with magnitudes, and n-gram entropy of seeded generations.
 // All six teacher-forced continuations of a record share one batched forward pass.
 import { answerTokens, type CounterFactRecord } from '../data/counterfact.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { fluency } from './fluency.ts';
 import { scoreContinuations, type Scored } from './score.ts';
@@ -42,7 +42,7 @@ const meanOf = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) 
 const flag = (b: boolean): number => (b ? 1 : 0);
 
 /** Scores the record's six continuations and derives every teacher-forced metric. */
-export async function probeRecord(model: Gpt2, tokenizer: Tokenizer, r: CounterFactRecord): Promise<ProbeMetrics> {
+export async function probeRecord(model: Model, tokenizer: Tokenizer, r: CounterFactRecord): Promise<ProbeMetrics> {
   const enc = (s: string) => tokenizer.encode(s);
   const [newAns, trueAns, locAns] = [answerTokens(tokenizer, r.prompt, r.target_new), answerTokens(tokenizer, r.prompt, r.ground_truth), answerTokens(tokenizer, r.locality_prompt, r.locality_ground_truth)];
   const prompt = enc(r.prompt);
@@ -86,10 +86,10 @@ export function recordSeed(seed: number, caseId: number): number {
 }
 
 /** Generates `total` tokens in all (prompt included) per prompt, `length` capped by the context. */
-export type Generator = (model: Gpt2, prompts: readonly (readonly number[])[], opts: { newTokens: number[]; topK: number; seed: number }) => Promise<number[][]>;
+export type Generator = (model: Model, prompts: readonly (readonly number[])[], opts: { newTokens: number[]; topK: number; seed: number }) => Promise<number[][]>;
 
 /** n-gram entropy of top-k 5 generations from the prompt and the rephrase prompt (SPEC §5). */
-export async function recordFluency(model: Gpt2, tokenizer: Tokenizer, r: CounterFactRecord, seed: number, generate: Generator, total = 100): Promise<FluencyResult> {
+export async function recordFluency(model: Model, tokenizer: Tokenizer, r: CounterFactRecord, seed: number, generate: Generator, total = 100): Promise<FluencyResult> {
   const length = Math.min(total, model.config.nPositions);
   const prompts = [r.prompt, r.rephrase_prompt].map((p) => tokenizer.encode(p).slice(-(length - 1)));
   const added = await generate(model, prompts, { newTokens: prompts.map((p) => length - p.length), topK: 5, seed: recordSeed(seed, r.case_id) });

@@ -5,7 +5,7 @@ import { spaced } from '../data/counterfact.ts';
 import { edit } from '../edit/edit.ts';
 import type { LocatedEditor } from '../edit/located/editor.ts';
 import type { ValueHparams } from '../edit/located/value-vector.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { Editor } from './run.ts';
 
@@ -17,7 +17,7 @@ export interface LocatedSetup {
   memitValue: ValueHparams;
 }
 
-export function modelEditor(model: Gpt2, tokenizer: Tokenizer, located?: LocatedSetup): Editor {
+export function modelEditor(model: Model, tokenizer: Tokenizer, located?: LocatedSetup): Editor {
   return {
     async apply(m, records) {
       if (m.kind === 'rome' || m.kind === 'memit') {

@@ -3,7 +3,7 @@
 // the target written in FF2's gradient, split by whether training ever showed the
 // model the target token.
 import type { CounterFactRecord } from '../data/counterfact.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { recordSentences } from '../train/corpus.ts';
 import { recall, type PromptAnswer, type RecallResult } from './facts.ts';
@@ -17,7 +17,7 @@ export interface FactQuality {
 }
 
 /** `onProgress(done)` counts prompts across the four sets: three per trained record, one per held-out one. */
-export async function factQuality(model: Gpt2, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], heldOut: readonly CounterFactRecord[], onProgress?: (done: number) => void): Promise<FactQuality> {
+export async function factQuality(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], heldOut: readonly CounterFactRecord[], onProgress?: (done: number) => void): Promise<FactQuality> {
   const sets = {
     trainedPrompt: trained.map((r) => ({ prompt: r.prompt, answer: r.ground_truth })),
     trainedLocality: trained.map((r) => ({ prompt: r.locality_prompt, answer: r.locality_ground_truth })),
@@ -48,7 +48,7 @@ export interface WritesReport {
  * token occurs anywhere in the sentences of `corpus`, the records the model trained on.
  * `onProgress(done)` counts records.
  */
-export async function writesReport(model: Gpt2, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, corpus: readonly CounterFactRecord[] = trained, onProgress?: (done: number) => void): Promise<WritesReport> {
+export async function writesReport(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, corpus: readonly CounterFactRecord[] = trained, onProgress?: (done: number) => void): Promise<WritesReport> {
   const seen = new Set(corpus.flatMap(recordSentences).flatMap((s) => tokenizer.encode(s)));
   const isSeen = (r: CounterFactRecord) => seen.has(tokenizer.answerIds(r.prompt, r.target_new)[0]!);
   const item = (r: CounterFactRecord) => ({ prompt: r.prompt, targetNew: r.target_new });

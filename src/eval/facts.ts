@@ -2,7 +2,7 @@
 // prompt? Batched: one forward pass (logits at the last position only) per batch.
 import { Tape } from '../autograd/tape.ts';
 import { readI32 } from '../gpu/buffers.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import { topk } from '../gpu/vocab.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 
@@ -20,7 +20,7 @@ export interface RecallResult {
 }
 
 /** Top-1 next token after each prompt, in batches. */
-export async function predictNext(model: Gpt2, tokenizer: Tokenizer, prompts: readonly string[], batchSize = 64, onProgress?: (done: number) => void): Promise<number[]> {
+export async function predictNext(model: Model, tokenizer: Tokenizer, prompts: readonly string[], batchSize = 64, onProgress?: (done: number) => void): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < prompts.length; i += batchSize) {
     const seqs = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p).slice(-model.config.nPositions));
@@ -39,7 +39,7 @@ export async function predictNext(model: Gpt2, tokenizer: Tokenizer, prompts: re
 }
 
 /** `onProgress` gets the number of items predicted so far after each batch. */
-export async function recall(model: Gpt2, tokenizer: Tokenizer, items: readonly PromptAnswer[], onProgress?: (done: number) => void): Promise<RecallResult> {
+export async function recall(model: Model, tokenizer: Tokenizer, items: readonly PromptAnswer[], onProgress?: (done: number) => void): Promise<RecallResult> {
   const predictions = await predictNext(model, tokenizer, items.map((x) => x.prompt), 64, onProgress);
   const correct = items.filter((x, i) => tokenizer.answerIds(x.prompt, x.answer)[0] === predictions[i]).length;
   return { total: items.length, correct, accuracy: items.length ? correct / items.length : 0, predictions };

@@ -2,7 +2,7 @@
 // SPEC §5, restore, and hand the finished line to the caller (which appends it to
 // records.jsonl). Browser-safe: the edit, the generator and the sink come in.
 import type { Selected, CounterFactRecord } from '../data/counterfact.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { probeRecord, recordFluency, type Generator, type ProbeMetrics } from './counterfact.ts';
 import type { MethodSpec } from './methods.ts';
@@ -60,7 +60,7 @@ export const lineKey = (index: number, method: string): string => `${index}\u000
  * perplexity is computed once.
  */
 export async function runEvaluation(
-  model: Gpt2,
+  model: Model,
   tokenizer: Tokenizer,
   records: readonly Selected[],
   methods: readonly MethodSpec[],

@@ -3,7 +3,7 @@
 // logits rows, since the [rows, V] logits dominate memory (V = 50,257 for GPT-2).
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
-import type { Gpt2, Target } from '../model/gpt2.ts';
+import type { Model, Target } from '../model/model.ts';
 import { topk } from '../gpu/vocab.ts';
 
 export interface ScoreItem {
@@ -28,7 +28,7 @@ interface Row {
 }
 
 /** Runs rows in batches; returns each row's NLL and top-1 id per target, in order. */
-async function runRows(model: Gpt2, rows: readonly Row[], withTop1 = true): Promise<Scored[]> {
+async function runRows(model: Model, rows: readonly Row[], withTop1 = true): Promise<Scored[]> {
   const V = model.config.vocabSize;
   const out: Scored[] = [];
   for (let start = 0; start < rows.length; ) {
@@ -41,7 +41,7 @@ async function runRows(model: Gpt2, rows: readonly Row[], withTop1 = true): Prom
   return out;
 }
 
-async function runBatch(model: Gpt2, rows: readonly Row[], withTop1: boolean): Promise<Scored[]> {
+async function runBatch(model: Model, rows: readonly Row[], withTop1: boolean): Promise<Scored[]> {
   const targets: Target[] = rows.flatMap((r, seq) => r.targets.map((t) => ({ seq, ...t })));
   if (targets.length === 0) return rows.map(() => ({ nll: [], top1: [] }));
   const tape = new Tape(model.k);
@@ -69,7 +69,7 @@ async function runBatch(model: Gpt2, rows: readonly Row[], withTop1: boolean): P
  * Scores each continuation after its prompt. A prompt that would push the sequence
  * past the context loses its first tokens; an empty continuation scores nothing.
  */
-export async function scoreContinuations(model: Gpt2, items: readonly ScoreItem[]): Promise<Scored[]> {
+export async function scoreContinuations(model: Model, items: readonly ScoreItem[]): Promise<Scored[]> {
   const context = model.config.nPositions;
   const rows = items.map((it): Row => {
     if (it.prompt.length === 0) throw new RangeError('cannot score a continuation after an empty prompt');
@@ -93,7 +93,7 @@ export interface Perplexity {
  * exp(mean NLL) over every predicted token of the texts, each cut to its first
  * `maxTokens` tokens (and the model's context). Sums in float64.
  */
-export async function perplexity(model: Gpt2, texts: readonly (readonly number[])[], maxTokens = 256): Promise<Perplexity> {
+export async function perplexity(model: Model, texts: readonly (readonly number[])[], maxTokens = 256): Promise<Perplexity> {
   const limit = Math.min(maxTokens, model.config.nPositions);
   const rows = texts
     .map((t) => t.slice(0, limit))

@@ -5,7 +5,7 @@
 // reached), the lower bound (eta at or below it), then bisect in log space until
 // hi / lo <= 1 + tolerance and report hi, the smallest eta seen to succeed.
 import { answerToken, type Selected } from '../data/counterfact.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { EditKind, MethodSpec } from './methods.ts';
 import type { Editor } from './run.ts';
@@ -55,7 +55,7 @@ export interface SweepOptions {
 const spec = (method: EditKind, layer: number, lr: number): MethodSpec => ({ kind: method, label: `${method}:layers=${layer},lr=${lr},steps=1`, layers: [layer], lr, steps: 1 });
 
 export async function sweep(
-  model: Gpt2,
+  model: Model,
   tokenizer: Tokenizer,
   records: readonly Selected[],
   opts: SweepOptions,

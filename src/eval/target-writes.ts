@@ -3,7 +3,7 @@
 // target's first token is among the k least probable tokens of FF2's delta_n (the
 // update subtracts delta, so these are the tokens the edit writes in).
 import { analyze } from '../lens/analyze.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 
 export interface PromptTargetNew {
@@ -22,7 +22,7 @@ export interface LayerWrites {
 }
 
 export async function targetWrites(
-  model: Gpt2,
+  model: Model,
   tokenizer: Tokenizer,
   items: readonly PromptTargetNew[],
   k = 5,
@@ -32,7 +32,7 @@ export async function targetWrites(
   const ranks: number[][] = Array.from({ length: model.config.nLayer }, () => []);
   for (let i = 0; i < items.length; i += batchSize) {
     const pairs = items.slice(i, i + batchSize).map((x) => ({ prompt: x.prompt, target: ` ${x.targetNew}` }));
-    for (const a of await analyze(model, tokenizer, pairs, { modules: ['mlp.c_proj'], k: 1 })) {
+    for (const a of await analyze(model, tokenizer, pairs, { modules: ['ff_out'], k: 1 })) {
       for (const { layer, modules } of a.layers) ranks[layer]!.push(modules[0]!.delta.at(-1)!.targetRank!);
     }
     onBatch?.(Math.min(items.length, i + batchSize));

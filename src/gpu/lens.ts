@@ -1,5 +1,5 @@
 // The fused logit-lens reduction (kernels/lens.wgsl): for each row of h, the
-// log-sum-exp of h . wte^T, its top-k and bottom-k, and the 0-based ranks of
+// log-sum-exp of h . E^T (E the [V, d] unembedding), its top-k and bottom-k, and the 0-based ranks of
 // watched ids, without ever storing the [rows, vocabulary] logits. Order and ties
 // are those of gpu/vocab.ts.
 import { upload, zeros } from './buffers.ts';
@@ -38,11 +38,11 @@ export interface LensRow {
 const resultWords = (count: number, watched: number) => 1 + 4 * count + 2 * watched;
 
 /**
- * Runs the fused lens on h [R, d] against wte [V, d] (split or not) and returns the
+ * Runs the fused lens on h [R, d] against the unembedding E [V, d] (split or not) and returns the
  * raw result [R, 1 + 4k + 2W] for decodeLens: one readback for any number of rows.
  */
-export function lens(k: Kernels, h: Tensor, wte: Tensor, count: number, watched: readonly number[]): Tensor {
-  const [V, d] = wte.shape as [number, number];
+export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[]): Tensor {
+  const [V, d] = E.shape as [number, number];
   const R = h.rows;
   const W = watched.length;
   if (h.cols !== d) throw new RangeError(`lens: rows of ${h.cols}, the embedding has ${d}`);
@@ -55,7 +55,7 @@ export function lens(k: Kernels, h: Tensor, wte: Tensor, count: number, watched:
 
   const groups = Math.ceil(R / ROWS);
   const wanted = Math.max(1, Math.ceil(INVOCATIONS / groups));
-  const sliceCounts = wte.blocks.map((b) => Math.min(wanted, Math.ceil(b.rows / IDS)));
+  const sliceCounts = E.blocks.map((b) => Math.min(wanted, Math.ceil(b.rows / IDS)));
   const nSlices = sliceCounts.reduce((a, b) => a + b, 0);
   const rec = 2 + 4 * count + 2 * W;
   const part = zeros(k, [R * nSlices * rec], 'i32', 'lens.partials');
@@ -67,14 +67,14 @@ export function lens(k: Kernels, h: Tensor, wte: Tensor, count: number, watched:
   const unusedOut = zeros(k, [1], 'f32', 'lens.unusedOut');
   try {
     const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode];
-    if (W) for (const b of wte.blocks) k.dispatch(LENS, 'lens_tiles', params(b, 1, 0, 1), [h.buffer, b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer], grid1d(groups, 64));
+    if (W) for (const b of E.blocks) k.dispatch(LENS, 'lens_tiles', params(b, 1, 0, 1), [h.buffer, b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer], grid1d(groups, 64));
     let slice0 = 0;
-    wte.blocks.forEach((b, i) => {
+    E.blocks.forEach((b, i) => {
       const S = sliceCounts[i]!;
       k.dispatch(LENS, 'lens_tiles', params(b, S, slice0, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer], grid1d(groups * S, 64));
       slice0 += S;
     });
-    k.dispatch(LENS, 'lens_merge', params(wte.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
+    k.dispatch(LENS, 'lens_merge', params(E.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
   } finally {
     part.dispose();
     ids.dispose();

@@ -4,9 +4,9 @@
 // d-dimensional spanning vector with the target's and the original answer's ranks.
 import { rankOfProduct } from '../autograd/linalg.ts';
 import { readAll, zeros } from '../gpu/buffers.ts';
-import { LINEAR_MODULES, type LinearModule } from '../model/config.ts';
+import { ROLES, type Role } from '../model/config.ts';
 import { checkFiniteLogits } from '../model/finite.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
 import { rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
@@ -19,7 +19,7 @@ import type { Analysis, AnalysisSettings, ModuleView, Token, TokenProb, VectorVi
 export type { PromptTarget };
 
 export interface AnalyzeOptions {
-  modules?: readonly LinearModule[];
+  modules?: readonly Role[];
   layers?: readonly number[];
   k?: number;
   normalized?: boolean;
@@ -40,20 +40,21 @@ export interface StageTimes {
 
 const now = () => performance.now();
 
-export function settingsFor(model: Gpt2, opts: AnalyzeOptions): AnalysisSettings {
+/** The settings an analysis reports, and the roles of its modules in the same order. */
+export function settingsFor(model: Model, opts: AnalyzeOptions): AnalysisSettings & { roles: readonly Role[] } {
   const layers = opts.layers ?? Array.from({ length: model.config.nLayer }, (_, l) => l);
   const bad = layers.find((l) => !Number.isInteger(l) || l < 0 || l >= model.config.nLayer);
   if (bad !== undefined) throw new BadInputError(`layer ${bad} does not exist: this model has layers 0-${model.config.nLayer - 1}`);
-  const modules = opts.modules ?? LINEAR_MODULES;
-  const unknown = modules.find((m) => !LINEAR_MODULES.includes(m));
-  if (unknown) throw new BadInputError(`unknown module "${unknown}": choose from ${LINEAR_MODULES.join(', ')}`);
+  const roles = opts.modules ?? ROLES;
+  const unknown = roles.find((m) => !ROLES.includes(m));
+  if (unknown) throw new BadInputError(`unknown module role "${unknown}": choose from ${ROLES.join(', ')}`);
   const k = opts.k ?? 5;
   if (!Number.isInteger(k) || k < 1 || k > 100) throw new BadInputError(`k = ${k}: choose 1-100 tokens per list`);
-  return { layers: [...layers], modules: [...modules], k, normalized: opts.normalized ?? false, targetTokens: opts.targetTokens ?? 'first' };
+  return { roles: [...roles], layers: [...layers], modules: roles.map((r) => model.family.modules[r]), k, normalized: opts.normalized ?? false, targetTokens: opts.targetTokens ?? 'first' };
 }
 
 /** Analyses each pair; all pairs share one forward and one backward pass. */
-export async function analyze(model: Gpt2, tokenizer: Tokenizer, pairs: readonly PromptTarget[], opts: AnalyzeOptions = {}, times?: StageTimes): Promise<Analysis[]> {
+export async function analyze(model: Model, tokenizer: Tokenizer, pairs: readonly PromptTarget[], opts: AnalyzeOptions = {}, times?: StageTimes): Promise<Analysis[]> {
   const settings = settingsFor(model, opts);
   const t = now();
   const pass = GradientPass.run(model, tokenizer, pairs, { targetTokens: settings.targetTokens });
@@ -69,7 +70,7 @@ export async function analyze(model: Gpt2, tokenizer: Tokenizer, pairs: readonly
 /** The analysis of a pass that already ran; the caller keeps it (and disposes it). */
 export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts: AnalyzeOptions = {}, times?: StageTimes): Promise<Analysis[]> {
   const model = pass.model;
-  const settings = settingsFor(model, opts);
+  const { roles, ...settings } = settingsFor(model, opts);
   const k = model.k;
   const outputs = await pass.readOutputs();
   const results: Analysis[] = [];
@@ -82,7 +83,7 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     const original = argmax(rowLogits);
     const probOf = (id: number) => Math.exp(rowLogits[id]! - lse);
     const watched = [p.targetIds[0]!, original];
-    const factors = collectFactors(pass, seq, settings);
+    const factors = collectFactors(pass, seq, settings.layers, roles);
 
     // One readback for the norms and the factors; the projections then run on the GPU
     // while the CPU works out the ranks from the factors.
@@ -120,11 +121,11 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
 
     const layers = settings.layers.map((layer) => ({
       layer,
-      modules: settings.modules.map((module): ModuleView => {
-        const i = factors.findIndex((f) => f.layer === layer && f.module === module);
+      modules: roles.map((role): ModuleView => {
+        const i = factors.findIndex((f) => f.layer === layer && f.role === role);
         const f = factors[i]!;
         return {
-          module,
+          module: model.family.modules[role],
           rank: ranks[i]!.rank,
           singularValues: Array.from(ranks[i]!.singularValues),
           x: view(norms[2 * i]!, projections.get(`${i}.x`), false),
@@ -155,7 +156,7 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
 
 interface FactorRef {
   layer: number;
-  module: LinearModule;
+  role: Role;
   X: Tensor;
   delta: Tensor;
   inDim: number;
@@ -165,12 +166,12 @@ interface FactorRef {
 }
 
 /** This pair's factors of every selected layer and module, with their row norms queued. */
-function collectFactors(pass: GradientPass, pair: number, settings: AnalysisSettings): FactorRef[] {
+function collectFactors(pass: GradientPass, pair: number, layers: readonly number[], roles: readonly Role[]): FactorRef[] {
   const k = pass.model.k;
-  return settings.layers.flatMap((layer) =>
-    settings.modules.map((module) => {
-      const f = pass.factors(layer, module, pair);
-      return { layer, module, X: f.X, delta: f.delta!, inDim: f.inDim, outDim: f.outDim, xNorms: rowNorms(k, f.X), deltaNorms: rowNorms(k, f.delta!) };
+  return layers.flatMap((layer) =>
+    roles.map((role) => {
+      const f = pass.factors(layer, role, pair);
+      return { layer, role, X: f.X, delta: f.delta!, inDim: f.inDim, outDim: f.outDim, xNorms: rowNorms(k, f.X), deltaNorms: rowNorms(k, f.delta!) };
     }),
   );
 }
@@ -182,7 +183,7 @@ function collectFactors(pass: GradientPass, pair: number, settings: AnalysisSett
  * rows that are exactly zero (the last layer's delta_i, i < n) all project alike,
  * so only the first is projected and the others reuse it.
  */
-async function projectSpanningVectors(model: Gpt2, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], read: ArrayLike<number>[]): Promise<Map<string, Projection[]>> {
+async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], read: ArrayLike<number>[]): Promise<Map<string, Projection[]>> {
   const d = model.config.nEmbd;
   const parts: { key: string; t: Tensor; data: ArrayLike<number> }[] = [];
   factors.forEach((f, i) => {

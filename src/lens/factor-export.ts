@@ -2,7 +2,7 @@
 // the logits at the last prompt position and the input ids, named so Python can
 // load them with safetensors.torch.load_file.
 import { readAll } from '../gpu/buffers.ts';
-import { LINEAR_MODULES } from '../model/config.ts';
+import { ROLES } from '../model/config.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
 import type { Tensor } from '../tensor.ts';
 import type { GradientPass } from '../pass/pass.ts';
@@ -12,9 +12,10 @@ export async function factorTensors(pass: GradientPass, pair: number): Promise<T
   const names: string[] = [];
   const tensors: Tensor[] = [];
   for (let l = 0; l < pass.model.config.nLayer; l++) {
-    for (const m of LINEAR_MODULES) {
-      const f = pass.factors(l, m, pair);
-      names.push(`h.${l}.${m}.x`, `h.${l}.${m}.delta`);
+    for (const role of ROLES) {
+      const f = pass.factors(l, role, pair);
+      const name = pass.model.family.linearName(l, role);
+      names.push(`${name}.x`, `${name}.delta`);
       tensors.push(f.X, f.delta!);
     }
   }

@@ -1,11 +1,10 @@
-// Logit lens LL(v) = softmax(ln_f(v) . D) (paper Eq. 7) of many d-dimensional vectors
-// at once: ln_f on the GPU, then the fused lens kernels (gpu/lens.ts) stream the
+// Logit lens LL(v) = softmax(norm_final(v) . D) (paper Eq. 7) of many d-dimensional vectors
+// at once: the final norm on the GPU, then the fused lens kernels (gpu/lens.ts) stream the
 // vocabulary once for hundreds of rows. Only k ids, k scores, a log-sum-exp and a
 // few ranks per vector come back.
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
-import { layernorm } from '../ops/layernorm.ts';
+import type { Model } from '../model/model.ts';
 import { decodeLens, lens, type IdScore } from '../gpu/lens.ts';
 import { normalizeRows } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
@@ -13,7 +12,7 @@ import type { Tensor } from '../tensor.ts';
 export interface LensOptions {
   /** How many most and least probable tokens to keep. */
   k: number;
-  /** Apply the lens to v / |v| (paper App. F): removes ln_f's epsilon artefact on small vectors. */
+  /** Apply the lens to v / |v| (paper App. F): removes the final norm's epsilon artefact on small vectors. */
   normalized: boolean;
 }
 
@@ -41,7 +40,7 @@ const PASS_ROWS = 2048;
  * Projects every row of `vectors` [m, d]. `watched` ids (the target, the original
  * answer) get their ranks in each row's distribution.
  */
-export async function logitLens(model: Gpt2, vectors: Tensor, opts: LensOptions, watched: readonly number[]): Promise<Projection[]> {
+export async function logitLens(model: Model, vectors: Tensor, opts: LensOptions, watched: readonly number[]): Promise<Projection[]> {
   const k = model.k;
   const d = model.config.nEmbd;
   if (vectors.cols !== d) throw new RangeError(`logit lens needs ${d}-dimensional vectors, got ${vectors.cols}`);
@@ -54,8 +53,7 @@ export async function logitLens(model: Gpt2, vectors: Tensor, opts: LensOptions,
       const chunk = tape.zeros([rows, d], 'f32', 'lens.chunk');
       k.copy(vectors.buffer, start * d * 4, chunk.buffer, 0, rows * d * 4);
       const input = opts.normalized ? tape.own(normalizeRows(k, chunk)) : chunk;
-      const h = layernorm(tape, input, model.param('ln_f.weight'), model.param('ln_f.bias'), model.config.eps);
-      const result = tape.own(lens(k, h, model.param(model.headName), opts.k, watched));
+      const result = tape.own(lens(k, model.finalNorm(tape, input), model.unembedding(), opts.k, watched));
       const [data] = await readAll(k, [result]);
       for (const row of decodeLens(data as Float32Array, rows, opts.k, watched.length)) {
         const probs = (list: IdScore[]) => list.map(({ id, score }) => ({ id, prob: Math.exp(score - row.lse) }));

@@ -1,6 +1,5 @@
 // The analysis result: plain, frozen data that the terminal grid, the JSON report,
 // the HTML report and the browser app all read. README documents it as the JSON schema.
-import type { LinearModule } from '../model/config.ts';
 import type { TargetTokens } from '../pass/prepare.ts';
 
 export interface Token {
@@ -27,7 +26,8 @@ export interface VectorView {
 }
 
 export interface ModuleView {
-  readonly module: LinearModule;
+  /** The checkpoint's name of the module (Family.modules); roleNamed() gives its role. */
+  readonly module: string;
   readonly inDim: number;
   readonly outDim: number;
   /** Exact rank of the gradient X^T Delta (Lemma 4.1). */
@@ -45,7 +45,8 @@ export interface LayerView {
 
 export interface AnalysisSettings {
   readonly layers: readonly number[];
-  readonly modules: readonly LinearModule[];
+  /** The checkpoint's module names, in the order of each layer's `modules`. */
+  readonly modules: readonly string[];
   readonly k: number;
   readonly normalized: boolean;
   readonly targetTokens: TargetTokens;

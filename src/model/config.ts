@@ -1,4 +1,8 @@
-// GPT-2 hyperparameters, from a Hugging Face config.json or safetensors metadata.
+// What the engine needs to know about a decoder-only transformer, whatever family it
+// comes from: sizes plus a few switches (norm, positions, activation, biases, KV
+// heads, residual layout, head). A family (families/) reads its own config.json into
+// this; the model (model.ts) runs one block from it. Parameters have canonical names
+// here; each family maps its checkpoint's tensor names to them and back.
 import { BadInputError } from '../errors.ts';
 import type { Activation } from '../ops/pointwise.ts';
 
@@ -8,111 +12,91 @@ export class BadModelError extends BadInputError {
   override name = 'BadModelError';
 }
 
-export interface Gpt2Config {
+/** The four kinds of linear module the paper reasons about; a block has one of each. */
+export const ROLES = ['attn_in', 'attn_out', 'ff_in', 'ff_out'] as const;
+/** attn_in: q/k/v; attn_out: the attention output projection; ff_in: FF1; ff_out: FF2. */
+export type Role = (typeof ROLES)[number];
+
+/** Positions: a learned table added to the embedding, or rotary on q and k. */
+export type Position = { readonly kind: 'learned' } | { readonly kind: 'rotary'; readonly base: number; readonly dims: number };
+
+export interface ModelConfig {
+  /** The family (families/index.ts) that reads and writes this model's checkpoints. */
+  family: string;
   nLayer: number;
   nHead: number;
+  /** Key/value heads (grouped-query attention when fewer than nHead). */
+  nKvHead: number;
+  headDim: number;
   nEmbd: number;
   nPositions: number;
   vocabSize: number;
   nInner: number;
   eps: number;
-  /** The MLP's activation; absent means gelu_new, GPT-2's own. */
-  activation?: Activation;
+  norm: 'layernorm' | 'rmsnorm';
+  position: Position;
+  /** The MLP's activation; `gated` multiplies it by a second projection of the same input. */
+  activation: Activation | 'silu';
+  gated: boolean;
+  /** Which linear modules carry a bias. */
+  bias: Readonly<Record<Role, boolean>>;
+  /** x + attn(ln(x)) + mlp(ln(x)) instead of two residual steps. */
+  parallelResidual: boolean;
+  /** Whether the family's checkpoints share the embedding with the head by default. */
+  tiedHead: boolean;
 }
 
-// Hugging Face's activation_function names for what the kernels compute: gelu_fast
-// and gelu_pytorch_tanh are the tanh approximation (gelu_fast only regroups the
-// constants), gelu_python the erf form. Any other name is refused rather than run
-// as something else.
-const ACTIVATIONS: Readonly<Record<string, Activation>> = {
-  gelu_new: 'gelu_new', gelu_fast: 'gelu_new', gelu_pytorch_tanh: 'gelu_new', gelu: 'gelu', gelu_python: 'gelu', relu: 'relu',
-};
+export type ModelSizes = Pick<ModelConfig, 'nLayer' | 'nHead' | 'nEmbd' | 'nPositions' | 'vocabSize' | 'nInner' | 'eps'> & { activation?: ModelConfig['activation'] };
 
-function activation(o: Record<string, unknown>, file: string): Activation {
-  const name = o.activation_function ?? 'gelu_new';
-  const known = typeof name === 'string' && Object.hasOwn(ACTIVATIONS, name) ? ACTIVATIONS[name] : undefined;
-  if (known) return known;
-  throw new BadModelError(`${file}: activation_function ${JSON.stringify(name)} is not implemented; this engine runs ${Object.keys(ACTIVATIONS).join(', ')}`);
+/** The sizes a report shows, in the order it always has. */
+export function sizesOf(c: ModelConfig): ModelSizes {
+  return { nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, nPositions: c.nPositions, vocabSize: c.vocabSize, nInner: c.nInner, eps: c.eps, activation: c.activation };
 }
 
-function int(obj: Record<string, unknown>, keys: string[], file: string, fallback?: number): number {
-  const key = keys.find((k) => obj[k] !== undefined && obj[k] !== null);
-  const v = key === undefined ? fallback : obj[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-    throw new BadModelError(`${file}: ${keys[0]} must be a positive integer, got ${JSON.stringify(v)}; fix the config`);
-  }
-  return v;
+/**
+ * Refuses the switch values whose kernels have not landed yet, naming the first
+ * one, so a model of another family fails at load instead of computing something else.
+ */
+export function checkSupported(c: ModelConfig): void {
+  const unsupported: [boolean, string][] = [
+    [c.norm !== 'layernorm', `norm ${c.norm}`],
+    [c.position.kind !== 'learned', `${c.position.kind} positions`],
+    [c.activation === 'silu' || c.gated, `activation ${c.gated ? 'gated ' : ''}${c.activation}`],
+    [c.nKvHead !== c.nHead, `${c.nKvHead} key/value heads for ${c.nHead} query heads`],
+    [c.headDim * c.nHead !== c.nEmbd, `head dimension ${c.headDim} with ${c.nHead} heads and width ${c.nEmbd}`],
+    [c.parallelResidual, 'parallel residual blocks'],
+    [!Object.values(c.bias).every(Boolean), 'linear modules without biases'],
+  ];
+  const first = unsupported.find(([bad]) => bad);
+  if (first) throw new BadModelError(`${first[1]} is not yet supported by this engine (model family ${c.family})`);
 }
 
-/** Reads the fields GPT2LMHeadModel uses; n_inner null means 4 * n_embd as in Hugging Face. */
-export function parseConfig(json: unknown, file: string): Gpt2Config {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BadModelError(`${file}: config is not a JSON object`);
-  const o = json as Record<string, unknown>;
-  const nEmbd = int(o, ['n_embd', 'hidden_size'], file);
-  const nHead = int(o, ['n_head', 'num_attention_heads'], file);
-  if (nEmbd % nHead !== 0) throw new BadModelError(`${file}: n_embd ${nEmbd} is not divisible by n_head ${nHead}`);
-  const eps = o.layer_norm_epsilon ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0)) throw new BadModelError(`${file}: layer_norm_epsilon must be a positive number`);
-  return {
-    nLayer: int(o, ['n_layer', 'num_hidden_layers'], file),
-    nHead,
-    nEmbd,
-    nPositions: int(o, ['n_positions', 'n_ctx'], file),
-    vocabSize: int(o, ['vocab_size'], file),
-    nInner: int(o, ['n_inner'], file, 4 * nEmbd),
-    eps,
-    activation: activation(o, file),
-  };
-}
-
-/** The config.json a Hugging Face GPT-2 would carry, for writing checkpoints. */
-export function configJson(c: Gpt2Config): Record<string, unknown> {
-  return {
-    architectures: ['GPT2LMHeadModel'],
-    model_type: 'gpt2',
-    n_layer: c.nLayer,
-    n_head: c.nHead,
-    n_embd: c.nEmbd,
-    n_positions: c.nPositions,
-    n_ctx: c.nPositions,
-    vocab_size: c.vocabSize,
-    n_inner: c.nInner,
-    layer_norm_epsilon: c.eps,
-    activation_function: c.activation ?? 'gelu_new',
-  };
-}
-
-export const LINEAR_MODULES = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
-export type LinearModule = (typeof LINEAR_MODULES)[number];
-
-/** The paper's names for the MLP matrices. */
-const MODULE_ALIASES: Readonly<Record<string, LinearModule>> = { ff1: 'mlp.c_fc', ff2: 'mlp.c_proj' };
-
-/** A module by its name or alias (ff1, ff2, any case), or undefined. */
-export function moduleByName(name: string): LinearModule | undefined {
-  const lower = name.toLowerCase();
-  return MODULE_ALIASES[lower] ?? LINEAR_MODULES.find((m) => m === lower);
-}
-
-/** Every accepted module name, for messages. */
-export const MODULE_NAMES = [...LINEAR_MODULES, ...Object.keys(MODULE_ALIASES)].join(', ');
-
-/** Every parameter GPT2LMHeadModel has (without the `transformer.` prefix), with its shape. */
-export function parameterShapes(c: Gpt2Config): Map<string, number[]> {
+/** Every parameter by canonical name, with its shape, in load order. */
+export function parameterShapes(c: ModelConfig): Map<string, number[]> {
   const d = c.nEmbd;
-  const shapes = new Map<string, number[]>([
-    ['wte.weight', [c.vocabSize, d]],
-    ['wpe.weight', [c.nPositions, d]],
-  ]);
+  const shapes = new Map<string, number[]>([['embed.weight', [c.vocabSize, d]]]);
+  if (c.position.kind === 'learned') shapes.set('pos_embed.weight', [c.nPositions, d]);
+  const norm = (name: string) => {
+    shapes.set(`${name}.weight`, [d]);
+    if (c.norm === 'layernorm') shapes.set(`${name}.bias`, [d]);
+  };
+  const linear = (name: string, role: Role, inDim: number, outDim: number) => {
+    shapes.set(`${name}.weight`, [inDim, outDim]);
+    if (c.bias[role]) shapes.set(`${name}.bias`, [outDim]);
+  };
+  const qkv = (c.nHead + 2 * c.nKvHead) * c.headDim;
   for (let l = 0; l < c.nLayer; l++) {
-    const h = `h.${l}`;
-    shapes.set(`${h}.ln_1.weight`, [d]).set(`${h}.ln_1.bias`, [d]);
-    shapes.set(`${h}.attn.c_attn.weight`, [d, 3 * d]).set(`${h}.attn.c_attn.bias`, [3 * d]);
-    shapes.set(`${h}.attn.c_proj.weight`, [d, d]).set(`${h}.attn.c_proj.bias`, [d]);
-    shapes.set(`${h}.ln_2.weight`, [d]).set(`${h}.ln_2.bias`, [d]);
-    shapes.set(`${h}.mlp.c_fc.weight`, [d, c.nInner]).set(`${h}.mlp.c_fc.bias`, [c.nInner]);
-    shapes.set(`${h}.mlp.c_proj.weight`, [c.nInner, d]).set(`${h}.mlp.c_proj.bias`, [d]);
+    const b = `blocks.${l}`;
+    norm(`${b}.attn_norm`);
+    linear(`${b}.attn_in`, 'attn_in', d, qkv);
+    linear(`${b}.attn_out`, 'attn_out', c.nHead * c.headDim, d);
+    norm(`${b}.ff_norm`);
+    linear(`${b}.ff_in`, 'ff_in', d, (c.gated ? 2 : 1) * c.nInner);
+    linear(`${b}.ff_out`, 'ff_out', c.nInner, d);
   }
-  shapes.set('ln_f.weight', [d]).set('ln_f.bias', [d]);
+  norm('final_norm');
   return shapes;
 }
+
+/** The canonical name of the head when it is not the embedding. */
+export const UNEMBED = 'unembed.weight';

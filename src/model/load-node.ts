@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Kernels } from '../gpu/kernels.ts';
 import { BadModelError } from './config.ts';
-import { loadGpt2, type LoadedModel } from './load.ts';
+import { loadModelFrom, type LoadedModel } from './load.ts';
 import { fileSource } from './node-file.ts';
 import { pickleRefusal } from './safetensors.ts';
 
@@ -54,7 +54,7 @@ export async function loadModelPath(k: Kernels, path: string): Promise<LoadedMod
   const config = files.config ? await readConfig(files.config) : undefined;
   const src = await fileSource(files.weights);
   try {
-    return await loadGpt2(k, src, config);
+    return await loadModelFrom(k, src, config);
   } finally {
     await src.close();
   }

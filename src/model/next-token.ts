@@ -5,7 +5,7 @@
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import type { Gpt2 } from './gpt2.ts';
+import type { Model } from './model.ts';
 
 export interface TokenChance {
   id: number;
@@ -26,7 +26,7 @@ export interface Prediction {
 }
 
 /** Predictions after each token sequence; `watch[i]` (optional) is ranked for sequence i. */
-export async function predictNext(model: Gpt2, tokenizer: Tokenizer, sequences: readonly (readonly number[])[], k: number, watch: readonly (number | undefined)[] = []): Promise<Prediction[]> {
+export async function predictNext(model: Model, tokenizer: Tokenizer, sequences: readonly (readonly number[])[], k: number, watch: readonly (number | undefined)[] = []): Promise<Prediction[]> {
   const V = model.config.vocabSize;
   if (!Number.isInteger(k) || k < 1 || k > V) throw new RangeError(`k = ${k}: choose 1-${V} tokens`);
   const tape = new Tape(model.k);
@@ -45,7 +45,7 @@ export async function predictNext(model: Gpt2, tokenizer: Tokenizer, sequences: 
 }
 
 /** The k most probable next tokens after `prompt`. */
-export async function nextTokens(model: Gpt2, tokenizer: Tokenizer, prompt: string, k = 5): Promise<TokenChance[]> {
+export async function nextTokens(model: Model, tokenizer: Tokenizer, prompt: string, k = 5): Promise<TokenChance[]> {
   return (await predictNext(model, tokenizer, [tokenizer.encode(prompt)], k))[0]!.top;
 }
 

@@ -1,4 +1,4 @@
-// Writes a (possibly edited) model as a Hugging Face GPT-2 directory: config.json and
+// Writes a (possibly edited) model as a Hugging Face directory: config.json and
 // model.safetensors with the source checkpoint's tensor names, in F32. Parameters
 // come from the GPU; tensors that are not parameters (mask buffers) and the
 // metadata come from the source file. The directory is built beside its final path
@@ -6,10 +6,9 @@
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readAll } from '../gpu/buffers.ts';
-import { configJson } from './config.ts';
-import type { Gpt2 } from './gpt2.ts';
-import { canonical } from './load.ts';
+import { UNEMBED } from './config.ts';
 import { modelFiles } from './load-node.ts';
+import type { Model } from './model.ts';
 import { fileSource, replaceDirAtomic, writeSafetensorsFile } from './node-file.ts';
 import { openSafetensors, type TensorToWrite } from './safetensors.ts';
 
@@ -20,7 +19,7 @@ export interface SaveOptions {
   metadata?: Record<string, string>;
 }
 
-export async function saveModelDir(model: Gpt2, source: string, out: string, opts: SaveOptions = {}): Promise<void> {
+export async function saveModelDir(model: Model, source: string, out: string, opts: SaveOptions = {}): Promise<void> {
   const files = await modelFiles(source);
   const src = await fileSource(files.weights);
   let tensors: TensorToWrite[];
@@ -29,8 +28,9 @@ export async function saveModelDir(model: Gpt2, source: string, out: string, opt
     const file = await openSafetensors(src);
     metadata = { ...file.metadata, ...opts.metadata };
     const stored = [...file.tensors.keys()];
-    const paramOf = (name: string) => (model.params.has(name) ? name : name === 'lm_head.weight' ? model.headName : undefined);
-    const params = stored.map((n) => paramOf(canonical(n)));
+    // A tied head stored beside the embedding is written from the embedding.
+    const paramOf = (name: string | null | undefined) => (name && model.params.has(name) ? name : name === UNEMBED ? 'embed.weight' : undefined);
+    const params = stored.map((n) => paramOf(model.family.canonical(n)));
     const data = await readAll(model.k, params.filter((p) => p !== undefined).map((p) => model.param(p)));
     let next = 0;
     tensors = [];
@@ -45,6 +45,6 @@ export async function saveModelDir(model: Gpt2, source: string, out: string, opt
   await replaceDirAtomic(out, async (dir) => {
     await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors, metadata);
     if (files.config) await copyFile(files.config, join(dir, 'config.json'));
-    else await writeFile(join(dir, 'config.json'), `${JSON.stringify(configJson(model.config), null, 2)}\n`);
+    else await writeFile(join(dir, 'config.json'), `${JSON.stringify(model.family.writeConfig(model.config), null, 2)}\n`);
   }, opts.replace ?? false);
 }

@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor.ts';
 const MAX_HEAD_DIM = 128; // kernels/attention.wgsl MAX_HD
 
 /**
- * Causal multi-head attention over c_attn's fused output qkv [B*T, 3d] for a batch of
+ * Causal multi-head attention over the fused q/k/v projection qkv [B*T, 3d] for a batch of
  * B sequences of T positions (shorter ones padded at the end). Returns [B*T, d].
  */
 export function attention(tape: Tape, qkv: Tensor, batch: number, T: number, nHead: number): Tensor {
@@ -33,7 +33,7 @@ export function attention(tape: Tape, qkv: Tensor, batch: number, T: number, nHe
 
 /**
  * One new token per sequence against a key/value cache (forward only).
- * cache: [B*T, 3d] c_attn rows, sequence b at rows b*T.., with the new token's row
+ * cache: [B*T, 3d] q/k/v rows, sequence b at rows b*T.., with the new token's row
  * already at position last[b] (i32 [B]). Returns [B, d].
  */
 export function attentionDecode(tape: Tape, cache: Tensor, last: Tensor, batch: number, T: number, nHead: number): Tensor {

@@ -28,16 +28,16 @@ function tableGrad(tape: Tape, table: Tensor, src: Tensor, idx: Tensor): void {
   tape.accumulate(table, d);
 }
 
-/** out[r] = wte[ids[r]] + wpe[positions[r]]. ids and positions are i32 tensors. */
-export function embed(tape: Tape, wte: Tensor, wpe: Tensor, ids: Tensor, positions: Tensor): Tensor {
-  const out = tape.zeros([ids.size, wte.cols], 'f32', 'embed');
-  gatherInto(tape, wte, ids, out, false);
-  gatherInto(tape, wpe, positions, out, true);
+/** out[r] = tokens[ids[r]] + positions[at[r]] (learned position table). ids and at are i32 tensors. */
+export function embed(tape: Tape, tokens: Tensor, positions: Tensor, ids: Tensor, at: Tensor): Tensor {
+  const out = tape.zeros([ids.size, tokens.cols], 'f32', 'embed');
+  gatherInto(tape, tokens, ids, out, false);
+  gatherInto(tape, positions, at, out, true);
   tape.record(() => {
     const g = tape.gradOf(out);
     if (!g || !tape.paramGrads) return;
-    tableGrad(tape, wte, g, ids);
-    tableGrad(tape, wpe, g, positions);
+    tableGrad(tape, tokens, g, ids);
+    tableGrad(tape, positions, g, at);
   });
   return out;
 }

@@ -5,8 +5,8 @@
 import { LinearFactors } from '../autograd/factors.ts';
 import { Tape } from '../autograd/tape.ts';
 import { readAll, zeros } from '../gpu/buffers.ts';
-import type { LinearModule } from '../model/config.ts';
-import type { ForwardResult, Gpt2, Hook, Target } from '../model/gpt2.ts';
+import type { Role } from '../model/config.ts';
+import type { ForwardResult, Model, Hook, Target } from '../model/model.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { BadInputError } from '../errors.ts';
@@ -44,7 +44,7 @@ export class GradientPass {
   private outputs: Promise<PairOutputs[]> | undefined;
 
   private constructor(
-    readonly model: Gpt2,
+    readonly model: Model,
     private readonly tape: Tape,
     readonly pairs: readonly PreparedPair[],
     /** Every loss position of the batch, in the order of the logits rows. */
@@ -53,12 +53,12 @@ export class GradientPass {
   ) {}
 
   /** Tokenizes the pairs, then runs the forward and the backward pass (recorded, not awaited). */
-  static run(model: Gpt2, tokenizer: Tokenizer, pairs: readonly PromptTarget[], opts: PassOptions = {}): GradientPass {
+  static run(model: Model, tokenizer: Tokenizer, pairs: readonly PromptTarget[], opts: PassOptions = {}): GradientPass {
     if (pairs.length === 0) throw new BadInputError('no prompt/target pairs to run');
     return GradientPass.fromPrepared(model, pairs.map((p) => preparePair(model, tokenizer, p.prompt, p.target, opts.targetTokens ?? 'first')), opts);
   }
 
-  static fromPrepared(model: Gpt2, prepared: readonly PreparedPair[], opts: PassOptions = {}): GradientPass {
+  static fromPrepared(model: Model, prepared: readonly PreparedPair[], opts: PassOptions = {}): GradientPass {
     const tape = new Tape(model.k, { grad: true });
     try {
       const targets = prepared.flatMap((p, seq) => p.targets.map((t) => ({ ...t, seq })));
@@ -83,16 +83,16 @@ export class GradientPass {
   }
 
   /** The factors of the whole batch (padding rows hold delta = 0): a batched edit applies these. */
-  batchFactors(layer: number, module: LinearModule): LinearFactors {
-    const name = `h.${layer}.${module}`;
+  batchFactors(layer: number, role: Role): LinearFactors {
+    const name = this.model.family.linearName(layer, role);
     const f = this.tape.factors.get(name);
     if (!f?.delta) throw new BadInputError(`${name}: no gradient in this pass; choose a layer 0-${this.model.config.nLayer - 1}`);
     return f;
   }
 
   /** Pair p's own rows of X and Delta; owned by the pass. */
-  factors(layer: number, module: LinearModule, pair: number): LinearFactors {
-    const f = this.batchFactors(layer, module);
+  factors(layer: number, role: Role, pair: number): LinearFactors {
+    const f = this.batchFactors(layer, role);
     const n = this.rows(pair);
     if (this.pairs.length === 1 && n === f.rows) return f;
     const key = `${f.name}#${pair}`;

@@ -1,8 +1,8 @@
 // Prompt + target text -> the token sequence and loss positions of §3.2: the NLL of
 // the target's first token at the last prompt position, or with `all`, the
 // teacher-forced sum over every target token.
-import type { Gpt2 } from '../model/gpt2.ts';
-import type { Target } from '../model/gpt2.ts';
+import type { Model } from '../model/model.ts';
+import type { Target } from '../model/model.ts';
 import { BadInputError } from '../errors.ts';
 import type { EncodedPart, Tokenizer } from '../tokenizer/tokenizer.ts';
 
@@ -23,7 +23,7 @@ export interface PreparedPair {
   warnings: string[];
 }
 
-export function preparePair(model: Gpt2, tokenizer: Tokenizer, prompt: string, target: string, mode: TargetTokens = 'first'): PreparedPair {
+export function preparePair(model: Model, tokenizer: Tokenizer, prompt: string, target: string, mode: TargetTokens = 'first'): PreparedPair {
   if (prompt.length === 0) throw new BadInputError('the prompt is empty', 'prompt');
   if (target.length === 0) throw new BadInputError('the target is empty', 'target');
   const promptParts = encode(tokenizer, prompt, 'prompt');

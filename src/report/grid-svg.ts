@@ -30,7 +30,7 @@ export function gridsSvg(a: Analysis): string {
 
 function gridPart(grid: Grid, heads: readonly string[], top: number, W: number): { svg: string; height: number } {
   const { spec } = grid;
-  const parts = [`<text x="4" y="${top + 14}" class="title">${esc(`${spec.name} (${spec.module}): ${spec.caption}`)}</text>`];
+  const parts = [`<text x="4" y="${top + 14}" class="title">${esc(`${spec.name} (${grid.module}): ${spec.caption}`)}</text>`];
   const y0 = top + 22;
   heads.forEach((h, i) => parts.push(`<text x="${LEFT + i * CELL_W + CELL_W / 2}" y="${y0 + 13}" text-anchor="middle" class="tok">${esc(cut(h, CELL_CHARS))}</text>`));
   parts.push(`<text x="${LEFT - 6}" y="${y0 + 13}" text-anchor="end">layer</text>`);

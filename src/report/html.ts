@@ -3,7 +3,8 @@
 // shaded by norm, hover tooltips with the top-k and bottom-k lists, line plots of
 // the target's rank and of ‖δ_n‖ per layer, and the gradient ranks.
 import type { Analysis } from '../lens/types.ts';
-import type { LinearModule } from '../model/config.ts';
+import type { Role } from '../model/config.ts';
+import { roleNamed } from '../model/families/index.ts';
 import { esc, scriptJson } from './escape.ts';
 import { num, prob, quoted, visible } from './format.ts';
 import { TOOLTIP_SCRIPT } from './html-script.ts';
@@ -14,12 +15,7 @@ import type { NeuronView } from '../lens/neurons/types.ts';
 import { cssColor, needsLightText, rampColor, unit } from './scale.ts';
 import { BLANK_NOTE, gridColumns, gridsOf, hasBlank, layerSummaries, type Grid } from './views.ts';
 
-const MODULE_COLORS: Record<LinearModule, string> = {
-  'attn.c_attn': '#1f77b4',
-  'attn.c_proj': '#2ca02c',
-  'mlp.c_fc': '#9467bd',
-  'mlp.c_proj': '#d62728',
-};
+const MODULE_COLORS: Record<Role, string> = { attn_in: '#1f77b4', attn_out: '#2ca02c', ff_in: '#9467bd', ff_out: '#d62728' };
 const LEGEND_TICKS = 5;
 
 export function renderHtml(r: Report): string {
@@ -72,7 +68,7 @@ export function renderSection(a: Analysis, p: number, vocabSize: number, neurons
 <h2>${esc(quoted(a.prompt))} → ${esc(quoted(a.target))}</h2>
 <p class="summary">${summary}</p>
 ${a.warnings.length ? `<ul class="warnings">${a.warnings.map((w) => `<li>warning: ${esc(w)}</li>`).join('')}</ul>` : ''}
-${grids.length ? grids.map((g) => gridTable(a, g, p)).join('\n') : '<p class="note">No grid: neither mlp.c_proj (FF2) nor mlp.c_fc (FF1) was analysed.</p>'}
+${grids.length ? grids.map((g) => gridTable(a, g, p)).join('\n') : '<p class="note">No grid: neither FF2 nor FF1 was analysed.</p>'}
 <div class="plots">${plots(a, vocabSize)}</div>
 ${rankTable(a)}
 ${neurons ? neuronSection(a, neurons) : ''}
@@ -97,7 +93,7 @@ function gridTable(a: Analysis, g: Grid, p: number): string {
     });
     return `<tr><th>${row.layer}</th>${cells.join('')}</tr>`;
   });
-  return `<figure class="grid"><figcaption><b>${g.spec.name}</b> (${g.spec.module}): ${esc(g.spec.caption)}; the target is outlined</figcaption>
+  return `<figure class="grid"><figcaption><b>${g.spec.name}</b> (${g.module}): ${esc(g.spec.caption)}; the target is outlined</figcaption>
 ${legend(g.maxNorm)}
 <div class="scroll"><table>${head}${rows.join('')}</table></div>${hasBlank(g) ? `<p class="note">${esc(BLANK_NOTE)}</p>` : ''}</figure>`;
 }
@@ -118,8 +114,12 @@ function plots(a: Analysis, vocabSize: number): string {
     ];
     out.push(linePlot({ title: `Rank in LL(δ_n) of FF2, from the bottom (of ${vocabSize})`, xLabel: 'layer', yLabel: 'rank (1 = least probable)', series, logY: true, invertY: true }));
   }
-  const modules = layers[0]?.lastDeltaNorms.map((d) => d.module) ?? [];
-  const norms: Series[] = modules.map((module, j) => ({ name: module, color: MODULE_COLORS[module], points: layers.map((l) => [l.layer, l.lastDeltaNorms[j]!.norm] as const) }));
+  const modules = layers[0]?.lastDeltaNorms ?? [];
+  const colorOf = (module: string) => {
+    const role = roleNamed(module);
+    return role ? MODULE_COLORS[role] : '#7f7f7f';
+  };
+  const norms: Series[] = modules.map(({ module }, j) => ({ name: module, color: colorOf(module), points: layers.map((l) => [l.layer, l.lastDeltaNorms[j]!.norm] as const) }));
   const values = norms.flatMap((s) => s.points.map(([, y]) => y));
   // Norms often span orders of magnitude across layers; a linear axis would flatten all but the largest.
   const logY = values.every((v) => v > 0) && Math.max(...values) > 100 * Math.min(...values);

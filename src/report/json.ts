@@ -4,11 +4,11 @@
 import type { EditMethod } from '../edit/types.ts';
 import type { NeuronView } from '../lens/neurons/types.ts';
 import type { Analysis } from '../lens/types.ts';
-import type { Gpt2Config } from '../model/config.ts';
+import type { ModelSizes } from '../model/config.ts';
 
 export const REPORT_VERSION = 1;
 
-export interface ModelInfo extends Gpt2Config {
+export interface ModelInfo extends ModelSizes {
   /** The model directory or file as given, or "default" for the embedded model. */
   readonly source: string;
   /** Edits applied in memory before the analysis (the web app's edit stack), oldest first; absent when none. */

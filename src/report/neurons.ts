@@ -2,8 +2,10 @@
 // the intersection / cosine heatmaps of Fig. 8-10 reduced to group means.
 import { closestSpanning } from '../lens/neurons/geometry.ts';
 import type { Lens, NeuronStats, NeuronView } from '../lens/neurons/types.ts';
+import type { Role } from '../model/config.ts';
+import { roleNamed } from '../model/families/index.ts';
 
-const MODULE_NAMES: Record<string, string> = { 'mlp.c_fc': 'FF1', 'mlp.c_proj': 'FF2' };
+const PAPER_NAMES: Partial<Record<Role, string>> = { ff_in: 'FF1', ff_out: 'FF2' };
 const LIST_WIDTH = 34;
 const CELL = 9;
 
@@ -11,7 +13,8 @@ const CELL = 9;
 export function formatNeuronView(view: NeuronView, tokens: readonly string[] = []): string {
   const sym = view.spannedBy === 'delta' ? 'δ' : 'x';
   const label = (i: number) => `${sym}${i}${tokens[i] === undefined ? '' : ` ${tokens[i].trim()}`}`;
-  const alias = MODULE_NAMES[view.module] ? ` (${MODULE_NAMES[view.module]})` : '';
+  const role = roleNamed(view.module);
+  const alias = role && PAPER_NAMES[role] ? ` (${PAPER_NAMES[role]})` : '';
   const where = view.orientation === 'rows' ? 'rows of XᵀΔ' : 'columns of XᵀΔ';
   const lines = [
     `h.${view.layer}.${view.module}${alias}: ${view.neuronCount} gradient neurons (${where}), spanned by ${sym}_i; ${view.settings.normalized ? 'normalized ' : ''}logit lens`,

@@ -4,7 +4,7 @@ import type { LastTokenRow, SegmentRow } from '../study/aggregate.ts';
 import type { StudyDocument } from '../study/document.ts';
 import { SEGMENTS } from '../pass/segments.ts';
 import type { Summary } from '../study/stats.ts';
-import type { LinearModule } from '../model/config.ts';
+import { roleNamed } from '../model/families/index.ts';
 import { esc } from './escape.ts';
 import { heatmap } from './heatmap.ts';
 import { linePlot, type Series } from './plot.ts';
@@ -17,12 +17,12 @@ export interface Figure {
   readonly svg: string;
 }
 
-const MODULE_NAMES: Record<LinearModule, string> = {
-  'attn.c_attn': 'attn.c_attn',
-  'attn.c_proj': 'attn.c_proj',
-  'mlp.c_fc': 'FF1 (mlp.c_fc)',
-  'mlp.c_proj': 'FF2 (mlp.c_proj)',
-};
+/** A module as the plots label it: the paper's name first for the MLP matrices (a document read back only has the checkpoint's names). */
+function moduleLabel(module: string): string {
+  const paper = { ff_in: 'FF1', ff_out: 'FF2' } as Partial<Record<string, string>>;
+  const name = paper[roleNamed(module) ?? ''];
+  return name ? `${name} (${module})` : module;
+}
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
 const DASHES = ['', '7 4', '2 3', '10 3 2 3'];
 
@@ -44,12 +44,12 @@ export function studyFigures(doc: StudyDocument): Figure[] {
   figs.push({
     file: 'fig4-rank-equals-n.svg',
     paper: 'Fig. 4',
-    caption: 'Share of prompts whose gradient rank equals the prompt length n, per layer and module (Lemma 4.1 bounds it by n; the last layer\'s attn.c_proj and MLP gradients have rank 1).',
+    caption: 'Share of prompts whose gradient rank equals the prompt length n, per layer and module (Lemma 4.1 bounds it by n; the last layer\'s attention output and MLP gradients have rank 1).',
     svg: linePlot({
       title: 'Share of prompts with gradient rank = n',
       xLabel: 'layer',
       yLabel: 'share of prompts',
-      series: mods.flatMap((m, j) => (a.rank[m] ? [{ name: MODULE_NAMES[m], color: COLORS[j % COLORS.length]!, dash: DASHES[j % DASHES.length]!, points: a.rank[m]!.map((r) => [r.layer, r.share] as const) }] : [])),
+      series: mods.flatMap((m, j) => (a.rank[m] ? [{ name: moduleLabel(m), color: COLORS[j % COLORS.length]!, dash: DASHES[j % DASHES.length]!, points: a.rank[m]!.map((r) => [r.layer, r.share] as const) }] : [])),
     }),
   });
 
@@ -59,9 +59,9 @@ export function studyFigures(doc: StudyDocument): Figure[] {
     if (!rows) continue;
     figs.push({
       file: `fig6-delta-norm-${m}.svg`,
-      paper: m === 'mlp.c_proj' ? 'Fig. 6 / 16' : 'Fig. 16',
-      caption: `Mean ‖δ_i‖ of ${MODULE_NAMES[m]} per layer and prompt segment (white: almost no update).`,
-      svg: heatmap({ title: `${MODULE_NAMES[m]}: mean ‖δ_i‖`, rowLabels: SEGMENTS, colLabels: layers(rows), xLabel: 'layer', values: segmentMap(rows, (s) => s.mean), legend: 'mean ‖δ_i‖', scale: 'linear' }),
+      paper: roleNamed(m) === 'ff_out' ? 'Fig. 6 / 16' : 'Fig. 16',
+      caption: `Mean ‖δ_i‖ of ${moduleLabel(m)} per layer and prompt segment (white: almost no update).`,
+      svg: heatmap({ title: `${moduleLabel(m)}: mean ‖δ_i‖`, rowLabels: SEGMENTS, colLabels: layers(rows), xLabel: 'layer', values: segmentMap(rows, (s) => s.mean), legend: 'mean ‖δ_i‖', scale: 'linear' }),
     });
   }
   for (const m of mods) {
@@ -70,8 +70,8 @@ export function studyFigures(doc: StudyDocument): Figure[] {
     figs.push({
       file: `fig17-x-norm-${m}.svg`,
       paper: 'Fig. 17',
-      caption: `Mean ‖x_i‖ of ${MODULE_NAMES[m]}'s inputs per layer and prompt segment.`,
-      svg: heatmap({ title: `${MODULE_NAMES[m]}: mean ‖x_i‖`, rowLabels: SEGMENTS, colLabels: layers(rows), xLabel: 'layer', values: segmentMap(rows, (s) => s.mean), legend: 'mean ‖x_i‖', scale: 'linear' }),
+      caption: `Mean ‖x_i‖ of ${moduleLabel(m)}'s inputs per layer and prompt segment.`,
+      svg: heatmap({ title: `${moduleLabel(m)}: mean ‖x_i‖`, rowLabels: SEGMENTS, colLabels: layers(rows), xLabel: 'layer', values: segmentMap(rows, (s) => s.mean), legend: 'mean ‖x_i‖', scale: 'linear' }),
     });
   }
   for (const m of mods) {
@@ -80,8 +80,8 @@ export function studyFigures(doc: StudyDocument): Figure[] {
     figs.push({
       file: `fig7-target-rank-${m}.svg`,
       paper: 'Fig. 7',
-      caption: `Median rank of the target from the bottom of LL(δ_i) of ${MODULE_NAMES[m]} (1: the least probable token, what the update writes in); vocabulary ${V} tokens; δ_i of norm 0 left out.`,
-      svg: heatmap({ title: `${MODULE_NAMES[m]}: target's rank from the bottom of LL(δ_i)`, rowLabels: SEGMENTS, colLabels: layers(rows), xLabel: 'layer', values: segmentMap(rows, (s) => s.median), legend: 'median rank (log)', scale: { logRank: V } }),
+      caption: `Median rank of the target from the bottom of LL(δ_i) of ${moduleLabel(m)} (1: the least probable token, what the update writes in); vocabulary ${V} tokens; δ_i of norm 0 left out.`,
+      svg: heatmap({ title: `${moduleLabel(m)}: target's rank from the bottom of LL(δ_i)`, rowLabels: SEGMENTS, colLabels: layers(rows), xLabel: 'layer', values: segmentMap(rows, (s) => s.median), legend: 'median rank (log)', scale: { logRank: V } }),
     });
   }
 

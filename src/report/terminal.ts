@@ -26,7 +26,7 @@ export function renderTerminal(a: Analysis, opts: TerminalOptions): string {
   const lines = [`${quoted(a.prompt)} → ${quoted(a.target)}`, ''];
   const grids = gridsOf(a);
   for (const grid of grids) lines.push(...renderGrid(a, grid, width, opts.color), '');
-  if (grids.length === 0) lines.push('(no grid: the analysis has neither mlp.c_proj nor mlp.c_fc)', '');
+  if (grids.length === 0) lines.push('(no grid: the analysis has neither FF2 nor FF1)', '');
   lines.push(...summary(a));
   return lines.join('\n');
 }
@@ -50,7 +50,7 @@ function renderGrid(a: Analysis, grid: Grid, width: number, color: ColorMode): s
     return `${fit(String(row.layer), LAYER_WIDTH, 'right')} │ ${cells.join(' ')}`.trimEnd();
   });
   return [
-    `${spec.name} (${spec.module}): ${spec.caption}; ${legend}`,
+    `${spec.name} (${grid.module}): ${spec.caption}; ${legend}`,
     header,
     `${'─'.repeat(LAYER_WIDTH + 1)}┼${'─'.repeat(columns.length * (width + 1))}`,
     ...rows,

@@ -1,10 +1,11 @@
 // What the terminal and HTML reports show, read out of an Analysis once: the two
 // grids of the paper's Fig. 5/11 and the per-layer numbers under them.
 import type { Analysis, ModuleView, Token, TokenProb } from '../lens/types.ts';
-import type { LinearModule } from '../model/config.ts';
+import type { Role } from '../model/config.ts';
+import { roleNamed } from '../model/families/index.ts';
 
 export interface GridSpec {
-  readonly module: LinearModule;
+  readonly role: Role;
   /** The paper's name for the module. */
   readonly name: string;
   readonly vector: 'x' | 'delta';
@@ -15,8 +16,8 @@ export interface GridSpec {
 // §5.2: the update subtracts delta, so FF2's delta writes in its least probable
 // tokens; FF1's inputs x_i are read like any residual-stream vector, top first.
 export const GRIDS: readonly GridSpec[] = [
-  { module: 'mlp.c_proj', name: 'FF2', vector: 'delta', list: 'bottom', caption: 'least probable token of LL(δ_i): what the update writes in' },
-  { module: 'mlp.c_fc', name: 'FF1', vector: 'x', list: 'top', caption: 'most probable token of LL(x_i): what the layer reads' },
+  { role: 'ff_out', name: 'FF2', vector: 'delta', list: 'bottom', caption: 'least probable token of LL(δ_i): what the update writes in' },
+  { role: 'ff_in', name: 'FF1', vector: 'x', list: 'top', caption: 'most probable token of LL(x_i): what the layer reads' },
 ];
 
 /** The legend line under a grid with blank cells; without it they read as a rendering fault. */
@@ -47,6 +48,8 @@ export interface GridRow {
 
 export interface Grid {
   readonly spec: GridSpec;
+  /** The checkpoint's name of the grid's module. */
+  readonly module: string;
   /** The last layer first: the residual stream flows up towards the output. */
   readonly rows: readonly GridRow[];
   readonly maxNorm: number;
@@ -57,7 +60,7 @@ export function gridsOf(a: Analysis): Grid[] {
   return GRIDS.flatMap((spec) => {
     const rows = byLayerDescending(a).flatMap(({ layerIndex }) => {
       const layer = a.layers[layerIndex]!;
-      const moduleIndex = layer.modules.findIndex((m) => m.module === spec.module);
+      const moduleIndex = layer.modules.findIndex((m) => roleNamed(m.module) === spec.role);
       if (moduleIndex < 0) return [];
       const m = layer.modules[moduleIndex]!;
       const cells = m[spec.vector].map((v, i): GridCell => {
@@ -69,7 +72,8 @@ export function gridsOf(a: Analysis): Grid[] {
     });
     if (rows.length === 0) return [];
     const maxNorm = Math.max(0, ...rows.flatMap((r) => r.cells.map((c) => (Number.isFinite(c.norm) ? c.norm : 0))));
-    return [{ spec, rows, maxNorm }];
+    const module = a.layers[rows[0]!.layerIndex]!.modules[rows[0]!.moduleIndex]!.module;
+    return [{ spec, module, rows, maxNorm }];
   });
 }
 
@@ -84,9 +88,9 @@ export interface LayerSummary {
   readonly targetRank?: number;
   readonly originalRank?: number;
   /** ‖δ_n‖ at the last prompt token, per analysed module. */
-  readonly lastDeltaNorms: readonly { module: LinearModule; norm: number }[];
+  readonly lastDeltaNorms: readonly { module: string; norm: number }[];
   /** Exact gradient rank, per analysed module. */
-  readonly ranks: readonly { module: LinearModule; rank: number }[];
+  readonly ranks: readonly { module: string; rank: number }[];
 }
 
 /** Per layer, the last layer first. */
@@ -94,7 +98,7 @@ export function layerSummaries(a: Analysis): LayerSummary[] {
   const last = a.tokens.length - 1;
   return byLayerDescending(a).map(({ layerIndex }) => {
     const { layer, modules } = a.layers[layerIndex]!;
-    const ff2 = modules.find((m: ModuleView) => m.module === 'mlp.c_proj')?.delta[last];
+    const ff2 = modules.find((m: ModuleView) => roleNamed(m.module) === 'ff_out')?.delta[last];
     return {
       layer,
       ...(ff2?.targetRank !== undefined ? { targetRank: ff2.targetRank } : {}),

@@ -2,8 +2,8 @@
 // time so that any number of records fits in memory. Segment values follow ROME's
 // averages: a prompt's value for a segment is the mean over its tokens there, and
 // the figures show the mean (and median) of those over prompts.
-import type { LinearModule } from '../model/config.ts';
 import type { Analysis, ModuleView } from '../lens/types.ts';
+import { roleNamed } from '../model/families/index.ts';
 import { SEGMENTS, type Segment, type Segmentation } from '../pass/segments.ts';
 import { mean, Samples, type Summary } from './stats.ts';
 
@@ -42,15 +42,16 @@ export interface Aggregates {
   readonly prompts: number;
   /** Prompts whose top-1 next token was the first token of the true answer. */
   readonly correct: number;
-  readonly rank: Readonly<Partial<Record<LinearModule, RankRow[]>>>;
-  readonly deltaNorm: Readonly<Partial<Record<LinearModule, SegmentRow[]>>>;
-  readonly xNorm: Readonly<Partial<Record<LinearModule, SegmentRow[]>>>;
+  /** Keyed by the checkpoint's module names. */
+  readonly rank: Readonly<Partial<Record<string, RankRow[]>>>;
+  readonly deltaNorm: Readonly<Partial<Record<string, SegmentRow[]>>>;
+  readonly xNorm: Readonly<Partial<Record<string, SegmentRow[]>>>;
   /**
    * Fig. 7: the target's rank from the bottom in LL(δ_i), for the modules whose δ
    * is d-dimensional. δ_i of norm exactly 0 (the last layer's, i < n) are left
    * out: the lens of the zero vector says nothing about the update.
    */
-  readonly targetRank: Readonly<Partial<Record<LinearModule, SegmentRow[]>>>;
+  readonly targetRank: Readonly<Partial<Record<string, SegmentRow[]>>>;
   /** Figs. 18-21; present when both MLP modules were studied. */
   readonly lastToken?: readonly LastTokenRow[];
 }
@@ -61,7 +62,8 @@ export class StudyAccumulator {
   private prompts = 0;
   private correct = 0;
   private layers: number[] = [];
-  private modules: LinearModule[] = [];
+  private modules: string[] = [];
+  private hasMlp = false;
 
   /** One prompt's analysis; `correct`: whether the model's own answer was the true one. */
   add(a: Analysis, seg: Segmentation, correct: boolean): void {
@@ -81,8 +83,9 @@ export class StudyAccumulator {
         this.bySegment(`xnorm.${key}`, seg, (i) => m.x[i]!.norm);
         if (m.delta[0]?.targetRank !== undefined) this.bySegment(`trank.${key}`, seg, (i) => (m.delta[i]!.norm > 0 ? m.delta[i]!.targetRank : undefined));
       }
-      const ff1 = modules.find((m) => m.module === 'mlp.c_fc');
-      const ff2 = modules.find((m) => m.module === 'mlp.c_proj');
+      const ff1 = modules.find((m) => roleNamed(m.module) === 'ff_in');
+      const ff2 = modules.find((m) => roleNamed(m.module) === 'ff_out');
+      this.hasMlp = Boolean(ff1 && ff2);
       if (ff1 && ff2) {
         for (const g of answered) {
           this.lastToken(`ff2DeltaOriginal.${layer}.${g}`, ff2, n, 'delta', 'originalRank');
@@ -107,15 +110,14 @@ export class StudyAccumulator {
   }
 
   result(): Aggregates {
-    const perModule = <T>(f: (m: LinearModule) => T[] | undefined) =>
+    const perModule = <T>(f: (m: string) => T[] | undefined) =>
       Object.fromEntries(this.modules.flatMap((m) => {
         const rows = f(m);
         return rows ? [[m, rows]] : [];
       }));
-    const segRows = (prefix: string, m: LinearModule): SegmentRow[] =>
+    const segRows = (prefix: string, m: string): SegmentRow[] =>
       this.layers.map((layer) => ({ layer, segments: Object.fromEntries(SEGMENTS.map((s) => [s, this.samples.summary(`${prefix}.${m}.${layer}.${s}`)])) as BySegment }));
     const groups = (key: string) => Object.fromEntries((['all', 'correct', 'incorrect'] as const).map((g) => [g, this.samples.summary(`${key}.${g}`)])) as Record<Answered, Summary>;
-    const hasMlp = this.modules.includes('mlp.c_fc') && this.modules.includes('mlp.c_proj');
     return {
       prompts: this.prompts,
       correct: this.correct,
@@ -126,7 +128,7 @@ export class StudyAccumulator {
         const rows = segRows('trank', m);
         return rows.some((r) => Object.values(r.segments).some((s) => s.count > 0)) ? rows : undefined;
       }),
-      ...(hasMlp
+      ...(this.hasMlp
         ? {
             lastToken: this.layers.map((layer) => ({
               layer,

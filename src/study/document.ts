@@ -1,6 +1,5 @@
 // study.json: the study's aggregates with what produced them. README documents it.
-import type { Gpt2Config } from '../model/config.ts';
-import type { LinearModule } from '../model/config.ts';
+import type { ModelSizes } from '../model/config.ts';
 import type { Aggregates } from './aggregate.ts';
 import type { Layout } from './records.ts';
 import type { Skipped } from './run.ts';
@@ -8,7 +7,7 @@ import { SEGMENTS } from '../pass/segments.ts';
 
 export interface StudyDocument {
   readonly version: 1;
-  readonly model: { readonly source: string } & Gpt2Config;
+  readonly model: { readonly source: string } & ModelSizes;
   readonly data: {
     readonly file: string;
     readonly layout: Layout;
@@ -20,7 +19,7 @@ export interface StudyDocument {
     /** Studied records with tokenization warnings (see StudyOutcome.tokenWarnings); absent in older documents. */
     readonly tokenWarnings?: number;
   };
-  readonly settings: { readonly modules: readonly LinearModule[]; readonly normalized: boolean; readonly batch: number };
+  readonly settings: { readonly modules: readonly string[]; readonly normalized: boolean; readonly batch: number };
   readonly segments: readonly string[];
   readonly aggregates: Aggregates;
   readonly seconds: number;

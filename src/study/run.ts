@@ -1,8 +1,8 @@
 // The study over many records: records are labelled with their segments, checked,
 // then analysed in batches (many prompts share one forward and backward pass) and
 // folded into the aggregates one by one.
-import type { LinearModule } from '../model/config.ts';
-import type { Gpt2 } from '../model/gpt2.ts';
+import type { Role } from '../model/config.ts';
+import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { analyze, settingsFor } from '../lens/analyze.ts';
 import { BadInputError } from '../errors.ts';
@@ -12,7 +12,7 @@ import type { StudyRecord } from './records.ts';
 import { segmentPrompt, type Segmentation } from '../pass/segments.ts';
 
 export interface StudyOptions {
-  modules?: readonly LinearModule[];
+  modules?: readonly Role[];
   normalized?: boolean;
   /** Prompts per pass (default 16). */
   batch?: number;
@@ -30,8 +30,8 @@ export interface Skipped {
 
 export interface StudyOutcome {
   readonly aggregates: Aggregates;
-  /** The modules studied (all four unless narrowed). */
-  readonly modules: readonly LinearModule[];
+  /** The modules studied (all four unless narrowed), by the checkpoint's names. */
+  readonly modules: readonly string[];
   readonly studied: number;
   readonly skipped: readonly Skipped[];
   /** Records whose subject occurs twice or more in the prompt (the last occurrence was used). */
@@ -55,7 +55,7 @@ export function recordPair(r: StudyRecord): { prompt: string; target: string } {
   return { prompt: r.prompt, target: ` ${r.target}` };
 }
 
-export async function runStudy(model: Gpt2, tokenizer: Tokenizer, records: readonly StudyRecord[], opts: StudyOptions = {}): Promise<StudyOutcome> {
+export async function runStudy(model: Model, tokenizer: Tokenizer, records: readonly StudyRecord[], opts: StudyOptions = {}): Promise<StudyOutcome> {
   const settings = settingsFor(model, { ...(opts.modules ? { modules: opts.modules } : {}), k: 1, normalized: opts.normalized ?? false, targetTokens: 'first' });
   const ready: Ready[] = [];
   const skipped: Skipped[] = [];
@@ -90,7 +90,7 @@ export async function runStudy(model: Gpt2, tokenizer: Tokenizer, records: reado
   const batch = opts.batch ?? 16;
   for (let from = 0; from < ready.length; from += batch) {
     const part = ready.slice(from, from + batch);
-    const results = await analyze(model, tokenizer, part.map((r) => recordPair(r.record)), settings);
+    const results = await analyze(model, tokenizer, part.map((r) => recordPair(r.record)), { ...settings, modules: settings.roles });
     results.forEach((a, i) => acc.add(a, part[i]!.seg, a.original.id === part[i]!.answerId));
     opts.progress?.(Math.min(from + batch, ready.length));
   }

@@ -5,9 +5,10 @@
 import { Tape } from '../autograd/tape.ts';
 import { readAll, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import { parameterShapes, type Gpt2Config } from '../model/config.ts';
-import { seededRandom } from '../model/generate.ts';
-import { Gpt2, type Target } from '../model/gpt2.ts';
+import { parameterShapes, type ModelConfig } from '../model/config.ts';
+import { familyOf } from '../model/families/index.ts';
+import { seededRandom } from '../model/sample.ts';
+import { Model, type Target } from '../model/model.ts';
 import { adamw } from '../gpu/adam.ts';
 import { rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
@@ -30,19 +31,24 @@ export interface StepResult {
   tokens: number;
 }
 
-/** GPT-2's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 n_layer), LN 1/0, biases 0. */
-export function initialParams(config: Gpt2Config, seed: number): Record<string, Float32Array> {
+/**
+ * GPT-2's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 n_layer),
+ * norms 1/0, biases 0; keyed by the checkpoint's tensor names, as Model.fromArrays takes them.
+ */
+export function initialParams(config: ModelConfig, seed: number): Record<string, Float32Array> {
+  const family = familyOf(config);
   const random = seededRandom(seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const out: Record<string, Float32Array> = {};
   for (const [name, shape] of parameterShapes(config)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const isWeight = name.endsWith('.weight');
-    if (/ln_(1|2|f)\.weight$/.test(name)) out[name] = new Float32Array(n).fill(1);
-    else if (!isWeight) out[name] = new Float32Array(n);
+    const stored = family.checkpointName(name);
+    if (/norm\.weight$/.test(name)) out[stored] = new Float32Array(n).fill(1);
+    else if (!isWeight) out[stored] = new Float32Array(n);
     else {
-      const std = /c_proj\.weight$/.test(name) ? 0.02 / Math.sqrt(2 * config.nLayer) : 0.02;
-      out[name] = Float32Array.from({ length: n }, () => std * gaussian());
+      const std = /(attn_out|ff_out)\.weight$/.test(name) ? 0.02 / Math.sqrt(2 * config.nLayer) : 0.02;
+      out[stored] = Float32Array.from({ length: n }, () => std * gaussian());
     }
   }
   return out;
@@ -83,7 +89,7 @@ export class Trainer {
   readonly v: Map<string, Tensor>;
 
   constructor(
-    readonly model: Gpt2,
+    readonly model: Model,
     readonly hyper: TrainHyper,
     /** Optimizer steps already taken (resume). */
     public steps = 0,
@@ -94,8 +100,8 @@ export class Trainer {
     this.v = state?.v ?? new Map([...model.params].map(([n, p]) => [n, zeros(k, p.shape, 'f32', `${n}.v`)]));
   }
 
-  static fresh(k: Kernels, config: Gpt2Config, seed: number, hyper: TrainHyper): Trainer {
-    return new Trainer(Gpt2.fromArrays(k, config, initialParams(config, seed)), hyper);
+  static fresh(k: Kernels, config: ModelConfig, seed: number, hyper: TrainHyper): Trainer {
+    return new Trainer(Model.fromArrays(k, config, initialParams(config, seed)), hyper);
   }
 
   /** Mean next-token NLL over every position of the batch, one AdamW step. */

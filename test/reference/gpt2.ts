@@ -17,8 +17,14 @@ export interface Gpt2ConfigRef {
   vocabSize: number;
   nInner: number;
   eps: number;
-  /** The MLP activation; absent means gelu_new. */
-  activation?: 'gelu_new' | 'gelu' | 'relu';
+  /** The MLP activation; absent means gelu_new (the engine's config type allows more than the reference runs). */
+  activation?: string;
+}
+
+function activationRef(cfg: Gpt2ConfigRef): (typeof ACTIVATIONS_REF)['gelu_new'] {
+  const name = cfg.activation ?? 'gelu_new';
+  if (!Object.hasOwn(ACTIVATIONS_REF, name)) throw new Error(`the reference has no activation ${name}`);
+  return ACTIVATIONS_REF[name as keyof typeof ACTIVATIONS_REF];
 }
 
 const ACTIVATIONS_REF = {
@@ -132,7 +138,7 @@ function forwardTape(cfg: Gpt2ConfigRef, params: Gpt2ParamsRef, ids: number[]): 
     const mid = add(x, linear(att, `${p}attn.c_proj`, d, d));
     const ln2 = ln(mid, `${p}ln_2`);
     const fc = linear(ln2, `${p}mlp.c_fc`, d, f);
-    const act = ACTIVATIONS_REF[cfg.activation ?? 'gelu_new'][0](fc);
+    const act = activationRef(cfg)[0](fc);
     blocks.push({ x, ln1, qkv, att, mid, ln2, fc, act });
     x = add(mid, linear(act, `${p}mlp.c_proj`, f, d));
   }
@@ -189,7 +195,7 @@ export function gpt2BackwardRef(
     const p = `h.${l}.`;
     const b = tape.blocks[l];
     const dact = linearBack(b.act, dx, `${p}mlp.c_proj`, f, d);
-    const dfc = ACTIVATIONS_REF[cfg.activation ?? 'gelu_new'][1](b.fc, dact);
+    const dfc = activationRef(cfg)[1](b.fc, dact);
     const dln2 = linearBack(b.ln2, dfc, `${p}mlp.c_fc`, d, f);
     const dmid = add(dx, lnBack(b.mid, dln2, `${p}ln_2`));
     const datt = linearBack(b.att, dmid, `${p}attn.c_proj`, d, d);

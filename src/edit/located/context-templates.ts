@@ -7,18 +7,18 @@
 //   "Therefore", "Because", "I", "You", each + ". "; its keys average the plain prompt
 //   and the mean of these five as two groups.
 // Lengths count the seed token, as generate_fast's max_out_len does.
-import { generate } from '../../model/generate.ts';
-import type { Gpt2 } from '../../model/gpt2.ts';
+import { generate } from '../../model/decode.ts';
+import type { Model } from '../../model/model.ts';
 import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 
-async function sample(model: Gpt2, tokenizer: Tokenizer, seeds: readonly number[][], totalTokens: number, seed: number, keepSeed: boolean): Promise<string[]> {
+async function sample(model: Model, tokenizer: Tokenizer, seeds: readonly number[][], totalTokens: number, seed: number, keepSeed: boolean): Promise<string[]> {
   const added = await generate(model, seeds, { maxNewTokens: totalTokens - 1, topK: 5, seed });
   // generate_fast turns paragraph breaks into spaces; braces would break its format strings.
   return added.map((ids, i) => `${tokenizer.decode(keepSeed ? [...seeds[i]!, ...ids] : ids).replace(/\n\n/g, ' ').replace(/[{}]/g, ' ')}. `);
 }
 
 /** ROME's 21 prefixes: '' then 10 of 5 tokens and 10 of 10 tokens. */
-export async function romePrefixes(model: Gpt2, tokenizer: Tokenizer, seed = 0): Promise<string[]> {
+export async function romePrefixes(model: Model, tokenizer: Tokenizer, seed = 0): Promise<string[]> {
   // A vocabulary may lack <|endoftext|> (BOS); then sampling starts from "The" (MEMIT's first seed).
   const start = tokenizer.bos !== undefined ? [tokenizer.bos] : tokenizer.encode('The');
   const keep = tokenizer.bos === undefined;
@@ -28,7 +28,7 @@ export async function romePrefixes(model: Gpt2, tokenizer: Tokenizer, seed = 0):
 }
 
 /** MEMIT's prefixes: '' then one sample of 10 tokens from each seed word. */
-export async function memitPrefixes(model: Gpt2, tokenizer: Tokenizer, seed = 0): Promise<string[]> {
+export async function memitPrefixes(model: Model, tokenizer: Tokenizer, seed = 0): Promise<string[]> {
   const seeds = ['The', 'Therefore', 'Because', 'I', 'You'].map((w) => tokenizer.encode(w));
   return ['', ...(await sample(model, tokenizer, seeds, 10, seed, true))];
 }

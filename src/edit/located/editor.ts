@@ -2,7 +2,7 @@
 // layer shares (the Cholesky factor of C, the context prefixes sampled from the
 // unedited model) and writes the updates through model.editable, so model.restore()
 // undoes them exactly like every other edit.
-import type { Gpt2 } from '../../model/gpt2.ts';
+import type { Model } from '../../model/model.ts';
 import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 import { weightChanges } from '../changes.ts';
 import { Cholesky } from './closed-form.ts';
@@ -37,7 +37,7 @@ export class LocatedEditor {
   private readonly prefixes = new Map<string, Promise<string[]>>();
 
   /** `prefixes` replaces the sampled context prefixes (tests; each list starts with ''). */
-  constructor(readonly model: Gpt2, readonly tokenizer: Tokenizer, private readonly moments: MomentSource, readonly seed = 0, prefixes?: { rome: string[]; memit: string[] }) {
+  constructor(readonly model: Model, readonly tokenizer: Tokenizer, private readonly moments: MomentSource, readonly seed = 0, prefixes?: { rome: string[]; memit: string[] }) {
     if (prefixes) for (const [m, p] of Object.entries(prefixes)) this.prefixes.set(m, Promise.resolve(p));
   }
 

@@ -7,7 +7,7 @@
 // ΔW = (λC + KKᵀ)⁻¹ K Rᵀ (closed-form.ts).
 import { Tape } from '../../autograd/tape.ts';
 import { readAll } from '../../gpu/buffers.ts';
-import type { Gpt2, Hook } from '../../model/gpt2.ts';
+import type { Model, Hook } from '../../model/model.ts';
 import type { Tensor } from '../../tensor.ts';
 import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 import { memitUpdate, type Cholesky } from './closed-form.ts';
@@ -15,7 +15,7 @@ import { addToFF2, type LocatedOutcome } from './rome.ts';
 import { optimizeValues, subjectLastToken, type FactRequest, type ValueHparams } from './value-vector.ts';
 
 /** FF2 input at `layer` (keys) and the residual output of `zLayer`, at the subject's last token of each prompt. */
-async function keysAndResiduals(model: Gpt2, tokenizer: Tokenizer, requests: readonly FactRequest[], prefixes: readonly string[], layer: number, zLayer: number): Promise<{ keys: Float64Array[]; z: Float64Array[] }> {
+async function keysAndResiduals(model: Model, tokenizer: Tokenizer, requests: readonly FactRequest[], prefixes: readonly string[], layer: number, zLayer: number): Promise<{ keys: Float64Array[]; z: Float64Array[] }> {
   const k = model.k;
   const { nInner: f, nEmbd: d } = model.config;
   const found = requests.flatMap((r) => prefixes.map((p) => subjectLastToken(tokenizer, p + r.prompt, r.subject)));
@@ -58,7 +58,7 @@ async function keysAndResiduals(model: Gpt2, tokenizer: Tokenizer, requests: rea
 }
 
 export async function memit(
-  model: Gpt2, tokenizer: Tokenizer, requests: readonly FactRequest[], layers: readonly number[], moments: (layer: number) => Promise<Cholesky>,
+  model: Model, tokenizer: Tokenizer, requests: readonly FactRequest[], layers: readonly number[], moments: (layer: number) => Promise<Cholesky>,
   lambda: number, prefixes: readonly string[], hp: ValueHparams,
 ): Promise<LocatedOutcome> {
   const sorted = [...layers].sort((a, b) => a - b);

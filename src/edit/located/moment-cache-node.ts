@@ -64,7 +64,7 @@ export async function readMoment(dir: string, layer: number, modelSha256: string
 export async function writeMoment(dir: string, moment: Float64Array, f: number, meta: MomentMeta): Promise<string> {
   await mkdir(dir, { recursive: true });
   const path = momentFile(dir, meta.layer);
-  const metadata = { backward_lens: 'second moment E[k k^T] of FF2 input (mlp.c_proj), ROME/MEMIT key statistics', ...Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, String(v)])) };
+  const metadata = { backward_lens: 'second moment E[k k^T] of FF2 input (ff_out), ROME/MEMIT key statistics', ...Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, String(v)])) };
   await writeSafetensorsFile(path, [{ name: MOMENT_TENSOR, dtype: 'F32', shape: [f, f], data: Float32Array.from(moment) }], metadata);
   return path;
 }

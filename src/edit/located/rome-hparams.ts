@@ -8,7 +8,7 @@
 // for every GPT-2 size in their files; only the layers (and MEMIT's λ, which scales
 // with the statistics) are per model. The embedded default model's layers and λ come
 // from the sweep in docs/rome-memit.md.
-import type { Gpt2Config } from '../../model/config.ts';
+import type { ModelConfig } from '../../model/config.ts';
 import type { ValueHparams } from './value-vector.ts';
 
 export const ROME_VALUE: ValueHparams = { steps: 20, lr: 0.5, weightDecay: 0.5, clampNormFactor: 4, klFactor: 0.0625 };
@@ -47,7 +47,7 @@ export const DEFAULT_MODEL_LOCATED: LocatedDefaults = {
   memitValue: { ...ROME_VALUE, steps: 60, lr: 2 },
 };
 
-export function locatedDefaults(config: Gpt2Config, isDefaultModel: boolean): LocatedDefaults | undefined {
+export function locatedDefaults(config: ModelConfig, isDefaultModel: boolean): LocatedDefaults | undefined {
   if (isDefaultModel) return DEFAULT_MODEL_LOCATED;
   if (config.nLayer === 48 && config.nEmbd === 1600) return GPT2_XL;
   return undefined;

@@ -5,7 +5,7 @@
 // output is v₀, so v* − out(k) = δ). Several facts are written one after another,
 // as apply_rome_to_model does.
 import { upload } from '../../gpu/buffers.ts';
-import type { Gpt2 } from '../../model/gpt2.ts';
+import type { Model } from '../../model/model.ts';
 import { gemm } from '../../gpu/gemm.ts';
 import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 import { romeUpdate, type Cholesky } from './closed-form.ts';
@@ -17,18 +17,18 @@ export interface LocatedOutcome {
 }
 
 /** Adds Σ_i a_i ⊗ r_i into FF2's weight at `layer` (restorable through model.editable). */
-export function addToFF2(model: Gpt2, layer: number, A: readonly Float64Array[], R: readonly Float64Array[]): void {
+export function addToFF2(model: Model, layer: number, A: readonly Float64Array[], R: readonly Float64Array[]): void {
   const { nInner: f, nEmbd: d } = model.config;
   const m = A.length;
   const a = upload(model.k, [m, f], Float32Array.from(A.flatMap((x) => Array.from(x))));
   const r = upload(model.k, [m, d], Float32Array.from(R.flatMap((x) => Array.from(x))));
-  const W = model.editable(`h.${layer}.mlp.c_proj.weight`);
+  const W = model.editable(model.linear(layer, 'ff_out').weightName);
   gemm(model.k, { A: a.buffer, B: r.buffer, C: W.buffer, M: f, N: d, K: m, transA: true, beta: 1 });
   a.dispose();
   r.dispose();
 }
 
-export async function rome(model: Gpt2, tokenizer: Tokenizer, requests: readonly FactRequest[], layer: number, moment: Cholesky, prefixes: readonly string[], hp: ValueHparams): Promise<LocatedOutcome> {
+export async function rome(model: Model, tokenizer: Tokenizer, requests: readonly FactRequest[], layer: number, moment: Cholesky, prefixes: readonly string[], hp: ValueHparams): Promise<LocatedOutcome> {
   const losses: number[][] = [];
   for (const request of requests) {
     // One at a time: each fact's value is searched on the model the previous ones edited.

@@ -7,7 +7,7 @@
 // not grow with the corpus.
 import { Tape } from '../../autograd/tape.ts';
 import { readF32, zeros } from '../../gpu/buffers.ts';
-import type { Gpt2, Hook } from '../../model/gpt2.ts';
+import type { Model, Hook } from '../../model/model.ts';
 import { gemm } from '../../gpu/gemm.ts';
 import type { Tensor } from '../../tensor.ts';
 import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
@@ -48,7 +48,7 @@ export function textWindows(tokenizer: Tokenizer, text: string, length: number, 
 
 /** Accumulates C at `layers` over `windows` (equal lengths, so no padding enters), `batch` windows per pass. */
 export async function secondMoments(
-  model: Gpt2,
+  model: Model,
   windows: readonly (readonly number[])[],
   layers: readonly number[],
   opts: { batch?: number; flushTokens?: number; onProgress?: (p: MomentProgress) => void } = {},

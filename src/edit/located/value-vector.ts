@@ -15,7 +15,7 @@ import { Tape } from '../../autograd/tape.ts';
 import { readAll } from '../../gpu/buffers.ts';
 import { BadInputError } from '../../errors.ts';
 import { segmentPrompt } from '../../pass/segments.ts';
-import type { Gpt2, Hook } from '../../model/gpt2.ts';
+import type { Model, Hook } from '../../model/model.ts';
 import { add } from '../../ops/pointwise.ts';
 import type { Tensor } from '../../tensor.ts';
 import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
@@ -96,7 +96,7 @@ interface Layout {
  * also reads FF2's input at that layer at the lookup tokens.
  */
 export function valueObjective(
-  model: Gpt2, tokenizer: Tokenizer, requests: readonly FactRequest[], prefixes: readonly string[], hookName: string, hp: ValueHparams, keyLayer?: number,
+  model: Model, tokenizer: Tokenizer, requests: readonly FactRequest[], prefixes: readonly string[], hookName: string, hp: ValueHparams, keyLayer?: number,
 ): ValueObjective {
   const k = model.k;
   const { nEmbd: d, nInner: f, nPositions } = model.config;
@@ -220,7 +220,7 @@ export function valueObjective(
  * returns the keys of the unedited pass.
  */
 export async function optimizeValues(
-  model: Gpt2, tokenizer: Tokenizer, requests: readonly FactRequest[], prefixes: readonly string[], hookName: string, hp: ValueHparams, keyLayer?: number,
+  model: Model, tokenizer: Tokenizer, requests: readonly FactRequest[], prefixes: readonly string[], hookName: string, hp: ValueHparams, keyLayer?: number,
 ): Promise<ValueResult[]> {
   const d = model.config.nEmbd;
   const objective = valueObjective(model, tokenizer, requests, prefixes, hookName, hp, keyLayer);

@@ -2,21 +2,22 @@
 // Fig. 8-10): plain data for the report layer. A gradient neuron is a d-dimensional
 // row or column of X^T Delta: for FF2 row j is sum_i x_i[j] delta_i (Eq. 10), for FF1
 // column j is sum_i x_i delta_i[j] (Eq. 9).
-import type { LinearModule } from '../../model/config.ts';
+import type { Role } from '../../model/config.ts';
 import type { TokenProb } from '../types.ts';
 
 /** The paper compares the 100 most probable tokens of two vectors (Fig. 8a). */
 export const OVERLAP_DEPTH = 100;
 
 /**
- * 'rows': neuron j is row j of X^T Delta, spanned by the delta_i (FF2, attn.c_proj);
- * 'columns': neuron j is column j, spanned by the x_i (FF1, attn.c_attn).
+ * 'rows': neuron j is row j of X^T Delta, spanned by the delta_i (FF2, attn_out:
+ * modules that write into the residual stream); 'columns': neuron j is column j,
+ * spanned by the x_i (FF1, attn_in: modules that read from it).
  */
 export type NeuronOrientation = 'rows' | 'columns';
 
 export interface NeuronRequest {
   layer: number;
-  module: LinearModule;
+  role: Role;
   /** Which pair of the pass: its rows of X and Delta span the neurons. */
   pair: number;
 }
@@ -77,7 +78,8 @@ export interface NeuronGroup {
 
 export interface NeuronView {
   readonly layer: number;
-  readonly module: LinearModule;
+  /** The checkpoint's name of the module (Family.modules); roleNamed() gives its role. */
+  readonly module: string;
   readonly orientation: NeuronOrientation;
   readonly spannedBy: 'x' | 'delta';
   /** Number of neurons (rows or columns of X^T Delta); each is d-dimensional. */

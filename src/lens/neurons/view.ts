@@ -8,10 +8,8 @@ import { readAll, upload, zeros } from '../../gpu/buffers.ts';
 import { topkMembers, topkOverlap } from '../../gpu/overlap.ts';
 import { normalizeRows } from '../../gpu/rows.ts';
 import { MAX_K } from '../../gpu/vocab.ts';
-import { LINEAR_MODULES, type LinearModule } from '../../model/config.ts';
-import type { Gpt2 } from '../../model/gpt2.ts';
-import { layernorm } from '../../ops/layernorm.ts';
-import { unembed } from '../../ops/unembed.ts';
+import { ROLES, type Role } from '../../model/config.ts';
+import type { Model } from '../../model/model.ts';
 import type { GradientPass } from '../../pass/pass.ts';
 import { BadInputError } from '../../errors.ts';
 import type { Tensor } from '../../tensor.ts';
@@ -21,18 +19,14 @@ import type { TokenProb } from '../types.ts';
 import { byNormDescending, groupMembers, neuronGeometry, signFlip, stats, type Geometry, type Members, type Overlap, type Span } from './geometry.ts';
 import { OVERLAP_DEPTH, type Lens, type NeuronOptions, type NeuronOrientation, type NeuronRequest, type NeuronView } from './types.ts';
 
-const ORIENTATION: Record<LinearModule, NeuronOrientation> = {
-  'attn.c_attn': 'columns',
-  'attn.c_proj': 'rows',
-  'mlp.c_fc': 'columns',
-  'mlp.c_proj': 'rows',
-};
+const ORIENTATION: Record<Role, NeuronOrientation> = { attn_in: 'columns', attn_out: 'rows', ff_in: 'columns', ff_out: 'rows' };
 
 /** The per-neuron view of h.{layer}.{module}'s gradient for one pair of a pass. */
 export async function neuronView(pass: GradientPass, tokenizer: Tokenizer, req: NeuronRequest, opts: NeuronOptions): Promise<NeuronView> {
   const model = pass.model;
-  if (!LINEAR_MODULES.includes(req.module) || !Number.isInteger(req.layer) || req.layer < 0 || req.layer >= model.config.nLayer) {
-    throw new BadInputError(`h.${req.layer}.${req.module}: no gradient in this pass; choose a layer 0-${model.config.nLayer - 1} and a module of ${LINEAR_MODULES.join(', ')}`);
+  if (!ROLES.includes(req.role) || !Number.isInteger(req.layer) || req.layer < 0 || req.layer >= model.config.nLayer) {
+    const name = ROLES.includes(req.role) ? model.family.linearName(req.layer, req.role) : `layer ${req.layer}, ${req.role}`;
+    throw new BadInputError(`${name}: no gradient in this pass; choose a layer 0-${model.config.nLayer - 1} and a module role of ${ROLES.join(', ')}`);
   }
   const V = model.config.vocabSize;
   if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > Math.min(MAX_K, V)) throw new BadInputError(`k = ${opts.k}: choose 1-${Math.min(MAX_K, V)} tokens per list`);
@@ -41,8 +35,8 @@ export async function neuronView(pass: GradientPass, tokenizer: Tokenizer, req: 
   const wantedGroup = opts.groupSize ?? 10;
   if (![blockSize, wantedGroup].every((x) => Number.isInteger(x) && x >= 1)) throw new RangeError(`block size ${blockSize} and group size ${wantedGroup} must be positive integers`);
 
-  const orientation = ORIENTATION[req.module];
-  const local = pass.factors(req.layer, req.module, req.pair);
+  const orientation = ORIENTATION[req.role];
+  const local = pass.factors(req.layer, req.role, req.pair);
   const span = await readSpan(model, local, orientation);
   const geometry = neuronGeometry(span);
   const groupSize = Math.max(1, Math.min(wantedGroup, Math.floor(span.count / 3)));
@@ -56,7 +50,7 @@ export async function neuronView(pass: GradientPass, tokenizer: Tokenizer, req: 
     const counts = await overlapCounts(model, local, orientation, span, settings, blockSize, (start, block) => copyRepresentatives(model, reps, start, block, lensRows));
     model.k.copy(spanningTensor(local, orientation).buffer, 0, lensRows.buffer, (reps.length + 1) * span.dim * 4, span.n * span.dim * 4);
     const lens = await logitLens(model, lensRows, { k: opts.k, normalized: opts.normalized }, []);
-    return freeze(assemble(req, orientation, tokenizer, span, geometry, signFlip(counts, span.n, span.count), members, lens, settings));
+    return freeze(assemble({ ...req, module: model.family.modules[req.role] }, orientation, tokenizer, span, geometry, signFlip(counts, span.n, span.count), members, lens, settings));
   } finally {
     lensRows.dispose();
   }
@@ -66,7 +60,7 @@ function spanningTensor(f: LinearFactors, orientation: NeuronOrientation): Tenso
   return orientation === 'rows' ? f.delta! : f.X;
 }
 
-async function readSpan(model: Gpt2, f: LinearFactors, orientation: NeuronOrientation): Promise<Span> {
+async function readSpan(model: Model, f: LinearFactors, orientation: NeuronOrientation): Promise<Span> {
   const [x, delta] = (await readAll(model.k, [f.X, f.delta!])) as Float32Array[];
   return orientation === 'rows'
     ? { n: f.rows, dim: f.outDim, count: f.inDim, S: delta!, C: x! }
@@ -79,7 +73,7 @@ async function readSpan(model: Gpt2, f: LinearFactors, orientation: NeuronOrient
  * and every block is recorded before the one readback; `onBlock` may copy rows out
  * of a block before it is freed.
  */
-async function overlapCounts(model: Gpt2, f: LinearFactors, orientation: NeuronOrientation, span: Span, settings: LensSettings, blockSize: number, onBlock: (start: number, block: Tensor) => void): Promise<Int32Array> {
+async function overlapCounts(model: Model, f: LinearFactors, orientation: NeuronOrientation, span: Span, settings: LensSettings, blockSize: number, onBlock: (start: number, block: Tensor) => void): Promise<Int32Array> {
   const sets = referenceSets(model, span, settings, blockSize);
   const counts: Tensor[] = [];
   try {
@@ -102,7 +96,7 @@ interface LensSettings {
 }
 
 /** Top-depth ids of LL(s_i), LL(-s_i) and LL(0), as i32 [2n + 1, depth] on the GPU. */
-function referenceSets(model: Gpt2, { n, dim, S }: Span, settings: LensSettings, blockSize: number): Tensor {
+function referenceSets(model: Model, { n, dim, S }: Span, settings: LensSettings, blockSize: number): Tensor {
   const rows = 2 * n + 1;
   const sets = zeros(model.k, [rows, settings.depth], 'i32', 'neurons.sets');
   for (let start = 0; start < rows; start += blockSize) {
@@ -128,7 +122,7 @@ function referenceSets(model: Gpt2, { n, dim, S }: Span, settings: LensSettings,
 }
 
 /** Records one block's overlap counts and submits, so that its logits can be freed. */
-function recordOverlap(model: Gpt2, block: Tensor, sets: Tensor, settings: LensSettings): Tensor {
+function recordOverlap(model: Model, block: Tensor, sets: Tensor, settings: LensSettings): Tensor {
   const tape = new Tape(model.k);
   try {
     return topkOverlap(model.k, lensLogits(tape, model, block, settings.normalized), settings.depth, sets);
@@ -138,11 +132,10 @@ function recordOverlap(model: Gpt2, block: Tensor, sets: Tensor, settings: LensS
   }
 }
 
-/** The logits of LL(v) = softmax(ln_f(v) D) (Eq. 7) for every row, owned by `tape`. */
-function lensLogits(tape: Tape, model: Gpt2, vectors: Tensor, normalized: boolean): Tensor {
+/** The logits of LL(v) = softmax(norm_final(v) D) (Eq. 7) for every row, owned by `tape`. */
+function lensLogits(tape: Tape, model: Model, vectors: Tensor, normalized: boolean): Tensor {
   const input = normalized ? tape.own(normalizeRows(model.k, vectors)) : vectors;
-  const h = layernorm(tape, input, model.param('ln_f.weight'), model.param('ln_f.bias'), model.config.eps);
-  return unembed(tape, h, model.param(model.headName));
+  return model.logits(tape, model.finalNorm(tape, input));
 }
 
 function concat(parts: Int32Array[]): Int32Array {
@@ -156,14 +149,14 @@ function concat(parts: Int32Array[]): Int32Array {
 }
 
 /** Copies the representatives that fall in this block to their rows of `dst`. */
-function copyRepresentatives(model: Gpt2, reps: readonly number[], start: number, block: Tensor, dst: Tensor): void {
+function copyRepresentatives(model: Model, reps: readonly number[], start: number, block: Tensor, dst: Tensor): void {
   const d = block.cols;
   reps.forEach((j, r) => {
     if (j >= start && j < start + block.rows) model.k.copy(block.buffer, (j - start) * d * 4, dst.buffer, r * d * 4, d * 4);
   });
 }
 
-function assemble(req: NeuronRequest, orientation: NeuronOrientation, tokenizer: Tokenizer, span: Span, geometry: Geometry, overlap: Overlap, members: Members[], lens: Projection[], settings: NeuronView['settings']): NeuronView {
+function assemble(req: NeuronRequest & { module: string }, orientation: NeuronOrientation, tokenizer: Tokenizer, span: Span, geometry: Geometry, overlap: Overlap, members: Members[], lens: Projection[], settings: NeuronView['settings']): NeuronView {
   const { n, count } = span;
   const toLens = (p: Projection): Lens => {
     const tok = (ip: { id: number; prob: number }): TokenProb => ({ id: ip.id, text: tokenizer.tokenText(ip.id), prob: ip.prob });

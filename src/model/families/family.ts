@@ -1,0 +1,28 @@
+// What a model family contributes: its config.json read into ModelConfig (and written
+// back), its checkpoint's tensor names mapped to the canonical ones (and back, for
+// writing an edited model), its tokenizer, and the names its linear modules go by.
+import type { ModelConfig, Role } from '../config.ts';
+
+export interface Family {
+  /** Registry key, stored in ModelConfig.family. */
+  readonly name: string;
+  /** For messages, e.g. "GPT-2". */
+  readonly displayName: string;
+  /** config.json `model_type` values and `architectures` entries this family reads. */
+  readonly modelTypes: readonly string[];
+  readonly architectures: readonly string[];
+  readonly tokenizer: 'gpt2-bpe';
+  readConfig(json: Readonly<Record<string, unknown>>, file: string): ModelConfig;
+  writeConfig(c: ModelConfig): Record<string, unknown>;
+  /**
+   * A stored tensor's canonical parameter name; null for buffers that are not
+   * parameters (masks); undefined for a name the family does not know.
+   */
+  canonical(stored: string): string | null | undefined;
+  /** The checkpoint's name for a canonical parameter (without any stored prefix). */
+  checkpointName(canonical: string): string;
+  /** The checkpoint's name of each role's module inside a block, e.g. mlp.c_proj. */
+  readonly modules: Readonly<Record<Role, string>>;
+  /** A linear module's full checkpoint name, e.g. h.5.mlp.c_proj. */
+  linearName(layer: number, role: Role): string;
+}
