@@ -8,6 +8,7 @@ import { Tape } from '../autograd/tape.ts';
 import { readI32 } from '../gpu/buffers.ts';
 import type { PreparedPair } from '../lens/prepare.ts';
 import type { Gpt2, Hook } from '../model/gpt2.ts';
+import { gatherRows } from '../ops/embedding.ts';
 import { gemm } from '../ops/gemm.ts';
 import { topk } from '../ops/vocab.ts';
 import type { Tensor } from '../tensor.ts';
@@ -46,14 +47,8 @@ export async function forwardPassShift(model: Gpt2, pairs: readonly PreparedPair
       const top1 = await readI32(k, tape.own(best.ids));
       const active = pairs.map((p, seq) => top1[seq] !== p.targetIds[0]);
       if (!active.some(Boolean)) break;
-      // e rows of pairs already at top-1 stay zero, so they add nothing to the sum.
-      const E = tape.zeros([B, d], 'f32', 'shift.e');
-      const wte = model.param('wte.weight');
-      pairs.forEach((p, seq) => {
-        if (!active[seq]) return;
-        const row = wte.rowAt(p.targetIds[0]!); // wte may be split in blocks at small binding limits
-        k.copy(row.buffer, row.byteOffset, E.buffer, seq * d * 4, d * 4);
-      });
+      // e rows of pairs already at top-1 stay zero (id -1), so they add nothing to the sum.
+      const E = tape.own(gatherRows(k, model.param('wte.weight'), pairs.map((p, seq) => (active[seq] ? p.targetIds[0]! : -1)), 'shift.e'));
       for (const l of layers) {
         const W = model.editable(`h.${l}.mlp.c_proj.weight`);
         gemm(k, { A: xs.get(`blocks.${l}.mlp.hook_post`)!.buffer, B: E.buffer, C: W.buffer, M: f, N: d, K: B, transA: true, alpha: lr, beta: 1 });

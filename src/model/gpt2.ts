@@ -6,7 +6,7 @@ import type { Tape } from '../autograd/tape.ts';
 import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { attention } from '../ops/attention.ts';
-import { embed, selectRows } from '../ops/embedding.ts';
+import { embed, selectRows, widen } from '../ops/embedding.ts';
 import { layernorm } from '../ops/layernorm.ts';
 import { linear } from '../ops/linear.ts';
 import { activate, add } from '../ops/pointwise.ts';
@@ -57,8 +57,8 @@ export class Gpt2 {
   constructor(
     readonly k: Kernels,
     readonly config: Gpt2Config,
-    /** Parameters by Hugging Face name without the `transformer.` prefix. */
-    readonly params: ReadonlyMap<string, Tensor>,
+    /** Parameters by Hugging Face name without the `transformer.` prefix (editable() may swap one). */
+    readonly params: Map<string, Tensor>,
     /** The decoding matrix's source: `wte.weight` when tied, else `lm_head.weight`. */
     readonly headName: 'wte.weight' | 'lm_head.weight' = 'wte.weight',
   ) {}
@@ -83,16 +83,20 @@ export class Gpt2 {
   /**
    * The parameter `name`, to be changed in place. Its original bytes are copied once,
    * on the first call, so restore() can give them back exactly; untouched parameters
-   * are never copied.
+   * are never copied. A 16-bit weight is replaced by an f32 copy instead (edits are
+   * too small for 16 bits to hold), and the packed original is what restore() puts back.
    */
   editable(name: string): Tensor {
     const p = this.param(name);
-    if (!this.originals.has(name)) {
+    if (!this.originals.has(name) && p.packed) {
+      this.originals.set(name, p);
+      this.params.set(name, widen(this.k, p));
+    } else if (!this.originals.has(name)) {
       const copy = zeros(this.k, p.shape, p.dtype, `${name}.original`);
       this.k.copy(p.buffer, 0, copy.buffer, 0, p.size * 4);
       this.originals.set(name, copy);
     }
-    return p;
+    return this.param(name);
   }
 
   /** Names of the parameters changed since load or the last restore(). */
@@ -109,6 +113,11 @@ export class Gpt2 {
   restore(): string[] {
     const names = this.edited;
     for (const [name, copy] of this.originals) {
+      if (copy.packed) {
+        this.param(name).dispose();
+        this.params.set(name, copy);
+        continue;
+      }
       this.k.copy(copy.buffer, 0, this.param(name).buffer, 0, copy.size * 4);
       copy.dispose();
     }

@@ -1,11 +1,13 @@
 // A safetensors checkpoint -> Gpt2 on the device, tensor by tensor (a 6 GB gpt2-xl is
 // never held in memory twice). Browser-safe: file access comes in as a ByteSource.
+// F16 and BF16 matrices stay 16-bit on the device (half the memory; the kernels that
+// read weights decode them); their small vectors (biases, layer norms) are widened.
 import type { Kernels } from '../gpu/kernels.ts';
 import { upload, uploadFrom } from '../gpu/buffers.ts';
-import type { Tensor } from '../tensor.ts';
+import type { DType, Tensor } from '../tensor.ts';
 import { Tokenizer } from '../tokenizer.ts';
 import { BadModelError, parameterShapes, parseConfig, type Gpt2Config } from './config.ts';
-import { checkFiniteTensor } from './finite.ts';
+import { checkFiniteHalves, checkFiniteTensor } from './finite.ts';
 import { Gpt2 } from './gpt2.ts';
 import { openSafetensors, type ByteSource, type Dtype, type SafetensorsFile } from './safetensors.ts';
 
@@ -18,7 +20,7 @@ export interface LoadedModel {
   metadata: Readonly<Record<string, string>>;
 }
 
-/** Float dtypes the loader converts to f32; checked before any upload so a bad one fails at once. */
+/** Float dtypes the loader accepts; checked before any upload so a bad one fails at once. */
 const WEIGHT_DTYPES: readonly Dtype[] = ['F32', 'F16', 'BF16', 'F64'];
 
 /** Buffers some checkpoints carry (causal mask, -1e4 constant): not parameters. */
@@ -77,14 +79,14 @@ export async function loadGpt2(k: Kernels, src: ByteSource, configJson?: unknown
     for (const [name, shape] of shapes) {
       const t = await loadTensor(k, file, byName, name, shape, where);
       params.set(name, t);
-      pending += t.size * 4;
+      pending += t.bytes;
       if (pending > 64 << 20) {
         await k.sync();
         pending = 0;
       }
     }
-    const head = byName.has('lm_head.weight') ? await separateHead(file, byName, config, where) : undefined;
-    if (head) params.set('lm_head.weight', upload(k, [config.vocabSize, config.nEmbd], head, 'f32', 'lm_head.weight'));
+    const head = byName.has('lm_head.weight') && (await separateHead(file, byName, config, where));
+    if (head) params.set('lm_head.weight', await loadTensor(k, file, byName, 'lm_head.weight', [config.vocabSize, config.nEmbd], where));
     const model = new Gpt2(k, config, params, head ? 'lm_head.weight' : 'wte.weight');
     return { model, tokenizer: Tokenizer.gpt2(vocab), metadata: file.metadata, ...(vocab ? { vocab } : {}) };
   } catch (e) {
@@ -93,14 +95,23 @@ export async function loadGpt2(k: Kernels, src: ByteSource, configJson?: unknown
   }
 }
 
-/** F32 tensors go from the file straight into GPU memory; F16/BF16 are converted first. */
+/** Device dtype of a stored float tensor: 16-bit matrices stay packed. */
+function deviceType(dtype: Dtype, shape: readonly number[]): DType {
+  if (shape.length !== 2) return 'f32';
+  return dtype === 'F16' ? 'f16' : dtype === 'BF16' ? 'bf16' : 'f32';
+}
+
+/** F32 tensors and 16-bit matrices go from the file straight into GPU memory; the rest are converted first. */
 async function loadTensor(k: Kernels, file: SafetensorsFile, byName: Map<string, string>, name: string, shape: number[], where: string): Promise<Tensor> {
   const stored = checkShape(file, byName, name, shape, where);
-  if (file.tensors.get(stored)!.dtype === 'F32') {
+  const dtype = file.tensors.get(stored)!.dtype;
+  const type = deviceType(dtype, shape);
+  if (dtype === 'F32' || type !== 'f32') {
     return uploadFrom(k, shape, async (bytes, from) => {
-      await file.readF32Into(stored, bytes, from);
-      checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), name, where);
-    }, name);
+      await file.readInto(stored, bytes, from);
+      if (dtype === 'F32') checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), name, where);
+      else checkFiniteHalves(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), dtype as 'F16' | 'BF16', name, where);
+    }, name, type);
   }
   const data = await file.readF32(stored);
   checkFiniteTensor(data, name, where);
@@ -117,13 +128,24 @@ function checkShape(file: SafetensorsFile, byName: Map<string, string>, name: st
   return stored;
 }
 
-/** lm_head.weight equal to wte is the usual tied head; a different one becomes D. */
-async function separateHead(file: SafetensorsFile, byName: Map<string, string>, config: Gpt2Config, where: string): Promise<Float32Array | undefined> {
+/** lm_head.weight equal to wte, byte for byte, is the usual tied head; a different one becomes D. */
+async function separateHead(file: SafetensorsFile, byName: Map<string, string>, config: Gpt2Config, where: string): Promise<boolean> {
   const shape = [config.vocabSize, config.nEmbd];
-  const head = await file.readF32(checkShape(file, byName, 'lm_head.weight', shape, where));
-  checkFiniteTensor(head, 'lm_head.weight', where);
-  const wte = await file.readF32(checkShape(file, byName, 'wte.weight', shape, where));
-  return head.every((v, i) => v === wte[i]) ? undefined : head;
+  const head = checkShape(file, byName, 'lm_head.weight', shape, where);
+  const wte = checkShape(file, byName, 'wte.weight', shape, where);
+  const [h, w] = [file.tensors.get(head)!, file.tensors.get(wte)!];
+  if (h.dtype !== w.dtype) return true;
+  // In chunks, so two vocabulary-sized tensors are never on the host at once.
+  const chunk = 16 << 20;
+  const a = new Uint8Array(chunk);
+  const b = new Uint8Array(chunk);
+  for (let from = 0; from < h.end - h.begin; from += chunk) {
+    const n = Math.min(chunk, h.end - h.begin - from);
+    await file.readInto(head, a.subarray(0, n), from);
+    await file.readInto(wte, b.subarray(0, n), from);
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return true;
+  }
+  return false;
 }
 
 function parseVocab(text: string, config: Gpt2Config, where: string): number[] {
