@@ -59,9 +59,17 @@ async function checkAgainstReference(model: Gpt2, params: Gpt2ParamsRef, ids: nu
   }
 }
 
+/** A 16-bit checkpoint's matrices stay 16-bit on the device; its vectors are widened. */
+function checkStorage(model: Gpt2, dtype: StorageDtype): void {
+  const matrix = dtype === 'F32' ? 'f32' : dtype.toLowerCase();
+  for (const name of ['wte.weight', 'wpe.weight', 'h.1.attn.c_attn.weight', 'h.0.mlp.c_proj.weight']) assert.is(model.param(name).dtype, matrix, name);
+  assert.is(model.param('h.0.ln_1.bias').dtype, 'f32');
+}
+
 for (const dtype of ['F32', 'F16', 'BF16'] as const) {
   test(`GPT-2 ${dtype} checkpoint (vocab 50257, 2 layers, d=48): logits, loss and every factor match float64 for prompts of 1, 5 and 17 tokens`, async () => {
     await withModel(dtype, async (model, params) => {
+      checkStorage(model, dtype);
       for (const n of [1, 5, 17]) await checkAgainstReference(model, params, randomIds(n, n, CFG.vocabSize), 6342, `${dtype} n=${n}`);
     });
   });
@@ -122,8 +130,8 @@ test('loading refuses a config that does not match the tensors', async () => {
   }
 });
 
-test('greedy generation follows the float64 argmax; top-k sampling is seeded and stays in the top k', async () => {
-  await withModel('F32', async (model, params) => {
+for (const dtype of ['F32', 'F16', 'BF16'] as const) test(`${dtype}: greedy generation (key/value cache) follows the float64 argmax; top-k sampling is seeded and stays in the top k`, async () => {
+  await withModel(dtype, async (model, params) => {
     const prompt = randomIds(4, 9, CFG.vocabSize);
     const [greedy] = await generate(model, [prompt], { maxNewTokens: 3 });
     const seq = [...prompt];
