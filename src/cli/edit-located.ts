@@ -9,7 +9,7 @@ import { parseMethod } from '../eval/methods.ts';
 import { BadInputError } from '../lens/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { defaultModelDir, loadModel, UsageError } from './common.ts';
-import { renderChanges, renderPairs } from './edit-render.ts';
+import { renderChanges, renderPairs, renderRounding } from './edit-render.ts';
 import { layerMoments } from './moments.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
@@ -22,6 +22,8 @@ export interface LocatedArgs {
   cache: string | undefined;
   tokens: number;
   out: string | undefined;
+  /** How --out writes edited matrices of a 16-bit model. */
+  dtype: 'f32' | 'source';
   force: boolean;
   json: string | undefined;
   /** Options of the other methods that were given (refused here). */
@@ -77,8 +79,8 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
       await files.stage(a.json, textWriter(`${JSON.stringify(doc, null, 2)}\n`));
     }
     if (a.out !== undefined) {
-      await saveModelDir(model, a.model ?? defaultModelDir(), a.out, { replace: a.force, metadata: { backward_lens_edit: JSON.stringify({ method: spec.label, lambda, pairs: pairs.map(({ prompt, subject, target }) => ({ prompt, subject, target })) }) } });
-      process.stderr.write(`backward-lens: wrote the edited model to ${a.out}\n`);
+      const rounded = await saveModelDir(model, a.model ?? defaultModelDir(), a.out, { replace: a.force, dtype: a.dtype, metadata: { backward_lens_edit: JSON.stringify({ method: spec.label, lambda, pairs: pairs.map(({ prompt, subject, target }) => ({ prompt, subject, target })) }) } });
+      process.stderr.write(`backward-lens: wrote the edited model to ${a.out}\n${renderRounding(rounded)}`);
     }
     await files.commit();
     if (a.json !== undefined) process.stderr.write(`backward-lens: wrote ${a.json} (json)\n`);

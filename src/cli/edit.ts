@@ -4,7 +4,7 @@
 import { describeDefaults, editDefaults } from '../edit/defaults.ts';
 import { checkSpec, edit } from '../edit/edit.ts';
 import { look, type Side } from '../edit/look.ts';
-import { renderChanges, renderPairs } from './edit-render.ts';
+import { renderChanges, renderPairs, renderRounding } from './edit-render.ts';
 import { EDIT_METHODS, type EditResult, type EditSpec } from '../edit/types.ts';
 import { BadInputError, preparePair } from '../lens/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
@@ -57,7 +57,11 @@ are one batched edit: one pass, the sum of their updates.
   --tokens N            length of the greedy continuations (default 20; 0 for none)
   --model DIR           config.json + model.safetensors (default: the embedded model)
   --out DIR             write the edited model there as a Hugging Face GPT-2 directory
-                        (config.json + model.safetensors, the source's tensor names, F32)
+                        (config.json + model.safetensors, the source's tensor names; edited
+                        matrices in F32, the others in the source's dtype)
+  --dtype f32|source    with --out: write edited matrices of an F16/BF16 model in F32
+                        (default) or rounded to the source's dtype, saying how much the
+                        rounding changed each edit
   --force               let --out replace an existing, non-empty directory
   --json FILE           every number printed, for scripts
   --strict              refuse, instead of warning about, text the model's vocabulary
@@ -86,6 +90,7 @@ const OPTIONS = {
   tokens: { type: 'string' },
   out: { type: 'string' },
   force: { type: 'boolean' },
+  dtype: { type: 'string' },
   json: { type: 'string' },
   strict: { type: 'boolean' },
   subject: { type: 'string' },
@@ -100,12 +105,14 @@ export const editCommand: Command = {
     const { values } = parse(argv, OPTIONS, usage);
     if (values.help) return void console.log(usage);
     const pairs = await readPairsOption(values);
+    const dtype = oneOf(values.dtype, '--dtype', ['f32', 'source'] as const, 'f32');
+    if (values.dtype !== undefined && values.out === undefined) throw new UsageError('--dtype says how --out writes edited matrices: give --out DIR too');
     if (values.method === undefined) throw new UsageError(`--method is required: ${EDIT_METHODS.join(', ')}, rome:layer=L or memit:layers=A-B`);
     if (isLocated(values.method)) {
       const foreign = (['lr', 'steps', 'modules', 'target-tokens'] as const).filter((o) => values[o] !== undefined).map((o) => `--${o}`);
       if (values.layers !== undefined) foreign.push('--layers (give them in --method: rome:layer=L, memit:layers=A-B)');
       const tokens = values.tokens === undefined ? 20 : parseCount(values.tokens, '--tokens', 0);
-      return editLocated({ method: values.method, model: values.model, pairs, subject: values.subject, cache: values.cache, tokens, out: values.out, force: values.force ?? false, json: values.json, foreign });
+      return editLocated({ method: values.method, model: values.model, pairs, subject: values.subject, cache: values.cache, tokens, out: values.out, dtype, force: values.force ?? false, json: values.json, foreign });
     }
     if (values.subject !== undefined || values.cache !== undefined) throw new UsageError('--subject and --cache go with --method rome:... or memit:...');
     if (!(EDIT_METHODS as readonly string[]).includes(values.method)) throw new UsageError(`--method must be one of ${EDIT_METHODS.join(', ')}, rome:layer=L, memit:layers=A-B, got "${values.method}"`);
@@ -159,8 +166,8 @@ export const editCommand: Command = {
         await files.stage(values.json, textWriter(`${JSON.stringify(doc, null, 2)}\n`));
       }
       if (values.out !== undefined) {
-        await saveModelDir(model, values.model ?? defaultModelDir(), values.out, { replace: values.force ?? false, metadata: { backward_lens_edit: JSON.stringify({ ...result.spec, pairs: pairs.map(({ prompt, target }) => ({ prompt, target })) }) } });
-        process.stderr.write(`backward-lens: wrote the edited model to ${values.out}\n`);
+        const rounded = await saveModelDir(model, values.model ?? defaultModelDir(), values.out, { replace: values.force ?? false, dtype, metadata: { backward_lens_edit: JSON.stringify({ ...result.spec, pairs: pairs.map(({ prompt, target }) => ({ prompt, target })) }) } });
+        process.stderr.write(`backward-lens: wrote the edited model to ${values.out}\n${renderRounding(rounded)}`);
       }
       await files.commit();
       if (values.json !== undefined) process.stderr.write(`backward-lens: wrote ${values.json} (json)\n`);
