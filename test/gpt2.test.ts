@@ -9,8 +9,9 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
 import type { Gpt2 } from '../src/model/gpt2.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
+import { weightMemory } from '../src/model/memory.ts';
 import { generate } from '../src/model/generate.ts';
-import { gpt2BackwardRef, gpt2ForwardRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
+import { gpt2BackwardRef, gpt2ForwardRef, gpt2ParamShapesRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 import { assertClose, read } from './helpers.ts';
 import { writeRandomCheckpoint, type StorageDtype } from './checkpoint.ts';
@@ -64,6 +65,10 @@ function checkStorage(model: Gpt2, dtype: StorageDtype): void {
   const matrix = dtype === 'F32' ? 'f32' : dtype.toLowerCase();
   for (const name of ['wte.weight', 'wpe.weight', 'h.1.attn.c_attn.weight', 'h.0.mlp.c_proj.weight']) assert.is(model.param(name).dtype, matrix, name);
   assert.is(model.param('h.0.ln_1.bias').dtype, 'f32');
+  const sizes = Object.values(gpt2ParamShapesRef(CFG)).map((shape) => ({ matrix: shape.length === 2, n: shape.reduce((a, b) => a * b, 1) }));
+  const sum = (matrix: boolean) => sizes.filter((s) => s.matrix === matrix).reduce((a, s) => a + s.n, 0);
+  const expected = dtype === 'F32' ? { f32: 4 * (sum(true) + sum(false)) } : { f32: 4 * sum(false), [matrix]: 2 * sum(true) };
+  assert.equal(weightMemory(model).byDtype, expected, 'device memory of the weights');
 }
 
 for (const dtype of ['F32', 'F16', 'BF16'] as const) {

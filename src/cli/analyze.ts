@@ -16,7 +16,7 @@ import { renderJson, report } from '../report/json.ts';
 import { neuronView, parseNeuronSpec, type NeuronView } from '../lens/neurons.ts';
 import { formatNeuronView } from '../report/neurons.ts';
 import { renderTerminal, type ColorMode } from '../report/terminal.ts';
-import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
+import { MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { OutputSet, textWriter } from './output-file.ts';
 
 const usage = `backward-lens analyze --prompt TEXT --target TEXT [options]
@@ -162,7 +162,7 @@ export const analyzeCommand: Command = {
     });
     await new Promise<void>((done) => process.stdout.write(`${grids.join('\n\n')}\n`, () => done()));
 
-    const doc = report({ source: values.model ?? 'default', ...model.config }, results, neuronSpec ? neurons : undefined);
+    const doc = report(modelInfo(values.model, model), results, neuronSpec ? neurons : undefined);
     try {
       if (values.json !== undefined) await files.stage(values.json, textWriter(renderJson(doc)));
       if (values.html !== undefined) await files.stage(values.html, textWriter(renderHtml(doc)));

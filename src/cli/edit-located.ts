@@ -8,7 +8,7 @@ import { subjectLastToken } from '../edit/value-vector.ts';
 import { parseMethod } from '../eval/methods.ts';
 import { BadInputError } from '../lens/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
-import { defaultModelDir, loadModel, UsageError } from './common.ts';
+import { defaultModelDir, loadModel, modelInfo, UsageError } from './common.ts';
 import { renderChanges, renderPairs, renderRounding } from './edit-render.ts';
 import { layerMoments } from './moments.ts';
 import { checkOutputDir } from './output-dir.ts';
@@ -75,7 +75,7 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
 
   try {
     if (a.json !== undefined) {
-      const doc = { version: 1, model: { source: a.model ?? 'default', ...model.config }, method: spec.label, lambda, ...result, seconds, pairs: pairs.map((p, i) => ({ prompt: p.prompt, subject: p.subject, target: p.target, before: before[i], after: after[i] })) };
+      const doc = { version: 1, model: modelInfo(a.model, model), method: spec.label, lambda, ...result, seconds, pairs: pairs.map((p, i) => ({ prompt: p.prompt, subject: p.subject, target: p.target, before: before[i], after: after[i] })) };
       await files.stage(a.json, textWriter(`${JSON.stringify(doc, null, 2)}\n`));
     }
     if (a.out !== undefined) {

@@ -9,7 +9,7 @@ import { EDIT_METHODS, type EditResult, type EditSpec } from '../edit/types.ts';
 import { BadInputError, preparePair } from '../lens/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
-import { defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
+import { defaultModelDir, MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { editLocated, isLocated } from './edit-located.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
@@ -158,7 +158,7 @@ export const editCommand: Command = {
       if (values.json !== undefined) {
         const doc = {
           version: 1,
-          model: { source: values.model ?? 'default', ...model.config },
+          model: modelInfo(values.model, model),
           ...result,
           seconds,
           pairs: pairs.map((p, i) => ({ prompt: p.prompt, target: p.target, shifts: result.shifts[i], before: before[i], after: after[i] })),

@@ -4,12 +4,15 @@
 import type { NeuronView } from '../lens/neurons.ts';
 import type { Analysis } from '../lens/types.ts';
 import type { Gpt2Config } from '../model/config.ts';
+import type { WeightMemory } from '../model/memory.ts';
 
 export const REPORT_VERSION = 1;
 
 export interface ModelInfo extends Gpt2Config {
   /** The model directory or file as given, or "default" for the embedded model. */
   readonly source: string;
+  /** Bytes the weights take on the device. */
+  readonly memory?: WeightMemory;
 }
 
 export interface Report {
