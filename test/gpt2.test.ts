@@ -10,6 +10,7 @@ import { LINEAR_MODULES, type Gpt2Config } from '../src/model/config.ts';
 import type { Gpt2 } from '../src/model/gpt2.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { weightMemory } from '../src/model/memory.ts';
+import { decode } from '../src/model/decode.ts';
 import { generate } from '../src/model/generate.ts';
 import { gpt2BackwardRef, gpt2ForwardRef, gpt2ParamShapesRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 import { mulberry32Ref } from './reference/ops.ts';
@@ -135,7 +136,7 @@ test('loading refuses a config that does not match the tensors', async () => {
   }
 });
 
-for (const dtype of ['F32', 'F16', 'BF16'] as const) test(`${dtype}: greedy generation (key/value cache) follows the float64 argmax; top-k sampling is seeded and stays in the top k`, async () => {
+for (const dtype of ['F32', 'F16', 'BF16'] as const) test(`${dtype}: greedy generation, full passes and with the key/value cache, follows the float64 argmax; top-k sampling is seeded and stays in the top k`, async () => {
   await withModel(dtype, async (model, params) => {
     const prompt = randomIds(4, 9, CFG.vocabSize);
     const [greedy] = await generate(model, [prompt], { maxNewTokens: 3 });
@@ -146,6 +147,7 @@ for (const dtype of ['F32', 'F16', 'BF16'] as const) test(`${dtype}: greedy gene
       seq.push(last.indexOf(Math.max(...last)));
     }
     assert.equal(greedy, seq.slice(prompt.length));
+    assert.equal(await decode(model, [prompt], { newTokens: [3] }), [seq.slice(prompt.length)], 'key/value-cached decoding');
     const a = await generate(model, [prompt, prompt.slice(0, 2)], { maxNewTokens: 2, topK: 5, seed: 3 });
     const b = await generate(model, [prompt, prompt.slice(0, 2)], { maxNewTokens: 2, topK: 5, seed: 3 });
     assert.equal(a, b);
