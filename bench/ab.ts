@@ -15,7 +15,7 @@ import { promptOfLength } from './prompts.ts';
 import { cachedCheckpoint, SHAPES } from './shapes.ts';
 import { timing } from './stats.ts';
 
-const HELP = `node dist/bench/ab.js [--base REV] [--head REV] [--pairs N] [--shape S | --model DIR] [--tokens N] [--warmup N] [--keep] [--json FILE]
+const HELP = `node dist/bench/ab.js [--base REV] [--head REV] [--pairs N] [--shape S | --model DIR] [--model-b DIR] [--tokens N] [--warmup N] [--keep] [--json FILE]
 Times \`backward-lens analyze\` (all 4 modules) of two revisions alternately in one run.
   --base REV     the "before" (default: where HEAD left main, or HEAD~1 on main itself)
   --head REV     the "after" (default HEAD)
@@ -23,6 +23,8 @@ Times \`backward-lens analyze\` (all 4 modules) of two revisions alternately in 
   --shape S      random F32 checkpoint, ${Object.keys(SHAPES).join('|')} (default small), written once
                  under ${join(tmpdir(), 'backward-lens-shapes')}
   --model DIR    a checkpoint directory instead
+  --model-b DIR  B analyses this checkpoint instead (same shape, another dtype: with
+                 --base HEAD, F16 against F32 on the same code)
   --tokens N     prompt length in tokens (default 16)
   --warmup N     untimed runs of each revision first (default 0)
   --keep         keep the clones (their paths are printed)
@@ -31,7 +33,7 @@ Times \`backward-lens analyze\` (all 4 modules) of two revisions alternately in 
 const { values } = parseArgs({
   options: {
     base: { type: 'string' }, head: { type: 'string', default: 'HEAD' }, pairs: { type: 'string', default: '3' }, shape: { type: 'string', default: 'small' },
-    model: { type: 'string' }, tokens: { type: 'string', default: '16' }, warmup: { type: 'string', default: '0' }, keep: { type: 'boolean' },
+    model: { type: 'string' }, 'model-b': { type: 'string' }, tokens: { type: 'string', default: '16' }, warmup: { type: 'string', default: '0' }, keep: { type: 'boolean' },
     json: { type: 'string' }, help: { type: 'boolean' },
   },
 });
@@ -58,10 +60,13 @@ const work = mkdtempSync(join(tmpdir(), 'bl-ab-'));
 // Peak memory of each CLI run, read by the process itself as it exits: any
 // revision's CLI can be measured without changing it.
 const peakHook = join(work, 'peak.mjs');
+// CPU time too (the adapter's threads are the process's): on a loaded machine it
+// compares the work done where wall time mostly measures the other processes.
 writeFileSync(peakHook, `import { readFileSync, writeFileSync } from 'node:fs';
 process.on('exit', () => {
   const m = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  if (process.env.BL_AB_PEAK) writeFileSync(process.env.BL_AB_PEAK, String(m ? Number(m[1]) * 1024 : 0));
+  const cpu = process.cpuUsage();
+  if (process.env.BL_AB_PEAK) writeFileSync(process.env.BL_AB_PEAK, \`\${m ? Number(m[1]) * 1024 : 0} \${(cpu.user + cpu.system) / 1000}\`);
 });
 `);
 
@@ -70,6 +75,7 @@ interface Side {
   sha: string;
   dir: string;
   ms: number[];
+  cpu: number[];
   peak: number[];
 }
 
@@ -82,48 +88,53 @@ function checkout(label: 'A' | 'B', sha: string): Side {
   const b = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: dir, encoding: 'utf8' });
   if (b.status !== 0 || !existsSync(join(dir, 'dist/cli.js'))) throw new Error(`building ${sha.slice(0, 7)} failed:\n${b.stderr}`);
   console.log(`${label} = ${sha.slice(0, 7)} ${git('log', '-1', '--format=%s', sha).slice(0, 90)} (built in ${((performance.now() - t0) / 1000).toFixed(0)} s${values.keep ? `, ${dir}` : ''})`);
-  return { label, sha, dir, ms: [], peak: [] };
+  return { label, sha, dir, ms: [], cpu: [], peak: [] };
 }
 
 try {
   const model = values.model ?? (await cachedCheckpoint(values.shape!, 'F32', join(tmpdir(), 'backward-lens-shapes')));
+  const modelB = values['model-b'] ?? model;
   const fileBytes = statSync(join(model, 'model.safetensors')).size;
+  const fileBytesB = statSync(join(modelB, 'model.safetensors')).size;
   const prompt = promptOfLength(new Gpt2Tokenizer(), Number(values.tokens));
   const sides = [checkout('A', baseSha), checkout('B', headSha)];
   const peakFile = join(work, 'peak');
 
-  const analyze = (s: Side): { ms: number; peak: number } => {
+  const analyze = (s: Side): { ms: number; cpu: number; peak: number } => {
     rmSync(peakFile, { force: true });
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, ['--import', `file://${peakHook}`, 'dist/cli.js', 'analyze', '--model', model, '--prompt', prompt, '--target', ' Rome', '--no-color'],
+    const r = spawnSync(process.execPath, ['--import', `file://${peakHook}`, 'dist/cli.js', 'analyze', '--model', s.label === 'B' ? modelB : model, '--prompt', prompt, '--target', ' Rome', '--no-color'],
       { cwd: s.dir, encoding: 'utf8', env: { ...process.env, BL_AB_PEAK: peakFile }, maxBuffer: 64 << 20 });
     const ms = performance.now() - t0;
     if (r.status !== 0) throw new Error(`${s.label} (${s.sha.slice(0, 7)}) analyze failed (exit ${r.status}):\n${r.stderr}`);
-    return { ms, peak: Number(readFileSync(peakFile, 'utf8')) };
+    const [peak, cpu] = readFileSync(peakFile, 'utf8').split(' ').map(Number);
+    return { ms, cpu: cpu!, peak: peak! };
   };
 
   for (let i = 0; i < Number(values.warmup); i++) sides.forEach(analyze);
   const la = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`checkpoint ${model} (${(fileBytes / 1e6).toFixed(0)} MB); prompt ${values.tokens} tokens; ${new Date().toISOString()}; load average ${la()}`);
+  console.log(`checkpoint ${model} (${(fileBytes / 1e6).toFixed(0)} MB)${modelB !== model ? `, B: ${modelB} (${(fileBytesB / 1e6).toFixed(0)} MB)` : ''}; prompt ${values.tokens} tokens; ${new Date().toISOString()}; load average ${la()}`);
   const pairs: { a: number; b: number; loadavg: number[] }[] = [];
   for (let p = 0; p < Number(values.pairs); p++) {
     const [a, b] = sides.map((s) => {
       const r = analyze(s);
       s.ms.push(r.ms);
+      s.cpu.push(r.cpu);
       s.peak.push(r.peak);
       return r;
     });
     pairs.push({ a: a!.ms, b: b!.ms, loadavg: loadavg() });
-    console.log(`pair ${p + 1}: A ${(a!.ms / 1000).toFixed(2)} s (${(a!.peak / 1e6).toFixed(0)} MB)  B ${(b!.ms / 1000).toFixed(2)} s (${(b!.peak / 1e6).toFixed(0)} MB)  A/B ${(a!.ms / b!.ms).toFixed(2)}  load ${la()}`);
+    console.log(`pair ${p + 1}: A ${(a!.ms / 1000).toFixed(2)} s, CPU ${(a!.cpu / 1000).toFixed(2)} s (${(a!.peak / 1e6).toFixed(0)} MB)  B ${(b!.ms / 1000).toFixed(2)} s, CPU ${(b!.cpu / 1000).toFixed(2)} s (${(b!.peak / 1e6).toFixed(0)} MB)  A/B ${(a!.ms / b!.ms).toFixed(2)}  load ${la()}`);
   }
-  const [A, B] = sides.map((s) => ({ time: timing(s.ms), peak: timing(s.peak) }));
-  const mb = (x: number) => `${(x / 1e6).toFixed(0)} MB (${(x / fileBytes).toFixed(2)} x file)`;
+  const [A, B] = sides.map((s) => ({ time: timing(s.ms), cpu: timing(s.cpu), peak: timing(s.peak) }));
+  const mb = (x: number, file: number) => `${(x / 1e6).toFixed(0)} MB (${(x / file).toFixed(2)} x file)`;
   console.log(`median A ${(A!.time.median_ms / 1000).toFixed(2)} s, B ${(B!.time.median_ms / 1000).toFixed(2)} s: A/B = ${(A!.time.median_ms / B!.time.median_ms).toFixed(2)}x`);
-  console.log(`peak memory median A ${mb(A!.peak.median_ms)}, B ${mb(B!.peak.median_ms)}`);
+  console.log(`CPU time median A ${(A!.cpu.median_ms / 1000).toFixed(2)} s, B ${(B!.cpu.median_ms / 1000).toFixed(2)} s: A/B = ${(A!.cpu.median_ms / B!.cpu.median_ms).toFixed(2)}x`);
+  console.log(`peak memory median A ${mb(A!.peak.median_ms, fileBytes)}, B ${mb(B!.peak.median_ms, fileBytesB)}`);
   if (values.json) {
     writeFileSync(values.json, JSON.stringify({
-      date: new Date().toISOString(), base: baseSha, head: headSha, model, fileBytes, tokens: Number(values.tokens), pairs,
-      a: { ms: sides[0]!.ms, peakRss: sides[0]!.peak }, b: { ms: sides[1]!.ms, peakRss: sides[1]!.peak },
+      date: new Date().toISOString(), base: baseSha, head: headSha, model, fileBytes, ...(modelB !== model ? { modelB, fileBytesB } : {}), tokens: Number(values.tokens), pairs,
+      a: { ms: sides[0]!.ms, cpuMs: sides[0]!.cpu, peakRss: sides[0]!.peak }, b: { ms: sides[1]!.ms, cpuMs: sides[1]!.cpu, peakRss: sides[1]!.peak },
       ratioOfMedians: A!.time.median_ms / B!.time.median_ms,
     }, null, 2));
   }

@@ -7,12 +7,15 @@
 // repeated ids add up deterministically without float atomics.
 // A table larger than one storage binding comes in row blocks: the bound buffer
 // holds table rows lo .. hi - 1, and rows of idx outside that range are left alone
-// (another dispatch, with another block bound, handles them).
+// (another dispatch, with another block bound, handles them). gather reads the
+// table through readTable, so a 16-bit embedding stays packed (weights-*.wgsl).
 
 struct Params { rows: u32, cols: u32, accumulate: u32, lo: u32, hi: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> table: array<f32>;
+@group(0) @binding(1) var<storage, read> table: array<WeightWord>;
+
+fn readTable(i: u32) -> f32 { return decodeWeight(table[weightWord(i)], i); }
 @group(0) @binding(2) var<storage, read> idx: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
@@ -24,7 +27,7 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   let c = i % p.cols;
   let id = u32(idx[r]);
   if (id < p.lo || id >= p.hi) { return; }
-  let v = table[(id - p.lo) * p.cols + c];
+  let v = readTable((id - p.lo) * p.cols + c);
   out[i] = select(v, out[i] + v, p.accumulate != 0u);
 }
 

@@ -28,7 +28,7 @@ const LOWEST = -3.4e38;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> h: array<f32>;
-@group(0) @binding(2) var<storage, read> wte: array<f32>;
+@group(0) @binding(2) var<storage, read> wte: array<WeightWord>;
 @group(0) @binding(3) var<storage, read> watchedId: array<u32>;
 @group(0) @binding(4) var<storage, read> watchedLogit: array<f32>;
 @group(0) @binding(5) var<storage, read_write> watchedOut: array<f32>;
@@ -37,6 +37,9 @@ const LOWEST = -3.4e38;
 // A 16-row x 8-id tile of logits, in memory so the per-row code is emitted once:
 // lavapipe inlines every call, and 16 inlined copies took minutes to compile.
 var<private> tileRows: array<vec4<f32>, 32>;
+
+// A 16-bit embedding stays packed (weights-*.wgsl).
+fn readWte(i: u32) -> f32 { return decodeWeight(wte[weightWord(i)], i); }
 
 fn inBlock(id: u32) -> bool {
   return id >= p.v0 && id - p.v0 < p.V;
@@ -197,8 +200,8 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     var c14l = vec4<f32>(0.0); var c14h = vec4<f32>(0.0);
     var c15l = vec4<f32>(0.0); var c15h = vec4<f32>(0.0);
     for (var j = 0u; j < p.d; j++) {
-      let wl = vec4<f32>(wte[ba.x + j], wte[ba.y + j], wte[ba.z + j], wte[ba.w + j]);
-      let wh = vec4<f32>(wte[bb.x + j], wte[bb.y + j], wte[bb.z + j], wte[bb.w + j]);
+      let wl = vec4<f32>(readWte(ba.x + j), readWte(ba.y + j), readWte(ba.z + j), readWte(ba.w + j));
+      let wh = vec4<f32>(readWte(bb.x + j), readWte(bb.y + j), readWte(bb.z + j), readWte(bb.w + j));
       let x0 = h[a0 + j]; c0l += x0 * wl; c0h += x0 * wh;
       let x1 = h[a1 + j]; c1l += x1 * wl; c1h += x1 * wh;
       let x2 = h[a2 + j]; c2l += x2 * wl; c2h += x2 * wh;

@@ -7,6 +7,9 @@
 // Each invocation keeps a 16 x 8 tile of C in registers, written out by hand
 // because SwiftShader's JIT neither unrolls loops nor keeps private arrays in
 // registers. Edge tiles clamp their indices and discard the extra results.
+//
+// B is the operand a weight comes in as (W in x W and in dX = Delta W^T, wte in the
+// LM head): it is read through readB, so a 16-bit weight stays packed (weights-*.wgsl).
 
 struct Params {
   M: u32, N: u32, K: u32,
@@ -20,9 +23,11 @@ override TRANS_B: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<WeightWord>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+fn readB(i: u32) -> f32 { return decodeWeight(B[weightWord(i)], i); }
 
 fn store(m: u32, n0: u32, acc: vec4<f32>) {
   if (m >= p.M) { return; }
@@ -93,8 +98,8 @@ fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var k = 0u; k < p.K; k++) {
     let ka = (k) * sAk;
     let kb = (k) * sBk;
-    let bl = vec4<f32>(B[b0 + kb], B[b1 + kb], B[b2 + kb], B[b3 + kb]);
-    let bh = vec4<f32>(B[b4 + kb], B[b5 + kb], B[b6 + kb], B[b7 + kb]);
+    let bl = vec4<f32>(readB(b0 + kb), readB(b1 + kb), readB(b2 + kb), readB(b3 + kb));
+    let bh = vec4<f32>(readB(b4 + kb), readB(b5 + kb), readB(b6 + kb), readB(b7 + kb));
     let x0 = A[a0 + ka]; c0l += x0 * bl; c0h += x0 * bh;
     let x1 = A[a1 + ka]; c1l += x1 * bl; c1h += x1 * bh;
     let x2 = A[a2 + ka]; c2l += x2 * bl; c2h += x2 * bh;

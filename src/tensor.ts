@@ -2,7 +2,15 @@
 // larger than a storage binding may be (the embedding, the LM head's logits on a
 // long batch) is several buffers of whole rows, and only ops that walk `blocks`
 // accept it.
-export type DType = 'f32' | 'i32';
+//
+// 'f16' and 'bf16' are weights kept as the checkpoint stored them, two 16-bit
+// values per u32 word (element i in half i & 1 of word i >> 1, rows not padded):
+// only kernels that read weights through kernels/weights.wgsl accept them.
+export type DType = 'f32' | 'i32' | 'f16' | 'bf16';
+export type WeightType = 'f32' | 'f16' | 'bf16';
+
+/** Bytes per element on the device. */
+export const elementBytes = (dtype: DType): number => (dtype === 'f16' || dtype === 'bf16' ? 2 : 4);
 
 /** Rows row0 .. row0 + rows - 1 of a tensor, packed in their own buffer. */
 export interface Block {
@@ -44,7 +52,18 @@ export class Tensor {
   rowAt(row: number): { buffer: GPUBuffer; byteOffset: number } {
     const b = this.blocks.find((x) => row >= x.row0 && row < x.row0 + x.rows);
     if (!b) throw new RangeError(`${this.name || 'tensor'}: row ${row} outside 0..${this.rows - 1}`);
+    if (this.packed) throw new TypeError(`${this.name || 'tensor'} is ${this.dtype}: its rows are not f32 words; gather them instead`);
     return { buffer: b.buffer, byteOffset: (row - b.row0) * this.cols * 4 };
+  }
+
+  /** Two 16-bit weights per word (see DType). */
+  get packed(): boolean {
+    return this.dtype === 'f16' || this.dtype === 'bf16';
+  }
+
+  /** Bytes the tensor takes on the device, padding of its buffers aside. */
+  get bytes(): number {
+    return this.size * elementBytes(this.dtype);
   }
 
   get size(): number {
@@ -64,6 +83,12 @@ export class Tensor {
   dispose(): void {
     for (const b of this.blocks) this.release(b.buffer);
   }
+}
+
+/** The dtype a weight-reading kernel must be specialised for (see kernels/weights-*.wgsl). */
+export function weightType(t: Tensor): WeightType {
+  if (t.dtype === 'i32') throw new TypeError(`${t.name || 'tensor'} is i32, not a float weight`);
+  return t.dtype;
 }
 
 export class SplitTensorError extends Error {

@@ -81,6 +81,8 @@ test('one pair: the grid on stdout, JSON with every layer and module, HTML, load
   assert.is(doc.version, 1);
   assert.is(doc.model.nLayer, CFG.nLayer);
   assert.is(doc.model.vocabSize, CFG.vocabSize);
+  const bytes = 4 * Object.values(gpt2ParamShapesRef(CFG)).reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0);
+  assert.equal(doc.model.memory, { bytes, byDtype: { f32: bytes } }, 'the weights\' device memory');
   assert.is(doc.results.length, 1);
   const a = doc.results[0]!;
   assert.is(a.prompt, PROMPT);

@@ -48,9 +48,9 @@ export async function writeRandomCheckpoint(cfg: Gpt2Sizes, seed: number, opts: 
   return { dir, params };
 }
 
-/** A random F32 checkpoint loaded on the engine; close() frees the model and deletes the files. */
-export async function openRandomModel(cfg: Gpt2Sizes, seed: number): Promise<{ loaded: LoadedModel; params: Gpt2ParamsRef; close: () => void }> {
-  const { dir, params } = await writeRandomCheckpoint(cfg, seed);
+/** A random checkpoint (F32 unless `dtype`) loaded on the engine; close() frees the model and deletes the files. */
+export async function openRandomModel(cfg: Gpt2Sizes, seed: number, dtype: StorageDtype = 'F32'): Promise<{ loaded: LoadedModel; params: Gpt2ParamsRef; close: () => void }> {
+  const { dir, params } = await writeRandomCheckpoint(cfg, seed, { dtype });
   const loaded = await loadModelPath(await getEngine(), dir);
   const close = () => {
     loaded.model.dispose();

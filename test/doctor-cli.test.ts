@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeRandomCheckpoint } from './checkpoint.ts';
 
 const doctor = (env: Record<string, string> = {}) => spawnSync(process.execPath, ['dist/cli.js', 'doctor'], { encoding: 'utf8', env: { ...process.env, ...env } });
 
@@ -17,6 +18,18 @@ test('doctor names the adapter the engine uses, how it was found, and every driv
   assert.match(r.stdout, /lvp_icd/);
   assert.match(r.stdout, /^the engine uses: .+$/m);
   assert.match(r.stdout, /^ {2}found as: /m);
+});
+
+test('doctor --model: the bytes the weights take on the device, 16-bit matrices kept 16-bit', async () => {
+  const { dir } = await writeRandomCheckpoint({ nLayer: 1, nHead: 2, nEmbd: 64, nPositions: 16, vocabSize: 50257, nInner: 256, eps: 1e-5 }, 3, { dtype: 'F16' });
+  try {
+    const r = spawnSync(process.execPath, ['dist/cli.js', 'doctor', '--model', dir], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    // wte alone is 50257 x 64 halves: 6.1 MiB.
+    assert.match(r.stdout, /^weights on the device \(.+\): 6\.\d MiB \(f16 6\.\d MiB, f32 0\.0 MiB\)$/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('no driver that answers: doctor exits 1 with the line saying what to install', () => {

@@ -85,6 +85,11 @@ test('an infinite F16 weight is refused at load, naming the tensor', async () =>
   const r = cli(analyzeArgs(dir));
   assert.is(r.code, 2, r.stderr);
   assert.match(r.error, /tensor h\.0\.ln_1\.bias holds Infinity at element 3/);
+  // A matrix stays 16-bit on the device: its halves are checked as they stream in.
+  const matrix = await checkpoint('inf16-matrix', { dtype: 'F16', edit: (p) => { p['h.1.mlp.c_fc.weight']![5] = -1e6; } });
+  const m = cli(analyzeArgs(matrix));
+  assert.is(m.code, 2, m.stderr);
+  assert.match(m.error, /tensor h\.1\.mlp\.c_fc\.weight holds -Infinity at element 5/);
 });
 
 test('finite weights whose logits overflow float32: the error says so instead of naming token id -1', async () => {

@@ -101,6 +101,42 @@ test('--out: the edited model loads back with the source tensor names and the in
   }
 });
 
+test('--out of an F16 model: unedited tensors stay F16 bit for bit, edited matrices F32, or F16 with --dtype source and the rounding reported', async () => {
+  const half = (await writeRandomCheckpoint(CFG, 32, { dtype: 'F16' })).dir;
+  const read = async (path: string) => {
+    const src = await fileSource(join(path, 'model.safetensors'));
+    try {
+      const f = await openSafetensors(src);
+      return new Map(await Promise.all([...f.tensors.values()].map(async (t) => [t.name, { dtype: t.dtype, bytes: await f.read(t.name) }] as const)));
+    } finally {
+      await src.close();
+    }
+  };
+  try {
+    const args = ['--model', half, '--prompt', PROMPT, '--target', TARGET, '--method', 'shift', '--layers', '1', '--lr', '0.5', '--tokens', '0'];
+    const source = await read(half);
+    for (const dtype of [undefined, 'source'] as const) {
+      const dir = out(`edited-f16-${dtype ?? 'default'}`);
+      const r = cli([...args, '--out', dir, ...(dtype ? ['--dtype', dtype] : [])]);
+      assert.is(r.code, 0, r.stderr);
+      const saved = await read(dir);
+      for (const [name, t] of source) {
+        const s = saved.get(name)!;
+        if (name === 'h.1.mlp.c_proj.weight') {
+          assert.is(s.dtype, dtype ? 'F16' : 'F32', `${name} dtype`);
+          continue;
+        }
+        assert.is(s.dtype, 'F16', `${name} dtype`);
+        assert.ok(Buffer.from(s.bytes).equals(Buffer.from(t.bytes)), `${name}: bit for bit`);
+      }
+      if (dtype) assert.match(r.stderr, /h\.1\.mlp\.c_proj\.weight written in F16: the rounding changed its edit by \d+\.\d\d %/);
+      else assert.not.match(r.stderr, /rounding/);
+    }
+  } finally {
+    rmSync(half, { recursive: true, force: true });
+  }
+});
+
 test('--out into an existing directory: refused unless empty or --force', () => {
   const dir = out('full');
   mkdirSync(dir);
@@ -166,6 +202,8 @@ test('bad input: one line, exit 2, nothing written', () => {
     [['--method', 'shift', '--layers', '1'], /--lr is required for shift on this model/],
     [['--method', 'shift', '--layers', '1', '--lr', '1', '--out', '/proc/edited'], /--out \/proc\/edited: a system path/],
     [['--method', 'shift', '--layers', '1', '--lr', '1', '--out', out('no/such/dir')], /does not exist; create it/],
+    [['--method', 'shift', '--layers', '1', '--lr', '1', '--dtype', 'source'], /--dtype says how --out writes edited matrices: give --out DIR too/],
+    [['--method', 'shift', '--layers', '1', '--lr', '1', '--dtype', 'f8', '--out', out('bad-dtype')], /--dtype/],
   ];
   for (const [args, message] of cases) {
     const r = cli([...base, ...args]);

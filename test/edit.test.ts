@@ -7,7 +7,7 @@
 // |g| near eps could differ, and none does here).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readAll } from '../src/gpu/buffers.ts';
+import { readAll, readBits } from '../src/gpu/buffers.ts';
 import { edit } from '../src/edit/edit.ts';
 import type { EditSpec } from '../src/edit/types.ts';
 import { type Gpt2Sizes } from '../src/model/families/gpt2.ts';
@@ -126,6 +126,41 @@ test('edits stack until restore(): shift then sgd then restore', async () => {
   const after = await snapshot();
   for (const [name, bytes] of before) assert.ok(after.get(name)!.every((b, i) => b === bytes[i]), `${name} restored`);
 });
+
+for (const dtype of ['F16', 'BF16'] as const) {
+  test(`${dtype} checkpoint: shift and sgd widen each matrix they change to f32 (updates as the reference's), restore() gives back the 16-bit original bit for bit`, async () => {
+    const half = await openRandomModel(CFG, 5, dtype);
+    const { model, tokenizer } = half.loaded;
+    try {
+      const pairs = refPairs(PAIRS);
+      const untouched = model.param('h.0.mlp.c_proj.weight');
+      const methods = [
+        { spec: { method: 'shift', layers: [1, 2], lr: 0.5 }, names: ['h.1.mlp.c_proj.weight', 'h.2.mlp.c_proj.weight'], ref: () => shiftRef(CFG, half.params, pairs, [1, 2], 0.5), tol: 1e-4 },
+        { spec: { method: 'sgd', layers: [1, 2], modules: ['attn.c_attn'], lr: 0.05 }, names: ['h.1.attn.c_attn.weight', 'h.2.attn.c_attn.weight'], ref: (n: string[]) => sgdStepRef(CFG, half.params, pairs, n, 0.05), tol: 1e-3 },
+      ] as const;
+      for (const m of methods) {
+        const names = [...m.names];
+        const bits = await Promise.all(names.map((n) => readBits(model.k, model.param(n))));
+        const want = m.ref(names);
+        await edit(model, tokenizer, PAIRS, m.spec as EditSpec);
+        for (const name of names) {
+          assert.is(model.param(name).dtype, 'f32', `${name} widened`);
+          const [now] = (await readAll(model.k, [model.param(name)])) as Float32Array[];
+          const was = half.params[name]!;
+          assertClose(now!.map((w, i) => w - was[i]!), want[name]!.map((w, i) => w - was[i]!), m.tol, `${dtype} ${m.spec.method} ${name} update`);
+        }
+        assert.is(model.param('h.0.mlp.c_proj.weight'), untouched, 'an unedited matrix is neither copied nor widened');
+        assert.equal(model.restore().sort(), names);
+        for (const [i, name] of names.entries()) {
+          assert.is(model.param(name).dtype, dtype.toLowerCase(), `${name} packed again`);
+          assert.equal(Array.from(await readBits(model.k, model.param(name))), Array.from(bits[i]!), `${name} restored bit for bit`);
+        }
+      }
+    } finally {
+      half.close();
+    }
+  });
+}
 
 test('bad specs: unknown method, layer out of range, eta <= 0 or NaN, steps < 1, a module the method cannot edit', async () => {
   const { model, tokenizer } = loaded;

@@ -9,8 +9,9 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { gpt2 as gpt2Family, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { generate } from '../src/model/decode.ts';
-import { gpt2BackwardRef, gpt2ForwardRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
+import { weightMemory } from '../src/model/memory.ts';
+import { decode, generate } from '../src/model/decode.ts';
+import { gpt2BackwardRef, gpt2ForwardRef, gpt2ParamShapesRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 import { mulberry32Ref } from './reference/ops.ts';
 import { assertClose, read } from './helpers.ts';
 import { writeRandomCheckpoint, type StorageDtype } from './checkpoint.ts';
@@ -62,9 +63,21 @@ async function checkAgainstReference(model: Model, params: Gpt2ParamsRef, ids: n
   }
 }
 
+/** A 16-bit checkpoint's matrices stay 16-bit on the device; its vectors are widened. */
+function checkStorage(model: Model, dtype: StorageDtype): void {
+  const matrix = dtype === 'F32' ? 'f32' : dtype.toLowerCase();
+  for (const name of ['wte.weight', 'wpe.weight', 'h.1.attn.c_attn.weight', 'h.0.mlp.c_proj.weight']) assert.is(model.param(name).dtype, matrix, name);
+  assert.is(model.param('h.0.ln_1.bias').dtype, 'f32');
+  const sizes = Object.values(gpt2ParamShapesRef(CFG)).map((shape) => ({ matrix: shape.length === 2, n: shape.reduce((a, b) => a * b, 1) }));
+  const sum = (matrix: boolean) => sizes.filter((s) => s.matrix === matrix).reduce((a, s) => a + s.n, 0);
+  const expected = dtype === 'F32' ? { f32: 4 * (sum(true) + sum(false)) } : { f32: 4 * sum(false), [matrix]: 2 * sum(true) };
+  assert.equal(weightMemory(model).byDtype, expected, 'device memory of the weights');
+}
+
 for (const dtype of ['F32', 'F16', 'BF16'] as const) {
   test(`GPT-2 ${dtype} checkpoint (vocab 50257, 2 layers, d=48): logits, loss and every factor match float64 for prompts of 1, 5 and 17 tokens`, async () => {
     await withModel(dtype, async (model, params) => {
+      checkStorage(model, dtype);
       for (const n of [1, 5, 17]) await checkAgainstReference(model, params, randomIds(n, n, CFG.vocabSize), 6342, `${dtype} n=${n}`);
     });
   });
@@ -125,8 +138,8 @@ test('loading refuses a config that does not match the tensors', async () => {
   }
 });
 
-test('greedy generation follows the float64 argmax; top-k sampling is seeded and stays in the top k', async () => {
-  await withModel('F32', async (model, params) => {
+for (const dtype of ['F32', 'F16', 'BF16'] as const) test(`${dtype}: greedy generation, full passes and with the key/value cache, follows the float64 argmax; top-k sampling is seeded and stays in the top k`, async () => {
+  await withModel(dtype, async (model, params) => {
     const prompt = randomIds(4, 9, CFG.vocabSize);
     const [greedy] = await generate(model, [prompt], { maxNewTokens: 3 });
     const seq = [...prompt];
@@ -136,6 +149,7 @@ test('greedy generation follows the float64 argmax; top-k sampling is seeded and
       seq.push(last.indexOf(Math.max(...last)));
     }
     assert.equal(greedy, seq.slice(prompt.length));
+    assert.equal(await decode(model, [prompt], { newTokens: [3] }), [seq.slice(prompt.length)], 'key/value-cached decoding');
     const a = await generate(model, [prompt, prompt.slice(0, 2)], { maxNewTokens: 2, topK: 5, seed: 3 });
     const b = await generate(model, [prompt, prompt.slice(0, 2)], { maxNewTokens: 2, topK: 5, seed: 3 });
     assert.equal(a, b);

@@ -36,22 +36,38 @@ test('tokenWindows: whole windows only, capped by tokens', () => {
   assert.equal(tokenWindows([1, 2, 3, 4, 5, 6, 7], 3, 5), [[1, 2, 3]]);
 });
 
-test('E[k kᵀ] of FF2 input equals the float64 reference (2 layers, f 37, 5 windows of 7 in batches of 2)', async () => {
+/** E[k kᵀ] of FF2's input on `model` against the float64 reference on `ref`, its stored values. */
+async function checkMoments(model: LoadedModel['model'], ref: Gpt2ParamsRef): Promise<void> {
   const r = mulberry32Ref(3);
   const T = 7;
   const windows = Array.from({ length: 5 }, () => Array.from({ length: T }, () => Math.floor(r() * 50257)));
-  const { moments, tokens } = await secondMoments(loaded.model, windows, [0, 1], { batch: 2, flushTokens: 10 });
+  const { moments, tokens } = await secondMoments(model, windows, [0, 1], { batch: 2, flushTokens: 10 });
   assert.is(tokens, 35);
   const f = CFG.nInner;
   for (const layer of [0, 1]) {
     const want = new Float64Array(f * f);
     for (const ids of windows) {
-      const x = gpt2BackwardRef(CFG, params, ids, [{ position: 0, token: 0 }]).factors[`h.${layer}.mlp.c_proj`]!.x;
+      const x = gpt2BackwardRef(CFG, ref, ids, [{ position: 0, token: 0 }]).factors[`h.${layer}.mlp.c_proj`]!.x;
       for (let t = 0; t < T; t++) for (let i = 0; i < f; i++) for (let j = 0; j < f; j++) want[i * f + j]! += (x[t * f + i]! * x[t * f + j]!) / 35;
     }
     assertClose(moments.get(layer)!, want, 1e-5, `layer ${layer}`);
   }
+}
+
+test('E[k kᵀ] of FF2 input equals the float64 reference (2 layers, f 37, 5 windows of 7 in batches of 2)', async () => {
+  await checkMoments(loaded.model, params);
 });
+
+for (const dtype of ['F16', 'BF16'] as const) {
+  test(`E[k kᵀ] on a ${dtype} checkpoint (its matrices 16-bit on the device) equals the float64 reference of its stored values`, async () => {
+    const half = await openRandomModel(CFG, 11, dtype);
+    try {
+      await checkMoments(half.loaded.model, half.params);
+    } finally {
+      half.close();
+    }
+  });
+}
 
 async function rejects(run: () => Promise<unknown>, check: (e: Error) => boolean, what: string): Promise<void> {
   try {

@@ -5,7 +5,7 @@ import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { grid1d } from '../gpu/kernels.ts';
 import { ELEMENTWISE } from '../gpu/sources.ts';
-import type { Tensor } from '../tensor.ts';
+import type { DType, Tensor } from '../tensor.ts';
 import type { LinearFactors } from './factors.ts';
 
 export interface TapeOptions {
@@ -34,7 +34,7 @@ export class Tape {
   }
 
   /** A zero tensor owned by this tape. */
-  zeros(shape: readonly number[], dtype: 'f32' | 'i32' = 'f32', name = ''): Tensor {
+  zeros(shape: readonly number[], dtype: DType = 'f32', name = ''): Tensor {
     return this.own(zeros(this.k, shape, dtype, name));
   }
 

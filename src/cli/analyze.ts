@@ -9,7 +9,7 @@ import { factorTensors } from '../lens/factor-export.ts';
 import { layersIn, parseRanges, type Range } from '../data/ranges.ts';
 import { BadInputError } from '../errors.ts';
 import { preparePair } from '../pass/prepare.ts';
-import { sizesOf, type Role } from '../model/config.ts';
+import type { Role } from '../model/config.ts';
 import { MODULE_NAMES, roleNamed } from '../model/families/index.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
@@ -21,7 +21,7 @@ import { neuronView } from '../lens/neurons/view.ts';
 import { parseNeuronSpec } from './neurons-spec.ts';
 import { formatNeuronView } from '../report/neurons.ts';
 import { renderTerminal, type ColorMode } from '../report/terminal.ts';
-import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
+import { MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { OutputSet, textWriter } from './output-file.ts';
 
 const usage = `backward-lens analyze --prompt TEXT --target TEXT [options]
@@ -169,7 +169,7 @@ export const analyzeCommand: Command = {
     });
     await new Promise<void>((done) => process.stdout.write(`${grids.join('\n\n')}\n`, () => done()));
 
-    const doc = report({ source: values.model ?? 'default', ...sizesOf(model.config) }, results, neuronSpec ? neurons : undefined);
+    const doc = report(modelInfo(values.model, model), results, neuronSpec ? neurons : undefined);
     try {
       if (values.json !== undefined) await files.stage(values.json, textWriter(renderJson(doc)));
       if (values.html !== undefined) await files.stage(values.html, textWriter(renderHtml(doc)));

@@ -4,7 +4,10 @@ import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { getEngine } from '../gpu/engine.ts';
 import { loadModelPath } from '../model/load-node.ts';
+import { sizesOf } from '../model/config.ts';
+import type { Model } from '../model/model.ts';
 import type { LoadedModel } from '../model/load.ts';
+import { weightMemory } from '../model/memory.ts';
 import { defaultModelDir } from '../model/load-default.ts';
 import { BadInputError } from '../errors.ts';
 
@@ -40,6 +43,11 @@ export async function loadModel(path: string | undefined): Promise<LoadedModel> 
   const k = await getEngine();
   process.stderr.write(`backward-lens: ${k.gpu.adapterName}; loading ${path ?? 'the default model'}…\n`);
   return loadModelPath(k, dir);
+}
+
+/** The `model` object of the JSON reports: where it came from, its config, the device memory of its weights. */
+export function modelInfo(path: string | undefined, model: Model) {
+  return { source: path ?? 'default', ...sizesOf(model.config), memory: weightMemory(model) };
 }
 
 export function required(value: string | undefined, flag: string): string {

@@ -3,15 +3,18 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { describeAdapter, getGpu, isSoftware, NoAdapterError, requestNodeAdapter } from '../gpu/device.ts';
 import { ADAPTER_VARIABLE, discover, ensureVulkanLoader, ICD_VARIABLE, INSTALL_HINT, LIMITS_VARIABLE, systemVulkanLoader } from '../gpu/drivers.ts';
-import { parse, type Command } from './common.ts';
+import { describeMemory, weightMemory } from '../model/memory.ts';
+import { defaultModelDir, loadModel, MODEL_OPTION, parse, type Command } from './common.ts';
 
-const usage = `backward-lens doctor
+const usage = `backward-lens doctor [--model DIR]
 
 Lists how the engine looks for a WebGPU adapter: the Vulkan loader, the Vulkan
 driver manifests (ICDs) at the paths it knows for SwiftShader (Chromium) and
 lavapipe (Mesa), each adapter that answers with its storage-binding limits, the
 one the engine picks and why, and what to install when none answers. Exits 1
-when no adapter is found.
+when no adapter is found. Then loads the model (--model DIR, or the embedded
+default) and says how many bytes its weights take on the device, by dtype
+(an F16 or BF16 checkpoint's matrices stay 16-bit).
 
 Variables: ${ICD_VARIABLE}=FILE.json uses that Vulkan driver only;
 ${ADAPTER_VARIABLE}=swiftshader|lavapipe picks between the software drivers;
@@ -29,7 +32,7 @@ export const doctorCommand: Command = {
   summary: 'say which WebGPU adapter is found and how, the driver paths tried, and what to install',
   usage,
   async run(argv) {
-    const { values } = parse(argv, {}, usage);
+    const { values } = parse(argv, MODEL_OPTION, usage);
     if (values.help) return void console.log(usage);
     const found = discover(fs, process.env);
     const out: string[] = [`platform: ${process.platform} ${process.arch}, Node ${process.version}`];
@@ -74,6 +77,11 @@ export const doctorCommand: Command = {
       if (!(e instanceof NoAdapterError)) throw e;
       // One line on stderr and exit 1, as every command reports a machine that cannot run it.
       throw new NoAdapterError(answered ? e.message : `no WebGPU adapter found: ${INSTALL_HINT}`);
+    }
+    if (values.model !== undefined || existsSync(`${defaultModelDir()}/model.safetensors`)) {
+      const { model } = await loadModel(values.model);
+      console.log(`weights on the device (${values.model ?? 'the default model'}): ${describeMemory(weightMemory(model))}`);
+      model.dispose();
     }
   },
 };

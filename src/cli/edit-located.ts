@@ -8,12 +8,11 @@ import { subjectLastToken } from '../edit/located/value-vector.ts';
 import { parseMethod } from '../eval/methods.ts';
 import { BadInputError } from '../errors.ts';
 import { saveModelDir } from '../model/save-node.ts';
-import { capTokens, defaultModelDir, loadModel, UsageError } from './common.ts';
-import { renderChanges, renderPairs } from '../report/edit.ts';
+import { capTokens, defaultModelDir, loadModel, modelInfo, UsageError } from './common.ts';
+import { renderChanges, renderPairs, renderRounding } from '../report/edit.ts';
 import { layerMoments } from './moments.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
-import { sizesOf } from '../model/config.ts';
 
 /** Said after the weight changes when no --out was given. */
 export const unsavedNote = (saved: boolean): string[] => (saved ? [] : ['(the edit lived in memory only: the model on disk is unchanged; --out DIR saves the edited model)']);
@@ -26,6 +25,8 @@ export interface LocatedArgs {
   cache: string | undefined;
   tokens: number;
   out: string | undefined;
+  /** How --out writes edited matrices of a 16-bit model. */
+  dtype: 'f32' | 'source';
   force: boolean;
   json: string | undefined;
   /** Options of the other methods that were given (refused here). */
@@ -78,12 +79,12 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
 
   try {
     if (a.json !== undefined) {
-      const doc = { version: 1, model: { source: a.model ?? 'default', ...sizesOf(model.config) }, method: spec.label, lambda, ...result, seconds, pairs: pairs.map((p, i) => ({ prompt: p.prompt, subject: p.subject, target: p.target, before: before[i], after: after[i] })) };
+      const doc = { version: 1, model: modelInfo(a.model, model), method: spec.label, lambda, ...result, seconds, pairs: pairs.map((p, i) => ({ prompt: p.prompt, subject: p.subject, target: p.target, before: before[i], after: after[i] })) };
       await files.stage(a.json, textWriter(`${JSON.stringify(doc, null, 2)}\n`));
     }
     if (a.out !== undefined) {
-      await saveModelDir(model, a.model ?? defaultModelDir(), a.out, { replace: a.force, metadata: { backward_lens_edit: JSON.stringify({ method: spec.label, lambda, pairs: pairs.map(({ prompt, subject, target }) => ({ prompt, subject, target })) }) } });
-      process.stderr.write(`backward-lens: wrote the edited model to ${a.out}\n`);
+      const rounded = await saveModelDir(model, a.model ?? defaultModelDir(), a.out, { replace: a.force, dtype: a.dtype, metadata: { backward_lens_edit: JSON.stringify({ method: spec.label, lambda, pairs: pairs.map(({ prompt, subject, target }) => ({ prompt, subject, target })) }) } });
+      process.stderr.write(`backward-lens: wrote the edited model to ${a.out}\n${renderRounding(rounded)}`);
     }
     await files.commit();
     if (a.json !== undefined) process.stderr.write(`backward-lens: wrote ${a.json} (json)\n`);

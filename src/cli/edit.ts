@@ -4,17 +4,16 @@
 import { describeDefaults, editDefaults } from '../edit/defaults.ts';
 import { checkSpec, edit } from '../edit/edit.ts';
 import { look, type Side } from '../edit/look.ts';
-import { renderChanges, renderPairs } from '../report/edit.ts';
+import { renderChanges, renderPairs, renderRounding } from '../report/edit.ts';
 import { EDIT_METHODS, type EditResult, type EditSpec } from '../edit/types.ts';
 import { BadInputError } from '../errors.ts';
 import { preparePair } from '../pass/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
-import { capTokens, defaultModelDir, MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
+import { capTokens, defaultModelDir, MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { editLocated, isLocated, unsavedNote } from './edit-located.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
-import { sizesOf } from '../model/config.ts';
 
 const usage = `backward-lens edit --prompt TEXT --target TEXT --method shift|sgd|adam [options]
 backward-lens edit --prompt TEXT --subject TEXT --target TEXT --method rome:layer=L|memit:layers=A-B [options]
@@ -60,7 +59,11 @@ are one batched edit: one pass, the sum of their updates.
                         at most the model's context)
   --model DIR           config.json + model.safetensors (default: the embedded model)
   --out DIR             write the edited model there as a Hugging Face GPT-2 directory
-                        (config.json + model.safetensors, the source's tensor names, F32)
+                        (config.json + model.safetensors, the source's tensor names; edited
+                        matrices in F32, the others in the source's dtype)
+  --dtype f32|source    with --out: write edited matrices of an F16/BF16 model in F32
+                        (default) or rounded to the source's dtype, saying how much the
+                        rounding changed each edit
   --force               let --out replace an existing, non-empty directory
   --json FILE           every number printed, for scripts
   --strict              refuse, instead of warning about, text the model's vocabulary
@@ -89,6 +92,7 @@ const OPTIONS = {
   tokens: { type: 'string' },
   out: { type: 'string' },
   force: { type: 'boolean' },
+  dtype: { type: 'string' },
   json: { type: 'string' },
   strict: { type: 'boolean' },
   subject: { type: 'string' },
@@ -103,12 +107,14 @@ export const editCommand: Command = {
     const { values } = parse(argv, OPTIONS, usage);
     if (values.help) return void console.log(usage);
     const pairs = await readPairsOption(values);
+    const dtype = oneOf(values.dtype, '--dtype', ['f32', 'source'] as const, 'f32');
+    if (values.dtype !== undefined && values.out === undefined) throw new UsageError('--dtype says how --out writes edited matrices: give --out DIR too');
     if (values.method === undefined) throw new UsageError(`--method is required: ${EDIT_METHODS.join(', ')}, rome:layer=L or memit:layers=A-B`);
     if (isLocated(values.method)) {
       const foreign = (['lr', 'steps', 'modules', 'target-tokens'] as const).filter((o) => values[o] !== undefined).map((o) => `--${o}`);
       if (values.layers !== undefined) foreign.push('--layers (give them in --method: rome:layer=L, memit:layers=A-B)');
       const tokens = values.tokens === undefined ? 20 : parseCount(values.tokens, '--tokens', 0);
-      return editLocated({ method: values.method, model: values.model, pairs, subject: values.subject, cache: values.cache, tokens, out: values.out, force: values.force ?? false, json: values.json, foreign });
+      return editLocated({ method: values.method, model: values.model, pairs, subject: values.subject, cache: values.cache, tokens, out: values.out, dtype, force: values.force ?? false, json: values.json, foreign });
     }
     if (values.subject !== undefined || values.cache !== undefined) throw new UsageError('--subject and --cache go with --method rome:... or memit:...');
     if (!(EDIT_METHODS as readonly string[]).includes(values.method)) throw new UsageError(`--method must be one of ${EDIT_METHODS.join(', ')}, rome:layer=L, memit:layers=A-B, got "${values.method}"`);
@@ -155,7 +161,7 @@ export const editCommand: Command = {
       if (values.json !== undefined) {
         const doc = {
           version: 1,
-          model: { source: values.model ?? 'default', ...sizesOf(model.config) },
+          model: modelInfo(values.model, model),
           ...result,
           seconds,
           pairs: pairs.map((p, i) => ({ prompt: p.prompt, target: p.target, shifts: result.shifts[i], before: before[i], after: after[i] })),
@@ -163,8 +169,8 @@ export const editCommand: Command = {
         await files.stage(values.json, textWriter(`${JSON.stringify(doc, null, 2)}\n`));
       }
       if (values.out !== undefined) {
-        await saveModelDir(model, values.model ?? defaultModelDir(), values.out, { replace: values.force ?? false, metadata: { backward_lens_edit: JSON.stringify({ ...result.spec, pairs: pairs.map(({ prompt, target }) => ({ prompt, target })) }) } });
-        process.stderr.write(`backward-lens: wrote the edited model to ${values.out}\n`);
+        const rounded = await saveModelDir(model, values.model ?? defaultModelDir(), values.out, { replace: values.force ?? false, dtype, metadata: { backward_lens_edit: JSON.stringify({ ...result.spec, pairs: pairs.map(({ prompt, target }) => ({ prompt, target })) }) } });
+        process.stderr.write(`backward-lens: wrote the edited model to ${values.out}\n${renderRounding(rounded)}`);
       }
       await files.commit();
       if (values.json !== undefined) process.stderr.write(`backward-lens: wrote ${values.json} (json)\n`);

@@ -7,8 +7,7 @@ import { parseRecords, selectRecords } from '../study/records.ts';
 import { runStudy } from '../study/run.ts';
 import { BadInputError } from '../errors.ts';
 import { renderStudyHtml, standaloneSvg, studyFigures, type Figure } from '../report/study.ts';
-import { loadModel, MODEL_OPTION, parse, required, UsageError, type Command } from './common.ts';
-import { sizesOf } from '../model/config.ts';
+import { loadModel, MODEL_OPTION, modelInfo, parse, required, UsageError, type Command } from './common.ts';
 import { defaultDataDir } from './data.ts';
 import { parseModules } from './analyze.ts';
 import { checkOutputDir, writeDirAtomic } from './output-dir.ts';
@@ -99,7 +98,7 @@ export const studyCommand: Command = {
     if (firstWarning) process.stderr.write(`backward-lens: warning: ${outcome.tokenWarnings.length} of ${outcome.studied} studied records read differently from GPT-2 (counted in study.json as data.tokenWarnings); the first, record ${firstWarning.index}: ${firstWarning.warning}\n`);
     const seconds = (performance.now() - started) / 1000;
     const doc = studyDocument({
-      model: { source: values.model ?? 'default', ...sizesOf(model.config) },
+      model: modelInfo(values.model, model),
       data: { file, layout, records: spec, selected: selected.length, studied: outcome.studied, skipped: outcome.skipped, repeatedSubject: outcome.repeatedSubject, tokenWarnings: outcome.tokenWarnings.length },
       settings: { modules: outcome.modules, normalized: values.normalized ?? false, batch },
       aggregates: outcome.aggregates,

@@ -9,6 +9,7 @@ import { Tape } from '../autograd/tape.ts';
 import { readI32 } from '../gpu/buffers.ts';
 import type { PreparedPair } from '../pass/prepare.ts';
 import type { Model, Hook } from '../model/model.ts';
+import { gatherRows } from '../ops/embedding.ts';
 import { gemm } from '../gpu/gemm.ts';
 import { topk } from '../gpu/vocab.ts';
 import type { Tensor } from '../tensor.ts';
@@ -47,13 +48,8 @@ export async function forwardPassShift(model: Model, pairs: readonly PreparedPai
       const top1 = await readI32(k, tape.own(best.ids));
       const active = pairs.map((p, seq) => top1[seq] !== p.targetIds[0]);
       if (!active.some(Boolean)) break;
-      // e rows of pairs already at top-1 stay zero, so they add nothing to the sum.
-      const E = tape.zeros([B, d], 'f32', 'shift.e');
-      pairs.forEach((p, seq) => {
-        if (!active[seq]) return;
-        const row = model.unembeddingRow(p.targetIds[0]!);
-        k.copy(row.buffer, row.byteOffset, E.buffer, seq * d * 4, d * 4);
-      });
+      // e rows of pairs already at top-1 stay zero (id -1), so they add nothing to the sum.
+      const E = tape.own(gatherRows(k, model.unembedding(), pairs.map((p, seq) => (active[seq] ? p.targetIds[0]! : -1)), 'shift.e'));
       for (const l of layers) {
         const W = model.editable(model.linear(l, 'ff_out').weightName);
         gemm(k, { A: xs.get(`blocks.${l}.mlp.hook_post`)!.buffer, B: E.buffer, C: W.buffer, M: f, N: d, K: B, transA: true, alpha: lr, beta: 1 });

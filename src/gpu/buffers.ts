@@ -1,7 +1,8 @@
 // Allocation, upload and readback. Readbacks are explicit and batched: one submit
 // and one wait for any number of tensors. A tensor larger than the device's
 // binding limit (Kernels.bindLimit) is allocated as blocks of whole rows.
-import { Tensor, type Block, type DType } from '../tensor.ts';
+import { bf16ToF32, f16ToF32 } from '../half.ts';
+import { elementBytes, Tensor, type Block, type DType } from '../tensor.ts';
 import type { Kernels } from './kernels.ts';
 import { gentleWait } from './wait.ts';
 
@@ -15,29 +16,33 @@ function count(shape: readonly number[]): number {
 }
 
 /** WebGPU rejects zero-sized bindings; 16-byte multiples also keep vec4 views legal. */
-function byteSize(elements: number): number {
-  return Math.max(16, Math.ceil((elements * 4) / 16) * 16);
+function byteSize(elements: number, dtype: DType): number {
+  return Math.max(16, Math.ceil((elements * elementBytes(dtype)) / 16) * 16);
 }
 
 /** Row ranges of a tensor of this shape, each small enough for one storage binding. */
-export function blockRows(k: Kernels, shape: readonly number[]): { row0: number; rows: number }[] {
+export function blockRows(k: Kernels, shape: readonly number[], dtype: DType = 'f32'): { row0: number; rows: number }[] {
   const n = count(shape);
   const cols = shape[shape.length - 1] ?? 1;
   const rows = cols > 0 ? n / cols : 0;
-  if (byteSize(n) <= k.bindLimit || rows <= 1) return [{ row0: 0, rows }];
-  const per = Math.floor(k.bindLimit / (cols * 4));
-  if (per < 1) throw new RangeError(`a row of ${cols} floats is larger than one storage binding (${k.bindLimit} bytes)`);
+  if (byteSize(n, dtype) <= k.bindLimit || rows <= 1) return [{ row0: 0, rows }];
+  // Blocks of a packed tensor hold an even number of values, except maybe the last,
+  // so every block but the last fills whole words (rows of odd length included).
+  const rowBytes = cols * elementBytes(dtype);
+  let per = Math.floor(k.bindLimit / rowBytes);
+  if (elementBytes(dtype) === 2 && cols % 2 === 1) per -= per % 2;
+  if (per < 1) throw new RangeError(`a row of ${cols} ${dtype} values is larger than one storage binding (${k.bindLimit} bytes)`);
   const out = [];
   for (let row0 = 0; row0 < rows; row0 += per) out.push({ row0, rows: Math.min(per, rows - row0) });
   return out;
 }
 
-function allocate(k: Kernels, shape: readonly number[], name: string, mapped: boolean): Block[] {
+function allocate(k: Kernels, shape: readonly number[], dtype: DType, name: string, mapped: boolean): Block[] {
   const cols = shape[shape.length - 1] ?? 1;
-  const ranges = blockRows(k, shape);
+  const ranges = blockRows(k, shape, dtype);
   const whole = ranges.length === 1;
   return ranges.map(({ row0, rows }) => ({
-    buffer: k.device.createBuffer({ label: whole ? name : `${name}[${row0}:${row0 + rows}]`, size: byteSize(whole ? count(shape) : rows * cols), usage: usage(), mappedAtCreation: mapped }),
+    buffer: k.device.createBuffer({ label: whole ? name : `${name}[${row0}:${row0 + rows}]`, size: byteSize(whole ? count(shape) : rows * cols, dtype), usage: usage(), mappedAtCreation: mapped }),
     row0,
     rows,
   }));
@@ -46,21 +51,29 @@ function allocate(k: Kernels, shape: readonly number[], name: string, mapped: bo
 const tensor = (k: Kernels, blocks: Block[], shape: readonly number[], dtype: DType, name: string) =>
   new Tensor(blocks.length === 1 ? blocks[0]!.buffer : blocks, [...shape], dtype, (b) => k.release(b), name);
 
+/** Elements of block `b` of a tensor with `blocks`, the tensor having n elements of which cols per row. */
+const blockSize = (b: Block, blocks: readonly Block[], n: number, cols: number) => (blocks.length === 1 ? n : b.rows * cols);
+
 /** A zero-filled tensor (WebGPU zero-initialises new buffers). */
 export function zeros(k: Kernels, shape: readonly number[], dtype: DType = 'f32', name = ''): Tensor {
-  return tensor(k, allocate(k, shape, name, false), shape, dtype, name);
+  return tensor(k, allocate(k, shape, dtype, name, false), shape, dtype, name);
 }
 
-/** Uploads through buffers mapped at creation, so it never races recorded work on a reused buffer. */
+/**
+ * Uploads through buffers mapped at creation, so it never races recorded work on a
+ * reused buffer. A packed dtype takes the 16-bit patterns (a Uint16Array).
+ */
 export function upload(k: Kernels, shape: readonly number[], data: ArrayLike<number>, dtype: DType = 'f32', name = ''): Tensor {
   const n = count(shape);
   if (data.length !== n) throw new RangeError(`${name || 'tensor'}: ${data.length} values for shape [${shape.join(', ')}]`);
+  if (elementBytes(dtype) === 2 && !(data instanceof Uint16Array)) throw new TypeError(`${name || 'tensor'}: ${dtype} data must be 16-bit patterns in a Uint16Array`);
   const cols = shape[shape.length - 1] ?? 1;
-  const blocks = allocate(k, shape, name, true);
+  const blocks = allocate(k, shape, dtype, name, true);
   for (const b of blocks) {
-    const view = dtype === 'f32' ? new Float32Array(b.buffer.getMappedRange()) : new Int32Array(b.buffer.getMappedRange());
+    const range = b.buffer.getMappedRange();
+    const view = dtype === 'f32' ? new Float32Array(range) : dtype === 'i32' ? new Int32Array(range) : new Uint16Array(range);
     const from = b.row0 * cols;
-    const to = blocks.length === 1 ? n : from + b.rows * cols;
+    const to = from + blockSize(b, blocks, n, cols);
     view.set(ArrayBuffer.isView(data) ? (data as unknown as Float32Array).subarray(from, to) : Array.prototype.slice.call(data, from, to));
     b.buffer.unmap();
   }
@@ -69,52 +82,74 @@ export function upload(k: Kernels, shape: readonly number[], data: ArrayLike<num
 
 /**
  * A tensor whose bytes `fill` writes into its mapping: loads weights with no copy in
- * between. A split tensor is filled block by block, `from` being the block's first
- * byte within the tensor, so not even a large one is staged whole on the host.
+ * between, in the file's own dtype. A split tensor is filled block by block, `from`
+ * being the block's first byte within the tensor, so not even a large one is staged
+ * whole on the host.
  */
-export async function uploadFrom(k: Kernels, shape: readonly number[], fill: (bytes: Uint8Array, from: number) => Promise<void>, name = ''): Promise<Tensor> {
+export async function uploadFrom(k: Kernels, shape: readonly number[], fill: (bytes: Uint8Array, from: number) => Promise<void>, name = '', dtype: DType = 'f32'): Promise<Tensor> {
   const n = count(shape);
-  const rowBytes = (shape[shape.length - 1] ?? 1) * 4;
-  const blocks = allocate(k, shape, name, true);
+  const cols = shape[shape.length - 1] ?? 1;
+  const size = elementBytes(dtype);
+  const blocks = allocate(k, shape, dtype, name, true);
   try {
     for (const b of blocks) {
-      const bytes = blocks.length === 1 ? n * 4 : b.rows * rowBytes;
-      await fill(new Uint8Array(b.buffer.getMappedRange(), 0, bytes), b.row0 * rowBytes);
+      await fill(new Uint8Array(b.buffer.getMappedRange(), 0, blockSize(b, blocks, n, cols) * size), b.row0 * cols * size);
     }
   } catch (e) {
     for (const b of blocks) b.buffer.destroy();
     throw e;
   }
   for (const b of blocks) b.buffer.unmap();
-  return tensor(k, blocks, shape, 'f32', name);
+  return tensor(k, blocks, shape, dtype, name);
 }
 
-/** Reads several tensors with one submit and one wait. */
-export async function readAll(k: Kernels, tensors: readonly Tensor[]): Promise<(Float32Array | Int32Array)[]> {
+/** The bytes of several tensors as stored on the device, with one submit and one wait. */
+async function readBytes(k: Kernels, tensors: readonly Tensor[]): Promise<Uint8Array[]> {
   const staging = tensors.map((t) =>
     t.blocks.map((b) => {
-      const bytes = (t.split ? b.rows * t.cols : t.size) * 4;
-      const s = k.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      if (bytes > 0) k.copy(b.buffer, 0, s, 0, bytes);
-      return { s, bytes, at: b.row0 * t.cols * 4 };
+      const bytes = blockSize(b, t.blocks, t.size, t.cols) * elementBytes(t.dtype);
+      // Copies move whole words: a packed block of odd length ends in half a padding word.
+      const words = Math.ceil(bytes / 4) * 4;
+      const s = k.device.createBuffer({ size: Math.max(4, words), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      if (bytes > 0) k.copy(b.buffer, 0, s, 0, words);
+      return { s, bytes, at: b.row0 * t.cols * elementBytes(t.dtype) };
     }),
   );
   await k.sync();
   await gentleWait(() => Promise.all(staging.flat().map(({ s }) => s.mapAsync(GPUMapMode.READ))));
   return staging.map((parts, i) => {
-    const t = tensors[i]!;
-    const bytes = new Uint8Array(t.size * 4);
+    // Rounded up to whole words so f32 and u16 views of it are legal.
+    const bytes = new Uint8Array(Math.ceil(tensors[i]!.bytes / 4) * 4);
     for (const { s, bytes: n, at } of parts) {
       bytes.set(new Uint8Array(s.getMappedRange(), 0, n), at);
       s.unmap();
       s.destroy();
     }
-    return t.dtype === 'f32' ? new Float32Array(bytes.buffer) : new Int32Array(bytes.buffer);
+    return bytes;
   });
 }
 
+/** Reads several tensors with one submit and one wait; packed weights come back widened to f32. */
+export async function readAll(k: Kernels, tensors: readonly Tensor[]): Promise<(Float32Array | Int32Array)[]> {
+  const raw = await readBytes(k, tensors);
+  return raw.map((bytes, i) => {
+    const t = tensors[i]!;
+    if (t.dtype === 'i32') return new Int32Array(bytes.buffer);
+    if (t.dtype === 'f32') return new Float32Array(bytes.buffer);
+    const bits = new Uint16Array(bytes.buffer, 0, t.size);
+    return t.dtype === 'f16' ? f16ToF32(bits) : bf16ToF32(bits);
+  });
+}
+
+/** The 16-bit patterns of a packed tensor, as the checkpoint stored them. */
+export async function readBits(k: Kernels, t: Tensor): Promise<Uint16Array> {
+  if (!t.packed) throw new TypeError(`${t.name || 'tensor'} is ${t.dtype}, not a 16-bit float`);
+  const [bytes] = await readBytes(k, [t]);
+  return new Uint16Array(bytes!.buffer, 0, t.size);
+}
+
 export async function readF32(k: Kernels, t: Tensor): Promise<Float32Array> {
-  if (t.dtype !== 'f32') throw new TypeError(`${t.name || 'tensor'} is ${t.dtype}, not f32`);
+  if (t.dtype === 'i32') throw new TypeError(`${t.name || 'tensor'} is ${t.dtype}, not a float tensor`);
   return (await readAll(k, [t]))[0] as Float32Array;
 }
 

@@ -2,10 +2,13 @@
 import type { Kernels } from './kernels.ts';
 import { f32 } from './kernels.ts';
 import { MATMUL } from './sources.ts';
+import type { WeightType } from '../tensor.ts';
 
 export interface GemmArgs {
   A: GPUBuffer;
   B: GPUBuffer;
+  /** How B is stored: a weight in 16 bits stays packed (kernels/weights-*.wgsl). Default f32. */
+  typeB?: WeightType;
   C: GPUBuffer;
   M: number;
   N: number;
@@ -50,7 +53,7 @@ export function gemm(k: Kernels, g: GemmArgs): void {
   const groupsM = Math.ceil(M / TILE_M);
   const groupsN = Math.ceil(Math.ceil(N / TILE_N) / WORKGROUP);
   if (groupsM > 65535) throw new RangeError(`matmul with ${M} rows exceeds the dispatch limit; split it`);
-  k.dispatch(MATMUL, 'matmul', params, [g.A, g.B, g.C, g.bias ?? noBias(k)], [groupsN, groupsM], {
+  k.dispatch(MATMUL[g.typeB ?? 'f32'], 'matmul', params, [g.A, g.B, g.C, g.bias ?? noBias(k)], [groupsN, groupsM], {
     TRANS_A: g.transA ? 1 : 0,
     TRANS_B: g.transB ? 1 : 0,
   });

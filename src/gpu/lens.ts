@@ -6,7 +6,7 @@ import { upload, zeros } from './buffers.ts';
 import type { Kernels } from './kernels.ts';
 import { grid1d } from './kernels.ts';
 import { LENS } from './sources.ts';
-import type { Tensor } from '../tensor.ts';
+import { weightType, type Tensor } from '../tensor.ts';
 import { MAX_K } from './vocab.ts';
 
 /** kernels/lens.wgsl computes the watched logits in one 8-wide tile. */
@@ -67,14 +67,14 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
   const unusedOut = zeros(k, [1], 'f32', 'lens.unusedOut');
   try {
     const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode];
-    if (W) for (const b of E.blocks) k.dispatch(LENS, 'lens_tiles', params(b, 1, 0, 1), [h.buffer, b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer], grid1d(groups, 64));
+    if (W) for (const b of E.blocks) k.dispatch(LENS[weightType(E)], 'lens_tiles', params(b, 1, 0, 1), [h.buffer, b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer], grid1d(groups, 64));
     let slice0 = 0;
     E.blocks.forEach((b, i) => {
       const S = sliceCounts[i]!;
-      k.dispatch(LENS, 'lens_tiles', params(b, S, slice0, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer], grid1d(groups * S, 64));
+      k.dispatch(LENS[weightType(E)], 'lens_tiles', params(b, S, slice0, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer], grid1d(groups * S, 64));
       slice0 += S;
     });
-    k.dispatch(LENS, 'lens_merge', params(E.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
+    k.dispatch(LENS.f32, 'lens_merge', params(E.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
   } finally {
     part.dispose();
     ids.dispose();

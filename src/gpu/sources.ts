@@ -11,20 +11,37 @@ import matmul from '../../kernels/matmul.wgsl';
 import overlap from '../../kernels/overlap.wgsl';
 import softmaxXent from '../../kernels/softmax_xent.wgsl';
 import vocab from '../../kernels/vocab.wgsl';
+import weightsBf16 from '../../kernels/weights-bf16.wgsl';
+import weightsF16 from '../../kernels/weights-f16.wgsl';
+import weightsF32 from '../../kernels/weights-f32.wgsl';
+import type { WeightType } from '../tensor.ts';
 import type { KernelSource } from './kernels.ts';
 
 const source = (file: string, code: string): KernelSource => ({ file, code });
 
+/**
+ * A kernel that reads weights, once per weight dtype: the same text with the
+ * matching weights-*.wgsl appended (after it, so error lines stay the file's own).
+ * Each variant is its own module, so pipelines are cached per dtype.
+ */
+function weighted(file: string, code: string): Record<WeightType, KernelSource> {
+  return {
+    f32: source(file, `${code}\n${weightsF32}`),
+    f16: source(`${file} (f16 weights)`, `${code}\n${weightsF16}`),
+    bf16: source(`${file} (bf16 weights)`, `${code}\n${weightsBf16}`),
+  };
+}
+
 export const ADAM = source('adam.wgsl', adam);
 export const ATTENTION = source('attention.wgsl', attention);
 export const ELEMENTWISE = source('elementwise.wgsl', elementwise);
-export const EMBEDDING = source('embedding.wgsl', embedding);
+export const EMBEDDING = weighted('embedding.wgsl', embedding);
 export const GELU = source('gelu.wgsl', gelu);
 export const LAYERNORM = source('layernorm.wgsl', layernorm);
-export const LENS = source('lens.wgsl', `${lens}\n${bestList}`);
-export const MATMUL = source('matmul.wgsl', matmul);
+export const LENS = weighted('lens.wgsl', `${lens}\n${bestList}`);
+export const MATMUL = weighted('matmul.wgsl', matmul);
 export const OVERLAP = source('overlap.wgsl', overlap);
 export const SOFTMAX_XENT = source('softmax_xent.wgsl', softmaxXent);
 export const VOCAB = source('vocab.wgsl', `${vocab}\n${bestList}`);
 
-export const ALL_KERNELS = [ADAM, ATTENTION, ELEMENTWISE, EMBEDDING, GELU, LAYERNORM, LENS, MATMUL, OVERLAP, SOFTMAX_XENT, VOCAB];
+export const ALL_KERNELS = [ADAM, ATTENTION, ELEMENTWISE, ...Object.values(EMBEDDING), GELU, LAYERNORM, ...Object.values(LENS), ...Object.values(MATMUL), OVERLAP, SOFTMAX_XENT, VOCAB];

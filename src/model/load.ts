@@ -1,13 +1,15 @@
 // A safetensors checkpoint -> Model on the device, tensor by tensor (a 6 GB gpt2-xl is
 // never held in memory twice). Browser-safe: file access comes in as a ByteSource.
+// F16 and BF16 matrices stay 16-bit on the device (half the memory; the kernels that
+// read weights decode them); their small vectors (biases, layer norms) are widened.
 import type { Kernels } from '../gpu/kernels.ts';
 import { upload, uploadFrom } from '../gpu/buffers.ts';
-import type { Tensor } from '../tensor.ts';
+import type { DType, Tensor } from '../tensor.ts';
 import { Gpt2Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { BadModelError, parameterShapes, UNEMBED, type ModelConfig } from './config.ts';
 import { familyOf, readConfig } from './families/index.ts';
-import { checkFiniteTensor } from './finite.ts';
+import { checkFiniteHalves, checkFiniteTensor } from './finite.ts';
 import { Model } from './model.ts';
 import { openSafetensors, type ByteSource, type Dtype, type SafetensorsFile } from './safetensors.ts';
 
@@ -20,7 +22,7 @@ export interface LoadedModel {
   metadata: Readonly<Record<string, string>>;
 }
 
-/** Float dtypes the loader converts to f32; checked before any upload so a bad one fails at once. */
+/** Float dtypes the loader accepts; checked before any upload so a bad one fails at once. */
 const WEIGHT_DTYPES: readonly Dtype[] = ['F32', 'F16', 'BF16', 'F64'];
 
 function parseJson(text: string, what: string): unknown {
@@ -72,14 +74,14 @@ export async function loadModelFrom(k: Kernels, src: ByteSource, configJson?: un
     for (const [name, shape] of shapes) {
       const t = await loadTensor(k, file, byName, name, shape, where, shown(name));
       params.set(name, t);
-      pending += t.size * 4;
+      pending += t.bytes;
       if (pending > 64 << 20) {
         await k.sync();
         pending = 0;
       }
     }
-    const head = byName.has(UNEMBED) ? await separateHead(file, byName, config, where, shown) : undefined;
-    if (head) params.set(UNEMBED, upload(k, [config.vocabSize, config.nEmbd], head, 'f32', shown(UNEMBED)));
+    const head = byName.has(UNEMBED) && (await separateHead(file, byName, config, where, shown));
+    if (head) params.set(UNEMBED, await loadTensor(k, file, byName, UNEMBED, [config.vocabSize, config.nEmbd], where, shown(UNEMBED)));
     const model = new Model(k, config, params);
     return { model, tokenizer: new Gpt2Tokenizer(vocab), metadata: file.metadata, ...(vocab ? { vocab } : {}) };
   } catch (e) {
@@ -88,14 +90,23 @@ export async function loadModelFrom(k: Kernels, src: ByteSource, configJson?: un
   }
 }
 
-/** F32 tensors go from the file straight into GPU memory; F16/BF16 are converted first. */
+/** Device dtype of a stored float tensor: 16-bit matrices stay packed. */
+function deviceType(dtype: Dtype, shape: readonly number[]): DType {
+  if (shape.length !== 2) return 'f32';
+  return dtype === 'F16' ? 'f16' : dtype === 'BF16' ? 'bf16' : 'f32';
+}
+
+/** F32 tensors and 16-bit matrices go from the file straight into GPU memory; the rest are converted first. */
 async function loadTensor(k: Kernels, file: SafetensorsFile, byName: Map<string, string>, name: string, shape: number[], where: string, shown: string): Promise<Tensor> {
   const stored = checkShape(file, byName, name, shape, where, shown);
-  if (file.tensors.get(stored)!.dtype === 'F32') {
+  const dtype = file.tensors.get(stored)!.dtype;
+  const type = deviceType(dtype, shape);
+  if (dtype === 'F32' || type !== 'f32') {
     return uploadFrom(k, shape, async (bytes, from) => {
-      await file.readF32Into(stored, bytes, from);
-      checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shown, where);
-    }, shown);
+      await file.readInto(stored, bytes, from);
+      if (dtype === 'F32') checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shown, where);
+      else checkFiniteHalves(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), dtype as 'F16' | 'BF16', shown, where);
+    }, shown, type);
   }
   const data = await file.readF32(stored);
   checkFiniteTensor(data, shown, where);
@@ -112,13 +123,24 @@ function checkShape(file: SafetensorsFile, byName: Map<string, string>, name: st
   return stored;
 }
 
-/** A stored head equal to the embedding is the usual tied head; a different one becomes D. */
-async function separateHead(file: SafetensorsFile, byName: Map<string, string>, config: ModelConfig, where: string, shown: (name: string) => string): Promise<Float32Array | undefined> {
+/** A stored head equal to the embedding, byte for byte, is the usual tied head; a different one becomes D. */
+async function separateHead(file: SafetensorsFile, byName: Map<string, string>, config: ModelConfig, where: string, shown: (name: string) => string): Promise<boolean> {
   const shape = [config.vocabSize, config.nEmbd];
-  const head = await file.readF32(checkShape(file, byName, UNEMBED, shape, where, shown(UNEMBED)));
-  checkFiniteTensor(head, shown(UNEMBED), where);
-  const embedding = await file.readF32(checkShape(file, byName, 'embed.weight', shape, where, shown('embed.weight')));
-  return head.every((v, i) => v === embedding[i]) ? undefined : head;
+  const head = checkShape(file, byName, UNEMBED, shape, where, shown(UNEMBED));
+  const embedding = checkShape(file, byName, 'embed.weight', shape, where, shown('embed.weight'));
+  const [h, w] = [file.tensors.get(head)!, file.tensors.get(embedding)!];
+  if (h.dtype !== w.dtype) return true;
+  // In chunks, so two vocabulary-sized tensors are never on the host at once.
+  const chunk = 16 << 20;
+  const a = new Uint8Array(chunk);
+  const b = new Uint8Array(chunk);
+  for (let from = 0; from < h.end - h.begin; from += chunk) {
+    const n = Math.min(chunk, h.end - h.begin - from);
+    await file.readInto(head, a.subarray(0, n), from);
+    await file.readInto(embedding, b.subarray(0, n), from);
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return true;
+  }
+  return false;
 }
 
 function parseVocab(text: string, config: ModelConfig, where: string): number[] {

@@ -9,7 +9,7 @@ import type { Tape } from '../autograd/tape.ts';
 import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { attention } from '../ops/attention.ts';
-import { embed, selectRows } from '../ops/embedding.ts';
+import { embed, selectRows, widen } from '../ops/embedding.ts';
 import { layernorm } from '../ops/layernorm.ts';
 import { linear } from '../ops/linear.ts';
 import { activate, add, type Activation } from '../ops/pointwise.ts';
@@ -94,8 +94,8 @@ export class Model {
   constructor(
     readonly k: Kernels,
     readonly config: ModelConfig,
-    /** Parameters by canonical name (config.ts); `unembed.weight` only for an untied head. */
-    readonly params: ReadonlyMap<string, Tensor>,
+    /** Parameters by canonical name (config.ts); `unembed.weight` only for an untied head (editable() may swap one). */
+    readonly params: Map<string, Tensor>,
   ) {
     checkSupported(config);
     this.family = familyOf(config);
@@ -146,11 +146,6 @@ export class Model {
     return this.params.get(UNEMBED) ?? this.param('embed.weight');
   }
 
-  /** Row t of unembedding(), where it lies in GPU memory (the matrix may be split in blocks). */
-  unembeddingRow(t: number): { buffer: GPUBuffer; byteOffset: number } {
-    return this.unembedding().rowAt(t);
-  }
-
   /** The final norm of the residual stream [R, d]. */
   finalNorm(tape: Tape, x: Tensor): Tensor {
     return layernorm(tape, x, this.param('final_norm.weight'), this.param('final_norm.bias'), this.config.eps);
@@ -164,17 +159,21 @@ export class Model {
   /**
    * The parameter `name`, to be changed in place. Its original bytes are copied once,
    * on the first call, so restore() can give them back exactly; untouched parameters
-   * are never copied.
+   * are never copied. A 16-bit weight is replaced by an f32 copy instead (edits are
+   * too small for 16 bits to hold), and the packed original is what restore() puts back.
    */
   editable(name: string): Tensor {
     const p = this.param(name);
     name = this.canonical(name);
-    if (!this.originals.has(name)) {
+    if (!this.originals.has(name) && p.packed) {
+      this.originals.set(name, p);
+      this.params.set(name, widen(this.k, p));
+    } else if (!this.originals.has(name)) {
       const copy = zeros(this.k, p.shape, p.dtype, `${name}.original`);
       this.k.copy(p.buffer, 0, copy.buffer, 0, p.size * 4);
       this.originals.set(name, copy);
     }
-    return p;
+    return this.param(name);
   }
 
   /** The checkpoint's names of the parameters changed since load or the last restore(). */
@@ -191,6 +190,11 @@ export class Model {
   restore(): string[] {
     const names = this.edited;
     for (const [name, copy] of this.originals) {
+      if (copy.packed) {
+        this.param(name).dispose();
+        this.params.set(name, copy);
+        continue;
+      }
       this.k.copy(copy.buffer, 0, this.param(name).buffer, 0, copy.size * 4);
       copy.dispose();
     }

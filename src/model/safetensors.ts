@@ -7,6 +7,9 @@
 // Typed arrays are used as little-endian views of the file's bytes; WebGPU and
 // every engine we run on are little-endian.
 import { BadInputError } from '../errors.ts';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../half.ts';
+
+export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 };
 
 /** The reference implementation's limit; a larger header is refused unread. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -120,10 +123,10 @@ export interface SafetensorsFile {
   /** F32, F16, BF16 or F64 values as f32. */
   readF32(name: string): Promise<Float32Array>;
   /**
-   * An F32 tensor's bytes from byte `from` (default 0) copied straight into `target`,
-   * as many as it holds (a split tensor's block at a time); other dtypes are refused.
+   * The tensor's raw bytes from byte `from` (default 0) copied straight into `target`,
+   * as many as it holds (a split tensor's block at a time), in the file's dtype.
    */
-  readF32Into(name: string, target: Uint8Array, from?: number): Promise<void>;
+  readInto(name: string, target: Uint8Array, from?: number): Promise<void>;
   /** I32 or I64 values (I64 must fit in 32 bits). */
   readI32(name: string): Promise<Int32Array>;
 }
@@ -291,9 +294,8 @@ function fileView(src: ByteSource, dataOffset: number, tensors: Map<string, Tens
       const t = info(name);
       return i32Decoder(src.name, t)(await readInfo(t));
     },
-    readF32Into: async (name, target, from = 0) => {
+    readInto: async (name, target, from = 0) => {
       const t = info(name);
-      if (t.dtype !== 'F32') throw new SafetensorsError(src.name, `has dtype ${t.dtype}, not F32`, { tensor: t.name, fix: 'use readF32, which converts' });
       if (from < 0 || from + target.length > t.end - t.begin) throw new RangeError(`${t.name}: ${target.length} bytes from byte ${from} run past its ${t.end - t.begin}`);
       if (src.readInto) await src.readInto(dataOffset + t.begin + from, target);
       else target.set(await readExact(src, dataOffset + t.begin + from, target.length));
@@ -424,77 +426,5 @@ function encodeHeader(file: string, header: object): Uint8Array {
   const out = new Uint8Array(8 + length).fill(0x20, 8 + json.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(length), true);
   out.set(json, 8);
-  return out;
-}
-
-// ---------------------------------------------------------------------------
-// Half-precision conversions (bit patterns in Uint16Array)
-
-export function f32ToF16(values: Float32Array): Uint16Array {
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16(bits[i]);
-  return out;
-}
-
-function f32BitsToF16(x: number): number {
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | (mant ? 0x7e00 : 0x7c00);
-  const e = exp - 112; // rebias 127 -> 15
-  if (e >= 31) return sign | 0x7c00;
-  if (e < -10) return sign; // below half the smallest subnormal
-  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
-  if (e <= 0) return sign | roundShift(mant | 0x800000, 14 - e);
-  return sign | roundShift((e << 23) | mant, 13);
-}
-
-/** v >> shift, rounded to nearest, ties to even. */
-function roundShift(v: number, shift: number): number {
-  const q = v >>> shift;
-  const rest = v & ((1 << shift) - 1);
-  const half = 1 << (shift - 1);
-  return q + (rest > half || (rest === half && (q & 1)) ? 1 : 0);
-}
-
-let f16Table: Float32Array | undefined;
-
-// A 64 K-entry table makes F16 checkpoints convert at memory speed.
-export function f16ToF32(bits: Uint16Array): Float32Array {
-  const table = (f16Table ??= buildF16Table());
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
-  return out;
-}
-
-function buildF16Table(): Float32Array {
-  const table = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    if (exp === 0) table[h] = sign * mant * 2 ** -24;
-    else if (exp === 31) table[h] = mant ? NaN : sign * Infinity;
-    else table[h] = sign * (1024 + mant) * 2 ** (exp - 25);
-  }
-  return table;
-}
-
-export function f32ToBf16(values: Float32Array): Uint16Array {
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < bits.length; i++) {
-    const x = bits[i];
-    // NaN must stay NaN (rounding could carry it into infinity); keep it quiet.
-    out[i] = (x & 0x7fffffff) > 0x7f800000 ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
-  }
-  return out;
-}
-
-export function bf16ToF32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  const outBits = new Uint32Array(out.buffer);
-  for (let i = 0; i < bits.length; i++) outBits[i] = bits[i] << 16;
   return out;
 }

@@ -2,22 +2,45 @@
 // A table split in row blocks (the embedding of a large vocabulary at small binding
 // limits) takes one dispatch per block; each row of idx is served by its block.
 import type { Tape } from '../autograd/tape.ts';
+import { upload, zeros } from '../gpu/buffers.ts';
+import type { Kernels } from '../gpu/kernels.ts';
 import { grid1d } from '../gpu/kernels.ts';
 import { EMBEDDING } from '../gpu/sources.ts';
-import type { Tensor } from '../tensor.ts';
+import { weightType, type Tensor } from '../tensor.ts';
 
-function gatherInto(tape: Tape, table: Tensor, idx: Tensor, out: Tensor, accumulate: boolean): void {
+/** Rows of idx outside the table (-1) are left as they are. */
+function gatherInto(k: Kernels, table: Tensor, idx: Tensor, out: GPUBuffer, accumulate: boolean): void {
   const rows = idx.size;
   const cols = table.cols;
   for (const b of table.blocks) {
-    tape.k.dispatch(EMBEDDING, 'gather', [rows, cols, accumulate ? 1 : 0, b.row0, b.row0 + b.rows], [b.buffer, idx.buffer, out.buffer], grid1d(rows * cols, 64));
+    k.dispatch(EMBEDDING[weightType(table)], 'gather', [rows, cols, accumulate ? 1 : 0, b.row0, b.row0 + b.rows], [b.buffer, idx.buffer, out], grid1d(rows * cols, 64));
   }
+}
+
+/** out[r] = table[ids[r]] as f32, a zero row where ids[r] is -1; not differentiated. */
+export function gatherRows(k: Kernels, table: Tensor, ids: readonly number[], name = 'rows'): Tensor {
+  const out = zeros(k, [ids.length, table.cols], 'f32', name);
+  const idx = upload(k, [ids.length], ids, 'i32', `${name}.ids`);
+  gatherInto(k, table, idx, out.buffer, false);
+  idx.dispose();
+  return out;
+}
+
+/** An f32 copy of a (packed) weight, block by block: the working copy an edit changes. */
+export function widen(k: Kernels, table: Tensor): Tensor {
+  const out = zeros(k, table.shape, 'f32', table.name);
+  for (const b of out.blocks) {
+    const idx = upload(k, [b.rows], Array.from({ length: b.rows }, (_, i) => b.row0 + i), 'i32', `${table.name}.rows`);
+    gatherInto(k, table, idx, b.buffer, false);
+    idx.dispose();
+  }
+  return out;
 }
 
 /** Backward of a gather: table[idx[r]] += src[r], deterministic for repeated ids. */
 function scatterAdd(tape: Tape, src: Tensor, idx: Tensor, dtable: Tensor): void {
   for (const b of dtable.blocks) {
-    tape.k.dispatch(EMBEDDING, 'scatter_add', [idx.size, dtable.cols, 0, b.row0, b.row0 + b.rows], [src.buffer, idx.buffer, b.buffer], [Math.ceil(dtable.cols / 64)]);
+    tape.k.dispatch(EMBEDDING.f32, 'scatter_add', [idx.size, dtable.cols, 0, b.row0, b.row0 + b.rows], [src.buffer, idx.buffer, b.buffer], [Math.ceil(dtable.cols / 64)]);
   }
 }
 
@@ -31,8 +54,8 @@ function tableGrad(tape: Tape, table: Tensor, src: Tensor, idx: Tensor): void {
 /** out[r] = tokens[ids[r]] + positions[at[r]] (learned position table). ids and at are i32 tensors. */
 export function embed(tape: Tape, tokens: Tensor, positions: Tensor, ids: Tensor, at: Tensor): Tensor {
   const out = tape.zeros([ids.size, tokens.cols], 'f32', 'embed');
-  gatherInto(tape, tokens, ids, out, false);
-  gatherInto(tape, positions, at, out, true);
+  gatherInto(tape.k, tokens, ids, out.buffer, false);
+  gatherInto(tape.k, positions, at, out.buffer, true);
   tape.record(() => {
     const g = tape.gradOf(out);
     if (!g || !tape.paramGrads) return;
@@ -45,7 +68,7 @@ export function embed(tape: Tape, tokens: Tensor, positions: Tensor, ids: Tensor
 /** out[r] = x[idx[r]]: the hidden states at the positions that carry a loss. */
 export function selectRows(tape: Tape, x: Tensor, idx: Tensor): Tensor {
   const out = tape.zeros([idx.size, x.cols], 'f32', 'rows');
-  gatherInto(tape, x, idx, out, false);
+  gatherInto(tape.k, x, idx, out.buffer, false);
   tape.record(() => {
     const g = tape.gradOf(out);
     if (!g) return;

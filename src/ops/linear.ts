@@ -3,7 +3,7 @@
 // bias gradients are formed only for training (tape.paramGrads).
 import { LinearFactors } from '../autograd/factors.ts';
 import type { Tape } from '../autograd/tape.ts';
-import type { Tensor } from '../tensor.ts';
+import { weightType, type Tensor } from '../tensor.ts';
 import { gemm } from '../gpu/gemm.ts';
 
 export function linear(tape: Tape, name: string, x: Tensor, W: Tensor, b: Tensor | null): Tensor {
@@ -11,7 +11,7 @@ export function linear(tape: Tape, name: string, x: Tensor, W: Tensor, b: Tensor
   if (x.cols !== inDim) throw new RangeError(`${name}: input has ${x.cols} columns, weight expects ${inDim}`);
   const n = x.rows;
   const z = tape.zeros([...x.shape.slice(0, -1), outDim], 'f32', `${name}.z`);
-  gemm(tape.k, { A: x.buffer, B: W.buffer, C: z.buffer, M: n, N: outDim, K: inDim, ...(b ? { bias: b.buffer } : {}) });
+  gemm(tape.k, { A: x.buffer, B: W.buffer, typeB: weightType(W), C: z.buffer, M: n, N: outDim, K: inDim, ...(b ? { bias: b.buffer } : {}) });
   if (!tape.grad) return z;
   const factors = new LinearFactors(tape.k, name, x);
   tape.factors.set(name, factors);
@@ -20,7 +20,7 @@ export function linear(tape: Tape, name: string, x: Tensor, W: Tensor, b: Tensor
     if (!delta) return;
     factors.delta = delta;
     const dx = tape.zeros(x.shape, 'f32', `${name}.dx`);
-    gemm(tape.k, { A: delta.buffer, B: W.buffer, C: dx.buffer, M: n, N: inDim, K: outDim, transB: true });
+    gemm(tape.k, { A: delta.buffer, B: W.buffer, typeB: weightType(W), C: dx.buffer, M: n, N: inDim, K: outDim, transB: true });
     tape.accumulate(x, dx);
     if (tape.paramGrads) {
       tape.accumulate(W, tape.own(factors.materialize()));

@@ -3,7 +3,7 @@
 // row blocks (src/gpu/buffers.ts); every product then runs once per pair of blocks,
 // a vocabulary slice against a slice of rows, addressed by offsets and strides.
 import type { Tape } from '../autograd/tape.ts';
-import type { Tensor } from '../tensor.ts';
+import { weightType, type Tensor } from '../tensor.ts';
 import { gemm } from '../gpu/gemm.ts';
 
 export function unembed(tape: Tape, h: Tensor, E: Tensor): Tensor {
@@ -14,7 +14,7 @@ export function unembed(tape: Tape, h: Tensor, E: Tensor): Tensor {
   const logits = tape.zeros([n, V], 'f32', 'logits');
   for (const r of logits.blocks) {
     for (const v of E.blocks) {
-      gemm(k, { A: h.buffer, offA: r.row0 * d, B: v.buffer, C: r.buffer, offC: v.row0, ldc: V, M: r.rows, N: v.rows, K: d, transB: true });
+      gemm(k, { A: h.buffer, offA: r.row0 * d, B: v.buffer, typeB: weightType(E), C: r.buffer, offC: v.row0, ldc: V, M: r.rows, N: v.rows, K: d, transB: true });
     }
   }
   tape.record(() => {
@@ -24,7 +24,7 @@ export function unembed(tape: Tape, h: Tensor, E: Tensor): Tensor {
     const dh = tape.zeros(h.shape, 'f32', 'unembed.dh');
     for (const r of g.blocks) {
       E.blocks.forEach((v, i) => {
-        gemm(k, { A: r.buffer, offA: v.row0, lda: V, B: v.buffer, C: dh.buffer, offC: r.row0 * d, M: r.rows, N: d, K: v.rows, beta: i > 0 ? 1 : 0 });
+        gemm(k, { A: r.buffer, offA: v.row0, lda: V, B: v.buffer, typeB: weightType(E), C: dh.buffer, offC: r.row0 * d, M: r.rows, N: d, K: v.rows, beta: i > 0 ? 1 : 0 });
       });
     }
     tape.accumulate(h, dh);

@@ -5,12 +5,15 @@ import type { EditMethod } from '../edit/types.ts';
 import type { NeuronView } from '../lens/neurons/types.ts';
 import type { Analysis } from '../lens/types.ts';
 import type { ModelSizes } from '../model/config.ts';
+import type { WeightMemory } from '../model/memory.ts';
 
 export const REPORT_VERSION = 1;
 
 export interface ModelInfo extends ModelSizes {
   /** The model directory or file as given, or "default" for the embedded model. */
   readonly source: string;
+  /** Bytes the weights take on the device. */
+  readonly memory?: WeightMemory;
   /** Edits applied in memory before the analysis (the web app's edit stack), oldest first; absent when none. */
   readonly edits?: readonly AppliedEdit[];
 }

@@ -1,0 +1,5 @@
+// Weight reads, F16 variant: two IEEE halves per word, element i in half i & 1.
+// unpack2x16float is core WGSL, so no shader-f16 feature is needed.
+alias WeightWord = u32;
+fn weightWord(i: u32) -> u32 { return i >> 1u; }
+fn decodeWeight(w: u32, i: u32) -> f32 { return unpack2x16float(w)[i & 1u]; }

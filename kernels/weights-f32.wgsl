@@ -1,0 +1,6 @@
+// Weight reads, f32 variant: one weight per word. Kernels that read weights bind them
+// as array<WeightWord> and decode element i with decodeWeight(w[weightWord(i)], i);
+// sources.ts appends this file or a 16-bit one, so one kernel text serves all three.
+alias WeightWord = f32;
+fn weightWord(i: u32) -> u32 { return i; }
+fn decodeWeight(w: f32, i: u32) -> f32 { return w; }
