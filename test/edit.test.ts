@@ -136,7 +136,7 @@ for (const dtype of ['F16', 'BF16'] as const) {
       const untouched = model.param('h.0.mlp.c_proj.weight');
       const methods = [
         { spec: { method: 'shift', layers: [1, 2], lr: 0.5 }, names: ['h.1.mlp.c_proj.weight', 'h.2.mlp.c_proj.weight'], ref: () => shiftRef(CFG, half.params, pairs, [1, 2], 0.5), tol: 1e-4 },
-        { spec: { method: 'sgd', layers: [1, 2], modules: ['attn.c_attn'], lr: 0.05 }, names: ['h.1.attn.c_attn.weight', 'h.2.attn.c_attn.weight'], ref: (n: string[]) => sgdStepRef(CFG, half.params, pairs, n, 0.05), tol: 1e-3 },
+        { spec: { method: 'sgd', layers: [1, 2], modules: ['attn_in'], lr: 0.05 }, names: ['h.1.attn.c_attn.weight', 'h.2.attn.c_attn.weight'], ref: (n: string[]) => sgdStepRef(CFG, half.params, pairs, n, 0.05), tol: 1e-3 },
       ] as const;
       for (const m of methods) {
         const names = [...m.names];
