@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 // Folders on one rank are siblings: neither may import the other. Root files are
 // their own node, named with their extension.
 const RANKS: readonly (readonly string[])[] = [
-  ['errors.ts', 'tensor.ts', 'wgsl.d.ts'],
+  ['errors.ts', 'half.ts', 'tensor.ts', 'wgsl.d.ts'],
   ['tokenizer'],
   ['gpu', 'data'],
   ['autograd'],
