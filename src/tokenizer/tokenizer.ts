@@ -55,3 +55,8 @@ export interface TargetParts {
   /** Set where the prompt's tokens are not a prefix of the encoding of prompt + target. */
   readonly warning?: string;
 }
+
+/** A prompt's ids as the model reads it (promptParts()). */
+export function promptIds(tokenizer: Tokenizer, prompt: string): number[] {
+  return tokenizer.promptParts(prompt).flatMap((p) => p.ids);
+}

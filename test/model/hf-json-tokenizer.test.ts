@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import llama2 from 'llama-tokenizer-js';
+import type { Model } from '../../src/model/model.ts';
+import { preparePair } from '../../src/pass/prepare.ts';
 import { TokenizerError } from '../../src/tokenizer/bytes.ts';
 import { HfJsonTokenizer } from '../../src/tokenizer/hf-json.ts';
 import { tokenizerFor } from '../../src/tokenizer/tokenizer-for.ts';
@@ -100,6 +102,26 @@ test('Llama 2: vocabulary rows above the tokenizer\'s size are no token', () => 
   assert.is(wide.tokenBytes(32001).length, 0);
   assert.throws(() => wide.isReal(32003), /model token id 32003 is out of range/);
   assert.throws(() => new HfJsonTokenizer({ tokenizer: llama2Json() }, 31999), /tokens up to id 31999 but the model has 31999 vocabulary rows/);
+});
+
+test('preparePair on Llama 2: BOS is prompt position 0, the target is ▁Paris, a cut target is warned about', () => {
+  // preparePair reads only the context length of the model.
+  const model = (nPositions: number) => ({ config: { nPositions } }) as unknown as Model;
+  const p = preparePair(model(64), llama, 'Lionel Messi plays for', ' Paris');
+  assert.equal(p.ids, [1, 21934, 295, 11946, 29875, 13582, 363]);
+  assert.is(p.promptLength, 7);
+  assert.equal(p.targetIds, [3681]);
+  assert.equal(p.targets, [{ seq: 0, position: 6, token: 3681 }]);
+  assert.equal(p.warnings, []);
+  const all = preparePair(model(64), llama, 'Lionel Messi plays for', ' Paris Saint-Germain', 'all');
+  assert.equal(all.targetIds.slice(0, 1), [3681]);
+  assert.equal(all.ids, [...p.ids, ...all.targetIds.slice(0, -1)]);
+  assert.equal(all.targets.map((t) => t.position), all.targetIds.map((_, j) => 6 + j));
+  const cut = preparePair(model(64), llama, 'Lionel Messi plays for Par', 'is');
+  assert.equal(cut.targetIds, [275]);
+  assert.is(cut.warnings.length, 1);
+  assert.match(cut.warnings[0]!, /^the prompt's tokens are not a prefix of the tokens of prompt \+ target/);
+  assert.throws(() => preparePair(model(6), llama, 'Lionel Messi plays for', ' Paris'), /the prompt take 7 tokens but the model's context is 6/);
 });
 
 const require = createRequire(import.meta.url);
