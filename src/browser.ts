@@ -11,7 +11,9 @@ export { BadModelError, ROLES, type ModelConfig, type Role } from './model/confi
 export { gpt2Config, type Gpt2Sizes } from './model/families/gpt2.ts';
 export { Gpt2Tokenizer } from './tokenizer/gpt2-bpe.ts';
 export { TokenizerError } from './tokenizer/bytes.ts';
-export type { EncodedPart, Tokenizer } from './tokenizer/tokenizer.ts';
+export { HfJsonTokenizer, type HfTokenizerFiles } from './tokenizer/hf-json.ts';
+export { tokenizerFor, type TokenizerSource } from './tokenizer/tokenizer-for.ts';
+export { promptIds, type EncodedPart, type TargetParts, type Tokenizer, type TokenizerKind } from './tokenizer/tokenizer.ts';
 export { Tape } from './autograd/tape.ts';
 export { LinearFactors } from './autograd/factors.ts';
 export { predictNext, nextTokens, type Prediction, type TokenChance, type RankedToken } from './model/next-token.ts';

@@ -15,6 +15,17 @@ import { tokenizerFor } from '../../src/tokenizer/tokenizer-for.ts';
 
 const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
 
+/** tokenizer.json's post-processor that puts BOS before each sequence (Llama 2, Mistral, later Llama 3 files). */
+const bosTemplate = (bos: string, id: number) => ({
+  type: 'TemplateProcessing',
+  single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+  pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: bos, type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+  special_tokens: { [bos]: { id: bos, ids: [id], tokens: [bos] } },
+});
+
+/** SentencePiece-style decoder: ▁ is a space, byte tokens fuse, the first space goes. */
+const PIECE_DECODER = { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] };
+
 /** Llama 2's tokenizer.json as Hugging Face ships it (Llama-2-7b-hf), its vocabulary and merges from llama-tokenizer-js. */
 function llama2Json(): string {
   const merges = [...llama2.merges].sort((a, b) => a[1] - b[1]).map(([pair]) => pair);
@@ -23,13 +34,8 @@ function llama2Json(): string {
     added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
     normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
     pre_tokenizer: null,
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<s>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
-      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
-    },
-    decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
+    post_processor: bosTemplate('<s>', 1),
+    decoder: PIECE_DECODER,
     model: {
       type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true,
       vocab: Object.fromEntries(llama2.vocabById.map((token, id) => [token, id])), merges,
@@ -163,12 +169,7 @@ test('Llama 3: BOS comes from the post-processor\'s template where the config ha
     type: 'Sequence',
     processors: [
       { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
-      {
-        type: 'TemplateProcessing',
-        single: [{ SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-        pair: [{ SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|begin_of_text|>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
-        special_tokens: { '<|begin_of_text|>': { id: '<|begin_of_text|>', ids: [128000], tokens: ['<|begin_of_text|>'] } },
-      },
+      bosTemplate('<|begin_of_text|>', 128000),
     ],
   };
   const fixed = new HfJsonTokenizer({ tokenizer: JSON.stringify(json), config: llama3Config });
@@ -242,13 +243,8 @@ const MISTRAL_JSON = JSON.stringify({
   added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
   normalizer: null,
   pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false },
-  post_processor: {
-    type: 'TemplateProcessing',
-    single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-    pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<s>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
-    special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
-  },
-  decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
+  post_processor: bosTemplate('<s>', 1),
+  decoder: PIECE_DECODER,
   model: mistralModel,
 });
 
