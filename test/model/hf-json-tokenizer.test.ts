@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import llama2 from 'llama-tokenizer-js';
+import { reportWarnings } from '../../src/cli/common.ts';
+import { BadInputError } from '../../src/errors.ts';
 import type { Model } from '../../src/model/model.ts';
 import { preparePair } from '../../src/pass/prepare.ts';
 import { TokenizerError } from '../../src/tokenizer/bytes.ts';
@@ -127,6 +129,7 @@ test('preparePair on Llama 2: BOS is prompt position 0, the target is ▁Paris, 
   assert.equal(cut.targetIds, [275]);
   assert.is(cut.warnings.length, 1);
   assert.match(cut.warnings[0]!, /^the prompt's tokens are not a prefix of the tokens of prompt \+ target/);
+  assert.throws(() => reportWarnings(cut.warnings, true), (e: Error) => e instanceof BadInputError && /^the prompt's tokens are not a prefix .* \(--strict\)$/.test(e.message), '--strict refuses it');
   assert.throws(() => preparePair(model(6), llama, 'Lionel Messi plays for', ' Paris'), /the prompt take 7 tokens but the model's context is 6/);
 });
 
