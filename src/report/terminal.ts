@@ -2,6 +2,7 @@
 // Fig. 5/11 (rows = layers, the last on top; columns = prompt tokens), shaded by
 // norm when colour is on, then the answer, the loss and a per-layer table.
 import type { Analysis } from '../lens/types.ts';
+import { displayText } from '../tokenizer.ts';
 import { num, prob, quoted } from './format.ts';
 import { needsLightText, rampColor, unit, type Rgb } from './scale.ts';
 import { gridColumns, gridsOf, layerSummaries, type Grid, type LayerSummary } from './views.ts';
@@ -23,7 +24,7 @@ const LEGEND_STEPS = 6;
 
 export function renderTerminal(a: Analysis, opts: TerminalOptions): string {
   const width = opts.cellWidth ?? 10;
-  const lines = [`${quoted(a.prompt)} → ${quoted(a.target)}`, ''];
+  const lines = [`${quoted(displayText(a.prompt))} → ${quoted(displayText(a.target))}`, ''];
   const grids = gridsOf(a);
   for (const grid of grids) lines.push(...renderGrid(a, grid, width, opts.color), '');
   if (grids.length === 0) lines.push('(no grid: add mlp.c_proj or mlp.c_fc to --modules)', '');
