@@ -27,4 +27,23 @@ test('analyze echoes a prompt and target holding terminal escapes as \\xNN, as t
   assert.ok(r.stdout.includes('"Michel Denisot\\x1B]0;pwned\\x07 spoke the language" → " Russian\\x1B[2J"'), r.stdout.split('\n')[0]);
 });
 
+// Item 16.
+test('Dawn\'s known limit notices are dropped unless --debug; every other line on stderr stays', () => {
+  const args = ['analyze', '--prompt', PROMPT, '--target', ' Russian', '--layers', '3', '--no-color'];
+  // The Vulkan loader's own log goes to the same descriptor while the adapter is requested.
+  const env = { VK_LOADER_DEBUG: 'warn,error,info' };
+  const known = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced/;
+  const lines = (stderr: string) => stderr.split('\n').map((l) => l.replace(/ in [\d.]+ s$/, ''));
+  // A shell pipe, as a user's `| less` is: a Node child's stderr is a socket, which the filter leaves alone.
+  const stderrThroughPipe = (extra: string[]) => {
+    const r = spawnSync('bash', ['-c', 'set -o pipefail; "$0" dist/cli.js "$@" 2>&1 >/dev/null | cat', process.execPath, ...args, ...extra], { encoding: 'utf8', env: { ...process.env, ...env } });
+    assert.is(r.status, 0, r.stdout + r.stderr);
+    return lines(r.stdout);
+  };
+  const quiet = stderrThroughPipe([]);
+  const debug = stderrThroughPipe(['--debug']);
+  assert.not.ok(quiet.some((l) => known.test(l)), quiet.join('\n'));
+  assert.equal(quiet, debug.filter((l) => !known.test(l)));
+});
+
 test.run();
