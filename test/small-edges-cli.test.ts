@@ -2,11 +2,13 @@
 // adapter's known warnings, defaults and the files a run writes. Every case runs the
 // embedded default model, so each stays a few seconds.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Gpt2Config } from '../src/model/config.ts';
+import { writeRandomCheckpoint } from './checkpoint.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'bl-small-edges-'));
 const PROMPT = 'Michel Denisot spoke the language';
@@ -44,6 +46,56 @@ test('Dawn\'s known limit notices are dropped unless --debug; every other line o
   const debug = stderrThroughPipe(['--debug']);
   assert.not.ok(quiet.some((l) => known.test(l)), quiet.join('\n'));
   assert.equal(quiet, debug.filter((l) => !known.test(l)));
+});
+
+// Item 15.
+test('sweep --methods shift,shift is refused before any work', () => {
+  const r = cli(['sweep', '--methods', 'shift,shift', '--out', join(work, 'sweep-twice')]);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.error, /--methods: shift is given twice$/);
+  assert.not.ok(existsSync(join(work, 'sweep-twice')));
+});
+
+test('--layers -1 keeps Node\'s hint on the one line: write --layers=-1', () => {
+  const r = cli(['analyze', '--prompt', PROMPT, '--target', ' Russian', '--layers', '-1']);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.error, /argument is ambiguous\. .*'--layers=-XYZ'/);
+  assert.is(r.error.split('\n').length, 1, r.error);
+});
+
+test('train --embd 100000 is refused with the reason, and no directory is left', () => {
+  const out = join(work, 'huge');
+  const r = cli(['train', '--embd', '100000', '--out', out]);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.error, /h\.0\.mlp\.c_fc\.weight \[100000, 400000\] has 40000000000 elements, more than one array can hold .*choose a smaller --embd$/);
+  assert.not.ok(existsSync(out), 'no empty directory');
+  const many = cli(['train', '--embd', '4096', '--layers', '200', '--out', out]);
+  assert.is(many.code, 2, many.stderr);
+  assert.match(many.error, /40298700800 parameters need at least 645 GB to train/);
+  assert.not.ok(existsSync(out), 'no empty directory');
+});
+
+test('facts: --records beyond the training split is refused; --writes on a model without training metadata says what it assumed, and an empty column reads "no records"', async () => {
+  const big = cli(['facts', '--records', '20000']);
+  assert.is(big.code, 2, big.stderr);
+  assert.match(big.error, /--records 20000: counterfact-train\.json has 10000 records; choose at most 10000$/);
+  const cfg: Gpt2Config = { nLayer: 2, nHead: 2, nEmbd: 16, nPositions: 32, vocabSize: 50257, nInner: 64, eps: 1e-5 };
+  const { dir } = await writeRandomCheckpoint(cfg, 4);
+  try {
+    const r = cli(['facts', '--model', dir, '--records', '1', '--writes']);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: the model's metadata does not say which records it trained on .*the first 1, as --records/);
+    assert.not.match(r.stdout, /0 \/ 0 /);
+    assert.match(r.stdout, /\| no records \|/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a prompt beyond the context: "the prompt takes N tokens"', () => {
+  const r = cli(['analyze', '--prompt', 'one two three four five six seven eight nine ten '.repeat(8), '--target', ' Russian']);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.error, /the prompt takes \d+ tokens but the model's context is 64/);
 });
 
 test.run();

@@ -62,6 +62,8 @@ export const sweepCommand: Command = {
     const methods = (v.methods ?? KINDS.join(',')).split(',') as EditKind[];
     const unknown = methods.find((m) => !KINDS.includes(m));
     if (unknown !== undefined) throw new UsageError(`--methods: unknown method "${unknown}"; choose from ${KINDS.join(', ')}`);
+    const twice = methods.find((m, i) => methods.indexOf(m) !== i);
+    if (twice !== undefined) throw new UsageError(`--methods: ${twice} is given twice`);
     const tolerance = Number(v.tolerance ?? SWEEP_TOLERANCE);
     if (!(tolerance > 0 && tolerance < 10)) throw new UsageError(`--tolerance must be a number between 0 and 10, got "${v.tolerance}"`);
     const rowsWanted = Number(v['wikitext-rows'] ?? 100);

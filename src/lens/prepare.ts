@@ -35,7 +35,7 @@ export function preparePair(model: Gpt2, tokenizer: Tokenizer, prompt: string, t
   const targetIds = targetParts.flatMap((p) => p.ids);
   const ids = mode === 'all' ? [...promptIds, ...targetIds.slice(0, -1)] : promptIds;
   const context = model.config.nPositions;
-  if (ids.length > context) throw new BadInputError(`the prompt${mode === 'all' ? ' and target' : ''} take ${ids.length} tokens but the model's context is ${context}; shorten the prompt`);
+  if (ids.length > context) throw new BadInputError(`${mode === 'all' ? 'the prompt and target take' : 'the prompt takes'} ${ids.length} tokens but the model's context is ${context}; shorten the prompt`);
   const n = promptIds.length;
   const used = mode === 'all' ? targetIds : targetIds.slice(0, 1);
   const warnings = [...fallbackWarning(tokenizer, promptParts, prompt, 'prompt'), ...fallbackWarning(tokenizer, targetParts, target, 'target')];
