@@ -2,7 +2,7 @@
 // adapter's known warnings, defaults and the files a run writes. Every case runs the
 // embedded default model, so each stays a few seconds.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -96,6 +96,38 @@ test('a prompt beyond the context: "the prompt takes N tokens"', () => {
   const r = cli(['analyze', '--prompt', 'one two three four five six seven eight nine ten '.repeat(8), '--target', ' Russian']);
   assert.is(r.code, 2, r.stderr);
   assert.match(r.error, /the prompt takes \d+ tokens but the model's context is 64/);
+});
+
+// Item 14.
+test('stats cache: a --tokens count windows round down is reused, another --data file is not; --data and --tokens 1 messages', () => {
+  const corpus = (name: string, word: string) => {
+    const file = join(work, name);
+    const row = ` The tower is 324 metres tall , about the same height as an 81 @-@ storey ${word} .`;
+    writeFileSync(file, Array.from({ length: 140 }, (_, i) => `${row} ${i}`).join('\n'));
+    return file;
+  };
+  const a = corpus('a.raw', 'building');
+  const b = corpus('b.raw', 'house');
+  const cache = join(work, 'stats-cache');
+  const stats = (data: string, ...extra: string[]) => cli(['stats', '--layers', '1', '--data', data, '--cache', cache, ...extra]);
+  const first = stats(a, '--tokens', '100');
+  assert.is(first.code, 0, first.stderr);
+  assert.match(first.stdout, /layer 1: .* \(64 tokens, collected\)/);
+  for (const tokens of ['100', '64']) {
+    const again = stats(a, '--tokens', tokens);
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stdout, /\(64 tokens, reused\)/, `--tokens ${tokens}: 64 tokens either way`);
+  }
+  const other = stats(b, '--tokens', '100');
+  assert.is(other.code, 0, other.stderr);
+  assert.match(other.stdout, /\(64 tokens, collected\)/, 'another file is another corpus');
+  const missing = stats('/nope');
+  assert.is(missing.code, 2, missing.stderr);
+  assert.match(missing.error, /cannot read \/nope: pass --data FILE/);
+  assert.not.match(missing.stderr, /--wikitext/);
+  const one = stats(a, '--tokens', '1');
+  assert.is(one.code, 2, one.stderr);
+  assert.match(one.error, /--tokens 1: the statistics are collected in windows of 64 tokens; give at least 64$/);
 });
 
 test.run();

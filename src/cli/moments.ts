@@ -49,20 +49,27 @@ export interface LayerMoment {
 
 /**
  * C for each layer: cached ones reused (said on stderr), the rest collected in one
- * batched sweep over the corpus and written. `recompute` forces collection (stats
- * with a --tokens that differs from the cache's).
+ * batched sweep over the corpus and written. A cache is reused when it answers what
+ * was asked: the --data file (by its sha256) and the --tokens count, either as asked
+ * or as whole windows collect it; edit and eval ask for neither, so take any.
  */
-export async function layerMoments(loaded: LoadedModel, layers: readonly number[], opts: MomentOptions, recompute = false): Promise<Map<number, LayerMoment>> {
+export async function layerMoments(loaded: LoadedModel, layers: readonly number[], opts: MomentOptions): Promise<Map<number, LayerMoment>> {
   const { model, tokenizer } = loaded;
   const f = model.config.nInner;
+  const T = windowLength(model.config.nPositions);
+  if (opts.tokens !== undefined && opts.tokens < T) throw new UsageError(`--tokens ${opts.tokens}: the statistics are collected in windows of ${T} tokens; give at least ${T}`);
   const dir = await cacheDir(opts);
   const sha = await modelSha256(opts.model);
+  const dataSha = opts.data === undefined ? undefined : await fileSha256(opts.data).catch(() => { throw new UsageError(`cannot read ${opts.data}: pass --data FILE, a wiki.test.raw-like text`); });
+  const answers = (m: MomentMeta) =>
+    (dataSha === undefined || m.corpus_sha256 === dataSha) &&
+    (opts.tokens === undefined || m.requested === String(opts.tokens) || m.tokens === Math.floor(opts.tokens / T) * T);
   const out = new Map<number, LayerMoment>();
   const missing: number[] = [];
   for (const layer of layers) {
     // A file for another model or layer throws StatsCacheError: one line, exit 2.
     const cached = await readMoment(dir, layer, sha, f);
-    if (cached && !(recompute && opts.tokens !== undefined && cached.meta.tokens !== opts.tokens)) {
+    if (cached && answers(cached.meta)) {
       process.stderr.write(`backward-lens: reusing statistics from ${momentFile(dir, layer)} (layer ${layer}, ${cached.meta.tokens} tokens of ${cached.meta.corpus})\n`);
       out.set(layer, { moment: Float64Array.from(cached.moment), meta: cached.meta, path: momentFile(dir, layer), reused: true });
     } else {
@@ -72,10 +79,10 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   if (missing.length === 0) return out;
 
   const dataFile = opts.data ?? defaultWikitextFile();
-  const text = wikitextStatsText(readWikitext(dataFile));
-  const T = windowLength(model.config.nPositions);
+  const text = wikitextStatsText(readWikitext(dataFile, '--data'));
   const windows = textWindows(tokenizer, text, T, opts.tokens);
   if (windows.length === 0) throw new UsageError(`${dataFile}: no text after the perplexity's rows to collect statistics on (need at least ${T} tokens)`);
+  const corpusSha = dataSha ?? (await fileSha256(dataFile));
   const corpus = `${dataFile.split('/').slice(-2).join('/')}: ${CORPUS_NOTE}; windows of ${T} tokens`;
   process.stderr.write(`backward-lens: collecting statistics of FF2's input at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} over ${windows.length * T} tokens of ${CORPUS_NOTE}\n`);
   const progress = new Progress(windows.length * T);
@@ -87,7 +94,7 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`backward-lens: ${tokens} tokens in ${seconds.toFixed(1)} s (${Math.round(tokens / seconds)} tokens/s)\n`);
   for (const layer of missing) {
-    const meta: MomentMeta = { model_sha256: sha, layer, corpus, tokens, dtype: 'F32 (summed in float64)' };
+    const meta: MomentMeta = { model_sha256: sha, layer, corpus, corpus_sha256: corpusSha, tokens, requested: String(opts.tokens ?? 'all'), dtype: 'F32 (summed in float64)' };
     const path = await writeMoment(dir, moments.get(layer)!, f, meta);
     process.stderr.write(`backward-lens: wrote ${path}\n`);
     out.set(layer, { moment: moments.get(layer)!, meta, path, reused: false });
