@@ -99,13 +99,14 @@ test('a prompt beyond the context: "the prompt takes N tokens"', () => {
 });
 
 // Item 14.
+const corpus = (name: string, word: string, rows = 140) => {
+  const file = join(work, name);
+  const row = ` The tower is 324 metres tall , about the same height as an 81 @-@ storey ${word} .`;
+  writeFileSync(file, Array.from({ length: rows }, (_, i) => `${row} ${i}`).join('\n'));
+  return file;
+};
+
 test('stats cache: a --tokens count windows round down is reused, another --data file is not; --data and --tokens 1 messages', () => {
-  const corpus = (name: string, word: string) => {
-    const file = join(work, name);
-    const row = ` The tower is 324 metres tall , about the same height as an 81 @-@ storey ${word} .`;
-    writeFileSync(file, Array.from({ length: 140 }, (_, i) => `${row} ${i}`).join('\n'));
-    return file;
-  };
   const a = corpus('a.raw', 'building');
   const b = corpus('b.raw', 'house');
   const cache = join(work, 'stats-cache');
@@ -128,6 +129,18 @@ test('stats cache: a --tokens count windows round down is reused, another --data
   const one = stats(a, '--tokens', '1');
   assert.is(one.code, 2, one.stderr);
   assert.match(one.error, /--tokens 1: the statistics are collected in windows of 64 tokens; give at least 64$/);
+});
+
+// Item 20.
+test('statistics over the whole corpus: said before it starts, with the --tokens alternative, an estimate after the first batch, and progress', () => {
+  const r = cli(['stats', '--layers', '1', '--data', corpus('long.raw', 'building', 400), '--cache', join(work, 'stats-long')]);
+  assert.is(r.code, 0, r.stderr);
+  const said = r.stderr.indexOf('no statistics for layer 1 in ');
+  assert.ok(said >= 0, r.stderr);
+  assert.match(r.stderr, /collecting them once over the whole corpus: the slow part of a first rome or memit run; `backward-lens stats --layers 1 --tokens 20480` collects a smaller sample instead/);
+  const estimate = r.stderr.search(/about \d+ (s|min) to go at the first batch's \d+ tokens\/s/);
+  assert.ok(estimate > said, r.stderr);
+  assert.match(r.stderr, /\n(\d+)\/\1 tokens \(\d+ tokens\/s\) \| ETA/);
 });
 
 test.run();

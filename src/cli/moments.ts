@@ -79,16 +79,30 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   if (missing.length === 0) return out;
 
   const dataFile = opts.data ?? defaultWikitextFile();
+  const which = `layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+  // The whole corpus is the slow part of a first rome/memit run: say so before it starts.
+  const sample = opts.tokens === undefined
+    ? `the whole corpus: the slow part of a first rome or memit run; \`backward-lens stats --layers ${missing.join(',')} --tokens 20480\` collects a smaller sample instead (docs/rome-memit.md)`
+    : `${opts.tokens} tokens`;
+  process.stderr.write(`backward-lens: no statistics for ${which} in ${dir} answer this run; collecting them once over ${sample}\n`);
   const text = wikitextStatsText(readWikitext(dataFile, '--data'));
   const windows = textWindows(tokenizer, text, T, opts.tokens);
   if (windows.length === 0) throw new UsageError(`${dataFile}: no text after the perplexity's rows to collect statistics on (need at least ${T} tokens)`);
   const corpusSha = dataSha ?? (await fileSha256(dataFile));
   const corpus = `${dataFile.split('/').slice(-2).join('/')}: ${CORPUS_NOTE}; windows of ${T} tokens`;
-  process.stderr.write(`backward-lens: collecting statistics of FF2's input at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} over ${windows.length * T} tokens of ${CORPUS_NOTE}\n`);
+  process.stderr.write(`backward-lens: collecting statistics of FF2's input at ${which} over ${windows.length * T} tokens of ${CORPUS_NOTE}\n`);
   const progress = new Progress(windows.length * T);
   const started = performance.now();
+  let estimated = false;
   const { moments, tokens } = await secondMoments(model, windows, missing, {
-    onProgress: (p) => progress.update(p.tokens, `tokens (${Math.round(p.tokens / ((performance.now() - started) / 1000))} tokens/s)`),
+    onProgress: (p) => {
+      const rate = p.tokens / ((performance.now() - started) / 1000);
+      if (!estimated && p.tokens < p.total) {
+        estimated = true;
+        process.stderr.write(`backward-lens: about ${minutes((p.total - p.tokens) / rate)} to go at the first batch's ${Math.round(rate)} tokens/s\n`);
+      }
+      progress.update(p.tokens, `tokens (${Math.round(rate)} tokens/s)`);
+    },
   });
   progress.done();
   const seconds = (performance.now() - started) / 1000;
@@ -100,4 +114,8 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
     out.set(layer, { moment: moments.get(layer)!, meta, path, reused: false });
   }
   return out;
+}
+
+function minutes(seconds: number): string {
+  return seconds < 90 ? `${Math.ceil(seconds)} s` : `${Math.round(seconds / 60)} min`;
 }
