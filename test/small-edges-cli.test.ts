@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { analyze, BadInputError, edit, loadModel } from '../src/index.ts';
 import type { Gpt2Config } from '../src/model/config.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 
@@ -141,6 +142,37 @@ test('statistics over the whole corpus: said before it starts, with the --tokens
   const estimate = r.stderr.search(/about \d+ (s|min) to go at the first batch's \d+ tokens\/s/);
   assert.ok(estimate > said, r.stderr);
   assert.match(r.stderr, /\n(\d+)\/\1 tokens \(\d+ tokens\/s\) \| ETA/);
+});
+
+// Item 17.
+test('edit --help names every method, rome and memit included', () => {
+  const r = cli(['edit', '--help']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /--method NAME +shift, sgd, adam, rome:layer=L \(or rome\) or memit:layers=A-B/);
+});
+
+test('--target " " warns that its first token is bare whitespace, as the README says', () => {
+  const r = cli(['analyze', '--prompt', PROMPT, '--target', ' ', '--layers', '3', '--no-color']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: the target " " starts with the token " ", bare whitespace/);
+});
+
+test('the library refuses a prompt or target that is not a string with the project\'s error, not a TypeError', async () => {
+  const { model, tokenizer } = await loadModel('weights/default');
+  try {
+    const cases: [() => Promise<unknown>, RegExp][] = [
+      [() => analyze(model, tokenizer, [{ prompt: null as unknown as string, target: ' Paris' }]), /the prompt must be a string, got null/],
+      [() => analyze(model, tokenizer, [{ prompt: PROMPT, target: 7 as unknown as string }]), /the target must be a string, got number/],
+      [() => edit(model, tokenizer, [{ prompt: undefined as unknown as string, target: ' Paris' }], { method: 'shift', layers: [1], lr: 1 }), /the prompt must be a string, got undefined/],
+    ];
+    for (const [run, message] of cases) {
+      const e = await run().then(() => undefined, (err: unknown) => err);
+      assert.instance(e, BadInputError);
+      assert.match((e as Error).message, message);
+    }
+  } finally {
+    model.dispose();
+  }
 });
 
 test.run();

@@ -27,6 +27,10 @@ export interface PreparedPair {
 }
 
 export function preparePair(model: Gpt2, tokenizer: Tokenizer, prompt: string, target: string, mode: TargetTokens = 'first'): PreparedPair {
+  // Library callers reach here with whatever they pass: say so instead of a TypeError.
+  for (const [what, text] of [['prompt', prompt], ['target', target]] as const) {
+    if (typeof text !== 'string') throw new BadInputError(`the ${what} must be a string, got ${text === null ? 'null' : typeof text}`);
+  }
   if (prompt.length === 0) throw new BadInputError('the prompt is empty: pass --prompt "some text"');
   if (target.length === 0) throw new BadInputError('the target is empty: pass --target " word" (GPT-2 words usually start with a space)');
   const promptParts = encode(tokenizer, prompt, 'prompt');
@@ -40,8 +44,9 @@ export function preparePair(model: Gpt2, tokenizer: Tokenizer, prompt: string, t
   const used = mode === 'all' ? targetIds : targetIds.slice(0, 1);
   const warnings = [...fallbackWarning(tokenizer, promptParts, prompt, 'prompt'), ...fallbackWarning(tokenizer, targetParts, target, 'target')];
   const first = tokenizer.tokenBytes(targetIds[0]!);
-  if (targetIds.length > 1 && (first.length === 1 || first.every(isSpace))) {
-    warnings.push(`the target ${JSON.stringify(target)} starts with the token "${tokenizer.tokenText(targetIds[0]!)}", ${first.length === 1 ? 'a single byte' : 'bare whitespace'}; the loss and ranks${mode === 'all' ? ' start with it' : ' use only it'} (a leading space usually helps: " Paris")`);
+  const blank = first.every(isSpace);
+  if (blank || (targetIds.length > 1 && first.length === 1)) {
+    warnings.push(`the target ${JSON.stringify(target)} starts with the token "${tokenizer.tokenText(targetIds[0]!)}", ${blank ? 'bare whitespace' : 'a single byte'}; the loss and ranks${mode === 'all' ? ' start with it' : ' use only it'} (a leading space usually helps: " Paris")`);
   }
   return { prompt, target, ids, promptLength: n, targetIds, targets: used.map((token, j) => ({ seq: 0, position: n - 1 + j, token })), warnings };
 }
