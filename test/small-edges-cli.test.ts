@@ -2,12 +2,15 @@
 // adapter's known warnings, defaults and the files a run writes. Every case runs the
 // embedded default model, so each stays a few seconds.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { analyze, BadInputError, edit, loadModel } from '../src/index.ts';
+import { editDefaults } from '../src/edit/defaults.ts';
+import { locatedDefaults } from '../src/edit/rome-hparams.ts';
+import { parseMethod, type MethodDefaults } from '../src/eval/methods.ts';
 import type { Gpt2Config } from '../src/model/config.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 
@@ -173,6 +176,45 @@ test('the library refuses a prompt or target that is not a string with the proje
   } finally {
     model.dispose();
   }
+});
+
+// Item 19.
+test('method specs without parameters take the model\'s documented defaults, as edit does; others still need them', () => {
+  const cfg = { nLayer: 4, nHead: 8, nEmbd: 128, nPositions: 64, vocabSize: 5484, nInner: 512, eps: 1e-5 };
+  const embedded: MethodDefaults = { edit: editDefaults(cfg, true), located: locatedDefaults(cfg, true) };
+  const cases: [string, string, string[]][] = [
+    ['shift', 'shift:layers=2,lr=0.5,steps=20', ['layers', 'lr', 'steps']],
+    ['shift:lr=1', 'shift:layers=2,lr=1', ['layers']],
+    ['sgd:layers=1', 'sgd:layers=1,lr=1', ['lr']],
+    ['adam', 'adam:layers=2', ['layers']],
+    ['rome', 'rome:layer=0', ['layer']],
+    ['memit:batch=2', 'memit:layers=0-1,batch=2', ['layers']],
+  ];
+  for (const [spec, label, params] of cases) {
+    const m = parseMethod(spec, embedded);
+    assert.is(m.label, label, spec);
+    assert.equal('defaulted' in m ? m.defaulted?.params : undefined, params, spec);
+  }
+  const full = parseMethod('shift:layers=3,lr=2', embedded);
+  assert.not.ok('defaulted' in full && full.defaulted, 'nothing filled in a full spec');
+  const xl = { ...cfg, nLayer: 48, nEmbd: 1600, vocabSize: 50257 };
+  const xlDefaults: MethodDefaults = { edit: editDefaults(xl, false), located: locatedDefaults(xl, false) };
+  assert.is(parseMethod('shift', xlDefaults).label, 'shift:layers=35,lr=0.24');
+  assert.is(parseMethod('rome', xlDefaults).label, 'rome:layer=17');
+  assert.throws(() => parseMethod('sgd', xlDefaults), /sgd needs lr=\.\.\./);
+  assert.throws(() => parseMethod('shift', {}), /shift needs layers=\.\.\..*documented defaults exist for the embedded model and gpt2-xl/);
+});
+
+test('eval --method shift on the embedded model runs with its defaults and says so in run.json', () => {
+  const out = join(work, 'eval-shift');
+  const r = cli(['eval', '--method', 'shift', '--records', '0', '--no-generation', '--no-perplexity', '--out', out]);
+  assert.is(r.code, 0, r.stderr);
+  const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { methods: string[]; defaults?: Record<string, { params: string[]; source: string }> };
+  assert.equal(run.methods, ['shift:layers=2,lr=0.5,steps=20']);
+  assert.equal(run.defaults?.['shift:layers=2,lr=0.5,steps=20']?.params, ['layers', 'lr', 'steps']);
+  assert.match(run.defaults!['shift:layers=2,lr=0.5,steps=20']!.source, /the default model's sweep/);
+  const line = JSON.parse(readFileSync(join(out, 'records.jsonl'), 'utf8').trim()) as { method: string };
+  assert.is(line.method, 'shift:layers=2,lr=0.5,steps=20');
 });
 
 test.run();

@@ -50,8 +50,9 @@ export interface LayerMoment {
 /**
  * C for each layer: cached ones reused (said on stderr), the rest collected in one
  * batched sweep over the corpus and written. A cache is reused when it answers what
- * was asked: the --data file (by its sha256) and the --tokens count, either as asked
- * or as whole windows collect it; edit and eval ask for neither, so take any.
+ * was asked: the data file (stats --data, eval --wikitext; by its sha256, or for a
+ * cache older than that record by its name) and the --tokens count, either as asked
+ * or as whole windows collect it (stats only). edit asks for neither, so takes any.
  */
 export async function layerMoments(loaded: LoadedModel, layers: readonly number[], opts: MomentOptions): Promise<Map<number, LayerMoment>> {
   const { model, tokenizer } = loaded;
@@ -61,8 +62,9 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   const dir = await cacheDir(opts);
   const sha = await modelSha256(opts.model);
   const dataSha = opts.data === undefined ? undefined : await fileSha256(opts.data).catch(() => { throw new UsageError(`cannot read ${opts.data}: pass --data FILE, a wiki.test.raw-like text`); });
+  const sameData = (m: MomentMeta) => (m.corpus_sha256 === undefined ? m.corpus.startsWith(`${corpusName(opts.data!)}:`) : m.corpus_sha256 === dataSha);
   const answers = (m: MomentMeta) =>
-    (dataSha === undefined || m.corpus_sha256 === dataSha) &&
+    (dataSha === undefined || sameData(m)) &&
     (opts.tokens === undefined || m.requested === String(opts.tokens) || m.tokens === Math.floor(opts.tokens / T) * T);
   const out = new Map<number, LayerMoment>();
   const missing: number[] = [];
@@ -89,7 +91,7 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   const windows = textWindows(tokenizer, text, T, opts.tokens);
   if (windows.length === 0) throw new UsageError(`${dataFile}: no text after the perplexity's rows to collect statistics on (need at least ${T} tokens)`);
   const corpusSha = dataSha ?? (await fileSha256(dataFile));
-  const corpus = `${dataFile.split('/').slice(-2).join('/')}: ${CORPUS_NOTE}; windows of ${T} tokens`;
+  const corpus = `${corpusName(dataFile)}: ${CORPUS_NOTE}; windows of ${T} tokens`;
   process.stderr.write(`backward-lens: collecting statistics of FF2's input at ${which} over ${windows.length * T} tokens of ${CORPUS_NOTE}\n`);
   const progress = new Progress(windows.length * T);
   const started = performance.now();
@@ -119,3 +121,6 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
 function minutes(seconds: number): string {
   return seconds < 90 ? `${Math.ceil(seconds)} s` : `${Math.round(seconds / 60)} min`;
 }
+
+/** How the cache's `corpus` names its file: the last two parts of the path. */
+const corpusName = (file: string): string => file.split('/').slice(-2).join('/');

@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Kernels } from '../gpu/kernels.ts';
-import { BadModelError } from './config.ts';
+import { BadModelError, parseConfig, type Gpt2Config } from './config.ts';
 import { loadGpt2, type LoadedModel } from './load.ts';
 import { fileSource } from './node-file.ts';
 import { pickleRefusal } from './safetensors.ts';
@@ -47,6 +47,12 @@ export async function modelFiles(path: string): Promise<ModelFiles> {
     configPath = join(dirname(path), 'config.json');
   }
   return configPath && (await exists(configPath)) ? { weights, config: configPath } : { weights };
+}
+
+/** A model's config.json, when it has one: enough to choose documented defaults before the weights load. */
+export async function readModelConfig(path: string): Promise<Gpt2Config | undefined> {
+  const files = await modelFiles(path);
+  return files.config ? parseConfig(await readConfig(files.config), files.config) : undefined;
 }
 
 export async function loadModelPath(k: Kernels, path: string): Promise<LoadedModel> {
