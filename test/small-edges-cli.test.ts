@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { analyze, BadInputError, edit, loadModel } from '../src/index.ts';
+import { rankOfProduct } from '../src/autograd/linalg.ts';
 import { editDefaults } from '../src/edit/defaults.ts';
+import type { Analysis } from '../src/lens/types.ts';
+import { renderHtml } from '../src/report/html.ts';
+import { report, type Report } from '../src/report/json.ts';
+import { renderTerminal } from '../src/report/terminal.ts';
+import { fakeAnalysis } from './report/fake-analysis.ts';
 import { locatedDefaults } from '../src/edit/rome-hparams.ts';
 import { parseMethod, type MethodDefaults } from '../src/eval/methods.ts';
 import type { Gpt2Config } from '../src/model/config.ts';
@@ -215,6 +221,52 @@ test('eval --method shift on the embedded model runs with its defaults and says 
   assert.match(run.defaults!['shift:layers=2,lr=0.5,steps=20']!.source, /the default model's sweep/);
   const line = JSON.parse(readFileSync(join(out, 'records.jsonl'), 'utf8').trim()) as { method: string };
   assert.is(line.method, 'shift:layers=2,lr=0.5,steps=20');
+});
+
+// Item 21.
+test('gradient rank: the decision\'s margin, and a singular value within 1e-9..1e-7 of the largest flagged as ambiguous', () => {
+  // x_i = e_i; delta_i = s_i e_i: X^T Delta = diag(s), singular values s.
+  const diag = (s: number[]) => {
+    const n = s.length;
+    const x = new Float32Array(n * n);
+    const delta = new Float32Array(n * n);
+    s.forEach((v, i) => { x[i * n + i] = 1; delta[i * n + i] = v; });
+    return rankOfProduct(x, delta, n, n, n);
+  };
+  const clean = diag([1, 0.5, 0.25]);
+  assert.is(clean.rank, 3);
+  assert.is(clean.margin, null, 'nothing dropped');
+  assert.is(clean.ambiguous, false);
+  const near = diag([1, 0.5, 3e-8]);
+  assert.is(near.ambiguous, true, 'σ₃/σ₁ = 3e-8');
+  assert.is(diag([1, 0.5, 1e-10]).ambiguous, false, 'far below the band');
+  // delta_i all along one direction: rank 1, decided on Delta with a wide gap.
+  const n = 3;
+  const x = new Float32Array(n * n).map((_, i) => (i % (n + 1) === 0 ? 1 : 0));
+  const delta = new Float32Array(n * n).map((_, i) => [1, -2, 0.5][i % n]! * (1 + Math.floor(i / n)));
+  const one = rankOfProduct(x, delta, n, n, n);
+  assert.is(one.rank, 1);
+  assert.ok(one.margin! > 1e6, `margin ${one.margin}`);
+  assert.is(one.ambiguous, false);
+});
+
+test('gradient rank: the JSON carries rankMargin and rankAmbiguous per module; the reports mark an ambiguous rank with ? and a note', () => {
+  const json = join(work, 'ranks.json');
+  const r = cli(['analyze', '--prompt', PROMPT, '--target', ' Russian', '--layers', '1', '--json', json]);
+  assert.is(r.code, 0, r.stderr);
+  const doc = JSON.parse(readFileSync(json, 'utf8')) as Report;
+  for (const m of doc.results[0]!.layers[0]!.modules) {
+    assert.type(m.rankAmbiguous, 'boolean');
+    assert.ok(m.rankMargin === null || m.rankMargin >= 1, `${m.module}: margin ${m.rankMargin}`);
+  }
+  const a = fakeAnalysis({ layers: [0] });
+  const flagged: Analysis = { ...a, layers: [{ layer: 0, modules: a.layers[0]!.modules.map((m, j) => ({ ...m, rankAmbiguous: j === 0 })) }] };
+  const text = renderTerminal(flagged, { color: 'none' });
+  assert.match(text, new RegExp(`\\b${a.tokens.length}\\?`));
+  assert.match(text, /\?: a singular value of XᵀΔ lies within 1e-9\.\.1e-7 of the largest/);
+  assert.not.match(renderTerminal(a, { color: 'none' }), /\?: a singular value/);
+  const html = renderHtml(report(doc.model, [flagged]));
+  assert.match(html, new RegExp(`<td>${a.tokens.length}\\?</td>`));
 });
 
 test.run();

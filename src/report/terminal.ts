@@ -5,7 +5,7 @@ import type { Analysis } from '../lens/types.ts';
 import { displayText } from '../tokenizer.ts';
 import { num, prob, quoted } from './format.ts';
 import { needsLightText, rampColor, unit, type Rgb } from './scale.ts';
-import { gridColumns, gridsOf, layerSummaries, type Grid, type LayerSummary } from './views.ts';
+import { AMBIGUOUS_NOTE, gridColumns, gridsOf, layerSummaries, rankText, type Grid, type LayerSummary } from './views.ts';
 import { cut, displayWidth, fit } from './width.ts';
 
 export type ColorMode = 'none' | '256' | 'truecolor';
@@ -71,7 +71,7 @@ function summary(a: Analysis): string[] {
   const columns: { head: string; cell: (l: LayerSummary) => string }[] = [
     { head: 'layer', cell: (l) => String(l.layer) },
     ...(hasFf2 ? [{ head: 'target rank in FF2 δ_n', cell: (l: LayerSummary) => String(l.targetRank ?? '') }] : []),
-    ...modules.map((m, j) => ({ head: `rank ${m}`, cell: (l: LayerSummary) => String(l.ranks[j]!.rank) })),
+    ...modules.map((m, j) => ({ head: `rank ${m}`, cell: (l: LayerSummary) => rankText(l.ranks[j]!) })),
   ];
   const widths = columns.map((c) => Math.max(c.head.length, ...layers.map((l) => c.cell(l).length)));
   const line = (cells: string[]) => cells.map((s, j) => fit(s, widths[j]!, 'right')).join('  ');
@@ -80,6 +80,7 @@ function summary(a: Analysis): string[] {
     `rank: exact rank of the weight gradient XᵀΔ (at most n; 1 where only the last token gets gradient)`,
     line(columns.map((c) => c.head)),
     ...layers.map((l) => line(columns.map((c) => c.cell(l)))),
+    ...(layers.some((l) => l.ranks.some((r) => r.ambiguous)) ? [AMBIGUOUS_NOTE] : []),
   );
   return lines;
 }
