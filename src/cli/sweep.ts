@@ -11,6 +11,7 @@ import { sweepSvg, sweepTable } from '../report/sweep.ts';
 import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
 import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitext } from './data.ts';
 import { writeTextAtomic } from './output-file.ts';
+import { relativeTo } from './relative-path.ts';
 
 const KINDS: readonly EditKind[] = ['shift', 'sgd', 'adam'];
 const b = (k: EditKind) => `${SWEEP_BOUNDS[k].lo}-${SWEEP_BOUNDS[k].hi}`;
@@ -88,8 +89,8 @@ export const sweepCommand: Command = {
       process.stderr.write(`${done}/${total} cells (record ${c.index}, ${c.method}, layer ${c.layer}: eta ${c.eta ?? 'none'}) | ${perMin.toFixed(1)} cells/min | ETA ${((total - done) / perMin).toFixed(1)} min\n`);
     });
     const summary = summarizeSweep(cells, methods, layers);
-    const settings = { model: v.model ?? 'default', data: dataFile, records: recordsSpec, methods, layers, tolerance, bounds: Object.fromEntries(methods.map((m) => [m, SWEEP_BOUNDS[m]])), wikitextRows: texts?.length ?? 0 };
-    const header = [`# Learning-rate sweep (App. G.1, Fig. 24): ${settings.model}`, '', `Records ${recordsSpec} of ${dataFile}; tolerance ${tolerance}; perplexity over ${settings.wikitextRows} WikiText rows.`, '', '```', `backward-lens sweep ${argv.join(' ')}`, '```'];
+    const settings = { model: v.model ?? 'default', data: relativeTo(out, dataFile), records: recordsSpec, methods, layers, tolerance, bounds: Object.fromEntries(methods.map((m) => [m, SWEEP_BOUNDS[m]])), wikitextRows: texts?.length ?? 0 };
+    const header = [`# Learning-rate sweep (App. G.1, Fig. 24): ${settings.model}`, '', `Records ${recordsSpec} of ${settings.data}; tolerance ${tolerance}; perplexity over ${settings.wikitextRows} WikiText rows.`, '', '```', `backward-lens sweep ${argv.join(' ')}`, '```'];
     mkdirSync(out, { recursive: true });
     await writeTextAtomic(files[0]!, `${JSON.stringify({ version: 1, ...settings, summary, cells }, null, 2)}\n`);
     await writeTextAtomic(files[1]!, sweepTable(summary, header));
