@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { analyze, BadInputError, edit, loadModel } from '../src/index.ts';
@@ -267,6 +267,49 @@ test('gradient rank: the JSON carries rankMargin and rankAmbiguous per module; t
   assert.not.match(renderTerminal(a, { color: 'none' }), /\?: a singular value/);
   const html = renderHtml(report(doc.model, [flagged]));
   assert.match(html, new RegExp(`<td>${a.tokens.length}\\?</td>`));
+});
+
+// Item 23.
+test('study and sweep name their data file relative to the output, not by an absolute path', () => {
+  const data = resolve('../shared/data/counterfact/counterfact-train.json');
+  const study = join(work, 'study');
+  const s = cli(['study', '--records', '0-1', '--modules', 'mlp.c_proj', '--data', data, '--out', study]);
+  assert.is(s.code, 0, s.stderr);
+  const want = relative(study, data);
+  assert.is((JSON.parse(readFileSync(join(study, 'study.json'), 'utf8')) as { data: { file: string } }).data.file, want);
+  // The relative path from a temporary directory ends with the absolute one: take it out first.
+  const page = readFileSync(join(study, 'index.html'), 'utf8');
+  assert.ok(page.includes(want));
+  assert.not.ok(page.replaceAll(want, '').includes(data), 'no absolute path in the page');
+  const sweep = join(work, 'sweep');
+  const w = cli(['sweep', '--records', '0', '--methods', 'shift', '--layers', '3', '--no-perplexity', '--data', data, '--out', sweep]);
+  assert.is(w.code, 0, w.stderr);
+  assert.is((JSON.parse(readFileSync(join(sweep, 'sweep.json'), 'utf8')) as { data: string }).data, relative(sweep, data));
+  // The command block repeats the command as typed; the sentence above it names the file.
+  const records = readFileSync(join(sweep, 'sweep.md'), 'utf8').split('\n').find((l) => l.startsWith('Records '))!;
+  assert.ok(records.startsWith(`Records 0 of ${relative(sweep, data)};`), records);
+});
+
+test('the committed study and sweep outputs hold no absolute paths', () => {
+  for (const f of ['docs/study/index.html', 'docs/study/study.json', 'docs/sweep-default.json', 'docs/sweep-default.md']) {
+    assert.not.match(readFileSync(f, 'utf8'), /(^|[\s"'(,])\/(work|tmp|home|root|Users)\//m, f);
+  }
+});
+
+// Item 25.
+test('factors refuses logits that overflow float32 as analyze does, and writes nothing', async () => {
+  const cfg: Gpt2Config = { nLayer: 2, nHead: 2, nEmbd: 16, nPositions: 32, vocabSize: 50257, nInner: 64, eps: 1e-5 };
+  const { dir } = await writeRandomCheckpoint(cfg, 5, { edit: (p) => { p['ln_f.bias']!.fill(3e38); p['wte.weight']!.fill(1, 0, cfg.nEmbd); } });
+  const out = join(work, 'overflow.safetensors');
+  try {
+    const r = cli(['factors', '--model', dir, '--prompt', 'Lionel Messi plays for', '--target', ' Paris', '--out', out]);
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.error, /the model's logits for "Lionel Messi plays for" hold Infinity .*overflowed float32/);
+    assert.is(r.error.split('\n').length, 1, r.error);
+    assert.not.ok(existsSync(out), 'nothing written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
