@@ -17,6 +17,7 @@ import { renderTerminal } from '../src/report/terminal.ts';
 import { fakeAnalysis } from './report/fake-analysis.ts';
 import { locatedDefaults } from '../src/edit/rome-hparams.ts';
 import { parseMethod, type MethodDefaults } from '../src/eval/methods.ts';
+import { segmentPrompt } from '../src/lens/study/segments.ts';
 import type { Gpt2Config } from '../src/model/config.ts';
 import { writeRandomCheckpoint } from './checkpoint.ts';
 
@@ -310,6 +311,21 @@ test('factors refuses logits that overflow float32 as analyze does, and writes n
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// Item 24.
+test('study segments: a lone space token before a subject spelled in bytes is "before subject", as the README states', async () => {
+  const { model, tokenizer } = await loadModel('weights/default');
+  model.dispose();
+  const prompt = 'The capital of Żółw is';
+  const ids = tokenizer.encode(prompt);
+  const texts = ids.map((id) => tokenizer.tokenText(id));
+  const space = texts.indexOf(' ');
+  assert.ok(space > 0 && texts[space + 1] === '\\xC5', `the subject is spelled in bytes after a lone space: ${JSON.stringify(texts)}`);
+  const seg = segmentPrompt(tokenizer, prompt, ids, 'Żółw')!;
+  assert.equal(seg.labels[space], ['before subject']);
+  assert.equal(seg.labels[space + 1], ['first subject token']);
+  assert.match(readFileSync('README.md', 'utf8').replace(/\s+/g, ' '), /a token belongs to the subject when any of its bytes lie inside the subject's text .* the lone space token in front of it holds no subject byte and is labelled "before subject"/);
 });
 
 test.run();
