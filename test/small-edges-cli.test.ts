@@ -328,4 +328,22 @@ test('study segments: a lone space token before a subject spelled in bytes is "b
   assert.match(readFileSync('README.md', 'utf8').replace(/\s+/g, ' '), /a token belongs to the subject when any of its bytes lie inside the subject's text .* the lone space token in front of it holds no subject byte and is labelled "before subject"/);
 });
 
+// Item 12.
+test('analyze --pairs: a file larger than one pass runs in passes, with progress, and one summary warning line', () => {
+  const file = join(work, 'many.jsonl');
+  const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: i % 2 ? PROMPT : 'Toko Yasuda, the', target: 'Russian' }));
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const json = join(work, 'many.json');
+  const r = cli(['analyze', '--pairs', file, '--layers', '3', '--modules', 'mlp.c_proj', '--no-color', '--json', json]);
+  assert.is(r.code, 0, r.stderr);
+  const warnings = r.stderr.split('\n').filter((l) => l.includes('warning:'));
+  assert.is(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0]!, /warning: 40 of 40 pairs are not analysed as written .*; the first, .*many\.jsonl line 1: the target "Russian" has GPT-2 tokens/);
+  assert.match(r.stderr, /\n40\/40 pairs \| ETA/);
+  const doc = JSON.parse(readFileSync(json, 'utf8')) as Report;
+  assert.is(doc.results.length, 40);
+  assert.equal(doc.results.map((a) => a.prompt), lines.map((l) => (JSON.parse(l) as { prompt: string }).prompt), 'in file order across passes');
+  assert.ok(doc.results.every((a) => a.warnings.length > 0));
+});
+
 test.run();

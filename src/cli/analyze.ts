@@ -6,7 +6,7 @@ import { analyzePass, settingsFor, type AnalyzeOptions, type PromptTarget } from
 import { GradientPass } from '../lens/pass.ts';
 import type { Analysis } from '../lens/types.ts';
 import { factorTensors } from '../lens/factor-export.ts';
-import { BadInputError, preparePair } from '../lens/prepare.ts';
+import { BadInputError, preparePair, type PreparedPair } from '../lens/prepare.ts';
 import { MODULE_NAMES, moduleByName, type LinearModule } from '../model/config.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
@@ -18,6 +18,7 @@ import { formatNeuronView } from '../report/neurons.ts';
 import { renderTerminal, type ColorMode } from '../report/terminal.ts';
 import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { OutputSet, textWriter } from './output-file.ts';
+import { Progress } from './progress.ts';
 
 const usage = `backward-lens analyze --prompt TEXT --target TEXT [options]
 backward-lens analyze --pairs FILE.jsonl [options]
@@ -136,23 +137,29 @@ export const analyzeCommand: Command = {
         throw e;
       }
     });
-    prepared.forEach((p, i) => reportWarnings(p.warnings, values.strict ?? false, pairs[i]!.where));
+    reportPairWarnings(prepared, pairs, values.strict ?? false);
 
     const neuronSpec = values.neurons === undefined ? undefined : parseNeuronSpec(values.neurons, model.config.nLayer);
     let factors: TensorToWrite[] | undefined;
     const neurons: NeuronView[] = [];
+    const results: Analysis[] = [];
     const started = performance.now();
-    const pass = GradientPass.run(model, tokenizer, pairs, { targetTokens: settings.targetTokens });
-    let results: Analysis[];
-    try {
-      results = await analyzePass(pass, tokenizer, opts);
-      if (saveFactors !== undefined) factors = await factorTensors(pass, 0);
-      if (neuronSpec) {
-        for (let pair = 0; pair < pairs.length; pair++) neurons.push(await neuronView(pass, tokenizer, { ...neuronSpec, pair }, { k: settings.k, normalized: settings.normalized }));
+    const progress = prepared.length > PAIRS_PER_PASS ? new Progress(prepared.length) : undefined;
+    for (let from = 0; from < prepared.length; from += PAIRS_PER_PASS) {
+      const batch = prepared.slice(from, from + PAIRS_PER_PASS);
+      const pass = GradientPass.fromPrepared(model, batch, { targetTokens: settings.targetTokens });
+      try {
+        results.push(...(await analyzePass(pass, tokenizer, opts)));
+        if (saveFactors !== undefined) factors = await factorTensors(pass, 0);
+        if (neuronSpec) {
+          for (let pair = 0; pair < batch.length; pair++) neurons.push(await neuronView(pass, tokenizer, { ...neuronSpec, pair }, { k: settings.k, normalized: settings.normalized }));
+        }
+      } finally {
+        pass.dispose();
       }
-    } finally {
-      pass.dispose();
+      progress?.update(from + batch.length, 'pairs');
     }
+    progress?.done();
     process.stderr.write(`backward-lens: analysed ${pairs.length} pair${pairs.length > 1 ? 's' : ''}, ${settings.layers.length} layers × ${settings.modules.length} modules, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
     const color = colorMode(values['no-color'] ?? false);
@@ -178,6 +185,24 @@ export const analyzeCommand: Command = {
     for (const [flag, path] of outputs) if (path !== undefined) process.stderr.write(`backward-lens: wrote ${path} (${flag.slice(2)})\n`);
   },
 };
+
+/**
+ * Pairs per forward/backward pass, as study's default batch: a --pairs file of any
+ * length runs in passes of this size, so its activations stay within what the
+ * device holds.
+ */
+const PAIRS_PER_PASS = 16;
+
+/** One pair's warnings line by line; for a --pairs file, one summary line (the JSON's `warnings` hold each). --strict refuses the first. */
+function reportPairWarnings(prepared: readonly PreparedPair[], pairs: readonly SourcedPair[], strict: boolean): void {
+  const warned = prepared.flatMap((p, i) => (p.warnings.length ? [i] : []));
+  if (pairs.length === 1 || strict || warned.length === 0) {
+    prepared.forEach((p, i) => reportWarnings(p.warnings, strict, pairs[i]!.where));
+    return;
+  }
+  const first = warned[0]!;
+  process.stderr.write(`backward-lens: warning: ${warned.length} of ${pairs.length} pairs are not analysed as written (each result's "warnings" in --json says why); the first, ${pairs[first]!.where}: ${prepared[first]!.warnings[0]}\n`);
+}
 
 export async function readPairsOption(values: { prompt?: string; target?: string; pairs?: string }): Promise<SourcedPair[]> {
   if (values.pairs === undefined) {
