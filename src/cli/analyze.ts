@@ -44,8 +44,9 @@ gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
 
   --prompt TEXT           the prompt
   --target TEXT           the new answer (GPT-2 words start with a space: " Paris")
-  --pairs FILE.jsonl      instead: one {"prompt": ..., "target": ...} per line, all
-                          in one batch; one grid per pair, one section each in HTML
+  --pairs FILE.jsonl      instead: one {"prompt": ..., "target": ...} per line, in
+                          batches of 16 per pass; one grid per pair, one section
+                          each in HTML; one summary line for the file's warnings
   --model DIR             config.json + model.safetensors (default: the embedded model)
   --modules LIST          comma-separated, default all: attn.c_attn, attn.c_proj,
                           mlp.c_fc (or ff1), mlp.c_proj (or ff2); the grids need the MLP ones
