@@ -121,7 +121,7 @@ export const evalCommand: Command = {
     const loadedModel = await loadModel(v.model);
     const { model, tokenizer } = loadedModel;
     methods.forEach((m) => checkLayers(m, model.config.nLayer));
-    const located = await locatedSetup(loadedModel, methods, { model: v.model, ...(v.cache === undefined ? {} : { cache: v.cache }), data: wikitextFile }, seedOf(v.seed));
+    const located = await locatedSetup(loadedModel, methods, { model: v.model, ...(v.cache === undefined ? {} : { cache: v.cache }), data: wikitextFile, dataFlag: '--wikitext' }, seedOf(v.seed));
     const texts = perplexityOn ? wikitextRows(wikiRaw).map((t) => tokenizer.encode(t).slice(0, 256)) : undefined;
     const lines = v.resume ? readLines(out, true) : [];
     await startDir(out, info);

@@ -20,6 +20,8 @@ export interface MomentOptions {
   cache?: string;
   /** --data: a wiki.test.raw-like file. */
   data?: string;
+  /** The option that names `data`, for messages (eval's is --wikitext; default --data). */
+  dataFlag?: string;
   /** --tokens: at most this many (default: all the corpus has). */
   tokens?: number;
 }
@@ -61,7 +63,8 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   if (opts.tokens !== undefined && opts.tokens < T) throw new UsageError(`--tokens ${opts.tokens}: the statistics are collected in windows of ${T} tokens; give at least ${T}`);
   const dir = await cacheDir(opts);
   const sha = await modelSha256(opts.model);
-  const dataSha = opts.data === undefined ? undefined : await fileSha256(opts.data).catch(() => { throw new UsageError(`cannot read ${opts.data}: pass --data FILE, a wiki.test.raw-like text`); });
+  const flag = opts.dataFlag ?? '--data';
+  const dataSha = opts.data === undefined ? undefined : await fileSha256(opts.data).catch(() => { throw new UsageError(`cannot read ${opts.data}: pass ${flag} FILE, wikitext-2-raw/wiki.test.raw`); });
   const sameData = (m: MomentMeta) => (m.corpus_sha256 === undefined ? m.corpus.startsWith(`${corpusName(opts.data!)}:`) : m.corpus_sha256 === dataSha);
   const answers = (m: MomentMeta) =>
     (dataSha === undefined || sameData(m)) &&
@@ -87,7 +90,7 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
     ? `the whole corpus: the slow part of a first rome or memit run; \`backward-lens stats --layers ${missing.join(',')} --tokens 20480\` collects a smaller sample instead (docs/rome-memit.md)`
     : `${opts.tokens} tokens`;
   process.stderr.write(`backward-lens: no statistics for ${which} in ${dir} answer this run; collecting them once over ${sample}\n`);
-  const text = wikitextStatsText(readWikitext(dataFile, '--data'));
+  const text = wikitextStatsText(readWikitext(dataFile, flag));
   const windows = textWindows(tokenizer, text, T, opts.tokens);
   if (windows.length === 0) throw new UsageError(`${dataFile}: no text after the perplexity's rows to collect statistics on (need at least ${T} tokens)`);
   const corpusSha = dataSha ?? (await fileSha256(dataFile));
