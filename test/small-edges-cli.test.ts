@@ -12,7 +12,7 @@ import { rankOfProduct } from '../src/autograd/linalg.ts';
 import { editDefaults } from '../src/edit/defaults.ts';
 import type { Analysis } from '../src/lens/types.ts';
 import { renderHtml } from '../src/report/html.ts';
-import { report, type Report } from '../src/report/json.ts';
+import { jsonChunks, renderJson, report, type Report } from '../src/report/json.ts';
 import { renderTerminal } from '../src/report/terminal.ts';
 import { fakeAnalysis } from './report/fake-analysis.ts';
 import { locatedDefaults } from '../src/edit/rome-hparams.ts';
@@ -344,6 +344,18 @@ test('analyze --pairs: a file larger than one pass runs in passes, with progress
   assert.is(doc.results.length, 40);
   assert.equal(doc.results.map((a) => a.prompt), lines.map((l) => (JSON.parse(l) as { prompt: string }).prompt), 'in file order across passes');
   assert.ok(doc.results.every((a) => a.warnings.length > 0));
+});
+
+test('the JSON report in pieces is JSON.stringify(report, null, 1) to the byte, with and without neurons', () => {
+  const model = { source: 'test', nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
+  const results = [fakeAnalysis(), fakeAnalysis({ seed: 3, modules: ['mlp.c_fc'] })];
+  const neuron = { layer: 1, module: 'mlp.c_proj', pair: 0 } as unknown as NonNullable<Report['neurons']>[number];
+  for (const doc of [report(model, results), report(model, []), report(model, results, [neuron, neuron])]) {
+    const whole = `${JSON.stringify(doc, null, 1)}\n`;
+    assert.ok([...jsonChunks(doc)].length > 1);
+    assert.is([...jsonChunks(doc)].join(''), whole);
+    assert.is(renderJson(doc), whole);
+  }
 });
 
 test.run();

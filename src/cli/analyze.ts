@@ -12,7 +12,7 @@ import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
 import { gridsSvg } from '../report/grid-svg.ts';
 import { renderHtml } from '../report/html.ts';
-import { renderJson, report } from '../report/json.ts';
+import { jsonChunks, report } from '../report/json.ts';
 import { neuronView, parseNeuronSpec, type NeuronView } from '../lens/neurons.ts';
 import { formatNeuronView } from '../report/neurons.ts';
 import { renderTerminal, type ColorMode } from '../report/terminal.ts';
@@ -172,7 +172,7 @@ export const analyzeCommand: Command = {
 
     const doc = report({ source: values.model ?? 'default', ...model.config }, results, neuronSpec ? neurons : undefined);
     try {
-      if (values.json !== undefined) await files.stage(values.json, textWriter(renderJson(doc)));
+      if (values.json !== undefined) await files.stage(values.json, textWriter(jsonChunks(doc)));
       if (values.html !== undefined) await files.stage(values.html, textWriter(renderHtml(doc)));
       if (values.svg !== undefined) await files.stage(values.svg, textWriter(gridsSvg(results[0]!)));
       if (saveFactors !== undefined) {
