@@ -143,13 +143,14 @@ test('stats cache: a --tokens count windows round down is reused, another --data
 });
 
 // Item 20.
-test('statistics over the whole corpus: said before it starts, with the --tokens alternative, an estimate after the first batch, and progress', () => {
-  const r = cli(['stats', '--layers', '1', '--data', corpus('long.raw', 'building', 400), '--cache', join(work, 'stats-long')]);
+test('statistics over the whole corpus: said before it starts, with the --tokens alternative, an estimate once the first sums are read back, and progress', () => {
+  // More than the 16,384 tokens after which the sums are first read back, where the estimate is made.
+  const r = cli(['stats', '--layers', '1', '--data', corpus('long.raw', 'building', 1000), '--cache', join(work, 'stats-long')]);
   assert.is(r.code, 0, r.stderr);
   const said = r.stderr.indexOf('no statistics for layer 1 in ');
   assert.ok(said >= 0, r.stderr);
   assert.match(r.stderr, /collecting them once over the whole corpus: the slow part of a first rome or memit run; `backward-lens stats --layers 1 --tokens 20480` collects a smaller sample instead/);
-  const estimate = r.stderr.search(/about \d+ (s|min) to go at the first batch's \d+ tokens\/s/);
+  const estimate = r.stderr.search(/about \d+ (s|min) to go at \d+ tokens\/s\n/);
   assert.ok(estimate > said, r.stderr);
   assert.match(r.stderr, /\n(\d+)\/\1 tokens \(\d+ tokens\/s\) \| ETA/);
 });

@@ -101,10 +101,13 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   let estimated = false;
   const { moments, tokens } = await secondMoments(model, windows, missing, {
     onProgress: (p) => {
-      const rate = p.tokens / ((performance.now() - started) / 1000);
-      if (!estimated && p.tokens < p.total) {
+      const seconds = (performance.now() - started) / 1000;
+      const rate = p.tokens / seconds;
+      // Queued GPU work finishes later: estimate from the first sums read back.
+      if (!estimated && p.flushed > 0 && p.flushed < p.total) {
         estimated = true;
-        process.stderr.write(`backward-lens: about ${minutes((p.total - p.tokens) / rate)} to go at the first batch's ${Math.round(rate)} tokens/s\n`);
+        const measured = p.flushed / seconds;
+        process.stderr.write(`backward-lens: about ${minutes((p.total - p.flushed) / measured)} to go at ${Math.round(measured)} tokens/s\n`);
       }
       progress.update(p.tokens, `tokens (${Math.round(rate)} tokens/s)`);
     },
