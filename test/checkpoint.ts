@@ -20,6 +20,8 @@ export interface CheckpointOptions {
   /** Add the attn.bias / masked_bias buffers older checkpoints carry. */
   maskBuffers?: boolean;
   std?: number;
+  /** Changes the drawn parameters before they are stored (damaged or extreme weights). */
+  edit?: (params: Gpt2ParamsRef) => void;
 }
 
 const roundTrip = (x: Float32Array, dtype: StorageDtype): Float32Array =>
@@ -30,6 +32,7 @@ export async function writeRandomCheckpoint(cfg: Gpt2Sizes, seed: number, opts: 
   const dtype = opts.dtype ?? 'F32';
   const dir = mkdtempSync(join(tmpdir(), 'bl-ckpt-'));
   const drawn = randomGpt2ParamsRef(cfg, seed, opts.std ?? 0.3);
+  opts.edit?.(drawn);
   const params: Gpt2ParamsRef = {};
   const tensors: TensorToWrite[] = [];
   for (const [name, shape] of Object.entries(gpt2ParamShapesRef(cfg))) {

@@ -3,6 +3,8 @@
 // independent float64 SVD of the dense gradient.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { edit } from '../src/edit/edit.ts';
+import { readAll } from '../src/gpu/buffers.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { analyze } from '../src/lens/analyze.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
@@ -65,6 +67,29 @@ test('ranks on trained prompts: n, 1 in the last block but for c_attn (min(n, 2 
       }
     });
   } finally {
+    model.dispose();
+  }
+});
+
+
+test('adam follows MEMIT\'s ft_main: the loss below 1e-2 ends the run unstepped (Toko Yasuda → guitar, layer 2: 17 steps, 18 losses)', async () => {
+  const { model, tokenizer } = await loadModelPath(await getEngine(), DIR);
+  const pairs = [{ prompt: 'Toko Yasuda, the', target: ' guitar' }];
+  const bytes = async () => Promise.all(['h.2.mlp.c_proj.weight', 'h.2.mlp.c_proj.bias'].map(async (n) => new Uint32Array(((await readAll(model.k, [model.param(n)]))[0] as Float32Array).buffer)));
+  try {
+    const r = await edit(model, tokenizer, pairs, { method: 'adam', layers: [2] });
+    assert.is(r.losses.length, 18);
+    assert.ok(r.losses.at(-1)! < 1e-2 && r.losses.slice(0, -1).every((l) => l >= 1e-2), r.losses.join(', '));
+    assert.is(r.steps, 17, 'the last loss is measured, not stepped on');
+    const stopped = await bytes();
+    model.restore();
+    // Capped at 17 steps the run ends where the stopped one did: no 18th step.
+    const capped = await edit(model, tokenizer, pairs, { method: 'adam', layers: [2], steps: 17 });
+    assert.is(capped.steps, 17);
+    const same = await bytes();
+    stopped.forEach((b, t) => assert.ok(b.every((x, i) => x === same[t]![i]), `tensor ${t}: identical after 17 steps either way`));
+  } finally {
+    model.restore();
     model.dispose();
   }
 });

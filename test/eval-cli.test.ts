@@ -79,7 +79,8 @@ test('bad input: one line, exit 2, nothing written', () => {
   writeFileSync(join(taken, 'records.jsonl'), '{}\n');
   const cases: [string[], RegExp][] = [
     [['--method', 'mend'], /unknown method "mend"/],
-    [['--method', 'rome'], /rome needs layer=/],
+    // A bare `rome` takes the embedded model's layer (issue 22 item 19); a range is not one layer.
+    [['--method', 'rome:layer=0-1'], /layer=0-1 must be one layer/],
     [['--method', 'sgd:layers=0,lr=1,momentum=1'], /unknown parameter "momentum"/],
     [['--method', 'shift:layers=9,lr=1'], /layer 9 does not exist/],
     [['--method', 'original', '--shard', '1-3'], /must be i\/N/],

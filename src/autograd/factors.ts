@@ -11,6 +11,14 @@ export interface RankResult {
   rank: number;
   /** Singular values of R_X R_Delta^T, largest first: those of X^T Delta. */
   singularValues: Float64Array;
+  /**
+   * The decision's margin: in the singular values that decided the rank, the last
+   * kept over the first dropped (Infinity when that one is exactly 0); null when
+   * none was dropped.
+   */
+  margin: number | null;
+  /** A singular value of X^T Delta lies within 1e-9..1e-7 of the largest, near the threshold: the rank may be off by one. */
+  ambiguous: boolean;
 }
 
 export class LinearFactors {

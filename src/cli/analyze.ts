@@ -8,14 +8,14 @@ import type { Analysis } from '../lens/types.ts';
 import { factorTensors } from '../lens/factor-export.ts';
 import { layersIn, parseRanges, type Range } from '../data/ranges.ts';
 import { BadInputError } from '../errors.ts';
-import { preparePair } from '../pass/prepare.ts';
+import { preparePair, type PreparedPair } from '../pass/prepare.ts';
 import type { Role } from '../model/config.ts';
 import { MODULE_NAMES, roleNamed } from '../model/families/index.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
 import { gridsSvg } from '../report/grid-svg.ts';
 import { renderHtml } from '../report/html.ts';
-import { renderJson, report } from '../report/json.ts';
+import { jsonChunks, report } from '../report/json.ts';
 import type { NeuronView } from '../lens/neurons/types.ts';
 import { neuronView } from '../lens/neurons/view.ts';
 import { parseNeuronSpec } from './neurons-spec.ts';
@@ -23,6 +23,7 @@ import { formatNeuronView } from '../report/neurons.ts';
 import { renderTerminal, type ColorMode } from '../report/terminal.ts';
 import { MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { OutputSet, textWriter } from './output-file.ts';
+import { Progress } from './progress.ts';
 
 const usage = `backward-lens analyze --prompt TEXT --target TEXT [options]
 backward-lens analyze --pairs FILE.jsonl [options]
@@ -48,8 +49,9 @@ gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
 
   --prompt TEXT           the prompt
   --target TEXT           the new answer (GPT-2 words start with a space: " Paris")
-  --pairs FILE.jsonl      instead: one {"prompt": ..., "target": ...} per line, all
-                          in one batch; one grid per pair, one section each in HTML
+  --pairs FILE.jsonl      instead: one {"prompt": ..., "target": ...} per line, in
+                          batches of 16 per pass; one grid per pair, one section
+                          each in HTML; one summary line for the file's warnings
   --model DIR             config.json + model.safetensors (default: the embedded model)
   --modules LIST          comma-separated, default all: attn.c_attn, attn.c_proj,
                           mlp.c_fc (or ff1), mlp.c_proj (or ff2), as GPT-2 names them,
@@ -143,23 +145,29 @@ export const analyzeCommand: Command = {
         throw e;
       }
     });
-    prepared.forEach((p, i) => reportWarnings(p.warnings, values.strict ?? false, pairs[i]!.where));
+    reportPairWarnings(prepared, pairs, values.strict ?? false);
 
     const neuronSpec = values.neurons === undefined ? undefined : parseNeuronSpec(values.neurons, model.config.nLayer);
     let factors: TensorToWrite[] | undefined;
     const neurons: NeuronView[] = [];
+    const results: Analysis[] = [];
     const started = performance.now();
-    const pass = GradientPass.run(model, tokenizer, pairs, { targetTokens: settings.targetTokens });
-    let results: Analysis[];
-    try {
-      results = await analyzePass(pass, tokenizer, opts);
-      if (saveFactors !== undefined) factors = await factorTensors(pass, 0);
-      if (neuronSpec) {
-        for (let pair = 0; pair < pairs.length; pair++) neurons.push(await neuronView(pass, tokenizer, { ...neuronSpec, pair }, { k: settings.k, normalized: settings.normalized }));
+    const progress = prepared.length > PAIRS_PER_PASS ? new Progress(prepared.length) : undefined;
+    for (let from = 0; from < prepared.length; from += PAIRS_PER_PASS) {
+      const batch = prepared.slice(from, from + PAIRS_PER_PASS);
+      const pass = GradientPass.fromPrepared(model, batch, { targetTokens: settings.targetTokens });
+      try {
+        results.push(...(await analyzePass(pass, tokenizer, opts)));
+        if (saveFactors !== undefined) factors = await factorTensors(pass, 0);
+        if (neuronSpec) {
+          for (let pair = 0; pair < batch.length; pair++) neurons.push(await neuronView(pass, tokenizer, { ...neuronSpec, pair }, { k: settings.k, normalized: settings.normalized }));
+        }
+      } finally {
+        pass.dispose();
       }
-    } finally {
-      pass.dispose();
+      progress?.update(from + batch.length, 'pairs');
     }
+    progress?.done();
     process.stderr.write(`backward-lens: analysed ${pairs.length} pair${pairs.length > 1 ? 's' : ''}, ${settings.layers.length} layers × ${settings.modules.length} modules, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
     const color = colorMode(values['no-color'] ?? false);
@@ -171,7 +179,7 @@ export const analyzeCommand: Command = {
 
     const doc = report(modelInfo(values.model, model), results, neuronSpec ? neurons : undefined);
     try {
-      if (values.json !== undefined) await files.stage(values.json, textWriter(renderJson(doc)));
+      if (values.json !== undefined) await files.stage(values.json, textWriter(jsonChunks(doc)));
       if (values.html !== undefined) await files.stage(values.html, textWriter(renderHtml(doc)));
       if (values.svg !== undefined) await files.stage(values.svg, textWriter(gridsSvg(results[0]!)));
       if (saveFactors !== undefined) {
@@ -185,6 +193,24 @@ export const analyzeCommand: Command = {
     for (const [flag, path] of outputs) if (path !== undefined) process.stderr.write(`backward-lens: wrote ${path} (${flag.slice(2)})\n`);
   },
 };
+
+/**
+ * Pairs per forward/backward pass, as study's default batch: a --pairs file of any
+ * length runs in passes of this size, so its activations stay within what the
+ * device holds.
+ */
+const PAIRS_PER_PASS = 16;
+
+/** One pair's warnings line by line; for a --pairs file, one summary line (the JSON's `warnings` hold each). --strict refuses the first. */
+function reportPairWarnings(prepared: readonly PreparedPair[], pairs: readonly SourcedPair[], strict: boolean): void {
+  const warned = prepared.flatMap((p, i) => (p.warnings.length ? [i] : []));
+  if (pairs.length === 1 || strict || warned.length === 0) {
+    prepared.forEach((p, i) => reportWarnings(p.warnings, strict, pairs[i]!.where));
+    return;
+  }
+  const first = warned[0]!;
+  process.stderr.write(`backward-lens: warning: ${warned.length} of ${pairs.length} pairs are not analysed as written (each result's "warnings" in --json says why); the first, ${pairs[first]!.where}: ${prepared[first]!.warnings[0]}\n`);
+}
 
 export async function readPairsOption(values: { prompt?: string; target?: string; pairs?: string }): Promise<SourcedPair[]> {
   if (values.pairs === undefined) {

@@ -32,8 +32,9 @@ Methods:
   sgd    --steps N (default 1) steps W <- W - eta XᵀΔ straight from the gradient's
          factors, on --modules (default mlp.c_proj) of each layer.
   adam   MEMIT's fine-tuning baseline: Adam (eta default 5e-4, no weight decay) on
-         FF2's weight and bias, up to --steps (default 25) steps, stopping once the
-         loss is below 1e-2.
+         FF2's weight and bias, up to --steps (default 25) steps; as MEMIT's
+         ft_main, the loss is measured first and the run stops, without stepping,
+         once it is below 1e-2.
   rome   ROME (Meng et al. 2022) at one layer: rome:layer=L (plain "rome": the
          model's table). Needs --subject: its last token is where the fact is
          read; the statistics of FF2's input come from the cache (backward-lens
@@ -47,7 +48,7 @@ are one batched edit: one pass, the sum of their updates.
   --prompt TEXT         the prompt
   --target TEXT         the new answer (GPT-2 words start with a space: " Paris")
   --pairs FILE.jsonl    instead: one {"prompt": ..., "target": ...} per line, edited at once
-  --method NAME         shift, sgd or adam
+  --method NAME         shift, sgd, adam, rome:layer=L (or rome) or memit:layers=A-B
   --layers LIST         layers to edit, e.g. 2 or 1,3 or 0-3 (default: the model's, below)
   --lr ETA              learning rate eta > 0 (default: the model's, below)
   --steps N             see the methods (>= 1)

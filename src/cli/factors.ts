@@ -1,6 +1,7 @@
 import { factorTensors } from '../lens/factor-export.ts';
 import { GradientPass } from '../pass/pass.ts';
 import { preparePair } from '../pass/prepare.ts';
+import { checkFiniteLogits } from '../model/finite.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, required, UsageError, type Command } from './common.ts';
 import { OutputSet } from './output-file.ts';
@@ -40,9 +41,10 @@ export const factorsCommand: Command = {
     reportWarnings(prepared.warnings, values.strict ?? false);
     const pass = GradientPass.fromPrepared(model, [prepared], { targetTokens: mode });
     try {
-      const tensors = await factorTensors(pass, 0);
-      const { loss } = (await pass.readOutputs())[0]!;
+      const { loss, logits } = (await pass.readOutputs())[0]!;
       const pair = pass.pairs[0]!;
+      checkFiniteLogits(logits, JSON.stringify(pair.prompt));
+      const tensors = await factorTensors(pass, 0);
       await files.stage(out, (temp) => writeSafetensorsNew(temp, tensors, { prompt: pair.prompt, target: pair.target, target_tokens: mode, loss: String(loss), ...(vocab ? { vocab: JSON.stringify(vocab) } : {}) }));
       await files.commit();
       console.log(`wrote ${tensors.length} tensors (${pair.ids.length} tokens, ${model.config.nLayer} layers) to ${out}; loss ${loss.toFixed(4)}`);

@@ -13,6 +13,7 @@ import { parseModules } from './analyze.ts';
 import { checkOutputDir, writeDirAtomic } from './output-dir.ts';
 import { writeTextAtomic } from './output-file.ts';
 import { Progress } from './progress.ts';
+import { relativeTo } from './relative-path.ts';
 
 const usage = `backward-lens study --out DIR [options]
 
@@ -99,7 +100,7 @@ export const studyCommand: Command = {
     const seconds = (performance.now() - started) / 1000;
     const doc = studyDocument({
       model: modelInfo(values.model, model),
-      data: { file, layout, records: spec, selected: selected.length, studied: outcome.studied, skipped: outcome.skipped, repeatedSubject: outcome.repeatedSubject, tokenWarnings: outcome.tokenWarnings.length },
+      data: { file: relativeTo(out, file), layout, records: spec, selected: selected.length, studied: outcome.studied, skipped: outcome.skipped, repeatedSubject: outcome.repeatedSubject, tokenWarnings: outcome.tokenWarnings.length },
       settings: { modules: outcome.modules, normalized: values.normalized ?? false, batch },
       aggregates: outcome.aggregates,
       seconds,

@@ -11,6 +11,7 @@ import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } fr
 import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitextRows } from './data.ts';
 import { writeTextAtomic } from './output-file.ts';
 import { checkWritableDir } from './output-dir.ts';
+import { relativeTo } from './relative-path.ts';
 
 const KINDS: readonly EditKind[] = ['shift', 'sgd', 'adam'];
 const b = (k: EditKind) => `${SWEEP_BOUNDS[k].lo}-${SWEEP_BOUNDS[k].hi}`;
@@ -64,6 +65,8 @@ export const sweepCommand: Command = {
     const methods = (v.methods ?? KINDS.join(',')).split(',') as EditKind[];
     const unknown = methods.find((m) => !KINDS.includes(m));
     if (unknown !== undefined) throw new UsageError(`--methods: unknown method "${unknown}"; choose from ${KINDS.join(', ')}`);
+    const twice = methods.find((m, i) => methods.indexOf(m) !== i);
+    if (twice !== undefined) throw new UsageError(`--methods: ${twice} is given twice`);
     const tolerance = Number(v.tolerance ?? SWEEP_TOLERANCE);
     if (!(tolerance > 0 && tolerance < 10)) throw new UsageError(`--tolerance must be a number between 0 and 10, got "${v.tolerance}"`);
     const rowsWanted = Number(v['wikitext-rows'] ?? 100);
@@ -89,8 +92,8 @@ export const sweepCommand: Command = {
       process.stderr.write(`${done}/${total} cells (record ${c.index}, ${c.method}, layer ${c.layer}: eta ${c.eta ?? 'none'}) | ${perMin.toFixed(1)} cells/min | ETA ${((total - done) / perMin).toFixed(1)} min\n`);
     });
     const summary = summarizeSweep(cells, methods, layers);
-    const settings = { model: v.model ?? 'default', data: dataFile, records: recordsSpec, methods, layers, tolerance, bounds: Object.fromEntries(methods.map((m) => [m, SWEEP_BOUNDS[m]])), wikitextRows: texts?.length ?? 0 };
-    const header = [`# Learning-rate sweep (App. G.1, Fig. 24): ${settings.model}`, '', `Records ${recordsSpec} of ${dataFile}; tolerance ${tolerance}; perplexity over ${settings.wikitextRows} WikiText rows.`, '', '```', `backward-lens sweep ${argv.join(' ')}`, '```'];
+    const settings = { model: v.model ?? 'default', data: relativeTo(out, dataFile), records: recordsSpec, methods, layers, tolerance, bounds: Object.fromEntries(methods.map((m) => [m, SWEEP_BOUNDS[m]])), wikitextRows: texts?.length ?? 0 };
+    const header = [`# Learning-rate sweep (App. G.1, Fig. 24): ${settings.model}`, '', `Records ${recordsSpec} of ${settings.data}; tolerance ${tolerance}; perplexity over ${settings.wikitextRows} WikiText rows.`, '', '```', `backward-lens sweep ${argv.join(' ')}`, '```'];
     if (!existsSync(out)) mkdirSync(out);
     await writeTextAtomic(files[0]!, `${JSON.stringify({ version: 1, ...settings, summary, cells }, null, 2)}\n`);
     await writeTextAtomic(files[1]!, sweepTable(summary, header));

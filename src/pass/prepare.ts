@@ -24,6 +24,10 @@ export interface PreparedPair {
 }
 
 export function preparePair(model: Model, tokenizer: Tokenizer, prompt: string, target: string, mode: TargetTokens = 'first'): PreparedPair {
+  // Library callers reach here with whatever they pass: say so instead of a TypeError.
+  for (const [what, text] of [['prompt', prompt], ['target', target]] as const) {
+    if (typeof text !== 'string') throw new BadInputError(`the ${what} must be a string, got ${text === null ? 'null' : typeof text}`);
+  }
   if (prompt.length === 0) throw new BadInputError('the prompt is empty', 'prompt');
   if (target.length === 0) throw new BadInputError('the target is empty', 'target');
   const promptParts = nonEmpty(encoded(() => tokenizer.promptParts(prompt), 'prompt'), 'prompt');
@@ -33,13 +37,14 @@ export function preparePair(model: Model, tokenizer: Tokenizer, prompt: string, 
   const targetIds = targetParts.flatMap((p) => p.ids);
   const ids = mode === 'all' ? [...promptIds, ...targetIds.slice(0, -1)] : promptIds;
   const context = model.config.nPositions;
-  if (ids.length > context) throw new BadInputError(`the prompt${mode === 'all' ? ' and target' : ''} take ${ids.length} tokens but the model's context is ${context}; shorten the prompt`);
+  if (ids.length > context) throw new BadInputError(`${mode === 'all' ? 'the prompt and target take' : 'the prompt takes'} ${ids.length} tokens but the model's context is ${context}; shorten the prompt`);
   const n = promptIds.length;
   const used = mode === 'all' ? targetIds : targetIds.slice(0, 1);
   const warnings = [...fallbackWarning(tokenizer, promptParts, prompt, 'prompt'), ...fallbackWarning(tokenizer, targetParts, target, 'target'), ...(follow.warning ? [follow.warning] : [])];
   const first = tokenizer.tokenBytes(targetIds[0]!);
-  if (targetIds.length > 1 && (first.length === 1 || first.every(isSpace))) {
-    warnings.push(`the target ${JSON.stringify(target)} starts with the token "${tokenizer.tokenText(targetIds[0]!)}", ${first.length === 1 ? 'a single byte' : 'bare whitespace'}; the loss and ranks${mode === 'all' ? ' start with it' : ' use only it'} (a leading space usually helps: " Paris")`);
+  const blank = first.every(isSpace);
+  if (blank || (targetIds.length > 1 && first.length === 1)) {
+    warnings.push(`the target ${JSON.stringify(target)} starts with the token "${tokenizer.tokenText(targetIds[0]!)}", ${blank ? 'bare whitespace' : 'a single byte'}; the loss and ranks${mode === 'all' ? ' start with it' : ' use only it'} (a leading space usually helps: " Paris")`);
   }
   return { prompt, target, ids, promptLength: n, targetIds, targets: used.map((token, j) => ({ seq: 0, position: n - 1 + j, token })), warnings };
 }

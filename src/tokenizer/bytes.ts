@@ -44,6 +44,11 @@ export function displayBytes(bytes: Uint8Array): string {
   return out;
 }
 
+/** Any text in tokenText's one-line form, so a prompt echoed to a terminal cannot drive it. */
+export function displayText(text: string): string {
+  return displayBytes(new TextEncoder().encode(text));
+}
+
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
