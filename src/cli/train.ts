@@ -168,7 +168,7 @@ function checkFits(config: ModelConfig): void {
   const arch = `--layers ${config.nLayer} --embd ${config.nEmbd} --context ${config.nPositions}`;
   const gb = (bytes: number) => `${(bytes / 1e9).toPrecision(3)} GB`;
   if (count(shape) > MAX_TYPED_ARRAY) {
-    throw new UsageError(`${arch}: ${largest} [${shape.join(', ')}] has ${count(shape)} elements, more than one array can hold (${MAX_TYPED_ARRAY}); choose a smaller --embd`);
+    throw new UsageError(`${arch}: ${gpt2Family.checkpointName(largest)} [${shape.join(', ')}] has ${count(shape)} elements, more than one array can hold (${MAX_TYPED_ARRAY}); choose a smaller --embd`);
   }
   if (16 * params > totalmem()) {
     throw new UsageError(`${arch}: ${params} parameters need at least ${gb(16 * params)} to train (weights, gradients, Adam's moments), more than this machine's ${gb(totalmem())}; choose a smaller --embd or --layers`);

@@ -130,7 +130,7 @@ test('preparePair on Llama 2: BOS is prompt position 0, the target is ▁Paris, 
   assert.is(cut.warnings.length, 1);
   assert.match(cut.warnings[0]!, /^the prompt's tokens are not a prefix of the tokens of prompt \+ target/);
   assert.throws(() => reportWarnings(cut.warnings, true), (e: Error) => e instanceof BadInputError && /^the prompt's tokens are not a prefix .* \(--strict\)$/.test(e.message), '--strict refuses it');
-  assert.throws(() => preparePair(model(6), llama, 'Lionel Messi plays for', ' Paris'), /the prompt take 7 tokens but the model's context is 6/);
+  assert.throws(() => preparePair(model(6), llama, 'Lionel Messi plays for', ' Paris'), /the prompt takes 7 tokens but the model's context is 6/);
 });
 
 const require = createRequire(import.meta.url);
