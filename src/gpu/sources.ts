@@ -9,6 +9,7 @@ import layernorm from '../../kernels/layernorm.wgsl';
 import lens from '../../kernels/lens.wgsl';
 import matmul from '../../kernels/matmul.wgsl';
 import overlap from '../../kernels/overlap.wgsl';
+import rmsnorm from '../../kernels/rmsnorm.wgsl';
 import softmaxXent from '../../kernels/softmax_xent.wgsl';
 import vocab from '../../kernels/vocab.wgsl';
 import weightsBf16 from '../../kernels/weights-bf16.wgsl';
@@ -41,7 +42,8 @@ export const LAYERNORM = source('layernorm.wgsl', layernorm);
 export const LENS = weighted('lens.wgsl', `${lens}\n${bestList}`);
 export const MATMUL = weighted('matmul.wgsl', matmul);
 export const OVERLAP = source('overlap.wgsl', overlap);
+export const RMSNORM = source('rmsnorm.wgsl', rmsnorm);
 export const SOFTMAX_XENT = source('softmax_xent.wgsl', softmaxXent);
 export const VOCAB = source('vocab.wgsl', `${vocab}\n${bestList}`);
 
-export const ALL_KERNELS = [ADAM, ATTENTION, ELEMENTWISE, ...Object.values(EMBEDDING), GELU, LAYERNORM, ...Object.values(LENS), ...Object.values(MATMUL), OVERLAP, SOFTMAX_XENT, VOCAB];
+export const ALL_KERNELS = [ADAM, ATTENTION, ELEMENTWISE, ...Object.values(EMBEDDING), GELU, LAYERNORM, ...Object.values(LENS), ...Object.values(MATMUL), OVERLAP, RMSNORM, SOFTMAX_XENT, VOCAB];
