@@ -9,7 +9,8 @@ import { getEngine } from '../../src/gpu/engine.ts';
 import type { Case } from '../helpers.ts';
 import { linearCases } from './linear-layout.cases.ts';
 import { rmsnormCases } from './rmsnorm.cases.ts';
+import { siluGateCases } from './silu-gate.cases.ts';
 
-const cases: Case[] = [...rmsnormCases, ...linearCases];
+const cases: Case[] = [...rmsnormCases, ...linearCases, ...siluGateCases];
 for (const c of cases) test(c.name, async () => c.run(await getEngine()));
 test.run();
