@@ -9,8 +9,9 @@ import { getEngine } from '../../src/gpu/engine.ts';
 import type { Case } from '../helpers.ts';
 import { linearCases } from './linear-layout.cases.ts';
 import { rmsnormCases } from './rmsnorm.cases.ts';
+import { rotaryCases } from './rotary.cases.ts';
 import { siluGateCases } from './silu-gate.cases.ts';
 
-const cases: Case[] = [...rmsnormCases, ...linearCases, ...siluGateCases];
+const cases: Case[] = [...rmsnormCases, ...linearCases, ...siluGateCases, ...rotaryCases];
 for (const c of cases) test(c.name, async () => c.run(await getEngine()));
 test.run();
