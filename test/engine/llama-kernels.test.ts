@@ -7,11 +7,12 @@
 import { test } from 'uvu';
 import { getEngine } from '../../src/gpu/engine.ts';
 import type { Case } from '../helpers.ts';
+import { gqaCases } from './gqa-attention.cases.ts';
 import { linearCases } from './linear-layout.cases.ts';
 import { rmsnormCases } from './rmsnorm.cases.ts';
 import { rotaryCases } from './rotary.cases.ts';
 import { siluGateCases } from './silu-gate.cases.ts';
 
-const cases: Case[] = [...rmsnormCases, ...linearCases, ...siluGateCases, ...rotaryCases];
+const cases: Case[] = [...rmsnormCases, ...linearCases, ...siluGateCases, ...rotaryCases, ...gqaCases];
 for (const c of cases) test(c.name, async () => c.run(await getEngine()));
 test.run();
