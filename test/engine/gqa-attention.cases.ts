@@ -72,7 +72,28 @@ function gqaDecodeCase(lasts: number[], T: number, H: number, KV: number, hd: nu
   });
 }
 
+/** Heads that do not group, or rows that do not split into heads, fail in one line before any dispatch. */
+const argumentCase: Case = {
+  name: 'gqa attention: heads that do not group and rows that do not split into heads are refused by name',
+  run: (k) => withTape(k, async (tape) => {
+    const refused = (f: () => unknown, pattern: RegExp) => {
+      try {
+        f();
+      } catch (e) {
+        if (pattern.test((e as Error).message)) return;
+        throw new Error(`wrong message: ${(e as Error).message}`);
+      }
+      throw new Error(`not refused: ${pattern}`);
+    };
+    const qkv = tape.own(gpu(k, [7, 140], rand(7 * 140, 1)));
+    refused(() => attention(tape, qkv, 1, 7, 6, 4), /6 query heads do not divide into 4 key\/value heads/);
+    refused(() => attention(tape, qkv, 1, 7, 6, 3), /head size 11\.66\d+ \(rows of 140, 6 query and 3 key\/value heads\)/);
+    refused(() => attentionDecode(tape, qkv, tape.own(gpu(k, [1], [3], 'i32')), 1, 7, 6, 4), /do not divide/);
+  }),
+};
+
 export const gqaCases: Case[] = [
+  argumentCase,
   gqaCase(1, 6, 2, 6), gqaCase(7, 6, 3, 10), gqaCase(13, 6, 2, 18), gqaCase(13, 6, 3, 6), gqaCase(7, 6, 6, 10), gqaCase(7, 6, 1, 18),
   gqaBatchCase,
   referencesAgreeCase,
