@@ -3,8 +3,8 @@
 // dL/dW = X^T Delta. Nothing here allocates the in x out matrix unless asked.
 import { readAll, upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import { gemm } from '../gpu/gemm.ts';
-import type { Tensor } from '../tensor.ts';
+import { addOuterProducts, gemm } from '../gpu/gemm.ts';
+import type { Tensor, WeightLayout } from '../tensor.ts';
 import { rankOfProduct } from './linalg.ts';
 
 export interface RankResult {
@@ -29,6 +29,8 @@ export class LinearFactors {
     readonly X: Tensor,
     /** VJPs delta_i = dL/dz_i, [n, out]; set by the backward pass. */
     public delta: Tensor | null = null,
+    /** The weight's layout: the dense gradient and the update take it; X and Delta do not depend on it. */
+    readonly layout: WeightLayout = 'in_out',
   ) {}
 
   get rows(): number {
@@ -50,11 +52,14 @@ export class LinearFactors {
     return this.delta;
   }
 
-  /** dL/dW = X^T Delta as a dense [in, out] tensor (tests, and users who ask). */
+  /**
+   * dL/dW as a dense tensor in the weight's own layout, so it adds onto W: X^T Delta
+   * [in, out], or Delta^T X [out, in] for 'out_in' (tests, training, users who ask).
+   */
   materialize(): Tensor {
     const d = this.requireDelta();
-    const out = zeros(this.k, [this.inDim, this.outDim], 'f32', `${this.name}.grad`);
-    gemm(this.k, { A: this.X.buffer, B: d.buffer, C: out.buffer, M: this.inDim, N: this.outDim, K: this.rows, transA: true });
+    const out = zeros(this.k, this.layout === 'out_in' ? [this.outDim, this.inDim] : [this.inDim, this.outDim], 'f32', `${this.name}.grad`);
+    addOuterProducts(this.k, out.buffer, this.layout, this.X.buffer, d.buffer, this.rows, this.inDim, this.outDim, 1, 0);
     return out;
   }
 
@@ -78,11 +83,12 @@ export class LinearFactors {
     return out;
   }
 
-  /** One gradient-descent step straight from the factors: W <- W - eta X^T Delta, one kernel. */
+  /** One gradient-descent step straight from the factors: W <- W - eta dL/dW in W's layout, one kernel. */
   applyUpdate(W: Tensor, eta: number): void {
     const d = this.requireDelta();
-    if (W.rows !== this.inDim || W.cols !== this.outDim) throw new RangeError(`${this.name}: weight is [${W.shape}] but the factors give [${this.inDim}, ${this.outDim}]`);
-    gemm(this.k, { A: this.X.buffer, B: d.buffer, C: W.buffer, M: this.inDim, N: this.outDim, K: this.rows, transA: true, alpha: -eta, beta: 1 });
+    const [rows, cols] = this.layout === 'out_in' ? [this.outDim, this.inDim] : [this.inDim, this.outDim];
+    if (W.rows !== rows || W.cols !== cols) throw new RangeError(`${this.name}: weight is [${W.shape}] but the factors give [${rows}, ${cols}] (${this.layout})`);
+    addOuterProducts(this.k, W.buffer, this.layout, this.X.buffer, d.buffer, this.rows, this.inDim, this.outDim, -eta, 1);
   }
 
   /**
