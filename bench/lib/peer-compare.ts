@@ -1,7 +1,7 @@
 // Whether this engine's analysis and the PyTorch peer's did the same work: the
 // factors must agree to a tolerance; gradient ranks and grid cells are reported as
 // agreement counts (near-ties in a random model's logits may order differently).
-import type { Analysis } from '../src/lens/types.ts';
+import type { Analysis } from '../../src/lens/types.ts';
 
 export interface PeerResult {
   torch: string;

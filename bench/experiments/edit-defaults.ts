@@ -3,26 +3,26 @@
 // edit prompt -> " " + target_new alone, measure, restore. Per method, layer and eta:
 // the success rate (target_new's first token becomes the top-1 next token) and the
 // neighbourhood rate (the locality prompt's top-1 stays what it was before the edit).
-//   node dist/scripts/edit-defaults.js (from the repository root; ../shared beside it)
+//   node dist/bench/experiments/edit-defaults.js (from the repository root; ../shared beside it)
 //     [--records 100] [--json FILE] [--methods shift,sgd,adam] [--specs shift:2+3:0.5:10,...]
 // --specs replaces the grid with chosen settings: method:layers(+-joined):eta[:steps].
 // --seen keeps only records whose target_new first token occurs in the training text
 // (the other targets' embedding rows collapsed onto one direction; MODEL_CARD.md).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { edit } from '../src/edit/edit.ts';
-import type { EditSpec } from '../src/edit/types.ts';
-import { getEngine } from '../src/gpu/engine.ts';
-import { loadModelPath } from '../src/model/load-node.ts';
-import { predictNext } from '../src/model/next-token.ts';
-import { answerToken, type CounterFactRecord } from '../src/data/counterfact.ts';
-import { recordSentences } from '../src/train/corpus.ts';
+import { edit } from '../../src/edit/edit.ts';
+import type { EditSpec } from '../../src/edit/types.ts';
+import { getEngine } from '../../src/gpu/engine.ts';
+import { loadModelPath } from '../../src/model/load-node.ts';
+import { predictNext } from '../../src/model/next-token.ts';
+import { answerToken, type CounterFactRecord } from '../../src/data/counterfact.ts';
+import { recordSentences } from '../../src/train/corpus.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '100' }, json: { type: 'string' }, methods: { type: 'string', default: 'shift,sgd,adam' }, specs: { type: 'string' }, seen: { type: 'boolean' } } });
 const N = Number(values.records);
-const trained = (JSON.parse(readFileSync(new URL('../../../shared/data/counterfact/counterfact-train.json', import.meta.url), 'utf8')) as CounterFactRecord[]).slice(0, 1000);
+const trained = (JSON.parse(readFileSync(new URL('../../../../shared/data/counterfact/counterfact-train.json', import.meta.url), 'utf8')) as CounterFactRecord[]).slice(0, 1000);
 const k = await getEngine();
-const { model, tokenizer } = await loadModelPath(k, new URL('../../weights/default', import.meta.url).pathname);
+const { model, tokenizer } = await loadModelPath(k, new URL('../../../weights/default', import.meta.url).pathname);
 const seenTokens = new Set(trained.flatMap((r) => recordSentences(r).flatMap((s) => tokenizer.encode(s))));
 const records = (values.seen ? trained.filter((r) => seenTokens.has(answerToken(tokenizer, r.prompt, r.target_new))) : trained).slice(0, N);
 process.stderr.write(`${records.length} records (case_ids ${records[0]!.case_id}-${records.at(-1)!.case_id}${values.seen ? ', targets seen in training' : ''})\n`);

@@ -1,9 +1,9 @@
 // Timed runs of `analyze` (all four modules) broken into its stages, shared by the
 // model, scaling and peer benches so they all measure the same thing the same way.
-import { analyze, type StageTimes } from '../src/lens/analyze.ts';
-import type { Model } from '../src/model/model.ts';
-import type { Analysis } from '../src/lens/types.ts';
-import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
+import { analyze, type StageTimes } from '../../src/lens/analyze.ts';
+import type { Model } from '../../src/model/model.ts';
+import type { Analysis } from '../../src/lens/types.ts';
+import type { Tokenizer } from '../../src/tokenizer/tokenizer.ts';
 import { timing, type Timing } from './stats.ts';
 
 export const STAGES = ['pass', 'norms', 'ranks', 'projections', 'total'] as const;

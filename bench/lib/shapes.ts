@@ -4,13 +4,13 @@
 // needs 3.2 GB of memory, not 6.4.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Kernels } from '../src/gpu/kernels.ts';
-import { gpt2 as family, gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
-import { checkpointShapes } from '../src/model/families/index.ts';
-import { seededRandom } from '../src/model/sample.ts';
-import { Model } from '../src/model/model.ts';
-import { writeSafetensorsFile } from '../src/model/node-file.ts';
-import { f32ToF16 } from '../src/model/safetensors.ts';
+import type { Kernels } from '../../src/gpu/kernels.ts';
+import { gpt2 as family, gpt2Config, type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
+import { checkpointShapes } from '../../src/model/families/index.ts';
+import { seededRandom } from '../../src/model/sample.ts';
+import { Model } from '../../src/model/model.ts';
+import { writeSafetensorsFile } from '../../src/model/node-file.ts';
+import { f32ToF16 } from '../../src/model/safetensors.ts';
 
 const gpt2 = (nLayer: number, nEmbd: number, nHead: number): Gpt2Sizes => ({ nLayer, nHead, nEmbd, nPositions: 1024, vocabSize: 50257, nInner: 4 * nEmbd, eps: 1e-5 });
 

@@ -4,24 +4,24 @@
 // restore. Per setting: success (target_new's first token becomes the top-1 next
 // token), neighbourhood kept (the locality prompt's top-1 unchanged), the value
 // search's final loss, and seconds per edit.
-//   node dist/scripts/rome-sweep.js [--records 5] [--specs rome:1:4:20,memit:0-1:0.75:20:20000,...]
+//   node dist/bench/experiments/rome-sweep.js [--records 5] [--specs rome:1:4:20,memit:0-1:0.75:20:20000,...]
 // A spec is method:layers:clamp_norm_factor:steps[:lambda[:v_lr[:v_weight_decay]]]; statistics come from the
 // default model's cache (backward-lens stats --layers 0-3 first).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { answerToken, spaced, type CounterFactRecord } from '../src/data/counterfact.ts';
-import { LocatedEditor, type LocatedSpec } from '../src/edit/located/editor.ts';
-import { fileSha256, momentFile, readMoment } from '../src/edit/located/moment-cache-node.ts';
-import { ROME_VALUE } from '../src/edit/located/rome-hparams.ts';
-import { getEngine } from '../src/gpu/engine.ts';
-import { loadModelPath } from '../src/model/load-node.ts';
-import { predictNext } from '../src/model/next-token.ts';
-import { recordSentences } from '../src/train/corpus.ts';
+import { answerToken, spaced, type CounterFactRecord } from '../../src/data/counterfact.ts';
+import { LocatedEditor, type LocatedSpec } from '../../src/edit/located/editor.ts';
+import { fileSha256, momentFile, readMoment } from '../../src/edit/located/moment-cache-node.ts';
+import { ROME_VALUE } from '../../src/edit/located/rome-hparams.ts';
+import { getEngine } from '../../src/gpu/engine.ts';
+import { loadModelPath } from '../../src/model/load-node.ts';
+import { predictNext } from '../../src/model/next-token.ts';
+import { recordSentences } from '../../src/train/corpus.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '5' }, specs: { type: 'string', default: 'rome:0:4:20,rome:1:4:20,rome:2:4:20,rome:3:4:20' } } });
 const N = Number(values.records);
-const trained = (JSON.parse(readFileSync(new URL('../../../shared/data/counterfact/counterfact-train.json', import.meta.url), 'utf8')) as CounterFactRecord[]).slice(0, 1000);
-const modelDir = new URL('../../weights/default', import.meta.url).pathname;
+const trained = (JSON.parse(readFileSync(new URL('../../../../shared/data/counterfact/counterfact-train.json', import.meta.url), 'utf8')) as CounterFactRecord[]).slice(0, 1000);
+const modelDir = new URL('../../../weights/default', import.meta.url).pathname;
 const { model, tokenizer } = await loadModelPath(await getEngine(), modelDir);
 const seen = new Set(trained.flatMap((r) => recordSentences(r).flatMap((s) => tokenizer.encode(s))));
 const records = trained.filter((r) => seen.has(answerToken(tokenizer, r.prompt, r.target_new))).slice(0, N);

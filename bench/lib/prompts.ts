@@ -1,5 +1,5 @@
 // Prompts of an exact token count for benches that scale with prompt length.
-import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
+import type { Tokenizer } from '../../src/tokenizer/tokenizer.ts';
 
 // Plain English prose, long enough for 128 tokens and more when repeated.
 const PASSAGE = 'The Eiffel Tower, which was completed in 1889, is located in the city of Paris. ' +

@@ -3,16 +3,16 @@
 // over 256 positions and a square 1024^3 product.
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { Tape } from '../src/autograd/tape.ts';
-import { upload } from '../src/gpu/buffers.ts';
-import type { Kernels } from '../src/gpu/kernels.ts';
-import { attention } from '../src/ops/attention.ts';
-import { gemm } from '../src/gpu/gemm.ts';
-import { layernorm } from '../src/ops/layernorm.ts';
-import { activate } from '../src/ops/pointwise.ts';
-import { topk } from '../src/gpu/vocab.ts';
-import { softmaxXent } from '../src/ops/xent.ts';
-import type { Tensor } from '../src/tensor.ts';
+import { Tape } from '../../src/autograd/tape.ts';
+import { upload } from '../../src/gpu/buffers.ts';
+import type { Kernels } from '../../src/gpu/kernels.ts';
+import { attention } from '../../src/ops/attention.ts';
+import { gemm } from '../../src/gpu/gemm.ts';
+import { layernorm } from '../../src/ops/layernorm.ts';
+import { activate } from '../../src/ops/pointwise.ts';
+import { topk } from '../../src/gpu/vocab.ts';
+import { softmaxXent } from '../../src/ops/xent.ts';
+import type { Tensor } from '../../src/tensor.ts';
 import type { Calls, Case, Impl } from './harness.ts';
 
 export interface Spec extends Case {
