@@ -9,7 +9,7 @@ import { factorTensors } from '../lens/factor-export.ts';
 import { layersIn, parseRanges, type Range } from '../data/ranges.ts';
 import { BadInputError } from '../errors.ts';
 import { preparePair, type PreparedPair } from '../pass/prepare.ts';
-import type { Role } from '../model/config.ts';
+import { ROLES, type Role } from '../model/config.ts';
 import { MODULE_NAMES, roleNamed } from '../model/families/index.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
@@ -24,6 +24,7 @@ import { renderTerminal, type ColorMode } from '../report/terminal.ts';
 import { MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { OutputSet, textWriter } from './output-file.ts';
 import { Progress } from './progress.ts';
+import { namesOf } from '../model/families/index.ts';
 
 const usage = `backward-lens analyze --prompt TEXT --target TEXT [options]
 backward-lens analyze --pairs FILE.jsonl [options]
@@ -33,19 +34,19 @@ the model to answer TARGET after PROMPT, read in the vocabulary. One forward and
 backward pass; the loss is the NLL of the target's first token at the last prompt
 token. For a linear layer z = xW over the prompt's n tokens the weight gradient
 is XᵀΔ = Σ_i x_iᵀ δ_i: x_i is the layer's input at token i, δ_i = ∂L/∂z_i its VJP.
-The logit lens LL(v) = softmax(ln_f(v)·D) reads any d-dimensional x_i or δ_i as
+The logit lens LL(v) = softmax(norm(v)·D) (the final norm, then the unembedding D) reads any d-dimensional x_i or δ_i as
 a distribution over tokens.
 
 The grids (rows = layers, the last layer on top; columns = prompt tokens):
-  FF2 (mlp.c_proj)  each cell is the LEAST probable token of LL(δ_i): the update
+  FF2 (${namesOf('ff_out')})  each cell is the LEAST probable token of LL(δ_i): the update
                     subtracts δ_i, so that is what it writes into FF2 (§5.2).
-  FF1 (mlp.c_fc)    each cell is the most probable token of LL(x_i).
+  FF1 (${namesOf('ff_in')})    each cell is the most probable token of LL(x_i).
   A cell's shade is that module's ‖δ_i‖ (white: the token barely moves the
   weights). The target is marked *like this* without colour, bold with it.
 Below the grids: the loss, the model's own answer and the target's probability,
 and per layer the target's rank in FF2's δ_n (last token, from the least
 probable: 1 means the update writes the target in) and each module's exact
-gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
+gradient rank (at most n; 1 in the last layer's MLP and attention output).
 
   --prompt TEXT           the prompt
   --target TEXT           the new answer (GPT-2 words start with a space: " Paris")
@@ -53,10 +54,9 @@ gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
                           batches of 16 per pass; one grid per pair, one section
                           each in HTML; one summary line for the file's warnings
   --model DIR             config.json + model.safetensors (default: the embedded model)
-  --modules LIST          comma-separated, default all: attn.c_attn, attn.c_proj,
-                          mlp.c_fc (or ff1), mlp.c_proj (or ff2), as GPT-2 names them,
-                          or by role: attn_in, attn_out, ff_in, ff_out; the grids need
-                          the MLP ones
+  --modules LIST          comma-separated, default all, by role: attn_in, attn_out,
+                          ff_in (ff1), ff_out (ff2), or as the checkpoint names them
+                          (${ROLES.map(namesOf).join(', ')}); the grids need the MLP ones
   --layers LIST           layers to analyse, e.g. 0-11 or 0,3,5-7 (default all)
   --k N                   most/least probable tokens kept per vector (default 5, max 100)
   --normalized            logit lens of v/‖v‖ (App. F): readable for near-zero vectors
@@ -69,7 +69,7 @@ gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
                           every layer's x and delta as the factors command writes
                           them (one pair only: not with --pairs of several lines)
   --neurons LAYER.MODULE  also the per-neuron view of one layer (App. B), e.g. 5.ff2 or
-                          5.mlp.c_proj: gradient neurons grouped by norm, their logit
+                          5.${namesOf('ff_out')}: gradient neurons grouped by norm, their logit
                           lens, top-100 overlap and cosine with each spanning vector
                           (terminal and JSON; one projection per neuron, so slower)
   --no-color              plain grid (also when NO_COLOR is set or stdout is no terminal)

@@ -5,6 +5,7 @@ import { checkFiniteLogits } from '../model/finite.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, required, UsageError, type Command } from './common.ts';
 import { OutputSet } from './output-file.ts';
+import { namesOf } from '../model/families/index.ts';
 
 const usage = `backward-lens factors --prompt TEXT --target TEXT --out FILE.safetensors [--model DIR] [--target-tokens first|all] [--strict]
 
@@ -12,8 +13,8 @@ Runs one forward and backward pass and writes every linear layer's gradient
 factors: h.{l}.{module}.x [n, in] (the layer inputs x_i) and h.{l}.{module}.delta
 [n, out] (the VJPs delta_i), so that dL/dW = x^T delta; plus logits [vocab] at the
 last prompt position and input_ids [n] (I32); under a reduced vocabulary the
-metadata "vocab" lists the GPT-2 id of every model id. Modules: attn.c_attn, attn.c_proj,
-mlp.c_fc (FF1), mlp.c_proj (FF2). Load in Python with
+metadata "vocab" lists the GPT-2 id of every model id. Modules: ${namesOf('attn_in')}, ${namesOf('attn_out')},
+${namesOf('ff_in')} (FF1), ${namesOf('ff_out')} (FF2). Load in Python with
 safetensors.torch.load_file(FILE).
 
   --prompt TEXT          the prompt

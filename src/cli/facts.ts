@@ -7,6 +7,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { Progress } from './progress.ts';
 import { defaultDataDir, readRecords } from './data.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';
+import { namesOf } from '../model/families/index.ts';
 
 /** Top-1 recall on the first `records` training records, and on as many held-out (val) records, with a progress line on stderr. */
 export async function factQuality(model: Model, tokenizer: Tokenizer, dataDir: string, records: number): Promise<FactQuality> {
@@ -48,7 +49,7 @@ This is the quality table of the default model's card.
   --data DIR    the directory holding counterfact/ (default ../shared/data)
   --writes      also: per layer, how often the gradient of prompt -> target_new
                 writes the target, i.e. its first token is among the 5 least
-                probable tokens of LL(delta_n) of mlp.c_proj (paper Fig. 5/7), on
+                probable tokens of LL(delta_n) of FF2, ${namesOf('ff_out')} (paper Fig. 5/7), on
                 the trained records; rank 1 = least probable. Split by whether the
                 target token occurs in the training sentences at all (of every
                 record the model trained on, read from its metadata, even when

@@ -5,10 +5,11 @@ import { parseLayers, expandLayers } from './analyze.ts';
 import { checkWritableDir } from './output-dir.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';
 import { cacheDir, CORPUS_NOTE, layerMoments } from './moments.ts';
+import { namesOf } from '../model/families/index.ts';
 
 const usage = `backward-lens stats --layers L [--model DIR] [--data FILE] [--tokens N] [--cache DIR]
 
-Collects C = E[k kᵀ], the second moment of FF2's input k (mlp.c_proj's input, the
+Collects C = E[k kᵀ], the second moment of FF2's input k (${namesOf('ff_out')}'s input, the
 GELU output, width 4d) at each layer: the key statistics ROME and MEMIT whiten their
 updates with. Batched forward passes on the engine, kᵀk summed on the GPU.
 

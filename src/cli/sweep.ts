@@ -12,6 +12,7 @@ import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikit
 import { writeTextAtomic } from './output-file.ts';
 import { checkWritableDir } from './output-dir.ts';
 import { relativeTo } from './relative-path.ts';
+import { namesOf } from '../model/families/index.ts';
 
 const KINDS: readonly EditKind[] = ['shift', 'sgd', 'adam'];
 const b = (k: EditKind) => `${SWEEP_BOUNDS[k].lo}-${SWEEP_BOUNDS[k].hi}`;
@@ -22,7 +23,7 @@ const usage = `backward-lens sweep --out DIR [--model DIR] [--data FILE] [--reco
 
 For each record, method and layer: the smallest learning rate eta that makes the
 first token of target_new the top-1 next token after the prompt (one forward pass
-shift, one SGD step, one Adam step on that layer's mlp.c_proj), by bisection on a
+shift, one SGD step, one Adam step on that layer's FF2, ${namesOf('ff_out')}), by bisection on a
 log scale, and the WikiText perplexity of the model edited at that eta (App. G.1,
 Fig. 24). Bounds: shift ${b('shift')}, sgd ${b('sgd')}, adam ${b('adam')}; the upper
 bound is tried first (no eta when it fails), then the lower (eta = lower bound when
