@@ -8,7 +8,7 @@ import { upload } from '../../src/gpu/buffers.ts';
 import type { Kernels } from '../../src/gpu/kernels.ts';
 import { attention } from '../../src/ops/attention.ts';
 import { gemm } from '../../src/gpu/gemm.ts';
-import { layernorm } from '../../src/ops/layernorm.ts';
+import { layernorm } from '../../src/ops/norm.ts';
 import { activate } from '../../src/ops/pointwise.ts';
 import { topk } from '../../src/gpu/vocab.ts';
 import { softmaxXent } from '../../src/ops/xent.ts';

@@ -10,7 +10,7 @@ import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { attention } from '../ops/attention.ts';
 import { embed, selectRows, widen } from '../ops/embedding.ts';
-import { layernorm } from '../ops/layernorm.ts';
+import { layernorm } from '../ops/norm.ts';
 import { linear } from '../ops/linear.ts';
 import { activate, add, type Activation } from '../ops/pointwise.ts';
 import { unembed } from '../ops/unembed.ts';

@@ -5,7 +5,7 @@
 // length <= 3072 (mean/variance/dot products accumulate in f32).
 import type { Tape } from '../../../src/autograd/tape.ts';
 import { attention } from '../../../src/ops/attention.ts';
-import { layernorm } from '../../../src/ops/layernorm.ts';
+import { layernorm } from '../../../src/ops/norm.ts';
 import type { Activation } from '../../../src/ops/pointwise.ts';
 import { activate, add, gelu } from '../../../src/ops/pointwise.ts';
 import type { Tensor } from '../../../src/tensor.ts';

@@ -1,6 +1,6 @@
 // RMSNorm: rows 1, 7, 13 and widths 6, 10, 18 (and one of Llama's 4096-wide rows'
 // shape class, 200), non-zero means so that subtracting one would show.
-import { rmsnorm } from '../../../src/ops/rmsnorm.ts';
+import { rmsnorm } from '../../../src/ops/norm.ts';
 import { rmsnormBackwardRef, rmsnormRef } from '../../reference/llama-ops.ts';
 import { rand, type Case } from '../../helpers.ts';
 import { opCase } from '../../op-check.ts';
