@@ -1,7 +1,7 @@
 // `node dist/bench/web.js`: time from "Run" to a drawn grid for the quick-start pair
 // in the web app (headless Chromium), next to the same analyze() call in Node on
 // Dawn. With --screenshots DIR it also saves the page after an analysis and after a
-// shift edit (the README's pictures).
+// shift edit (the pictures in README.md and docs/cli/web.md).
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-// Renders an `analyze --html` report to a PNG in headless Chromium, for the README
+// Renders an `analyze --html` report to a PNG in headless Chromium, for the docs
 // (docs/analyze-report.png); fails if the page logs an error.
 //   node dist/scripts/screenshot-report.js --html report.html --out docs/analyze-report.png [--width 1280]
 import { existsSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Documented edit defaults per model (README "edit", weights/default/MODEL_CARD.md).
+// Documented edit defaults per model (docs/cli/edit.md, weights/default/MODEL_CARD.md).
 // The paper gives the forward pass shift's setting for GPT2-xl only (layer 35,
 // eta 0.24); the embedded default model's values come from the sweep in
 // bench/experiments/edit-defaults.ts. Other models need --layers and --lr.

@@ -1,5 +1,5 @@
 // The analysis result: plain, frozen data that the terminal grid, the JSON report,
-// the HTML report and the browser app all read. README documents it as the JSON schema.
+// the HTML report and the browser app all read. docs/cli/json.md documents it as the JSON schema.
 import type { TargetTokens } from '../pass/prepare.ts';
 
 export interface Token {

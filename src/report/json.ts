@@ -1,5 +1,5 @@
 // The JSON report: every number of every analysis with the model it came from.
-// README.md ("JSON output") documents the schema; bump `version` on any change
+// docs/cli/json.md documents the schema; bump `version` on any change
 // that would break a reader.
 import type { EditMethod } from '../edit/types.ts';
 import type { NeuronView } from '../lens/neurons/types.ts';

@@ -1,4 +1,4 @@
-// study.json: the study's aggregates with what produced them. README documents it.
+// study.json: the study's aggregates with what produced them. docs/cli/study.md documents it.
 import type { ModelSizes } from '../model/config.ts';
 import type { Aggregates } from './aggregate.ts';
 import type { Layout } from './records.ts';

@@ -316,7 +316,7 @@ test('factors refuses logits that overflow float32 as analyze does, and writes n
 });
 
 // Item 24.
-test('study segments: a lone space token before a subject spelled in bytes is "before subject", as the README states', async () => {
+test('study segments: a lone space token before a subject spelled in bytes is "before subject", as docs/cli/study.md states', async () => {
   const { model, tokenizer } = await loadModel('weights/default');
   model.dispose();
   const prompt = 'The capital of Żółw is';
@@ -327,7 +327,7 @@ test('study segments: a lone space token before a subject spelled in bytes is "b
   const seg = segmentPrompt(tokenizer, prompt, ids, 'Żółw')!;
   assert.equal(seg.labels[space], ['before subject']);
   assert.equal(seg.labels[space + 1], ['first subject token']);
-  assert.match(readFileSync('README.md', 'utf8').replace(/\s+/g, ' '), /a token belongs to the subject when any of its bytes lie inside the subject's text .* the lone space token in front of it holds no subject byte and is labelled "before subject"/);
+  assert.match(readFileSync('docs/cli/study.md', 'utf8').replace(/\s+/g, ' '), /a token belongs to the subject when any of its bytes lie inside the subject's text .* the lone space token in front of it holds no subject byte and is labelled "before subject"/);
 });
 
 // Item 12.
