@@ -273,6 +273,8 @@ export class Model {
     sequences.forEach((s, i) => {
       if (s.length === 0) throw new RangeError(`sequence ${i} is empty`);
       if (s.length > nPositions) throw new RangeError(`sequence ${i} has ${s.length} tokens; the model's context is ${nPositions}`);
+      const window = this.config.slidingWindow;
+      if (window !== undefined && s.length > window) throw new RangeError(`sequence ${i} has ${s.length} tokens; the model's attention window (sliding_window) is ${window}, and longer sequences are not supported`);
       const bad = s.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
       if (bad !== undefined) throw new RangeError(`sequence ${i} has token id ${bad} outside the vocabulary 0..${vocabSize - 1}`);
     });
