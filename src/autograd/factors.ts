@@ -13,6 +13,13 @@ export interface RankResult {
   singularValues: Float64Array;
 }
 
+/**
+ * How a linear layer's weight is stored: 'in_out' is GPT-2's Conv1D [in, out];
+ * 'out_in' is nn.Linear's [out, in] (Llama, Mistral, Qwen2, GPT-NeoX), read
+ * transposed by the kernels so no checkpoint needs a transpose at load.
+ */
+export type WeightLayout = 'in_out' | 'out_in';
+
 export class LinearFactors {
   constructor(
     private readonly k: Kernels,
@@ -21,6 +28,8 @@ export class LinearFactors {
     readonly X: Tensor,
     /** VJPs delta_i = dL/dz_i, [n, out]; set by the backward pass. */
     public delta: Tensor | null = null,
+    /** The weight's layout: the dense gradient and the update take it; X and Delta do not depend on it. */
+    readonly layout: WeightLayout = 'in_out',
   ) {}
 
   get rows(): number {
@@ -42,12 +51,21 @@ export class LinearFactors {
     return this.delta;
   }
 
-  /** dL/dW = X^T Delta as a dense [in, out] tensor (tests, and users who ask). */
+  /**
+   * dL/dW as a dense tensor in the weight's own layout, so it adds onto W: X^T Delta
+   * [in, out], or Delta^T X [out, in] for 'out_in' (tests, training, users who ask).
+   */
   materialize(): Tensor {
-    const d = this.requireDelta();
-    const out = zeros(this.k, [this.inDim, this.outDim], 'f32', `${this.name}.grad`);
-    gemm(this.k, { A: this.X.buffer, B: d.buffer, C: out.buffer, M: this.inDim, N: this.outDim, K: this.rows, transA: true });
+    const out = zeros(this.k, this.layout === 'out_in' ? [this.outDim, this.inDim] : [this.inDim, this.outDim], 'f32', `${this.name}.grad`);
+    this.product(out.buffer, 1, 0);
     return out;
+  }
+
+  /** C <- alpha dL/dW + beta C in the weight's layout: one TN product of the factors. */
+  private product(C: GPUBuffer, alpha: number, beta: number): void {
+    const d = this.requireDelta();
+    const [A, B, M, N] = this.layout === 'out_in' ? [d, this.X, this.outDim, this.inDim] : [this.X, d, this.inDim, this.outDim];
+    gemm(this.k, { A: A.buffer, B: B.buffer, C, M, N, K: this.rows, transA: true, alpha, beta });
   }
 
   /**
@@ -72,9 +90,10 @@ export class LinearFactors {
 
   /** One gradient-descent step straight from the factors: W <- W - eta X^T Delta, one kernel. */
   applyUpdate(W: Tensor, eta: number): void {
-    const d = this.requireDelta();
-    if (W.rows !== this.inDim || W.cols !== this.outDim) throw new RangeError(`${this.name}: weight is [${W.shape}] but the factors give [${this.inDim}, ${this.outDim}]`);
-    gemm(this.k, { A: this.X.buffer, B: d.buffer, C: W.buffer, M: this.inDim, N: this.outDim, K: this.rows, transA: true, alpha: -eta, beta: 1 });
+    this.requireDelta();
+    const [rows, cols] = this.layout === 'out_in' ? [this.outDim, this.inDim] : [this.inDim, this.outDim];
+    if (W.rows !== rows || W.cols !== cols) throw new RangeError(`${this.name}: weight is [${W.shape}] but the factors give [${rows}, ${cols}] (${this.layout})`);
+    this.product(W.buffer, -eta, 1);
   }
 
   /**

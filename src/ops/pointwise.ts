@@ -1,7 +1,10 @@
 // The MLP activations and the residual add: one element per invocation.
+//   activate(tape, x, activation) -> y, same shape
+//   siluGate(tape, gu [rows, 2f]) -> h [rows, f]: h = silu(gate) * up, with each row of
+//     gu = [gate | up] (gate_proj and up_proj fused in one linear); backward reaches gu.
 import type { Tape } from '../autograd/tape.ts';
 import { grid1d } from '../gpu/kernels.ts';
-import { ELEMENTWISE, GELU } from '../gpu/sources.ts';
+import { ELEMENTWISE, GELU, SILU_GATE } from '../gpu/sources.ts';
 import type { Tensor } from '../tensor.ts';
 
 /** gelu_new: GPT-2's tanh approximation of GELU; gelu: the exact (erf) GELU; relu. */
@@ -23,6 +26,24 @@ export function activate(tape: Tape, x: Tensor, activation: Activation): Tensor 
     tape.accumulate(x, dx);
   });
   return y;
+}
+
+/** The gated MLP of Llama, Mistral and Qwen2 (SwiGLU): silu(gate) * up. */
+export function siluGate(tape: Tape, gu: Tensor): Tensor {
+  if (gu.cols % 2 !== 0) throw new RangeError(`siluGate: ${gu.cols} columns cannot be split into gate and up halves`);
+  const f = gu.cols / 2;
+  const params = [gu.rows, f];
+  const groups = grid1d(gu.rows * f, 64);
+  const h = tape.zeros([...gu.shape.slice(0, -1), f], 'f32', 'silu_gate');
+  tape.k.dispatch(SILU_GATE, 'silu_gate_forward', params, [gu.buffer, h.buffer], groups);
+  tape.record(() => {
+    const dh = tape.gradOf(h);
+    if (!dh) return;
+    const dgu = tape.zeros(gu.shape, 'f32', 'silu_gate.dgu');
+    tape.k.dispatch(SILU_GATE, 'silu_gate_backward', params, [gu.buffer, dh.buffer, dgu.buffer], groups);
+    tape.accumulate(gu, dgu);
+  });
+  return h;
 }
 
 /** GPT-2's gelu_new. */

@@ -103,7 +103,7 @@ export class GradientPass {
         this.model.k.copy(t.buffer, pair * this.T * t.cols * 4, out.buffer, 0, n * t.cols * 4);
         return out;
       };
-      s = new LinearFactors(this.model.k, f.name, slice(f.X, 'x'), slice(f.delta!, 'delta'));
+      s = new LinearFactors(this.model.k, f.name, slice(f.X, 'x'), slice(f.delta!, 'delta'), f.layout);
       this.sliced.set(key, s);
     }
     return s;
