@@ -69,7 +69,7 @@ test('switches: values GPT-2 does not use are refused as not yet supported, nami
   checkSupported(base);
   const cases: [Partial<ModelConfig>, RegExp][] = [
     [{ norm: 'rmsnorm' }, /^norm rmsnorm is not yet supported by this engine \(model family gpt2\)$/],
-    [{ position: { kind: 'rotary', base: 10000, dims: 4, scaling: { type: 'none' } } }, /^rotary positions is not yet supported/],
+    [{ position: { kind: 'rotary', base: 10000, dims: 4, scaling: { type: 'default' } } }, /^rotary positions is not yet supported/],
     [{ activation: 'silu', gated: true }, /^activation gated silu is not yet supported/],
     [{ nKvHead: 1 }, /^1 key\/value heads for 2 query heads is not yet supported/],
     [{ headDim: 8 }, /^head dimension 8 with 2 heads and width 8 is not yet supported/],

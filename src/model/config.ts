@@ -5,8 +5,9 @@
 // here; each family maps its checkpoint's tensor names to them and back.
 import { BadInputError } from '../errors.ts';
 import type { Activation } from '../ops/pointwise.ts';
+import type { RopeScaling } from '../ops/rotary.ts';
 
-export type { Activation };
+export type { Activation, RopeScaling };
 
 export class BadModelError extends BadInputError {
   override name = 'BadModelError';
@@ -16,17 +17,6 @@ export class BadModelError extends BadInputError {
 export const ROLES = ['attn_in', 'attn_out', 'ff_in', 'ff_out'] as const;
 /** attn_in: q/k/v; attn_out: the attention output projection; ff_in: FF1; ff_out: FF2. */
 export type Role = (typeof ROLES)[number];
-
-/**
- * How rotary frequencies are rescaled for long contexts (Hugging Face's rope_scaling):
- * none; `linear` divides every frequency by `factor`; `llama3` divides only the low
- * frequencies, blending between `lowFreqFactor` and `highFreqFactor` wavelengths of
- * `originalMaxPositions`.
- */
-export type RopeScaling =
-  | { readonly type: 'none' }
-  | { readonly type: 'linear'; readonly factor: number }
-  | { readonly type: 'llama3'; readonly factor: number; readonly lowFreqFactor: number; readonly highFreqFactor: number; readonly originalMaxPositions: number };
 
 /** Positions: a learned table added to the embedding, or rotary on q and k (Hugging Face's rotate_half pairing, i with i + dims/2). */
 export type Position =

@@ -6,14 +6,13 @@
 // (dimension i pairs with i + headDim/2, both at frequency inv_freq[i]); grouped-query
 // attention through repeat_kv (query head h reads key/value head floor(h / (H/KV)));
 // final model.norm, then lm_head (or the embedding when tied). Parameters carry HF's
-// names and nn.Linear's [out, in] layout. Mistral's window is not modelled: within it,
-// a sequence sees what full causal attention sees.
+// names and nn.Linear's [out, in] layout. Built on the Llama-family op references
+// (llama-ops.ts), which take q|k|v and gate|up rows side by side. Mistral's window is
+// not modelled: within it, a sequence sees what full causal attention sees.
+import {
+  gqaAttentionBackwardRef, gqaAttentionRef, rmsnormBackwardRef, rmsnormRef, ropeInvFreqRef, rotaryRef, siluGateBackwardRef, siluGateRef, type RopeScalingRef,
+} from './llama-ops';
 import { matmulRef, mulberry32Ref, softmaxXentBackwardRef, softmaxXentRef } from './ops';
-
-export type RopeScalingRef =
-  | { type: 'none' }
-  | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
 
 export interface LlamaConfigRef {
   nLayer: number;
@@ -97,112 +96,33 @@ export function randomLlamaParamsRef(cfg: LlamaConfigRef, seed: number, std = 0.
   return params;
 }
 
-/** inv_freq[i] = θ^(−2i/headDim), rescaled as rope_scaling says (HF's _compute_*_parameters). */
-export function ropeInvFreqRef(cfg: Pick<LlamaConfigRef, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float64Array {
-  const half = cfg.headDim / 2;
-  const base = Float64Array.from({ length: half }, (_, i) => 1 / cfg.ropeTheta ** ((2 * i) / cfg.headDim));
-  const s = cfg.ropeScaling;
-  if (s.type === 'none') return base;
-  if (s.type === 'linear') return base.map((f) => f / s.factor);
-  const lowWavelen = s.originalMaxPositions / s.lowFreqFactor;
-  const highWavelen = s.originalMaxPositions / s.highFreqFactor;
-  return base.map((f) => {
-    const wavelen = (2 * Math.PI) / f;
-    if (wavelen < highWavelen) return f;
-    if (wavelen > lowWavelen) return f / s.factor;
-    const smooth = (s.originalMaxPositions / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
-    return (1 - smooth) * (f / s.factor) + smooth * f;
-  });
-}
-
-/**
- * Rotates every head of x [T, heads·hd] in place of a copy: out_i = x_i cos − x_{i+h} sin,
- * out_{i+h} = x_{i+h} cos + x_i sin at angle t·inv_freq[i]; `inverse` applies the transpose
- * (the backward).
- */
-function rope(x: Float64Array, T: number, heads: number, hd: number, invFreq: Float64Array, inverse = false): Float64Array {
-  const out = new Float64Array(x.length);
-  const h = hd / 2;
-  for (let t = 0; t < T; t++) {
-    for (let head = 0; head < heads; head++) {
-      const o = t * heads * hd + head * hd;
-      for (let i = 0; i < h; i++) {
-        const c = Math.cos(t * invFreq[i]!);
-        const s = (inverse ? -1 : 1) * Math.sin(t * invFreq[i]!);
-        const [a, b] = [x[o + i]!, x[o + i + h]!];
-        out[o + i] = a * c - b * s;
-        out[o + i + h] = b * c + a * s;
-      }
-    }
-  }
+/** Columns [from, from + n) of every row of x [T, width]. */
+function columns(x: Float64Array, T: number, width: number, from: number, n: number): Float64Array {
+  const out = new Float64Array(T * n);
+  for (let t = 0; t < T; t++) out.set(x.subarray(t * width + from, t * width + from + n), t * n);
   return out;
 }
 
-function rmsnorm(x: Float64Array, w: Float64Array, T: number, d: number, eps: number): Float64Array {
-  const y = new Float64Array(T * d);
-  for (let t = 0; t < T; t++) {
-    let ms = 0;
-    for (let j = 0; j < d; j++) ms += x[t * d + j]! ** 2;
-    const r = 1 / Math.sqrt(ms / d + eps);
-    for (let j = 0; j < d; j++) y[t * d + j] = w[j]! * x[t * d + j]! * r;
+/** Rows of the parts side by side: [a_t | b_t | ...] for every t. */
+function concatColumns(T: number, parts: readonly [Float64Array, number][]): Float64Array {
+  const width = parts.reduce((w, [, n]) => w + n, 0);
+  const out = new Float64Array(T * width);
+  let at = 0;
+  for (const [x, n] of parts) {
+    for (let t = 0; t < T; t++) out.set(x.subarray(t * n, (t + 1) * n), t * width + at);
+    at += n;
   }
-  return y;
-}
-
-/** dx of y = w ⊙ x · r with r = (mean(x²) + eps)^(−1/2): r·(w ⊙ dy) − x·r³/d·Σ_j w_j dy_j x_j. */
-function rmsnormBackward(x: Float64Array, w: Float64Array, dy: Float64Array, T: number, d: number, eps: number): Float64Array {
-  const dx = new Float64Array(T * d);
-  for (let t = 0; t < T; t++) {
-    let ms = 0;
-    let dot = 0;
-    for (let j = 0; j < d; j++) {
-      ms += x[t * d + j]! ** 2;
-      dot += w[j]! * dy[t * d + j]! * x[t * d + j]!;
-    }
-    const r = 1 / Math.sqrt(ms / d + eps);
-    for (let j = 0; j < d; j++) dx[t * d + j] = r * w[j]! * dy[t * d + j]! - (x[t * d + j]! * r ** 3 * dot) / d;
-  }
-  return dx;
-}
-
-const sigmoid = (g: number) => 1 / (1 + Math.exp(-g));
-
-/** Causal softmax attention probabilities p[head][i][j] (j ≤ i) of rotated q, k; query head h reads kv head ⌊h / (H/KV)⌋. */
-function attentionProbs(cfg: LlamaConfigRef, q: Float64Array, k: Float64Array, T: number): Float64Array[] {
-  const { nHead: H, nKvHead: KV, headDim: hd } = cfg;
-  const group = H / KV;
-  const scale = 1 / Math.sqrt(hd);
-  return Array.from({ length: H }, (_, h) => {
-    const kvh = Math.floor(h / group);
-    const p = new Float64Array(T * T);
-    for (let i = 0; i < T; i++) {
-      let max = -Infinity;
-      for (let j = 0; j <= i; j++) {
-        let s = 0;
-        for (let c = 0; c < hd; c++) s += q[i * H * hd + h * hd + c]! * k[j * KV * hd + kvh * hd + c]!;
-        p[i * T + j] = s * scale;
-        max = Math.max(max, s * scale);
-      }
-      let sum = 0;
-      for (let j = 0; j <= i; j++) sum += p[i * T + j] = Math.exp(p[i * T + j]! - max);
-      for (let j = 0; j <= i; j++) p[i * T + j]! /= sum;
-    }
-    return p;
-  });
+  return out;
 }
 
 interface BlockTapeRef {
   h: Float64Array; // residual entering the block
   n1: Float64Array; // q/k/v input
-  qRot: Float64Array;
-  kRot: Float64Array;
-  v: Float64Array;
-  p: Float64Array[];
+  qkvRot: Float64Array; // [q | k | v] rows, q and k rotated
   z: Float64Array; // o_proj input
   mid: Float64Array;
   n2: Float64Array; // gate/up input
-  gate: Float64Array;
-  up: Float64Array;
+  gu: Float64Array; // [gate | up] rows
   act: Float64Array; // down_proj input
 }
 
@@ -225,7 +145,8 @@ function forwardTape(cfg: LlamaConfigRef, params: LlamaParamsRef, ids: readonly 
   checkParams(cfg, params);
   const T = ids.length;
   const { nEmbd: d, nHead: H, nKvHead: KV, headDim: hd, eps } = cfg;
-  const invFreq = ropeInvFreqRef(cfg);
+  const invFreq = ropeInvFreqRef(hd, cfg.ropeTheta, cfg.ropeScaling);
+  const positions = ids.map((_, t) => t);
   const linear = (x: Float64Array, name: string) => {
     const [inDim, outDim] = linearDims(cfg, name.replace(/^model\.layers\.\d+\./, ''));
     return matmulRef(x, params[`${name}.weight`]!, T, inDim, outDim, { transB: true, bias: params[`${name}.bias`] });
@@ -236,33 +157,24 @@ function forwardTape(cfg: LlamaConfigRef, params: LlamaParamsRef, ids: readonly 
   const blocks: BlockTapeRef[] = [];
   for (let l = 0; l < cfg.nLayer; l++) {
     const p = `model.layers.${l}.`;
-    const n1 = rmsnorm(h, params[`${p}input_layernorm.weight`]!, T, d, eps);
-    const qRot = rope(linear(n1, `${p}self_attn.q_proj`), T, H, hd, invFreq);
-    const kRot = rope(linear(n1, `${p}self_attn.k_proj`), T, KV, hd, invFreq);
-    const v = linear(n1, `${p}self_attn.v_proj`);
-    const probs = attentionProbs(cfg, qRot, kRot, T);
-    const z = new Float64Array(T * H * hd);
-    for (let head = 0; head < H; head++) {
-      const kvh = Math.floor(head / (H / KV));
-      for (let i = 0; i < T; i++) {
-        for (let j = 0; j <= i; j++) {
-          const pij = probs[head]![i * T + j]!;
-          for (let c = 0; c < hd; c++) z[i * H * hd + head * hd + c] += pij * v[j * KV * hd + kvh * hd + c]!;
-        }
-      }
-    }
+    const n1 = rmsnormRef(h, T, d, params[`${p}input_layernorm.weight`]!, eps);
+    const qkv = concatColumns(T, [[linear(n1, `${p}self_attn.q_proj`), H * hd], [linear(n1, `${p}self_attn.k_proj`), KV * hd], [linear(n1, `${p}self_attn.v_proj`), KV * hd]]);
+    const qkvRot = rotaryRef(qkv, qkvShape(cfg, T), positions, invFreq);
+    const z = gqaAttentionRef(qkvRot, T, H, KV, hd);
     const mid = add(h, linear(z, `${p}self_attn.o_proj`));
-    const n2 = rmsnorm(mid, params[`${p}post_attention_layernorm.weight`]!, T, d, eps);
-    const gate = linear(n2, `${p}mlp.gate_proj`);
-    const up = linear(n2, `${p}mlp.up_proj`);
-    const act = gate.map((g, i) => g * sigmoid(g) * up[i]!);
-    blocks.push({ h, n1, qRot, kRot, v, p: probs, z, mid, n2, gate, up, act });
+    const n2 = rmsnormRef(mid, T, d, params[`${p}post_attention_layernorm.weight`]!, eps);
+    const gu = concatColumns(T, [[linear(n2, `${p}mlp.gate_proj`), cfg.nInner], [linear(n2, `${p}mlp.up_proj`), cfg.nInner]]);
+    const act = siluGateRef(gu, T, cfg.nInner);
+    blocks.push({ h, n1, qkvRot, z, mid, n2, gu, act });
     h = add(mid, linear(act, `${p}mlp.down_proj`));
   }
-  const hidden = rmsnorm(h, params['model.norm.weight']!, T, d, eps);
+  const hidden = rmsnormRef(h, T, d, params['model.norm.weight']!, eps);
   const logits = matmulRef(hidden, head(cfg, params), T, d, cfg.vocabSize, { transB: true });
   return { blocks, final: h, hidden, logits };
 }
+
+/** q and k heads rotate, from column 0 of the fused row; v passes through. */
+const qkvShape = (cfg: LlamaConfigRef, T: number) => ({ rows: T, width: (cfg.nHead + 2 * cfg.nKvHead) * cfg.headDim, heads: cfg.nHead + cfg.nKvHead, headDim: cfg.headDim, rotaryDim: cfg.headDim });
 
 const head = (cfg: LlamaConfigRef, params: LlamaParamsRef) => (cfg.tied ? params['model.embed_tokens.weight']! : params['lm_head.weight']!);
 
@@ -282,8 +194,9 @@ export function llamaBackwardRef(
 ): { loss: number; logits: Float64Array; factors: Record<string, LlamaFactorsRef> } {
   const tape = forwardTape(cfg, params, ids);
   const T = ids.length;
-  const { nEmbd: d, nHead: H, nKvHead: KV, headDim: hd, eps, vocabSize: V } = cfg;
-  const invFreq = ropeInvFreqRef(cfg);
+  const { nEmbd: d, nHead: H, nKvHead: KV, headDim: hd, nInner: f, eps, vocabSize: V } = cfg;
+  const invFreq = ropeInvFreqRef(hd, cfg.ropeTheta, cfg.ropeScaling);
+  const positions = ids.map((_, t) => t);
   let loss = 0;
   const dlogits = new Float64Array(T * V);
   for (const { position, token } of targets) {
@@ -299,47 +212,24 @@ export function llamaBackwardRef(
     return matmulRef(delta, params[`${name}.weight`]!, T, outDim, inDim);
   };
   const dhidden = matmulRef(dlogits, head(cfg, params), T, V, d);
-  let dh = rmsnormBackward(tape.final, params['model.norm.weight']!, dhidden, T, d, eps);
+  let dh = rmsnormBackwardRef(tape.final, params['model.norm.weight']!, dhidden, T, d, eps).dx;
   for (let l = cfg.nLayer - 1; l >= 0; l--) {
     const p = `model.layers.${l}.`;
     const b = tape.blocks[l]!;
     const dact = linearBack(b.act, dh, `${p}mlp.down_proj`);
-    const dgate = b.gate.map((g, i) => dact[i]! * b.up[i]! * sigmoid(g) * (1 + g * (1 - sigmoid(g))));
-    const dup = b.gate.map((g, i) => dact[i]! * g * sigmoid(g));
-    const dn2 = add(linearBack(b.n2, dgate, `${p}mlp.gate_proj`), linearBack(b.n2, dup, `${p}mlp.up_proj`));
-    const dmid = add(dh, rmsnormBackward(b.mid, params[`${p}post_attention_layernorm.weight`]!, dn2, T, d, eps));
+    const dgu = siluGateBackwardRef(b.gu, dact, T, f);
+    const dn2 = add(linearBack(b.n2, columns(dgu, T, 2 * f, 0, f), `${p}mlp.gate_proj`), linearBack(b.n2, columns(dgu, T, 2 * f, f, f), `${p}mlp.up_proj`));
+    const dmid = add(dh, rmsnormBackwardRef(b.mid, params[`${p}post_attention_layernorm.weight`]!, dn2, T, d, eps).dx);
     const dz = linearBack(b.z, dmid, `${p}self_attn.o_proj`);
-    // Attention backward per query head; key/value gradients summed over each group.
-    const dq = new Float64Array(T * H * hd);
-    const dk = new Float64Array(T * KV * hd);
-    const dv = new Float64Array(T * KV * hd);
-    const scale = 1 / Math.sqrt(hd);
-    for (let head = 0; head < H; head++) {
-      const kvh = Math.floor(head / (H / KV));
-      const pr = b.p[head]!;
-      for (let i = 0; i < T; i++) {
-        const dp = new Float64Array(i + 1);
-        let dot = 0;
-        for (let j = 0; j <= i; j++) {
-          for (let c = 0; c < hd; c++) dp[j] += dz[i * H * hd + head * hd + c]! * b.v[j * KV * hd + kvh * hd + c]!;
-          dot += pr[i * T + j]! * dp[j]!;
-        }
-        for (let j = 0; j <= i; j++) {
-          const ds = pr[i * T + j]! * (dp[j]! - dot) * scale;
-          for (let c = 0; c < hd; c++) {
-            dq[i * H * hd + head * hd + c] += ds * b.kRot[j * KV * hd + kvh * hd + c]!;
-            dk[j * KV * hd + kvh * hd + c] += ds * b.qRot[i * H * hd + head * hd + c]!;
-            dv[j * KV * hd + kvh * hd + c] += pr[i * T + j]! * dz[i * H * hd + head * hd + c]!;
-          }
-        }
-      }
-    }
+    // q and k's deltas are taken before the rotation: the rotation's transpose turns them back.
+    const dqkv = rotaryRef(gqaAttentionBackwardRef(b.qkvRot, dz, T, H, KV, hd), qkvShape(cfg, T), positions, invFreq, -1);
+    const w = (H + 2 * KV) * hd;
     const dn1 = [
-      linearBack(b.n1, rope(dq, T, H, hd, invFreq, true), `${p}self_attn.q_proj`),
-      linearBack(b.n1, rope(dk, T, KV, hd, invFreq, true), `${p}self_attn.k_proj`),
-      linearBack(b.n1, dv, `${p}self_attn.v_proj`),
+      linearBack(b.n1, columns(dqkv, T, w, 0, H * hd), `${p}self_attn.q_proj`),
+      linearBack(b.n1, columns(dqkv, T, w, H * hd, KV * hd), `${p}self_attn.k_proj`),
+      linearBack(b.n1, columns(dqkv, T, w, (H + KV) * hd, KV * hd), `${p}self_attn.v_proj`),
     ].reduce(add);
-    dh = add(dmid, rmsnormBackward(b.h, params[`${p}input_layernorm.weight`]!, dn1, T, d, eps));
+    dh = add(dmid, rmsnormBackwardRef(b.h, params[`${p}input_layernorm.weight`]!, dn1, T, d, eps).dx);
   }
   return { loss, logits: tape.logits, factors };
 }

@@ -65,7 +65,7 @@ const ROPE_TYPES = 'default, linear, llama3, dynamic (within max_position_embedd
  */
 function ropeScaling(o: Json, file: string): RopeScaling {
   const raw = has(o, 'rope_scaling') ? o.rope_scaling : o.rope_parameters;
-  if (raw === undefined || raw === null) return { type: 'none' };
+  if (raw === undefined || raw === null) return { type: 'default' };
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new BadModelError(`${file}: rope_scaling must be an object or null; fix the config`);
   const r = raw as Json;
   const type = r.rope_type ?? r.type ?? 'default';
@@ -73,7 +73,7 @@ function ropeScaling(o: Json, file: string): RopeScaling {
   switch (type) {
     case 'default':
     case 'dynamic':
-      return { type: 'none' };
+      return { type: 'default' };
     case 'linear':
       return { type: 'linear', factor: num(r, 'factor', where) };
     case 'llama3': {
@@ -135,7 +135,7 @@ function readConfig(v: Variant, o: Json, file: string): ModelConfig {
 }
 
 function ropeJson(p: Position): Record<string, unknown> | null {
-  if (p.kind !== 'rotary' || p.scaling.type === 'none') return null;
+  if (p.kind !== 'rotary' || p.scaling.type === 'default') return null;
   const s = p.scaling;
   return s.type === 'linear'
     ? { rope_type: 'linear', factor: s.factor }
