@@ -96,15 +96,17 @@ async function stepsFull(model: Model, seqs: number[][], steps: number, k: numbe
 }
 
 async function stepsCached(model: Model, seqs: number[][], steps: number, k: number, sink: Sink): Promise<void> {
-  const { nLayer, nHead, nEmbd: d } = model.config;
+  const { nLayer, nHead, nKvHead, headDim } = model.config;
+  // One attn_in row: q | k | v (rotated already where positions are rotary).
+  const width = (nHead + 2 * nKvHead) * headDim;
   const B = seqs.length;
   const lengths = seqs.map((q) => q.length);
   const T0 = Math.max(...lengths);
   // Rows for every position any sequence can reach; a sequence that stops early
   // keeps decoding into its spare rows (its samples are simply not taken).
   const T = T0 + steps;
-  const caches = Array.from({ length: nLayer }, (_, l) => zeros(model.k, [B * T, 3 * d], 'f32', `kv.${l}`));
-  const rowBytes = 3 * d * 4;
+  const caches = Array.from({ length: nLayer }, (_, l) => zeros(model.k, [B * T, width], 'f32', `kv.${l}`));
+  const rowBytes = width * 4;
   try {
     for (let s = 0; s < steps; s++) {
       const tape = new Tape(model.k);
