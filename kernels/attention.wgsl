@@ -1,14 +1,18 @@
-// Causal multi-head self-attention over the fused qkv of GPT-2's c_attn.
-// qkv: [B*T, 3d] rows (q | k | v, head h at columns h*hd..), out: [B*T, d].
+// Causal multi-head self-attention over fused q/k/v rows, with grouped-query heads.
+// qkv: [B*T, (H + 2KV) hd] rows (q: H heads | k: KV heads | v: KV heads, head h at
+// columns h*hd.. of its part), out: [B*T, H hd]. Query head h reads key/value head
+// g = h / (H/KV); GPT-2's c_attn is the case KV = H (rows q | k | v of width 3d).
 //   forward:  s_ij = q_i.k_j * scale (j <= i),  p = softmax_j(s),  o_i = sum_j p_ij v_j
 //             saves lse_i = log sum_j exp(s_ij) instead of p (n^2 per head)
 //   backward: D_i = do_i . o_i,  dP_ij = do_i . v_j,  dS_ij = p_ij (dP_ij - D_i)
-//             dq_i = scale sum_j dS_ij k_j;  dk_j = scale sum_i dS_ij q_i;  dv_j = sum_i p_ij do_i
-// p_ij is recomputed from q, k and lse. Pass 1 owns a query row (dq, D),
-// pass 2 owns a key row (dk, dv), so no invocation writes where another does.
+//             dq_i = scale sum_j dS_ij k_j;  dk_j = scale sum_h sum_i dS_ij q_i;
+//             dv_j = sum_h sum_i p_ij do_i  (sums over the query heads h of the group)
+// p_ij is recomputed from q, k and lse. Pass 1 owns a query row (dq, D), pass 2 owns
+// a key/value row of one KV head and loops over its group's query heads, so no
+// invocation writes where another does and no float atomics are needed.
 // Padding at the end of a sequence never reaches earlier positions (causality).
 
-struct Params { B: u32, T: u32, H: u32, hd: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, hd: u32, scale: f32, KV: u32 }
 
 const MAX_HD = 128u;
 
@@ -26,11 +30,13 @@ fn item(gid: vec3<u32>, nwg: vec3<u32>) -> Item {
   return Item(bh / p.H, bh % p.H, i, flat);
 }
 
-fn d() -> u32 { return p.H * p.hd; }
-fn q_at(b: u32, h: u32, i: u32) -> u32 { return (b * p.T + i) * 3u * d() + h * p.hd; }
-fn k_at(b: u32, h: u32, j: u32) -> u32 { return q_at(b, h, j) + d(); }
-fn v_at(b: u32, h: u32, j: u32) -> u32 { return q_at(b, h, j) + 2u * d(); }
-fn o_at(b: u32, h: u32, i: u32) -> u32 { return (b * p.T + i) * d() + h * p.hd; }
+fn width() -> u32 { return (p.H + 2u * p.KV) * p.hd; }
+fn kv_head(h: u32) -> u32 { return h / (p.H / p.KV); }
+fn q_at(b: u32, h: u32, i: u32) -> u32 { return (b * p.T + i) * width() + h * p.hd; }
+// k and v take the query head h and find its key/value head.
+fn k_at(b: u32, h: u32, j: u32) -> u32 { return (b * p.T + j) * width() + (p.H + kv_head(h)) * p.hd; }
+fn v_at(b: u32, h: u32, j: u32) -> u32 { return (b * p.T + j) * width() + (p.H + p.KV + kv_head(h)) * p.hd; }
+fn o_at(b: u32, h: u32, i: u32) -> u32 { return (b * p.T + i) * p.H * p.hd + h * p.hd; }
 
 fn score(b: u32, h: u32, i: u32, j: u32) -> f32 {
   let qi = q_at(b, h, i);
@@ -98,33 +104,39 @@ fn attention_backward_query(@builtin(global_invocation_id) gid: vec3<u32>, @buil
   dsum[it.flat] = D;
 }
 
+// One invocation per (b, key/value head g, key row j); lse and D are per query head.
 @compute @workgroup_size(64)
 fn attention_backward_key(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let it = item(gid, nwg);
-  if (it.flat >= p.B * p.H * p.T) { return; }
-  let j = it.i;
+  let flat = gid.y * nwg.x * 64u + gid.x;
+  if (flat >= p.B * p.KV * p.T) { return; }
+  let j = flat % p.T;
+  let b = flat / p.T / p.KV;
+  let group = p.H / p.KV;
+  let h0 = (flat / p.T % p.KV) * group;
   var dk: array<f32, MAX_HD>;
   var dv: array<f32, MAX_HD>;
-  let rowBase = it.flat - j; // flat index of (b, h, 0)
-  for (var i = j; i < p.T; i++) {
-    let pij = exp(score(it.b, it.h, i, j) - flse[rowBase + i]);
-    let ds = pij * (dot_dout_v(it.b, it.h, i, j) - dsum_in[rowBase + i]);
-    let qi = q_at(it.b, it.h, i);
-    let oi = o_at(it.b, it.h, i);
-    for (var c = 0u; c < p.hd; c++) {
-      dk[c] += ds * qkv[qi + c];
-      dv[c] += pij * dout[oi + c];
+  for (var h = h0; h < h0 + group; h++) {
+    let rowBase = (b * p.H + h) * p.T; // flat index of (b, h, 0)
+    for (var i = j; i < p.T; i++) {
+      let pij = exp(score(b, h, i, j) - flse[rowBase + i]);
+      let ds = pij * (dot_dout_v(b, h, i, j) - dsum_in[rowBase + i]);
+      let qi = q_at(b, h, i);
+      let oi = o_at(b, h, i);
+      for (var c = 0u; c < p.hd; c++) {
+        dk[c] += ds * qkv[qi + c];
+        dv[c] += pij * dout[oi + c];
+      }
     }
   }
-  let kj = k_at(it.b, it.h, j);
-  let vj = v_at(it.b, it.h, j);
+  let kj = k_at(b, h0, j);
+  let vj = v_at(b, h0, j);
   for (var c = 0u; c < p.hd; c++) {
     dqkv[kj + c] = dk[c] * p.scale;
     dqkv[vj + c] = dv[c];
   }
 }
 
-// Incremental decoding (forward only). cache: [B*T, 3d] rows of c_attn output for
+// Incremental decoding (forward only). cache: [B*T, (H + 2KV) hd] q/k/v rows for
 // positions 0..T-1 of each sequence (T = cache length), the new token's row already
 // written at position last[b]. One invocation per (b, h): the new token's query
 // attends to keys 0..last[b], the same online softmax as attention_forward.

@@ -1,4 +1,4 @@
-// The matmul and attention kernel cases again, in headless Chromium on the browser's
+// The matmul, attention and Llama-family kernel cases again, in headless Chromium on the browser's
 // own WebGPU, so that what only breaks in a browser (WGSL that Chromium's Tint
 // rejects, browser-side limits, the bundle itself) fails `npm test`.
 // test/browser/entry.ts runs the cases in the page; this file serves it and reports.
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { test } from 'uvu';
 import type { KernelRun } from './browser/entry.ts';
+import { llamaKernelCases } from './engine/llama.cases.ts';
 import { attentionCases } from './kernels/layers.cases.ts';
 import { matmulCases } from './kernels/matmul.cases.ts';
 
@@ -76,7 +77,7 @@ if (!existsSync(CHROMIUM)) {
   });
 } else {
   let outcome: Promise<KernelRun> | undefined;
-  for (const { name } of [...matmulCases, ...attentionCases]) {
+  for (const { name } of [...matmulCases, ...attentionCases, ...llamaKernelCases]) {
     test(`browser: ${name}`, async () => {
       const run = await (outcome ??= runInChromium());
       if (run.fatal) throw plainError(run.fatal);

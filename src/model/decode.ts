@@ -97,14 +97,14 @@ async function stepsFull(model: Model, seqs: number[][], steps: number, k: numbe
 
 async function stepsCached(model: Model, seqs: number[][], steps: number, k: number, sink: Sink): Promise<void> {
   const { nLayer, nHead, nKvHead, headDim } = model.config;
-  // One attn_in row: q | k | v (rotated already where positions are rotary).
-  const width = (nHead + 2 * nKvHead) * headDim;
   const B = seqs.length;
   const lengths = seqs.map((q) => q.length);
   const T0 = Math.max(...lengths);
   // Rows for every position any sequence can reach; a sequence that stops early
   // keeps decoding into its spare rows (its samples are simply not taken).
   const T = T0 + steps;
+  // Whole fused q|k|v rows of attn_in: (nHead + 2 nKvHead) heads.
+  const width = (nHead + 2 * nKvHead) * headDim;
   const caches = Array.from({ length: nLayer }, (_, l) => zeros(model.k, [B * T, width], 'f32', `kv.${l}`));
   const rowBytes = width * 4;
   try {
@@ -116,7 +116,7 @@ async function stepsCached(model: Model, seqs: number[][], steps: number, k: num
           const positions = seqs.flatMap(() => Array.from({ length: T0 }, (_, t) => t));
           const x = model.blocks(tape, ids, positions, B, T0, { attend: (l, qkv) => {
             for (let b = 0; b < B; b++) model.k.copy(qkv.buffer, b * T0 * rowBytes, caches[l]!.buffer, b * T * rowBytes, T0 * rowBytes);
-            return attention(tape, qkv, B, T0, nHead);
+            return attention(tape, qkv, B, T0, nHead, nKvHead);
           } });
           sink(...(await candidates(model, tape, x, lengths.map((n, b) => b * T0 + n - 1), k)));
         } else {
@@ -125,7 +125,7 @@ async function stepsCached(model: Model, seqs: number[][], steps: number, k: num
           const last = tape.constant([B], positions, 'i32');
           const x = model.blocks(tape, ids, positions, B, 1, { attend: (l, qkv) => {
             for (let b = 0; b < B; b++) model.k.copy(qkv.buffer, b * rowBytes, caches[l]!.buffer, (b * T + positions[b]!) * rowBytes, rowBytes);
-            return attentionDecode(tape, caches[l]!, last, B, T, nHead);
+            return attentionDecode(tape, caches[l]!, last, B, T, nHead, nKvHead);
           } });
           sink(...(await candidates(model, tape, x, seqs.map((_, b) => b), k)));
         }

@@ -1,7 +1,8 @@
-// The in-page half of test/browser.test.ts: runs the matmul and attention cases on
+// The in-page half of test/browser.test.ts: runs the matmul, attention and Llama-family cases on
 // the browser's own WebGPU (navigator.gpu, not Dawn-in-Node) and leaves the outcome
 // on window, where the driver polls it.
 import { getEngine } from '../../src/gpu/engine.ts';
+import { llamaKernelCases } from '../engine/llama.cases.ts';
 import { attentionCases } from '../kernels/layers.cases.ts';
 import { matmulCases } from '../kernels/matmul.cases.ts';
 
@@ -25,7 +26,7 @@ window.kernelRun = run;
 try {
   const k = await getEngine();
   run.adapter = k.gpu.adapterName;
-  for (const c of [...matmulCases, ...attentionCases]) {
+  for (const c of [...matmulCases, ...attentionCases, ...llamaKernelCases]) {
     try {
       await c.run(k);
       run.results.push({ name: c.name });
