@@ -72,7 +72,6 @@ export function sizesOf(c: ModelConfig): ModelSizes {
  */
 export function checkSupported(c: ModelConfig): void {
   const unsupported: [boolean, string][] = [
-    [c.nKvHead !== c.nHead, `${c.nKvHead} key/value heads for ${c.nHead} query heads`],
     [c.activation === 'silu' && !c.gated, 'activation silu without a gate'],
     [c.gated && c.activation !== 'silu', `activation gated ${c.activation}`],
     [c.parallelResidual, 'parallel residual blocks'],

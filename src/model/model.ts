@@ -254,7 +254,7 @@ export class Model {
   blocks(tape: Tape, ids: readonly number[], positions: readonly number[], B: number, T: number, opts: BlockOptions = {}): Tensor {
     const c = this.config;
     const at = hooked(tape, opts.hook);
-    const attend = opts.attend ?? ((_: number, qkv: Tensor) => attention(tape, qkv, B, T, c.nHead));
+    const attend = opts.attend ?? ((_: number, qkv: Tensor) => attention(tape, qkv, B, T, c.nHead, c.nKvHead));
     const linearOf = (l: number, role: Role, x: Tensor) => {
       const m = this.linear(l, role);
       return linear(tape, m.name, x, m.weight, m.bias ?? null, c.weightLayout);

@@ -16,9 +16,9 @@ import { llamaBackwardRef, type LlamaConfigRef, type LlamaParamsRef } from '../r
 import { mulberry32Ref } from '../reference/ops.ts';
 import { writeLlamaCheckpoint, type LlamaCheckpointOptions } from './llama-checkpoint.ts';
 
-/** d 72, 6 heads of 12, ff 200, vocabulary 503, 3 layers. */
+/** d 72, 6 heads of 12 over 2 key/value heads, ff 200, vocabulary 503, 3 layers. */
 const BASE: LlamaConfigRef = {
-  nLayer: 3, nHead: 6, nKvHead: 6, headDim: 12, nEmbd: 72, nInner: 200, vocabSize: 503, eps: 1e-5,
+  nLayer: 3, nHead: 6, nKvHead: 2, headDim: 12, nEmbd: 72, nInner: 200, vocabSize: 503, eps: 1e-5,
   ropeTheta: 10000, ropeScaling: { type: 'default' }, tied: false, bias: { qkv: false, o: false, mlp: false },
 };
 
@@ -88,18 +88,18 @@ async function checkCheckpoint(cfg: LlamaConfigRef, opts: LlamaCheckpointOptions
 }
 
 for (const dtype of ['F32', 'F16', 'BF16'] as const) {
-  test(`Llama ${dtype}, untied, one file: logits, loss and every factor match float64 for prompts of 1, 6 and 13 tokens`, () =>
+  test(`Llama ${dtype}, 2 KV heads, untied, one file: logits, loss and every factor match float64 for prompts of 1, 6 and 13 tokens`, () =>
     checkCheckpoint(BASE, { dtype }, `llama ${dtype}`));
 }
 
-test('Llama BF16 in 3 shards (q, k and v in different files), tied head, head_dim 16 ≠ 72/6, llama3 rope scaling, 2 layers', () =>
-  checkCheckpoint({ ...BASE, nLayer: 2, headDim: 16, tied: true, ropeTheta: 500, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 16 } }, { dtype: 'BF16', shards: 3 }, 'llama sharded'));
+test('Llama BF16 in 3 shards (q, k and v in different files), 3 KV heads, tied head, head_dim 16 ≠ 72/6, llama3 rope scaling, 2 layers', () =>
+  checkCheckpoint({ ...BASE, nLayer: 2, nKvHead: 3, headDim: 16, tied: true, ropeTheta: 500, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 16 } }, { dtype: 'BF16', shards: 3 }, 'llama sharded'));
 
-test('Llama with attention_bias and mlp_bias, linear rope scaling, F16 in 2 shards', () =>
-  checkCheckpoint({ ...BASE, bias: { qkv: true, o: true, mlp: true }, ropeScaling: { type: 'linear', factor: 2 } }, { dtype: 'F16', shards: 2 }, 'llama biases'));
+test('Llama with attention_bias and mlp_bias, 3 KV heads, linear rope scaling, F16 in 2 shards', () =>
+  checkCheckpoint({ ...BASE, nKvHead: 3, bias: { qkv: true, o: true, mlp: true }, ropeScaling: { type: 'linear', factor: 2 } }, { dtype: 'F16', shards: 2 }, 'llama biases'));
 
-test('Qwen2: biases on q, k and v only, tied head, F32', () =>
-  checkCheckpoint({ ...BASE, nLayer: 2, tied: true, bias: { qkv: true, o: false, mlp: false } }, { family: 'qwen2' }, 'qwen2'));
+test('Qwen2: biases on q, k and v only, tied head, full attention (6 KV heads), F32', () =>
+  checkCheckpoint({ ...BASE, nLayer: 2, nKvHead: 6, tied: true, bias: { qkv: true, o: false, mlp: false } }, { family: 'qwen2' }, 'qwen2'));
 
 test('Mistral: within its sliding window it is Llama; a longer prompt is refused in one line before any work', async () => {
   const cfg = { ...BASE, nLayer: 2 };
