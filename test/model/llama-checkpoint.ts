@@ -6,8 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSafetensorsFile } from '../../src/model/node-file.ts';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, type TensorToWrite } from '../../src/model/safetensors.ts';
-import type { StorageDtype } from '../checkpoint.ts';
+import { storedAs, type StorageDtype } from '../checkpoint.ts';
 import { llamaParamShapesRef, randomLlamaParamsRef, type LlamaConfigRef, type LlamaParamsRef } from '../reference/llama.ts';
 
 export type LlamaFamilyName = 'llama' | 'mistral' | 'qwen2';
@@ -41,21 +40,11 @@ export function llamaConfigJson(cfg: LlamaConfigRef, opts: LlamaCheckpointOption
   };
 }
 
-const roundTrip = (x: Float32Array, dtype: StorageDtype): Float32Array =>
-  dtype === 'F16' ? f16ToF32(f32ToF16(x)) : dtype === 'BF16' ? bf16ToF32(f32ToBf16(x)) : x;
-
 /** Writes the checkpoint into a new temporary directory; returns it with the reference parameters. */
 export async function writeLlamaCheckpoint(cfg: LlamaConfigRef, seed: number, opts: LlamaCheckpointOptions = {}): Promise<{ dir: string; params: LlamaParamsRef }> {
   const dtype = opts.dtype ?? 'F32';
   const dir = mkdtempSync(join(tmpdir(), 'bl-llama-'));
-  const drawn = randomLlamaParamsRef(cfg, seed, opts.std ?? 0.3);
-  const params: LlamaParamsRef = {};
-  const tensors: TensorToWrite[] = [];
-  for (const [name, shape] of Object.entries(llamaParamShapesRef(cfg))) {
-    const stored = roundTrip(Float32Array.from(drawn[name]!), dtype);
-    params[name] = Float64Array.from(stored);
-    tensors.push({ name, dtype, shape, data: stored });
-  }
+  const { params, tensors } = storedAs(randomLlamaParamsRef(cfg, seed, opts.std ?? 0.3), llamaParamShapesRef(cfg), dtype);
   // Older checkpoints carry the rotary frequencies as a buffer; the loader skips it.
   tensors.push({ name: 'model.layers.0.self_attn.rotary_emb.inv_freq', dtype: 'F32', shape: [cfg.headDim / 2], data: new Float32Array(cfg.headDim / 2).fill(1) });
   const n = opts.shards ?? 1;
