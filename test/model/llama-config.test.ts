@@ -106,7 +106,11 @@ test('config.json written back reads as the same config, for each family', () =>
 
 test('names: every parameter to its Hugging Face tensors and back; q/k/v and gate/up are one parameter each, concatenated by rows', () => {
   const c = readConfig({ ...LLAMA, architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2' }, 'config.json');
-  for (const name of parameterShapes(c).keys()) for (const stored of qwen2.parts(name)) assert.is(qwen2.canonical(stored), name, stored);
+  for (const name of parameterShapes(c).keys()) {
+    for (const stored of qwen2.parts(name)) assert.is(qwen2.canonical(stored), name, stored);
+    // model.edited lists parameters by checkpointName, and Model.param takes those back.
+    assert.is(qwen2.canonical(qwen2.checkpointName(name)), name, name);
+  }
   assert.equal(qwen2.parts('blocks.2.attn_in.weight'), ['model.layers.2.self_attn.q_proj.weight', 'model.layers.2.self_attn.k_proj.weight', 'model.layers.2.self_attn.v_proj.weight']);
   assert.equal(qwen2.parts('blocks.2.attn_in.bias'), ['model.layers.2.self_attn.q_proj.bias', 'model.layers.2.self_attn.k_proj.bias', 'model.layers.2.self_attn.v_proj.bias']);
   assert.equal(llama.parts('blocks.0.ff_in.weight'), ['model.layers.0.mlp.gate_proj.weight', 'model.layers.0.mlp.up_proj.weight']);

@@ -186,7 +186,8 @@ function canonical(stored: string): string | null | undefined {
   const [, l, module, kind] = m as unknown as [string, string, string, string];
   const norm = Object.keys(NORMS).find((k) => NORMS[k] === module);
   if (norm) return kind === 'weight' ? `blocks.${l}.${norm}.weight` : undefined;
-  const role = (Object.keys(PARTS) as Role[]).find((r) => PARTS[r].includes(module));
+  // A fused parameter's own name (checkpointName's braces, as `model.edited` lists it) names it too.
+  const role = (Object.keys(PARTS) as Role[]).find((r) => PARTS[r].includes(module) || braced(PARTS[r]) === module);
   return role ? `blocks.${l}.${role}.${kind}` : undefined;
 }
 
@@ -199,15 +200,20 @@ function parts(name: string): readonly string[] {
   throw new BadModelError(`Llama has no tensor for the canonical parameter ${name}`);
 }
 
+/** Modules of one block written as one: self_attn.{q,k,v}_proj; a single module as it is. */
+function braced(modules: readonly string[]): string {
+  if (modules.length === 1) return modules[0]!;
+  const [first] = modules as [string];
+  const stem = first.slice(0, first.lastIndexOf('.') + 1);
+  const suffix = first.slice(first.lastIndexOf('_'));
+  return `${stem}{${modules.map((m) => m.slice(stem.length, m.lastIndexOf('_'))).join(',')}}${suffix}`;
+}
+
 function checkpointName(name: string): string {
   const all = parts(name);
   if (all.length === 1) return all[0]!;
-  // model.layers.0.self_attn.{q,k,v}_proj.weight
-  const [first] = all as [string];
-  const dot = first.lastIndexOf('.', first.lastIndexOf('.') - 1);
-  const stem = first.slice(0, dot + 1);
-  const suffix = first.slice(first.lastIndexOf('_'));
-  return `${stem}{${all.map((p) => p.slice(stem.length, p.lastIndexOf('_'))).join(',')}}${suffix}`;
+  const m = /^blocks\.(\d+)\.(\w+)\.(weight|bias)$/.exec(name)!;
+  return `model.layers.${m[1]}.${braced(PARTS[m[2] as Role])}.${m[3]}`;
 }
 
 function family(v: Variant): Family {
