@@ -78,11 +78,15 @@ export async function loadModelFrom(k: Kernels, sources: ByteSource | readonly B
       const group = groups.get(name) ?? [];
       if (group.length === family.parts(name).length) throw new BadModelError(`${where}: tensor ${shown(name)} appears twice (under two stored names)`);
       if (!WEIGHT_DTYPES.includes(info.dtype)) {
-        throw new BadModelError(`${where}: tensor ${stored} has dtype ${info.dtype}, which is not supported for weights (${WEIGHT_DTYPES.join(', ')}); convert the checkpoint to one of those`);
+        const named = family.parts(name).includes(stored) ? stored : shown(name);
+        throw new BadModelError(`${where}: tensor ${named} has dtype ${info.dtype}, which is not supported for weights (${WEIGHT_DTYPES.join(', ')}); convert the checkpoint to one of those`);
       }
       groups.set(name, [...group, { name: stored, file: f, info }]);
     }
   }
+
+  const headShape = [config.vocabSize, config.nEmbd];
+  if (!config.tiedHead && !groups.has(UNEMBED)) throw new BadModelError(`${where}: missing tensor ${shown(UNEMBED)} [${headShape}]; the config says the head is not tied to the embedding (tie_word_embeddings false)`);
 
   const params = new Map<string, Tensor>();
   try {
@@ -98,8 +102,6 @@ export async function loadModelFrom(k: Kernels, sources: ByteSource | readonly B
         pending = 0;
       }
     }
-    const headShape = [config.vocabSize, config.nEmbd];
-    if (!config.tiedHead && !groups.has(UNEMBED)) throw new BadModelError(`${where}: missing tensor ${shown(UNEMBED)} [${headShape}]; the config says the head is not tied to the embedding (tie_word_embeddings false)`);
     const head = groups.has(UNEMBED) && (config.tiedHead ? await separateHead(partsOf(family, groups, UNEMBED, headShape, where)[0]!, partsOf(family, groups, 'embed.weight', headShape, where)[0]!) : true);
     if (head) params.set(UNEMBED, await loadTensor(k, partsOf(family, groups, UNEMBED, headShape, where), headShape, where, shown(UNEMBED)));
     const model = new Model(k, config, params);
