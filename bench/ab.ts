@@ -11,9 +11,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
-import { promptOfLength } from './prompts.ts';
-import { cachedCheckpoint, SHAPES } from './shapes.ts';
-import { timing } from './stats.ts';
+import { promptOfLength } from './lib/prompts.ts';
+import { cachedCheckpoint, SHAPES } from './lib/shapes.ts';
+import { timing } from './lib/stats.ts';
 
 const HELP = `node dist/bench/ab.js [--base REV] [--head REV] [--pairs N] [--shape S | --model DIR] [--model-b DIR] [--tokens N] [--warmup N] [--keep] [--json FILE]
 Times \`backward-lens analyze\` (all 4 modules) of two revisions alternately in one run.

@@ -2,8 +2,8 @@
 // browser's WebGPU adapter. Options come from the query string (?quick=1&reps=5&only=matmul&spin=1);
 // bench/chromium.ts drives it headless and reads window.benchDone.
 import { getEngine } from '../src/gpu/engine.ts';
-import { DEFAULTS, ROOFLINE, measureAll, resultLine, rooflineLine, table, type Result } from './harness.ts';
-import { ourSpecs, select, tfjsOn, tfjsSpecs } from './suite.ts';
+import { DEFAULTS, ROOFLINE, measureAll, resultLine, rooflineLine, table, type Result } from './lib/harness.ts';
+import { ourSpecs, select, tfjsOn, tfjsSpecs } from './lib/suite.ts';
 
 export interface BrowserReport {
   date: string;

@@ -16,7 +16,7 @@ import { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
-import { randomGpt2, SHAPES } from './shapes.ts';
+import { randomGpt2, SHAPES } from './lib/shapes.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, reps: { type: 'string' }, 'ppl-texts': { type: 'string' }, 'gen-tokens': { type: 'string' } } });
 const which = values.model ?? 'both';

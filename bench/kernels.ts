@@ -5,8 +5,8 @@ import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getEngine } from '../src/gpu/engine.ts';
-import { DEFAULTS, ROOFLINE, measureAll, resultLine, rooflineLine, table } from './harness.ts';
-import { ourSpecs, select, tfjsOn, tfjsSpecs } from './suite.ts';
+import { DEFAULTS, ROOFLINE, measureAll, resultLine, rooflineLine, table } from './lib/harness.ts';
+import { ourSpecs, select, tfjsOn, tfjsSpecs } from './lib/suite.ts';
 
 const HELP = `usage: npm run bench -- [options]
   --json FILE   where to write the results (default dist/bench/results.json)

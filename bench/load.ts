@@ -13,7 +13,7 @@ import { gpt2, gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts'
 import { checkpointShapes } from '../src/model/families/index.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { writeSafetensorsFile } from '../src/model/node-file.ts';
-import { peakRss } from './memory.ts';
+import { peakRss } from './lib/memory.ts';
 
 const GPT2_SMALL: Gpt2Sizes = { nLayer: 12, nHead: 12, nEmbd: 768, nPositions: 1024, vocabSize: 50257, nInner: 3072, eps: 1e-5 };
 const { values } = parseArgs({ options: { child: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });

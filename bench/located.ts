@@ -19,7 +19,7 @@ import type { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
-import { randomGpt2, SHAPES } from './shapes.ts';
+import { randomGpt2, SHAPES } from './lib/shapes.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'both' }, batch: { type: 'string', default: '10' }, 'small-tokens': { type: 'string', default: '4096' }, 'default-tokens': { type: 'string', default: '20480' }, edits: { type: 'string', default: '3' }, json: { type: 'string' } } });
 const edits = Number(values.edits);

@@ -11,9 +11,9 @@ import { renderHtml } from '../src/report/html.ts';
 import { renderJson, report } from '../src/report/json.ts';
 import { renderTerminal } from '../src/report/terminal.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
-import { timeAnalyze } from './analyze-times.ts';
-import { fmt, timing } from './stats.ts';
-import { randomGpt2, SHAPES } from './shapes.ts';
+import { timeAnalyze } from './lib/analyze-times.ts';
+import { fmt, timing } from './lib/stats.ts';
+import { randomGpt2, SHAPES } from './lib/shapes.ts';
 
 const HELP = `node dist/bench/model.js [--reps N] [--analyze-reps N] [--json FILE]
 Forward + backward and analyze timings on a random gpt2-small-shaped model.

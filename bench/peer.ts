@@ -15,12 +15,12 @@ import { factorTensors } from '../src/lens/factor-export.ts';
 import { GradientPass } from '../src/pass/pass.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { writeSafetensorsNew } from '../src/model/node-file.ts';
-import { STAGES, timeAnalyze } from './analyze-times.ts';
-import { blasEnv } from './blas-dirs.ts';
-import { compareWithPeer, type PeerResult } from './peer-compare.ts';
-import { promptOfLength } from './prompts.ts';
-import { cachedCheckpoint } from './shapes.ts';
-import { timing } from './stats.ts';
+import { STAGES, timeAnalyze } from './lib/analyze-times.ts';
+import { blasEnv } from './lib/blas-dirs.ts';
+import { compareWithPeer, type PeerResult } from './lib/peer-compare.ts';
+import { promptOfLength } from './lib/prompts.ts';
+import { cachedCheckpoint } from './lib/shapes.ts';
+import { timing } from './lib/stats.ts';
 
 const HELP = `node dist/bench/peer.js [--shape small] [--model DIR] [--tokens 16] [--reps 1] [--warmup 0]
        [--blas system] [--omp-wait passive|active] [--python /usr/bin/python3] [--threads N] [--tol 1e-3] [--json FILE]

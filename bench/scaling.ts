@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getEngine } from '../src/gpu/engine.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { STAGES, timeAnalyze, type Stage } from './analyze-times.ts';
-import { peakRss } from './memory.ts';
-import { promptOfLength } from './prompts.ts';
-import { cachedCheckpoint, shapeNamed, SHAPES } from './shapes.ts';
-import type { Timing } from './stats.ts';
+import { STAGES, timeAnalyze, type Stage } from './lib/analyze-times.ts';
+import { peakRss } from './lib/memory.ts';
+import { promptOfLength } from './lib/prompts.ts';
+import { cachedCheckpoint, shapeNamed, SHAPES } from './lib/shapes.ts';
+import type { Timing } from './lib/stats.ts';
 
 const HELP = `node dist/bench/scaling.js [--cases LIST] [--reps N] [--warmup N] [--json FILE]
 Stage times and peak memory of \`analyze\` (all 4 modules) per model shape and prompt length.

@@ -3,7 +3,7 @@
 // limits (bench/RESULTS.md, "Minimum limits") and the peer and scaling benches.
 //   node dist/bench/shaped-checkpoint.js --shape tiny|small|medium|xl [--dtype F16|F32] --out DIR
 import { parseArgs } from 'node:util';
-import { SHAPES, writeShapedCheckpoint } from './shapes.ts';
+import { SHAPES, writeShapedCheckpoint } from './lib/shapes.ts';
 
 const { values } = parseArgs({ options: { shape: { type: 'string' }, dtype: { type: 'string', default: 'F16' }, out: { type: 'string' } } });
 const cfg = SHAPES[values.shape ?? ''];

@@ -11,7 +11,7 @@ import { Model } from '../src/model/model.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import type { Tokenizer } from '../src/tokenizer/tokenizer.ts';
-import { randomGpt2, SHAPES } from './shapes.ts';
+import { randomGpt2, SHAPES } from './lib/shapes.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string' }, 'small-records': { type: 'string' }, batch: { type: 'string' } } });
 const batch = Number(values.batch ?? 16);

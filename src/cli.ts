@@ -12,7 +12,7 @@ import { sweepCommand } from './cli/sweep.ts';
 import { statsCommand } from './cli/stats.ts';
 import { studyCommand } from './cli/study.ts';
 import { trainCommand } from './cli/train.ts';
-import { NoAdapterError } from './gpu/device.ts';
+import { filterNativeWarnings, NoAdapterError } from './gpu/device.ts';
 import { GpuError, KernelCompileError } from './gpu/kernels.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { SplitTensorError } from './tensor.ts';
@@ -53,6 +53,9 @@ async function main(argv: string[]): Promise<void> {
 }
 
 const environmentErrors = [NoAdapterError, GpuError, KernelCompileError, SplitTensorError];
+
+// Dawn's notices about limits it lowers say nothing a user can act on; --debug keeps them.
+filterNativeWarnings(!process.argv.includes('--debug'));
 
 main(process.argv.slice(2)).then(
   () => process.exit(0),

@@ -9,6 +9,13 @@
 export type DType = 'f32' | 'i32' | 'f16' | 'bf16';
 export type WeightType = 'f32' | 'f16' | 'bf16';
 
+/**
+ * How a linear layer's weight matrix is stored: 'in_out' is GPT-2's Conv1D [in, out];
+ * 'out_in' is nn.Linear's [out, in] (Llama, Mistral, Qwen2, GPT-NeoX), which the
+ * kernels read transposed so that no checkpoint needs a transpose at load.
+ */
+export type WeightLayout = 'in_out' | 'out_in';
+
 /** Bytes per element on the device. */
 export const elementBytes = (dtype: DType): number => (dtype === 'f16' || dtype === 'bf16' ? 2 : 4);
 

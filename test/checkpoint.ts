@@ -20,6 +20,8 @@ export interface CheckpointOptions {
   /** Add the attn.bias / masked_bias buffers older checkpoints carry. */
   maskBuffers?: boolean;
   std?: number;
+  /** Changes the drawn parameters before they are stored (damaged or extreme weights). */
+  edit?: (params: Gpt2ParamsRef) => void;
 }
 
 const roundTrip = (x: Float32Array, dtype: StorageDtype): Float32Array =>
@@ -41,7 +43,9 @@ export function storedAs(drawn: Readonly<Record<string, Float64Array>>, shapes: 
 export async function writeRandomCheckpoint(cfg: Gpt2Sizes, seed: number, opts: CheckpointOptions = {}): Promise<{ dir: string; params: Gpt2ParamsRef }> {
   const dtype = opts.dtype ?? 'F32';
   const dir = mkdtempSync(join(tmpdir(), 'bl-ckpt-'));
-  const { params, tensors: named } = storedAs(randomGpt2ParamsRef(cfg, seed, opts.std ?? 0.3), gpt2ParamShapesRef(cfg), dtype);
+  const drawn = randomGpt2ParamsRef(cfg, seed, opts.std ?? 0.3);
+  opts.edit?.(drawn);
+  const { params, tensors: named } = storedAs(drawn, gpt2ParamShapesRef(cfg), dtype);
   const tensors = named.map((t) => (opts.prefix ? { ...t, name: `transformer.${t.name}` } : t));
   if (opts.maskBuffers) {
     for (let l = 0; l < cfg.nLayer; l++) {

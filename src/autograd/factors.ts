@@ -3,22 +3,23 @@
 // dL/dW = X^T Delta. Nothing here allocates the in x out matrix unless asked.
 import { readAll, upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import { gemm } from '../gpu/gemm.ts';
-import type { Tensor } from '../tensor.ts';
+import { addOuterProducts, gemm } from '../gpu/gemm.ts';
+import type { Tensor, WeightLayout } from '../tensor.ts';
 import { rankOfProduct } from './linalg.ts';
 
 export interface RankResult {
   rank: number;
   /** Singular values of R_X R_Delta^T, largest first: those of X^T Delta. */
   singularValues: Float64Array;
+  /**
+   * The decision's margin: in the singular values that decided the rank, the last
+   * kept over the first dropped (Infinity when that one is exactly 0); null when
+   * none was dropped.
+   */
+  margin: number | null;
+  /** A singular value of X^T Delta lies within 1e-9..1e-7 of the largest, near the threshold: the rank may be off by one. */
+  ambiguous: boolean;
 }
-
-/**
- * How a linear layer's weight is stored: 'in_out' is GPT-2's Conv1D [in, out];
- * 'out_in' is nn.Linear's [out, in] (Llama, Mistral, Qwen2, GPT-NeoX), read
- * transposed by the kernels so no checkpoint needs a transpose at load.
- */
-export type WeightLayout = 'in_out' | 'out_in';
 
 export class LinearFactors {
   constructor(
@@ -56,16 +57,10 @@ export class LinearFactors {
    * [in, out], or Delta^T X [out, in] for 'out_in' (tests, training, users who ask).
    */
   materialize(): Tensor {
-    const out = zeros(this.k, this.layout === 'out_in' ? [this.outDim, this.inDim] : [this.inDim, this.outDim], 'f32', `${this.name}.grad`);
-    this.product(out.buffer, 1, 0);
-    return out;
-  }
-
-  /** C <- alpha dL/dW + beta C in the weight's layout: one TN product of the factors. */
-  private product(C: GPUBuffer, alpha: number, beta: number): void {
     const d = this.requireDelta();
-    const [A, B, M, N] = this.layout === 'out_in' ? [d, this.X, this.outDim, this.inDim] : [this.X, d, this.inDim, this.outDim];
-    gemm(this.k, { A: A.buffer, B: B.buffer, C, M, N, K: this.rows, transA: true, alpha, beta });
+    const out = zeros(this.k, this.layout === 'out_in' ? [this.outDim, this.inDim] : [this.inDim, this.outDim], 'f32', `${this.name}.grad`);
+    addOuterProducts(this.k, out.buffer, this.layout, this.X.buffer, d.buffer, this.rows, this.inDim, this.outDim, 1, 0);
+    return out;
   }
 
   /**
@@ -88,12 +83,12 @@ export class LinearFactors {
     return out;
   }
 
-  /** One gradient-descent step straight from the factors: W <- W - eta X^T Delta, one kernel. */
+  /** One gradient-descent step straight from the factors: W <- W - eta dL/dW in W's layout, one kernel. */
   applyUpdate(W: Tensor, eta: number): void {
-    this.requireDelta();
+    const d = this.requireDelta();
     const [rows, cols] = this.layout === 'out_in' ? [this.outDim, this.inDim] : [this.inDim, this.outDim];
     if (W.rows !== rows || W.cols !== cols) throw new RangeError(`${this.name}: weight is [${W.shape}] but the factors give [${rows}, ${cols}] (${this.layout})`);
-    this.product(W.buffer, -eta, 1);
+    addOuterProducts(this.k, W.buffer, this.layout, this.X.buffer, d.buffer, this.rows, this.inDim, this.outDim, -eta, 1);
   }
 
   /**

@@ -159,8 +159,30 @@ export function rankOfProduct(x: ArrayLike<number>, delta: ArrayLike<number>, n:
   const sv = singularValues(M, p, q);
   const live = Array.from({ length: n }, (_, i) => i).filter((i) => !isZeroRow(x, i, inDim) && !isZeroRow(delta, i, outDim));
   const m = live.length;
-  const rankX = thresholdRank(rowSingularValues(balancedRows(x, live, inDim), m, inDim), [m, inDim]);
-  const rankD = thresholdRank(rowSingularValues(balancedRows(delta, live, outDim), m, outDim), [m, outDim]);
-  const rank = rankX === m ? rankD : rankD === m ? rankX : thresholdRank(sv, [inDim, outDim, n]);
-  return { rank, singularValues: sv };
+  const svX = rowSingularValues(balancedRows(x, live, inDim), m, inDim);
+  const svD = rowSingularValues(balancedRows(delta, live, outDim), m, outDim);
+  const rankX = thresholdRank(svX, [m, inDim]);
+  const rankD = thresholdRank(svD, [m, outDim]);
+  const [rank, decided] = rankX === m ? [rankD, svD] : rankD === m ? [rankX, svX] : [thresholdRank(sv, [inDim, outDim, n]), sv];
+  return { rank, singularValues: sv, margin: cutGap(decided, rank), ambiguous: nearThreshold(sv) };
 }
+
+/** The gap the rank was cut in: the last kept singular value over the first dropped one; null when none was dropped. */
+function cutGap(sv: Float64Array, rank: number): number | null {
+  if (rank >= sv.length) return null;
+  const dropped = sv[rank]!;
+  return dropped > 0 ? sv[rank - 1]! / dropped : Infinity;
+}
+
+/**
+ * Ambiguous: a singular value of the product within [1e-9, 1e-7] of the largest,
+ * where float32's threshold (about 1e-7 times the largest, scaled by the size) can
+ * fall either side of it, so a float64 SVD may count it and this rank not, or back.
+ */
+const AMBIGUOUS_BELOW = [1e-9, 1e-7] as const;
+
+function nearThreshold(sv: Float64Array): boolean {
+  const top = sv[0] ?? 0;
+  return top > 0 && sv.some((s) => s >= AMBIGUOUS_BELOW[0] * top && s <= AMBIGUOUS_BELOW[1] * top);
+}
+

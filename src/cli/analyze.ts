@@ -8,14 +8,14 @@ import type { Analysis } from '../lens/types.ts';
 import { factorTensors } from '../lens/factor-export.ts';
 import { layersIn, parseRanges, type Range } from '../data/ranges.ts';
 import { BadInputError } from '../errors.ts';
-import { preparePair } from '../pass/prepare.ts';
-import type { Role } from '../model/config.ts';
+import { preparePair, type PreparedPair } from '../pass/prepare.ts';
+import { ROLES, type Role } from '../model/config.ts';
 import { MODULE_NAMES, roleNamed } from '../model/families/index.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
 import { gridsSvg } from '../report/grid-svg.ts';
 import { renderHtml } from '../report/html.ts';
-import { renderJson, report } from '../report/json.ts';
+import { jsonChunks, report } from '../report/json.ts';
 import type { NeuronView } from '../lens/neurons/types.ts';
 import { neuronView } from '../lens/neurons/view.ts';
 import { parseNeuronSpec } from './neurons-spec.ts';
@@ -23,6 +23,8 @@ import { formatNeuronView } from '../report/neurons.ts';
 import { renderTerminal, type ColorMode } from '../report/terminal.ts';
 import { MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { OutputSet, textWriter } from './output-file.ts';
+import { Progress } from './progress.ts';
+import { namesOf } from '../model/families/index.ts';
 
 const usage = `backward-lens analyze --prompt TEXT --target TEXT [options]
 backward-lens analyze --pairs FILE.jsonl [options]
@@ -32,29 +34,29 @@ the model to answer TARGET after PROMPT, read in the vocabulary. One forward and
 backward pass; the loss is the NLL of the target's first token at the last prompt
 token. For a linear layer z = xW over the prompt's n tokens the weight gradient
 is XᵀΔ = Σ_i x_iᵀ δ_i: x_i is the layer's input at token i, δ_i = ∂L/∂z_i its VJP.
-The logit lens LL(v) = softmax(ln_f(v)·D) reads any d-dimensional x_i or δ_i as
+The logit lens LL(v) = softmax(norm(v)·D) (the final norm, then the unembedding D) reads any d-dimensional x_i or δ_i as
 a distribution over tokens.
 
 The grids (rows = layers, the last layer on top; columns = prompt tokens):
-  FF2 (mlp.c_proj)  each cell is the LEAST probable token of LL(δ_i): the update
+  FF2 (${namesOf('ff_out')})  each cell is the LEAST probable token of LL(δ_i): the update
                     subtracts δ_i, so that is what it writes into FF2 (§5.2).
-  FF1 (mlp.c_fc)    each cell is the most probable token of LL(x_i).
+  FF1 (${namesOf('ff_in')})    each cell is the most probable token of LL(x_i).
   A cell's shade is that module's ‖δ_i‖ (white: the token barely moves the
   weights). The target is marked *like this* without colour, bold with it.
 Below the grids: the loss, the model's own answer and the target's probability,
 and per layer the target's rank in FF2's δ_n (last token, from the least
 probable: 1 means the update writes the target in) and each module's exact
-gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
+gradient rank (at most n; 1 in the last layer's MLP and attention output).
 
   --prompt TEXT           the prompt
   --target TEXT           the new answer (GPT-2 words start with a space: " Paris")
-  --pairs FILE.jsonl      instead: one {"prompt": ..., "target": ...} per line, all
-                          in one batch; one grid per pair, one section each in HTML
+  --pairs FILE.jsonl      instead: one {"prompt": ..., "target": ...} per line, in
+                          batches of 16 per pass; one grid per pair, one section
+                          each in HTML; one summary line for the file's warnings
   --model DIR             config.json + model.safetensors (default: the embedded model)
-  --modules LIST          comma-separated, default all: attn.c_attn, attn.c_proj,
-                          mlp.c_fc (or ff1), mlp.c_proj (or ff2), as GPT-2 names them,
-                          or by role: attn_in, attn_out, ff_in, ff_out; the grids need
-                          the MLP ones
+  --modules LIST          comma-separated, default all, by role: attn_in, attn_out,
+                          ff_in (ff1), ff_out (ff2), or as the checkpoint names them
+                          (${ROLES.map(namesOf).join(', ')}); the grids need the MLP ones
   --layers LIST           layers to analyse, e.g. 0-11 or 0,3,5-7 (default all)
   --k N                   most/least probable tokens kept per vector (default 5, max 100)
   --normalized            logit lens of v/‖v‖ (App. F): readable for near-zero vectors
@@ -67,7 +69,7 @@ gradient rank (at most n; 1 in the last layer's MLP and attn.c_proj).
                           every layer's x and delta as the factors command writes
                           them (one pair only: not with --pairs of several lines)
   --neurons LAYER.MODULE  also the per-neuron view of one layer (App. B), e.g. 5.ff2 or
-                          5.mlp.c_proj: gradient neurons grouped by norm, their logit
+                          5.${namesOf('ff_out')}: gradient neurons grouped by norm, their logit
                           lens, top-100 overlap and cosine with each spanning vector
                           (terminal and JSON; one projection per neuron, so slower)
   --no-color              plain grid (also when NO_COLOR is set or stdout is no terminal)
@@ -143,23 +145,29 @@ export const analyzeCommand: Command = {
         throw e;
       }
     });
-    prepared.forEach((p, i) => reportWarnings(p.warnings, values.strict ?? false, pairs[i]!.where));
+    reportPairWarnings(prepared, pairs, values.strict ?? false);
 
     const neuronSpec = values.neurons === undefined ? undefined : parseNeuronSpec(values.neurons, model.config.nLayer);
     let factors: TensorToWrite[] | undefined;
     const neurons: NeuronView[] = [];
+    const results: Analysis[] = [];
     const started = performance.now();
-    const pass = GradientPass.run(model, tokenizer, pairs, { targetTokens: settings.targetTokens });
-    let results: Analysis[];
-    try {
-      results = await analyzePass(pass, tokenizer, opts);
-      if (saveFactors !== undefined) factors = await factorTensors(pass, 0);
-      if (neuronSpec) {
-        for (let pair = 0; pair < pairs.length; pair++) neurons.push(await neuronView(pass, tokenizer, { ...neuronSpec, pair }, { k: settings.k, normalized: settings.normalized }));
+    const progress = prepared.length > PAIRS_PER_PASS ? new Progress(prepared.length) : undefined;
+    for (let from = 0; from < prepared.length; from += PAIRS_PER_PASS) {
+      const batch = prepared.slice(from, from + PAIRS_PER_PASS);
+      const pass = GradientPass.fromPrepared(model, batch, { targetTokens: settings.targetTokens });
+      try {
+        results.push(...(await analyzePass(pass, tokenizer, opts)));
+        if (saveFactors !== undefined) factors = await factorTensors(pass, 0);
+        if (neuronSpec) {
+          for (let pair = 0; pair < batch.length; pair++) neurons.push(await neuronView(pass, tokenizer, { ...neuronSpec, pair }, { k: settings.k, normalized: settings.normalized }));
+        }
+      } finally {
+        pass.dispose();
       }
-    } finally {
-      pass.dispose();
+      progress?.update(from + batch.length, 'pairs');
     }
+    progress?.done();
     process.stderr.write(`backward-lens: analysed ${pairs.length} pair${pairs.length > 1 ? 's' : ''}, ${settings.layers.length} layers × ${settings.modules.length} modules, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
     const color = colorMode(values['no-color'] ?? false);
@@ -171,7 +179,7 @@ export const analyzeCommand: Command = {
 
     const doc = report(modelInfo(values.model, model), results, neuronSpec ? neurons : undefined);
     try {
-      if (values.json !== undefined) await files.stage(values.json, textWriter(renderJson(doc)));
+      if (values.json !== undefined) await files.stage(values.json, textWriter(jsonChunks(doc)));
       if (values.html !== undefined) await files.stage(values.html, textWriter(renderHtml(doc)));
       if (values.svg !== undefined) await files.stage(values.svg, textWriter(gridsSvg(results[0]!)));
       if (saveFactors !== undefined) {
@@ -185,6 +193,24 @@ export const analyzeCommand: Command = {
     for (const [flag, path] of outputs) if (path !== undefined) process.stderr.write(`backward-lens: wrote ${path} (${flag.slice(2)})\n`);
   },
 };
+
+/**
+ * Pairs per forward/backward pass, as study's default batch: a --pairs file of any
+ * length runs in passes of this size, so its activations stay within what the
+ * device holds.
+ */
+const PAIRS_PER_PASS = 16;
+
+/** One pair's warnings line by line; for a --pairs file, one summary line (the JSON's `warnings` hold each). --strict refuses the first. */
+function reportPairWarnings(prepared: readonly PreparedPair[], pairs: readonly SourcedPair[], strict: boolean): void {
+  const warned = prepared.flatMap((p, i) => (p.warnings.length ? [i] : []));
+  if (pairs.length === 1 || strict || warned.length === 0) {
+    prepared.forEach((p, i) => reportWarnings(p.warnings, strict, pairs[i]!.where));
+    return;
+  }
+  const first = warned[0]!;
+  process.stderr.write(`backward-lens: warning: ${warned.length} of ${pairs.length} pairs are not analysed as written (each result's "warnings" in --json says why); the first, ${pairs[first]!.where}: ${prepared[first]!.warnings[0]}\n`);
+}
 
 export async function readPairsOption(values: { prompt?: string; target?: string; pairs?: string }): Promise<SourcedPair[]> {
   if (values.pairs === undefined) {

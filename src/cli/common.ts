@@ -31,7 +31,8 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } }, strict: true, allowPositionals });
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]} (usage: ${usage.split('\n')[0]})`);
+    // Node puts its hint (e.g. `--layers=-1` for a value that starts with a dash) on later lines.
+    throw new UsageError(`${(e as Error).message.split('\n').join(' ')} (usage: ${usage.split('\n')[0]})`);
   }
 }
 

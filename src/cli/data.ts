@@ -35,9 +35,9 @@ export function readRecords(dataDir: string, split: Split): CounterFactRecord[] 
   return readRecordsFile(`${dataDir}/counterfact/counterfact-${split}.json`, 'pass --data DIR, the directory that holds counterfact/');
 }
 
-/** The WikiText-2 raw test split. */
-export function readWikitext(file: string): string {
-  return readText(file, 'pass --wikitext FILE, wikitext-2-raw/wiki.test.raw');
+/** The WikiText-2 raw test split; `flag` is the option that names the file. */
+export function readWikitext(file: string, flag = '--wikitext'): string {
+  return readText(file, `pass ${flag} FILE, wikitext-2-raw/wiki.test.raw`);
 }
 
 /** The perplexity's WikiText rows, refusing (before any work) a file that has none. */

@@ -14,6 +14,8 @@ import { capTokens, defaultModelDir, MODEL_OPTION, loadModel, modelInfo, oneOf, 
 import { editLocated, isLocated, unsavedNote } from './edit-located.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
+import { ROLES } from '../model/config.ts';
+import { namesOf } from '../model/families/index.ts';
 
 const usage = `backward-lens edit --prompt TEXT --target TEXT --method shift|sgd|adam [options]
 backward-lens edit --prompt TEXT --subject TEXT --target TEXT --method rome:layer=L|memit:layers=A-B [options]
@@ -25,15 +27,16 @@ the norm of each weight change, and a greedy continuation before and after.
 
 Methods:
   shift  forward pass shift: one forward pass, no gradient. x_n = FF2's input at
-         the last prompt token (width 4d), e = wte[t] of the target's first token;
+         the last prompt token (width 4d), e = D[t], the unembedding row of the target's first token;
          FF2's weight gets W += eta x_n ⊗ e (bias untouched). Nothing changes when
          the target already is the top-1 next token. --steps N repeats the pass and
          the shift until the target is top-1, at most N passes.
   sgd    --steps N (default 1) steps W <- W - eta XᵀΔ straight from the gradient's
-         factors, on --modules (default mlp.c_proj) of each layer.
+         factors, on --modules (default ff_out, ${namesOf('ff_out')}) of each layer.
   adam   MEMIT's fine-tuning baseline: Adam (eta default 5e-4, no weight decay) on
-         FF2's weight and bias, up to --steps (default 25) steps, stopping once the
-         loss is below 1e-2.
+         FF2's weight and bias, up to --steps (default 25) steps; as MEMIT's
+         ft_main, the loss is measured first and the run stops, without stepping,
+         once it is below 1e-2.
   rome   ROME (Meng et al. 2022) at one layer: rome:layer=L (plain "rome": the
          model's table). Needs --subject: its last token is where the fact is
          read; the statistics of FF2's input come from the cache (backward-lens
@@ -47,11 +50,12 @@ are one batched edit: one pass, the sum of their updates.
   --prompt TEXT         the prompt
   --target TEXT         the new answer (GPT-2 words start with a space: " Paris")
   --pairs FILE.jsonl    instead: one {"prompt": ..., "target": ...} per line, edited at once
-  --method NAME         shift, sgd or adam
+  --method NAME         shift, sgd, adam, rome:layer=L (or rome) or memit:layers=A-B
   --layers LIST         layers to edit, e.g. 2 or 1,3 or 0-3 (default: the model's, below)
   --lr ETA              learning rate eta > 0 (default: the model's, below)
   --steps N             see the methods (>= 1)
-  --modules LIST        sgd only: attn.c_attn, attn.c_proj, mlp.c_fc (ff1), mlp.c_proj (ff2)
+  --modules LIST        sgd only, by role (attn_in, attn_out, ff_in = ff1, ff_out = ff2) or
+                        checkpoint name (${ROLES.map(namesOf).join(', ')})
   --target-tokens all   sgd/adam: teacher-force every target token
   --subject TEXT        rome/memit: the subject, as it occurs in the prompt
   --cache DIR           rome/memit: statistics directory (default stats/ beside the model)

@@ -4,6 +4,7 @@
 // last line, which --resume drops.
 import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Defaulted } from '../eval/methods.ts';
 import { lineKey, type EvalLine } from '../eval/run.ts';
 import { summarize } from '../eval/summary.ts';
 import { evalTable } from '../report/eval-table.ts';
@@ -23,6 +24,8 @@ export interface RunInfo {
   shard: { index: number; count: number };
   /** (record, method) lines this shard will write. */
   expectedLines: number;
+  /** Per method label, the parameters its spec left out and the model's documented defaults filled in. */
+  defaults?: Record<string, Defaulted>;
 }
 
 const RUN = 'run.json';

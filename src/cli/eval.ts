@@ -5,12 +5,14 @@ import { selectRecords } from '../data/counterfact.ts';
 import { LocatedEditor } from '../edit/located/editor.ts';
 import { AUTHORS_VALUES, locatedDefaults } from '../edit/located/rome-hparams.ts';
 import { modelEditor, type LocatedSetup } from '../eval/editor.ts';
-import { checkLayers, METHOD_SYNTAX, parseMethod, type MethodSpec } from '../eval/methods.ts';
+import { checkLayers, METHOD_SYNTAX, parseMethod, type MethodDefaults, type MethodSpec } from '../eval/methods.ts';
 import { runEvaluation, type EvalLine } from '../eval/run.ts';
 import { shardItems, ONE_SHARD } from '../eval/shards.ts';
 import { parseShard } from './shard.ts';
 import { decode } from '../model/decode.ts';
-import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
+import { editDefaults } from '../edit/defaults.ts';
+import { readModelConfig } from '../model/load-node.ts';
+import { defaultModelDir, MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
 import { CORPUS_NOTE, layerMoments } from './moments.ts';
 import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitextRows } from './data.ts';
 import { appendLine, doneKeys, finishedFiles, hasRecords, readLines, readRun, sameEvaluation, selectionKeys, sortLines, startDir, writeSummary, type RunInfo } from './eval-dir.ts';
@@ -34,6 +36,10 @@ prompt, capped by the context) and WikiText perplexity (first 100 rows of at lea
   --method SPEC   ${METHOD_SYNTAX}
                   layers: one layer, a range a-b, or a+b; repeat --method to compare
                   several methods on the same records and unedited model.
+                  Parameters left out (shift, sgd: layers, lr; adam: layers; rome:
+                  layer; memit: layers) come from the model's documented defaults
+                  where it has them (the embedded model, gpt2-xl), as in edit; the
+                  label then holds them and run.json's "defaults" says which.
                   rome:layer=L   ROME at one layer (docs/rome-memit.md)
                   memit:layers=A-B[,batch=N][,lambda=λ]   MEMIT over the layers; with
                   batch=N, N consecutive records of the selection are edited at
@@ -92,7 +98,8 @@ export const evalCommand: Command = {
     const { values: v } = parse(argv, { ...MODEL_OPTION, data: s, wikitext: s, records: s, method: { type: 'string', multiple: true }, out: s, cache: s, resume: b, shard: s, shards: s, seed: s, 'no-generation': b, 'no-perplexity': b }, usage);
     if (v.help) return void console.log(usage);
     if (!v.method?.length) throw new UsageError('give at least one --method (e.g. --method original)');
-    const methods = v.method.map(parseMethod);
+    const defaults = await methodDefaults(v.model);
+    const methods = v.method.map((m) => parseMethod(m, defaults));
     const dup = methods.find((m, i) => methods.findIndex((x) => x.label === m.label) !== i);
     if (dup) throw new UsageError(`--method ${dup.label} is given twice`);
     const out = required(v.out, '--out');
@@ -109,6 +116,7 @@ export const evalCommand: Command = {
     const info: RunInfo = {
       version: 1, model: v.model ?? 'default', data: dataFile, records: recordsSpec, methods: methods.map((m) => m.label),
       seed: seedOf(v.seed), generation: !v['no-generation'], perplexity: perplexityOn, shard, expectedLines: selected.length * methods.length,
+      ...defaultedMethods(methods),
     };
     const allowed = selectionKeys(selected.map((s) => s.index), info.methods);
     // Checked now to fail fast, and again under the directory's lock before anything is written.
@@ -126,7 +134,7 @@ export const evalCommand: Command = {
     const loadedModel = await loadModel(v.model);
     const { model, tokenizer } = loadedModel;
     methods.forEach((m) => checkLayers(m, model.config.nLayer));
-    const located = await locatedSetup(loadedModel, methods, { model: v.model, ...(v.cache === undefined ? {} : { cache: v.cache }), data: wikitextFile }, seedOf(v.seed));
+    const located = await locatedSetup(loadedModel, methods, { model: v.model, ...(v.cache === undefined ? {} : { cache: v.cache }), data: wikitextFile, dataFlag: '--wikitext' }, seedOf(v.seed));
     const texts = perplexityOn ? wikiRows.map((t) => tokenizer.encode(t).slice(0, 256)) : undefined;
     if (!existsSync(out)) mkdirSync(out);
     lockDir(out, '--out');
@@ -153,6 +161,19 @@ export const evalCommand: Command = {
     console.log(`wrote ${out}/records.jsonl, ${out}/summary.json, ${out}/table.md`);
   },
 };
+
+/** The documented defaults of the model about to load (the embedded one, or one shaped like gpt2-xl), read from its config.json. */
+async function methodDefaults(model: string | undefined): Promise<MethodDefaults> {
+  const config = await readModelConfig(model ?? defaultModelDir());
+  if (!config) return {};
+  return { edit: editDefaults(config, model === undefined), located: locatedDefaults(config, model === undefined) };
+}
+
+/** run.json's record of the parameters defaults filled in, per method label; nothing when none were. */
+function defaultedMethods(methods: readonly MethodSpec[]): Pick<RunInfo, 'defaults'> {
+  const filled = methods.flatMap((m) => ('defaulted' in m && m.defaulted ? [[m.label, m.defaulted] as const] : []));
+  return filled.length ? { defaults: Object.fromEntries(filled) } : {};
+}
 
 /** ROME/MEMIT's statistics for every layer they edit (cached or collected now, before any record), or undefined without them. */
 async function locatedSetup(loaded: Parameters<typeof layerMoments>[0], methods: readonly MethodSpec[], opts: Parameters<typeof layerMoments>[2], seed: number): Promise<LocatedSetup | undefined> {

@@ -1,9 +1,11 @@
 import { factorTensors } from '../lens/factor-export.ts';
 import { GradientPass } from '../pass/pass.ts';
 import { preparePair } from '../pass/prepare.ts';
+import { checkFiniteLogits } from '../model/finite.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, required, UsageError, type Command } from './common.ts';
 import { OutputSet } from './output-file.ts';
+import { namesOf } from '../model/families/index.ts';
 
 const usage = `backward-lens factors --prompt TEXT --target TEXT --out FILE.safetensors [--model DIR] [--target-tokens first|all] [--strict]
 
@@ -11,8 +13,8 @@ Runs one forward and backward pass and writes every linear layer's gradient
 factors: h.{l}.{module}.x [n, in] (the layer inputs x_i) and h.{l}.{module}.delta
 [n, out] (the VJPs delta_i), so that dL/dW = x^T delta; plus logits [vocab] at the
 last prompt position and input_ids [n] (I32); under a reduced vocabulary the
-metadata "vocab" lists the GPT-2 id of every model id. Modules: attn.c_attn, attn.c_proj,
-mlp.c_fc (FF1), mlp.c_proj (FF2). Load in Python with
+metadata "vocab" lists the GPT-2 id of every model id. Modules: ${namesOf('attn_in')}, ${namesOf('attn_out')},
+${namesOf('ff_in')} (FF1), ${namesOf('ff_out')} (FF2). Load in Python with
 safetensors.torch.load_file(FILE).
 
   --prompt TEXT          the prompt
@@ -40,9 +42,10 @@ export const factorsCommand: Command = {
     reportWarnings(prepared.warnings, values.strict ?? false);
     const pass = GradientPass.fromPrepared(model, [prepared], { targetTokens: mode });
     try {
-      const tensors = await factorTensors(pass, 0);
-      const { loss } = (await pass.readOutputs())[0]!;
+      const { loss, logits } = (await pass.readOutputs())[0]!;
       const pair = pass.pairs[0]!;
+      checkFiniteLogits(logits, JSON.stringify(pair.prompt));
+      const tensors = await factorTensors(pass, 0);
       await files.stage(out, (temp) => writeSafetensorsNew(temp, tensors, { prompt: pair.prompt, target: pair.target, target_tokens: mode, loss: String(loss), ...(vocab ? { vocab: JSON.stringify(vocab) } : {}) }));
       await files.commit();
       console.log(`wrote ${tensors.length} tensors (${pair.ids.length} tokens, ${model.config.nLayer} layers) to ${out}; loss ${loss.toFixed(4)}`);

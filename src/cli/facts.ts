@@ -7,6 +7,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { Progress } from './progress.ts';
 import { defaultDataDir, readRecords } from './data.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';
+import { namesOf } from '../model/families/index.ts';
 
 /** Top-1 recall on the first `records` training records, and on as many held-out (val) records, with a progress line on stderr. */
 export async function factQuality(model: Model, tokenizer: Tokenizer, dataDir: string, records: number): Promise<FactQuality> {
@@ -26,10 +27,12 @@ async function writesWithProgress(model: Model, tokenizer: Tokenizer, trained: r
   return w;
 }
 
-/** The --records of the train command in the model's metadata; `fallback` for models made elsewhere. */
+/** The --records of the train command in the model's metadata; `fallback`, said on stderr, for models made elsewhere. */
 function trainedRecords(metadata: Readonly<Record<string, string>>, fallback: number): number {
   const m = /--records (\d+)/.exec(metadata.training ?? '');
-  return m ? Number(m[1]) : fallback;
+  if (m) return Number(m[1]);
+  process.stderr.write(`backward-lens: warning: the model's metadata does not say which records it trained on (no "training" entry); --writes takes them to be the first ${fallback}, as --records\n`);
+  return fallback;
 }
 
 const usage = `backward-lens facts [--model DIR] [--records N] [--data DIR] [--writes] [--json]
@@ -39,12 +42,14 @@ the first token of the answer, on the first N training records (prompt,
 locality_prompt, rephrase_prompt) and on the first N held-out validation records.
 This is the quality table of the default model's card.
 
-  --records N   how many records of each split (default 1000); the model is taken to
-                have trained on the first N training records, as the default did
+  --records N   how many records of each split (default 1000, at most the training
+                split's; the held-out row takes all of a smaller split, with a
+                warning); the model is taken to have trained on the first N
+                training records, as the default did, unless its metadata says
   --data DIR    the directory holding counterfact/ (default ../shared/data)
   --writes      also: per layer, how often the gradient of prompt -> target_new
                 writes the target, i.e. its first token is among the 5 least
-                probable tokens of LL(delta_n) of mlp.c_proj (paper Fig. 5/7), on
+                probable tokens of LL(delta_n) of FF2, ${namesOf('ff_out')} (paper Fig. 5/7), on
                 the trained records; rank 1 = least probable. Split by whether the
                 target token occurs in the training sentences at all (of every
                 record the model trained on, read from its metadata, even when
@@ -59,10 +64,13 @@ export const factsCommand: Command = {
     if (values.help) return void console.log(usage);
     const records = Number(values.records ?? 1000);
     if (!Number.isInteger(records) || records < 1) throw new UsageError(`--records must be a positive integer, got "${values.records}"`);
-    const { model, tokenizer, metadata } = await loadModel(values.model);
     const dataDir = values.data ?? defaultDataDir();
-    const q = await factQuality(model, tokenizer, dataDir, records);
     const train = readRecords(dataDir, 'train');
+    if (records > train.length) throw new UsageError(`--records ${records}: counterfact-train.json has ${train.length} records; choose at most ${train.length}`);
+    const heldOut = readRecords(dataDir, 'val').length;
+    if (records > heldOut) process.stderr.write(`backward-lens: warning: counterfact-val.json has ${heldOut} records, fewer than --records ${records}: the held-out row uses all ${heldOut}\n`);
+    const { model, tokenizer, metadata } = await loadModel(values.model);
+    const q = await factQuality(model, tokenizer, dataDir, records);
     const w = values.writes ? await writesWithProgress(model, tokenizer, train.slice(0, records), train.slice(0, trainedRecords(metadata, records))) : undefined;
     if (values.json) console.log(JSON.stringify(w ? { ...q, targetWrites: w } : q, null, 2));
     else console.log([formatQuality(q), ...(w ? ['', formatWrites(w)] : [])].join('\n'));

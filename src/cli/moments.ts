@@ -21,6 +21,8 @@ export interface MomentOptions {
   cache?: string;
   /** --data: a wiki.test.raw-like file. */
   data?: string;
+  /** The option that names `data`, for messages (eval's is --wikitext; default --data). */
+  dataFlag?: string;
   /** --tokens: at most this many (default: all the corpus has). */
   tokens?: number;
 }
@@ -50,20 +52,30 @@ export interface LayerMoment {
 
 /**
  * C for each layer: cached ones reused (said on stderr), the rest collected in one
- * batched sweep over the corpus and written. `recompute` forces collection (stats
- * with a --tokens that differs from the cache's).
+ * batched sweep over the corpus and written. A cache is reused when it answers what
+ * was asked: the data file (stats --data, eval --wikitext; by its sha256, or for a
+ * cache older than that record by its name) and the --tokens count, either as asked
+ * or as whole windows collect it (stats only). edit asks for neither, so takes any.
  */
-export async function layerMoments(loaded: LoadedModel, layers: readonly number[], opts: MomentOptions, recompute = false): Promise<Map<number, LayerMoment>> {
+export async function layerMoments(loaded: LoadedModel, layers: readonly number[], opts: MomentOptions): Promise<Map<number, LayerMoment>> {
   const { model, tokenizer } = loaded;
   const f = model.config.nInner;
+  const T = windowLength(model.config.nPositions);
+  if (opts.tokens !== undefined && opts.tokens < T) throw new UsageError(`--tokens ${opts.tokens}: the statistics are collected in windows of ${T} tokens; give at least ${T}`);
   const dir = await cacheDir(opts);
   const sha = await modelSha256(opts.model);
+  const flag = opts.dataFlag ?? '--data';
+  const dataSha = opts.data === undefined ? undefined : await fileSha256(opts.data).catch(() => { throw new UsageError(`cannot read ${opts.data}: pass ${flag} FILE, wikitext-2-raw/wiki.test.raw`); });
+  const sameData = (m: MomentMeta) => (m.corpus_sha256 === undefined ? m.corpus.startsWith(`${corpusName(opts.data!)}:`) : m.corpus_sha256 === dataSha);
+  const answers = (m: MomentMeta) =>
+    (dataSha === undefined || sameData(m)) &&
+    (opts.tokens === undefined || m.requested === String(opts.tokens) || m.tokens === Math.floor(opts.tokens / T) * T);
   const out = new Map<number, LayerMoment>();
   const missing: number[] = [];
   for (const layer of layers) {
     // A file for another model or layer throws StatsCacheError: one line, exit 2.
     const cached = await readMoment(dir, layer, sha, f);
-    if (cached && !(recompute && opts.tokens !== undefined && cached.meta.tokens !== opts.tokens)) {
+    if (cached && answers(cached.meta)) {
       process.stderr.write(`backward-lens: reusing statistics from ${momentFile(dir, layer)} (layer ${layer}, ${cached.meta.tokens} tokens of ${cached.meta.corpus})\n`);
       out.set(layer, { moment: Float64Array.from(cached.moment), meta: cached.meta, path: momentFile(dir, layer), reused: true });
     } else {
@@ -75,25 +87,49 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   await checkWritableDir(dir, '--cache');
 
   const dataFile = opts.data ?? defaultWikitextFile();
-  const text = wikitextStatsText(readWikitext(dataFile));
-  const T = windowLength(model.config.nPositions);
+  const which = `layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+  // The whole corpus is the slow part of a first rome/memit run: say so before it starts.
+  const sample = opts.tokens === undefined
+    ? `the whole corpus: the slow part of a first rome or memit run; \`backward-lens stats --layers ${missing.join(',')} --tokens 20480\` collects a smaller sample instead (docs/rome-memit.md)`
+    : `${opts.tokens} tokens`;
+  process.stderr.write(`backward-lens: no statistics for ${which} in ${dir} answer this run; collecting them once over ${sample}\n`);
+  const text = wikitextStatsText(readWikitext(dataFile, flag));
   const windows = textWindows(tokenizer, text, T, opts.tokens);
   if (windows.length === 0) throw new UsageError(`${dataFile}: no text after the perplexity's rows to collect statistics on (need at least ${T} tokens)`);
-  const corpus = `${dataFile.split('/').slice(-2).join('/')}: ${CORPUS_NOTE}; windows of ${T} tokens`;
-  process.stderr.write(`backward-lens: collecting statistics of FF2's input at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} over ${windows.length * T} tokens of ${CORPUS_NOTE}\n`);
+  const corpusSha = dataSha ?? (await fileSha256(dataFile));
+  const corpus = `${corpusName(dataFile)}: ${CORPUS_NOTE}; windows of ${T} tokens`;
+  process.stderr.write(`backward-lens: collecting statistics of FF2's input at ${which} over ${windows.length * T} tokens of ${CORPUS_NOTE}\n`);
   const progress = new Progress(windows.length * T);
   const started = performance.now();
+  let estimated = false;
   const { moments, tokens } = await secondMoments(model, windows, missing, {
-    onProgress: (p) => progress.update(p.tokens, `tokens (${Math.round(p.tokens / ((performance.now() - started) / 1000))} tokens/s)`),
+    onProgress: (p) => {
+      const seconds = (performance.now() - started) / 1000;
+      const rate = p.tokens / seconds;
+      // Queued GPU work finishes later: estimate from the first sums read back.
+      if (!estimated && p.flushed > 0 && p.flushed < p.total) {
+        estimated = true;
+        const measured = p.flushed / seconds;
+        process.stderr.write(`backward-lens: about ${minutes((p.total - p.flushed) / measured)} to go at ${Math.round(measured)} tokens/s\n`);
+      }
+      progress.update(p.tokens, `tokens (${Math.round(rate)} tokens/s)`);
+    },
   });
   progress.done();
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`backward-lens: ${tokens} tokens in ${seconds.toFixed(1)} s (${Math.round(tokens / seconds)} tokens/s)\n`);
   for (const layer of missing) {
-    const meta: MomentMeta = { model_sha256: sha, layer, corpus, tokens, dtype: 'F32 (summed in float64)' };
+    const meta: MomentMeta = { model_sha256: sha, layer, corpus, corpus_sha256: corpusSha, tokens, requested: String(opts.tokens ?? 'all'), dtype: 'F32 (summed in float64)' };
     const path = await writeMoment(dir, moments.get(layer)!, f, meta);
     process.stderr.write(`backward-lens: wrote ${path}\n`);
     out.set(layer, { moment: moments.get(layer)!, meta, path, reused: false });
   }
   return out;
 }
+
+function minutes(seconds: number): string {
+  return seconds < 90 ? `${Math.ceil(seconds)} s` : `${Math.round(seconds / 60)} min`;
+}
+
+/** How the cache's `corpus` names its file: the last two parts of the path. */
+const corpusName = (file: string): string => file.split('/').slice(-2).join('/');

@@ -92,7 +92,8 @@ export class OutputSet {
   }
 }
 
-export const textWriter = (text: string): OutputWriter => (temp) => writeFile(temp, text, { flag: 'wx', flush: true });
+/** Text, or text in pieces (a report larger than one string may be). */
+export const textWriter = (text: string | Iterable<string>): OutputWriter => (temp) => writeFile(temp, text, { flag: 'wx', flush: true });
 
 /** One text file written atomically (an output set of one). */
 export async function writeTextAtomic(path: string, text: string, flag = 'output'): Promise<void> {

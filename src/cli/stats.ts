@@ -5,10 +5,11 @@ import { parseLayers, expandLayers } from './analyze.ts';
 import { checkWritableDir } from './output-dir.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';
 import { cacheDir, CORPUS_NOTE, layerMoments } from './moments.ts';
+import { namesOf } from '../model/families/index.ts';
 
 const usage = `backward-lens stats --layers L [--model DIR] [--data FILE] [--tokens N] [--cache DIR]
 
-Collects C = E[k kᵀ], the second moment of FF2's input k (mlp.c_proj's input, the
+Collects C = E[k kᵀ], the second moment of FF2's input k (${namesOf('ff_out')}'s input, the
 GELU output, width 4d) at each layer: the key statistics ROME and MEMIT whiten their
 updates with. Batched forward passes on the engine, kᵀk summed on the GPU.
 
@@ -16,15 +17,17 @@ Corpus: ${CORPUS_NOTE}.
 The statistics never see the perplexity's text.
 
 Each layer is cached as DIR/mom2-layer{L}.safetensors (F32, metadata: sha256 of the
-model's weights file, layer, corpus, token count, dtype). A second run reuses it; a
+model's weights file, layer, corpus and its sha256, token count, dtype). A second
+run reuses it unless it asks for another --data file or another --tokens count; a
 file made for another model or layer is refused. edit and eval with rome or memit
-read the same cache (and collect what is missing).
+read the same cache, whatever its corpus and count (and collect what is missing).
 
   --layers L      layers, e.g. 2 or 0-3 or 1,3
   --model DIR     config.json + model.safetensors (default: the embedded model)
   --data FILE     wiki.test.raw-like text (default ../shared/data/wikitext-2-raw/wiki.test.raw);
                   the text after its first 100 rows of >= 30 characters is used
-  --tokens N      at most N tokens (default: all the corpus has)
+  --tokens N      at most N tokens, in whole windows of the context (64 tokens for
+                  the embedded model; default: all the corpus has)
   --cache DIR     where the statistics live (default: stats/ beside the model)
 
 Example:
@@ -48,7 +51,7 @@ export const statsCommand: Command = {
     if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) await checkWritableDir(dir, '--cache');
     const loaded = await loadModel(v.model);
     const layers = expandLayers(ranges, loaded.model.config.nLayer);
-    const moments = await layerMoments(loaded, layers, opts, true);
+    const moments = await layerMoments(loaded, layers, opts);
     console.log(`statistics of FF2's input (${loaded.model.config.nInner} x ${loaded.model.config.nInner}) in ${dir}:`);
     for (const [layer, m] of moments) console.log(`  layer ${layer}: ${m.path} (${m.meta.tokens} tokens, ${m.reused ? 'reused' : 'collected'})`);
     console.log(`corpus: ${CORPUS_NOTE}`);

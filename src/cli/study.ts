@@ -13,6 +13,9 @@ import { parseModules } from './analyze.ts';
 import { checkOutputDir, writeDirAtomic } from './output-dir.ts';
 import { writeTextAtomic } from './output-file.ts';
 import { Progress } from './progress.ts';
+import { relativeTo } from './relative-path.ts';
+import { ROLES } from '../model/config.ts';
+import { namesOf } from '../model/families/index.ts';
 
 const usage = `backward-lens study --out DIR [options]
 
@@ -30,7 +33,7 @@ Per layer and module it computes:
   Figs. 6, 16  mean and median ‖δ_i‖ per layer × segment
   Fig. 17      mean and median ‖x_i‖ per layer × segment
   Fig. 7       the target's rank from the bottom of LL(δ_i) per layer × segment
-               (attn.c_proj and FF2; δ_i of norm 0 left out)
+               (attn_out and FF2; δ_i of norm 0 left out)
   Figs. 18-21  per layer, split by whether the model's answer was the true one:
                the target's and the original answer's rank in FF2's δ_n
                (from the bottom) and in FF1's x_n (from the top)
@@ -42,7 +45,7 @@ Per layer and module it computes:
   --records SPEC     0-based record indices, e.g. 0-499 or 0,5,10-19; ids (case_id or
                      known_id) as case:2,3,8-12; or all
                      (default 0-999: the records the default model trained on)
-  --modules LIST     default all: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj
+  --modules LIST     default all: attn_in, attn_out, ff_in, ff_out (${ROLES.map(namesOf).join(', ')})
                      (Figs. 18-21 need both MLP modules)
   --normalized       normalized logit lens, LL(v/‖v‖) (App. F)
   --batch N          prompts per forward/backward pass (default 16)
@@ -99,7 +102,7 @@ export const studyCommand: Command = {
     const seconds = (performance.now() - started) / 1000;
     const doc = studyDocument({
       model: modelInfo(values.model, model),
-      data: { file, layout, records: spec, selected: selected.length, studied: outcome.studied, skipped: outcome.skipped, repeatedSubject: outcome.repeatedSubject, tokenWarnings: outcome.tokenWarnings.length },
+      data: { file: relativeTo(out, file), layout, records: spec, selected: selected.length, studied: outcome.studied, skipped: outcome.skipped, repeatedSubject: outcome.repeatedSubject, tokenWarnings: outcome.tokenWarnings.length },
       settings: { modules: outcome.modules, normalized: values.normalized ?? false, batch },
       aggregates: outcome.aggregates,
       seconds,

@@ -11,6 +11,8 @@ import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } fr
 import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitextRows } from './data.ts';
 import { writeTextAtomic } from './output-file.ts';
 import { checkWritableDir } from './output-dir.ts';
+import { relativeTo } from './relative-path.ts';
+import { namesOf } from '../model/families/index.ts';
 
 const KINDS: readonly EditKind[] = ['shift', 'sgd', 'adam'];
 const b = (k: EditKind) => `${SWEEP_BOUNDS[k].lo}-${SWEEP_BOUNDS[k].hi}`;
@@ -21,7 +23,7 @@ const usage = `backward-lens sweep --out DIR [--model DIR] [--data FILE] [--reco
 
 For each record, method and layer: the smallest learning rate eta that makes the
 first token of target_new the top-1 next token after the prompt (one forward pass
-shift, one SGD step, one Adam step on that layer's mlp.c_proj), by bisection on a
+shift, one SGD step, one Adam step on that layer's FF2, ${namesOf('ff_out')}), by bisection on a
 log scale, and the WikiText perplexity of the model edited at that eta (App. G.1,
 Fig. 24). Bounds: shift ${b('shift')}, sgd ${b('sgd')}, adam ${b('adam')}; the upper
 bound is tried first (no eta when it fails), then the lower (eta = lower bound when
@@ -64,6 +66,8 @@ export const sweepCommand: Command = {
     const methods = (v.methods ?? KINDS.join(',')).split(',') as EditKind[];
     const unknown = methods.find((m) => !KINDS.includes(m));
     if (unknown !== undefined) throw new UsageError(`--methods: unknown method "${unknown}"; choose from ${KINDS.join(', ')}`);
+    const twice = methods.find((m, i) => methods.indexOf(m) !== i);
+    if (twice !== undefined) throw new UsageError(`--methods: ${twice} is given twice`);
     const tolerance = Number(v.tolerance ?? SWEEP_TOLERANCE);
     if (!(tolerance > 0 && tolerance < 10)) throw new UsageError(`--tolerance must be a number between 0 and 10, got "${v.tolerance}"`);
     const rowsWanted = Number(v['wikitext-rows'] ?? 100);
@@ -89,8 +93,8 @@ export const sweepCommand: Command = {
       process.stderr.write(`${done}/${total} cells (record ${c.index}, ${c.method}, layer ${c.layer}: eta ${c.eta ?? 'none'}) | ${perMin.toFixed(1)} cells/min | ETA ${((total - done) / perMin).toFixed(1)} min\n`);
     });
     const summary = summarizeSweep(cells, methods, layers);
-    const settings = { model: v.model ?? 'default', data: dataFile, records: recordsSpec, methods, layers, tolerance, bounds: Object.fromEntries(methods.map((m) => [m, SWEEP_BOUNDS[m]])), wikitextRows: texts?.length ?? 0 };
-    const header = [`# Learning-rate sweep (App. G.1, Fig. 24): ${settings.model}`, '', `Records ${recordsSpec} of ${dataFile}; tolerance ${tolerance}; perplexity over ${settings.wikitextRows} WikiText rows.`, '', '```', `backward-lens sweep ${argv.join(' ')}`, '```'];
+    const settings = { model: v.model ?? 'default', data: relativeTo(out, dataFile), records: recordsSpec, methods, layers, tolerance, bounds: Object.fromEntries(methods.map((m) => [m, SWEEP_BOUNDS[m]])), wikitextRows: texts?.length ?? 0 };
+    const header = [`# Learning-rate sweep (App. G.1, Fig. 24): ${settings.model}`, '', `Records ${recordsSpec} of ${settings.data}; tolerance ${tolerance}; perplexity over ${settings.wikitextRows} WikiText rows.`, '', '```', `backward-lens sweep ${argv.join(' ')}`, '```'];
     if (!existsSync(out)) mkdirSync(out);
     await writeTextAtomic(files[0]!, `${JSON.stringify({ version: 1, ...settings, summary, cells }, null, 2)}\n`);
     await writeTextAtomic(files[1]!, sweepTable(summary, header));

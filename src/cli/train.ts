@@ -2,11 +2,12 @@
 // facts read from ../shared/data at run time. Checkpoints every few hundred steps so a
 // stopped run resumes with --resume and continues bit-for-bit on the same data order.
 import { appendFile, rm, writeFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { readAll, upload } from '../gpu/buffers.ts';
 import { getEngine } from '../gpu/engine.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import type { ModelConfig } from '../model/config.ts';
+import { parameterShapes, type ModelConfig } from '../model/config.ts';
 import { gpt2 as gpt2Family, gpt2Config, type Gpt2Sizes } from '../model/families/gpt2.ts';
 import { Model } from '../model/model.ts';
 import { fileSource, writeSafetensorsFile } from '../model/node-file.ts';
@@ -154,6 +155,29 @@ async function loadCheckpoint(k: Kernels, dir: string, config: ModelConfig, hype
   }
 }
 
+/**
+ * Refuses, before the output directory exists, a model that cannot be trained here:
+ * training keeps at least weights, gradients and Adam's two moments, 16 bytes a
+ * parameter, and each tensor starts as one typed array on the host.
+ */
+function checkFits(config: ModelConfig): void {
+  const shapes = [...parameterShapes(config)];
+  const count = (shape: readonly number[]) => shape.reduce((x, y) => x * y, 1);
+  const params = shapes.reduce((n, [, shape]) => n + count(shape), 0);
+  const [largest, shape] = shapes.reduce((a, b) => (count(b[1]) > count(a[1]) ? b : a));
+  const arch = `--layers ${config.nLayer} --embd ${config.nEmbd} --context ${config.nPositions}`;
+  const gb = (bytes: number) => `${(bytes / 1e9).toPrecision(3)} GB`;
+  if (count(shape) > MAX_TYPED_ARRAY) {
+    throw new UsageError(`${arch}: ${gpt2Family.checkpointName(largest)} [${shape.join(', ')}] has ${count(shape)} elements, more than one array can hold (${MAX_TYPED_ARRAY}); choose a smaller --embd`);
+  }
+  if (16 * params > totalmem()) {
+    throw new UsageError(`${arch}: ${params} parameters need at least ${gb(16 * params)} to train (weights, gradients, Adam's moments), more than this machine's ${gb(totalmem())}; choose a smaller --embd or --layers`);
+  }
+}
+
+// V8's largest typed array on 64-bit machines.
+const MAX_TYPED_ARRAY = 2 ** 32;
+
 /** The command that continues this run: the same options plus --resume. */
 function resumeCommand(argv: readonly string[]): string {
   const quote = (s: string) => (/^[\w./=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -197,6 +221,7 @@ async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
   const hyper: TrainHyper = { ...a.hyper, totalSteps: stepsPerEpoch * a.epochs };
   const meta = { config: JSON.stringify(sizes), hyper: JSON.stringify(hyper), seed: String(a.seed), records: String(a.records), batch: String(a.batch) };
 
+  checkFits(config);
   const k = await getEngine();
   const dir = startTrainDir(a.out, a.resume);
   process.stderr.write(`backward-lens train: ${k.gpu.adapterName}; ${records.length} records, ${seqs.length} sentences, ${lengths.reduce((x, y) => x + y, 0)} tokens, vocab ${vocab.length}\n`);

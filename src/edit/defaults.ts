@@ -1,7 +1,7 @@
 // Documented edit defaults per model (README "edit", weights/default/MODEL_CARD.md).
 // The paper gives the forward pass shift's setting for GPT2-xl only (layer 35,
 // eta 0.24); the embedded default model's values come from the sweep in
-// scripts/edit-defaults.ts. Other models need --layers and --lr.
+// bench/experiments/edit-defaults.ts. Other models need --layers and --lr.
 import type { ModelConfig } from '../model/config.ts';
 import type { EditMethod } from './types.ts';
 

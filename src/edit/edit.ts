@@ -23,9 +23,11 @@ export async function edit(model: Model, tokenizer: Tokenizer, pairs: readonly E
   let shifts = pairs.map(() => 0);
   if (s.method === 'shift') {
     ({ passes: steps, shifts } = await forwardPassShift(model, prepared, s.layers, s.lr, s.steps));
-  } else {
-    losses = s.method === 'sgd' ? await sgd(model, prepared, s.layers, roles, s.lr, s.steps) : await adam(model, prepared, s.layers, s.lr, s.steps);
+  } else if (s.method === 'sgd') {
+    losses = await sgd(model, prepared, s.layers, roles, s.lr, s.steps);
     steps = losses.length;
+  } else {
+    ({ losses, steps } = await adam(model, prepared, s.layers, s.lr, s.steps));
   }
   return { spec: s, steps, losses, shifts, changes: await weightChanges(model) };
 }

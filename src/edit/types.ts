@@ -48,7 +48,7 @@ export interface EditResult {
   };
   /** Forward passes (shift) or optimiser steps (sgd, adam) actually run. */
   steps: number;
-  /** sgd, adam: the loss before each step (sum of NLLs for sgd; MEMIT's mean NLL for adam). */
+  /** sgd, adam: the loss before each step (sum of NLLs for sgd; MEMIT's mean NLL for adam); adam's run that stops below 1e-2 ends with the loss it did not step on. */
   losses: number[];
   /** shift: per pair, how many times it was shifted (0: its target already was the top-1 token). */
   shifts: number[];

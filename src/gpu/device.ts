@@ -109,10 +109,20 @@ async function findNodeGpu(): Promise<Gpu> {
   throw new NoAdapterError(`no WebGPU adapter found: ${INSTALL_HINT}; \`backward-lens doctor\` lists what was tried`);
 }
 
+let keepNativeWarnings = true;
+
+/** Drops Dawn's known limit notices from stderr while adapters are requested (the CLI, unless --debug). */
+export function filterNativeWarnings(on: boolean): void {
+  keepNativeWarnings = !on;
+}
+
 export async function requestNodeAdapter(create: (flags: string[]) => GPU): Promise<GPUAdapter | null> {
   const gpu = create([]);
   keepAlive.push(gpu);
-  return gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const request = () => gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (keepNativeWarnings) return request();
+  const { quietNative } = await import('./native-stderr.ts');
+  return quietNative(request);
 }
 
 export function isSoftware(info: GPUAdapterInfo): boolean {

@@ -2,7 +2,7 @@
 import type { Kernels } from './kernels.ts';
 import { f32 } from './kernels.ts';
 import { MATMUL } from './sources.ts';
-import type { WeightType } from '../tensor.ts';
+import type { WeightLayout, WeightType } from '../tensor.ts';
 
 export interface GemmArgs {
   A: GPUBuffer;
@@ -57,4 +57,14 @@ export function gemm(k: Kernels, g: GemmArgs): void {
     TRANS_A: g.transA ? 1 : 0,
     TRANS_B: g.transB ? 1 : 0,
   });
+}
+
+/**
+ * W <- beta W + alpha A^T B, a sum of outer products a_i b_i^T (a_i rows of A [n, in],
+ * b_i rows of B [n, out]), written in W's own layout: W [in, out] gets A^T B, W [out,
+ * in] gets B^T A. A gradient's factors, the shift's and ROME's updates all have this form.
+ */
+export function addOuterProducts(k: Kernels, W: GPUBuffer, layout: WeightLayout, A: GPUBuffer, B: GPUBuffer, n: number, inDim: number, outDim: number, alpha: number, beta: number): void {
+  const outIn = layout === 'out_in';
+  gemm(k, { A: outIn ? B : A, B: outIn ? A : B, C: W, M: outIn ? outDim : inDim, N: outIn ? inDim : outDim, K: n, transA: true, alpha, beta });
 }

@@ -127,6 +127,9 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
         return {
           module: model.family.modules[role],
           rank: ranks[i]!.rank,
+          // JSON has no Infinity: a dropped value of exactly 0 is the widest margin there is.
+          rankMargin: ranks[i]!.margin === Infinity ? Number.MAX_VALUE : ranks[i]!.margin,
+          rankAmbiguous: ranks[i]!.ambiguous,
           singularValues: Array.from(ranks[i]!.singularValues),
           x: view(norms[2 * i]!, projections.get(`${i}.x`), false),
           delta: view(norms[2 * i + 1]!, projections.get(`${i}.delta`), true),

@@ -32,6 +32,10 @@ export interface ModuleView {
   readonly outDim: number;
   /** Exact rank of the gradient X^T Delta (Lemma 4.1). */
   readonly rank: number;
+  /** The rank decision's gap ratio (RankResult.margin); null when no singular value was dropped. */
+  readonly rankMargin: number | null;
+  /** A singular value sits within 1e-9..1e-7 of the largest, near float32's threshold: the rank may be off by one. */
+  readonly rankAmbiguous: boolean;
   readonly singularValues: readonly number[];
   /** Per row that gets gradient: the prompt tokens, then the `forced` target tokens. */
   readonly x: readonly VectorView[];

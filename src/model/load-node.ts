@@ -4,7 +4,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Kernels } from '../gpu/kernels.ts';
-import { BadModelError } from './config.ts';
+import { BadModelError, type ModelConfig } from './config.ts';
+import { readConfig as configOf } from './families/index.ts';
 import { loadModelFrom, type LoadedModel } from './load.ts';
 import { fileSource } from './node-file.ts';
 import { pickleRefusal } from './safetensors.ts';
@@ -68,6 +69,12 @@ export async function modelFiles(path: string): Promise<ModelFiles> {
   }
   const shards = basename(weights) === INDEX ? await shardsOf(weights) : [weights];
   return configPath && (await exists(configPath)) ? { weights, shards, config: configPath } : { weights, shards };
+}
+
+/** A model's config.json, when it has one: enough to choose documented defaults before the weights load. */
+export async function readModelConfig(path: string): Promise<ModelConfig | undefined> {
+  const files = await modelFiles(path);
+  return files.config ? configOf(await readJson(files.config), files.config) : undefined;
 }
 
 export async function loadModelPath(k: Kernels, path: string): Promise<LoadedModel> {

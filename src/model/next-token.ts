@@ -4,7 +4,7 @@
 // on the CPU (k and one rank per prompt are cheap next to the pass).
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
-import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { promptIds, type Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { Model } from './model.ts';
 
 export interface TokenChance {
@@ -46,7 +46,7 @@ export async function predictNext(model: Model, tokenizer: Tokenizer, sequences:
 
 /** The k most probable next tokens after `prompt`. */
 export async function nextTokens(model: Model, tokenizer: Tokenizer, prompt: string, k = 5): Promise<TokenChance[]> {
-  return (await predictNext(model, tokenizer, [tokenizer.encode(prompt)], k))[0]!.top;
+  return (await predictNext(model, tokenizer, [promptIds(tokenizer, prompt)], k))[0]!.top;
 }
 
 /** Ids of the k largest scores, largest first; ties go to the lower id. */

@@ -4,7 +4,7 @@
 // Rows are q (H heads) | k (KV heads) | v (KV heads); hd = row width / (H + 2KV), so it
 // may differ from d / H. Query head h reads key/value head floor(h / (H/KV)); scores
 // are scaled by 1/sqrt(hd). Backward sums each key/value head's gradient over its
-// group. KV = H is GPT-2's c_attn layout and runs the very same arithmetic as before.
+// group. KV = H is GPT-2's fused q|k|v layout and runs the very same arithmetic as before.
 import type { Tape } from '../autograd/tape.ts';
 import { f32, grid1d, type Param } from '../gpu/kernels.ts';
 import { ATTENTION } from '../gpu/sources.ts';

@@ -7,9 +7,9 @@
 //   layout 'out_in': W is [out, in] (nn.Linear), read transposed by the matmul, so
 //   z = x W^T and dx = Delta W; a 16-bit W stays packed either way. The factors
 //   carry the layout so the dense gradient and applyUpdate come out in W's shape.
-import { LinearFactors, type WeightLayout } from '../autograd/factors.ts';
+import { LinearFactors } from '../autograd/factors.ts';
 import type { Tape } from '../autograd/tape.ts';
-import { weightType, type Tensor } from '../tensor.ts';
+import { weightType, type Tensor, type WeightLayout } from '../tensor.ts';
 import { gemm } from '../gpu/gemm.ts';
 
 export type { WeightLayout };

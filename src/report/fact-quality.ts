@@ -16,7 +16,7 @@ export function formatQuality(q: FactQuality): string {
 }
 
 export function formatWrites(w: WritesReport): string {
-  const cell = (x: LayerWrites) => `${x.hits} / ${x.total} (${(100 * x.rate).toFixed(1)} %), median rank ${x.medianRank}`;
+  const cell = (x: LayerWrites) => (x.total === 0 ? 'no records' : `${x.hits} / ${x.total} (${(100 * x.rate).toFixed(1)} %), median rank ${x.medianRank}`);
   return [
     `| layer | target_new in bottom-${w.k} of FF2 delta_n: token seen in training | token never in the training text |`,
     '|---|---|---|',

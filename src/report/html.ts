@@ -13,7 +13,7 @@ import { linePlot, type Series } from './plot.ts';
 import { formatNeuronView } from './neurons.ts';
 import type { NeuronView } from '../lens/neurons/types.ts';
 import { cssColor, needsLightText, rampColor, unit } from './scale.ts';
-import { BLANK_NOTE, gridColumns, gridsOf, hasBlank, layerSummaries, type Grid } from './views.ts';
+import { AMBIGUOUS_NOTE, BLANK_NOTE, gridColumns, gridsOf, hasBlank, layerSummaries, rankText, type Grid } from './views.ts';
 
 const MODULE_COLORS: Record<Role, string> = { attn_in: '#1f77b4', attn_out: '#2ca02c', ff_in: '#9467bd', ff_out: '#d62728' };
 const LEGEND_TICKS = 5;
@@ -132,7 +132,7 @@ function rankTable(a: Analysis): string {
   const modules = layers[0]?.ranks.map((r) => r.module) ?? [];
   return `<table class="ranks"><caption>Exact rank of the weight gradient XᵀΔ (at most the ${a.tokens.length + a.forced.length} rows that get gradient)</caption>
 <tr><th>layer</th>${modules.map((m) => `<th>${m}</th>`).join('')}</tr>
-${layers.map((l) => `<tr><th>${l.layer}</th>${l.ranks.map((r) => `<td>${r.rank}</td>`).join('')}</tr>`).join('\n')}</table>`;
+${layers.map((l) => `<tr><th>${l.layer}</th>${l.ranks.map((r) => `<td>${rankText(r)}</td>`).join('')}</tr>`).join('\n')}</table>${layers.some((l) => l.ranks.some((r) => r.ambiguous)) ? `<p class="help">${esc(AMBIGUOUS_NOTE)}</p>` : ''}`;
 }
 
 function kb(bytes: number): string {

@@ -42,5 +42,25 @@ export function report(model: ModelInfo, results: readonly Analysis[], neurons?:
 }
 
 export function renderJson(r: Report): string {
-  return `${JSON.stringify(r, null, 1)}\n`;
+  return [...jsonChunks(r)].join('');
+}
+
+/**
+ * The text of JSON.stringify(r, null, 1) plus a newline, one result at a time: a
+ * --pairs file of thousands makes a report longer than one string may be.
+ */
+export function* jsonChunks(r: Report): Generator<string> {
+  const nested = (value: unknown, pad: string) => JSON.stringify(value, null, 1).replace(/\n/g, `\n${pad}`);
+  const list = function* (key: string, items: readonly unknown[]): Generator<string> {
+    yield ` ${JSON.stringify(key)}: [`;
+    for (let i = 0; i < items.length; i++) yield `${i ? ',' : ''}\n  ${nested(items[i], '  ')}`;
+    yield items.length ? '\n ]' : ']';
+  };
+  yield `{\n "version": ${JSON.stringify(r.version)},\n "model": ${nested(r.model, ' ')},\n`;
+  yield* list('results', r.results);
+  if (r.neurons) {
+    yield ',\n';
+    yield* list('neurons', r.neurons);
+  }
+  yield '\n}\n';
 }

@@ -2,9 +2,10 @@
 // Fig. 5/11 (rows = layers, the last on top; columns = prompt tokens), shaded by
 // norm when colour is on, then the answer, the loss and a per-layer table.
 import type { Analysis } from '../lens/types.ts';
+import { displayText } from '../tokenizer/bytes.ts';
 import { num, prob, quoted } from './format.ts';
 import { needsLightText, rampColor, unit, type Rgb } from './scale.ts';
-import { BLANK_NOTE, gridColumns, gridsOf, hasBlank, layerSummaries, type Grid, type LayerSummary } from './views.ts';
+import { AMBIGUOUS_NOTE, BLANK_NOTE, gridColumns, gridsOf, hasBlank, layerSummaries, rankText, type Grid, type LayerSummary } from './views.ts';
 import { cut, displayWidth, fit } from './width.ts';
 
 export type ColorMode = 'none' | '256' | 'truecolor';
@@ -23,7 +24,7 @@ const LEGEND_STEPS = 6;
 
 export function renderTerminal(a: Analysis, opts: TerminalOptions): string {
   const width = opts.cellWidth ?? 10;
-  const lines = [`${quoted(a.prompt)} → ${quoted(a.target)}`, ''];
+  const lines = [`${quoted(displayText(a.prompt))} → ${quoted(displayText(a.target))}`, ''];
   const grids = gridsOf(a);
   for (const grid of grids) lines.push(...renderGrid(a, grid, width, opts.color), '');
   if (grids.length === 0) lines.push('(no grid: the analysis has neither FF2 nor FF1)', '');
@@ -69,7 +70,7 @@ function summary(a: Analysis): string[] {
   const columns: { head: string; cell: (l: LayerSummary) => string }[] = [
     { head: 'layer', cell: (l) => String(l.layer) },
     ...(hasFf2 ? [{ head: 'target rank in FF2 δ_n', cell: (l: LayerSummary) => String(l.targetRank ?? '') }] : []),
-    ...modules.map((m, j) => ({ head: `rank ${m}`, cell: (l: LayerSummary) => String(l.ranks[j]!.rank) })),
+    ...modules.map((m, j) => ({ head: `rank ${m}`, cell: (l: LayerSummary) => rankText(l.ranks[j]!) })),
   ];
   const widths = columns.map((c) => Math.max(c.head.length, ...layers.map((l) => c.cell(l).length)));
   const line = (cells: string[]) => cells.map((s, j) => fit(s, widths[j]!, 'right')).join('  ');
@@ -78,6 +79,7 @@ function summary(a: Analysis): string[] {
     `rank: exact rank of the weight gradient XᵀΔ (at most n; 1 where only the last token gets gradient)`,
     line(columns.map((c) => c.head)),
     ...layers.map((l) => line(columns.map((c) => c.cell(l)))),
+    ...(layers.some((l) => l.ranks.some((r) => r.ambiguous)) ? [AMBIGUOUS_NOTE] : []),
   );
   return lines;
 }

@@ -89,8 +89,8 @@ export interface LayerSummary {
   readonly originalRank?: number;
   /** ‖δ_n‖ at the last prompt token, per analysed module. */
   readonly lastDeltaNorms: readonly { module: string; norm: number }[];
-  /** Exact gradient rank, per analysed module. */
-  readonly ranks: readonly { module: string; rank: number }[];
+  /** Exact gradient rank, per analysed module; ambiguous when decided near the threshold. */
+  readonly ranks: readonly { module: string; rank: number; ambiguous: boolean }[];
 }
 
 /** Per layer, the last layer first. */
@@ -104,7 +104,7 @@ export function layerSummaries(a: Analysis): LayerSummary[] {
       ...(ff2?.targetRank !== undefined ? { targetRank: ff2.targetRank } : {}),
       ...(ff2?.originalRank !== undefined ? { originalRank: ff2.originalRank } : {}),
       lastDeltaNorms: modules.map((m) => ({ module: m.module, norm: m.delta[last]!.norm })),
-      ranks: modules.map((m) => ({ module: m.module, rank: m.rank })),
+      ranks: modules.map((m) => ({ module: m.module, rank: m.rank, ambiguous: m.rankAmbiguous })),
     };
   });
 }
@@ -112,3 +112,9 @@ export function layerSummaries(a: Analysis): LayerSummary[] {
 function byLayerDescending(a: Analysis): { layerIndex: number }[] {
   return a.layers.map((l, layerIndex) => ({ layer: l.layer, layerIndex })).sort((x, y) => y.layer - x.layer);
 }
+
+/** A rank as the reports print it: `?` marks one decided near the threshold. */
+export const rankText = (r: { rank: number; ambiguous: boolean }): string => `${r.rank}${r.ambiguous ? '?' : ''}`;
+
+/** The reports' note under a rank table with an ambiguous rank. */
+export const AMBIGUOUS_NOTE = '?: a singular value of XᵀΔ lies within 1e-9..1e-7 of the largest, near float32\'s threshold: the rank may be off by one';

@@ -4,17 +4,15 @@
 // the two coincide.
 import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
-import { BadInputError } from '../errors.ts';
+import { checkId, concatBytes, displayBytes, lenientUtf8, TokenizerError } from './bytes.ts';
 import { encodeLong } from './bpe-long.ts';
-import type { EncodedPart, Tokenizer } from './tokenizer.ts';
+import type { EncodedPart, TargetParts, Tokenizer } from './tokenizer.ts';
+
+export { TokenizerError };
 
 const GPT2_VOCAB_SIZE = 50257;
 /** <|endoftext|>: GPT-2 begins and ends a text with it. */
 const END_OF_TEXT = 50256;
-
-export class TokenizerError extends BadInputError {
-  override name = 'TokenizerError';
-}
 
 // Building either table parses ~1 MB of base64 ranks (~100 ms), so both are made
 // on first use and shared by every Tokenizer.
@@ -78,63 +76,12 @@ function base64Bytes(b64: string): Uint8Array {
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 }
 
-const lenientUtf8 = new TextDecoder('utf-8');
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Length of the valid UTF-8 character starting at bytes[i], or 0 if none does. */
-function utf8CharLength(bytes: Uint8Array, i: number): number {
-  const lead = bytes[i]!;
-  const n = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
-  if (n === 0 || i + n > bytes.length) return 0;
-  try {
-    // The platform decoder already rejects overlong forms, surrogates and stray bytes.
-    strictUtf8.decode(bytes.subarray(i, i + n));
-    return n;
-  } catch {
-    return 0;
-  }
-}
-
-const hexByte = (b: number): string => `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`;
-
-const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\t': '\\t', '\r': '\\r', '\\': '\\\\' };
-
-// Controls, invisible format characters and line separators would break or hide in a
-// one-line display, so they are shown as their bytes.
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-
-/** One-line rendering of arbitrary bytes; see Tokenizer.tokenText. */
-function displayBytes(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length;) {
-    const n = utf8CharLength(bytes, i);
-    const char = bytes.subarray(i, i + Math.max(n, 1));
-    const text = n > 0 ? lenientUtf8.decode(char) : '';
-    out += NAMED_ESCAPES[text] ?? (n === 0 || UNPRINTABLE.test(text) ? Array.from(char, hexByte).join('') : text);
-    i += char.length;
-  }
-  return out;
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
-}
-
 /** Widens [start, end) to whole UTF-8 characters so a token cut mid-character names the character. */
 function characterSpan(bytes: Uint8Array, start: number, end: number): Uint8Array {
   const isContinuation = (i: number): boolean => (bytes[i]! & 0xc0) === 0x80;
   while (start > 0 && isContinuation(start)) start--;
   while (end < bytes.length && isContinuation(end)) end++;
   return bytes.subarray(start, end);
-}
-
-function checkId(id: number, size: number, kind: string): void {
-  if (!Number.isInteger(id) || id < 0 || id >= size) {
-    throw new TokenizerError(`${kind} id ${id} is out of range: expected an integer in [0, ${size}); pass ids produced by this tokenizer`);
-  }
 }
 
 function validateVocab(vocab: readonly number[]): void {
@@ -195,6 +142,22 @@ export class Gpt2Tokenizer implements Tokenizer {
   encodeParts(text: string): EncodedPart[] {
     const { bytes } = tokenBytesTable();
     return this.gpt2Parts(text).map(({ gpt2, ids, spelled }) => ({ text: displayBytes(bytes[gpt2]!), ids, spelled }));
+  }
+
+  /** GPT-2 adds no BOS to a prompt (Hugging Face's GPT-2 tokenizer neither). */
+  promptParts(prompt: string): EncodedPart[] {
+    return this.encodeParts(prompt);
+  }
+
+  /** The target on its own: GPT-2 words carry the space before them, so " Paris" is one token whatever precedes it. */
+  targetParts(_prompt: string, target: string): TargetParts {
+    return { parts: this.encodeParts(target) };
+  }
+
+  /** Every id but <|endoftext|>, r50k's one special token. */
+  isReal(id: number): boolean {
+    checkId(id, this.vocabSize, 'model token');
+    return id !== this.bos;
   }
 
   /** GPT-2 words carry the space before them: an answer follows a prompt as " " + answer. */

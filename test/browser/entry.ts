@@ -2,9 +2,9 @@
 // the browser's own WebGPU (navigator.gpu, not Dawn-in-Node) and leaves the outcome
 // on window, where the driver polls it.
 import { getEngine } from '../../src/gpu/engine.ts';
-import { llamaKernelCases } from '../engine/llama.cases.ts';
-import { attentionCases } from '../kernels/layers.cases.ts';
-import { matmulCases } from '../kernels/matmul.cases.ts';
+import { llamaKernelCases } from '../engine/kernels/llama.cases.ts';
+import { attentionCases } from '../engine/kernels/layers.cases.ts';
+import { matmulCases } from '../engine/kernels/matmul.cases.ts';
 
 export interface KernelRun {
   adapter?: string;

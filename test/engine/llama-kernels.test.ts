@@ -6,7 +6,7 @@
 //   accumulated in f32 over at most a few hundred terms.
 import { test } from 'uvu';
 import { getEngine } from '../../src/gpu/engine.ts';
-import { llamaKernelCases } from './llama.cases.ts';
+import { llamaKernelCases } from './kernels/llama.cases.ts';
 
 for (const c of llamaKernelCases) test(c.name, async () => c.run(await getEngine()));
 test.run();

@@ -41,6 +41,8 @@ export function fakeAnalysis(o: FakeOptions = {}): Analysis {
       inDim: 48,
       outDim: 48,
       rank: tokens.length,
+      rankMargin: null,
+      rankAmbiguous: false,
       singularValues: tokens.map(() => r()),
       x: tokens.map((_, i) => view(X_IS_D.includes(role), false, i === tokens.length - 1)),
       delta: tokens.map((_, i) => view(DELTA_IS_D.includes(role), true, i === tokens.length - 1)),

@@ -18,7 +18,11 @@ export interface MomentMeta {
   layer: number;
   /** What text the keys were read on. */
   corpus: string;
+  /** sha256 (hex) of that text's file; absent in caches written before it was recorded. */
+  corpus_sha256?: string;
   tokens: number;
+  /** The token count asked for ("all", or --tokens N, which whole windows round down). */
+  requested?: string;
   /** Storage dtype, and how it was summed. */
   dtype: string;
 }
@@ -47,7 +51,10 @@ export async function readMoment(dir: string, layer: number, modelSha256: string
   try {
     const file = await openSafetensors(src);
     const m = file.metadata;
-    const meta: MomentMeta = { model_sha256: m.model_sha256 ?? '', layer: Number(m.layer), corpus: m.corpus ?? '', tokens: Number(m.tokens), dtype: m.dtype ?? '' };
+    const meta: MomentMeta = {
+      model_sha256: m.model_sha256 ?? '', layer: Number(m.layer), corpus: m.corpus ?? '', tokens: Number(m.tokens), dtype: m.dtype ?? '',
+      ...(m.corpus_sha256 === undefined ? {} : { corpus_sha256: m.corpus_sha256 }), ...(m.requested === undefined ? {} : { requested: m.requested }),
+    };
     if (meta.model_sha256 !== modelSha256) {
       throw new StatsCacheError(`${path} holds statistics of another model (sha256 ${meta.model_sha256.slice(0, 12) || 'missing'}…, this one is ${modelSha256.slice(0, 12)}…); delete it or choose another cache directory`);
     }

@@ -15,6 +15,8 @@ import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 export interface MomentProgress {
   tokens: number;
   total: number;
+  /** Tokens whose sums were read back: the GPU has finished them, so a rate over these is a true one. */
+  flushed: number;
 }
 
 export interface SecondMoments {
@@ -66,6 +68,7 @@ export async function secondMoments(
   let fresh = true; // the next product overwrites the accumulators instead of adding
   let pending = 0;
   let done = 0;
+  let flushed = 0;
   const flush = async () => {
     for (const l of layers) {
       const part = await readF32(k, acc.get(`blocks.${l}.mlp.hook_post`)!);
@@ -74,6 +77,7 @@ export async function secondMoments(
     }
     fresh = true;
     pending = 0;
+    flushed = done;
   };
   try {
     for (let at = 0; at < windows.length; at += batch) {
@@ -93,7 +97,7 @@ export async function secondMoments(
       pending += n;
       done += n;
       if (pending >= flushTokens || done === total) await flush();
-      opts.onProgress?.({ tokens: done, total });
+      opts.onProgress?.({ tokens: done, total, flushed });
     }
   } finally {
     for (const t of acc.values()) t.dispose();

@@ -1,6 +1,7 @@
 // What a model family contributes: its config.json read into ModelConfig (and written
 // back), its checkpoint's tensor names mapped to the canonical ones (and back, for
 // writing an edited model), its tokenizer, and the names its linear modules go by.
+import type { TokenizerKind } from '../../tokenizer/tokenizer.ts';
 import type { ModelConfig, Role } from '../config.ts';
 
 export interface Family {
@@ -11,7 +12,7 @@ export interface Family {
   /** config.json `model_type` values and `architectures` entries this family reads. */
   readonly modelTypes: readonly string[];
   readonly architectures: readonly string[];
-  readonly tokenizer: 'gpt2-bpe' | 'hf-json';
+  readonly tokenizer: TokenizerKind;
   readConfig(json: Readonly<Record<string, unknown>>, file: string): ModelConfig;
   writeConfig(c: ModelConfig): Record<string, unknown>;
   /**

@@ -58,3 +58,8 @@ export function checkpointShapes(config: ModelConfig): Map<string, number[]> {
   const family = familyOf(config);
   return new Map([...parameterShapes(config)].map(([name, shape]) => [family.checkpointName(name), shape]));
 }
+
+/** A role's name in every family, for help texts: "mlp.c_proj" now, one name per family as they are added. */
+export function namesOf(role: Role): string {
+  return [...new Set(FAMILIES.map((f) => f.modules[role]))].join(' / ');
+}

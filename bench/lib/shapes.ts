@@ -1,0 +1,78 @@
+// Model shapes the benches run on, and a random checkpoint of any of them written
+// to disk (config.json + model.safetensors) so a bench loads it as a user's model
+// would. F16 data is drawn directly as bit patterns, so a 3.2 GB gpt2-xl file
+// needs 3.2 GB of memory, not 6.4.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Kernels } from '../../src/gpu/kernels.ts';
+import { gpt2 as family, gpt2Config, type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
+import { checkpointShapes } from '../../src/model/families/index.ts';
+import { seededRandom } from '../../src/model/sample.ts';
+import { Model } from '../../src/model/model.ts';
+import { writeSafetensorsFile } from '../../src/model/node-file.ts';
+import { f32ToF16 } from '../../src/model/safetensors.ts';
+
+const gpt2 = (nLayer: number, nEmbd: number, nHead: number): Gpt2Sizes => ({ nLayer, nHead, nEmbd, nPositions: 1024, vocabSize: 50257, nInner: 4 * nEmbd, eps: 1e-5 });
+
+/** `tiny` keeps GPT-2's vocabulary (the tokenizer needs it) for quick trial runs of a bench. */
+export const SHAPES: Record<string, Gpt2Sizes> = {
+  tiny: gpt2(2, 64, 4),
+  small: gpt2(12, 768, 12),
+  medium: gpt2(24, 1024, 16),
+  xl: { ...gpt2(48, 1600, 25), nInner: 6400 },
+};
+
+export function shapeNamed(name: string): Gpt2Sizes {
+  const cfg = SHAPES[name];
+  if (!cfg) throw new Error(`unknown shape "${name}": choose ${Object.keys(SHAPES).join(', ')}`);
+  return cfg;
+}
+
+// 4,096 values in +-0.04 (layernorm gains near 1), indexed by a multiplicative hash.
+const TABLE = Float32Array.from({ length: 4096 }, (_, i) => 0.04 * ((i / 4095) * 2 - 1));
+
+/** Writes a random checkpoint of shape `cfg` into `dir`. */
+export async function writeShapedCheckpoint(cfg: Gpt2Sizes, dtype: 'F16' | 'F32', dir: string): Promise<void> {
+  const bits = f32ToF16(TABLE);
+  const gains = f32ToF16(Float32Array.from(TABLE, (v) => 1 + v));
+  const tensors = [...checkpointShapes(gpt2Config(cfg))].map(([name, shape]) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const isGain = /ln_.*weight$/.test(name);
+    const seed = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+    const at = (i: number) => (Math.imul(i + seed, 2654435761) >>> 20) & 4095;
+    if (dtype === 'F16') {
+      const src = isGain ? gains : bits;
+      const data = new Uint16Array(n);
+      for (let i = 0; i < n; i++) data[i] = src[at(i)]!;
+      return { name, dtype, shape, data };
+    }
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = (isGain ? 1 : 0) + TABLE[at(i)]!;
+    return { name, dtype, shape, data };
+  });
+  mkdirSync(dir, { recursive: true });
+  await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(family.writeConfig(gpt2Config(cfg))));
+}
+
+/** `dir`, holding a checkpoint of the named shape: written once, reused by later runs. */
+export async function cachedCheckpoint(shape: string, dtype: 'F16' | 'F32', root: string): Promise<string> {
+  const dir = join(root, `${shape}-${dtype}`);
+  if (!existsSync(join(dir, 'config.json'))) await writeShapedCheckpoint(shapeNamed(shape), dtype, dir);
+  return dir;
+}
+
+/**
+ * A random model of shape `cfg` built in memory (no file): weights uniform in ±0.02
+ * from a seeded generator, layernorm gains 1. Unlike the hashed checkpoint above, its
+ * matrices have full rank, which ROME/MEMIT's second moments need.
+ */
+export function randomGpt2(k: Kernels, cfg: Gpt2Sizes, seed = 1): Model {
+  const random = seededRandom(seed);
+  const arrays: Record<string, Float32Array> = {};
+  for (const [name, shape] of checkpointShapes(gpt2Config(cfg))) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    arrays[name] = /ln_.*weight$/.test(name) ? new Float32Array(n).fill(1) : Float32Array.from({ length: n }, () => 0.04 * (random() - 0.5));
+  }
+  return Model.fromArrays(k, gpt2Config(cfg), arrays);
+}

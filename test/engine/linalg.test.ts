@@ -1,0 +1,74 @@
+// The exact gradient rank from factors (src/autograd/linalg.ts) against the float64
+// dense reference (test/reference/svd.ts), on factors built to have a known rank,
+// including terms a billion times smaller than the largest: the rank must not depend
+// on how much of the gradient a position receives, only on whether it receives any.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { rankOfProduct } from '../../src/autograd/linalg.ts';
+import { matrixRankRef, singularValuesRef } from '../reference/svd.ts';
+import { mulberry32Ref } from '../reference/ops.ts';
+
+function randomRows(r: () => number, rows: number, dim: number, scales: readonly number[] = []): Float32Array {
+  return Float32Array.from({ length: rows * dim }, (_, i) => (r() * 2 - 1) * (scales[Math.floor(i / dim)] ?? 1));
+}
+
+/** X^T Delta in float64. */
+function dense(x: Float32Array, delta: Float32Array, n: number, inDim: number, outDim: number): Float64Array {
+  const g = new Float64Array(inDim * outDim);
+  for (let t = 0; t < n; t++) for (let i = 0; i < inDim; i++) for (let j = 0; j < outDim; j++) g[i * outDim + j]! += x[t * inDim + i]! * delta[t * outDim + j]!;
+  return g;
+}
+
+test('svd reference: a term 1e-10 of the other counts at float64 epsilon, not at float32 epsilon', () => {
+  const r = mulberry32Ref(3);
+  const [n, inDim, outDim] = [2, 7, 13];
+  const x = randomRows(r, n, inDim);
+  const delta = randomRows(r, n, outDim, [1, 1e-10]);
+  const g = dense(x, delta, n, inDim, outDim);
+  assert.is(matrixRankRef(g, inDim, outDim, 2 ** -52), 2);
+  assert.is(matrixRankRef(g, inDim, outDim, 2 ** -23), 1);
+  const diag = Float64Array.from({ length: 9 }, (_, i) => (i === 0 ? 3 : i === 4 ? 1e-12 : i === 8 ? 2 : 0));
+  const sv = singularValuesRef(diag, 3, 3);
+  assert.ok(Math.abs(sv[0]! - 3) < 1e-15 && Math.abs(sv[1]! - 2) < 1e-15 && Math.abs(sv[2]! - 1e-12) < 1e-27, `${sv}`);
+});
+
+test('rank from factors: n whatever the scale of each term, and equal to the float64 dense rank', () => {
+  const r = mulberry32Ref(4);
+  const [n, inDim, outDim] = [7, 13, 50];
+  const x = randomRows(r, n, inDim, [1, 3, 1e-3, 1, 1, 1, 2]);
+  const delta = randomRows(r, n, outDim, [1, 1e-9, 1e-6, 1e-20, 1, 1e-12, 1]);
+  const { rank, singularValues } = rankOfProduct(x, delta, n, inDim, outDim);
+  assert.is(rank, n);
+  assert.is(singularValues.length, n);
+  // Every term is above 1e-13 of the largest but for the 1e-20 one, which float64's threshold drops.
+  assert.is(matrixRankRef(dense(x, delta, n, inDim, outDim), inDim, outDim, 2 ** -52), n - 1);
+});
+
+test('rank from factors: directions carried only by columns 1e-8 the size of the others still count', () => {
+  // Like a last-layer c_attn VJP: most positions' share sits in one head's slots.
+  const r = mulberry32Ref(6);
+  const [n, inDim, outDim] = [6, 13, 20];
+  const x = randomRows(r, n, inDim);
+  const delta = randomRows(r, n, outDim).map((v, i) => (i % outDim < 3 ? v : v * 1e-8));
+  assert.is(rankOfProduct(x, delta, n, inDim, outDim).rank, n);
+  assert.is(matrixRankRef(dense(x, delta, n, inDim, outDim), inDim, outDim, 2 ** -52), n);
+});
+
+test('rank from factors: zero terms drop out; repeated directions count once', () => {
+  const r = mulberry32Ref(5);
+  const [n, inDim, outDim] = [5, 13, 7];
+  const x = randomRows(r, n, inDim);
+  const delta = randomRows(r, n, outDim, [1, 0, 1e-8, 1, 1]);
+  assert.is(rankOfProduct(x, delta, n, inDim, outDim).rank, n - 1);
+  // Rows 3 and 4 repeat x_0 and delta_0's direction, so x_0 d_0 + x_0 (2 d_0) - x_0 (d_0 / 2)
+  // is one term; with row 2 at full scale the rank is 2, and both sides are deficient.
+  for (let c = 0; c < outDim; c++) delta[2 * outDim + c] = delta[2 * outDim + c]! * 1e8;
+  for (let c = 0; c < inDim; c++) x[3 * inDim + c] = x[4 * inDim + c] = x[c]!;
+  for (let c = 0; c < outDim; c++) [delta[3 * outDim + c], delta[4 * outDim + c]] = [2 * delta[c]!, -0.5 * delta[c]!];
+  const g = dense(x, delta, n, inDim, outDim);
+  assert.is(rankOfProduct(x, delta, n, inDim, outDim).rank, 2);
+  assert.is(matrixRankRef(g, inDim, outDim, 2 ** -23), 2);
+  assert.is(rankOfProduct(new Float32Array(0), new Float32Array(0), 0, inDim, outDim).rank, 0);
+});
+
+test.run();

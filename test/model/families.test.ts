@@ -1,0 +1,93 @@
+// The model seam: the family registry, GPT-2's tensor names both ways, the switch
+// values not implemented yet, and module names by role.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseModules } from '../../src/cli/analyze.ts';
+import { parseNeuronSpec } from '../../src/cli/neurons-spec.ts';
+import { BadModelError, checkSupported, parameterShapes, type ModelConfig } from '../../src/model/config.ts';
+import { gpt2, gpt2Config } from '../../src/model/families/gpt2.ts';
+import { checkpointShapes, readConfig, roleNamed } from '../../src/model/families/index.ts';
+import { loadModelPath } from '../../src/model/load-node.ts';
+import { getEngine } from '../../src/gpu/engine.ts';
+import { writeRandomCheckpoint } from '../checkpoint.ts';
+
+const SIZES = { nLayer: 2, nHead: 2, nEmbd: 8, nPositions: 16, vocabSize: 11, nInner: 32, eps: 1e-5 };
+
+const throwsBadModel = (f: () => unknown, message: RegExp) =>
+  assert.throws(f, (e: Error) => e instanceof BadModelError && message.test(e.message));
+
+test('registry: an unknown model_type is one line that lists the supported ones', () => {
+  const json = { ...gpt2.writeConfig(gpt2Config(SIZES)), model_type: 'gemma2', architectures: ['Gemma2ForCausalLM'] };
+  throwsBadModel(() => readConfig(json, 'config.json'), /^config\.json: model_type "gemma2" is not supported; this engine reads gpt2, llama, mistral, qwen2$/);
+  throwsBadModel(() => readConfig({ architectures: ['PhiForCausalLM'] }, 'config.json'), /"PhiForCausalLM" is not supported; this engine reads gpt2, llama, mistral, qwen2$/);
+});
+
+test('loading: a checkpoint whose config.json names another family is refused in one line', async () => {
+  const { dir } = await writeRandomCheckpoint(SIZES, 1);
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...json, model_type: 'phi3', architectures: ['Phi3ForCausalLM'] }));
+    await loadModelPath(await getEngine(), dir).then(() => assert.unreachable('loaded'), (e: Error) => {
+      assert.instance(e, BadModelError);
+      assert.is(e.message, 'config.json: model_type "phi3" is not supported; this engine reads gpt2, llama, mistral, qwen2');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('registry: model_type gpt2, the GPT-2 architecture alone, or neither (files from before families) read as GPT-2', () => {
+  const json = gpt2.writeConfig(gpt2Config(SIZES));
+  const bare = Object.fromEntries(Object.entries(json).filter(([k]) => k !== 'model_type' && k !== 'architectures'));
+  for (const o of [json, { ...bare, architectures: ['GPT2LMHeadModel'] }, bare]) assert.equal(readConfig(o, 'config.json'), gpt2Config({ ...SIZES, activation: 'gelu_new' }));
+});
+
+test('GPT-2 names: every parameter to its checkpoint name and back, with or without transformer.; masks are no parameters', () => {
+  const cfg = gpt2Config(SIZES);
+  for (const name of parameterShapes(cfg).keys()) {
+    const stored = gpt2.checkpointName(name);
+    assert.is(gpt2.canonical(stored), name, stored);
+    assert.is(gpt2.canonical(`transformer.${stored}`), name, stored);
+  }
+  assert.equal([...checkpointShapes(cfg).keys()].slice(0, 14), [
+    'wte.weight', 'wpe.weight', 'h.0.ln_1.weight', 'h.0.ln_1.bias', 'h.0.attn.c_attn.weight', 'h.0.attn.c_attn.bias', 'h.0.attn.c_proj.weight',
+    'h.0.attn.c_proj.bias', 'h.0.ln_2.weight', 'h.0.ln_2.bias', 'h.0.mlp.c_fc.weight', 'h.0.mlp.c_fc.bias', 'h.0.mlp.c_proj.weight', 'h.0.mlp.c_proj.bias',
+  ]);
+  assert.equal([...checkpointShapes(cfg).keys()].slice(-2), ['ln_f.weight', 'ln_f.bias']);
+  assert.is(gpt2.canonical('lm_head.weight'), 'unembed.weight');
+  assert.is(gpt2.checkpointName('blocks.1.ff_out.weight'), 'h.1.mlp.c_proj.weight');
+  for (const buffer of ['h.0.attn.bias', 'transformer.h.1.attn.masked_bias']) assert.is(gpt2.canonical(buffer), null, buffer);
+  for (const unknown of ['h.0.mlp.c_gate.weight', 'constructor.weight', 'h.0.toString.bias', 'score.weight']) assert.is(gpt2.canonical(unknown), undefined, unknown);
+  throwsBadModel(() => gpt2.checkpointName('blocks.0.gate.weight'), /no tensor for the canonical parameter blocks\.0\.gate\.weight/);
+  assert.is(gpt2.linearName(3, 'attn_in'), 'h.3.attn.c_attn');
+});
+
+test('switches: the values without kernels yet are refused as not yet supported, naming the switch; the Llama ones run', () => {
+  const base = gpt2Config(SIZES);
+  checkSupported(base);
+  const llama: Partial<ModelConfig> = {
+    norm: 'rmsnorm', position: { kind: 'rotary', base: 10000, dims: 8, scaling: { type: 'default' } }, activation: 'silu', gated: true, headDim: 8, nKvHead: 1,
+    bias: { attn_in: true, attn_out: false, ff_in: false, ff_out: false }, weightLayout: 'out_in', tiedHead: false,
+  };
+  checkSupported({ ...base, ...llama });
+  const cases: [Partial<ModelConfig>, RegExp][] = [
+    [{ activation: 'silu', gated: false }, /^activation silu without a gate is not yet supported by this engine \(model family gpt2\)$/],
+    [{ gated: true }, /^activation gated gelu_new is not yet supported/],
+    [{ parallelResidual: true }, /^parallel residual blocks is not yet supported/],
+  ];
+  for (const [change, message] of cases) throwsBadModel(() => checkSupported({ ...base, ...change }), message);
+});
+
+test('roles: --modules and --neurons take roles, ff1/ff2 and checkpoint names, any case', () => {
+  assert.equal(parseModules('ff_out,attn_in'), ['ff_out', 'attn_in']);
+  assert.equal(parseModules('FF2,mlp.c_proj,mlp.c_fc'), ['ff_out', 'ff_in']);
+  assert.throws(() => parseModules('ln_1'), /unknown module "ln_1": choose from attn\.c_attn, attn\.c_proj, mlp\.c_fc, mlp\.c_proj, self_attn\.qkv_proj, self_attn\.o_proj, mlp\.gate_up_proj, mlp\.down_proj, ff1, ff2, attn_in, attn_out, ff_in, ff_out$/);
+  assert.equal(parseNeuronSpec('1.ATTN_OUT', 2), { layer: 1, role: 'attn_out' });
+  assert.is(roleNamed('Attn.C_Attn'), 'attn_in');
+  assert.is(roleNamed('wte'), undefined);
+  assert.is(roleNamed('constructor'), undefined);
+});
+
+test.run();
