@@ -27,19 +27,26 @@ export interface CheckpointOptions {
 const roundTrip = (x: Float32Array, dtype: StorageDtype): Float32Array =>
   dtype === 'F16' ? f16ToF32(f32ToF16(x)) : dtype === 'BF16' ? bf16ToF32(f32ToBf16(x)) : x;
 
+/** Drawn parameters as a file stores them in `dtype`: the tensors to write, and the float64 values they hold for a reference. */
+export function storedAs(drawn: Readonly<Record<string, Float64Array>>, shapes: Readonly<Record<string, number[]>>, dtype: StorageDtype): { params: Record<string, Float64Array>; tensors: TensorToWrite[] } {
+  const params: Record<string, Float64Array> = {};
+  const tensors: TensorToWrite[] = [];
+  for (const [name, shape] of Object.entries(shapes)) {
+    const stored = roundTrip(Float32Array.from(drawn[name]!), dtype);
+    params[name] = Float64Array.from(stored);
+    tensors.push({ name, dtype, shape, data: stored });
+  }
+  return { params, tensors };
+}
+
 /** Writes dir/config.json + dir/model.safetensors; returns the directory and the reference parameters. */
 export async function writeRandomCheckpoint(cfg: Gpt2Sizes, seed: number, opts: CheckpointOptions = {}): Promise<{ dir: string; params: Gpt2ParamsRef }> {
   const dtype = opts.dtype ?? 'F32';
   const dir = mkdtempSync(join(tmpdir(), 'bl-ckpt-'));
   const drawn = randomGpt2ParamsRef(cfg, seed, opts.std ?? 0.3);
   opts.edit?.(drawn);
-  const params: Gpt2ParamsRef = {};
-  const tensors: TensorToWrite[] = [];
-  for (const [name, shape] of Object.entries(gpt2ParamShapesRef(cfg))) {
-    const stored = roundTrip(Float32Array.from(drawn[name]!), dtype);
-    params[name] = Float64Array.from(stored);
-    tensors.push({ name: opts.prefix ? `transformer.${name}` : name, dtype, shape, data: stored });
-  }
+  const { params, tensors: named } = storedAs(drawn, gpt2ParamShapesRef(cfg), dtype);
+  const tensors = named.map((t) => (opts.prefix ? { ...t, name: `transformer.${t.name}` } : t));
   if (opts.maskBuffers) {
     for (let l = 0; l < cfg.nLayer; l++) {
       tensors.push({ name: `h.${l}.attn.bias`, dtype: 'F32', shape: [1, 1, 4, 4], data: new Float32Array(16).fill(1) });

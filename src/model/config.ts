@@ -5,8 +5,9 @@
 // here; each family maps its checkpoint's tensor names to them and back.
 import { BadInputError } from '../errors.ts';
 import type { Activation } from '../ops/pointwise.ts';
+import type { RopeScaling } from '../ops/rotary.ts';
 
-export type { Activation };
+export type { Activation, RopeScaling };
 
 export class BadModelError extends BadInputError {
   override name = 'BadModelError';
@@ -17,8 +18,10 @@ export const ROLES = ['attn_in', 'attn_out', 'ff_in', 'ff_out'] as const;
 /** attn_in: q/k/v; attn_out: the attention output projection; ff_in: FF1; ff_out: FF2. */
 export type Role = (typeof ROLES)[number];
 
-/** Positions: a learned table added to the embedding, or rotary on q and k. */
-export type Position = { readonly kind: 'learned' } | { readonly kind: 'rotary'; readonly base: number; readonly dims: number };
+/** Positions: a learned table added to the embedding, or rotary on q and k (Hugging Face's rotate_half pairing, i with i + dims/2). */
+export type Position =
+  | { readonly kind: 'learned' }
+  | { readonly kind: 'rotary'; readonly base: number; readonly dims: number; readonly scaling: RopeScaling };
 
 export interface ModelConfig {
   /** The family (families/index.ts) that reads and writes this model's checkpoints. */
@@ -44,6 +47,16 @@ export interface ModelConfig {
   parallelResidual: boolean;
   /** Whether the family's checkpoints share the embedding with the head by default. */
   tiedHead: boolean;
+  /**
+   * How linear weights are stored and kept on the device: [in, out] (GPT-2's Conv1D)
+   * or [out, in] (nn.Linear, read as is rather than transposed at load).
+   */
+  weightLayout: 'in_out' | 'out_in';
+  /** Mistral's attention window: a longer sequence would need masking the engine does not do, so it is refused. */
+  slidingWindow?: number;
+  /** config.json's bos_token_id and eos_token_id(s), where it has them. */
+  bos?: number;
+  eos?: readonly number[];
 }
 
 export type ModelSizes = Pick<ModelConfig, 'nLayer' | 'nHead' | 'nEmbd' | 'nPositions' | 'vocabSize' | 'nInner' | 'eps'> & { activation?: ModelConfig['activation'] };
@@ -59,13 +72,9 @@ export function sizesOf(c: ModelConfig): ModelSizes {
  */
 export function checkSupported(c: ModelConfig): void {
   const unsupported: [boolean, string][] = [
-    [c.norm !== 'layernorm', `norm ${c.norm}`],
-    [c.position.kind !== 'learned', `${c.position.kind} positions`],
-    [c.activation === 'silu' || c.gated, `activation ${c.gated ? 'gated ' : ''}${c.activation}`],
-    [c.nKvHead !== c.nHead, `${c.nKvHead} key/value heads for ${c.nHead} query heads`],
-    [c.headDim * c.nHead !== c.nEmbd, `head dimension ${c.headDim} with ${c.nHead} heads and width ${c.nEmbd}`],
+    [c.activation === 'silu' && !c.gated, 'activation silu without a gate'],
+    [c.gated && c.activation !== 'silu', `activation gated ${c.activation}`],
     [c.parallelResidual, 'parallel residual blocks'],
-    [!Object.values(c.bias).every(Boolean), 'linear modules without biases'],
   ];
   const first = unsupported.find(([bad]) => bad);
   if (first) throw new BadModelError(`${first[1]} is not yet supported by this engine (model family ${c.family})`);
@@ -81,9 +90,11 @@ export function parameterShapes(c: ModelConfig): Map<string, number[]> {
     if (c.norm === 'layernorm') shapes.set(`${name}.bias`, [d]);
   };
   const linear = (name: string, role: Role, inDim: number, outDim: number) => {
-    shapes.set(`${name}.weight`, [inDim, outDim]);
+    shapes.set(`${name}.weight`, c.weightLayout === 'in_out' ? [inDim, outDim] : [outDim, inDim]);
     if (c.bias[role]) shapes.set(`${name}.bias`, [outDim]);
   };
+  // attn_in is q | k | v and a gated ff_in is gate | up, concatenated along the
+  // output: one product per role, x_i shared by the parts, delta_i their concatenation.
   const qkv = (c.nHead + 2 * c.nKvHead) * c.headDim;
   for (let l = 0; l < c.nLayer; l++) {
     const b = `blocks.${l}`;

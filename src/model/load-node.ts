@@ -1,5 +1,6 @@
-// Node side of loading: a directory (config.json + model.safetensors) or one
-// .safetensors file whose metadata carries the config. Pickle files are refused.
+// Node side of loading: a directory (config.json + model.safetensors, or shards listed
+// by model.safetensors.index.json) or one .safetensors file whose metadata carries
+// the config. Pickle files are refused.
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Kernels } from '../gpu/kernels.ts';
@@ -13,20 +14,38 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-async function readConfig(path: string): Promise<unknown> {
+async function readJson(path: string, fix = 'fix or re-download config.json'): Promise<unknown> {
   const text = await readFile(path, 'utf8');
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new BadModelError(`${path}: not valid JSON (${(e as Error).message}); fix or re-download config.json`);
+    throw new BadModelError(`${path}: not valid JSON (${(e as Error).message}); ${fix}`);
   }
 }
 
 /** Where a model's weights and config live: a directory, or one .safetensors file with an optional config.json beside it. */
 export interface ModelFiles {
+  /** model.safetensors, the index of a sharded checkpoint, or the file given. */
   weights: string;
+  /** The safetensors files to read: `weights` itself, or the shards its index lists. */
+  shards: string[];
   /** config.json, when there is one. */
   config?: string;
+}
+
+const INDEX = 'model.safetensors.index.json';
+
+/** The shard files an index names, each once, in the order they first appear. */
+async function shardsOf(index: string): Promise<string[]> {
+  const json = (await readJson(index, `fix or re-download ${INDEX}`)) as { weight_map?: unknown };
+  const map = json?.weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new BadModelError(`${index}: no "weight_map" object; fix or re-download ${INDEX}`);
+  const names = [...new Set(Object.values(map as Record<string, unknown>))];
+  const bad = names.find((n) => typeof n !== 'string' || n !== basename(n) || !n.endsWith('.safetensors'));
+  if (bad !== undefined) throw new BadModelError(`${index}: weight_map names ${JSON.stringify(bad)}, not a .safetensors file in the same directory; fix or re-download ${INDEX}`);
+  const shards = names.map((n) => join(dirname(index), n as string));
+  for (const s of shards) if (!(await exists(s))) throw new BadModelError(`${s}: listed in ${INDEX} but missing; download every shard`);
+  return shards;
 }
 
 export async function modelFiles(path: string): Promise<ModelFiles> {
@@ -38,31 +57,34 @@ export async function modelFiles(path: string): Promise<ModelFiles> {
   let configPath: string | undefined;
   if (info.isDirectory()) {
     weights = join(path, 'model.safetensors');
-    if (!(await exists(weights))) {
+    if (!(await exists(weights)) && (await exists(join(path, INDEX)))) weights = join(path, INDEX);
+    else if (!(await exists(weights))) {
       const pickle = ['pytorch_model.bin', 'model.pt'].map((f) => join(path, f));
       for (const p of pickle) if (await exists(p)) throw pickleRefusal(p);
-      throw new BadModelError(`${path}: no model.safetensors in this directory`);
+      throw new BadModelError(`${path}: no model.safetensors or ${INDEX} in this directory`);
     }
     configPath = join(path, 'config.json');
-  } else if (basename(path) === 'model.safetensors' || (await exists(join(dirname(path), 'config.json')))) {
+  } else if (basename(path) === 'model.safetensors' || basename(path) === INDEX || (await exists(join(dirname(path), 'config.json')))) {
     configPath = join(dirname(path), 'config.json');
   }
-  return configPath && (await exists(configPath)) ? { weights, config: configPath } : { weights };
+  const shards = basename(weights) === INDEX ? await shardsOf(weights) : [weights];
+  return configPath && (await exists(configPath)) ? { weights, shards, config: configPath } : { weights, shards };
 }
 
 /** A model's config.json, when it has one: enough to choose documented defaults before the weights load. */
 export async function readModelConfig(path: string): Promise<ModelConfig | undefined> {
   const files = await modelFiles(path);
-  return files.config ? configOf(await readConfig(files.config), files.config) : undefined;
+  return files.config ? configOf(await readJson(files.config), files.config) : undefined;
 }
 
 export async function loadModelPath(k: Kernels, path: string): Promise<LoadedModel> {
   const files = await modelFiles(path);
-  const config = files.config ? await readConfig(files.config) : undefined;
-  const src = await fileSource(files.weights);
+  const config = files.config ? await readJson(files.config) : undefined;
+  const srcs = [];
   try {
-    return await loadModelFrom(k, src, config);
+    for (const shard of files.shards) srcs.push(await fileSource(shard));
+    return await loadModelFrom(k, srcs, config);
   } finally {
-    await src.close();
+    for (const src of srcs) await src.close();
   }
 }

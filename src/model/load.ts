@@ -1,5 +1,5 @@
-// A safetensors checkpoint -> Model on the device, tensor by tensor (a 6 GB gpt2-xl is
-// never held in memory twice). Browser-safe: file access comes in as a ByteSource.
+// A safetensors checkpoint (one file or shards) -> Model on the device, tensor by tensor
+// (a 6 GB gpt2-xl is never held in memory twice). Browser-safe: file access comes in as a ByteSource.
 // F16 and BF16 matrices stay 16-bit on the device (half the memory; the kernels that
 // read weights decode them); their small vectors (biases, layer norms) are widened.
 import type { Kernels } from '../gpu/kernels.ts';
@@ -7,11 +7,11 @@ import { upload, uploadFrom } from '../gpu/buffers.ts';
 import type { DType, Tensor } from '../tensor.ts';
 import { Gpt2Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { BadModelError, parameterShapes, UNEMBED, type ModelConfig } from './config.ts';
-import { familyOf, readConfig } from './families/index.ts';
+import { BadModelError, checkSupported, parameterShapes, UNEMBED, type ModelConfig } from './config.ts';
+import { familyOf, readConfig, type Family } from './families/index.ts';
 import { checkFiniteHalves, checkFiniteTensor } from './finite.ts';
 import { Model } from './model.ts';
-import { openSafetensors, type ByteSource, type Dtype, type SafetensorsFile } from './safetensors.ts';
+import { openSafetensors, type ByteSource, type Dtype, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
 
 export interface LoadedModel {
   model: Model;
@@ -33,38 +33,60 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
+/** A stored tensor and the file (one of the shards) that holds it. */
+interface Stored {
+  name: string;
+  file: SafetensorsFile;
+  info: TensorInfo;
+}
+
 /**
- * Loads a checkpoint of any supported family. `configJson` is the parsed config.json
- * when there is one; otherwise the file's metadata must carry it under "config".
+ * Loads a checkpoint of any supported family, from one safetensors file or the shards
+ * of one. `configJson` is the parsed config.json when there is one; otherwise the
+ * (single) file's metadata must carry it under "config".
  */
-export async function loadModelFrom(k: Kernels, src: ByteSource, configJson?: unknown): Promise<LoadedModel> {
-  const file = await openSafetensors(src);
-  const where = src.name;
+export async function loadModelFrom(k: Kernels, sources: ByteSource | readonly ByteSource[], configJson?: unknown): Promise<LoadedModel> {
+  const srcs = Array.isArray(sources) ? (sources as readonly ByteSource[]) : [sources as ByteSource];
+  if (srcs.length === 0) throw new BadModelError('no safetensors files to load');
+  const files = await Promise.all(srcs.map((s) => openSafetensors(s)));
+  const file = files[0]!;
+  const where = srcs.length === 1 ? srcs[0]!.name : `${srcs[0]!.name} (+${srcs.length - 1} shards)`;
   const metaConfig = file.metadata.config;
-  if (configJson === undefined && metaConfig === undefined) {
+  if (configJson === undefined && (metaConfig === undefined || files.length > 1)) {
     throw new BadModelError(`${where}: no config.json beside the weights and no "config" in the safetensors metadata; put the model's config.json in the same directory`);
   }
   const config = readConfig(configJson ?? parseJson(metaConfig!, `${where}: metadata "config"`), configJson !== undefined ? 'config.json' : `${where} metadata`);
+  // Before any upload: a switch value without kernels fails here, not after the weights are on the device.
+  checkSupported(config);
   const vocab = file.metadata.vocab === undefined ? undefined : parseVocab(file.metadata.vocab, config, where);
 
   const family = familyOf(config);
   const shapes = parameterShapes(config);
   // Messages name tensors as the checkpoint does (less any stored prefix).
   const shown = (name: string) => family.checkpointName(name);
-  const byName = new Map<string, string>();
-  for (const stored of file.tensors.keys()) {
-    const name = family.canonical(stored);
-    if (name === null) continue;
-    if (name === undefined || (!shapes.has(name) && name !== UNEMBED)) {
-      throw new BadModelError(`${where}: unexpected tensor ${name === undefined ? stored : shown(name)} for a ${family.displayName} with ${config.nLayer} layers; the config does not match the weights`);
-    }
-    if (byName.has(name)) throw new BadModelError(`${where}: tensor ${shown(name)} appears twice (under two stored names)`);
-    byName.set(name, stored);
-    const dtype = file.tensors.get(stored)!.dtype;
-    if (!WEIGHT_DTYPES.includes(dtype)) {
-      throw new BadModelError(`${where}: tensor ${shown(name)} has dtype ${dtype}, which is not supported for weights (${WEIGHT_DTYPES.join(', ')}); convert the checkpoint to one of those`);
+  const groups = new Map<string, Stored[]>();
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    for (const [stored, info] of f.tensors) {
+      if (seen.has(stored)) throw new BadModelError(`${where}: tensor ${stored} is in both ${seen.get(stored)} and ${f.name}; the shards overlap`);
+      seen.set(stored, f.name);
+      const name = family.canonical(stored);
+      if (name === null) continue;
+      if (name === undefined || (!shapes.has(name) && name !== UNEMBED)) {
+        throw new BadModelError(`${where}: unexpected tensor ${name === undefined ? stored : shown(name)} for a ${family.displayName} with ${config.nLayer} layers; the config does not match the weights`);
+      }
+      const group = groups.get(name) ?? [];
+      if (group.length === family.parts(name).length) throw new BadModelError(`${where}: tensor ${shown(name)} appears twice (under two stored names)`);
+      if (!WEIGHT_DTYPES.includes(info.dtype)) {
+        const named = family.parts(name).includes(stored) ? stored : shown(name);
+        throw new BadModelError(`${where}: tensor ${named} has dtype ${info.dtype}, which is not supported for weights (${WEIGHT_DTYPES.join(', ')}); convert the checkpoint to one of those`);
+      }
+      groups.set(name, [...group, { name: stored, file: f, info }]);
     }
   }
+
+  const headShape = [config.vocabSize, config.nEmbd];
+  if (!config.tiedHead && !groups.has(UNEMBED)) throw new BadModelError(`${where}: missing tensor ${shown(UNEMBED)} [${headShape}]; the config says the head is not tied to the embedding (tie_word_embeddings false)`);
 
   const params = new Map<string, Tensor>();
   try {
@@ -72,7 +94,7 @@ export async function loadModelFrom(k: Kernels, src: ByteSource, configJson?: un
     // 64 MB so a large checkpoint never holds twice its size.
     let pending = 0;
     for (const [name, shape] of shapes) {
-      const t = await loadTensor(k, file, byName, name, shape, where, shown(name));
+      const t = await loadTensor(k, partsOf(family, groups, name, shape, where), shape, where, shown(name));
       params.set(name, t);
       pending += t.bytes;
       if (pending > 64 << 20) {
@@ -80,13 +102,50 @@ export async function loadModelFrom(k: Kernels, src: ByteSource, configJson?: un
         pending = 0;
       }
     }
-    const head = byName.has(UNEMBED) && (await separateHead(file, byName, config, where, shown));
-    if (head) params.set(UNEMBED, await loadTensor(k, file, byName, UNEMBED, [config.vocabSize, config.nEmbd], where, shown(UNEMBED)));
+    const head = groups.has(UNEMBED) && (config.tiedHead ? await separateHead(partsOf(family, groups, UNEMBED, headShape, where)[0]!, partsOf(family, groups, 'embed.weight', headShape, where)[0]!) : true);
+    if (head) params.set(UNEMBED, await loadTensor(k, partsOf(family, groups, UNEMBED, headShape, where), headShape, where, shown(UNEMBED)));
     const model = new Model(k, config, params);
     return { model, tokenizer: new Gpt2Tokenizer(vocab), metadata: file.metadata, ...(vocab ? { vocab } : {}) };
   } catch (e) {
     for (const t of params.values()) t.dispose();
     throw e;
+  }
+}
+
+/**
+ * The stored tensors of canonical parameter `name` in concatenation order, checked
+ * against its shape: one tensor of that shape, or parts whose first dimensions add up
+ * to its first one (Llama's q/k/v into attn_in), all of one dtype.
+ */
+function partsOf(family: Family, groups: Map<string, Stored[]>, name: string, shape: readonly number[], where: string): Stored[] {
+  const expected = family.parts(name);
+  const group = groups.get(name) ?? [];
+  const missing = expected.find((p) => !group.some((s) => s.name === p || expected.length === 1));
+  if (missing !== undefined) {
+    throw new BadModelError(`${where}: missing tensor ${missing}${expected.length === 1 ? ` [${shape}]` : ''}; the checkpoint is incomplete or of another model family`);
+  }
+  const ordered = expected.length === 1 ? group : expected.map((p) => group.find((s) => s.name === p)!);
+  const rows = ordered.reduce((n, s) => n + (s.info.shape[0] ?? 0), 0);
+  const rest = (s: Stored) => s.info.shape.slice(1).join(',');
+  if (rows !== shape[0] || ordered.some((s) => rest(s) !== shape.slice(1).join(',') || s.info.shape.length !== shape.length)) {
+    const got = ordered.map((s) => `[${s.info.shape}]`).join(' + ');
+    throw new BadModelError(`${where}: tensor ${family.checkpointName(name)} has shape ${got} but the config implies [${shape}]; the config does not match the weights`);
+  }
+  if (ordered.some((s) => s.info.dtype !== ordered[0]!.info.dtype)) {
+    throw new BadModelError(`${where}: the parts of ${family.checkpointName(name)} have different dtypes (${ordered.map((s) => s.info.dtype).join(', ')}); convert the checkpoint to one dtype`);
+  }
+  return ordered;
+}
+
+/** The parts' bytes as one tensor's: `from` counts from the start of the first part. */
+async function readParts(parts: readonly Stored[], bytes: Uint8Array, from: number): Promise<void> {
+  let start = 0;
+  for (const p of parts) {
+    const end = start + p.info.end - p.info.begin;
+    const a = Math.max(start, from);
+    const b = Math.min(end, from + bytes.length);
+    if (a < b) await p.file.readInto(p.name, bytes.subarray(a - from, b - from), a - start);
+    start = end;
   }
 }
 
@@ -97,47 +156,35 @@ function deviceType(dtype: Dtype, shape: readonly number[]): DType {
 }
 
 /** F32 tensors and 16-bit matrices go from the file straight into GPU memory; the rest are converted first. */
-async function loadTensor(k: Kernels, file: SafetensorsFile, byName: Map<string, string>, name: string, shape: number[], where: string, shown: string): Promise<Tensor> {
-  const stored = checkShape(file, byName, name, shape, where, shown);
-  const dtype = file.tensors.get(stored)!.dtype;
+async function loadTensor(k: Kernels, parts: readonly Stored[], shape: number[], where: string, shown: string): Promise<Tensor> {
+  const dtype = parts[0]!.info.dtype;
   const type = deviceType(dtype, shape);
   if (dtype === 'F32' || type !== 'f32') {
     return uploadFrom(k, shape, async (bytes, from) => {
-      await file.readInto(stored, bytes, from);
+      await readParts(parts, bytes, from);
       if (dtype === 'F32') checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shown, where);
       else checkFiniteHalves(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), dtype as 'F16' | 'BF16', shown, where);
     }, shown, type);
   }
-  const data = await file.readF32(stored);
+  const values = await Promise.all(parts.map((p) => p.file.readF32(p.name)));
+  const data = new Float32Array(values.reduce((n, v) => n + v.length, 0));
+  values.reduce((at, v) => (data.set(v, at), at + v.length), 0);
   checkFiniteTensor(data, shown, where);
   return upload(k, shape, data, 'f32', shown);
 }
 
-function checkShape(file: SafetensorsFile, byName: Map<string, string>, name: string, shape: number[], where: string, shown: string): string {
-  const stored = byName.get(name);
-  if (!stored) throw new BadModelError(`${where}: missing tensor ${shown} [${shape}]; the checkpoint is incomplete or of another model family`);
-  const info = file.tensors.get(stored)!;
-  if (info.shape.join(',') !== shape.join(',')) {
-    throw new BadModelError(`${where}: tensor ${shown} has shape [${info.shape}] but the config implies [${shape}]; the config does not match the weights`);
-  }
-  return stored;
-}
-
 /** A stored head equal to the embedding, byte for byte, is the usual tied head; a different one becomes D. */
-async function separateHead(file: SafetensorsFile, byName: Map<string, string>, config: ModelConfig, where: string, shown: (name: string) => string): Promise<boolean> {
-  const shape = [config.vocabSize, config.nEmbd];
-  const head = checkShape(file, byName, UNEMBED, shape, where, shown(UNEMBED));
-  const embedding = checkShape(file, byName, 'embed.weight', shape, where, shown('embed.weight'));
-  const [h, w] = [file.tensors.get(head)!, file.tensors.get(embedding)!];
-  if (h.dtype !== w.dtype) return true;
+async function separateHead(h: Stored, w: Stored): Promise<boolean> {
+  if (h.info.dtype !== w.info.dtype) return true;
   // In chunks, so two vocabulary-sized tensors are never on the host at once.
   const chunk = 16 << 20;
   const a = new Uint8Array(chunk);
   const b = new Uint8Array(chunk);
-  for (let from = 0; from < h.end - h.begin; from += chunk) {
-    const n = Math.min(chunk, h.end - h.begin - from);
-    await file.readInto(head, a.subarray(0, n), from);
-    await file.readInto(embedding, b.subarray(0, n), from);
+  const size = h.info.end - h.info.begin;
+  for (let from = 0; from < size; from += chunk) {
+    const n = Math.min(chunk, size - from);
+    await h.file.readInto(h.name, a.subarray(0, n), from);
+    await w.file.readInto(w.name, b.subarray(0, n), from);
     for (let i = 0; i < n; i++) if (a[i] !== b[i]) return true;
   }
   return false;

@@ -1,8 +1,10 @@
-// The model, one block for every family (the config's switches choose its parts; the
-// values GPT-2 uses are the ones implemented so far): pre-norm blocks
+// The model, one block for every family (the config's switches choose its parts:
+// layer norm or RMSNorm, learned or rotary positions, a plain or gated activation,
+// biases per role, [in, out] or [out, in] weights): pre-norm blocks
 // x + attn_out(attn(attn_in(norm(x)))), x + ff_out(act(ff_in(norm(x)))), a final
 // norm, logits = h . D with D the embedding^T (tied) unless the checkpoint has its
-// own head. The forward pass, training, the hooks and the cached decoder all run
+// own head. Rotary turns q and k inside attn_in's output, so a hook or a cached
+// decoder that receives it (attend) sees them already rotated. The forward pass, training, the hooks and the cached decoder all run
 // blocks(). Every linear op records its factors under the checkpoint's module name
 // (Family.linearName), which is also what reports show.
 import type { Tape } from '../autograd/tape.ts';
@@ -10,9 +12,10 @@ import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { attention } from '../ops/attention.ts';
 import { embed, selectRows, widen } from '../ops/embedding.ts';
-import { layernorm } from '../ops/norm.ts';
+import { layernorm, rmsnorm } from '../ops/norm.ts';
 import { linear } from '../ops/linear.ts';
-import { activate, add, type Activation } from '../ops/pointwise.ts';
+import { activate, add, siluGate, type Activation } from '../ops/pointwise.ts';
+import { rotary, rotaryTable } from '../ops/rotary.ts';
 import { unembed } from '../ops/unembed.ts';
 import { softmaxXent } from '../ops/xent.ts';
 import type { Tensor } from '../tensor.ts';
@@ -148,7 +151,14 @@ export class Model {
 
   /** The final norm of the residual stream [R, d]. */
   finalNorm(tape: Tape, x: Tensor): Tensor {
-    return layernorm(tape, x, this.param('final_norm.weight'), this.param('final_norm.bias'), this.config.eps);
+    return this.norm(tape, 'final_norm', x);
+  }
+
+  /** The norm `name` (final_norm, blocks.{l}.attn_norm, ...) of rows x. */
+  private norm(tape: Tape, name: string, x: Tensor): Tensor {
+    const { eps, norm } = this.config;
+    const w = this.param(`${name}.weight`);
+    return norm === 'rmsnorm' ? rmsnorm(tape, x, w, eps) : layernorm(tape, x, w, this.param(`${name}.bias`), eps);
   }
 
   /** Logits [R, V] of final-normed rows h. */
@@ -243,24 +253,31 @@ export class Model {
   blocks(tape: Tape, ids: readonly number[], positions: readonly number[], B: number, T: number, opts: BlockOptions = {}): Tensor {
     const c = this.config;
     const at = hooked(tape, opts.hook);
-    const attend = opts.attend ?? ((_: number, qkv: Tensor) => attention(tape, qkv, B, T, c.nHead));
+    const attend = opts.attend ?? ((_: number, qkv: Tensor) => attention(tape, qkv, B, T, c.nHead, c.nKvHead));
     const linearOf = (l: number, role: Role, x: Tensor) => {
       const m = this.linear(l, role);
-      return linear(tape, m.name, x, m.weight, m.bias ?? null);
+      return linear(tape, m.name, x, m.weight, m.bias ?? null, c.weightLayout);
     };
-    const norm = (name: string, x: Tensor) => layernorm(tape, x, this.param(`${name}.weight`), this.param(`${name}.bias`), c.eps);
     const own = (data: readonly number[]) => tape.constant([data.length], data, 'i32');
-    let x = embed(tape, this.param('embed.weight'), this.param('pos_embed.weight'), own(ids), own(positions));
+    const rope = c.position.kind === 'rotary' ? c.position : undefined;
+    let x = rope
+      ? embed(tape, this.param('embed.weight'), null, own(ids), null)
+      : embed(tape, this.param('embed.weight'), this.param('pos_embed.weight'), own(ids), own(positions));
+    // cos | sin per row, once for every layer.
+    const table = rope && rotaryTable(tape, positions, { theta: rope.base, rotaryDim: rope.dims, scaling: rope.scaling });
+    // q's heads then k's turn; v, after them in the row, passes through.
+    const positioned = (qkv: Tensor) => (table ? rotary(tape, qkv, table, c.nHead + c.nKvHead, c.headDim) : qkv);
+    const activation = (pre: Tensor) => (c.gated ? siluGate(tape, pre) : activate(tape, pre, c.activation as Activation));
     for (let l = 0; l <= (opts.lastLayer ?? c.nLayer - 1); l++) {
       const b = `blocks.${l}`;
       x = at(`${b}.hook_resid_pre`, x);
-      const ln1 = at(`${b}.ln1.hook_normalized`, norm(`${b}.attn_norm`, x));
-      const z = at(`${b}.attn.hook_z`, attend(l, linearOf(l, 'attn_in', ln1)));
+      const ln1 = at(`${b}.ln1.hook_normalized`, this.norm(tape, `${b}.attn_norm`, x));
+      const z = at(`${b}.attn.hook_z`, attend(l, positioned(linearOf(l, 'attn_in', ln1))));
       const attnOut = at(`${b}.hook_attn_out`, linearOf(l, 'attn_out', z));
       x = at(`${b}.hook_resid_mid`, add(tape, x, attnOut));
-      const ln2 = at(`${b}.ln2.hook_normalized`, norm(`${b}.ff_norm`, x));
+      const ln2 = at(`${b}.ln2.hook_normalized`, this.norm(tape, `${b}.ff_norm`, x));
       const pre = at(`${b}.mlp.hook_pre`, linearOf(l, 'ff_in', ln2));
-      const post = at(`${b}.mlp.hook_post`, activate(tape, pre, c.activation as Activation));
+      const post = at(`${b}.mlp.hook_post`, activation(pre));
       const mlpOut = at(`${b}.hook_mlp_out`, linearOf(l, 'ff_out', post));
       x = at(`${b}.hook_resid_post`, add(tape, x, mlpOut));
     }
@@ -273,6 +290,8 @@ export class Model {
     sequences.forEach((s, i) => {
       if (s.length === 0) throw new RangeError(`sequence ${i} is empty`);
       if (s.length > nPositions) throw new RangeError(`sequence ${i} has ${s.length} tokens; the model's context is ${nPositions}`);
+      const window = this.config.slidingWindow;
+      if (window !== undefined && s.length > window) throw new RangeError(`sequence ${i} has ${s.length} tokens; the model's attention window (sliding_window) is ${window}, and longer sequences are not supported`);
       const bad = s.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
       if (bad !== undefined) throw new RangeError(`sequence ${i} has token id ${bad} outside the vocabulary 0..${vocabSize - 1}`);
     });

@@ -1,5 +1,6 @@
 // Writes a (possibly edited) model as a Hugging Face directory: config.json and
-// model.safetensors with the source checkpoint's tensor names. Parameters come from
+// model.safetensors with the source checkpoint's tensor names (a sharded source is
+// written as one file; a parameter stored in parts is split back into them). Parameters come from
 // the GPU, unedited ones in the source's dtype (a 16-bit one bit for bit), edited
 // ones in F32 unless asked to round them back; tensors that are not parameters
 // (mask buffers) and the metadata come from the source file. The directory is built beside its final path
@@ -47,11 +48,20 @@ function roundingShare(rounded: Float32Array, now: Float32Array, was: Float32Arr
   return change > 0 ? Math.sqrt(error / change) : 0;
 }
 
-/** One parameter as written: 16-bit ones stay 16-bit unless edited (then F32, or rounded with `dtype: 'source'`). */
-async function paramToWrite(model: Model, param: string, name: string, shape: number[], source: Dtype, opts: SaveOptions, rounded: Rounding[]): Promise<TensorToWrite> {
+/** Values [from, from + n) of a tensor read back, as is or sliced when it was stored in parts. */
+const part = <T extends Float32Array | Uint16Array>(x: T, from: number, n: number): T => (from === 0 && n === x.length ? x : (x.subarray(from, from + n) as T));
+
+/**
+ * One parameter as written: 16-bit ones stay 16-bit unless edited (then F32, or rounded
+ * with `dtype: 'source'`). `from` is where this stored tensor starts in a parameter
+ * concatenated from several (Llama's q/k/v_proj), in values.
+ */
+async function paramToWrite(model: Model, param: string, name: string, shape: number[], source: Dtype, opts: SaveOptions, rounded: Rounding[], from: number): Promise<TensorToWrite> {
   const t: Tensor = model.param(param);
-  if (t.packed) return { name, dtype: t.dtype === 'f16' ? 'F16' : 'BF16', shape, data: await readBits(model.k, t) };
-  const [data] = (await readAll(model.k, [t])) as Float32Array[];
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (t.packed) return { name, dtype: t.dtype === 'f16' ? 'F16' : 'BF16', shape, data: part(await readBits(model.k, t), from, n) };
+  const [all] = (await readAll(model.k, [t])) as Float32Array[];
+  const data = part(all!, from, n);
   const edited = model.original(param);
   if (!isHalf(source)) return { name, dtype: 'F32', shape, data: data! };
   // Unedited values came from the source's 16 bits, so they round back exactly.
@@ -59,30 +69,41 @@ async function paramToWrite(model: Model, param: string, name: string, shape: nu
   if (opts.dtype !== 'source') return { name, dtype: 'F32', shape, data: data! };
   const bits = roundTo(source, data!);
   const [was] = (await readAll(model.k, [edited])) as Float32Array[];
-  rounded.push({ name, dtype: source, relative: roundingShare(decode(source, bits), data!, was!) });
+  rounded.push({ name, dtype: source, relative: roundingShare(decode(source, bits), data!, part(was!, from, n)) });
   return { name, dtype: source, shape, data: bits };
+}
+
+/** Where stored tensor `name` starts in its canonical parameter, in values: after the parts stored before it. */
+function offsetIn(model: Model, canonical: string, name: string, shapes: ReadonlyMap<string, readonly number[]>): number {
+  const parts = model.family.parts(canonical);
+  const before = parts.slice(0, Math.max(0, parts.indexOf(name)));
+  return before.reduce((at, p) => at + (shapes.get(p) ?? []).reduce((x, y) => x * y, 1), 0);
 }
 
 /** Returns, per edited matrix rounded back to 16 bits, how much the rounding changed its edit. */
 export async function saveModelDir(model: Model, source: string, out: string, opts: SaveOptions = {}): Promise<Rounding[]> {
   const files = await modelFiles(source);
-  const src = await fileSource(files.weights);
   const tensors: TensorToWrite[] = [];
   const rounded: Rounding[] = [];
+  const srcs = [];
   let metadata: Record<string, string>;
   try {
-    const file = await openSafetensors(src);
-    metadata = { ...file.metadata, ...opts.metadata };
-    const stored = [...file.tensors.keys()];
+    for (const shard of files.shards) srcs.push(await fileSource(shard));
+    const shards = await Promise.all(srcs.map((src) => openSafetensors(src)));
+    metadata = { ...shards[0]!.metadata, ...opts.metadata };
+    const shapes = new Map(shards.flatMap((f) => [...f.tensors].map(([name, info]) => [name, info.shape] as const)));
     // A tied head stored beside the embedding is written from the embedding.
     const paramOf = (name: string | null | undefined) => (name && model.params.has(name) ? name : name === UNEMBED ? 'embed.weight' : undefined);
-    for (const name of stored) {
-      const { shape, dtype } = file.tensors.get(name)!;
-      const param = paramOf(model.family.canonical(name));
-      tensors.push(param ? await paramToWrite(model, param, name, shape, dtype, opts, rounded) : { name, dtype: 'F32', shape, data: await file.readF32(name) });
+    // Shards are written as one file: a checkpoint is read by tensor name, not by file.
+    for (const file of shards) {
+      for (const [name, { shape, dtype }] of file.tensors) {
+        const canonical = model.family.canonical(name);
+        const param = paramOf(canonical);
+        tensors.push(param ? await paramToWrite(model, param, name, shape, dtype, opts, rounded, offsetIn(model, canonical!, name, shapes)) : { name, dtype: 'F32', shape, data: await file.readF32(name) });
+      }
     }
   } finally {
-    await src.close();
+    for (const src of srcs) await src.close();
   }
 
   await replaceDirAtomic(out, async (dir) => {

@@ -51,16 +51,19 @@ function tableGrad(tape: Tape, table: Tensor, src: Tensor, idx: Tensor): void {
   tape.accumulate(table, d);
 }
 
-/** out[r] = tokens[ids[r]] + positions[at[r]] (learned position table). ids and at are i32 tensors. */
-export function embed(tape: Tape, tokens: Tensor, positions: Tensor, ids: Tensor, at: Tensor): Tensor {
+/**
+ * out[r] = tokens[ids[r]] + positions[at[r]] (a learned position table; null for
+ * models whose positions are rotary). ids and at are i32 tensors.
+ */
+export function embed(tape: Tape, tokens: Tensor, positions: Tensor | null, ids: Tensor, at: Tensor | null): Tensor {
   const out = tape.zeros([ids.size, tokens.cols], 'f32', 'embed');
   gatherInto(tape.k, tokens, ids, out.buffer, false);
-  gatherInto(tape.k, positions, at, out.buffer, true);
+  if (positions && at) gatherInto(tape.k, positions, at, out.buffer, true);
   tape.record(() => {
     const g = tape.gradOf(out);
     if (!g || !tape.paramGrads) return;
     tableGrad(tape, tokens, g, ids);
-    tableGrad(tape, positions, g, at);
+    if (positions && at) tableGrad(tape, positions, g, at);
   });
   return out;
 }

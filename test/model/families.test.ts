@@ -19,19 +19,19 @@ const throwsBadModel = (f: () => unknown, message: RegExp) =>
   assert.throws(f, (e: Error) => e instanceof BadModelError && message.test(e.message));
 
 test('registry: an unknown model_type is one line that lists the supported ones', () => {
-  const json = { ...gpt2.writeConfig(gpt2Config(SIZES)), model_type: 'llama', architectures: ['LlamaForCausalLM'] };
-  throwsBadModel(() => readConfig(json, 'config.json'), /^config\.json: model_type "llama" is not supported; this engine reads gpt2$/);
-  throwsBadModel(() => readConfig({ architectures: ['MistralForCausalLM'] }, 'config.json'), /"MistralForCausalLM" is not supported; this engine reads gpt2$/);
+  const json = { ...gpt2.writeConfig(gpt2Config(SIZES)), model_type: 'gemma2', architectures: ['Gemma2ForCausalLM'] };
+  throwsBadModel(() => readConfig(json, 'config.json'), /^config\.json: model_type "gemma2" is not supported; this engine reads gpt2, llama, mistral, qwen2$/);
+  throwsBadModel(() => readConfig({ architectures: ['PhiForCausalLM'] }, 'config.json'), /"PhiForCausalLM" is not supported; this engine reads gpt2, llama, mistral, qwen2$/);
 });
 
 test('loading: a checkpoint whose config.json names another family is refused in one line', async () => {
   const { dir } = await writeRandomCheckpoint(SIZES, 1);
   try {
     const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...json, model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'] }));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...json, model_type: 'phi3', architectures: ['Phi3ForCausalLM'] }));
     await loadModelPath(await getEngine(), dir).then(() => assert.unreachable('loaded'), (e: Error) => {
       assert.instance(e, BadModelError);
-      assert.is(e.message, 'config.json: model_type "qwen2" is not supported; this engine reads gpt2');
+      assert.is(e.message, 'config.json: model_type "phi3" is not supported; this engine reads gpt2, llama, mistral, qwen2');
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -64,17 +64,18 @@ test('GPT-2 names: every parameter to its checkpoint name and back, with or with
   assert.is(gpt2.linearName(3, 'attn_in'), 'h.3.attn.c_attn');
 });
 
-test('switches: values GPT-2 does not use are refused as not yet supported, naming the switch', () => {
+test('switches: the values without kernels yet are refused as not yet supported, naming the switch; the Llama ones run', () => {
   const base = gpt2Config(SIZES);
   checkSupported(base);
+  const llama: Partial<ModelConfig> = {
+    norm: 'rmsnorm', position: { kind: 'rotary', base: 10000, dims: 8, scaling: { type: 'default' } }, activation: 'silu', gated: true, headDim: 8, nKvHead: 1,
+    bias: { attn_in: true, attn_out: false, ff_in: false, ff_out: false }, weightLayout: 'out_in', tiedHead: false,
+  };
+  checkSupported({ ...base, ...llama });
   const cases: [Partial<ModelConfig>, RegExp][] = [
-    [{ norm: 'rmsnorm' }, /^norm rmsnorm is not yet supported by this engine \(model family gpt2\)$/],
-    [{ position: { kind: 'rotary', base: 10000, dims: 4 } }, /^rotary positions is not yet supported/],
-    [{ activation: 'silu', gated: true }, /^activation gated silu is not yet supported/],
-    [{ nKvHead: 1 }, /^1 key\/value heads for 2 query heads is not yet supported/],
-    [{ headDim: 8 }, /^head dimension 8 with 2 heads and width 8 is not yet supported/],
+    [{ activation: 'silu', gated: false }, /^activation silu without a gate is not yet supported by this engine \(model family gpt2\)$/],
+    [{ gated: true }, /^activation gated gelu_new is not yet supported/],
     [{ parallelResidual: true }, /^parallel residual blocks is not yet supported/],
-    [{ bias: { ...base.bias, ff_out: false } }, /^linear modules without biases is not yet supported/],
   ];
   for (const [change, message] of cases) throwsBadModel(() => checkSupported({ ...base, ...change }), message);
 });
@@ -82,7 +83,7 @@ test('switches: values GPT-2 does not use are refused as not yet supported, nami
 test('roles: --modules and --neurons take roles, ff1/ff2 and checkpoint names, any case', () => {
   assert.equal(parseModules('ff_out,attn_in'), ['ff_out', 'attn_in']);
   assert.equal(parseModules('FF2,mlp.c_proj,mlp.c_fc'), ['ff_out', 'ff_in']);
-  assert.throws(() => parseModules('ln_1'), /unknown module "ln_1": choose from attn\.c_attn, attn\.c_proj, mlp\.c_fc, mlp\.c_proj, ff1, ff2, attn_in, attn_out, ff_in, ff_out$/);
+  assert.throws(() => parseModules('ln_1'), /unknown module "ln_1": choose from attn\.c_attn, attn\.c_proj, mlp\.c_fc, mlp\.c_proj, self_attn\.qkv_proj, self_attn\.o_proj, mlp\.gate_up_proj, mlp\.down_proj, ff1, ff2, attn_in, attn_out, ff_in, ff_out$/);
   assert.equal(parseNeuronSpec('1.ATTN_OUT', 2), { layer: 1, role: 'attn_out' });
   assert.is(roleNamed('Attn.C_Attn'), 'attn_in');
   assert.is(roleNamed('wte'), undefined);

@@ -20,8 +20,14 @@ export interface Family {
    * parameters (masks); undefined for a name the family does not know.
    */
   canonical(stored: string): string | null | undefined;
-  /** The checkpoint's name for a canonical parameter (without any stored prefix). */
+  /** The checkpoint's name for a canonical parameter (without any stored prefix); a fused one's parts in braces. */
   checkpointName(canonical: string): string;
+  /**
+   * The stored tensors a canonical parameter is concatenated from along their first
+   * dimension, in order (Llama's q_proj, k_proj, v_proj make attn_in); one name for
+   * a parameter stored whole.
+   */
+  parts(canonical: string): readonly string[];
   /** The checkpoint's name of each role's module inside a block, e.g. mlp.c_proj. */
   readonly modules: Readonly<Record<Role, string>>;
   /** A linear module's full checkpoint name, e.g. h.5.mlp.c_proj. */

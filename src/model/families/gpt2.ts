@@ -13,6 +13,7 @@ export function gpt2Config(s: Gpt2Sizes): ModelConfig {
     nPositions: s.nPositions, vocabSize: s.vocabSize, nInner: s.nInner, eps: s.eps,
     norm: 'layernorm', position: { kind: 'learned' }, activation: s.activation ?? 'gelu_new', gated: false,
     bias: { attn_in: true, attn_out: true, ff_in: true, ff_out: true }, parallelResidual: false, tiedHead: true,
+    weightLayout: 'in_out',
   };
 }
 
@@ -114,6 +115,7 @@ export const gpt2: Family = {
   writeConfig,
   canonical,
   checkpointName,
+  parts: (name) => [checkpointName(name)],
   modules: MODULES,
   linearName: (layer, role) => `h.${layer}.${MODULES[role]}`,
 };

@@ -2,10 +2,11 @@
 import { BadModelError, parameterShapes, ROLES, type ModelConfig, type Role } from '../config.ts';
 import type { Family } from './family.ts';
 import { gpt2 } from './gpt2.ts';
+import { llama, mistral, qwen2 } from './llama.ts';
 
 export type { Family };
 
-const FAMILIES: readonly Family[] = [gpt2];
+const FAMILIES: readonly Family[] = [gpt2, llama, mistral, qwen2];
 
 /** The embedded model's family: the web page names its module boxes by it until a model is loaded. */
 export const defaultFamily: Family = gpt2;
