@@ -3,7 +3,7 @@
 // of x_i and delta_i, the exact gradient rank, and the logit lens of every
 // d-dimensional spanning vector with the target's and the original answer's ranks.
 import { rankOfProduct } from '../autograd/linalg.ts';
-import { readAll, zeros } from '../gpu/buffers.ts';
+import { readAll } from '../gpu/buffers.ts';
 import { ROLES, type Role } from '../model/config.ts';
 import { checkFiniteLogits } from '../model/finite.ts';
 import type { Model } from '../model/model.ts';
@@ -11,7 +11,7 @@ import type { Kernels } from '../gpu/kernels.ts';
 import { rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { logitLens, type IdProb, type Projection } from './logit-lens.ts';
+import { logitLens, type IdProb, type LensRows, type Projection } from './logit-lens.ts';
 import { GradientPass, type PromptTarget } from '../pass/pass.ts';
 import { BadInputError } from '../errors.ts';
 import { type TargetTokens } from '../pass/prepare.ts';
@@ -209,8 +209,8 @@ async function readFactors(k: Kernels, factors: FactorRef[], n: number, d: numbe
 const factorBytes = (f: FactorRef, n: number) => 4 * n * (f.inDim + f.outDim);
 
 /**
- * Gathers the pair's d-dimensional x_i and delta_i rows of every selected factor
- * into one matrix and projects them all in one lens call; keyed `${factorIndex}.x|delta`.
+ * Projects the pair's d-dimensional x_i and delta_i rows of every selected factor
+ * in one lens call, each pass gathering its rows from the factors; keyed `${factorIndex}.x|delta`.
  * Rows that are exactly zero (the last layer's delta_i, i < n) all project alike,
  * so only the first is projected and the others reuse it.
  */
@@ -236,21 +236,21 @@ async function projectSpanningVectors(model: Model, factors: FactorRef[], n: num
     }),
   );
   const k = model.k;
-  const all = zeros(k, [kept.length, d], 'f32', 'lens.vectors');
-  try {
+  const rows: LensRows = {
+    rows: kept.length,
     // One copy per run of consecutive rows of one factor.
-    for (let r = 0; r < kept.length; ) {
-      const { part, row } = kept[r]!;
-      let len = 1;
-      while (r + len < kept.length && kept[r + len]!.part === part && kept[r + len]!.row === row + len) len++;
-      k.copy(parts[part]!.t.buffer, row * d * 4, all.buffer, r * d * 4, len * d * 4);
-      r += len;
-    }
-    const proj = await logitLens(model, all, { k: settings.k, normalized: settings.normalized }, watched);
-    parts.forEach(({ key }, j) => out.set(key, source[j]!.map((i) => proj[i]!)));
-  } finally {
-    all.dispose();
-  }
+    copy(into, start, count) {
+      for (let r = start; r < start + count; ) {
+        const { part, row } = kept[r]!;
+        let len = 1;
+        while (r + len < start + count && kept[r + len]!.part === part && kept[r + len]!.row === row + len) len++;
+        k.copy(parts[part]!.t.buffer, row * d * 4, into.buffer, (r - start) * d * 4, len * d * 4);
+        r += len;
+      }
+    },
+  };
+  const proj = await logitLens(model, rows, { k: settings.k, normalized: settings.normalized }, watched);
+  parts.forEach(({ key }, j) => out.set(key, source[j]!.map((i) => proj[i]!)));
   return out;
 }
 

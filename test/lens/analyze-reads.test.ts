@@ -1,19 +1,26 @@
 // The analysis reads the factors back in chunks (src/lens/analyze.ts, factorReads):
-// however small the chunks, every number of the analysis is the same.
+// however small the chunks, every number of the analysis is the same. Its lens
+// passes gather their rows straight from the factors, across pass boundaries too.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Gpt2Sizes } from '../../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../../src/model/load.ts';
-import { analyze, factorReads } from '../../src/lens/analyze.ts';
+import { analyze, analyzePass, factorReads } from '../../src/lens/analyze.ts';
+import { readF32 } from '../../src/gpu/buffers.ts';
+import { ROLES } from '../../src/model/config.ts';
+import { GradientPass } from '../../src/pass/pass.ts';
 import { openRandomModel } from '../checkpoint.ts';
+import { lnfLogitLensRef, type Gpt2ParamsRef } from '../reference/gpt2.ts';
+import { topkRef } from '../reference/ops.ts';
 
 // Odd sizes: 5 layers, d = 28 (7 heads of 4), an inner size of 52.
-const CFG: Gpt2Sizes = { nLayer: 5, nHead: 7, nEmbd: 28, nPositions: 32, vocabSize: 50257, nInner: 52, eps: 1e-5 };
+const CFG: Gpt2Sizes = { nLayer: 5, nHead: 7, nEmbd: 28, nPositions: 128, vocabSize: 50257, nInner: 52, eps: 1e-5 };
 let loaded: LoadedModel;
+let params: Gpt2ParamsRef;
 let close: () => void;
 
 test.before(async () => {
-  ({ loaded, close } = await openRandomModel(CFG, 71));
+  ({ loaded, params, close } = await openRandomModel(CFG, 71));
 });
 test.after(() => close());
 
@@ -52,6 +59,39 @@ test('the last layer\'s zero delta rows are projected (they share one projection
   assert.ok(zero.length > 0 && zero.every((v) => v.norm === 0 && v.top !== undefined));
   for (const v of zero) assert.equal(v.top, zero[0]!.top);
   assert.ok(ff2.delta.at(-1)!.norm > 0);
+});
+
+test(`over 2,048 vectors (two lens passes, rows of one factor on both sides of the cut): the last layer's projections each equals softmax(ln_f(v) D) in float64`, async () => {
+  const { model, tokenizer } = loaded;
+  const prompt = ' the city of Paris is a river'.repeat(15);
+  const pass = GradientPass.run(model, tokenizer, [{ prompt, target: ' Rome' }]);
+  try {
+    const n = pass.rows(0);
+    // 5 d-dimensional sides per layer; the last layer's zero delta rows project once.
+    assert.ok(5 * CFG.nLayer * n - 2 * (n - 1) + 1 > 2048, `${n} tokens`);
+    const [a] = await analyzePass(pass, tokenizer, { k: 3 });
+    // Layer-major order: the cut at row 2,048 falls in the last layer's first factor.
+    let checked = 0;
+    for (const { layer, modules } of a!.layers.filter((l) => l.layer === CFG.nLayer - 1)) {
+      for (const [r, m] of modules.entries()) {
+        const f = pass.factors(layer, ROLES[r]!, 0);
+        for (const [side, t, views] of [['x', f.X, m.x], ['delta', f.delta!, m.delta]] as const) {
+          if (t.cols !== CFG.nEmbd) continue;
+          const data = await readF32(model.k, t);
+          views.forEach((v, i) => {
+            const probs = lnfLogitLensRef(CFG, params, data.subarray(i * CFG.nEmbd, (i + 1) * CFG.nEmbd), false);
+            const want = topkRef(probs, 3, 'top');
+            assert.equal(v.top!.map((g) => g.id), want, `h.${layer}.${m.module} ${side} row ${i}`);
+            v.top!.forEach((g, j) => assert.ok(Math.abs(g.prob - probs[want[j]!]!) <= 1e-4, `prob ${g.prob} vs ${probs[want[j]!]}`));
+            checked++;
+          });
+        }
+      }
+    }
+    assert.is(checked, 5 * n);
+  } finally {
+    pass.dispose();
+  }
 });
 
 test.run();
