@@ -10,7 +10,7 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { analyzePass } from '../src/lens/analyze.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
 import { GradientPass } from '../src/pass/pass.ts';
-import { promptOfLength } from './prompts.ts';
+import { promptOfLength } from './lib/prompts.ts';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, warm: { type: 'string' }, tokens: { type: 'string', default: '16' } } });
 if (!values.model) {
