@@ -3,14 +3,15 @@
 // of x_i and delta_i, the exact gradient rank, and the logit lens of every
 // d-dimensional spanning vector with the target's and the original answer's ranks.
 import { rankOfProduct } from '../autograd/linalg.ts';
-import { readAll, zeros } from '../gpu/buffers.ts';
+import { readAll } from '../gpu/buffers.ts';
 import { ROLES, type Role } from '../model/config.ts';
 import { checkFiniteLogits } from '../model/finite.ts';
 import type { Model } from '../model/model.ts';
+import type { Kernels } from '../gpu/kernels.ts';
 import { rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { logitLens, type IdProb, type Projection } from './logit-lens.ts';
+import { logitLens, type IdProb, type LensRows, type Projection } from './logit-lens.ts';
 import { GradientPass, type PromptTarget } from '../pass/pass.ts';
 import { BadInputError } from '../errors.ts';
 import { type TargetTokens } from '../pass/prepare.ts';
@@ -30,11 +31,11 @@ export interface AnalyzeOptions {
 export interface StageTimes {
   /** The forward and backward pass. */
   pass: number;
-  /** Reading the norms and the factors back (one readback). */
+  /** Reading the norms and the factors back. */
   norms: number;
-  /** The gradient ranks on the CPU, while the projections already run on the GPU. */
+  /** The gradient ranks on the CPU. */
   ranks: number;
-  /** What is left of the projections once the ranks are done. */
+  /** The logit lens of every spanning vector. */
   projections: number;
 }
 
@@ -84,28 +85,10 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     const probOf = (id: number) => Math.exp(rowLogits[id]! - lse);
     const watched = [p.targetIds[0]!, original];
     const factors = collectFactors(pass, seq, settings.layers, roles);
+    const { norms, ranks, zeroRows } = await readFactors(k, factors, n, model.config.nEmbd, times);
 
-    // One readback for the norms and the factors; the projections then run on the GPU
-    // while the CPU works out the ranks from the factors.
-    let t = now();
-    const read = await readAll(k, factors.flatMap((f) => [f.xNorms, f.deltaNorms, f.X, f.delta]));
-    factors.forEach((f) => [f.xNorms, f.deltaNorms].forEach((t) => t.dispose()));
-    const norms = factors.flatMap((_, i) => [read[4 * i]!, read[4 * i + 1]!]);
-    if (times) times.norms += now() - t;
-
-    t = now();
-    const projecting = projectSpanningVectors(model, factors, n, settings, watched, read);
-    let ranks: ReturnType<typeof rankOfProduct>[];
-    try {
-      ranks = factors.map((f, i) => rankOfProduct(read[4 * i + 2]!.subarray(0, n * f.inDim), read[4 * i + 3]!.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
-    } catch (e) {
-      await projecting.catch(() => undefined); // settled before the error leaves, so it is not left unhandled
-      throw e;
-    }
-    if (times) times.ranks += now() - t;
-
-    t = now();
-    const projections = await projecting;
+    const t = now();
+    const projections = await projectSpanningVectors(model, factors, n, settings, watched, zeroRows);
     if (times) times.projections += now() - t;
 
     const tok = (id: number): Token => ({ id, text: tokenizer.tokenText(id) });
@@ -131,8 +114,8 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
           rankMargin: ranks[i]!.margin === Infinity ? Number.MAX_VALUE : ranks[i]!.margin,
           rankAmbiguous: ranks[i]!.ambiguous,
           singularValues: Array.from(ranks[i]!.singularValues),
-          x: view(norms[2 * i]!, projections.get(`${i}.x`), false),
-          delta: view(norms[2 * i + 1]!, projections.get(`${i}.delta`), true),
+          x: view(norms[i]!.x, projections.get(`${i}.x`), false),
+          delta: view(norms[i]!.delta, projections.get(`${i}.delta`), true),
           inDim: f.inDim,
           outDim: f.outDim,
         };
@@ -180,26 +163,72 @@ function collectFactors(pass: GradientPass, pair: number, layers: readonly numbe
 }
 
 /**
- * Gathers the pair's d-dimensional x_i and delta_i rows of every selected factor
- * into one matrix and projects them all; keyed `${factorIndex}.x|delta`. `read`
- * holds the factors on the CPU (4 entries per factor, X and delta at 2 and 3):
- * rows that are exactly zero (the last layer's delta_i, i < n) all project alike,
+ * Bytes of factors read back at once: the staging buffers and the host copies of
+ * one chunk live only until its ranks are done, so the analysis's memory does not
+ * grow with the number of layers (gpt2-xl's factors are 79 MB at 16 tokens). Tests
+ * lower it to read in many chunks.
+ */
+export const factorReads = { bytes: 16 << 20 };
+
+/** What the analysis keeps of the factors once read: each one's row norms and rank, which rows are exactly zero. */
+interface FactorsRead {
+  norms: { x: Float32Array; delta: Float32Array }[];
+  ranks: ReturnType<typeof rankOfProduct>[];
+  /** Per factor, for each side that is d-dimensional (projected), whether each row is exactly zero. */
+  zeroRows: { x?: boolean[]; delta?: boolean[] }[];
+}
+
+/** Reads the factors back a chunk at a time and keeps only what the analysis needs of them. */
+async function readFactors(k: Kernels, factors: FactorRef[], n: number, d: number, times?: StageTimes): Promise<FactorsRead> {
+  const out: FactorsRead = { norms: [], ranks: [], zeroRows: [] };
+  try {
+    for (let from = 0; from < factors.length; ) {
+      let to = from;
+      for (let bytes = 0; to < factors.length && (to === from || bytes + factorBytes(factors[to]!, n) <= factorReads.bytes); to++) bytes += factorBytes(factors[to]!, n);
+      const chunk = factors.slice(from, to);
+      let t = now();
+      const read = (await readAll(k, chunk.flatMap((f) => [f.xNorms, f.deltaNorms, f.X, f.delta]))) as Float32Array[];
+      if (times) times.norms += now() - t;
+      t = now();
+      chunk.forEach((f, i) => {
+        const [xNorms, deltaNorms, X, delta] = read.slice(4 * i, 4 * i + 4) as [Float32Array, Float32Array, Float32Array, Float32Array];
+        out.norms.push({ x: xNorms, delta: deltaNorms });
+        out.ranks.push(rankOfProduct(X.subarray(0, n * f.inDim), delta.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
+        const zeroFlags = (data: Float32Array) => Array.from({ length: n }, (_, row) => isZeroRow(data, row, d));
+        out.zeroRows.push({ ...(f.inDim === d ? { x: zeroFlags(X) } : {}), ...(f.outDim === d ? { delta: zeroFlags(delta) } : {}) });
+      });
+      if (times) times.ranks += now() - t;
+      from = to;
+    }
+  } finally {
+    factors.forEach((f) => [f.xNorms, f.deltaNorms].forEach((t) => t.dispose()));
+  }
+  return out;
+}
+
+const factorBytes = (f: FactorRef, n: number) => 4 * n * (f.inDim + f.outDim);
+
+/**
+ * Projects the pair's d-dimensional x_i and delta_i rows of every selected factor
+ * in one lens call, each pass gathering its rows from the factors; keyed `${factorIndex}.x|delta`.
+ * Rows that are exactly zero (the last layer's delta_i, i < n) all project alike,
  * so only the first is projected and the others reuse it.
  */
-async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], read: ArrayLike<number>[]): Promise<Map<string, Projection[]>> {
+async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], zeroRows: FactorsRead['zeroRows']): Promise<Map<string, Projection[]>> {
   const d = model.config.nEmbd;
-  const parts: { key: string; t: Tensor; data: ArrayLike<number> }[] = [];
+  const parts: { key: string; t: Tensor; zero: boolean[] }[] = [];
   factors.forEach((f, i) => {
-    if (f.inDim === d) parts.push({ key: `${i}.x`, t: f.X, data: read[4 * i + 2]! });
-    if (f.outDim === d) parts.push({ key: `${i}.delta`, t: f.delta, data: read[4 * i + 3]! });
+    const z = zeroRows[i]!;
+    if (z.x) parts.push({ key: `${i}.x`, t: f.X, zero: z.x });
+    if (z.delta) parts.push({ key: `${i}.delta`, t: f.delta, zero: z.delta });
   });
   const out = new Map<string, Projection[]>();
   if (parts.length === 0) return out;
   const kept: { part: number; row: number }[] = [];
   let zeroAt = -1;
-  const source = parts.map(({ data }, j) =>
+  const source = parts.map(({ zero: zeroRow }, j) =>
     Array.from({ length: n }, (_, row) => {
-      const zero = isZeroRow(data, row, d);
+      const zero = zeroRow[row]!;
       if (zero && zeroAt >= 0) return zeroAt;
       kept.push({ part: j, row });
       if (zero) zeroAt = kept.length - 1;
@@ -207,21 +236,21 @@ async function projectSpanningVectors(model: Model, factors: FactorRef[], n: num
     }),
   );
   const k = model.k;
-  const all = zeros(k, [kept.length, d], 'f32', 'lens.vectors');
-  try {
+  const rows: LensRows = {
+    rows: kept.length,
     // One copy per run of consecutive rows of one factor.
-    for (let r = 0; r < kept.length; ) {
-      const { part, row } = kept[r]!;
-      let len = 1;
-      while (r + len < kept.length && kept[r + len]!.part === part && kept[r + len]!.row === row + len) len++;
-      k.copy(parts[part]!.t.buffer, row * d * 4, all.buffer, r * d * 4, len * d * 4);
-      r += len;
-    }
-    const proj = await logitLens(model, all, { k: settings.k, normalized: settings.normalized }, watched);
-    parts.forEach(({ key }, j) => out.set(key, source[j]!.map((i) => proj[i]!)));
-  } finally {
-    all.dispose();
-  }
+    copy(into, start, count) {
+      for (let r = start; r < start + count; ) {
+        const { part, row } = kept[r]!;
+        let len = 1;
+        while (r + len < start + count && kept[r + len]!.part === part && kept[r + len]!.row === row + len) len++;
+        k.copy(parts[part]!.t.buffer, row * d * 4, into.buffer, (r - start) * d * 4, len * d * 4);
+        r += len;
+      }
+    },
+  };
+  const proj = await logitLens(model, rows, { k: settings.k, normalized: settings.normalized }, watched);
+  parts.forEach(({ key }, j) => out.set(key, source[j]!.map((i) => proj[i]!)));
   return out;
 }
 
@@ -237,9 +266,8 @@ function argmax(v: ArrayLike<number>): number {
 }
 
 function memoryOf(factors: FactorRef[], n: number) {
-  const factorBytes = factors.reduce((s, f) => s + 4 * n * (f.inDim + f.outDim), 0);
   const denseBytes = factors.reduce((s, f) => s + 4 * f.inDim * f.outDim, 0);
-  return { factorBytes, denseBytes };
+  return { factorBytes: factors.reduce((s, f) => s + factorBytes(f, n), 0), denseBytes };
 }
 
 function deepFreeze<T>(o: T): T {

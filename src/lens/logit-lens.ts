@@ -4,6 +4,7 @@
 // few ranks per vector come back.
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
+import type { Kernels } from '../gpu/kernels.ts';
 import type { Model } from '../model/model.ts';
 import { decodeLens, lens, type IdScore } from '../gpu/lens.ts';
 import { normalizeRows } from '../gpu/rows.ts';
@@ -37,21 +38,31 @@ export interface Projection {
 const PASS_ROWS = 2048;
 
 /**
+ * Vectors to project that are not one tensor: `copy` writes rows [start, start + rows)
+ * into `into` [rows, d], so each pass gathers its own rows and no [m, d] copy of all
+ * of them is ever made.
+ */
+export interface LensRows {
+  rows: number;
+  copy(into: Tensor, start: number, rows: number): void;
+}
+
+/**
  * Projects every row of `vectors` [m, d]. `watched` ids (the target, the original
  * answer) get their ranks in each row's distribution.
  */
-export async function logitLens(model: Model, vectors: Tensor, opts: LensOptions, watched: readonly number[]): Promise<Projection[]> {
+export async function logitLens(model: Model, vectors: Tensor | LensRows, opts: LensOptions, watched: readonly number[]): Promise<Projection[]> {
   const k = model.k;
   const d = model.config.nEmbd;
-  if (vectors.cols !== d) throw new RangeError(`logit lens needs ${d}-dimensional vectors, got ${vectors.cols}`);
+  const source = 'copy' in vectors ? vectors : tensorRows(k, vectors, d);
   const out: Projection[] = [];
   const passRows = Math.max(1, Math.min(PASS_ROWS, Math.floor(k.bindLimit / (d * 4))));
-  for (let start = 0; start < vectors.rows; start += passRows) {
-    const rows = Math.min(passRows, vectors.rows - start);
+  for (let start = 0; start < source.rows; start += passRows) {
+    const rows = Math.min(passRows, source.rows - start);
     const tape = new Tape(k);
     try {
       const chunk = tape.zeros([rows, d], 'f32', 'lens.chunk');
-      k.copy(vectors.buffer, start * d * 4, chunk.buffer, 0, rows * d * 4);
+      source.copy(chunk, start, rows);
       const input = opts.normalized ? tape.own(normalizeRows(k, chunk)) : chunk;
       const result = tape.own(lens(k, model.finalNorm(tape, input), model.unembedding(), opts.k, watched));
       const [data] = await readAll(k, [result]);
@@ -69,4 +80,9 @@ export async function logitLens(model: Model, vectors: Tensor, opts: LensOptions
     }
   }
   return out;
+}
+
+function tensorRows(k: Kernels, vectors: Tensor, d: number): LensRows {
+  if (vectors.cols !== d) throw new RangeError(`logit lens needs ${d}-dimensional vectors, got ${vectors.cols}`);
+  return { rows: vectors.rows, copy: (into, start, rows) => k.copy(vectors.buffer, start * d * 4, into.buffer, 0, rows * d * 4) };
 }
