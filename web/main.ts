@@ -91,7 +91,7 @@ async function load(input: () => Promise<ModelInput>): Promise<void> {
   const k = await getKernels();
   const started = performance.now();
   const src = await input();
-  const next = await loadModelFrom(k, src.weights, src.config);
+  const next = await loadModelFrom(k, src.weights, src.config, src.tokenizer);
   loaded?.model.dispose();
   loaded = { ...next, source: src.name };
   clearAnalysis();

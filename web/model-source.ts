@@ -3,6 +3,7 @@
 // a time (a gpt2-medium checkpoint is never held in JS memory whole, let alone twice).
 // Both count what was read, for the progress bar.
 import { BadModelError } from '../src/model/config.ts';
+import type { TokenizerTexts } from '../src/model/load.ts';
 import type { ByteSource } from '../src/model/safetensors.ts';
 
 export interface Progress {
@@ -16,6 +17,8 @@ export interface ModelInput {
   name: string;
   weights: ByteSource;
   config: unknown;
+  /** tokenizer.json and tokenizer_config.json among the picked files (a Llama-family model needs the first). */
+  tokenizer?: TokenizerTexts;
 }
 
 /** A ByteSource over a Blob: every read is one slice. */
@@ -80,6 +83,8 @@ export async function userModel(files: readonly File[], onRead: (p: Progress) =>
       throw new BadModelError(`config.json is not valid JSON (${(e as Error).message})`);
     }
   }
+  const text = (name: string) => files.find((f) => f.name === name)?.text();
+  const tokenizer = { tokenizerJson: await text('tokenizer.json'), tokenizerConfig: await text('tokenizer_config.json') };
   const dir = (weights as File & { webkitRelativePath?: string }).webkitRelativePath?.split('/')[0];
-  return { name: dir || weights.name, weights: blobSource(weights, weights.name, onRead), config };
+  return { name: dir || weights.name, weights: blobSource(weights, weights.name, onRead), config, tokenizer };
 }

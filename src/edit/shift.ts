@@ -1,8 +1,8 @@
 // Forward pass shift (paper §7; SPEC §4): one forward pass, no backward. With x_n the
 // input of FF2 (the GELU output, width 4d) at layer L at the last prompt token and
 // e = D[:, t] the target's first token's row of the unembedding (the raw embedding
-// row when the head is tied, as in GPT-2), FF2's weight in [4d, d] layout gets
-// W += eta * x_n ⊗ e; the bias is left alone. Several
+// row when the head is tied, as in GPT-2), FF2's weight gets W += eta * x_n ⊗ e
+// (in GPT-2's [4d, d] layout; Llama's down_proj, [d, 4d], gets the transpose); the bias is left alone. Several
 // pairs are one batched pass and one sum of rank-1 updates (a single [4d, d] matmul
 // over the pairs); a pair whose target already is the top-1 next token adds nothing.
 import { Tape } from '../autograd/tape.ts';
@@ -10,7 +10,7 @@ import { readI32 } from '../gpu/buffers.ts';
 import type { PreparedPair } from '../pass/prepare.ts';
 import type { Model, Hook } from '../model/model.ts';
 import { gatherRows } from '../ops/embedding.ts';
-import { gemm } from '../gpu/gemm.ts';
+import { addOuterProducts } from '../gpu/gemm.ts';
 import { topk } from '../gpu/vocab.ts';
 import type { Tensor } from '../tensor.ts';
 
@@ -52,7 +52,7 @@ export async function forwardPassShift(model: Model, pairs: readonly PreparedPai
       const E = tape.own(gatherRows(k, model.unembedding(), pairs.map((p, seq) => (active[seq] ? p.targetIds[0]! : -1)), 'shift.e'));
       for (const l of layers) {
         const W = model.editable(model.linear(l, 'ff_out').weightName);
-        gemm(k, { A: xs.get(`blocks.${l}.mlp.hook_post`)!.buffer, B: E.buffer, C: W.buffer, M: f, N: d, K: B, transA: true, alpha: lr, beta: 1 });
+        addOuterProducts(k, W.buffer, model.config.weightLayout, xs.get(`blocks.${l}.mlp.hook_post`)!.buffer, E.buffer, B, f, d, lr, 1);
       }
       active.forEach((a, seq) => a && shifts[seq]!++);
     } finally {

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Kernels } from '../gpu/kernels.ts';
 import { BadModelError, type ModelConfig } from './config.ts';
 import { readConfig as configOf } from './families/index.ts';
-import { loadModelFrom, type LoadedModel } from './load.ts';
+import { loadModelFrom, type LoadedModel, type TokenizerTexts } from './load.ts';
 import { fileSource } from './node-file.ts';
 import { pickleRefusal } from './safetensors.ts';
 
@@ -77,13 +77,28 @@ export async function readModelConfig(path: string): Promise<ModelConfig | undef
   return files.config ? configOf(await readJson(files.config), files.config) : undefined;
 }
 
+/** The tokenizer files a Llama-family checkpoint carries beside its weights (a copy of the model needs them too). */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
+
+/** Those of TOKENIZER_FILES that are beside the weights. */
+export async function tokenizerPaths(files: ModelFiles): Promise<string[]> {
+  const paths = TOKENIZER_FILES.map((name) => join(dirname(files.weights), name));
+  return (await Promise.all(paths.map(exists))).flatMap((there, i) => (there ? [paths[i]!] : []));
+}
+
+/** Their texts: the loader says when a family needs them. */
+async function tokenizerTexts(files: ModelFiles): Promise<TokenizerTexts> {
+  const texts = new Map(await Promise.all((await tokenizerPaths(files)).map(async (p) => [basename(p), await readFile(p, 'utf8')] as const)));
+  return { tokenizerJson: texts.get(TOKENIZER_FILES[0]), tokenizerConfig: texts.get(TOKENIZER_FILES[1]) };
+}
+
 export async function loadModelPath(k: Kernels, path: string): Promise<LoadedModel> {
   const files = await modelFiles(path);
   const config = files.config ? await readJson(files.config) : undefined;
   const srcs = [];
   try {
     for (const shard of files.shards) srcs.push(await fileSource(shard));
-    return await loadModelFrom(k, srcs, config);
+    return await loadModelFrom(k, srcs, config, await tokenizerTexts(files));
   } finally {
     for (const src of srcs) await src.close();
   }

@@ -5,7 +5,7 @@
 import type { Kernels } from '../gpu/kernels.ts';
 import { upload, uploadFrom } from '../gpu/buffers.ts';
 import type { DType, Tensor } from '../tensor.ts';
-import { Gpt2Tokenizer } from '../tokenizer/gpt2-bpe.ts';
+import { tokenizerFor } from '../tokenizer/tokenizer-for.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { BadModelError, checkSupported, parameterShapes, UNEMBED, type ModelConfig } from './config.ts';
 import { familyOf, readConfig, type Family } from './families/index.ts';
@@ -33,6 +33,12 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
+/** The tokenizer files found beside the weights, as text: a Llama-family checkpoint needs tokenizer.json. */
+export interface TokenizerTexts {
+  readonly tokenizerJson?: string;
+  readonly tokenizerConfig?: string;
+}
+
 /** A stored tensor and the file (one of the shards) that holds it. */
 interface Stored {
   name: string;
@@ -43,9 +49,10 @@ interface Stored {
 /**
  * Loads a checkpoint of any supported family, from one safetensors file or the shards
  * of one. `configJson` is the parsed config.json when there is one; otherwise the
- * (single) file's metadata must carry it under "config".
+ * (single) file's metadata must carry it under "config". `texts` carries the
+ * tokenizer files of families whose tokenizer is not built in.
  */
-export async function loadModelFrom(k: Kernels, sources: ByteSource | readonly ByteSource[], configJson?: unknown): Promise<LoadedModel> {
+export async function loadModelFrom(k: Kernels, sources: ByteSource | readonly ByteSource[], configJson?: unknown, texts: TokenizerTexts = {}): Promise<LoadedModel> {
   const srcs = Array.isArray(sources) ? (sources as readonly ByteSource[]) : [sources as ByteSource];
   if (srcs.length === 0) throw new BadModelError('no safetensors files to load');
   const files = await Promise.all(srcs.map((s) => openSafetensors(s)));
@@ -61,6 +68,8 @@ export async function loadModelFrom(k: Kernels, sources: ByteSource | readonly B
   const vocab = file.metadata.vocab === undefined ? undefined : parseVocab(file.metadata.vocab, config, where);
 
   const family = familyOf(config);
+  // Before any upload too: a missing or broken tokenizer.json fails here.
+  const tokenizer = tokenizerFor(family.tokenizer, { ...texts, vocabSize: config.vocabSize, vocab });
   const shapes = parameterShapes(config);
   // Messages name tensors as the checkpoint does (less any stored prefix).
   const shown = (name: string) => family.checkpointName(name);
@@ -105,7 +114,7 @@ export async function loadModelFrom(k: Kernels, sources: ByteSource | readonly B
     const head = groups.has(UNEMBED) && (config.tiedHead ? await separateHead(partsOf(family, groups, UNEMBED, headShape, where)[0]!, partsOf(family, groups, 'embed.weight', headShape, where)[0]!) : true);
     if (head) params.set(UNEMBED, await loadTensor(k, partsOf(family, groups, UNEMBED, headShape, where), headShape, where, shown(UNEMBED)));
     const model = new Model(k, config, params);
-    return { model, tokenizer: new Gpt2Tokenizer(vocab), metadata: file.metadata, ...(vocab ? { vocab } : {}) };
+    return { model, tokenizer, metadata: file.metadata, ...(vocab ? { vocab } : {}) };
   } catch (e) {
     for (const t of params.values()) t.dispose();
     throw e;

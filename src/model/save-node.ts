@@ -6,12 +6,12 @@
 // (mask buffers) and the metadata come from the source file. The directory is built beside its final path
 // and renamed into place, so a failure never leaves a half-written model.
 import { copyFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { readAll, readBits } from '../gpu/buffers.ts';
 import { f32ToBf16, f32ToF16, bf16ToF32, f16ToF32 } from '../half.ts';
 import type { Tensor } from '../tensor.ts';
 import { UNEMBED } from './config.ts';
-import { modelFiles } from './load-node.ts';
+import { modelFiles, tokenizerPaths } from './load-node.ts';
 import type { Model } from './model.ts';
 import { fileSource, replaceDirAtomic, writeSafetensorsFile } from './node-file.ts';
 import { openSafetensors, type Dtype, type TensorToWrite } from './safetensors.ts';
@@ -83,6 +83,7 @@ function offsetIn(model: Model, canonical: string, name: string, shapes: Readonl
 /** Returns, per edited matrix rounded back to 16 bits, how much the rounding changed its edit. */
 export async function saveModelDir(model: Model, source: string, out: string, opts: SaveOptions = {}): Promise<Rounding[]> {
   const files = await modelFiles(source);
+  const tokenizer = await tokenizerPaths(files);
   const tensors: TensorToWrite[] = [];
   const rounded: Rounding[] = [];
   const srcs = [];
@@ -110,6 +111,8 @@ export async function saveModelDir(model: Model, source: string, out: string, op
     await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors, metadata);
     if (files.config) await copyFile(files.config, join(dir, 'config.json'));
     else await writeFile(join(dir, 'config.json'), `${JSON.stringify(model.family.writeConfig(model.config), null, 2)}\n`);
+    // Without its tokenizer files the copy of a Llama-family model would not load; GPT-2's tokenizer is built in.
+    if (model.family.tokenizer === 'hf-json') for (const path of tokenizer) await copyFile(path, join(dir, basename(path)));
   }, opts.replace ?? false);
   return rounded;
 }

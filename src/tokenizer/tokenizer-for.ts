@@ -19,7 +19,7 @@ export interface TokenizerSource {
 export function tokenizerFor(kind: TokenizerKind, source: TokenizerSource = {}): Tokenizer {
   if (kind === 'gpt2-bpe') return new Gpt2Tokenizer(source.vocab);
   if (source.tokenizerJson === undefined) {
-    throw new TokenizerError('the checkpoint has no tokenizer.json; put the tokenizer.json (and tokenizer_config.json) that came with the model beside its weights');
+    throw new TokenizerError('the checkpoint has no tokenizer.json; put the tokenizer.json (and tokenizer_config.json) that came with the model beside its weights, or pick them with the weights on the page');
   }
   return new HfJsonTokenizer({ tokenizer: source.tokenizerJson, config: source.tokenizerConfig }, source.vocabSize);
 }

@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import type { Report } from '../../src/report/json.ts';
 import { serveWeb } from '../../scripts/serve-web.ts';
 import { writeRandomCheckpoint } from '../checkpoint.ts';
+import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PROMPT = 'Michel Denisot spoke the language';
@@ -294,6 +295,21 @@ if (!existsSync(CHROMIUM)) {
       assert.is(await bare.locator('#message').textContent(), noGpu);
     } finally {
       await bare.close();
+    }
+  });
+
+  test('a Llama checkpoint: without tokenizer.json one line says to pick it; with it the model loads and runs', async () => {
+    const cfg = { nLayer: 2, nHead: 4, nKvHead: 2, headDim: 4, nEmbd: 16, nInner: 24, vocabSize: 320, eps: 1e-5, ropeTheta: 10000, ropeScaling: { type: 'default' as const }, tied: false, bias: { qkv: false, o: false, mlp: false } };
+    const { dir } = await writeLlamaCheckpoint(cfg, 4);
+    const weights = [join(dir, 'config.json'), join(dir, 'model.safetensors')];
+    try {
+      assert.match(await step(page, 'errors', () => page.setInputFiles('#files', weights)), /no tokenizer\.json; put the tokenizer\.json \(and tokenizer_config\.json\) that came with the model beside its weights, or pick them with the weights on the page/);
+      await step(page, 'loads', () => page.setInputFiles('#files', [...weights, join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')]));
+      assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: 2 layers/);
+      assert.is(await run(page, { prompt: 'The Eiffel Tower is in', target: ' Rome', k: '3', layers: '' }), '');
+      assert.match((await page.locator('#analysis').textContent())!, /<s>/, 'BOS in the grid');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,5 +1,5 @@
-// Random Hugging Face-layout Llama / Mistral / Qwen2 checkpoints: config.json and
-// model.safetensors, or shards with model.safetensors.index.json, written by our
+// Random Hugging Face-layout Llama / Mistral / Qwen2 checkpoints: config.json, a small
+// tokenizer.json and model.safetensors, or shards with model.safetensors.index.json, written by our
 // safetensors writer, with the float64 parameters the reference should use (rounded
 // as the storage dtype rounds them).
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSafetensorsFile } from '../../src/model/node-file.ts';
 import { storedAs, type StorageDtype } from '../checkpoint.ts';
+import { PIECE_TOKENIZER_CONFIG, PIECE_TOKENIZER_JSON } from './piece-tokenizer.ts';
 import { llamaParamShapesRef, randomLlamaParamsRef, type LlamaConfigRef, type LlamaParamsRef } from '../reference/llama.ts';
 
 export type LlamaFamilyName = 'llama' | 'mistral' | 'qwen2';
@@ -20,6 +21,8 @@ export interface LlamaCheckpointOptions {
   /** Mistral's window. */
   slidingWindow?: number;
   std?: number;
+  /** Write no tokenizer.json (nor tokenizer_config.json), as a directory missing them. */
+  noTokenizer?: boolean;
 }
 
 const ARCHITECTURE: Readonly<Record<LlamaFamilyName, string>> = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM' };
@@ -57,5 +60,9 @@ export async function writeLlamaCheckpoint(cfg: LlamaConfigRef, seed: number, op
     writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
   }
   writeFileSync(join(dir, 'config.json'), JSON.stringify(llamaConfigJson(cfg, opts)));
+  if (!opts.noTokenizer) {
+    writeFileSync(join(dir, 'tokenizer.json'), PIECE_TOKENIZER_JSON);
+    writeFileSync(join(dir, 'tokenizer_config.json'), PIECE_TOKENIZER_CONFIG);
+  }
   return { dir, params };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getEngine } from '../../src/gpu/engine.ts';
+import { BadInputError } from '../../src/errors.ts';
 import { BadModelError } from '../../src/model/config.ts';
 import { decode } from '../../src/model/decode.ts';
 import { loadModelPath } from '../../src/model/load-node.ts';
@@ -15,6 +16,7 @@ import { openSafetensors } from '../../src/model/safetensors.ts';
 import { saveModelDir } from '../../src/model/save-node.ts';
 import type { LlamaConfigRef } from '../reference/llama.ts';
 import { writeLlamaCheckpoint, type LlamaCheckpointOptions } from './llama-checkpoint.ts';
+import { PIECE_VOCAB } from './piece-tokenizer.ts';
 
 const CFG: LlamaConfigRef = {
   nLayer: 2, nHead: 6, nKvHead: 2, headDim: 12, nEmbd: 72, nInner: 200, vocabSize: 503, eps: 1e-5,
@@ -110,6 +112,23 @@ test('refusals at load, one line each: a missing shard, a missing part of q/k/v,
   }, QWEN2);
 });
 
+test('the tokenizer is the tokenizer.json beside the weights; without one, one line naming the file and the fix', async () => {
+  await withDir({}, async (dir) => {
+    const { model, tokenizer } = await loadModelPath(await getEngine(), dir);
+    model.dispose();
+    assert.is(tokenizer.bos, 1, 'tokenizer_config.json adds <s>');
+    assert.equal(tokenizer.promptParts('The Eiffel Tower').map((p) => p.ids[0]), [1, ...['▁The', '▁Eiffel', '▁Tower'].map((t) => PIECE_VOCAB[t])]);
+    assert.is(tokenizer.vocabSize, CFG.vocabSize);
+  });
+  await withDir({ noTokenizer: true }, async (dir) => {
+    await loadModelPath(await getEngine(), dir).then(() => assert.unreachable('loaded'), (e: Error) => {
+      assert.instance(e, BadInputError);
+      assert.match(e.message, /no tokenizer\.json; put the tokenizer\.json \(and tokenizer_config\.json\) that came with the model beside its weights/);
+      assert.not.match(e.message, /\n/);
+    });
+  });
+});
+
 test('saved back (edit --out), every stored tensor keeps its name, dtype, shape and bytes; q/k/v and gate/up are split again; shards become one file', async () => {
   await withDir({ family: 'qwen2', dtype: 'F16', shards: 3 }, async (dir) => {
     const { model } = await loadModelPath(await getEngine(), dir);
@@ -124,6 +143,7 @@ test('saved back (edit --out), every stored tensor keeps its name, dtype, shape 
         assert.ok(Buffer.from(u.bytes).equals(Buffer.from(t.bytes)), `${name}: bytes differ`);
       }
       assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')), JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+      for (const f of ['tokenizer.json', 'tokenizer_config.json']) assert.is(readFileSync(join(out, f), 'utf8'), readFileSync(join(dir, f), 'utf8'), `${f} goes with the weights`);
       const again = await loadModelPath(model.k, out);
       assert.equal(again.model.config, model.config);
       again.model.dispose();

@@ -6,7 +6,7 @@
 // as apply_rome_to_model does.
 import { upload } from '../../gpu/buffers.ts';
 import type { Model } from '../../model/model.ts';
-import { gemm } from '../../gpu/gemm.ts';
+import { addOuterProducts } from '../../gpu/gemm.ts';
 import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
 import { romeUpdate, type Cholesky } from './closed-form.ts';
 import { optimizeValues, type FactRequest, type ValueHparams } from './value-vector.ts';
@@ -16,14 +16,14 @@ export interface LocatedOutcome {
   losses: number[][];
 }
 
-/** Adds Σ_i a_i ⊗ r_i into FF2's weight at `layer` (restorable through model.editable). */
+/** Adds Σ_i a_i ⊗ r_i into FF2's weight at `layer`, in the weight's layout (restorable through model.editable). */
 export function addToFF2(model: Model, layer: number, A: readonly Float64Array[], R: readonly Float64Array[]): void {
   const { nInner: f, nEmbd: d } = model.config;
   const m = A.length;
   const a = upload(model.k, [m, f], Float32Array.from(A.flatMap((x) => Array.from(x))));
   const r = upload(model.k, [m, d], Float32Array.from(R.flatMap((x) => Array.from(x))));
   const W = model.editable(model.linear(layer, 'ff_out').weightName);
-  gemm(model.k, { A: a.buffer, B: r.buffer, C: W.buffer, M: f, N: d, K: m, transA: true, beta: 1 });
+  addOuterProducts(model.k, W.buffer, model.config.weightLayout, a.buffer, r.buffer, m, f, d, 1, 1);
   a.dispose();
   r.dispose();
 }

@@ -1,0 +1,33 @@
+// Float64 forward pass shift (SPEC §4) on the reference Llama: down_proj's input x_n at
+// the last prompt token, the target's row e of the unembedding (lm_head, or
+// embed_tokens when tied), and down_proj's weight in HF's [out, in] = [d, f] layout
+// gets W[c, j] += eta * e[c] * x_n[j].
+import { llamaBackwardRef, type LlamaConfigRef, type LlamaParamsRef } from './llama.ts';
+
+export interface LlamaEditPairRef {
+  ids: number[];
+  target: number;
+}
+
+/** The new down_proj of each layer, summed over the pairs whose target is not already top-1. */
+export function llamaShiftRef(cfg: LlamaConfigRef, params: LlamaParamsRef, pairs: LlamaEditPairRef[], layers: number[], eta: number): LlamaParamsRef {
+  const { nEmbd: d, nInner: f, vocabSize: V } = cfg;
+  const name = (l: number) => `model.layers.${l}.mlp.down_proj`;
+  const out: LlamaParamsRef = Object.fromEntries(layers.map((l) => [`${name(l)}.weight`, Float64Array.from(params[`${name(l)}.weight`]!)]));
+  const D = params[cfg.tied ? 'model.embed_tokens.weight' : 'lm_head.weight']!;
+  for (const { ids, target } of pairs) {
+    const n = ids.length;
+    const r = llamaBackwardRef(cfg, params, ids, [{ position: n - 1, token: target }]);
+    const last = r.logits.subarray((n - 1) * V, n * V);
+    let best = 0;
+    for (let v = 1; v < V; v++) if (last[v]! > last[best]!) best = v;
+    if (best === target) continue;
+    const e = D.subarray(target * d, (target + 1) * d);
+    for (const l of layers) {
+      const x = r.factors[name(l)]!.x.subarray((n - 1) * f, n * f);
+      const W = out[`${name(l)}.weight`]!;
+      for (let c = 0; c < d; c++) for (let j = 0; j < f; j++) W[c * f + j] += eta * e[c]! * x[j]!;
+    }
+  }
+  return out;
+}
