@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { processAlive } from '../model/temp-files.ts';
 import { UsageError } from './common.ts';
 
-export const LOCK_FILE = '.lock';
+const LOCK_FILE = '.lock';
 
 /** Takes `dir`'s lock until the process exits; a live holder is refused with one line. */
 export function lockDir(dir: string, flag: string): void {

@@ -13,7 +13,7 @@ type Fs = typeof import('node:fs');
 const KNOWN = /^Warning: maxDynamic(?:Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
 
 /** The native output with Dawn's known limit notices removed. */
-export function withoutKnownWarnings(text: string): string {
+function withoutKnownWarnings(text: string): string {
   return text.split(/(?<=\n)/).filter((line) => !KNOWN.test(line.replace(/\r?\n$/, ''))).join('');
 }
 
