@@ -1,5 +1,5 @@
-// `backward-lens train`: trains the embedded default model from scratch on CounterFact
-// facts read from ../shared/data at run time. Checkpoints every few hundred steps so a
+// `backward-lens train`: trains an embedded model (GPT-2 or Llama layout) from scratch
+// on CounterFact facts read from ../shared/data at run time. Checkpoints every few hundred steps so a
 // stopped run resumes with --resume and continues bit-for-bit on the same data order.
 import { appendFile, rm, writeFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
@@ -7,15 +7,13 @@ import { join } from 'node:path';
 import { readAll, upload } from '../gpu/buffers.ts';
 import { getEngine } from '../gpu/engine.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import { parameterShapes, type ModelConfig } from '../model/config.ts';
-import { gpt2 as gpt2Family, gpt2Config, type Gpt2Sizes } from '../model/families/gpt2.ts';
+import { trainedShapes, type ModelConfig } from '../model/config.ts';
+import { familyOf, storedParts } from '../model/families/index.ts';
 import { Model } from '../model/model.ts';
 import { fileSource, writeSafetensorsFile } from '../model/node-file.ts';
 import { openSafetensors, type TensorToWrite } from '../model/safetensors.ts';
 import type { Tensor } from '../tensor.ts';
-import { Gpt2Tokenizer } from '../tokenizer/gpt2-bpe.ts';
-import { answerToken } from '../data/counterfact.ts';
-import { recordSentences, reducedVocabulary } from '../train/corpus.ts';
+import { trainSetup, type TrainFamily, type TrainShape } from './train-setup.ts';
 import { epochBatches, Trainer, type TrainHyper } from '../train/trainer.ts';
 import { readRecords, defaultDataDir } from './data.ts';
 import { formatQuality } from '../report/fact-quality.ts';
@@ -28,19 +26,36 @@ import { CHECKPOINT, checkTrainOut, LOG, startTrainDir, truncateLog } from './tr
 
 const usage = `backward-lens train --out DIR [options]
 
-Trains a GPT-2 (pre-LN, tied embeddings, learned positions, gelu_new) from scratch
-on the engine, on CounterFact facts: for the first --records records of
-counterfact-train.json the sentences "prompt ground_truth", "rephrase_prompt
-ground_truth" and "locality_prompt locality_ground_truth". The vocabulary is
-reduced to the 256 byte tokens, every token of those sentences and the first
-token of every record's target_new (so edits towards any target_new work); it is
-declared in the weights' metadata. Writes DIR/model.safetensors, DIR/config.json,
-DIR/train-log.jsonl (one line per step) and DIR/train-summary.json (quality).
+Trains a model from scratch on the engine, on CounterFact facts: for the first
+--records records of counterfact-train.json the sentences "prompt ground_truth",
+"rephrase_prompt ground_truth" and "locality_prompt locality_ground_truth".
+Writes DIR/model.safetensors, DIR/config.json, DIR/train-log.jsonl (one line per
+step) and DIR/train-summary.json (quality).
+
+--family gpt2 (the default): a GPT-2 (pre-LN, tied embeddings, learned positions,
+gelu_new). The vocabulary is GPT-2's reduced to the 256 byte tokens, every token of
+those sentences and the first token of every record's target_new (so edits towards
+any target_new work); it is declared in the weights' metadata.
+
+--family llama: a Llama (LlamaForCausalLM: RMSNorm eps 1e-6, rotary positions,
+SiLU-gated MLP, grouped-query attention, untied head), written as a Hugging Face
+Llama directory with HF tensor names (q/k/v_proj, gate/up_proj). Its tokenizer is a
+byte-fallback BPE in Llama 2's tokenizer.json layout (▁ word starts, <0xNN> byte
+tokens, BOS first), trained on those sentences to --vocab tokens, plus one token
+for the first word of every record's target_new; DIR gets tokenizer.json and
+tokenizer_config.json.
 
   --out DIR            output directory (created)
   --data DIR           data directory holding counterfact/ (default: ../shared/data)
   --records N          training records (default 1000)
+  --family gpt2|llama  architecture family (default gpt2)
   --layers N --embd N --heads N --context N   architecture (default 4, 128, 8, 64)
+  --kv-heads N         llama: key/value heads, dividing --heads (default half of
+                       --heads: 4)
+  --ff N               llama: MLP width (default 344, about 8/3 --embd)
+  --theta X            llama: rotary base (default 10000)
+  --vocab N            llama: tokens learned from the text, byte tokens included
+                       (default 4096)
   --epochs N           passes over the sentences (default 20)
   --batch N            sentences per step (default 32)
   --lr X               peak learning rate (default 0.005), warm-up --warmup steps
@@ -57,7 +72,8 @@ interface TrainArgs {
   out: string;
   dataDir: string;
   records: number;
-  config: Gpt2Sizes;
+  family: TrainFamily;
+  shape: TrainShape;
   epochs: number;
   batch: number;
   seed: number;
@@ -82,19 +98,30 @@ function seedOf(v: string | undefined): number {
 
 function parseTrainArgs(argv: string[]): TrainArgs | null {
   const s = { type: 'string' } as const;
-  const { values: v } = parse(argv, { out: s, data: s, records: s, layers: s, embd: s, heads: s, context: s, epochs: s, batch: s, lr: s, warmup: s, 'weight-decay': s, seed: s, resume: { type: 'boolean' }, force: { type: 'boolean' }, 'max-steps': s }, usage);
+  const { values: v } = parse(argv, { out: s, data: s, records: s, family: s, layers: s, embd: s, heads: s, context: s, 'kv-heads': s, ff: s, theta: s, vocab: s, epochs: s, batch: s, lr: s, warmup: s, 'weight-decay': s, seed: s, resume: { type: 'boolean' }, force: { type: 'boolean' }, 'max-steps': s }, usage);
   if (v.help) return null;
   if (!v.out) throw new UsageError('--out DIR is required');
+  const family = v.family ?? 'gpt2';
+  if (family !== 'gpt2' && family !== 'llama') throw new UsageError(`--family must be gpt2 or llama, got "${family}"`);
   const nEmbd = positive(v.embd, '--embd', 128);
   const nHead = positive(v.heads, '--heads', 8);
   if (nEmbd % nHead) throw new UsageError(`--embd ${nEmbd} must be divisible by --heads ${nHead}`);
+  const llamaOnly = (['kv-heads', 'ff', 'theta', 'vocab'] as const).find((f) => v[f] !== undefined);
+  if (family === 'gpt2' && llamaOnly) throw new UsageError(`--${llamaOnly} applies to --family llama only`);
+  const kvHeads = positive(v['kv-heads'], '--kv-heads', nHead % 2 ? nHead : nHead / 2);
+  if (nHead % kvHeads) throw new UsageError(`--heads ${nHead} must be a multiple of --kv-heads ${kvHeads}`);
+  if (family === 'llama' && (nEmbd / nHead) % 2) throw new UsageError(`--embd / --heads = ${nEmbd / nHead} is odd; rotary positions rotate pairs of dimensions, so choose an even head width`);
   const wd = v['weight-decay'] === undefined ? 0.1 : Number(v['weight-decay']);
   if (!(wd >= 0)) throw new UsageError('--weight-decay must be >= 0');
   return {
     out: v.out,
     dataDir: v.data ?? defaultDataDir(),
     records: positive(v.records, '--records', 1000),
-    config: { nLayer: positive(v.layers, '--layers', 4), nHead, nEmbd, nPositions: positive(v.context, '--context', 64), vocabSize: 0, nInner: 4 * nEmbd, eps: 1e-5 },
+    family,
+    shape: {
+      layers: positive(v.layers, '--layers', 4), embd: nEmbd, heads: nHead, context: positive(v.context, '--context', 64), kvHeads,
+      ff: positive(v.ff, '--ff', 8 * Math.ceil((8 * nEmbd) / 3 / 8)), theta: positive(v.theta, '--theta', 10000, false), vocab: positive(v.vocab, '--vocab', 4096),
+    },
     epochs: positive(v.epochs, '--epochs', 20),
     batch: positive(v.batch, '--batch', 32),
     seed: seedOf(v.seed),
@@ -108,7 +135,8 @@ function parseTrainArgs(argv: string[]): TrainArgs | null {
 /** Forward + backward FLOPs of one step on real tokens: 3x the forward's matmuls. */
 function stepFlops(c: ModelConfig, lengths: number[]): number {
   const d = c.nEmbd;
-  const linear = (3 * d * d + d * d + 2 * d * c.nInner) * c.nLayer + c.vocabSize * d;
+  const matrices = [...trainedShapes(c)].filter(([name, shape]) => name.startsWith('blocks.') && shape.length === 2);
+  const linear = matrices.reduce((n, [, [rows, cols]]) => n + rows! * cols!, 0) + c.vocabSize * d;
   return lengths.reduce((s, T) => s + 3 * (2 * T * linear + 4 * c.nLayer * d * T * T * 0.5), 0);
 }
 
@@ -145,7 +173,7 @@ async function loadCheckpoint(k: Kernels, dir: string, config: ModelConfig, hype
     }
     const load = async (kind: string) => {
       const m = new Map<string, Tensor>();
-      for (const [name, info] of f.tensors) if (name.startsWith(`${kind}/`)) m.set(gpt2Family.canonical(name.slice(kind.length + 1)) ?? name, upload(k, info.shape, await f.readF32(name), 'f32', name));
+      for (const [name, info] of f.tensors) if (name.startsWith(`${kind}/`)) m.set(familyOf(config).canonical(name.slice(kind.length + 1)) ?? name, upload(k, info.shape, await f.readF32(name), 'f32', name));
       return m;
     };
     const trainer = new Trainer(new Model(k, config, await load('param')), hyper, Number(f.metadata.steps), { m: await load('m'), v: await load('v') });
@@ -161,14 +189,14 @@ async function loadCheckpoint(k: Kernels, dir: string, config: ModelConfig, hype
  * parameter, and each tensor starts as one typed array on the host.
  */
 function checkFits(config: ModelConfig): void {
-  const shapes = [...parameterShapes(config)];
+  const shapes = [...trainedShapes(config)];
   const count = (shape: readonly number[]) => shape.reduce((x, y) => x * y, 1);
   const params = shapes.reduce((n, [, shape]) => n + count(shape), 0);
   const [largest, shape] = shapes.reduce((a, b) => (count(b[1]) > count(a[1]) ? b : a));
   const arch = `--layers ${config.nLayer} --embd ${config.nEmbd} --context ${config.nPositions}`;
   const gb = (bytes: number) => `${(bytes / 1e9).toPrecision(3)} GB`;
   if (count(shape) > MAX_TYPED_ARRAY) {
-    throw new UsageError(`${arch}: ${gpt2Family.checkpointName(largest)} [${shape.join(', ')}] has ${count(shape)} elements, more than one array can hold (${MAX_TYPED_ARRAY}); choose a smaller --embd`);
+    throw new UsageError(`${arch}: ${familyOf(config).checkpointName(largest)} [${shape.join(', ')}] has ${count(shape)} elements, more than one array can hold (${MAX_TYPED_ARRAY}); choose a smaller --embd`);
   }
   if (16 * params > totalmem()) {
     throw new UsageError(`${arch}: ${params} parameters need at least ${gb(16 * params)} to train (weights, gradients, Adam's moments), more than this machine's ${gb(totalmem())}; choose a smaller --embd or --layers`);
@@ -206,16 +234,13 @@ async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
   await checkTrainOut(a.out, a.resume, a.force);
   const records = readRecords(a.dataDir, 'train').slice(0, a.records);
   if (records.length < a.records) throw new UsageError(`counterfact-train.json has only ${records.length} records`);
-  const gpt2 = new Gpt2Tokenizer();
-  const allTargets = (['train', 'val', 'edit'] as const).flatMap((split) => readRecords(a.dataDir, split)).map((r) => answerToken(gpt2, r.prompt, r.target_new));
-  const sentences = records.flatMap(recordSentences);
-  const vocab = reducedVocabulary(gpt2, sentences, allTargets);
-  const tokenizer = new Gpt2Tokenizer(vocab);
-  const seqs = sentences.map((s) => tokenizer.encode(s));
-  const tooLong = seqs.findIndex((s) => s.length > a.config.nPositions);
-  if (tooLong >= 0) throw new UsageError(`sentence "${sentences[tooLong]}" has ${seqs[tooLong]!.length} tokens, more than --context ${a.config.nPositions}`);
-  const sizes = { ...a.config, vocabSize: vocab.length };
-  const config = gpt2Config(sizes);
+  const targets = (['train', 'val', 'edit'] as const).flatMap((split) => readRecords(a.dataDir, split));
+  const setup = trainSetup(a.family, a.shape, records, targets);
+  const { config, tokenizer, sequences: seqs, sentences } = setup;
+  const tooLong = seqs.findIndex((s) => s.length > config.nPositions);
+  if (tooLong >= 0) throw new UsageError(`sentence "${sentences[tooLong]}" has ${seqs[tooLong]!.length} tokens, more than --context ${config.nPositions}`);
+  const sizes = setup.described;
+  const family = familyOf(config);
   const lengths = seqs.map((s) => s.length);
   const stepsPerEpoch = Math.ceil(seqs.length / a.batch);
   const hyper: TrainHyper = { ...a.hyper, totalSteps: stepsPerEpoch * a.epochs };
@@ -224,7 +249,7 @@ async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
   checkFits(config);
   const k = await getEngine();
   const dir = startTrainDir(a.out, a.resume);
-  process.stderr.write(`backward-lens train: ${k.gpu.adapterName}; ${records.length} records, ${seqs.length} sentences, ${lengths.reduce((x, y) => x + y, 0)} tokens, vocab ${vocab.length}\n`);
+  process.stderr.write(`backward-lens train: ${k.gpu.adapterName}; ${records.length} records, ${seqs.length} sentences, ${lengths.reduce((x, y) => x + y, 0)} tokens, vocab ${config.vocabSize}\n`);
   const { trainer, totals } = a.resume ? await loadCheckpoint(k, a.out, config, hyper, meta) : { trainer: Trainer.fresh(k, config, a.seed, hyper), totals: { seconds: 0, tokens: 0, flops: 0 } };
   const log = join(a.out, LOG);
   if (a.resume) await truncateLog(log, trainer.steps);
@@ -270,21 +295,24 @@ async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
   progress.done();
   const wall = totals.seconds;
 
-  await writeSafetensorsFile(join(a.out, 'model.safetensors'), weights.map((name, i) => ({ name: trainer.model.checkpointName(name), dtype: 'F32', shape: [...trainer.model.param(name).shape], data: data[i] as Float32Array })), {
-    config: JSON.stringify(gpt2Family.writeConfig(config)),
-    vocab: JSON.stringify(vocab),
-    training: `backward-lens train --records ${a.records} --layers ${config.nLayer} --embd ${config.nEmbd} --heads ${config.nHead} --context ${config.nPositions} --epochs ${a.epochs} --batch ${a.batch} --lr ${a.hyper.lr} --warmup ${a.hyper.warmupSteps} --weight-decay ${a.hyper.weightDecay} --seed ${a.seed}`,
+  const llamaShape = a.family === 'llama' ? ` --family llama --kv-heads ${config.nKvHead} --ff ${config.nInner} --theta ${a.shape.theta} --vocab ${a.shape.vocab}` : '';
+  const tensors = weights.flatMap((name, i) => storedParts(config, name, trainer.model.param(name).shape, data[i]!).map((p) => ({ ...p, dtype: 'F32' as const })));
+  await writeSafetensorsFile(join(a.out, 'model.safetensors'), tensors, {
+    config: JSON.stringify(family.writeConfig(config)),
+    ...setup.metadata,
+    training: `backward-lens train --records ${a.records}${llamaShape} --layers ${config.nLayer} --embd ${config.nEmbd} --heads ${config.nHead} --context ${config.nPositions} --epochs ${a.epochs} --batch ${a.batch} --lr ${a.hyper.lr} --warmup ${a.hyper.warmupSteps} --weight-decay ${a.hyper.weightDecay} --seed ${a.seed}`,
   });
-  await writeFile(join(a.out, 'config.json'), JSON.stringify(gpt2Family.writeConfig(config), null, 2) + '\n');
+  await writeFile(join(a.out, 'config.json'), JSON.stringify(family.writeConfig(config), null, 2) + '\n');
+  for (const [name, text] of Object.entries(setup.files)) await writeFile(join(a.out, name), text);
   const quality = await factQuality(trainer.model, tokenizer, a.dataDir, a.records);
-  const summary = { records: a.records, sentences: seqs.length, vocab: vocab.length, config: sizes, hyper, seed: a.seed, steps: trainer.steps, wallSeconds: wall, tokensPerSecond: totals.tokens / wall, gflops: totals.flops / wall / 1e9, adapter: k.gpu.adapterName, quality };
+  const summary = { records: a.records, sentences: seqs.length, vocab: config.vocabSize, config: sizes, hyper, seed: a.seed, steps: trainer.steps, wallSeconds: wall, tokensPerSecond: totals.tokens / wall, gflops: totals.flops / wall / 1e9, adapter: k.gpu.adapterName, quality };
   await writeFile(join(a.out, 'train-summary.json'), JSON.stringify(summary, null, 2) + '\n');
   console.log(formatQuality(quality));
   console.log(`trained ${trainer.steps} steps in ${(wall / 60).toFixed(1)} min (${summary.tokensPerSecond.toFixed(0)} tok/s, ${summary.gflops.toFixed(2)} GFLOP/s); wrote ${a.out}`);
 }
 
 export const trainCommand: Command = {
-  summary: 'train the embedded default model from scratch on CounterFact facts',
+  summary: 'train an embedded model (GPT-2 or Llama layout) from scratch on CounterFact facts',
   usage,
   async run(argv) {
     const a = parseTrainArgs(argv);

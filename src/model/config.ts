@@ -111,3 +111,10 @@ export function parameterShapes(c: ModelConfig): Map<string, number[]> {
 
 /** The canonical name of the head when it is not the embedding. */
 export const UNEMBED = 'unembed.weight';
+
+/** parameterShapes plus the head where it is not tied to the embedding: what a model made from arrays, or trained, holds. */
+export function trainedShapes(c: ModelConfig): Map<string, number[]> {
+  const shapes = parameterShapes(c);
+  if (!c.tiedHead) shapes.set(UNEMBED, [c.vocabSize, c.nEmbd]);
+  return shapes;
+}

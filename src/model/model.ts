@@ -19,7 +19,7 @@ import { rotary, rotaryTable } from '../ops/rotary.ts';
 import { unembed } from '../ops/unembed.ts';
 import { softmaxXent } from '../ops/xent.ts';
 import type { Tensor } from '../tensor.ts';
-import { BadModelError, checkSupported, parameterShapes, UNEMBED, type ModelConfig, type Role } from './config.ts';
+import { BadModelError, checkSupported, trainedShapes, UNEMBED, type ModelConfig, type Role } from './config.ts';
 import { familyOf, type Family } from './families/index.ts';
 
 /** A position whose next-token logits are wanted; with `token`, also its NLL. */
@@ -109,7 +109,7 @@ export class Model {
     checkSupported(config); // before any upload, which a refusal would leak
     const family = familyOf(config);
     const params = new Map<string, Tensor>();
-    for (const [name, shape] of parameterShapes(config)) {
+    for (const [name, shape] of trainedShapes(config)) {
       const stored = family.checkpointName(name);
       const data = arrays[stored];
       if (!data) throw new BadModelError(`missing parameter ${stored}`);

@@ -1,11 +1,11 @@
-// Training GPT-2 from scratch on the engine: next-token loss over every position,
+// Training a model from scratch on the engine (GPT-2 or Llama layout): next-token loss over every position,
 // AdamW with decoupled weight decay on matrices, linear warm-up then cosine decay,
 // global-norm gradient clipping. Deterministic given the seed: data order comes from
 // a seeded PRNG and every kernel sums in a fixed order.
 import { Tape } from '../autograd/tape.ts';
 import { readAll, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import { parameterShapes, type ModelConfig } from '../model/config.ts';
+import { trainedShapes, type ModelConfig } from '../model/config.ts';
 import { familyOf } from '../model/families/index.ts';
 import { seededRandom } from '../model/sample.ts';
 import { Model, type Target } from '../model/model.ts';
@@ -33,14 +33,14 @@ export interface StepResult {
 
 /**
  * GPT-2's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 n_layer),
- * norms 1/0, biases 0; keyed by the checkpoint's tensor names, as Model.fromArrays takes them.
+ * norms 1/0, biases 0, an untied head N(0, 0.02) too; keyed by the checkpoint's tensor names, as Model.fromArrays takes them.
  */
 export function initialParams(config: ModelConfig, seed: number): Record<string, Float32Array> {
   const family = familyOf(config);
   const random = seededRandom(seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const out: Record<string, Float32Array> = {};
-  for (const [name, shape] of parameterShapes(config)) {
+  for (const [name, shape] of trainedShapes(config)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const isWeight = name.endsWith('.weight');
     const stored = family.checkpointName(name);

@@ -63,3 +63,27 @@ export function checkpointShapes(config: ModelConfig): Map<string, number[]> {
 export function namesOf(role: Role): string {
   return [...new Set(FAMILIES.map((f) => f.modules[role]))].join(' / ');
 }
+
+/** Rows of each stored part of a parameter concatenated from several (q | k | v, gate | up), in order. */
+function partRows(config: ModelConfig, canonical: string, count: number, rows: number): number[] {
+  if (count === 1) return [rows];
+  if (/\.attn_in\.(weight|bias)$/.test(canonical)) return [config.nHead * config.headDim, config.nKvHead * config.headDim, config.nKvHead * config.headDim];
+  return Array.from({ length: count }, () => rows / count);
+}
+
+/**
+ * A parameter's values as the checkpoint stores them: one tensor, or the parts it was
+ * concatenated from along its first dimension (Llama's q_proj, k_proj, v_proj), each
+ * named and shaped as Hugging Face writes it.
+ */
+export function storedParts(config: ModelConfig, canonical: string, shape: readonly number[], data: Float32Array): { name: string; shape: number[]; data: Float32Array }[] {
+  const names = familyOf(config).parts(canonical);
+  const [rows, ...rest] = shape as [number, ...number[]];
+  const width = rest.reduce((a, b) => a * b, 1);
+  let at = 0;
+  return partRows(config, canonical, names.length, rows).map((r, i) => {
+    const part = data.subarray(at * width, (at + r) * width);
+    at += r;
+    return { name: names[i]!, shape: [r, ...rest], data: part };
+  });
+}
