@@ -5,6 +5,7 @@ export { getEngine } from './gpu/engine.ts';
 export { NoAdapterError } from './gpu/device.ts';
 export { GpuError } from './gpu/kernels.ts';
 export { loadModelFrom, type LoadedModel } from './model/load.ts';
+export { EMBEDDED_MODELS, type EmbeddedModel } from './model/embedded.ts';
 export { bytesSource, type ByteSource } from './model/safetensors.ts';
 export { Model, hookPoints, type Hook, type Target, type ForwardResult, type Linear } from './model/model.ts';
 export { BadModelError, ROLES, type ModelConfig, type Role } from './model/config.ts';

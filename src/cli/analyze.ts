@@ -53,7 +53,8 @@ gradient rank (at most n; 1 in the last layer's MLP and attention output).
   --pairs FILE.jsonl      instead: one {"prompt": ..., "target": ...} per line, in
                           batches of 16 per pass; one grid per pair, one section
                           each in HTML; one summary line for the file's warnings
-  --model DIR             config.json + model.safetensors (default: the embedded model)
+  --model DIR|NAME        config.json + model.safetensors, or an embedded model by name:
+                          default (GPT-2, used when absent) or llama-default
   --modules LIST          comma-separated, default all, by role: attn_in, attn_out,
                           ff_in (ff1), ff_out (ff2), or as the checkpoint names them
                           (${ROLES.map(namesOf).join(', ')}); the grids need the MLP ones

@@ -8,10 +8,11 @@ import { sizesOf } from '../model/config.ts';
 import type { Model } from '../model/model.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { weightMemory } from '../model/memory.ts';
-import { defaultModelDir } from '../model/load-default.ts';
+import { embeddedModel } from '../model/embedded.ts';
+import { defaultModelDir, modelPath } from '../model/load-default.ts';
 import { BadInputError } from '../errors.ts';
 
-export { defaultModelDir };
+export { defaultModelDir, modelPath };
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -37,13 +38,20 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
 }
 
 export async function loadModel(path: string | undefined): Promise<LoadedModel> {
-  const dir = path ?? defaultModelDir();
-  if (path === undefined && !existsSync(`${dir}/model.safetensors`)) {
-    throw new UsageError(`no --model given and the embedded default model is missing (${dir}); pass --model DIR with config.json + model.safetensors`);
+  const dir = modelPath(path);
+  const embedded = embeddedModel(path);
+  if (embedded && !existsSync(`${dir}/model.safetensors`)) {
+    const what = path === undefined ? 'no --model given and the embedded default model' : `the embedded model ${embedded.name}`;
+    throw new UsageError(`${what} is missing (${dir}); pass --model DIR with config.json + model.safetensors`);
   }
   const k = await getEngine();
   process.stderr.write(`backward-lens: ${k.gpu.adapterName}; loading ${path ?? 'the default model'}…\n`);
   return loadModelPath(k, dir);
+}
+
+/** Whether a --model value picks the embedded GPT-2, whose documented edit defaults (MODEL_CARD.md) apply. */
+export function isDefaultModel(value: string | undefined): boolean {
+  return embeddedModel(value)?.name === 'default';
 }
 
 /** The `model` object of the JSON reports: where it came from, its config, the device memory of its weights. */

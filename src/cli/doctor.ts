@@ -4,15 +4,18 @@ import { existsSync, readdirSync } from 'node:fs';
 import { describeAdapter, getGpu, isSoftware, NoAdapterError, requestNodeAdapter } from '../gpu/device.ts';
 import { ADAPTER_VARIABLE, discover, ensureVulkanLoader, ICD_VARIABLE, INSTALL_HINT, LIMITS_VARIABLE, systemVulkanLoader } from '../gpu/drivers.ts';
 import { describeMemory, weightMemory } from '../model/memory.ts';
+import { EMBEDDED_MODELS } from '../model/embedded.ts';
+import { embeddedModelDir } from '../model/load-default.ts';
 import { defaultModelDir, loadModel, MODEL_OPTION, parse, type Command } from './common.ts';
 
-const usage = `backward-lens doctor [--model DIR]
+const usage = `backward-lens doctor [--model DIR|NAME]
 
 Lists how the engine looks for a WebGPU adapter: the Vulkan loader, the Vulkan
 driver manifests (ICDs) at the paths it knows for SwiftShader (Chromium) and
 lavapipe (Mesa), each adapter that answers with its storage-binding limits, the
 one the engine picks and why, and what to install when none answers. Exits 1
-when no adapter is found. Then loads the model (--model DIR, or the embedded
+when no adapter is found. Lists the embedded models (what --model NAME picks) and
+whether each is installed. Then loads the model (--model, or the embedded
 default) and says how many bytes its weights take on the device, by dtype
 (an F16 or BF16 checkpoint's matrices stay 16-bit).
 
@@ -77,6 +80,11 @@ export const doctorCommand: Command = {
       if (!(e instanceof NoAdapterError)) throw e;
       // One line on stderr and exit 1, as every command reports a machine that cannot run it.
       throw new NoAdapterError(answered ? e.message : `no WebGPU adapter found: ${INSTALL_HINT}`);
+    }
+    console.log('embedded models (--model NAME):');
+    for (const m of EMBEDDED_MODELS) {
+      const dir = embeddedModelDir(m);
+      console.log(`  ${m.name}: ${m.description}; ${existsSync(`${dir}/model.safetensors`) ? dir : `missing (${dir})`}`);
     }
     if (values.model !== undefined || existsSync(`${defaultModelDir()}/model.safetensors`)) {
       const { model } = await loadModel(values.model);

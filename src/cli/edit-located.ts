@@ -8,7 +8,7 @@ import { subjectLastToken } from '../edit/located/value-vector.ts';
 import { parseMethod } from '../eval/methods.ts';
 import { BadInputError } from '../errors.ts';
 import { saveModelDir } from '../model/save-node.ts';
-import { capTokens, defaultModelDir, loadModel, modelInfo, UsageError } from './common.ts';
+import { capTokens, loadModel, modelInfo, UsageError, modelPath, isDefaultModel } from './common.ts';
 import { renderChanges, renderPairs, renderRounding } from '../report/edit.ts';
 import { layerMoments } from './moments.ts';
 import { checkOutputDir } from './output-dir.ts';
@@ -46,7 +46,7 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
   if (a.out !== undefined) await checkOutputDir(a.out, '--out', a.force);
   const loaded = await loadModel(a.model);
   const { model, tokenizer } = loaded;
-  const defaults = locatedDefaults(model.config, a.model === undefined);
+  const defaults = locatedDefaults(model.config, isDefaultModel(a.model));
   const bare = a.method === 'rome' || a.method === 'memit';
   if (bare && !defaults) throw new UsageError(`--method ${a.method} needs its layers on this model: ${a.method === 'rome' ? 'rome:layer=L' : 'memit:layers=A-B'}`);
   const spec = parseMethod(bare ? (a.method === 'rome' ? `rome:layer=${defaults!.romeLayer}` : `memit:layers=${defaults!.memitLayers[0]}-${defaults!.memitLayers.at(-1)}`) : a.method);
@@ -83,7 +83,7 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
       await files.stage(a.json, textWriter(`${JSON.stringify(doc, null, 2)}\n`));
     }
     if (a.out !== undefined) {
-      const rounded = await saveModelDir(model, a.model ?? defaultModelDir(), a.out, { replace: a.force, dtype: a.dtype, metadata: { backward_lens_edit: JSON.stringify({ method: spec.label, lambda, pairs: pairs.map(({ prompt, subject, target }) => ({ prompt, subject, target })) }) } });
+      const rounded = await saveModelDir(model, modelPath(a.model), a.out, { replace: a.force, dtype: a.dtype, metadata: { backward_lens_edit: JSON.stringify({ method: spec.label, lambda, pairs: pairs.map(({ prompt, subject, target }) => ({ prompt, subject, target })) }) } });
       process.stderr.write(`backward-lens: wrote the edited model to ${a.out}\n${renderRounding(rounded)}`);
     }
     await files.commit();

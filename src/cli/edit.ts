@@ -10,7 +10,7 @@ import { BadInputError } from '../errors.ts';
 import { preparePair } from '../pass/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
 import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
-import { capTokens, defaultModelDir, MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
+import { capTokens, MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command, modelPath, isDefaultModel } from './common.ts';
 import { editLocated, isLocated, unsavedNote } from './edit-located.ts';
 import { checkOutputDir } from './output-dir.ts';
 import { OutputSet, textWriter } from './output-file.ts';
@@ -61,7 +61,8 @@ are one batched edit: one pass, the sum of their updates.
   --cache DIR           rome/memit: statistics directory (default stats/ beside the model)
   --tokens N            length of the greedy continuations (default 20; 0 for none;
                         at most the model's context)
-  --model DIR           config.json + model.safetensors (default: the embedded model)
+  --model DIR|NAME      config.json + model.safetensors, or an embedded model by name:
+                        default (GPT-2, used when absent) or llama-default
   --out DIR             write the edited model there as a Hugging Face GPT-2 directory
                         (config.json + model.safetensors, the source's tensor names; edited
                         matrices in F32, the others in the source's dtype)
@@ -133,7 +134,7 @@ export const editCommand: Command = {
     if (values.out !== undefined) await checkOutputDir(values.out, '--out', values.force ?? false);
 
     const { model, tokenizer } = await loadModel(values.model);
-    const defaults = editDefaults(model.config, values.model === undefined);
+    const defaults = editDefaults(model.config, isDefaultModel(values.model));
     const layers = layerRanges ? expandLayers(layerRanges, model.config.nLayer) : defaults?.layers;
     if (!layers) throw new UsageError('--layers is required for this model (documented defaults exist for the embedded model and gpt2-xl)');
     const eta = lr ?? defaults?.lr[method];
@@ -173,7 +174,7 @@ export const editCommand: Command = {
         await files.stage(values.json, textWriter(`${JSON.stringify(doc, null, 2)}\n`));
       }
       if (values.out !== undefined) {
-        const rounded = await saveModelDir(model, values.model ?? defaultModelDir(), values.out, { replace: values.force ?? false, dtype, metadata: { backward_lens_edit: JSON.stringify({ ...result.spec, pairs: pairs.map(({ prompt, target }) => ({ prompt, target })) }) } });
+        const rounded = await saveModelDir(model, modelPath(values.model), values.out, { replace: values.force ?? false, dtype, metadata: { backward_lens_edit: JSON.stringify({ ...result.spec, pairs: pairs.map(({ prompt, target }) => ({ prompt, target })) }) } });
         process.stderr.write(`backward-lens: wrote the edited model to ${values.out}\n${renderRounding(rounded)}`);
       }
       await files.commit();

@@ -12,7 +12,7 @@ import { parseShard } from './shard.ts';
 import { decode } from '../model/decode.ts';
 import { editDefaults } from '../edit/defaults.ts';
 import { readModelConfig } from '../model/load-node.ts';
-import { defaultModelDir, MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
+import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command, modelPath, isDefaultModel } from './common.ts';
 import { CORPUS_NOTE, layerMoments } from './moments.ts';
 import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitextRows } from './data.ts';
 import { appendLine, doneKeys, finishedFiles, hasRecords, readLines, readRun, sameEvaluation, selectionKeys, sortLines, startDir, writeSummary, type RunInfo } from './eval-dir.ts';
@@ -22,7 +22,7 @@ import { checkWritableDir, writeDirAtomic } from './output-dir.ts';
 /** The default model trained on the first 1,000 records of counterfact-train.json. */
 const DEFAULT_RECORDS = '0-999';
 
-const usage = `backward-lens eval --method SPEC [--method SPEC ...] --out DIR [--model DIR] [--data FILE]
+const usage = `backward-lens eval --method SPEC [--method SPEC ...] --out DIR [--model DIR|NAME] [--data FILE]
        [--records SPEC] [--resume] [--shard i/N | --shard auto [--shards N]] [--seed S]
        [--wikitext FILE] [--no-generation] [--no-perplexity] [--cache DIR]
 
@@ -164,9 +164,9 @@ export const evalCommand: Command = {
 
 /** The documented defaults of the model about to load (the embedded one, or one shaped like gpt2-xl), read from its config.json. */
 async function methodDefaults(model: string | undefined): Promise<MethodDefaults> {
-  const config = await readModelConfig(model ?? defaultModelDir());
+  const config = await readModelConfig(modelPath(model));
   if (!config) return {};
-  return { edit: editDefaults(config, model === undefined), located: locatedDefaults(config, model === undefined) };
+  return { edit: editDefaults(config, isDefaultModel(model)), located: locatedDefaults(config, isDefaultModel(model)) };
 }
 
 /** run.json's record of the parameters defaults filled in, per method label; nothing when none were. */
@@ -181,7 +181,7 @@ async function locatedSetup(loaded: Parameters<typeof layerMoments>[0], methods:
   if (layers.length === 0) return undefined;
   const moments = await layerMoments(loaded, layers, opts);
   const editor = new LocatedEditor(loaded.model, loaded.tokenizer, async (l) => moments.get(l)!.moment, seed);
-  const d = locatedDefaults(loaded.model.config, opts.model === undefined) ?? AUTHORS_VALUES;
+  const d = locatedDefaults(loaded.model.config, isDefaultModel(opts.model)) ?? AUTHORS_VALUES;
   return { editor, memitLambda: d.memitLambda, romeValue: d.romeValue, memitValue: d.memitValue };
 }
 

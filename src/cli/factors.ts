@@ -7,7 +7,7 @@ import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, required, UsageE
 import { OutputSet } from './output-file.ts';
 import { namesOf } from '../model/families/index.ts';
 
-const usage = `backward-lens factors --prompt TEXT --target TEXT --out FILE.safetensors [--model DIR] [--target-tokens first|all] [--strict]
+const usage = `backward-lens factors --prompt TEXT --target TEXT --out FILE.safetensors [--model DIR|NAME] [--target-tokens first|all] [--strict]
 
 Runs one forward and backward pass and writes every linear layer's gradient
 factors: h.{l}.{module}.x [n, in] (the layer inputs x_i) and h.{l}.{module}.delta
@@ -25,7 +25,8 @@ safetensors.torch.load_file(FILE).
   --strict               refuse text the model's vocabulary spells in single bytes
                          (and a target whose first token is a lone byte), instead
                          of warning
-  --model DIR            config.json + model.safetensors (default: the embedded model)`;
+  --model DIR|NAME       config.json + model.safetensors, or an embedded model by name:
+                         default (GPT-2, used when absent) or llama-default`;
 
 export const factorsCommand: Command = {
   summary: 'write the gradient factors x_i, delta_i of every linear layer to a safetensors file',

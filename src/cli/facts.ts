@@ -35,7 +35,7 @@ function trainedRecords(metadata: Readonly<Record<string, string>>, fallback: nu
   return fallback;
 }
 
-const usage = `backward-lens facts [--model DIR] [--records N] [--data DIR] [--writes] [--json]
+const usage = `backward-lens facts [--model DIR|NAME] [--records N] [--data DIR] [--writes] [--json]
 
 Fact recall of a model: the share of CounterFact prompts whose top-1 next token is
 the first token of the answer, on the first N training records (prompt,

@@ -9,7 +9,7 @@ import { secondMoments, textWindows } from '../edit/located/second-moment.ts';
 import { fileSha256, momentFile, readMoment, writeMoment, type MomentMeta } from '../edit/located/moment-cache-node.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { modelFiles } from '../model/load-node.ts';
-import { defaultModelDir, UsageError } from './common.ts';
+import { UsageError, modelPath } from './common.ts';
 import { defaultWikitextFile, readWikitext } from './data.ts';
 import { Progress } from './progress.ts';
 import { checkWritableDir } from './output-dir.ts';
@@ -34,13 +34,13 @@ const windowLength = (nPositions: number): number => Math.min(nPositions, 256);
 
 export async function cacheDir(opts: MomentOptions): Promise<string> {
   if (opts.cache !== undefined) return opts.cache;
-  const path = opts.model ?? defaultModelDir();
+  const path = modelPath(opts.model);
   const isDir = await stat(path).then((s) => s.isDirectory(), () => false);
   return join(isDir ? path : dirname(path), 'stats');
 }
 
 export async function modelSha256(model: string | undefined): Promise<string> {
-  return fileSha256((await modelFiles(model ?? defaultModelDir())).weights);
+  return fileSha256((await modelFiles(modelPath(model))).weights);
 }
 
 export interface LayerMoment {

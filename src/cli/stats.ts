@@ -7,7 +7,7 @@ import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './comm
 import { cacheDir, CORPUS_NOTE, layerMoments } from './moments.ts';
 import { namesOf } from '../model/families/index.ts';
 
-const usage = `backward-lens stats --layers L [--model DIR] [--data FILE] [--tokens N] [--cache DIR]
+const usage = `backward-lens stats --layers L [--model DIR|NAME] [--data FILE] [--tokens N] [--cache DIR]
 
 Collects C = E[k kᵀ], the second moment of FF2's input k (${namesOf('ff_out')}'s input, the
 GELU output, width 4d) at each layer: the key statistics ROME and MEMIT whiten their
@@ -23,7 +23,8 @@ file made for another model or layer is refused. edit and eval with rome or memi
 read the same cache, whatever its corpus and count (and collect what is missing).
 
   --layers L      layers, e.g. 2 or 0-3 or 1,3
-  --model DIR     config.json + model.safetensors (default: the embedded model)
+  --model DIR|NAME  config.json + model.safetensors, or an embedded model by name:
+                  default (GPT-2, used when absent) or llama-default
   --data FILE     wiki.test.raw-like text (default ../shared/data/wikitext-2-raw/wiki.test.raw);
                   the text after its first 100 rows of >= 30 characters is used
   --tokens N      at most N tokens, in whole windows of the context (64 tokens for

@@ -17,7 +17,7 @@ import { namesOf } from '../model/families/index.ts';
 const KINDS: readonly EditKind[] = ['shift', 'sgd', 'adam'];
 const b = (k: EditKind) => `${SWEEP_BOUNDS[k].lo}-${SWEEP_BOUNDS[k].hi}`;
 
-const usage = `backward-lens sweep --out DIR [--model DIR] [--data FILE] [--records SPEC]
+const usage = `backward-lens sweep --out DIR [--model DIR|NAME] [--data FILE] [--records SPEC]
        [--methods shift,sgd,adam] [--layers 0-3] [--tolerance T] [--wikitext FILE]
        [--wikitext-rows N] [--no-perplexity]
 

@@ -18,6 +18,7 @@ test('doctor names the adapter the engine uses, how it was found, and every driv
   assert.match(r.stdout, /lvp_icd/);
   assert.match(r.stdout, /^the engine uses: .+$/m);
   assert.match(r.stdout, /^ {2}found as: /m);
+  assert.match(r.stdout, /^embedded models \(--model NAME\):\n {2}default: GPT-2 layout.*\/weights\/default\n {2}llama-default: Llama layout.*(\/weights\/llama-default|missing)/m);
 });
 
 test('doctor --model: the bytes the weights take on the device, 16-bit matrices kept 16-bit', async () => {
