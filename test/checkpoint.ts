@@ -1,5 +1,6 @@
 // Random Hugging Face-layout GPT-2 checkpoints written by our safetensors writer,
-// with the float64 parameters a reference should use (rounded like the storage dtype).
+// with the float64 parameters a reference should use (rounded like the storage dtype);
+// and a shipped checkpoint's parameters read back in float64 for the references.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +8,8 @@ import { getEngine } from '../src/gpu/engine.ts';
 import { gpt2 as gpt2Family, gpt2Config, type Gpt2Sizes } from '../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../src/model/load.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
-import { writeSafetensorsFile } from '../src/model/node-file.ts';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, type TensorToWrite } from '../src/model/safetensors.ts';
+import { fileSource, writeSafetensorsFile } from '../src/model/node-file.ts';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openSafetensors, type TensorToWrite } from '../src/model/safetensors.ts';
 import { gpt2ParamShapesRef, randomGpt2ParamsRef, type Gpt2ParamsRef } from './reference/gpt2.ts';
 
 export type StorageDtype = 'F32' | 'F16' | 'BF16';
@@ -67,4 +68,17 @@ export async function openRandomModel(cfg: Gpt2Sizes, seed: number, dtype: Stora
     rmSync(dir, { recursive: true, force: true });
   };
   return { loaded, params, close };
+}
+
+/** Every tensor of a safetensors file by its stored name, in float64 (a reference's parameters). */
+export async function readParamsRef(file: string): Promise<Record<string, Float64Array>> {
+  const src = await fileSource(file);
+  try {
+    const f = await openSafetensors(src);
+    const params: Record<string, Float64Array> = {};
+    for (const name of f.tensors.keys()) params[name] = Float64Array.from(await f.readF32(name));
+    return params;
+  } finally {
+    await src.close();
+  }
 }

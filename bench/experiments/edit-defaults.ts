@@ -5,6 +5,7 @@
 // neighbourhood rate (the locality prompt's top-1 stays what it was before the edit).
 //   node dist/bench/experiments/edit-defaults.js (from the repository root; ../shared beside it)
 //     [--records 100] [--json FILE] [--methods shift,sgd,adam] [--specs shift:2+3:0.5:10,...]
+//     [--model NAME] (an embedded model, e.g. llama-default; default: default)
 // --specs replaces the grid with chosen settings: method:layers(+-joined):eta[:steps].
 // --seen keeps only records whose target_new first token occurs in the training text
 // (the other targets' embedding rows collapsed onto one direction; MODEL_CARD.md).
@@ -17,12 +18,16 @@ import { loadModelPath } from '../../src/model/load-node.ts';
 import { predictNext } from '../../src/model/next-token.ts';
 import { answerToken, type CounterFactRecord } from '../../src/data/counterfact.ts';
 import { recordSentences } from '../../src/train/corpus.ts';
+import { EMBEDDED_MODELS, embeddedModel } from '../../src/model/embedded.ts';
+import { promptIds } from '../../src/tokenizer/tokenizer.ts';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '100' }, json: { type: 'string' }, methods: { type: 'string', default: 'shift,sgd,adam' }, specs: { type: 'string' }, seen: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '100' }, json: { type: 'string' }, methods: { type: 'string', default: 'shift,sgd,adam' }, specs: { type: 'string' }, seen: { type: 'boolean' }, model: { type: 'string' } } });
 const N = Number(values.records);
 const trained = (JSON.parse(readFileSync(new URL('../../../../shared/data/counterfact/counterfact-train.json', import.meta.url), 'utf8')) as CounterFactRecord[]).slice(0, 1000);
 const k = await getEngine();
-const { model, tokenizer } = await loadModelPath(k, new URL('../../../weights/default', import.meta.url).pathname);
+const embedded = embeddedModel(values.model);
+if (!embedded) throw new Error(`--model ${values.model}: not an embedded model (${EMBEDDED_MODELS.map((m) => m.name).join(', ')})`);
+const { model, tokenizer } = await loadModelPath(k, new URL(`../../../weights/${embedded.folder}`, import.meta.url).pathname);
 const seenTokens = new Set(trained.flatMap((r) => recordSentences(r).flatMap((s) => tokenizer.encode(s))));
 const records = (values.seen ? trained.filter((r) => seenTokens.has(answerToken(tokenizer, r.prompt, r.target_new))) : trained).slice(0, N);
 process.stderr.write(`${records.length} records (case_ids ${records[0]!.case_id}-${records.at(-1)!.case_id}${values.seen ? ', targets seen in training' : ''})\n`);
@@ -42,7 +47,7 @@ const specs: { name: string; spec: EditSpec }[] = values.specs
   : values.methods!.split(',').flatMap((method) =>
     layers.flatMap((l) => grids[method]!.map((lr) => ({ name: `${method} L${l} eta ${lr}`, spec: { method: method as EditSpec['method'], layers: [l], lr } }))));
 
-const enc = (s: string) => tokenizer.encode(s);
+const enc = (s: string) => promptIds(tokenizer, s);
 const baseline = await predictNext(model, tokenizer, records.map((r) => enc(r.locality_prompt)), 1);
 const rows: { name: string; method: string; layers: string; stepsAllowed: number; lr: number; success: number; neighborhood: number; steps: number }[] = [];
 const started = performance.now();

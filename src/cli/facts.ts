@@ -20,9 +20,9 @@ export async function factQuality(model: Model, tokenizer: Tokenizer, dataDir: s
   return quality;
 }
 
-async function writesWithProgress(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], corpus: readonly CounterFactRecord[]): Promise<WritesReport> {
+async function writesWithProgress(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], corpus: readonly CounterFactRecord[], k: number): Promise<WritesReport> {
   const progress = new Progress(trained.length);
-  const w = await writesReport(model, tokenizer, trained, 5, corpus, (done) => progress.update(done, 'records through the Backward Lens'));
+  const w = await writesReport(model, tokenizer, trained, k, corpus, (done) => progress.update(done, 'records through the Backward Lens'));
   progress.done();
   return w;
 }
@@ -35,7 +35,7 @@ function trainedRecords(metadata: Readonly<Record<string, string>>, fallback: nu
   return fallback;
 }
 
-const usage = `backward-lens facts [--model DIR|NAME] [--records N] [--data DIR] [--writes] [--json]
+const usage = `backward-lens facts [--model DIR|NAME] [--records N] [--data DIR] [--writes [--bottom K]] [--json]
 
 Fact recall of a model: the share of CounterFact prompts whose top-1 next token is
 the first token of the answer, on the first N training records (prompt,
@@ -54,16 +54,21 @@ This is the quality table of the default model's card.
                 target token occurs in the training sentences at all (of every
                 record the model trained on, read from its metadata, even when
                 --records evaluates fewer)
+  --bottom K    with --writes: count the target among the K least probable tokens
+                (default 5; 1 is the paper's Lemma 5.1 reading at the last layer)
   --json        print JSON instead of the tables`;
 
 export const factsCommand: Command = {
   summary: 'measure fact recall (top-1 accuracy) on CounterFact records',
   usage,
   async run(argv) {
-    const { values } = parse(argv, { ...MODEL_OPTION, records: { type: 'string' }, data: { type: 'string' }, writes: { type: 'boolean' }, json: { type: 'boolean' } }, usage);
+    const { values } = parse(argv, { ...MODEL_OPTION, records: { type: 'string' }, data: { type: 'string' }, writes: { type: 'boolean' }, bottom: { type: 'string' }, json: { type: 'boolean' } }, usage);
     if (values.help) return void console.log(usage);
     const records = Number(values.records ?? 1000);
     if (!Number.isInteger(records) || records < 1) throw new UsageError(`--records must be a positive integer, got "${values.records}"`);
+    const bottom = Number(values.bottom ?? 5);
+    if (!Number.isInteger(bottom) || bottom < 1) throw new UsageError(`--bottom must be a positive integer, got "${values.bottom}"`);
+    if (values.bottom !== undefined && !values.writes) throw new UsageError('--bottom applies to --writes; add --writes');
     const dataDir = values.data ?? defaultDataDir();
     const train = readRecords(dataDir, 'train');
     if (records > train.length) throw new UsageError(`--records ${records}: counterfact-train.json has ${train.length} records; choose at most ${train.length}`);
@@ -71,7 +76,7 @@ export const factsCommand: Command = {
     if (records > heldOut) process.stderr.write(`backward-lens: warning: counterfact-val.json has ${heldOut} records, fewer than --records ${records}: the held-out row uses all ${heldOut}\n`);
     const { model, tokenizer, metadata } = await loadModel(values.model);
     const q = await factQuality(model, tokenizer, dataDir, records);
-    const w = values.writes ? await writesWithProgress(model, tokenizer, train.slice(0, records), train.slice(0, trainedRecords(metadata, records))) : undefined;
+    const w = values.writes ? await writesWithProgress(model, tokenizer, train.slice(0, records), train.slice(0, trainedRecords(metadata, records)), bottom) : undefined;
     if (values.json) console.log(JSON.stringify(w ? { ...q, targetWrites: w } : q, null, 2));
     else console.log([formatQuality(q), ...(w ? ['', formatWrites(w)] : [])].join('\n'));
   },

@@ -63,6 +63,20 @@ test('the trained model loads and runs: analyze --json reads BOS first and the t
   assert.equal(out.targetTokens.map((t: { text: string }) => t.text), [' piano']);
 });
 
+test('facts --writes --bottom 1 on the Llama: recall of each set and, per layer, the bottom-1 count over all 40 records', () => {
+  const r = cli(['facts', '--model', whole, '--records', '40', '--writes', '--bottom', '1', '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const q = JSON.parse(r.stdout);
+  for (const set of ['trainedPrompt', 'trainedLocality', 'trainedRephrase', 'heldOutPrompt']) assert.is(q[set].total, 40, set);
+  const w = q.targetWrites;
+  assert.is(w.k, 1);
+  assert.equal(w.seenInTraining.map((x: { layer: number }) => x.layer), [0, 1]);
+  for (const [seen, never] of w.seenInTraining.map((x: { total: number }, l: number) => [x, w.neverSeen[l]])) assert.is(seen.total + never.total, 40);
+  const refused = cli(['facts', '--model', whole, '--bottom', '1']);
+  assert.is(refused.status, 2);
+  assert.match(refused.stderr, /--bottom applies to --writes; add --writes/);
+});
+
 test('stopped after 10 steps and resumed, the weights equal an uninterrupted run bit for bit', () => {
   const parts = join(work, 'parts');
   assert.is(cli(['train', '--out', parts, ...TINY, '--max-steps', '10']).status, 0);

@@ -8,25 +8,12 @@ import { readAll } from '../../src/gpu/buffers.ts';
 import { getEngine } from '../../src/gpu/engine.ts';
 import { analyze } from '../../src/lens/analyze.ts';
 import { loadModelPath } from '../../src/model/load-node.ts';
-import { fileSource } from '../../src/model/node-file.ts';
-import { openSafetensors } from '../../src/model/safetensors.ts';
 import { predictNext } from '../../src/eval/facts.ts';
-import { gpt2BackwardRef, type Gpt2ParamsRef } from '../reference/gpt2.ts';
+import { gpt2BackwardRef } from '../reference/gpt2.ts';
 import { matrixRankRef } from '../reference/svd.ts';
+import { readParamsRef } from '../checkpoint.ts';
 
 const DIR = 'weights/default';
-
-async function referenceParams(): Promise<Gpt2ParamsRef> {
-  const src = await fileSource(`${DIR}/model.safetensors`);
-  try {
-    const f = await openSafetensors(src);
-    const params: Gpt2ParamsRef = {};
-    for (const name of f.tensors.keys()) params[name] = Float64Array.from(await f.readF32(name));
-    return params;
-  } finally {
-    await src.close();
-  }
-}
 
 test('the default model recalls a trained fact', async () => {
   const { model, tokenizer } = await loadModelPath(await getEngine(), DIR);
@@ -48,7 +35,7 @@ const PAIRS = [
 
 test('ranks on trained prompts: n, 1 in the last block but for c_attn (min(n, 2 heads + 1)), equal to a float64 SVD of the dense gradient', async () => {
   const { model, tokenizer } = await loadModelPath(await getEngine(), DIR);
-  const params = await referenceParams();
+  const params = await readParamsRef(`${DIR}/model.safetensors`);
   const { nLayer, nHead } = model.config;
   try {
     const results = await analyze(model, tokenizer, PAIRS.map(([prompt, target]) => ({ prompt, target })), { k: 1 });
