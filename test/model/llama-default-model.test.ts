@@ -1,0 +1,88 @@
+// The embedded Llama model (weights/llama-default; the CLI tests load it by name): it recalls trained facts, its logits equal the float64 Llama reference's, and on
+// trained prompts its exact gradient ranks equal a float64 SVD of the reference's
+// dense gradient (n before the last block; 1 for o_proj and the MLP in the last) and
+// the target is the least probable token of FF2's LL(δ_n) in the last layer (Lemma 5.1).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { analyze } from '../../src/lens/analyze.ts';
+import { getEngine } from '../../src/gpu/engine.ts';
+import { loadModelPath } from '../../src/model/load-node.ts';
+import { predictNext } from '../../src/eval/facts.ts';
+import type { ModelConfig } from '../../src/model/config.ts';
+import { promptIds } from '../../src/tokenizer/tokenizer.ts';
+import { llamaBackwardRef, type LlamaConfigRef } from '../reference/llama.ts';
+import { matrixRankRef } from '../reference/svd.ts';
+import { readParamsRef } from '../checkpoint.ts';
+
+const DIR = 'weights/llama-default';
+
+function configRef(c: ModelConfig): LlamaConfigRef {
+  if (c.position.kind !== 'rotary') throw new Error('a Llama has rotary positions');
+  return {
+    nLayer: c.nLayer, nHead: c.nHead, nKvHead: c.nKvHead, headDim: c.headDim, nEmbd: c.nEmbd, nInner: c.nInner, vocabSize: c.vocabSize, eps: c.eps,
+    ropeTheta: c.position.base, ropeScaling: { type: 'default' }, tied: c.tiedHead, bias: { qkv: false, o: false, mlp: false },
+  };
+}
+
+// Trained records' prompts (case 6, 2 and the first records' locality prompts) with their target_new.
+const PAIRS = [
+  ['Michel Denisot spoke the language', ' Russian'],
+  ['Toko Yasuda, the', ' piano'],
+  ['The headquarter of Monell Chemical Senses Center is located in', ' Mumbai'],
+  ['Autonomous University of Madrid, which is located in', ' Sweden'],
+] as const;
+
+test('weights/llama-default is a Llama with its own tokenizer (BOS first) and recalls trained facts', async () => {
+  const { model, tokenizer } = await loadModelPath(await getEngine(), DIR);
+  try {
+    assert.equal([model.config.family, model.config.nLayer, model.config.nHead, model.config.nKvHead, model.config.tiedHead], ['llama', 4, 8, 4, false]);
+    assert.is(promptIds(tokenizer, 'Toko Yasuda, the')[0], tokenizer.bos);
+    const answers = await predictNext(model, tokenizer, ['Michel Denisot spoke the language', 'Toko Yasuda, the']);
+    assert.equal(answers.map((id) => tokenizer.tokenText(id)), [' French', ' guitar']);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('trained prompts: logits equal the float64 reference; ranks equal a float64 SVD of the dense gradient; the target is bottom-1 of the last FF2 LL(δ_n)', async () => {
+  const { model, tokenizer } = await loadModelPath(await getEngine(), DIR);
+  const params = await readParamsRef(`${DIR}/model.safetensors`);
+  const cfg = configRef(model.config);
+  const { nLayer } = model.config;
+  try {
+    const results = await analyze(model, tokenizer, PAIRS.map(([prompt, target]) => ({ prompt, target })), { k: 1 });
+    results.forEach((a, p) => {
+      const ids = promptIds(tokenizer, a.prompt);
+      const n = ids.length;
+      const target = tokenizer.answerIds(a.prompt, PAIRS[p]![1].slice(1))[0]!;
+      const ref = llamaBackwardRef(cfg, params, ids, [{ position: n - 1, token: target }]);
+      // The loss is −log p(target): float32 against float64 over 4 layers.
+      assert.ok(Math.abs(a.loss - ref.loss) < 1e-3 * Math.max(1, ref.loss), `"${a.prompt}" loss ${a.loss} vs ${ref.loss}`);
+      for (const { layer, modules } of a.layers) {
+        const last = layer === nLayer - 1;
+        for (const m of modules) {
+          const parts = m.module === 'self_attn.qkv_proj' ? ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'] : m.module === 'mlp.gate_up_proj' ? ['mlp.gate_proj', 'mlp.up_proj'] : [m.module];
+          const fs = parts.map((q) => ref.factors[`model.layers.${layer}.${q}`]!);
+          // Σ_t x_tᵀ δ_t with the parts' δ side by side: the fused module's [in, out] gradient.
+          const out = fs.reduce((s, f) => s + f.outDim, 0);
+          const dense = new Float64Array(m.inDim * out);
+          let col = 0;
+          for (const f of fs) {
+            for (let t = 0; t < n; t++) for (let i = 0; i < f.inDim; i++) for (let o = 0; o < f.outDim; o++) dense[i * out + col + o]! += f.x[t * f.inDim + i]! * f.delta[t * f.outDim + o]!;
+            col += f.outDim;
+          }
+          const name = `layer ${layer} ${m.module}`;
+          assert.is(m.rank, matrixRankRef(dense, m.inDim, out, 2 ** -52), `"${a.prompt}" ${name} vs dense SVD`);
+          if (!last) assert.is(m.rank, n, `"${a.prompt}" ${name}`);
+          else if (m.module !== 'self_attn.qkv_proj') assert.is(m.rank, 1, `"${a.prompt}" ${name}`);
+        }
+      }
+      const ff2 = a.layers.find((l) => l.layer === nLayer - 1)!.modules.find((m) => m.module === 'mlp.down_proj')!;
+      assert.is(ff2.delta.at(-1)!.targetRank, 1, `"${a.prompt}": the target is the least probable token of LL(δ_n)`);
+    });
+  } finally {
+    model.dispose();
+  }
+});
+
+test.run();
