@@ -82,7 +82,7 @@ export async function runStudy(model: Model, tokenizer: Tokenizer, records: read
       continue;
     }
     if (warnings.length > 0) tokenWarnings.push({ index: record.index, warning: warnings[0]! });
-    ready.push({ record, seg, answerId: safeEncode(tokenizer, ` ${record.answer}`)[0] });
+    ready.push({ record, seg, answerId: answerId(tokenizer, record.prompt, record.answer) });
   }
   if (ready.length === 0) throw new BadInputError(`none of the ${records.length} selected records can be studied (${skipped[0]?.reason ?? 'no records'})`);
 
@@ -97,10 +97,11 @@ export async function runStudy(model: Model, tokenizer: Tokenizer, records: read
   return { aggregates: acc.result(), modules: settings.modules, studied: ready.length, skipped, repeatedSubject: ready.filter((r) => r.seg.repeated).length, tokenWarnings };
 }
 
-function safeEncode(tokenizer: Tokenizer, text: string): number[] {
+/** The true answer's first token as it follows the prompt (a SentencePiece ▁word, not a lone ▁); none where it cannot be encoded. */
+function answerId(tokenizer: Tokenizer, prompt: string, answer: string): number | undefined {
   try {
-    return tokenizer.encode(text);
+    return tokenizer.answerIds(prompt, answer)[0];
   } catch {
-    return [];
+    return undefined;
   }
 }
