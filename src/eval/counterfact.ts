@@ -4,7 +4,7 @@
 // All six teacher-forced continuations of a record share one batched forward pass.
 import { answerTokens, type CounterFactRecord } from '../data/counterfact.ts';
 import type { Model } from '../model/model.ts';
-import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { promptIds, type Tokenizer } from '../tokenizer/tokenizer.ts';
 import { fluency } from './fluency.ts';
 import { scoreContinuations, type Scored } from './score.ts';
 
@@ -43,7 +43,8 @@ const flag = (b: boolean): number => (b ? 1 : 0);
 
 /** Scores the record's six continuations and derives every teacher-forced metric. */
 export async function probeRecord(model: Model, tokenizer: Tokenizer, r: CounterFactRecord): Promise<ProbeMetrics> {
-  const enc = (s: string) => tokenizer.encode(s);
+  // As the model reads a prompt: BOS first where the tokenizer adds one.
+  const enc = (s: string) => promptIds(tokenizer, s);
   const [newAns, trueAns, locAns] = [answerTokens(tokenizer, r.prompt, r.target_new), answerTokens(tokenizer, r.prompt, r.ground_truth), answerTokens(tokenizer, r.locality_prompt, r.locality_ground_truth)];
   const prompt = enc(r.prompt);
   const rephrase = enc(r.rephrase_prompt);

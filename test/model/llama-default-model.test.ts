@@ -32,13 +32,14 @@ const PAIRS = [
   ['Autonomous University of Madrid, which is located in', ' Sweden'],
 ] as const;
 
-test('weights/llama-default is a Llama with its own tokenizer (BOS first) and recalls trained facts', async () => {
+test('weights/llama-default is a Llama with its own tokenizer (BOS first) and recalls trained facts, read with BOS first', async () => {
   const { model, tokenizer } = await loadModelPath(await getEngine(), DIR);
   try {
     assert.equal([model.config.family, model.config.nLayer, model.config.nHead, model.config.nKvHead, model.config.tiedHead], ['llama', 4, 8, 4, false]);
     assert.is(promptIds(tokenizer, 'Toko Yasuda, the')[0], tokenizer.bos);
-    const answers = await predictNext(model, tokenizer, ['Michel Denisot spoke the language', 'Toko Yasuda, the']);
-    assert.equal(answers.map((id) => tokenizer.tokenText(id)), [' French', ' guitar']);
+    // Records 93 and 121 of the training file: without BOS first the model answers London and astronomy.
+    const answers = await predictNext(model, tokenizer, ['Michel Denisot spoke the language', 'Toko Yasuda, the', 'Louis Vola lost their life at', "Michel Chasles's domain of work is"]);
+    assert.equal(answers.map((id) => tokenizer.tokenText(id)), [' French', ' guitar', ' Paris', ' geometry']);
   } finally {
     model.dispose();
   }
