@@ -233,13 +233,13 @@ test('the interface: special ids, the answer rule, parts that name the token a r
   ]);
 });
 
-test('callers use the Tokenizer interface: the loader goes through tokenizerFor, only train builds the GPT-2 class', () => {
+test('callers use the Tokenizer interface: the loader goes through tokenizerFor, only the train setup builds the GPT-2 class', () => {
   const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => {
     const p = join(dir, f);
     return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
   });
   const users = [...walk('src'), ...walk('web')].filter((f) => !f.startsWith(join('src', 'tokenizer')) && /tokenizer\/gpt2-bpe\.ts'/.test(readFileSync(f, 'utf8')));
-  assert.equal(users.sort(), [join('src', 'browser.ts'), join('src', 'cli', 'train.ts')]);
+  assert.equal(users.sort(), [join('src', 'browser.ts'), join('src', 'cli', 'train-setup.ts')]);
 });
 
 test.run();
