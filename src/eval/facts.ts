@@ -4,7 +4,7 @@ import { Tape } from '../autograd/tape.ts';
 import { readI32 } from '../gpu/buffers.ts';
 import type { Model } from '../model/model.ts';
 import { topk } from '../gpu/vocab.ts';
-import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { promptIds, type Tokenizer } from '../tokenizer/tokenizer.ts';
 
 export interface PromptAnswer {
   prompt: string;
@@ -23,7 +23,7 @@ export interface RecallResult {
 export async function predictNext(model: Model, tokenizer: Tokenizer, prompts: readonly string[], batchSize = 64, onProgress?: (done: number) => void): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < prompts.length; i += batchSize) {
-    const seqs = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p).slice(-model.config.nPositions));
+    const seqs = prompts.slice(i, i + batchSize).map((p) => promptIds(tokenizer, p).slice(-model.config.nPositions));
     const tape = new Tape(model.k);
     try {
       const { logits } = model.forward(tape, seqs, seqs.map((s, seq) => ({ seq, position: s.length - 1 })));

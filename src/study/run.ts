@@ -82,7 +82,7 @@ export async function runStudy(model: Model, tokenizer: Tokenizer, records: read
       continue;
     }
     if (warnings.length > 0) tokenWarnings.push({ index: record.index, warning: warnings[0]! });
-    ready.push({ record, seg, answerId: safeEncode(tokenizer, ` ${record.answer}`)[0] });
+    ready.push({ record, seg, answerId: safeAnswer(tokenizer, record)[0] });
   }
   if (ready.length === 0) throw new BadInputError(`none of the ${records.length} selected records can be studied (${skipped[0]?.reason ?? 'no records'})`);
 
@@ -97,9 +97,10 @@ export async function runStudy(model: Model, tokenizer: Tokenizer, records: read
   return { aggregates: acc.result(), modules: settings.modules, studied: ready.length, skipped, repeatedSubject: ready.filter((r) => r.seg.repeated).length, tokenWarnings };
 }
 
-function safeEncode(tokenizer: Tokenizer, text: string): number[] {
+/** The answer's ids as they follow the prompt; none where the vocabulary cannot spell it. */
+function safeAnswer(tokenizer: Tokenizer, record: StudyRecord): number[] {
   try {
-    return tokenizer.encode(text);
+    return tokenizer.answerIds(record.prompt, record.answer);
   } catch {
     return [];
   }
