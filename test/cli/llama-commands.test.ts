@@ -1,21 +1,22 @@
 // The commands beyond analyze/factors/shift/sgd on a Llama checkpoint, as a user runs
 // them (llama-cli.test.ts has those): stats, edit with Adam (a bias-free down_proj),
 // ROME and MEMIT with --out, eval on three CounterFact records, sweep, study, facts,
-// study --combine, and the library's loadModel(dir). A tiny random checkpoint with an
-// untied head and the hand-made tokenizer.json; a context of 256 so that ROME's
-// prefixes fit before prompts the small vocabulary spells letter by letter; three
-// layers, since a value written at the last layer's subject token cannot reach the
-// last prompt token (no attention above it), so ROME and MEMIT edit below it.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// study --combine (Fig. 18 across models), and the library's loadModel(dir). A tiny
+// random checkpoint with an untied head and the hand-made tokenizer.json; a context
+// of 256 so that ROME's prefixes fit before prompts the small vocabulary spells letter
+// by letter; three layers, since a value written at the last layer's subject token
+// cannot reach the last prompt token (no attention above it), so ROME and MEMIT edit
+// below it.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { analyze, loadModel } from '../../src/index.ts';
 import { predictNext } from '../../src/eval/facts.ts';
 import { fileSource } from '../../src/model/node-file.ts';
 import { openSafetensors } from '../../src/model/safetensors.ts';
-import { cli } from '../cli-run.ts';
+import { cli, said } from '../cli-run.ts';
 import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
 import { PIECE_VOCAB } from '../model/piece-tokenizer.ts';
 import type { LlamaConfigRef } from '../reference/llama.ts';
@@ -132,6 +133,30 @@ test("study on three records: the checkpoint's module names, Figs. 18-21 present
   const facts = JSON.parse(ok(['facts', '--model', modelDir, '--records', '3', '--writes', '--json']));
   assert.is(facts.trainedPrompt.total, 3);
   assert.is(facts.targetWrites.seenInTraining.length + facts.targetWrites.neverSeen.length > 0, true);
+});
+
+test("study --combine: Fig. 18 across the embedded GPT-2's committed study and the Llama's, over layer / L and rank / V; a study without FF2's ranks is refused", () => {
+  const out = join(work, 'fig18');
+  const gpt2 = 'docs/study/study.json';
+  const r = cli(['study', '--combine', gpt2, '--combine', join(work, 'study'), '--out', out]);
+  assert.is(r.status, 0, r.stderr);
+  const { models } = JSON.parse(readFileSync(join(out, 'combined.json'), 'utf8'));
+  assert.equal(models.map((m: { label: string; nLayer: number }) => [m.label, m.nLayer]), [['default model', 4], [basename(modelDir), CFG.nLayer]]);
+  const doc = JSON.parse(readFileSync(gpt2, 'utf8'));
+  for (const [i, row] of doc.aggregates.lastToken.entries()) {
+    assert.equal(models[0].points[i], { layer: row.layer, x: row.layer / 4, medianRank: row.ff2DeltaTarget.all.median, y: row.ff2DeltaTarget.all.median / doc.model.vocabSize });
+  }
+  const svg = readFileSync(join(out, 'fig18-models.svg'), 'utf8');
+  assert.is(svg.match(/<polyline/g)?.length, 2);
+  assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /fig18-models\.svg/);
+
+  delete doc.aggregates.lastToken;
+  const partial = join(work, 'no-mlp-study.json');
+  writeFileSync(partial, JSON.stringify(doc));
+  const refused = cli(['study', '--combine', gpt2, '--combine', partial, '--out', join(work, 'fig18-refused')]);
+  assert.is(refused.status, 2);
+  assert.equal(said(refused.stderr), [`backward-lens: --combine ${partial}: the study has no FF2 δ_n ranks (Figs. 18-21); run study again with both MLP modules (no --modules, or one that lists ff_in and ff_out)`]);
+  assert.not.ok(existsSync(join(work, 'fig18-refused')));
 });
 
 test('the library: loadModel(dir) reads a Llama directory with its tokenizer, and analyze runs on it; fact recall reads the prompt with BOS', async () => {
