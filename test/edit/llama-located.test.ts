@@ -1,6 +1,7 @@
-// ROME's, MEMIT's and Adam's inputs on a Llama checkpoint: a prompt's segments count
-// from its end, so BOS and SentencePiece's ▁ before the first word stay out of the
-// subject; the value search reads the prompt as the model does (BOS first) and the
+// ROME's, MEMIT's and Adam's inputs on a Llama checkpoint: the second moment of
+// down_proj's input (SiLU(gate)·up) against float64 (1e-5, as GPT-2's); a prompt's
+// segments count from its end, so BOS and SentencePiece's ▁ before the first word
+// stay out of the subject; the value search reads the prompt as the model does (BOS first) and the
 // target as it follows the prompt (Llama 2's file cuts " Rome" alone into ▁ ▁Rome);
 // Adam's first step on the bias-free down_proj equals the float64 reference (1e-3 of
 // the largest entry, as GPT-2's Adam check: the step is lr·g/(|g| + eps) of an f32 gradient).
@@ -10,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { edit } from '../../src/edit/edit.ts';
 import { ROME_VALUE } from '../../src/edit/located/rome-hparams.ts';
+import { secondMoments } from '../../src/edit/located/second-moment.ts';
 import { valueObjective } from '../../src/edit/located/value-vector.ts';
 import { getEngine } from '../../src/gpu/engine.ts';
 import { readAll } from '../../src/gpu/buffers.ts';
@@ -23,7 +25,8 @@ import { assertClose } from '../helpers.ts';
 import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
 import { PIECE_TOKENIZER_CONFIG, PIECE_TOKENIZER_JSON, PIECE_VOCAB } from '../model/piece-tokenizer.ts';
 import { llamaAdamStepRef } from '../reference/llama-edit.ts';
-import type { LlamaConfigRef } from '../reference/llama.ts';
+import { llamaBackwardRef, type LlamaConfigRef } from '../reference/llama.ts';
+import { mulberry32Ref } from '../reference/ops.ts';
 
 const CFG: LlamaConfigRef = {
   nLayer: 2, nHead: 4, nKvHead: 2, headDim: 6, nEmbd: 24, nInner: 37, vocabSize: 331, eps: 1e-5,
@@ -38,6 +41,30 @@ function legacyJson(): string {
   json.pre_tokenizer = null;
   return JSON.stringify(json);
 }
+
+test("stats: E[k kᵀ] of down_proj's input equals the float64 reference (2 layers, f 37, 5 windows of 7 in batches of 2)", async () => {
+  const { dir, params } = await writeLlamaCheckpoint(CFG, 9);
+  const { model } = await loadModelPath(await getEngine(), dir);
+  try {
+    const r = mulberry32Ref(3);
+    const T = 7;
+    const windows = Array.from({ length: 5 }, () => Array.from({ length: T }, () => Math.floor(r() * CFG.vocabSize)));
+    const { moments, tokens } = await secondMoments(model, windows, [0, 1], { batch: 2, flushTokens: 10 });
+    assert.is(tokens, 35);
+    const f = CFG.nInner;
+    for (const layer of [0, 1]) {
+      const want = new Float64Array(f * f);
+      for (const ids of windows) {
+        const x = llamaBackwardRef(CFG, params, ids, [{ position: 0, token: 0 }]).factors[`model.layers.${layer}.mlp.down_proj`]!.x;
+        for (let t = 0; t < T; t++) for (let i = 0; i < f; i++) for (let j = 0; j < f; j++) want[i * f + j]! += (x[t * f + i]! * x[t * f + j]!) / 35;
+      }
+      assertClose(moments.get(layer)!, want, 1e-5, `layer ${layer}`);
+    }
+  } finally {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test("segments: BOS is 'before subject' and the subject is its own tokens, not the ▁ before it", () => {
   const tokenizer = new HfJsonTokenizer({ tokenizer: PIECE_TOKENIZER_JSON, config: PIECE_TOKENIZER_CONFIG });
