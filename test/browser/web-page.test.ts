@@ -228,7 +228,7 @@ if (!existsSync(CHROMIUM)) {
     const config = { name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{}') };
     assert.match(await step(page, 'errors', () => page.setInputFiles('#files', [config, bin])), /^pytorch_model\.bin is a PyTorch pickle \(\.bin\), which the page does not read/);
     const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'].map((name) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from('x') }));
-    assert.match(await step(page, 'errors', () => page.setInputFiles('#files', [config, ...shards])), /^model-00001-of-00002\.safetensors belongs to a sharded checkpoint \(2 shards\)/);
+    assert.match(await step(page, 'errors', () => page.setInputFiles('#files', [config, ...shards])), /^model-00001-of-00002\.safetensors is one of 2 shards: pick model\.safetensors\.index\.json with them/);
     assert.is(await page.evaluate(() => window.blApp.model), 'default');
   });
 
@@ -254,7 +254,7 @@ if (!existsSync(CHROMIUM)) {
       assert.is(await page.inputValue('#files'), '');
       await step(page, 'loads', () => page.setInputFiles('#folder', ckpt.dir));
       assert.is(await page.evaluate(() => window.blApp.model), basename(ckpt.dir));
-      assert.match((await page.locator('#model-info').textContent())!, new RegExp(`^${basename(ckpt.dir)}: 2 layers`));
+      assert.match((await page.locator('#model-info').textContent())!, new RegExp(`^${basename(ckpt.dir)}: GPT-2, 2 layers`));
     } finally {
       rmSync(ckpt.dir, { recursive: true, force: true });
     }
@@ -305,7 +305,7 @@ if (!existsSync(CHROMIUM)) {
     try {
       assert.match(await step(page, 'errors', () => page.setInputFiles('#files', weights)), /no tokenizer\.json; put the tokenizer\.json \(and tokenizer_config\.json\) that came with the model beside its weights, or pick them with the weights on the page/);
       await step(page, 'loads', () => page.setInputFiles('#files', [...weights, join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')]));
-      assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: 2 layers/);
+      assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: Llama, 2 layers, d = 16, 4 heads \(2 key\/value\)/);
       assert.is(await run(page, { prompt: 'The Eiffel Tower is in', target: ' Rome', k: '3', layers: '' }), '');
       assert.match((await page.locator('#analysis').textContent())!, /<s>/, 'BOS in the grid');
     } finally {
