@@ -41,15 +41,17 @@ const browserEntries = [...walk('test/browser', (p) => p.endsWith('entry.ts')), 
 if (browserEntries.length) builds.push(esbuild.build({ ...common, entryPoints: browserEntries, outdir: 'dist/browser', outbase: '.',
   platform: 'browser', external: ['webgpu', 'node:*'] }));
 // The web app: a folder any static server can host, with every model folder under
-// weights/ beside the page in models/<name>/ and listed in models/index.json, the
-// page's list of embedded models (default first: the page loads the first at once).
+// weights/ (config.json and weights: a folder still being written is left out)
+// beside the page in models/<name>/ and listed in models/index.json, the page's
+// list of embedded models (default first: the page loads the first at once).
 // Copies are made here rather than committed, so they cannot go stale.
 const MODEL_FILE = /^(config\.json|tokenizer(_config)?\.json|model\.safetensors(\.index\.json)?|model-\d+-of-\d+\.safetensors)$/;
 if (existsSync('web/main.ts')) {
   builds.push(esbuild.build({ ...common, entryPoints: ['web/main.ts'], outfile: 'dist/web/main.js', platform: 'browser', external: ['webgpu', 'node:*'] }));
   mkdirSync('dist/web/models', { recursive: true });
   copyFileSync('web/index.html', 'dist/web/index.html');
-  const models = readdirSync('weights').filter((d) => existsSync(join('weights', d, 'config.json')))
+  const weighed = (d) => ['model.safetensors', 'model.safetensors.index.json'].some((f) => existsSync(join('weights', d, f)));
+  const models = readdirSync('weights').filter((d) => existsSync(join('weights', d, 'config.json')) && weighed(d))
     .sort((a, b) => Number(b === 'default') - Number(a === 'default') || a.localeCompare(b))
     .map((name) => {
       const files = readdirSync(join('weights', name)).filter((f) => MODEL_FILE.test(f)).sort();

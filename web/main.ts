@@ -13,7 +13,7 @@ import { $, el, say } from './dom.ts';
 import { appliedEdits, applyEdit, methodDefaults, resetEdits, undoEdit } from './edit-panel.ts';
 import { describe, NO_WEBGPU } from './errors.ts';
 import { describeEmbedded, embeddedModel, embeddedModels, type EmbeddedModel } from './embedded-models.ts';
-import { userModel, type ModelInput, type Progress } from './model-source.ts';
+import { droppedFolder, userModel, type ModelInput, type Progress } from './model-source.ts';
 
 /** What the browser test reads: the loaded model's name, the last run's timing, and whether work is in flight. */
 export interface AppState {
@@ -148,8 +148,11 @@ drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => {
   e.preventDefault();
   drop.classList.remove('over');
+  // The entries exist only while the event is dispatched: taken now, read later.
+  const folder = [...(e.dataTransfer?.items ?? [])].map((item) => item.webkitGetAsEntry()).find((entry) => entry?.isDirectory);
   const files = [...(e.dataTransfer?.files ?? [])];
-  if (files.length) void job('loading your model', () => load(() => userModel(files, showProgress)));
+  if (folder) void job('loading your model', () => load(() => droppedFolder(folder as FileSystemDirectoryEntry, showProgress)));
+  else if (files.length) void job('loading your model', () => load(() => userModel(files, showProgress)));
 });
 // A submit event also comes from Enter in any field of the form.
 $('analysis-form').addEventListener('submit', (e) => {

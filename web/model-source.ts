@@ -103,3 +103,15 @@ export async function userModel(files: readonly File[], onRead: (p: Progress) =>
   const dir = top > 1 ? relativePath(own[0]!).split('/').at(-2) : undefined;
   return modelFromFiles(own, onRead, dir);
 }
+
+/** A folder dropped on the page, through the entries API a drop exposes: its own files, named after it. */
+export async function droppedFolder(folder: FileSystemDirectoryEntry, onRead: (p: Progress) => void): Promise<ModelInput> {
+  const reader = folder.createReader();
+  const entries: FileSystemEntry[] = [];
+  // readEntries hands a large folder over in batches; an empty one is the end.
+  for (let batch = await nextEntries(reader); batch.length; batch = await nextEntries(reader)) entries.push(...batch);
+  const files = await Promise.all(entries.filter((e) => e.isFile).map((e) => new Promise<File>((ok, fail) => (e as FileSystemFileEntry).file(ok, fail))));
+  return modelFromFiles(files, onRead, folder.name);
+}
+
+const nextEntries = (reader: FileSystemDirectoryReader) => new Promise<FileSystemEntry[]>((ok, fail) => reader.readEntries(ok, fail));

@@ -1,8 +1,9 @@
 // The web app on a Llama-family checkpoint as the CLI sees it: a tiny random one
 // written here in three BF16 shards with model.safetensors.index.json (untied head,
 // grouped-query attention, head_dim ≠ d / heads) and a hand-made tokenizer.json.
-// It loads twice: as an embedded model (a copy of dist/web with it added to
-// models/index.json, as the build lists weights/*/) and through the folder input.
+// It loads as an embedded model (a copy of dist/web with it added to
+// models/index.json, as the build lists weights/*/), through the folder input and
+// dropped as a folder.
 // Every grid token, gradient rank and target rank equals `analyze --json`'s; the
 // JSON and HTML downloads hold analyze's; a shift edit gives `edit --json`'s two
 // distributions and undo the first back exactly; a folder missing tokenizer.json
@@ -139,6 +140,23 @@ if (!existsSync(CHROMIUM)) {
     assert.match((await page.locator('#analysis').textContent())!, /<s>/, 'BOS in the grid');
   });
 
+  test('a folder dropped on the page loads like the picked one (its entries read in batches)', async () => {
+    const message = await step(page, () => page.evaluate(async ([name, files]) => {
+      const picked = await Promise.all(files.map(async (f) => new File([await (await fetch(`models/${name}/${f}`)).blob()], f)));
+      const entry = (f: File) => ({ isFile: true, isDirectory: false, name: f.name, file: (ok: (f: File) => void) => ok(f) });
+      // Two batches, then the empty one that ends a directory listing.
+      const batches = [picked.slice(0, 3), picked.slice(3), []].map((b) => b.map(entry));
+      const folder = { isFile: false, isDirectory: true, name: 'dropped-llama', createReader: () => ({ readEntries: (ok: (e: unknown[]) => void) => ok(batches.shift() ?? []) }) };
+      const drop = new Event('drop', { bubbles: true, cancelable: true });
+      Object.defineProperty(drop, 'dataTransfer', { value: { items: [{ webkitGetAsEntry: () => folder }], files: [] } });
+      document.getElementById('drop')!.dispatchEvent(drop);
+    }, [EMBEDDED, readdirSync(model).sort()] as const));
+    assert.is(message, '');
+    assert.is(await page.evaluate(() => window.blApp.model), 'dropped-llama');
+    assert.is(await step(page, () => page.click('#run')), '');
+    assertShows(await pageView(page), analysis.results[0]!);
+  });
+
   test('the JSON download is analyze --json\'s; the HTML report shows analyze --html\'s grids and ranks', async () => {
     const json = JSON.parse(await downloaded(page, '#download-json')) as Report;
     assertNear(json.results, analysis.results, 'results');
@@ -173,13 +191,14 @@ if (!existsSync(CHROMIUM)) {
   });
 
   test('a folder without tokenizer.json, or without a shard: one line naming the file, and the loaded model stays', async () => {
+    const loaded = await page.evaluate(() => window.blApp.model);
     const partial = join(work, 'partial');
     mkdirSync(partial);
     for (const f of readdirSync(model).filter((f) => !f.startsWith('tokenizer'))) copyFileSync(join(model, f), join(partial, f));
     assert.match(await step(page, () => page.setInputFiles('#folder', partial)), /^the checkpoint has no tokenizer\.json; put the tokenizer\.json \(and tokenizer_config\.json\) that came with the model beside its weights, or pick them with the weights on the page$/);
     const picked = readdirSync(model).filter((f) => f !== 'model-00002-of-00003.safetensors').map((f) => join(model, f));
     assert.match(await step(page, () => page.setInputFiles('#files', picked)), /^model-00002-of-00003\.safetensors is listed in model\.safetensors\.index\.json but not among the picked files: pick every shard with it \(or the model's folder\)$/);
-    assert.is(await page.evaluate(() => window.blApp.model), basename(model));
+    assert.is(await page.evaluate(() => window.blApp.model), loaded);
     assert.ok(await page.locator('#analysis td[data-v]').count() > 0, 'the analysis stays');
   });
 
