@@ -113,8 +113,10 @@ if (!existsSync(CHROMIUM)) {
   });
 
   test('the picker lists the embedded models with their families; the sharded Llama one loads', async () => {
+    // Whatever else weights/ holds sits between the two.
     const options = await page.locator('#embedded option').allTextContents();
-    assert.equal(options, ['default (GPT-2, 4 layers)', `${EMBEDDED} (Llama, 3 layers)`]);
+    assert.is(options.length, readdirSync(join(root, 'models')).filter((d) => d !== 'index.json').length);
+    assert.equal([options[0], options.at(-1)], ['default (GPT-2, 4 layers)', `${EMBEDDED} (Llama, 3 layers)`]);
     await page.selectOption('#embedded', EMBEDDED);
     assert.is(await step(page, () => page.click('#load-embedded')), '');
     assert.is(await page.evaluate(() => window.blApp.model), EMBEDDED);
