@@ -50,7 +50,7 @@ function analyze(target: string, extra: string[] = []) {
   const json = join(work, 'analyze.json');
   const r = spawnSync(process.execPath, ['dist/cli.js', 'analyze', '--model', modelDir, '--prompt', 'The Eiffel Tower is in', '--target', target, '--k', '100', '--json', json, ...extra], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
-  return JSON.parse(readFileSync(json, 'utf8'));
+  return { ...JSON.parse(readFileSync(json, 'utf8')), stdout: r.stdout };
 }
 
 /** Every lens list of a result holds only ranked ids; ranks count only those, and agree with where the id stands in its list. */
@@ -79,8 +79,9 @@ function checkResult(result: { layers: { modules: { x: VectorView[]; delta: Vect
   assert.not.ok(excluded(result.original.id), 'the original answer is a ranked id');
 }
 
-test('analyze --json --neurons: no list holds a padded row or a special token, ranks among the rest, settings.excluded', () => {
-  const report = analyze(' Rome', ['--neurons', '1.ff2']);
+test('analyze --json --neurons: no list holds a padded row or a special token, ranks among the rest; the JSON, the terminal and the HTML say so', () => {
+  const html = join(work, 'analyze.html');
+  const report = analyze(' Rome', ['--neurons', '1.ff2', '--html', html]);
   const result = report.results[0];
   checkResult(result);
   const view = report.neurons[0];
@@ -88,6 +89,8 @@ test('analyze --json --neurons: no list holds a padded row or a special token, r
   for (const lens of lenses) for (const { id } of [...lens.top, ...lens.bottom]) assert.not.ok(excluded(id), `neuron view: id ${id} listed`);
   assert.equal(result.settings.excluded, { count: PADDED + SPECIAL.length, padded: PADDED, special: SPECIAL.length });
   assert.equal(view.settings.excluded, result.settings.excluded);
+  assert.match(readFileSync(html, 'utf8'), `from the bottom (of ${RANKED} ranked ids)`);
+  assert.match(report.stdout, `no special token and no vocabulary row the tokenizer lacks: ${PADDED + SPECIAL.length} left out (${SPECIAL.length} special, ${PADDED} rows without a token)`);
 });
 
 test('a target that is itself special (</s>) is ranked among the ranked ids, and listed nowhere', () => {
