@@ -14,6 +14,7 @@ import type { Report } from '../../src/report/json.ts';
 import { serveWeb } from '../../scripts/serve-web.ts';
 import { writeRandomCheckpoint } from '../checkpoint.ts';
 import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
+import { PIECE_TOKENS } from '../model/piece-tokenizer.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PROMPT = 'Michel Denisot spoke the language';
@@ -298,7 +299,7 @@ if (!existsSync(CHROMIUM)) {
     }
   });
 
-  test('a Llama checkpoint: without tokenizer.json one line says to pick it; with it the model loads and runs', async () => {
+  test('a Llama checkpoint: without tokenizer.json one line says to pick it; with it the model loads and runs, its lens leaving out special and padded ids', async () => {
     const cfg = { nLayer: 2, nHead: 4, nKvHead: 2, headDim: 4, nEmbd: 16, nInner: 24, vocabSize: 320, eps: 1e-5, ropeTheta: 10000, ropeScaling: { type: 'default' as const }, tied: false, bias: { qkv: false, o: false, mlp: false } };
     const { dir } = await writeLlamaCheckpoint(cfg, 4);
     const weights = [join(dir, 'config.json'), join(dir, 'model.safetensors')];
@@ -308,6 +309,13 @@ if (!existsSync(CHROMIUM)) {
       assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: Llama, 2 layers, d = 16, 4 heads \(2 key\/value\)/);
       assert.is(await run(page, { prompt: 'The Eiffel Tower is in', target: ' Rome', k: '3', layers: '' }), '');
       assert.match((await page.locator('#analysis').textContent())!, /<s>/, 'BOS in the grid');
+      // <unk>, <s>, </s> and the rows above the tokenizer's PIECE_TOKENS: in no list, as analyze's.
+      const result = (JSON.parse((await page.locator('#bl-data').textContent())!) as Report).results[0]!;
+      const left = cfg.vocabSize - PIECE_TOKENS + 3;
+      assert.equal(result.settings.excluded, { count: left, padded: left - 3, special: 3 });
+      const listed = result.layers.flatMap((l) => l.modules.flatMap((m) => [...m.x, ...m.delta].flatMap((v) => [...(v.top ?? []), ...(v.bottom ?? [])])));
+      assert.ok(listed.length > 0 && listed.every(({ id }) => id > 2 && id < PIECE_TOKENS), 'a special or padded id listed');
+      assert.match((await page.locator('#analysis').innerHTML())!, `(of ${cfg.vocabSize - left} ranked ids)`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
