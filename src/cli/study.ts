@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { studyDocument, type StudyDocument } from '../study/document.ts';
 import { parseRecords, selectRecords } from '../study/records.ts';
 import { runStudy } from '../study/run.ts';
+import { excludedSetting } from '../lens/logit-lens.ts';
 import { BadInputError } from '../errors.ts';
 import { figurePage, renderStudyHtml, standaloneSvg, studyFigures, type Figure } from '../report/study.ts';
 import { modelCurves, modelsFigure, type ModelStudy } from '../report/study-models.ts';
@@ -57,7 +58,7 @@ Per layer and module it computes:
   --combine FILE     repeat for each model: Fig. 18 across models from their
                      study.json files (or the directories holding them), without
                      running anything: the target's median rank from the bottom of
-                     FF2's δ_n over layer / L, as a share of the vocabulary V, one
+                     FF2's δ_n over layer / L, as a share of the V ids ranked, one
                      curve per model. Writes DIR/fig18-models.svg, DIR/index.html and
                      DIR/combined.json (the plotted points)
 
@@ -121,7 +122,7 @@ export const studyCommand: Command = {
     const doc = studyDocument({
       model: modelInfo(values.model, model),
       data: { file: relativeTo(out, file), layout, records: spec, selected: selected.length, studied: outcome.studied, skipped: outcome.skipped, repeatedSubject: outcome.repeatedSubject, tokenWarnings: outcome.tokenWarnings.length },
-      settings: { modules: outcome.modules, normalized: values.normalized ?? false, batch },
+      settings: { modules: outcome.modules, normalized: values.normalized ?? false, batch, ...excludedSetting(tokenizer.lensExcluded) },
       aggregates: outcome.aggregates,
       seconds,
     });
@@ -171,7 +172,7 @@ async function combine(files: readonly string[], out: string, replace: boolean):
   await writeDirAtomic(out, [
     { name: figure.file, text: standaloneSvg(figure.svg) },
     { name: 'index.html', text: figurePage('Backward Lens: Fig. 18 across models', 'Fig. 18 across models', `${curves.length} studies: ${files.join(', ')}.`, [figure]) },
-    { name: 'combined.json', text: `${JSON.stringify({ version: 1, figure: 'Fig. 18', x: 'layer / nLayer', y: 'median rank from the bottom of LL(δ_n) of FF2 / vocabSize', models: curves }, null, 1)}\n` },
+    { name: 'combined.json', text: `${JSON.stringify({ version: 1, figure: 'Fig. 18', x: 'layer / nLayer', y: 'median rank from the bottom of LL(δ_n) of FF2 / ranked', models: curves }, null, 1)}\n` },
   ], replace);
   process.stderr.write(`backward-lens: wrote ${out}/${figure.file}, index.html and combined.json (${curves.length} models)\n`);
 }

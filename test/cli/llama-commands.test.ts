@@ -146,6 +146,11 @@ test("study --combine: Fig. 18 across the embedded GPT-2's committed study and t
   for (const [i, row] of doc.aggregates.lastToken.entries()) {
     assert.equal(models[0].points[i], { layer: row.layer, x: row.layer / 4, medianRank: row.ff2DeltaTarget.all.median, y: row.ff2DeltaTarget.all.median / doc.model.vocabSize });
   }
+  // The Llama's ranks count among the ids its lens keeps: the vocabulary less <unk>, <s>, </s> and the rows above the tokenizer's.
+  const llama = JSON.parse(readFileSync(join(work, 'study', 'study.json'), 'utf8'));
+  assert.ok(llama.settings.excluded.count > 0);
+  assert.is(models[1].ranked, CFG.vocabSize - llama.settings.excluded.count);
+  assert.is(models[1].points[0].y, models[1].points[0].medianRank / models[1].ranked);
   const svg = readFileSync(join(out, 'fig18-models.svg'), 'utf8');
   assert.is(svg.match(/<polyline/g)?.length, 2);
   assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /fig18-models\.svg/);
