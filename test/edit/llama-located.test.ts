@@ -27,6 +27,7 @@ import { PIECE_TOKENIZER_CONFIG, PIECE_TOKENIZER_JSON, PIECE_VOCAB } from '../mo
 import { llamaAdamStepRef } from '../reference/llama-edit.ts';
 import { llamaBackwardRef, type LlamaConfigRef } from '../reference/llama.ts';
 import { mulberry32Ref } from '../reference/ops.ts';
+import { secondMomentRef } from '../reference/rome.ts';
 
 const CFG: LlamaConfigRef = {
   nLayer: 2, nHead: 4, nKvHead: 2, headDim: 6, nEmbd: 24, nInner: 37, vocabSize: 331, eps: 1e-5,
@@ -53,11 +54,7 @@ test("stats: E[k kᵀ] of down_proj's input equals the float64 reference (2 laye
     assert.is(tokens, 35);
     const f = CFG.nInner;
     for (const layer of [0, 1]) {
-      const want = new Float64Array(f * f);
-      for (const ids of windows) {
-        const x = llamaBackwardRef(CFG, params, ids, [{ position: 0, token: 0 }]).factors[`model.layers.${layer}.mlp.down_proj`]!.x;
-        for (let t = 0; t < T; t++) for (let i = 0; i < f; i++) for (let j = 0; j < f; j++) want[i * f + j]! += (x[t * f + i]! * x[t * f + j]!) / 35;
-      }
+      const want = secondMomentRef(windows, f, (ids) => llamaBackwardRef(CFG, params, ids, [{ position: 0, token: 0 }]).factors[`model.layers.${layer}.mlp.down_proj`]!.x);
       assertClose(moments.get(layer)!, want, 1e-5, `layer ${layer}`);
     }
   } finally {
