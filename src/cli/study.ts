@@ -9,7 +9,7 @@ import { BadInputError } from '../errors.ts';
 import { renderStudyHtml, standaloneSvg, studyFigures, type Figure } from '../report/study.ts';
 import { loadModel, MODEL_OPTION, modelInfo, parse, required, UsageError, type Command } from './common.ts';
 import { defaultDataDir } from './data.ts';
-import { parseModules } from './analyze.ts';
+import { parseModuleNames } from './analyze.ts';
 import { checkOutputDir, writeDirAtomic } from './output-dir.ts';
 import { writeTextAtomic } from './output-file.ts';
 import { Progress } from './progress.ts';
@@ -79,7 +79,7 @@ export const studyCommand: Command = {
     const file = values.data ?? `${defaultDataDir()}/counterfact/counterfact-train.json`;
     const batch = Number(values.batch ?? 16);
     if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new UsageError(`--batch "${values.batch}": choose a whole number of prompts per pass, 1-1024`);
-    const modules = values.modules === undefined ? undefined : parseModules(values.modules);
+    const modules = values.modules === undefined ? undefined : parseModuleNames(values.modules);
     await checkOutputDir(out, '--out', values.force ?? false);
     const { layout, records } = parseRecords(await readJson(file), file);
     // The default: the records the default model trained on, or all of a shorter file.

@@ -28,3 +28,11 @@ export function normalizeRows(k: Kernels, x: Tensor): Tensor {
   k.dispatch(ELEMENTWISE, 'normalize_rows', [x.rows, x.cols], [x.buffer, out.buffer], grid1d(x.rows, 64));
   return out;
 }
+
+/** Columns [from, from + width) of every row, as a new [rows, width] tensor: one copy per row. */
+export function columns(k: Kernels, x: Tensor, from: number, width: number, name = 'columns'): Tensor {
+  if (x.split || from < 0 || width < 1 || from + width > x.cols) throw new RangeError(`columns ${from}..${from + width} of a [${x.shape}] tensor${x.split ? ' split in blocks' : ''}`);
+  const out = zeros(k, [x.rows, width], 'f32', name);
+  for (let r = 0; r < x.rows; r++) k.copy(x.buffer, (r * x.cols + from) * 4, out.buffer, r * width * 4, width * 4);
+  return out;
+}

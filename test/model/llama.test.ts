@@ -53,9 +53,9 @@ async function checkAgainstReference(model: Model, cfg: LlamaConfigRef, params: 
     for (let l = 0; l < cfg.nLayer; l++) {
       const r = (m: string) => ref.factors[`model.layers.${l}.${m}`]!;
       const expected: [string, Float64Array, Float64Array][] = [
-        ['self_attn.qkv_proj', r('self_attn.q_proj').x, sideBySide(ids.length, [r('self_attn.q_proj'), r('self_attn.k_proj'), r('self_attn.v_proj')])],
+        ['self_attn.{q,k,v}_proj', r('self_attn.q_proj').x, sideBySide(ids.length, [r('self_attn.q_proj'), r('self_attn.k_proj'), r('self_attn.v_proj')])],
         ['self_attn.o_proj', r('self_attn.o_proj').x, r('self_attn.o_proj').delta],
-        ['mlp.gate_up_proj', r('mlp.gate_proj').x, sideBySide(ids.length, [r('mlp.gate_proj'), r('mlp.up_proj')])],
+        ['mlp.{gate,up}_proj', r('mlp.gate_proj').x, sideBySide(ids.length, [r('mlp.gate_proj'), r('mlp.up_proj')])],
         ['mlp.down_proj', r('mlp.down_proj').x, r('mlp.down_proj').delta],
       ];
       for (const [module, x, delta] of expected) {
