@@ -19,13 +19,9 @@ import { llamaBackwardRef, LLAMA_LINEARS_REF, type LlamaConfigRef, type LlamaFac
 import { rmsnormRef } from '../reference/llama-ops.ts';
 import { lensRowRef, nearTies } from '../reference/lens.ts';
 import { matrixRankRef } from '../reference/svd.ts';
-import { writeLlamaCheckpoint, type LlamaCheckpointOptions } from './llama-checkpoint.ts';
+import { ODD_LLAMA, writeLlamaCheckpoint, type LlamaCheckpointOptions } from './llama-checkpoint.ts';
 
-/** d 72, 6 heads of 12 over 2 key/value heads, ff 200, vocabulary 503, 3 layers. */
-const BASE: LlamaConfigRef = {
-  nLayer: 3, nHead: 6, nKvHead: 2, headDim: 12, nEmbd: 72, nInner: 200, vocabSize: 503, eps: 1e-5,
-  ropeTheta: 10000, ropeScaling: { type: 'default' }, tied: false, bias: { qkv: false, o: false, mlp: false },
-};
+const BASE = ODD_LLAMA;
 const PAIRS = [
   { prompt: 'The Eiffel Tower is in', target: ' Rome' },
   { prompt: 'The Tower is in Rome, the Eiffel Tower in', target: ' Paris' },

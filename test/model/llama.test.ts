@@ -14,13 +14,9 @@ import type { Model } from '../../src/model/model.ts';
 import { assertClose, read } from '../helpers.ts';
 import { llamaBackwardRef, type LlamaConfigRef, type LlamaParamsRef } from '../reference/llama.ts';
 import { mulberry32Ref } from '../reference/ops.ts';
-import { writeLlamaCheckpoint, type LlamaCheckpointOptions } from './llama-checkpoint.ts';
+import { ODD_LLAMA, writeLlamaCheckpoint, type LlamaCheckpointOptions } from './llama-checkpoint.ts';
 
-/** d 72, 6 heads of 12 over 2 key/value heads, ff 200, vocabulary 503, 3 layers. */
-const BASE: LlamaConfigRef = {
-  nLayer: 3, nHead: 6, nKvHead: 2, headDim: 12, nEmbd: 72, nInner: 200, vocabSize: 503, eps: 1e-5,
-  ropeTheta: 10000, ropeScaling: { type: 'default' }, tied: false, bias: { qkv: false, o: false, mlp: false },
-};
+const BASE = ODD_LLAMA;
 
 function randomIds(n: number, seed: number, V: number): number[] {
   const r = mulberry32Ref(seed);
