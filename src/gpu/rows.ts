@@ -29,10 +29,21 @@ export function normalizeRows(k: Kernels, x: Tensor): Tensor {
   return out;
 }
 
-/** Columns [from, from + width) of every row, as a new [rows, width] tensor: one copy per row. */
+/** Copies columns [from, from + width) of each row of `src` into columns [to, to + width) of `dst`: one copy per row, split tensors too. */
+export function copyColumns(k: Kernels, src: Tensor, from: number, dst: Tensor, to: number, width: number): void {
+  if (src.rows !== dst.rows || from < 0 || to < 0 || width < 1 || from + width > src.cols || to + width > dst.cols) {
+    throw new RangeError(`copyColumns: columns ${from}..${from + width} of [${src.shape}] into ${to}..${to + width} of [${dst.shape}]`);
+  }
+  for (let r = 0; r < src.rows; r++) {
+    const s = src.rowAt(r);
+    const d = dst.rowAt(r);
+    k.copy(s.buffer, s.byteOffset + from * 4, d.buffer, d.byteOffset + to * 4, width * 4);
+  }
+}
+
+/** Columns [from, from + width) of every row, as a new [rows, width] tensor. */
 export function columns(k: Kernels, x: Tensor, from: number, width: number, name = 'columns'): Tensor {
-  if (x.split || from < 0 || width < 1 || from + width > x.cols) throw new RangeError(`columns ${from}..${from + width} of a [${x.shape}] tensor${x.split ? ' split in blocks' : ''}`);
   const out = zeros(k, [x.rows, width], 'f32', name);
-  for (let r = 0; r < x.rows; r++) k.copy(x.buffer, (r * x.cols + from) * 4, out.buffer, r * width * 4, width * 4);
+  copyColumns(k, x, from, out, 0, width);
   return out;
 }
