@@ -56,8 +56,8 @@ gradient rank (at most n; 1 in the last layer's MLP and attention output).
   --model DIR             config.json + model.safetensors (default: the embedded model)
   --modules LIST          comma-separated, default all: a role (attn_in, attn_out,
                           ff_in, ff_out: all its modules), ff1/ff2 (the paper's FF1
-                          and FF2), or one module as the checkpoint names it
-                          (${ROLES.map(namesOf).join('; ')});
+                          and FF2), or one module as the checkpoint names it:
+                          ${ROLES.map(namesOf).join(';\n                          ')};
                           the grids need ff1 and ff2
   --layers LIST           layers to analyse, e.g. 0-11 or 0,3,5-7 (default all)
   --k N                   most/least probable tokens kept per vector (default 5, max 100)

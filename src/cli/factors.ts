@@ -17,7 +17,8 @@ NAME.delta [n, out] (the VJPs delta_i), so that dL/dW = delta^T x in nn.Linear's
 [out, in] (x^T delta in GPT-2's Conv1D [in, out]); e.g. h.{l}.mlp.c_fc.x,
 layers.{l}.self_attn.k_proj.delta. Plus logits [vocab] at the last prompt
 position and input_ids [n] (I32); under a reduced vocabulary the metadata
-"vocab" lists the GPT-2 id of every model id. Modules: ${ROLES.map(namesOf).join('; ')};
+"vocab" lists the GPT-2 id of every model id. Modules:
+  ${ROLES.map(namesOf).join(';\n  ')};
 FF1 is ${FF1_NAMES}. Modules that read the same input (q/k/v, gate/up) have
 equal x. Load in Python with safetensors.torch.load_file(FILE).
 

@@ -45,7 +45,7 @@ Per layer and module it computes:
   --records SPEC     0-based record indices, e.g. 0-499 or 0,5,10-19; ids (case_id or
                      known_id) as case:2,3,8-12; or all
                      (default 0-999: the records the default model trained on)
-  --modules LIST     default all: attn_in, attn_out, ff_in, ff_out (${ROLES.map(namesOf).join(', ')})
+  --modules LIST     default all: attn_in, attn_out, ff_in, ff_out (${ROLES.map(namesOf).join('; ')})
                      (Figs. 18-21 need both MLP modules)
   --normalized       normalized logit lens, LL(v/‖v‖) (App. F)
   --batch N          prompts per forward/backward pass (default 16)
