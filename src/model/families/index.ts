@@ -40,7 +40,6 @@ export function familyOf(config: ModelConfig): Family {
 /** The paper's names for the MLP matrices. */
 const ALIASES: Readonly<Record<string, Role>> = { ff1: 'ff_in', ff2: 'ff_out' };
 
-
 /**
  * The role a module name stands for, any case: a role (ff_out), an alias (ff2) or a
  * supported family's checkpoint name (mlp.c_proj, self_attn.k_proj). Names are read
