@@ -89,6 +89,15 @@ test('analyze --modules self_attn.k_proj,ff1: just those modules, as in the full
   });
 });
 
+test('analyze --neurons 1.ff1: the neuron view of up_proj alone (f columns), labelled FF1', () => {
+  const json = join(work, 'neurons.json');
+  const r = cli(['analyze', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--layers', '1', '--neurons', '1.ff1', '--k', '2', '--json', json]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /mlp\.up_proj \(FF1\): 40 gradient neurons \(columns of XᵀΔ\)/);
+  const [view] = JSON.parse(readFileSync(json, 'utf8')).neurons;
+  assert.equal([view.layer, view.module, view.neuronCount], [1, 'mlp.up_proj', CFG.nInner]);
+});
+
 test("factors: layers.{l}.<module>.x / .delta under the checkpoint's module names (q, k, v, gate, up apart), and input_ids", async () => {
   const out = join(work, 'factors.safetensors');
   const r = cli(['factors', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--out', out]);

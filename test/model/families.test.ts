@@ -86,7 +86,7 @@ test('roles: --modules and --neurons take roles, ff1/ff2 and checkpoint names, a
   assert.equal(parseModules('self_attn.K_proj,mlp.up_proj,mlp.gate_proj'), ['attn_in', 'ff_in']);
   assert.equal(parseModuleNames('self_attn.K_proj,FF1,ff1'), ['self_attn.k_proj', 'ff1']);
   assert.throws(() => parseModules('ln_1'), /unknown module "ln_1": choose from attn\.c_attn, attn\.c_proj, mlp\.c_fc, mlp\.c_proj, self_attn\.q_proj, self_attn\.k_proj, self_attn\.v_proj, self_attn\.o_proj, mlp\.gate_proj, mlp\.up_proj, mlp\.down_proj, ff1, ff2, attn_in, attn_out, ff_in, ff_out$/);
-  assert.equal(parseNeuronSpec('1.ATTN_OUT', 2), { layer: 1, role: 'attn_out' });
+  assert.equal(parseNeuronSpec('1.ATTN_OUT', 2), { layer: 1, role: 'attn_out', module: 'attn_out' });
   assert.is(roleNamed('Attn.C_Attn'), 'attn_in');
   assert.is(roleNamed('wte'), undefined);
   assert.is(roleNamed('constructor'), undefined);

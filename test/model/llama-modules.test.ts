@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { getEngine } from '../../src/gpu/engine.ts';
 import { analyze } from '../../src/lens/analyze.ts';
 import { factorTensors } from '../../src/lens/factor-export.ts';
+import { neuronView } from '../../src/lens/neurons/view.ts';
 import type { Analysis } from '../../src/lens/types.ts';
 import { loadModelPath } from '../../src/model/load-node.ts';
 import type { LoadedModel } from '../../src/model/load.ts';
@@ -150,6 +151,31 @@ test('modules by name: a stored module alone, ff1 = up_proj, a role = all its mo
     }
     const refused = await analyze(model, tokenizer, [pair], { modules: ['self_attn.w_proj'] }).then(() => undefined, (e: Error) => e);
     assert.match(String(refused), /^BadInputError: unknown module "self_attn\.w_proj": choose from .*self_attn\.k_proj/);
+  });
+});
+
+test("the neuron view of a stored part: ff1 is up_proj's f columns of the joined gradient, with norms as the float64 reference's; ff_in is gate and up together", async () => {
+  await withModel(BASE, {}, async ({ model, tokenizer }, params) => {
+    const pair = PAIRS[0]!;
+    const pass = GradientPass.run(model, tokenizer, [pair], { targetTokens: 'first' });
+    try {
+      const ids = pass.pairs[0]!.ids;
+      const ref = llamaBackwardRef(BASE, params, ids, [{ position: ids.length - 1, token: pass.pairs[0]!.targetIds[0]! }]);
+      const layer = 1;
+      for (const [module, stored] of [['ff1', 'mlp.up_proj'], ['mlp.gate_proj', 'mlp.gate_proj'], ['self_attn.k_proj', 'self_attn.k_proj']] as const) {
+        const role = module === 'self_attn.k_proj' ? 'attn_in' : 'ff_in';
+        const view = await neuronView(pass, tokenizer, { layer, role, module, pair: 0 }, { k: 3, normalized: false });
+        const r = ref.factors[`model.layers.${layer}.${stored}`]!;
+        assert.equal([view.module, view.orientation, view.neuronCount], [stored, 'columns', r.outDim], module);
+        const dense = denseRef(r);
+        const columnNorms = Array.from({ length: r.outDim }, (_, j) => Math.hypot(...Array.from({ length: r.inDim }, (_, i) => dense[i * r.outDim + j]!)));
+        assertClose(view.norms, columnNorms, 1e-3, `${module} neuron norms`);
+      }
+      const whole = await neuronView(pass, tokenizer, { layer, role: 'ff_in', module: 'ff_in', pair: 0 }, { k: 3, normalized: false });
+      assert.equal([whole.module, whole.neuronCount], ['mlp.{gate,up}_proj', 2 * BASE.nInner]);
+    } finally {
+      pass.dispose();
+    }
   });
 });
 
