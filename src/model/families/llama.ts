@@ -4,7 +4,8 @@
 // grouped-query attention, nn.Linear weights kept [out, in], a head untied unless
 // tie_word_embeddings. The checkpoint stores q/k/v and gate/up as separate matrices;
 // the engine keeps each role as one matrix, their rows concatenated (q | k | v,
-// gate | up), so every role is one product, as in GPT-2.
+// gate | up), so every role is one product, as in GPT-2, while reports name the
+// stored modules (moduleParts) and the paper's FF1 is up_proj.
 import { BadModelError, type ModelConfig, type Position, type Role, type RopeScaling } from '../config.ts';
 import type { Family } from './family.ts';
 
