@@ -58,7 +58,8 @@ are one batched edit: one pass, the sum of their updates.
   --lr ETA              learning rate eta > 0 (default: the model's, below)
   --steps N             see the methods (>= 1)
   --modules LIST        sgd only, by role (attn_in, attn_out, ff_in = ff1, ff_out = ff2) or
-                        checkpoint name (${ROLES.map(namesOf).join(', ')})
+                        checkpoint name (${ROLES.map(namesOf).join('; ')}),
+                        which stands for its role's whole matrix (mlp.up_proj: gate too)
   --target-tokens all   sgd/adam: teacher-force every target token
   --subject TEXT        rome/memit: the subject, as it occurs in the prompt
   --cache DIR           rome/memit: statistics directory (default stats/ beside the model)

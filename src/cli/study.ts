@@ -12,7 +12,7 @@ import { figurePage, renderStudyHtml, standaloneSvg, studyFigures, type Figure }
 import { modelCurves, modelsFigure, type ModelStudy } from '../report/study-models.ts';
 import { loadModel, MODEL_OPTION, modelInfo, parse, required, UsageError, type Command } from './common.ts';
 import { defaultDataDir } from './data.ts';
-import { parseModules } from './analyze.ts';
+import { parseModuleNames } from './analyze.ts';
 import { checkOutputDir, writeDirAtomic } from './output-dir.ts';
 import { writeTextAtomic } from './output-file.ts';
 import { Progress } from './progress.ts';
@@ -48,7 +48,7 @@ Per layer and module it computes:
   --records SPEC     0-based record indices, e.g. 0-499 or 0,5,10-19; ids (case_id or
                      known_id) as case:2,3,8-12; or all
                      (default 0-999: the records the default model trained on)
-  --modules LIST     default all: attn_in, attn_out, ff_in, ff_out (${ROLES.map(namesOf).join(', ')})
+  --modules LIST     default all: attn_in, attn_out, ff_in, ff_out (${ROLES.map(namesOf).join('; ')})
                      (Figs. 18-21 need both MLP modules)
   --normalized       normalized logit lens, LL(v/‖v‖) (App. F)
   --batch N          prompts per forward/backward pass (default 16)
@@ -98,7 +98,7 @@ export const studyCommand: Command = {
     const file = values.data ?? `${defaultDataDir()}/counterfact/counterfact-train.json`;
     const batch = Number(values.batch ?? 16);
     if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new UsageError(`--batch "${values.batch}": choose a whole number of prompts per pass, 1-1024`);
-    const modules = values.modules === undefined ? undefined : parseModules(values.modules);
+    const modules = values.modules === undefined ? undefined : parseModuleNames(values.modules);
     await checkOutputDir(out, '--out', values.force ?? false);
     const { layout, records } = parseRecords(await readJson(file), file);
     // The default: the records the default model trained on, or all of a shorter file.

@@ -2,13 +2,16 @@
 // backward pass, then, per layer and linear module, from the factors alone: norms
 // of x_i and delta_i, the exact gradient rank, and the logit lens of every
 // d-dimensional spanning vector with the target's and the original answer's ranks.
+// Modules are the checkpoint's: a role the engine joins from several stored
+// matrices (Llama's q/k/v) is reported as one module per matrix, each with the
+// role's x_i and its own columns of the role's delta_i.
 import { rankOfProduct } from '../autograd/linalg.ts';
 import { readAll } from '../gpu/buffers.ts';
-import { ROLES, type Role } from '../model/config.ts';
+import { blockModules, type BlockModule } from '../model/families/index.ts';
 import { checkFiniteLogits } from '../model/finite.ts';
 import type { Model } from '../model/model.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import { rowNorms } from '../gpu/rows.ts';
+import { columns, rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { excludedSetting, logitLens, type IdProb, type LensRows, type Projection } from './logit-lens.ts';
@@ -20,7 +23,8 @@ import type { Analysis, AnalysisSettings, ModuleView, Token, TokenProb, VectorVi
 export type { PromptTarget };
 
 export interface AnalyzeOptions {
-  modules?: readonly Role[];
+  /** Roles (ff_out), ff1/ff2 or the checkpoint's module names (self_attn.k_proj): families/index.ts blockModules; default all. */
+  modules?: readonly string[];
   layers?: readonly number[];
   k?: number;
   normalized?: boolean;
@@ -41,17 +45,15 @@ export interface StageTimes {
 
 const now = () => performance.now();
 
-/** The settings an analysis reports, and the roles of its modules in the same order. */
-export function settingsFor(model: Model, opts: AnalyzeOptions): AnalysisSettings & { roles: readonly Role[] } {
+/** The settings an analysis reports, and its block modules in the same order. */
+export function settingsFor(model: Model, opts: AnalyzeOptions): AnalysisSettings & { selected: readonly BlockModule[] } {
   const layers = opts.layers ?? Array.from({ length: model.config.nLayer }, (_, l) => l);
   const bad = layers.find((l) => !Number.isInteger(l) || l < 0 || l >= model.config.nLayer);
   if (bad !== undefined) throw new BadInputError(`layer ${bad} does not exist: this model has layers 0-${model.config.nLayer - 1}`);
-  const roles = opts.modules ?? ROLES;
-  const unknown = roles.find((m) => !ROLES.includes(m));
-  if (unknown) throw new BadInputError(`unknown module role "${unknown}": choose from ${ROLES.join(', ')}`);
+  const selected = blockModules(model.config, opts.modules);
   const k = opts.k ?? 5;
   if (!Number.isInteger(k) || k < 1 || k > 100) throw new BadInputError(`k = ${k}: choose 1-100 tokens per list`);
-  return { roles: [...roles], layers: [...layers], modules: roles.map((r) => model.family.modules[r]), k, normalized: opts.normalized ?? false, targetTokens: opts.targetTokens ?? 'first' };
+  return { selected, layers: [...layers], modules: selected.map((m) => m.name), k, normalized: opts.normalized ?? false, targetTokens: opts.targetTokens ?? 'first' };
 }
 
 /** Analyses each pair; all pairs share one forward and one backward pass. */
@@ -71,7 +73,7 @@ export async function analyze(model: Model, tokenizer: Tokenizer, pairs: readonl
 /** The analysis of a pass that already ran; the caller keeps it (and disposes it). */
 export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts: AnalyzeOptions = {}, times?: StageTimes): Promise<Analysis[]> {
   const model = pass.model;
-  const { roles, ...chosen } = settingsFor(model, opts);
+  const { selected, ...chosen } = settingsFor(model, opts);
   const excluded = tokenizer.lensExcluded;
   const settings: AnalysisSettings = { ...chosen, ...excludedSetting(excluded) };
   const skipped = new Set(excluded.ids);
@@ -88,12 +90,18 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     const original = argmax(rowLogits, skipped);
     const probOf = (id: number) => Math.exp(rowLogits[id]! - lse);
     const watched = [p.targetIds[0]!, original];
-    const factors = collectFactors(pass, seq, settings.layers, roles);
-    const { norms, ranks, zeroRows } = await readFactors(k, factors, n, model.config.nEmbd, times);
-
-    const t = now();
-    const projections = await projectSpanningVectors(model, factors, n, settings, watched, excluded.ids, zeroRows);
-    if (times) times.projections += now() - t;
+    const factors = collectFactors(pass, seq, settings.layers, selected);
+    let read: FactorsRead;
+    let projections: Map<string, Projection[]>;
+    try {
+      read = await readFactors(k, factors, n, model.config.nEmbd, times);
+      const t = now();
+      projections = await projectSpanningVectors(model, factors, n, settings, watched, excluded.ids, read.zeroRows);
+      if (times) times.projections += now() - t;
+    } finally {
+      for (const f of factors) if (!f.module.whole) f.delta.dispose();
+    }
+    const { norms, ranks } = read;
 
     const tok = (id: number): Token => ({ id, text: tokenizer.tokenText(id) });
     const tokProb = (ip: IdProb): TokenProb => ({ ...tok(ip.id), prob: ip.prob });
@@ -108,11 +116,11 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
 
     const layers = settings.layers.map((layer) => ({
       layer,
-      modules: roles.map((role): ModuleView => {
-        const i = factors.findIndex((f) => f.layer === layer && f.role === role);
+      modules: selected.map((module): ModuleView => {
+        const i = factors.findIndex((f) => f.layer === layer && f.module === module);
         const f = factors[i]!;
         return {
-          module: model.family.modules[role],
+          module: module.name,
           rank: ranks[i]!.rank,
           // JSON has no Infinity: a dropped value of exactly 0 is the widest margin there is.
           rankMargin: ranks[i]!.margin === Infinity ? Number.MAX_VALUE : ranks[i]!.margin,
@@ -146,8 +154,9 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
 
 interface FactorRef {
   layer: number;
-  role: Role;
+  module: BlockModule;
   X: Tensor;
+  /** The module's columns of the role's delta: the role's own tensor for a whole module, else a copy this analysis disposes. */
   delta: Tensor;
   inDim: number;
   outDim: number;
@@ -156,12 +165,13 @@ interface FactorRef {
 }
 
 /** This pair's factors of every selected layer and module, with their row norms queued. */
-function collectFactors(pass: GradientPass, pair: number, layers: readonly number[], roles: readonly Role[]): FactorRef[] {
+function collectFactors(pass: GradientPass, pair: number, layers: readonly number[], modules: readonly BlockModule[]): FactorRef[] {
   const k = pass.model.k;
   return layers.flatMap((layer) =>
-    roles.map((role) => {
-      const f = pass.factors(layer, role, pair);
-      return { layer, role, X: f.X, delta: f.delta!, inDim: f.inDim, outDim: f.outDim, xNorms: rowNorms(k, f.X), deltaNorms: rowNorms(k, f.delta!) };
+    modules.map((module) => {
+      const f = pass.factors(layer, module.role, pair);
+      const delta = module.whole ? f.delta! : columns(k, f.delta!, module.from, module.width, `${f.name}.${module.name}.delta`);
+      return { layer, module, X: f.X, delta, inDim: f.inDim, outDim: module.width, xNorms: rowNorms(k, f.X), deltaNorms: rowNorms(k, delta) };
     }),
   );
 }
@@ -269,9 +279,11 @@ function argmax(v: ArrayLike<number>, skipped: ReadonlySet<number>): number {
   return best;
 }
 
+/** The parts of a role share its X, so it counts once. */
 function memoryOf(factors: FactorRef[], n: number) {
   const denseBytes = factors.reduce((s, f) => s + 4 * f.inDim * f.outDim, 0);
-  return { factorBytes: factors.reduce((s, f) => s + factorBytes(f, n), 0), denseBytes };
+  const xBytes = [...new Map(factors.map((f) => [f.X, f.inDim])).values()].reduce((s, inDim) => s + 4 * n * inDim, 0);
+  return { factorBytes: xBytes + factors.reduce((s, f) => s + 4 * n * f.outDim, 0), denseBytes };
 }
 
 function deepFreeze<T>(o: T): T {

@@ -4,7 +4,7 @@ import type { LastTokenRow, SegmentRow } from '../study/aggregate.ts';
 import type { StudyDocument } from '../study/document.ts';
 import { SEGMENTS } from '../pass/segments.ts';
 import type { Summary } from '../study/stats.ts';
-import { roleNamed } from '../model/families/index.ts';
+import { paperRole } from '../model/families/index.ts';
 import { esc } from './escape.ts';
 import { heatmap } from './heatmap.ts';
 import { linePlot, type Series } from './plot.ts';
@@ -20,7 +20,7 @@ export interface Figure {
 /** A module as the plots label it: the paper's name first for the MLP matrices (a document read back only has the checkpoint's names). */
 function moduleLabel(module: string): string {
   const paper = { ff_in: 'FF1', ff_out: 'FF2' } as Partial<Record<string, string>>;
-  const name = paper[roleNamed(module) ?? ''];
+  const name = paper[paperRole(module) ?? ''];
   return name ? `${name} (${module})` : module;
 }
 export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
@@ -60,7 +60,7 @@ export function studyFigures(doc: StudyDocument): Figure[] {
     if (!rows) continue;
     figs.push({
       file: `fig6-delta-norm-${m}.svg`,
-      paper: roleNamed(m) === 'ff_out' ? 'Fig. 6 / 16' : 'Fig. 16',
+      paper: paperRole(m) === 'ff_out' ? 'Fig. 6 / 16' : 'Fig. 16',
       caption: `Mean ‖δ_i‖ of ${moduleLabel(m)} per layer and prompt segment (white: almost no update).`,
       svg: heatmap({ title: `${moduleLabel(m)}: mean ‖δ_i‖`, rowLabels: SEGMENTS, colLabels: layers(rows), xLabel: 'layer', values: segmentMap(rows, (s) => s.mean), legend: 'mean ‖δ_i‖', scale: 'linear' }),
     });

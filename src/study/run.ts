@@ -1,7 +1,6 @@
 // The study over many records: records are labelled with their segments, checked,
 // then analysed in batches (many prompts share one forward and backward pass) and
 // folded into the aggregates one by one.
-import type { Role } from '../model/config.ts';
 import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { analyze, settingsFor } from '../lens/analyze.ts';
@@ -12,7 +11,8 @@ import type { StudyRecord } from './records.ts';
 import { segmentPrompt, type Segmentation } from '../pass/segments.ts';
 
 export interface StudyOptions {
-  modules?: readonly Role[];
+  /** Roles, ff1/ff2 or the checkpoint's module names (analyze's `modules`). */
+  modules?: readonly string[];
   normalized?: boolean;
   /** Prompts per pass (default 16). */
   batch?: number;
@@ -90,7 +90,7 @@ export async function runStudy(model: Model, tokenizer: Tokenizer, records: read
   const batch = opts.batch ?? 16;
   for (let from = 0; from < ready.length; from += batch) {
     const part = ready.slice(from, from + batch);
-    const results = await analyze(model, tokenizer, part.map((r) => recordPair(r.record)), { ...settings, modules: settings.roles });
+    const results = await analyze(model, tokenizer, part.map((r) => recordPair(r.record)), settings);
     results.forEach((a, i) => acc.add(a, part[i]!.seg, a.original.id === part[i]!.answerId));
     opts.progress?.(Math.min(from + batch, ready.length));
   }

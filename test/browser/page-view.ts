@@ -4,7 +4,7 @@
 import type { Page } from 'playwright-core';
 import * as assert from 'uvu/assert';
 import type { Analysis } from '../../src/lens/types.ts';
-import { roleNamed } from '../../src/model/families/index.ts';
+import { paperRole } from '../../src/model/families/index.ts';
 import { visible } from '../../src/report/format.ts';
 
 export interface Top { id: number; text: string; prob: number }
@@ -26,7 +26,8 @@ type View = Awaited<ReturnType<typeof pageView>>;
 
 /** The view is `ref`'s (a result of analyze --json): every FF grid cell's token exactly, the gradient ranks, the FF2 target ranks. */
 export function assertShows(view: View, ref: Analysis): void {
-  const ff = ref.layers[0]!.modules.filter((m) => roleNamed(m.module) === 'ff_in' || roleNamed(m.module) === 'ff_out').length;
+  // The grids are the paper's FF1 and FF2 (a gated MLP's gate_proj has none).
+  const ff = ref.layers[0]!.modules.filter((m) => paperRole(m.module) !== undefined).length;
   assert.is(view.cells.length, ref.layers.length * ff * ref.tokens.length);
   for (const c of view.cells) {
     const v = ref.layers[Number(c.l)]!.modules[Number(c.m)]![c.v as 'x' | 'delta']![Number(c.i)]!;
@@ -37,7 +38,7 @@ export function assertShows(view: View, ref: Analysis): void {
   const byLayerDesc = [...ref.layers].sort((a, b) => b.layer - a.layer);
   assert.equal(view.ranks, byLayerDesc.map((l) => l.modules.map((m) => m.rank)));
   const last = ref.tokens.length - 1;
-  const expectedTargets = [...ref.layers].sort((a, b) => a.layer - b.layer).map((l) => `layer ${l.layer}: ${l.modules.find((m) => roleNamed(m.module) === 'ff_out')!.delta[last]!.targetRank}`);
+  const expectedTargets = [...ref.layers].sort((a, b) => a.layer - b.layer).map((l) => `layer ${l.layer}: ${l.modules.find((m) => paperRole(m.module) === 'ff_out')!.delta[last]!.targetRank}`);
   assert.equal(view.targetRanks.map((t) => t.replace(/^target ".*", (?=layer )/, '')), expectedTargets);
 }
 

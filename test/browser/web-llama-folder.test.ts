@@ -121,7 +121,7 @@ if (!existsSync(CHROMIUM)) {
     assert.is(await step(page, () => page.click('#load-embedded')), '');
     assert.is(await page.evaluate(() => window.blApp.model), EMBEDDED);
     assert.match((await page.locator('#model-info').textContent())!, new RegExp(`^${EMBEDDED}: Llama, 3 layers, d = 72, 6 heads \\(2 key/value\\), vocabulary 503, context 64;`));
-    assert.equal(await page.locator('#modules label').allTextContents(), [' self_attn.qkv_proj', ' self_attn.o_proj', ' mlp.gate_up_proj', ' mlp.down_proj']);
+    assert.equal(await page.locator('#modules label').allTextContents(), [' self_attn.{q,k,v}_proj', ' self_attn.o_proj', ' mlp.{gate,up}_proj', ' mlp.down_proj']);
     assert.equal(await page.evaluate(() => ['edit-layer', 'lr'].map((id) => (document.getElementById(id) as HTMLInputElement).value)), ['', ''], 'no documented edit setting for this model');
   });
 

@@ -308,7 +308,10 @@ if (!existsSync(CHROMIUM)) {
       await step(page, 'loads', () => page.setInputFiles('#files', [...weights, join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')]));
       assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: Llama, 2 layers, d = 16, 4 heads \(2 key\/value\)/);
       assert.is(await run(page, { prompt: 'The Eiffel Tower is in', target: ' Rome', k: '3', layers: '' }), '');
-      assert.match((await page.locator('#analysis').textContent())!, /<s>/, 'BOS in the grid');
+      const analysis = (await page.locator('#analysis').textContent())!;
+      assert.match(analysis, /<s>/, 'BOS in the grid');
+      assert.match(analysis, /FF1 \(mlp\.up_proj\)/, "FF1's grid is up_proj's");
+      assert.match(analysis, /self_attn\.k_proj/, 'the stored modules in the rank table');
       // <unk>, <s>, </s> and the rows above the tokenizer's PIECE_TOKENS: in no list, as analyze's.
       const result = (JSON.parse((await page.locator('#bl-data').textContent())!) as Report).results[0]!;
       const left = cfg.vocabSize - PIECE_TOKENS + 3;

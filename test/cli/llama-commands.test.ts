@@ -126,7 +126,7 @@ test("study on three records: the checkpoint's module names, Figs. 18-21 present
   const out = join(work, 'study');
   ok(['study', '--model', modelDir, '--records', '0-2', '--out', out]);
   const doc = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8'));
-  assert.equal(doc.settings.modules, ['self_attn.qkv_proj', 'self_attn.o_proj', 'mlp.gate_up_proj', 'mlp.down_proj']);
+  assert.equal(doc.settings.modules, ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj']);
   assert.is(doc.data.studied, 3);
   assert.is(doc.aggregates.lastToken.length, CFG.nLayer);
   assert.ok(existsSync(join(out, 'fig18-target-rank-ff2-last.svg')));

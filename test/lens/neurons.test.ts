@@ -257,9 +257,9 @@ test('skipIds: no top-k member is a skipped id (the first and last, each row\'s 
 });
 
 test('bad requests: unknown module or layer, rows outside the factors, k out of range', async () => {
-  assert.equal(parseNeuronSpec('2.mlp.c_proj', 3), { layer: 2, role: 'ff_out' });
-  assert.equal(parseNeuronSpec('0.FF1', 3), { layer: 0, role: 'ff_in' });
-  assert.equal(parseNeuronSpec('1.attn_out', 3), { layer: 1, role: 'attn_out' });
+  assert.equal(parseNeuronSpec('2.mlp.c_proj', 3), { layer: 2, role: 'ff_out', module: 'mlp.c_proj' });
+  assert.equal(parseNeuronSpec('0.FF1', 3), { layer: 0, role: 'ff_in', module: 'ff1' });
+  assert.equal(parseNeuronSpec('1.attn_out', 3), { layer: 1, role: 'attn_out', module: 'attn_out' });
   assert.throws(() => parseNeuronSpec('3.mlp.c_proj', 3), /layer 3 does not exist/);
   assert.throws(() => parseNeuronSpec('1.ln_2', 3), /LAYER\.MODULE/);
   assert.throws(() => parseNeuronSpec('mlp.c_fc', 3), /LAYER\.MODULE/);

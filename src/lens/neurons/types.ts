@@ -18,6 +18,12 @@ export type NeuronOrientation = 'rows' | 'columns';
 export interface NeuronRequest {
   layer: number;
   role: Role;
+  /**
+   * A stored module of the role (Llama's mlp.up_proj, or ff1 for it), whose neurons
+   * are its own columns of the role's gradient; absent or naming the whole role, the
+   * role's matrix.
+   */
+  module?: string;
   /** Which pair of the pass: its rows of X and Delta span the neurons. */
   pair: number;
 }

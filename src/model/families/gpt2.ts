@@ -117,5 +117,8 @@ export const gpt2: Family = {
   checkpointName,
   parts: (name) => [checkpointName(name)],
   modules: MODULES,
+  moduleParts: { attn_in: [MODULES.attn_in], attn_out: [MODULES.attn_out], ff_in: [MODULES.ff_in], ff_out: [MODULES.ff_out] },
+  ff1: MODULES.ff_in,
+  blockName: (layer, module) => `h.${layer}.${module}`,
   linearName: (layer, role) => `h.${layer}.${MODULES[role]}`,
 };

@@ -4,7 +4,8 @@
 // grouped-query attention, nn.Linear weights kept [out, in], a head untied unless
 // tie_word_embeddings. The checkpoint stores q/k/v and gate/up as separate matrices;
 // the engine keeps each role as one matrix, their rows concatenated (q | k | v,
-// gate | up), so every role is one product, as in GPT-2.
+// gate | up), so every role is one product, as in GPT-2, while reports name the
+// stored modules (moduleParts) and the paper's FF1 is up_proj.
 import { BadModelError, type ModelConfig, type Position, type Role, type RopeScaling } from '../config.ts';
 import type { Family } from './family.ts';
 
@@ -166,11 +167,21 @@ function writeConfig(v: Variant, c: ModelConfig): Record<string, unknown> {
   };
 }
 
-const MODULES: Readonly<Record<Role, string>> = { attn_in: 'self_attn.qkv_proj', attn_out: 'self_attn.o_proj', ff_in: 'mlp.gate_up_proj', ff_out: 'mlp.down_proj' };
-/** The stored modules each fused role is made of, in the order their rows are concatenated. */
+/** The stored modules each role is made of, in the order their rows are concatenated. */
 const PARTS: Readonly<Record<Role, readonly string[]>> = {
   attn_in: ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'], attn_out: ['self_attn.o_proj'], ff_in: ['mlp.gate_proj', 'mlp.up_proj'], ff_out: ['mlp.down_proj'],
 };
+/** Modules of one block written as one: self_attn.{q,k,v}_proj; a single module as it is. */
+function braced(modules: readonly string[]): string {
+  if (modules.length === 1) return modules[0]!;
+  const [first] = modules as [string];
+  const stem = first.slice(0, first.lastIndexOf('.') + 1);
+  const suffix = first.slice(first.lastIndexOf('_'));
+  return `${stem}{${modules.map((m) => m.slice(stem.length, m.lastIndexOf('_'))).join(',')}}${suffix}`;
+}
+
+/** A role's module as one name: self_attn.{q,k,v}_proj for the joined ones. */
+const MODULES = Object.fromEntries(Object.entries(PARTS).map(([role, parts]) => [role, braced(parts)])) as Readonly<Record<Role, string>>;
 const NORMS: Readonly<Record<string, string>> = { attn_norm: 'input_layernorm', ff_norm: 'post_attention_layernorm' };
 const TOP: Readonly<Record<string, string>> = { 'embed.weight': 'model.embed_tokens.weight', 'final_norm.weight': 'model.norm.weight', 'unembed.weight': 'lm_head.weight' };
 const TOP_BACK = Object.fromEntries(Object.entries(TOP).map(([a, b]) => [b, a])) as Readonly<Record<string, string>>;
@@ -187,7 +198,7 @@ function canonical(stored: string): string | null | undefined {
   const norm = Object.keys(NORMS).find((k) => NORMS[k] === module);
   if (norm) return kind === 'weight' ? `blocks.${l}.${norm}.weight` : undefined;
   // A fused parameter's own name (checkpointName's braces, as `model.edited` lists it) names it too.
-  const role = (Object.keys(PARTS) as Role[]).find((r) => PARTS[r].includes(module) || braced(PARTS[r]) === module);
+  const role = (Object.keys(PARTS) as Role[]).find((r) => PARTS[r].includes(module) || MODULES[r] === module);
   return role ? `blocks.${l}.${role}.${kind}` : undefined;
 }
 
@@ -200,20 +211,11 @@ function parts(name: string): readonly string[] {
   throw new BadModelError(`Llama has no tensor for the canonical parameter ${name}`);
 }
 
-/** Modules of one block written as one: self_attn.{q,k,v}_proj; a single module as it is. */
-function braced(modules: readonly string[]): string {
-  if (modules.length === 1) return modules[0]!;
-  const [first] = modules as [string];
-  const stem = first.slice(0, first.lastIndexOf('.') + 1);
-  const suffix = first.slice(first.lastIndexOf('_'));
-  return `${stem}{${modules.map((m) => m.slice(stem.length, m.lastIndexOf('_'))).join(',')}}${suffix}`;
-}
-
 function checkpointName(name: string): string {
   const all = parts(name);
   if (all.length === 1) return all[0]!;
   const m = /^blocks\.(\d+)\.(\w+)\.(weight|bias)$/.exec(name)!;
-  return `model.layers.${m[1]}.${braced(PARTS[m[2] as Role])}.${m[3]}`;
+  return `model.layers.${m[1]}.${MODULES[m[2] as Role]}.${m[3]}`;
 }
 
 function family(v: Variant): Family {
@@ -229,6 +231,9 @@ function family(v: Variant): Family {
     checkpointName,
     parts,
     modules: MODULES,
+    moduleParts: PARTS,
+    ff1: 'mlp.up_proj',
+    blockName: (layer, module) => `layers.${layer}.${module}`,
     linearName: (layer, role) => `layers.${layer}.${MODULES[role]}`,
   };
 }
