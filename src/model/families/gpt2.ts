@@ -25,11 +25,12 @@ const ACTIVATIONS: Readonly<Record<string, Activation>> = {
   gelu_new: 'gelu_new', gelu_fast: 'gelu_new', gelu_pytorch_tanh: 'gelu_new', gelu: 'gelu', gelu_python: 'gelu', relu: 'relu',
 };
 
-function activation(o: Readonly<Record<string, unknown>>, file: string): Activation {
-  const name = o.activation_function ?? 'gelu_new';
+/** The activation config field `key` names (GPT-2's activation_function, GPT-NeoX's hidden_act). */
+export function activationOf(o: Readonly<Record<string, unknown>>, key: string, fallback: string, file: string): Activation {
+  const name = o[key] ?? fallback;
   const known = typeof name === 'string' && Object.hasOwn(ACTIVATIONS, name) ? ACTIVATIONS[name] : undefined;
   if (known) return known;
-  throw new BadModelError(`${file}: activation_function ${JSON.stringify(name)} is not implemented; this engine runs ${Object.keys(ACTIVATIONS).join(', ')}`);
+  throw new BadModelError(`${file}: ${key} ${JSON.stringify(name)} is not implemented; this engine runs ${Object.keys(ACTIVATIONS).join(', ')}`);
 }
 
 function int(obj: Readonly<Record<string, unknown>>, keys: string[], file: string, fallback?: number): number {
@@ -56,7 +57,7 @@ function readConfig(o: Readonly<Record<string, unknown>>, file: string): ModelCo
     vocabSize: int(o, ['vocab_size'], file),
     nInner: int(o, ['n_inner'], file, 4 * nEmbd),
     eps,
-    activation: activation(o, file),
+    activation: activationOf(o, 'activation_function', 'gelu_new', file),
   });
 }
 
