@@ -11,8 +11,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tape } from '../../src/autograd/tape.ts';
 import { getEngine } from '../../src/gpu/engine.ts';
+import { analyze, edit, hookPoints, loadModel, type Model } from '../../src/index.ts';
 import { loadModelPath } from '../../src/model/load-node.ts';
-import type { Model } from '../../src/model/model.ts';
 import { assertClose, read } from '../helpers.ts';
 import { NEOX_LINEARS_REF, neoxBackwardRef, type NeoxConfigRef, type NeoxParamsRef } from '../reference/neox.ts';
 import { mulberry32Ref } from '../reference/ops.ts';
@@ -95,6 +95,31 @@ test('the loaded tokenizer: byte-level words, no BOS, padded rows and special to
     assert.not.ok(tokenizer.isReal(0), '<|endoftext|> is special');
     for (const id of [NEOX_TOKENS, BASE.vocabSize - 1]) assert.not.ok(tokenizer.isReal(id), `row ${id} is padding beyond the tokenizer's ${NEOX_TOKENS} tokens`);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the library: loadModel, analyze under the checkpoint\'s module names, edit and restore; parallel blocks have no hook_resid_mid', async () => {
+  const cfg = { ...BASE, nLayer: 2 };
+  const { dir } = await writeNeoxCheckpoint(cfg, 3);
+  const { model, tokenizer } = await loadModel(dir);
+  try {
+    const [a] = await analyze(model, tokenizer, [{ prompt: 'The Eiffel Tower is in', target: ' Rome' }]);
+    assert.equal(a!.settings.modules, ['attention.query_key_value', 'attention.dense', 'mlp.dense_h_to_4h', 'mlp.dense_4h_to_h']);
+    const result = await edit(model, tokenizer, [{ prompt: 'The Eiffel Tower is in', target: ' Rome' }], { method: 'shift', layers: [1], lr: 1 });
+    assert.equal(result.changes.map((c) => c.name), ['gpt_neox.layers.1.mlp.dense_4h_to_h.weight']);
+    assert.equal(model.restore(), ['gpt_neox.layers.1.mlp.dense_4h_to_h.weight']);
+    const seen: string[] = [];
+    const tape = new Tape(model.k);
+    try {
+      model.forward(tape, [[5, 6, 7]], [{ seq: 0, position: 2 }], (name) => void seen.push(name));
+    } finally {
+      tape.dispose();
+    }
+    assert.equal(seen, hookPoints(cfg.nLayer, true));
+    assert.ok(!seen.includes('blocks.0.hook_resid_mid'));
+  } finally {
+    model.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 });
