@@ -50,6 +50,12 @@ async function checkAgainstReference(model: Model, cfg: NeoxConfigRef, params: N
         assertClose(gx!, r.x, 1e-3, `${what} ${name} X`);
         assertClose(gdelta!, r.delta, 1e-3, `${what} ${name} Delta`);
       }
+      // Both branches of a parallel block add into the same output, so attention.dense
+      // and dense_4h_to_h receive the same delta_i (docs/neox.md).
+      if (cfg.parallel) {
+        const [attn, ff2] = await read(model.k, tape.factors.get(`layers.${l}.attention.dense`)!.delta!, tape.factors.get(`layers.${l}.mlp.dense_4h_to_h`)!.delta!);
+        assertClose(attn!, ff2!, 0, `${what} layer ${l}: attention.dense and dense_4h_to_h Delta`);
+      }
     }
   } finally {
     tape.dispose();
