@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NEOX_LINEARS_REF, neoxBackwardRef, randomNeoxParamsRef, type NeoxConfigRef, type NeoxParamsRef } from '../reference/neox.ts';
+import { assertFactorsByDifferences } from './factor-differences.ts';
 
 const BASE: NeoxConfigRef = {
   nLayer: 2, nHead: 3, nEmbd: 24, nInner: 7, vocabSize: 11, eps: 1e-5, rotaryPct: 0.25, rotaryBase: 10000,
@@ -16,37 +17,15 @@ const TARGETS = [{ position: 6, token: 6 }, { position: 2, token: 10 }];
 
 const lossOf = (cfg: NeoxConfigRef, params: NeoxParamsRef) => neoxBackwardRef(cfg, params, IDS, TARGETS).loss;
 
-/** Central differences of the loss at a few entries of every weight and bias, against Σ_t δ_t[o]·x_t[i] and Σ_t δ_t[o]. */
+/** Central differences of the loss at a few entries of every weight and bias: rows of q, k and v of the first and last heads for query_key_value. */
 function checkFactors(cfg: NeoxConfigRef, seed: number): void {
   const params = randomNeoxParamsRef(cfg, seed, 0.4);
   const { factors } = neoxBackwardRef(cfg, params, IDS, TARGETS);
-  const h = 1e-5;
-  for (let l = 0; l < cfg.nLayer; l++) {
-    for (const m of NEOX_LINEARS_REF) {
-      const name = `gpt_neox.layers.${l}.${m}`;
-      const f = factors[name]!;
-      // q, k and v of the first and last heads, for query_key_value.
-      const rowsOut = [0, Math.floor(f.outDim / 2) + 1, f.outDim - 1];
-      for (const [suffix, entries] of [['weight', rowsOut.map((o) => o * f.inDim + (o % f.inDim))], ['bias', rowsOut]] as const) {
-        const p = params[`${name}.${suffix}`];
-        if (!p) continue;
-        for (const e of entries) {
-          const [o, i] = suffix === 'weight' ? [Math.floor(e / f.inDim), e % f.inDim] : [e, -1];
-          let analytic = 0;
-          for (let t = 0; t < f.rows; t++) analytic += f.delta[t * f.outDim + o]! * (i < 0 ? 1 : f.x[t * f.inDim + i]!);
-          const was = p[e]!;
-          p[e] = was + h;
-          const up = lossOf(cfg, params);
-          p[e] = was - h;
-          const down = lossOf(cfg, params);
-          p[e] = was;
-          const numeric = (up - down) / (2 * h);
-          // float64 central differences at h = 1e-5: truncation ~h² and rounding ~1e-16/h, far under 1e-6.
-          assert.ok(Math.abs(numeric - analytic) <= 1e-6 * Math.max(1, Math.abs(analytic)), `${name}.${suffix}[${e}]: numeric ${numeric}, factors ${analytic}`);
-        }
-      }
-    }
-  }
+  const modules = Array.from({ length: cfg.nLayer }, (_, l) => NEOX_LINEARS_REF.map((m) => `gpt_neox.layers.${l}.${m}`)).flat();
+  assertFactorsByDifferences(params, factors, modules, () => lossOf(cfg, params), (f) => {
+    const rows = [0, Math.floor(f.outDim / 2) + 1, f.outDim - 1];
+    return { weight: rows.map((o) => o * f.inDim + (o % f.inDim)), bias: rows };
+  });
 }
 
 test('factors equal the weight gradient by finite differences: parallel, rotary_pct 0.25, exact gelu, untied', () => checkFactors(BASE, 1));

@@ -9,7 +9,7 @@
 // Parameters carry HF's names and nn.Linear's [out, in] layout.
 import { gqaAttentionBackwardRef, gqaAttentionRef, ropeInvFreqRef, rotaryRef } from './llama-ops';
 import {
-  geluBackwardRef, geluErfBackwardRef, geluErfRef, geluRef, layernormBackwardRef, layernormRef, matmulRef, mulberry32Ref, softmaxXentBackwardRef, softmaxXentRef,
+  geluBackwardRef, geluErfBackwardRef, geluErfRef, geluRef, layernormBackwardRef, layernormRef, matmulRef, randomParamsRef, softmaxXentBackwardRef, softmaxXentRef,
 } from './ops';
 
 export interface NeoxConfigRef {
@@ -80,13 +80,7 @@ export function neoxParamShapesRef(cfg: NeoxConfigRef): Record<string, number[]>
 
 /** Deterministic uniform parameters of standard deviation `std`; norm weights 1 ± 0.1. Rounded to float32. */
 export function randomNeoxParamsRef(cfg: NeoxConfigRef, seed: number, std = 0.3): NeoxParamsRef {
-  const rand = mulberry32Ref(seed);
-  const params: NeoxParamsRef = {};
-  for (const [name, shape] of Object.entries(neoxParamShapesRef(cfg))) {
-    const draw = /(layernorm|layer_norm)\.weight$/.test(name) ? () => 1 + (2 * rand() - 1) * 0.1 : () => (2 * rand() - 1) * std * Math.sqrt(3);
-    params[name] = Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.fround(draw()));
-  }
-  return params;
+  return randomParamsRef(neoxParamShapesRef(cfg), seed, std, (name) => /(layernorm|layer_norm)\.weight$/.test(name));
 }
 
 /**

@@ -3,6 +3,7 @@
 // engine keeps them (no transpose), the head tied to wte unless lm_head differs.
 import { BadModelError, type Activation, type ModelConfig, type ModelSizes, type Role } from '../config.ts';
 import type { Family } from './family.ts';
+import { nameTable } from './name-table.ts';
 
 /** What a GPT-2 config.json sets; the rest of ModelConfig is GPT-2's fixed design. */
 export type Gpt2Sizes = ModelSizes;
@@ -82,29 +83,8 @@ const MODULES: Readonly<Record<Role, string>> = { attn_in: 'attn.c_attn', attn_o
 /** Canonical part -> GPT-2 part, outside the blocks and inside one. */
 const TOP: Readonly<Record<string, string>> = { embed: 'wte', pos_embed: 'wpe', final_norm: 'ln_f', unembed: 'lm_head' };
 const BLOCK: Readonly<Record<string, string>> = { attn_norm: 'ln_1', ff_norm: 'ln_2', ...MODULES };
-const invert = (o: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(o).map(([a, b]) => [b, a])) as Readonly<Record<string, string>>;
-const TOP_BACK = invert(TOP);
-const BLOCK_BACK = invert(BLOCK);
-
-/** Buffers some checkpoints carry (causal mask, -1e4 constant): not parameters. */
-const BUFFER = /^h\.\d+\.attn\.(masked_)?bias$/;
-
-function canonical(stored: string): string | null | undefined {
-  const name = stored.startsWith('transformer.') ? stored.slice('transformer.'.length) : stored;
-  if (BUFFER.test(name)) return null;
-  const block = /^h\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
-  if (block) return Object.hasOwn(BLOCK_BACK, block[2]!) ? `blocks.${block[1]}.${BLOCK_BACK[block[2]!]}.${block[3]}` : undefined;
-  const top = /^(\w+)\.(weight|bias)$/.exec(name);
-  return top && Object.hasOwn(TOP_BACK, top[1]!) ? `${TOP_BACK[top[1]!]}.${top[2]}` : undefined;
-}
-
-function checkpointName(name: string): string {
-  const block = /^blocks\.(\d+)\.(\w+)\.(weight|bias)$/.exec(name);
-  const top = /^(\w+)\.(weight|bias)$/.exec(name);
-  const [table, key] = block ? [BLOCK, block[2]!] : [TOP, top?.[1] ?? ''];
-  if (!Object.hasOwn(table, key)) throw new BadModelError(`GPT-2 has no tensor for the canonical parameter ${name}`);
-  return block ? `h.${block[1]}.${table[key]}.${block[3]}` : `${table[key]}.${top![2]}`;
-}
+// Some checkpoints carry the causal mask and its -1e4 constant as buffers.
+const NAMES = nameTable('GPT-2', 'h.', BLOCK, TOP, { buffer: /^h\.\d+\.attn\.(masked_)?bias$/, optionalPrefix: 'transformer.' });
 
 export const gpt2: Family = {
   name: 'gpt2',
@@ -114,9 +94,7 @@ export const gpt2: Family = {
   tokenizer: 'gpt2-bpe',
   readConfig,
   writeConfig,
-  canonical,
-  checkpointName,
-  parts: (name) => [checkpointName(name)],
+  ...NAMES,
   modules: MODULES,
   linearName: (layer, role) => `h.${layer}.${MODULES[role]}`,
 };

@@ -10,6 +10,7 @@ import { BadModelError, type ModelConfig, type Role } from '../config.ts';
 import type { Family } from './family.ts';
 import { bool, has, int, num, ropeScaling, tokenIds, type Json } from './fields.ts';
 import { activationOf } from './gpt2.ts';
+import { nameTable } from './name-table.ts';
 
 const ARCHITECTURE = 'GPTNeoXForCausalLM';
 
@@ -90,28 +91,10 @@ function writeConfig(c: ModelConfig): Record<string, unknown> {
 const MODULES: Readonly<Record<Role, string>> = { attn_in: 'attention.query_key_value', attn_out: 'attention.dense', ff_in: 'mlp.dense_h_to_4h', ff_out: 'mlp.dense_4h_to_h' };
 const BLOCK: Readonly<Record<string, string>> = { attn_norm: 'input_layernorm', ff_norm: 'post_attention_layernorm', ...MODULES };
 const TOP: Readonly<Record<string, string>> = { embed: 'gpt_neox.embed_in', final_norm: 'gpt_neox.final_layer_norm', unembed: 'embed_out' };
-const invert = (o: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(o).map(([a, b]) => [b, a])) as Readonly<Record<string, string>>;
-const BLOCK_BACK = invert(BLOCK);
-const TOP_BACK = invert(TOP);
-
-/** The causal mask, its fill value and the rotary frequencies (per layer in older checkpoints, once in newer): not parameters. */
-const BUFFER = /^gpt_neox\.(layers\.\d+\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)|rotary_emb\.inv_freq)$/;
-
-function canonical(stored: string): string | null | undefined {
-  if (BUFFER.test(stored)) return null;
-  const block = /^gpt_neox\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(stored);
-  if (block) return Object.hasOwn(BLOCK_BACK, block[2]!) ? `blocks.${block[1]}.${BLOCK_BACK[block[2]!]}.${block[3]}` : undefined;
-  const top = /^(.+)\.(weight|bias)$/.exec(stored);
-  return top && Object.hasOwn(TOP_BACK, top[1]!) ? `${TOP_BACK[top[1]!]}.${top[2]}` : undefined;
-}
-
-function checkpointName(name: string): string {
-  const block = /^blocks\.(\d+)\.(\w+)\.(weight|bias)$/.exec(name);
-  const top = /^(\w+)\.(weight|bias)$/.exec(name);
-  const [table, key] = block ? [BLOCK, block[2]!] : [TOP, top?.[1] ?? ''];
-  if (!Object.hasOwn(table, key)) throw new BadModelError(`GPT-NeoX has no tensor for the canonical parameter ${name}`);
-  return block ? `gpt_neox.layers.${block[1]}.${table[key]}.${block[3]}` : `${table[key]}.${top![2]}`;
-}
+// The causal mask, its fill value and the rotary frequencies (per layer in older checkpoints, once in newer) are buffers.
+const NAMES = nameTable('GPT-NeoX', 'gpt_neox.layers.', BLOCK, TOP, {
+  buffer: /^gpt_neox\.(layers\.\d+\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)|rotary_emb\.inv_freq)$/,
+});
 
 export const neox: Family = {
   name: 'gpt_neox',
@@ -121,9 +104,7 @@ export const neox: Family = {
   tokenizer: 'hf-json',
   readConfig,
   writeConfig,
-  canonical,
-  checkpointName,
-  parts: (name) => [checkpointName(name)],
+  ...NAMES,
   modules: MODULES,
   linearName: (layer, role) => `layers.${layer}.${MODULES[role]}`,
 };
