@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tape } from '../../src/autograd/tape.ts';
 import { getEngine } from '../../src/gpu/engine.ts';
+import { decode } from '../../src/model/decode.ts';
 import { analyze, edit, hookPoints, loadModel, type Model } from '../../src/index.ts';
 import { loadModelPath } from '../../src/model/load-node.ts';
 import { assertClose, read } from '../helpers.ts';
@@ -100,6 +101,22 @@ test('the loaded tokenizer: byte-level words, no BOS, padded rows and special to
     assert.ok(tokenizer.isReal(NEOX_VOCAB['ĠRome']!));
     assert.not.ok(tokenizer.isReal(0), '<|endoftext|> is special');
     for (const id of [NEOX_TOKENS, BASE.vocabSize - 1]) assert.not.ok(tokenizer.isReal(id), `row ${id} is padding beyond the tokenizer's ${NEOX_TOKENS} tokens`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('cached decoding: per-head q/k/v regrouped and partially rotated at each new position gives the same tokens as full passes', async () => {
+  const { dir } = await writeNeoxCheckpoint({ ...BASE, nLayer: 2 }, 5);
+  try {
+    const { model } = await loadModelPath(await getEngine(), dir);
+    try {
+      const prompts = [[4, 8, 15, 16, 23, 42], [100], [7, 7, 7]];
+      const newTokens = [9, 12, 5];
+      assert.equal(await decode(model, prompts, { newTokens }), await decode(model, prompts, { newTokens, cache: false }));
+    } finally {
+      model.dispose();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
