@@ -14,6 +14,7 @@ import type { Report } from '../../src/report/json.ts';
 import { serveWeb } from '../../scripts/serve-web.ts';
 import { writeRandomCheckpoint } from '../checkpoint.ts';
 import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
+import { writeNeoxCheckpoint } from '../model/neox-checkpoint.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PROMPT = 'Michel Denisot spoke the language';
@@ -308,6 +309,19 @@ if (!existsSync(CHROMIUM)) {
       assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: 2 layers/);
       assert.is(await run(page, { prompt: 'The Eiffel Tower is in', target: ' Rome', k: '3', layers: '' }), '');
       assert.match((await page.locator('#analysis').textContent())!, /<s>/, 'BOS in the grid');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a GPT-NeoX checkpoint with its tokenizer.json loads and runs; the grids name its modules', async () => {
+    const cfg = { nLayer: 2, nHead: 4, nEmbd: 16, nInner: 24, vocabSize: 301, eps: 1e-5, rotaryPct: 0.5, rotaryBase: 10000, parallel: true, act: 'gelu' as const, attentionBias: true, tied: false };
+    const { dir } = await writeNeoxCheckpoint(cfg, 4, { maxPositions: 128 });
+    try {
+      await step(page, 'loads', () => page.setInputFiles('#files', ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => join(dir, f))));
+      assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: 2 layers/);
+      assert.is(await run(page, { prompt: 'The Eiffel Tower is in', target: ' Rome', k: '3', layers: '' }), '');
+      assert.match((await page.locator('#analysis').textContent())!, /mlp\.dense_4h_to_h/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
