@@ -39,8 +39,8 @@ test("defaults as GPTNeoXConfig has them, and a newer config's rope_parameters",
   assert.ok(parameterShapes(seq).has('blocks.0.ff_in.bias') && !parameterShapes(seq).has('blocks.0.attn_in.bias'));
 });
 
-test('writeConfig reads back to the same ModelConfig, rotary_pct flooring back to the same columns', () => {
-  for (const json of [PYTHIA_160M, { ...PYTHIA_160M, hidden_size: 120, num_attention_heads: 10, rotary_pct: 1 / 3, use_parallel_residual: false, hidden_act: 'gelu_new' }]) {
+test('writeConfig reads back to the same ModelConfig (rope scaling too), rotary_pct flooring back to the same columns', () => {
+  for (const json of [PYTHIA_160M, { ...PYTHIA_160M, rope_scaling: { rope_type: 'linear', factor: 2 } }, { ...PYTHIA_160M, hidden_size: 120, num_attention_heads: 10, rotary_pct: 1 / 3, use_parallel_residual: false, hidden_act: 'gelu_new' }]) {
     const c = readConfig(json, 'config.json');
     assert.equal(readConfig(neox.writeConfig(c), 'config.json'), c);
   }

@@ -1,7 +1,7 @@
 // Reading config.json fields the Hugging Face way (absent or null takes the default),
 // with one-line messages that name the field and the fix; shared by the families
 // whose configs use transformers' newer field names (Llama, GPT-NeoX).
-import { BadModelError, type RopeScaling } from '../config.ts';
+import { BadModelError, type Position, type RopeScaling } from '../config.ts';
 
 export type Json = Readonly<Record<string, unknown>>;
 
@@ -64,4 +64,13 @@ export function ropeScaling(o: Json, file: string): RopeScaling {
     default:
       throw new BadModelError(`${file}: rope_scaling type ${JSON.stringify(type)} is not supported; this engine runs ${ROPE_TYPES}`);
   }
+}
+
+/** rope_scaling as config.json writes it: null for plain rotary. */
+export function ropeJson(p: Position): Record<string, unknown> | null {
+  if (p.kind !== 'rotary' || p.scaling.type === 'default') return null;
+  const s = p.scaling;
+  return s.type === 'linear'
+    ? { rope_type: 'linear', factor: s.factor }
+    : { rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor, original_max_position_embeddings: s.originalMaxPositions };
 }

@@ -7,7 +7,7 @@
 // gate | up), so every role is one product, as in GPT-2.
 import { BadModelError, type ModelConfig, type Position, type Role } from '../config.ts';
 import type { Family } from './family.ts';
-import { bool, has, int, num, ropeScaling, tokenIds, type Json } from './fields.ts';
+import { bool, has, int, num, ropeJson, ropeScaling, tokenIds, type Json } from './fields.ts';
 
 /** How the three families differ, as far as config.json and the tensors go. */
 interface Variant {
@@ -70,14 +70,6 @@ function readConfig(v: Variant, o: Json, file: string): ModelConfig {
     ...(bos.length > 0 ? { bos: bos[0]! } : {}),
     ...(eos.length > 0 ? { eos } : {}),
   };
-}
-
-function ropeJson(p: Position): Record<string, unknown> | null {
-  if (p.kind !== 'rotary' || p.scaling.type === 'default') return null;
-  const s = p.scaling;
-  return s.type === 'linear'
-    ? { rope_type: 'linear', factor: s.factor }
-    : { rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor, original_max_position_embeddings: s.originalMaxPositions };
 }
 
 function writeConfig(v: Variant, c: ModelConfig): Record<string, unknown> {

@@ -8,7 +8,7 @@
 // checkpoint all keep the checkpoint's own row order.
 import { BadModelError, type ModelConfig, type Role } from '../config.ts';
 import type { Family } from './family.ts';
-import { bool, has, int, num, ropeScaling, tokenIds, type Json } from './fields.ts';
+import { bool, has, int, num, ropeJson, ropeScaling, tokenIds, type Json } from './fields.ts';
 import { activationOf } from './gpt2.ts';
 import { nameTable } from './name-table.ts';
 
@@ -61,9 +61,6 @@ function readConfig(o: Json, file: string): ModelConfig {
   };
 }
 
-/** HF's names for the kernels' activations (gelu_new is the tanh approximation). */
-const HIDDEN_ACT: Readonly<Record<string, string>> = { gelu: 'gelu', gelu_new: 'gelu_new', relu: 'relu', silu: 'silu' };
-
 /** rotary_pct that floors back to the same rotated columns (dims / headDim may round below). */
 function rotaryPct(dims: number, headDim: number): number {
   const pct = dims / headDim;
@@ -72,16 +69,15 @@ function rotaryPct(dims: number, headDim: number): number {
 
 function writeConfig(c: ModelConfig): Record<string, unknown> {
   if (c.position.kind !== 'rotary') throw new BadModelError('a GPT-NeoX model has rotary positions');
-  const s = c.position.scaling;
   const eos = c.eos ?? [];
   return {
     architectures: [ARCHITECTURE], model_type: 'gpt_neox',
     hidden_size: c.nEmbd, intermediate_size: c.nInner, num_hidden_layers: c.nLayer, num_attention_heads: c.nHead,
     max_position_embeddings: c.nPositions, vocab_size: c.vocabSize, layer_norm_eps: c.eps,
     rotary_pct: rotaryPct(c.position.dims, c.headDim), rotary_emb_base: c.position.base,
-    rope_scaling: s.type === 'default' ? null : s.type === 'linear' ? { rope_type: 'linear', factor: s.factor }
-      : { rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor, original_max_position_embeddings: s.originalMaxPositions },
-    hidden_act: HIDDEN_ACT[c.activation], use_parallel_residual: c.parallelResidual, attention_bias: c.bias.attn_in,
+    rope_scaling: ropeJson(c.position),
+    // The engine's activation names are HF's (gelu exact, gelu_new, relu).
+    hidden_act: c.activation, use_parallel_residual: c.parallelResidual, attention_bias: c.bias.attn_in,
     tie_word_embeddings: c.tiedHead,
     ...(c.bos !== undefined ? { bos_token_id: c.bos } : {}),
     ...(eos.length > 0 ? { eos_token_id: eos.length === 1 ? eos[0] : eos } : {}),
