@@ -40,7 +40,8 @@ test("defaults as GPTNeoXConfig has them, and a newer config's rope_parameters",
 });
 
 test('writeConfig reads back to the same ModelConfig (rope scaling too), rotary_pct flooring back to the same columns', () => {
-  for (const json of [PYTHIA_160M, { ...PYTHIA_160M, rope_scaling: { rope_type: 'linear', factor: 2 } }, { ...PYTHIA_160M, hidden_size: 120, num_attention_heads: 10, rotary_pct: 1 / 3, use_parallel_residual: false, hidden_act: 'gelu_new' }]) {
+  // Heads of 44 with 30 rotated columns: 30 / 44 · 44 floors to 29 in floating point, so the written rotary_pct must not be 30 / 44.
+  for (const json of [PYTHIA_160M, { ...PYTHIA_160M, rope_scaling: { rope_type: 'linear', factor: 2 } }, { ...PYTHIA_160M, hidden_size: 88, num_attention_heads: 2, rotary_pct: 0.7, use_parallel_residual: false, hidden_act: 'gelu_new' }]) {
     const c = readConfig(json, 'config.json');
     assert.equal(readConfig(neox.writeConfig(c), 'config.json'), c);
   }
