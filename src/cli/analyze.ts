@@ -47,6 +47,9 @@ Below the grids: the loss, the model's own answer and the target's probability,
 and per layer the target's rank in FF2's δ_n (last token, from the least
 probable: 1 means the update writes the target in) and each module's exact
 gradient rank (at most n; 1 in the last layer's MLP and attention output).
+With a tokenizer.json, the lens lists and ranks no special token (<s>, </s>) and
+no vocabulary row the tokenizer lacks (vocab_size above its size); a target that
+is itself special is still ranked among the others. GPT-2 keeps <|endoftext|>.
 
   --prompt TEXT           the prompt
   --target TEXT           the new answer (GPT-2 words start with a space: " Paris")

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { studyDocument, type StudyDocument } from '../study/document.ts';
 import { parseRecords, selectRecords } from '../study/records.ts';
 import { runStudy } from '../study/run.ts';
+import { excludedSetting } from '../lens/logit-lens.ts';
 import { BadInputError } from '../errors.ts';
 import { renderStudyHtml, standaloneSvg, studyFigures, type Figure } from '../report/study.ts';
 import { loadModel, MODEL_OPTION, modelInfo, parse, required, UsageError, type Command } from './common.ts';
@@ -103,7 +104,7 @@ export const studyCommand: Command = {
     const doc = studyDocument({
       model: modelInfo(values.model, model),
       data: { file: relativeTo(out, file), layout, records: spec, selected: selected.length, studied: outcome.studied, skipped: outcome.skipped, repeatedSubject: outcome.repeatedSubject, tokenWarnings: outcome.tokenWarnings.length },
-      settings: { modules: outcome.modules, normalized: values.normalized ?? false, batch },
+      settings: { modules: outcome.modules, normalized: values.normalized ?? false, batch, ...excludedSetting(tokenizer.lensExcluded) },
       aggregates: outcome.aggregates,
       seconds,
     });

@@ -11,7 +11,7 @@ import type { Kernels } from '../gpu/kernels.ts';
 import { rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { logitLens, type IdProb, type LensRows, type Projection } from './logit-lens.ts';
+import { excludedSetting, logitLens, type IdProb, type LensRows, type Projection } from './logit-lens.ts';
 import { GradientPass, type PromptTarget } from '../pass/pass.ts';
 import { BadInputError } from '../errors.ts';
 import { type TargetTokens } from '../pass/prepare.ts';
@@ -71,7 +71,10 @@ export async function analyze(model: Model, tokenizer: Tokenizer, pairs: readonl
 /** The analysis of a pass that already ran; the caller keeps it (and disposes it). */
 export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts: AnalyzeOptions = {}, times?: StageTimes): Promise<Analysis[]> {
   const model = pass.model;
-  const { roles, ...settings } = settingsFor(model, opts);
+  const { roles, ...chosen } = settingsFor(model, opts);
+  const excluded = tokenizer.lensExcluded;
+  const settings: AnalysisSettings = { ...chosen, ...excludedSetting(excluded) };
+  const skipped = new Set(excluded.ids);
   const k = model.k;
   const outputs = await pass.readOutputs();
   const results: Analysis[] = [];
@@ -81,14 +84,15 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     const n = pass.rows(seq);
     const { logits: rowLogits, lse, loss } = outputs[seq]!;
     checkFiniteLogits(rowLogits, `"${p.prompt}"`);
-    const original = argmax(rowLogits);
+    // The best id the lens ranks: a special token (EOS) or a padded row is never the original answer.
+    const original = argmax(rowLogits, skipped);
     const probOf = (id: number) => Math.exp(rowLogits[id]! - lse);
     const watched = [p.targetIds[0]!, original];
     const factors = collectFactors(pass, seq, settings.layers, roles);
     const { norms, ranks, zeroRows } = await readFactors(k, factors, n, model.config.nEmbd, times);
 
     const t = now();
-    const projections = await projectSpanningVectors(model, factors, n, settings, watched, zeroRows);
+    const projections = await projectSpanningVectors(model, factors, n, settings, watched, excluded.ids, zeroRows);
     if (times) times.projections += now() - t;
 
     const tok = (id: number): Token => ({ id, text: tokenizer.tokenText(id) });
@@ -214,7 +218,7 @@ const factorBytes = (f: FactorRef, n: number) => 4 * n * (f.inDim + f.outDim);
  * Rows that are exactly zero (the last layer's delta_i, i < n) all project alike,
  * so only the first is projected and the others reuse it.
  */
-async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], zeroRows: FactorsRead['zeroRows']): Promise<Map<string, Projection[]>> {
+async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], excluded: readonly number[], zeroRows: FactorsRead['zeroRows']): Promise<Map<string, Projection[]>> {
   const d = model.config.nEmbd;
   const parts: { key: string; t: Tensor; zero: boolean[] }[] = [];
   factors.forEach((f, i) => {
@@ -249,7 +253,7 @@ async function projectSpanningVectors(model: Model, factors: FactorRef[], n: num
       }
     },
   };
-  const proj = await logitLens(model, rows, { k: settings.k, normalized: settings.normalized }, watched);
+  const proj = await logitLens(model, rows, { k: settings.k, normalized: settings.normalized, excluded }, watched);
   parts.forEach(({ key }, j) => out.set(key, source[j]!.map((i) => proj[i]!)));
   return out;
 }
@@ -259,9 +263,9 @@ function isZeroRow(data: ArrayLike<number>, row: number, d: number): boolean {
   return true;
 }
 
-function argmax(v: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+function argmax(v: ArrayLike<number>, skipped: ReadonlySet<number>): number {
+  let best = -1;
+  for (let i = 0; i < v.length; i++) if (!skipped.has(i) && (best < 0 || v[i]! > v[best]!)) best = i;
   return best;
 }
 

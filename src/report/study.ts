@@ -36,7 +36,8 @@ export function standaloneSvg(svg: string): string {
 
 export function studyFigures(doc: StudyDocument): Figure[] {
   const a = doc.aggregates;
-  const V = doc.model.vocabSize;
+  // The ids the ranks count among.
+  const V = doc.model.vocabSize - (doc.settings.excluded?.count ?? 0);
   const figs: Figure[] = [];
   const mods = doc.settings.modules;
   const layers = (rows: readonly { layer: number }[]) => rows.map((r) => String(r.layer));

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cli } from '../cli-run.ts';
 import { writeNeoxCheckpoint } from '../model/neox-checkpoint.ts';
-import { NEOX_VOCAB } from '../model/neox-tokenizer.ts';
+import { NEOX_TOKENS, NEOX_VOCAB } from '../model/neox-tokenizer.ts';
 import type { NeoxConfigRef } from '../reference/neox.ts';
 import { storedTensors } from '../stored-tensors.ts';
 
@@ -32,7 +32,7 @@ test.after(() => {
 
 const MODULES = ['attention.query_key_value', 'attention.dense', 'mlp.dense_h_to_4h', 'mlp.dense_4h_to_h'];
 
-test("analyze --json: the checkpoint's module names, no BOS, the last layer's ranks (query_key_value n, the others 1)", () => {
+test("analyze --json: the checkpoint's module names, no BOS, the last layer's ranks (query_key_value n, the others 1), no padded or special id listed", () => {
   const json = join(work, 'analyze.json');
   const r = cli(['analyze', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--json', json]);
   assert.is(r.status, 0, r.stderr);
@@ -44,6 +44,11 @@ test("analyze --json: the checkpoint's module names, no BOS, the last layer's ra
   const last = result.layers.find((l: { layer: number }) => l.layer === CFG.nLayer - 1);
   const ranks = Object.fromEntries(last.modules.map((m: { module: string; rank: number }) => [m.module, m.rank]));
   assert.equal(ranks, { 'attention.query_key_value': 5, 'attention.dense': 1, 'mlp.dense_h_to_4h': 1, 'mlp.dense_4h_to_h': 1 });
+  // vocab_size 301 over a tokenizer of 283 tokens, two of them special: the lens lists none of those 20 ids.
+  assert.equal(result.settings.excluded, { count: 20, padded: CFG.vocabSize - NEOX_TOKENS, special: 2 });
+  const listed = new Set<number>();
+  JSON.stringify(result, (key, value) => (key === 'id' && typeof value === 'number' && listed.add(value), value));
+  assert.ok([...listed].every((id) => id > 1 && id < NEOX_TOKENS), 'no padded or special id listed');
 });
 
 test("factors: layers.{l}.<module>.x / .delta under the checkpoint's module names; query_key_value's delta is [n, 3d]", async () => {

@@ -109,6 +109,8 @@ test('Llama 2: vocabulary rows above the tokenizer\'s size are no token', () => 
   assert.is(wide.tokenText(32001), '<row 32001>');
   assert.is(wide.tokenBytes(32001).length, 0);
   assert.throws(() => wide.isReal(32003), /model token id 32003 is out of range/);
+  // The lens leaves out <unk>, <s>, </s> and the three rows above the tokenizer.
+  assert.equal(wide.lensExcluded, { ids: [0, 1, 2, 32000, 32001, 32002], padded: 3, special: 3 });
   assert.throws(() => new HfJsonTokenizer({ tokenizer: llama2Json() }, 31999), /tokens up to id 31999 but the model has 31999 vocabulary rows/);
 });
 
@@ -232,6 +234,9 @@ test('Qwen2-style byte-level BPE: merges, bytes, no BOS, rows above the tokenize
   assert.not.ok(qwen.isReal(302));
   assert.not.ok(qwen.isReal(310), 'row 310: config vocab_size above the tokenizer');
   assert.ok(qwen.isReal(id('ĠParis')));
+  // Left out of the lens: the ids between the vocabulary's last (268) and the first added token (300), the three specials, rows 303-319.
+  const tokens = Object.keys(qwen2Model.vocab).length;
+  assert.equal(qwen.lensExcluded, { ids: Array.from({ length: 320 - tokens }, (_, i) => tokens + i), padded: 320 - tokens - 3, special: 3 });
   const cut = qwen.targetParts('p plays for P', 'aris');
   assert.equal(ids(cut.parts), [id('ar'), id('is')]);
   assert.ok(cut.warning);
