@@ -5,8 +5,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kernels } from '../../src/gpu/kernels.ts';
-import { gpt2 as family, gpt2Config, type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
-import { checkpointShapes } from '../../src/model/families/index.ts';
+import { UNEMBED, type ModelConfig } from '../../src/model/config.ts';
+import { gpt2Config, type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
+import { checkpointShapes, familyOf, readConfig } from '../../src/model/families/index.ts';
 import { seededRandom } from '../../src/model/sample.ts';
 import { Model } from '../../src/model/model.ts';
 import { writeSafetensorsFile } from '../../src/model/node-file.ts';
@@ -22,6 +23,19 @@ export const SHAPES: Record<string, Gpt2Sizes> = {
   xl: { ...gpt2(48, 1600, 25), nInner: 6400 },
 };
 
+/**
+ * Shapes of other families, by their published config.json. pythia-160m: 12 layers,
+ * d 768, 12 heads, a quarter of each head rotary, parallel blocks, vocab_size 50,304
+ * (padded beyond its tokenizer), untied embed_out.
+ */
+export const FAMILY_SHAPES: Record<string, ModelConfig> = {
+  'pythia-160m': readConfig({
+    architectures: ['GPTNeoXForCausalLM'], model_type: 'gpt_neox', hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12,
+    max_position_embeddings: 2048, vocab_size: 50304, layer_norm_eps: 1e-5, rotary_pct: 0.25, rotary_emb_base: 10000, hidden_act: 'gelu',
+    use_parallel_residual: true, tie_word_embeddings: false, bos_token_id: 0, eos_token_id: 0,
+  }, 'pythia-160m'),
+};
+
 export function shapeNamed(name: string): Gpt2Sizes {
   const cfg = SHAPES[name];
   if (!cfg) throw new Error(`unknown shape "${name}": choose ${Object.keys(SHAPES).join(', ')}`);
@@ -31,13 +45,21 @@ export function shapeNamed(name: string): Gpt2Sizes {
 // 4,096 values in +-0.04 (layernorm gains near 1), indexed by a multiplicative hash.
 const TABLE = Float32Array.from({ length: 4096 }, (_, i) => 0.04 * ((i / 4095) * 2 - 1));
 
-/** Writes a random checkpoint of shape `cfg` into `dir`. */
+/** Writes a random GPT-2 checkpoint of shape `cfg` into `dir`. */
 export async function writeShapedCheckpoint(cfg: Gpt2Sizes, dtype: 'F16' | 'F32', dir: string): Promise<void> {
+  await writeConfigCheckpoint(gpt2Config(cfg), dtype, dir);
+}
+
+/** Writes a random checkpoint of any family's `config` into `dir`: its tensor names, an untied head where it has one, its config.json. */
+export async function writeConfigCheckpoint(config: ModelConfig, dtype: 'F16' | 'F32', dir: string): Promise<void> {
+  const family = familyOf(config);
+  const shapes = checkpointShapes(config);
+  if (!config.tiedHead) shapes.set(family.checkpointName(UNEMBED), [config.vocabSize, config.nEmbd]);
   const bits = f32ToF16(TABLE);
   const gains = f32ToF16(Float32Array.from(TABLE, (v) => 1 + v));
-  const tensors = [...checkpointShapes(gpt2Config(cfg))].map(([name, shape]) => {
+  const tensors = [...shapes].map(([name, shape]) => {
     const n = shape.reduce((a, b) => a * b, 1);
-    const isGain = /ln_.*weight$/.test(name);
+    const isGain = /norm\.weight$/.test(family.canonical(name) ?? '');
     const seed = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
     const at = (i: number) => (Math.imul(i + seed, 2654435761) >>> 20) & 4095;
     if (dtype === 'F16') {
@@ -52,7 +74,7 @@ export async function writeShapedCheckpoint(cfg: Gpt2Sizes, dtype: 'F16' | 'F32'
   });
   mkdirSync(dir, { recursive: true });
   await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(family.writeConfig(gpt2Config(cfg))));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(family.writeConfig(config)));
 }
 
 /** `dir`, holding a checkpoint of the named shape: written once, reused by later runs. */

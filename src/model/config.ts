@@ -43,8 +43,13 @@ export interface ModelConfig {
   gated: boolean;
   /** Which linear modules carry a bias. */
   bias: Readonly<Record<Role, boolean>>;
-  /** x + attn(ln(x)) + mlp(ln(x)) instead of two residual steps. */
+  /** x + attn(ln1(x)) + mlp(ln2(x)) instead of two residual steps (GPT-NeoX's use_parallel_residual). */
   parallelResidual: boolean;
+  /**
+   * attn_in's output is q, k, v interleaved per head ([q_h | k_h | v_h] for each head
+   * h, GPT-NeoX's query_key_value) rather than q | k | v; the model regroups it.
+   */
+  qkvPerHead?: boolean;
   /** Whether the family's checkpoints share the embedding with the head by default. */
   tiedHead: boolean;
   /**
@@ -74,7 +79,7 @@ export function checkSupported(c: ModelConfig): void {
   const unsupported: [boolean, string][] = [
     [c.activation === 'silu' && !c.gated, 'activation silu without a gate'],
     [c.gated && c.activation !== 'silu', `activation gated ${c.activation}`],
-    [c.parallelResidual, 'parallel residual blocks'],
+    [c.qkvPerHead === true && c.nKvHead !== c.nHead, 'per-head q/k/v with grouped key/value heads'],
   ];
   const first = unsupported.find(([bad]) => bad);
   if (first) throw new BadModelError(`${first[1]} is not yet supported by this engine (model family ${c.family})`);

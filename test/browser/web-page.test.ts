@@ -14,6 +14,8 @@ import type { Report } from '../../src/report/json.ts';
 import { serveWeb } from '../../scripts/serve-web.ts';
 import { writeRandomCheckpoint } from '../checkpoint.ts';
 import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
+import { writeNeoxCheckpoint } from '../model/neox-checkpoint.ts';
+import { NEOX_TOKENS } from '../model/neox-tokenizer.ts';
 import { PIECE_TOKENS } from '../model/piece-tokenizer.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -319,6 +321,22 @@ if (!existsSync(CHROMIUM)) {
       const listed = result.layers.flatMap((l) => l.modules.flatMap((m) => [...m.x, ...m.delta].flatMap((v) => [...(v.top ?? []), ...(v.bottom ?? [])])));
       assert.ok(listed.length > 0 && listed.every(({ id }) => id > 2 && id < PIECE_TOKENS), 'a special or padded id listed');
       assert.match((await page.locator('#analysis').innerHTML())!, `(of ${cfg.vocabSize - left} ranked ids)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a GPT-NeoX checkpoint with its tokenizer.json loads and runs; the grids name its modules and its lens leaves out special and padded ids', async () => {
+    const cfg = { nLayer: 2, nHead: 4, nEmbd: 16, nInner: 24, vocabSize: 301, eps: 1e-5, rotaryPct: 0.5, rotaryBase: 10000, parallel: true, act: 'gelu' as const, attentionBias: true, tied: false };
+    const { dir } = await writeNeoxCheckpoint(cfg, 4, { maxPositions: 128 });
+    try {
+      await step(page, 'loads', () => page.setInputFiles('#files', ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => join(dir, f))));
+      assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: GPT-NeoX, 2 layers, d = 16, 4 heads/);
+      assert.is(await run(page, { prompt: 'The Eiffel Tower is in', target: ' Rome', k: '3', layers: '' }), '');
+      assert.match((await page.locator('#analysis').textContent())!, /mlp\.dense_4h_to_h/);
+      // <|endoftext|>, <|padding|> and the rows above the tokenizer's NEOX_TOKENS: in no list.
+      const result = (JSON.parse((await page.locator('#bl-data').textContent())!) as Report).results[0]!;
+      assert.equal(result.settings.excluded, { count: cfg.vocabSize - NEOX_TOKENS + 2, padded: cfg.vocabSize - NEOX_TOKENS, special: 2 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fileSource } from '../../src/model/node-file.ts';
-import { openSafetensors } from '../../src/model/safetensors.ts';
 import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
 import { PIECE_VOCAB } from '../model/piece-tokenizer.ts';
+import { storedTensors } from '../stored-tensors.ts';
 import type { LlamaConfigRef } from '../reference/llama.ts';
 
 const CFG: LlamaConfigRef = {
@@ -36,18 +35,6 @@ test.before(async () => {
 test.after(() => {
   for (const dir of [work, modelDir]) rmSync(dir, { recursive: true, force: true });
 });
-
-async function stored(path: string): Promise<Map<string, { shape: number[]; data: Float32Array | undefined }>> {
-  const src = await fileSource(path);
-  try {
-    const file = await openSafetensors(src);
-    const out = new Map<string, { shape: number[]; data: Float32Array | undefined }>();
-    for (const [name, info] of file.tensors) out.set(name, { shape: info.shape, data: info.dtype === 'F32' ? await file.readF32(name) : undefined });
-    return out;
-  } finally {
-    await src.close();
-  }
-}
 
 const MODULES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'];
 
@@ -102,7 +89,7 @@ test("factors: layers.{l}.<module>.x / .delta under the checkpoint's module name
   const out = join(work, 'factors.safetensors');
   const r = cli(['factors', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--out', out]);
   assert.is(r.code, 0, r.stderr);
-  const t = await stored(out);
+  const t = await storedTensors(out);
   const n = 6;
   const want = ['input_ids', 'logits', ...Array.from({ length: CFG.nLayer }, (_, l) => MODULES.flatMap((m) => [`layers.${l}.${m}.x`, `layers.${l}.${m}.delta`])).flat()];
   assert.equal([...t.keys()].sort(), want.sort());
@@ -119,14 +106,14 @@ test("factors: layers.{l}.<module>.x / .delta under the checkpoint's module name
 });
 
 test("edit --out (shift, sgd): the written directory loads back under the source's tensor names; shift writes lm_head's row of the target", async () => {
-  const source = await stored(join(modelDir, 'model.safetensors'));
+  const source = await storedTensors(join(modelDir, 'model.safetensors'));
   const t = PIECE_VOCAB['▁Rome']!;
   const layer = 1;
   for (const [method, extra] of [['shift', ['--lr', '0.5']], ['sgd', ['--lr', '0.5']]] as const) {
     const dir = join(work, `edited-${method}`);
     const r = cli(['edit', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--method', method, '--layers', String(layer), ...extra, '--tokens', '0', '--out', dir]);
     assert.is(r.code, 0, r.stderr);
-    const edited = await stored(join(dir, 'model.safetensors'));
+    const edited = await storedTensors(join(dir, 'model.safetensors'));
     assert.equal([...edited.keys()].sort(), [...source.keys()].sort(), `${method}: the source's tensor names`);
     const name = `model.layers.${layer}.mlp.down_proj.weight`;
     const changed = [...edited].filter(([k, v]) => v.data && source.get(k)!.data!.some((x, i) => x !== v.data![i])).map(([k]) => k);

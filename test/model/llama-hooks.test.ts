@@ -67,7 +67,7 @@ test('a gated MLP has hook_pre (gate) and hook_pre_linear (up), f wide each, in 
   } finally {
     tape.dispose();
   }
-  assert.equal(seen.map(([n]) => n), hookPoints(CFG.nLayer, true));
+  assert.equal(seen.map(([n]) => n), hookPoints(CFG.nLayer, { gated: true }));
   const width = (n: string) => (/mlp\.hook_(pre|pre_linear|post)$/.test(n) ? CFG.nInner : n.endsWith('attn.hook_z') ? CFG.nHead * CFG.headDim : CFG.nEmbd);
   for (const [name, cols] of seen) assert.is(cols, width(name), name);
   // The halves are gate_proj's and up_proj's outputs on the reference's input to them.

@@ -4,10 +4,11 @@ import { BadModelError, outputBlocks, parameterShapes, ROLES, type ModelConfig, 
 import type { Family } from './family.ts';
 import { gpt2 } from './gpt2.ts';
 import { llama, mistral, qwen2 } from './llama.ts';
+import { neox } from './neox.ts';
 
 export type { Family };
 
-const FAMILIES: readonly Family[] = [gpt2, llama, mistral, qwen2];
+const FAMILIES: readonly Family[] = [gpt2, llama, mistral, qwen2, neox];
 
 /** The embedded model's family: the web page names its module boxes by it until a model is loaded. */
 export const defaultFamily: Family = gpt2;

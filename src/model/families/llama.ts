@@ -6,10 +6,9 @@
 // the engine keeps each role as one matrix, their rows concatenated (q | k | v,
 // gate | up), so every role is one product, as in GPT-2, while reports name the
 // stored modules (moduleParts) and the paper's FF1 is up_proj.
-import { BadModelError, type ModelConfig, type Position, type Role, type RopeScaling } from '../config.ts';
+import { BadModelError, type ModelConfig, type Position, type Role } from '../config.ts';
 import type { Family } from './family.ts';
-
-type Json = Readonly<Record<string, unknown>>;
+import { bool, has, int, num, ropeJson, ropeScaling, tokenIds, type Json } from './fields.ts';
 
 /** How the three families differ, as far as config.json and the tensors go. */
 interface Variant {
@@ -26,69 +25,8 @@ interface Variant {
   defaultPositions: number;
 }
 
-const has = (o: Json, key: string) => o[key] !== undefined && o[key] !== null;
-
-function int(o: Json, key: string, file: string, fallback?: number): number {
-  const v = has(o, key) ? o[key] : fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new BadModelError(`${file}: ${key} must be a positive integer, got ${JSON.stringify(v)}; fix the config`);
-  return v;
-}
-
-function num(o: Json, key: string, file: string, fallback?: number): number {
-  const v = has(o, key) ? o[key] : fallback;
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new BadModelError(`${file}: ${key} must be a positive number, got ${JSON.stringify(v)}; fix the config`);
-  return v;
-}
-
-function bool(o: Json, key: string, file: string, fallback: boolean): boolean {
-  const v = has(o, key) ? o[key] : fallback;
-  if (typeof v !== 'boolean') throw new BadModelError(`${file}: ${key} must be true or false, got ${JSON.stringify(v)}; fix the config`);
-  return v;
-}
-
-function tokenIds(o: Json, key: string, file: string): number[] {
-  if (!has(o, key)) return [];
-  const v = o[key];
-  const ids = Array.isArray(v) ? v : [v];
-  if (!ids.every((id) => Number.isSafeInteger(id) && (id as number) >= 0)) throw new BadModelError(`${file}: ${key} must be a token id or a list of them, got ${JSON.stringify(v)}; fix the config`);
-  return ids as number[];
-}
-
 /** For messages: what the Llama-like families accept. */
 const SUPPORTED = 'LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM (RMSNorm, rotary, SiLU-gated MLP)';
-
-const ROPE_TYPES = 'default, linear, llama3, dynamic (within max_position_embeddings)';
-
-/**
- * rope_scaling (or a newer config's rope_parameters). `dynamic` rescales only once a
- * sequence outgrows max_position_embeddings, which validation refuses, so within that
- * it is plain rotary.
- */
-function ropeScaling(o: Json, file: string): RopeScaling {
-  const raw = has(o, 'rope_scaling') ? o.rope_scaling : o.rope_parameters;
-  if (raw === undefined || raw === null) return { type: 'default' };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new BadModelError(`${file}: rope_scaling must be an object or null; fix the config`);
-  const r = raw as Json;
-  const type = r.rope_type ?? r.type ?? 'default';
-  const where = `${file}: rope_scaling`;
-  switch (type) {
-    case 'default':
-    case 'dynamic':
-      return { type: 'default' };
-    case 'linear':
-      return { type: 'linear', factor: num(r, 'factor', where) };
-    case 'llama3': {
-      const s = {
-        type: 'llama3', factor: num(r, 'factor', where), lowFreqFactor: num(r, 'low_freq_factor', where), highFreqFactor: num(r, 'high_freq_factor', where),
-        originalMaxPositions: int(r, 'original_max_position_embeddings', where),
-      } as const;
-      if (!(s.highFreqFactor > s.lowFreqFactor)) throw new BadModelError(`${where}: high_freq_factor must exceed low_freq_factor; fix the config`);
-      return s;
-    }
-    default:
-      throw new BadModelError(`${file}: rope_scaling type ${JSON.stringify(type)} is not supported; this engine runs ${ROPE_TYPES}`);
-  }
-}
 
 /** Fields of related architectures that change the computation; a config that sets one is refused rather than run as something else. */
 const REFUSED: readonly [string, string][] = [
@@ -133,14 +71,6 @@ function readConfig(v: Variant, o: Json, file: string): ModelConfig {
     ...(bos.length > 0 ? { bos: bos[0]! } : {}),
     ...(eos.length > 0 ? { eos } : {}),
   };
-}
-
-function ropeJson(p: Position): Record<string, unknown> | null {
-  if (p.kind !== 'rotary' || p.scaling.type === 'default') return null;
-  const s = p.scaling;
-  return s.type === 'linear'
-    ? { rope_type: 'linear', factor: s.factor }
-    : { rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor, original_max_position_embeddings: s.originalMaxPositions };
 }
 
 function writeConfig(v: Variant, c: ModelConfig): Record<string, unknown> {
