@@ -3,6 +3,7 @@
 // of x_i and delta_i, the exact gradient rank, and the logit lens of every
 // d-dimensional spanning vector with the target's and the original answer's ranks.
 import { rankOfProduct } from '../autograd/linalg.ts';
+import type { RankResult } from '../autograd/factors.ts';
 import { readAll } from '../gpu/buffers.ts';
 import { ROLES, type Role } from '../model/config.ts';
 import { checkFiniteLogits } from '../model/finite.ts';
@@ -33,9 +34,9 @@ export interface StageTimes {
   pass: number;
   /** Reading the norms and the factors back. */
   norms: number;
-  /** The gradient ranks on the CPU. */
+  /** The gradient ranks on the CPU, while the projections already run on the GPU. */
   ranks: number;
-  /** The logit lens of every spanning vector. */
+  /** What is left of the projections (the logit lens of every spanning vector) once the ranks are done. */
   projections: number;
 }
 
@@ -85,10 +86,23 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     const probOf = (id: number) => Math.exp(rowLogits[id]! - lse);
     const watched = [p.targetIds[0]!, original];
     const factors = collectFactors(pass, seq, settings.layers, roles);
-    const { norms, ranks, zeroRows } = await readFactors(k, factors, n, model.config.nEmbd, times);
+    const { norms, zeroRows } = await readNorms(k, factors, n, model.config.nEmbd, times);
 
-    const t = now();
-    const projections = await projectSpanningVectors(model, factors, n, settings, watched, zeroRows);
+    // The projections run on the GPU while the CPU works out the ranks, reading the
+    // factors back a second time: holding them from the first read would keep every
+    // layer's factors in memory at once.
+    let t = now();
+    const projecting = projectSpanningVectors(model, factors, n, settings, watched, zeroRows);
+    let ranks: RankResult[];
+    try {
+      ranks = await factorRanks(k, factors, n);
+    } catch (e) {
+      await projecting.catch(() => undefined); // settled before the error leaves, so it is not left unhandled
+      throw e;
+    }
+    if (times) times.ranks += now() - t;
+    t = now();
+    const projections = await projecting;
     if (times) times.projections += now() - t;
 
     const tok = (id: number): Token => ({ id, text: tokenizer.tokenText(id) });
@@ -170,40 +184,52 @@ function collectFactors(pass: GradientPass, pair: number, layers: readonly numbe
  */
 export const factorReads = { bytes: 16 << 20 };
 
-/** What the analysis keeps of the factors once read: each one's row norms and rank, which rows are exactly zero. */
-interface FactorsRead {
+/** Reads the given tensors of each factor back, a chunk of factors at a time, and hands each factor's copies to `each`. */
+async function eachFactorRead(k: Kernels, factors: FactorRef[], n: number, tensors: (f: FactorRef) => Tensor[], each: (read: Float32Array[], f: FactorRef) => void | Promise<void>, times?: StageTimes): Promise<void> {
+  for (let from = 0; from < factors.length; ) {
+    let to = from;
+    for (let bytes = 0; to < factors.length && (to === from || bytes + factorBytes(factors[to]!, n) <= factorReads.bytes); to++) bytes += factorBytes(factors[to]!, n);
+    const chunk = factors.slice(from, to);
+    const t = now();
+    const read = (await readAll(k, chunk.flatMap(tensors))) as Float32Array[];
+    if (times) times.norms += now() - t;
+    const per = read.length / chunk.length;
+    for (let i = 0; i < chunk.length; i++) await each(read.slice(per * i, per * i + per), chunk[i]!);
+    from = to;
+  }
+}
+
+/** What the projections need of the factors: each one's row norms and, per d-dimensional (projected) side, whether each row is exactly zero. */
+interface NormsRead {
   norms: { x: Float32Array; delta: Float32Array }[];
-  ranks: ReturnType<typeof rankOfProduct>[];
-  /** Per factor, for each side that is d-dimensional (projected), whether each row is exactly zero. */
   zeroRows: { x?: boolean[]; delta?: boolean[] }[];
 }
 
-/** Reads the factors back a chunk at a time and keeps only what the analysis needs of them. */
-async function readFactors(k: Kernels, factors: FactorRef[], n: number, d: number, times?: StageTimes): Promise<FactorsRead> {
-  const out: FactorsRead = { norms: [], ranks: [], zeroRows: [] };
+async function readNorms(k: Kernels, factors: FactorRef[], n: number, d: number, times?: StageTimes): Promise<NormsRead> {
+  const out: NormsRead = { norms: [], zeroRows: [] };
   try {
-    for (let from = 0; from < factors.length; ) {
-      let to = from;
-      for (let bytes = 0; to < factors.length && (to === from || bytes + factorBytes(factors[to]!, n) <= factorReads.bytes); to++) bytes += factorBytes(factors[to]!, n);
-      const chunk = factors.slice(from, to);
-      let t = now();
-      const read = (await readAll(k, chunk.flatMap((f) => [f.xNorms, f.deltaNorms, f.X, f.delta]))) as Float32Array[];
-      if (times) times.norms += now() - t;
-      t = now();
-      chunk.forEach((f, i) => {
-        const [xNorms, deltaNorms, X, delta] = read.slice(4 * i, 4 * i + 4) as [Float32Array, Float32Array, Float32Array, Float32Array];
-        out.norms.push({ x: xNorms, delta: deltaNorms });
-        out.ranks.push(rankOfProduct(X.subarray(0, n * f.inDim), delta.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
-        const zeroFlags = (data: Float32Array) => Array.from({ length: n }, (_, row) => isZeroRow(data, row, d));
-        out.zeroRows.push({ ...(f.inDim === d ? { x: zeroFlags(X) } : {}), ...(f.outDim === d ? { delta: zeroFlags(delta) } : {}) });
-      });
-      if (times) times.ranks += now() - t;
-      from = to;
-    }
+    await eachFactorRead(k, factors, n, (f) => [f.xNorms, f.deltaNorms, f.X, f.delta], ([xNorms, deltaNorms, X, delta], f) => {
+      out.norms.push({ x: xNorms!, delta: deltaNorms! });
+      const zeroFlags = (data: Float32Array) => Array.from({ length: n }, (_, row) => isZeroRow(data, row, d));
+      out.zeroRows.push({ ...(f.inDim === d ? { x: zeroFlags(X!) } : {}), ...(f.outDim === d ? { delta: zeroFlags(delta!) } : {}) });
+    }, times);
   } finally {
     factors.forEach((f) => [f.xNorms, f.deltaNorms].forEach((t) => t.dispose()));
   }
   return out;
+}
+
+/**
+ * Each factor's exact gradient rank. Between factors it hands the thread back, so
+ * the lens keeps the GPU queue fed meanwhile.
+ */
+async function factorRanks(k: Kernels, factors: FactorRef[], n: number): Promise<RankResult[]> {
+  const ranks: RankResult[] = [];
+  await eachFactorRead(k, factors, n, (f) => [f.X, f.delta], async ([X, delta], f) => {
+    ranks.push(rankOfProduct(X!.subarray(0, n * f.inDim), delta!.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  });
+  return ranks;
 }
 
 const factorBytes = (f: FactorRef, n: number) => 4 * n * (f.inDim + f.outDim);
@@ -214,7 +240,7 @@ const factorBytes = (f: FactorRef, n: number) => 4 * n * (f.inDim + f.outDim);
  * Rows that are exactly zero (the last layer's delta_i, i < n) all project alike,
  * so only the first is projected and the others reuse it.
  */
-async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], zeroRows: FactorsRead['zeroRows']): Promise<Map<string, Projection[]>> {
+async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], zeroRows: NormsRead['zeroRows']): Promise<Map<string, Projection[]>> {
   const d = model.config.nEmbd;
   const parts: { key: string; t: Tensor; zero: boolean[] }[] = [];
   factors.forEach((f, i) => {
