@@ -220,14 +220,21 @@ async function readNorms(k: Kernels, factors: FactorRef[], n: number, d: number,
 }
 
 /**
- * Each factor's exact gradient rank. Between factors it hands the thread back, so
- * the lens keeps the GPU queue fed meanwhile.
+ * Longest the ranks keep the thread before handing it back, so the lens can take its
+ * results and queue its next pass. Not after every factor: a browser stretches each
+ * timeout after the first few to 4 ms, and a 16-token rank takes less than that.
  */
+const RANKS_SLICE_MS = 20;
+
+/** Each factor's exact gradient rank, handing the thread back now and then so the lens keeps the GPU queue fed meanwhile. */
 async function factorRanks(k: Kernels, factors: FactorRef[], n: number): Promise<RankResult[]> {
   const ranks: RankResult[] = [];
+  let since = now();
   await eachFactorRead(k, factors, n, (f) => [f.X, f.delta], async ([X, delta], f) => {
     ranks.push(rankOfProduct(X!.subarray(0, n * f.inDim), delta!.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
+    if (now() - since < RANKS_SLICE_MS) return;
     await new Promise((resolve) => setTimeout(resolve, 0));
+    since = now();
   });
   return ranks;
 }
