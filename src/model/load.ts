@@ -98,7 +98,7 @@ export async function loadModelFrom(k: Kernels, sources: ByteSource | readonly B
   if (!config.tiedHead && !groups.has(UNEMBED)) throw new BadModelError(`${where}: missing tensor ${shown(UNEMBED)} [${headShape}]; the config says the head is not tied to the embedding (tie_word_embeddings false)`);
 
   const params = new Map<string, Tensor>();
-  const uploads = new StagedUploads(k);
+  const uploads = new StagedUploads(k, uploadChunk.bytes);
   try {
     for (const [name, shape] of shapes) params.set(name, await loadTensor(k, uploads, partsOf(family, groups, name, shape, where), shape, where, shown(name)));
     const head = groups.has(UNEMBED) && (config.tiedHead ? await separateHead(partsOf(family, groups, UNEMBED, headShape, where)[0]!, partsOf(family, groups, 'embed.weight', headShape, where)[0]!) : true);
@@ -156,6 +156,9 @@ function deviceType(dtype: Dtype, shape: readonly number[]): DType {
   return dtype === 'F16' ? 'f16' : dtype === 'BF16' ? 'bf16' : 'f32';
 }
 
+/** Bytes per staging buffer while loading (three of them); tests lower it so small tensors span several. */
+export const uploadChunk = { bytes: 16 << 20 };
+
 /** F32 tensors and 16-bit matrices go from the file straight into GPU memory; the rest are converted first. */
 async function loadTensor(k: Kernels, uploads: StagedUploads, parts: readonly Stored[], shape: number[], where: string, shown: string): Promise<Tensor> {
   const dtype = parts[0]!.info.dtype;
@@ -163,8 +166,8 @@ async function loadTensor(k: Kernels, uploads: StagedUploads, parts: readonly St
   if (dtype === 'F32' || type !== 'f32') {
     return uploads.tensor(shape, async (bytes, from) => {
       await readParts(parts, bytes, from);
-      if (dtype === 'F32') checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shown, where);
-      else checkFiniteHalves(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), dtype as 'F16' | 'BF16', shown, where);
+      if (dtype === 'F32') checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shown, where, from / 4);
+      else checkFiniteHalves(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), dtype as 'F16' | 'BF16', shown, where, from / 2);
     }, shown, type);
   }
   const values = await Promise.all(parts.map((p) => p.file.readF32(p.name)));

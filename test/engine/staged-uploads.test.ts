@@ -7,6 +7,11 @@ import * as assert from 'uvu/assert';
 import { getEngine } from '../../src/gpu/engine.ts';
 import { readBits, readF32, StagedUploads } from '../../src/gpu/buffers.ts';
 import type { DType } from '../../src/tensor.ts';
+import { uploadChunk } from '../../src/model/load.ts';
+import { loadModelPath } from '../../src/model/load-node.ts';
+import { writeRandomCheckpoint, type StorageDtype } from '../checkpoint.ts';
+import type { Gpt2Sizes } from '../../src/model/families/gpt2.ts';
+import { rmSync } from 'node:fs';
 
 /** Uploads `bytes` as a tensor, `fill` copying from it; returns the tensor and the offsets `fill` was asked for. */
 async function stage(uploads: StagedUploads, shape: number[], bytes: Uint8Array, dtype: DType) {
@@ -59,5 +64,31 @@ test('a fill that throws leaves no tensor behind and the next upload still works
     uploads.dispose();
   }
 });
+
+// Odd sizes; 52-byte chunks cut every weight of it into several.
+const CFG: Gpt2Sizes = { nLayer: 2, nHead: 3, nEmbd: 12, nPositions: 16, vocabSize: 50, nInner: 20, eps: 1e-5 };
+
+for (const dtype of ['F32', 'F16'] as StorageDtype[]) {
+  test(`loading ${dtype} in 52-byte chunks: the weights land whole, and a damaged one is named at its element in the tensor, not in the chunk`, async () => {
+    const k = await getEngine();
+    const saved = uploadChunk.bytes;
+    uploadChunk.bytes = 52;
+    const good = await writeRandomCheckpoint(CFG, 5, { dtype });
+    const bad = await writeRandomCheckpoint(CFG, 5, { dtype, edit: (p) => { p['h.1.mlp.c_fc.weight']![203] = NaN; } });
+    try {
+      const { model } = await loadModelPath(k, good.dir);
+      // The embedding, 50 x 12 values: 2,400 bytes as F32, 1,200 as F16.
+      const got = await readF32(k, model.params.get('embed.weight')!);
+      const want = good.params['wte.weight']!;
+      assert.equal(Array.from(got), Array.from(want).map((x) => Math.fround(x)));
+      model.dispose();
+      const failed = await loadModelPath(k, bad.dir).then(() => '', (e: Error) => e.message);
+      assert.match(failed, /tensor h\.1\.mlp\.c_fc\.weight holds NaN at element 203; the weights are damaged/);
+    } finally {
+      uploadChunk.bytes = saved;
+      for (const c of [good, bad]) rmSync(c.dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test.run();
