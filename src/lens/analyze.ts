@@ -6,6 +6,7 @@
 // matrices (Llama's q/k/v) is reported as one module per matrix, each with the
 // role's x_i and its own columns of the role's delta_i.
 import { rankOfProduct } from '../autograd/linalg.ts';
+import type { RankResult } from '../autograd/factors.ts';
 import { readAll } from '../gpu/buffers.ts';
 import { blockModules, type BlockModule } from '../model/families/index.ts';
 import { checkFiniteLogits } from '../model/finite.ts';
@@ -37,9 +38,9 @@ export interface StageTimes {
   pass: number;
   /** Reading the norms and the factors back. */
   norms: number;
-  /** The gradient ranks on the CPU. */
+  /** The gradient ranks on the CPU, while the projections already run on the GPU. */
   ranks: number;
-  /** The logit lens of every spanning vector. */
+  /** What is left of the projections (the logit lens of every spanning vector) once the ranks are done. */
   projections: number;
 }
 
@@ -91,17 +92,30 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     const probOf = (id: number) => Math.exp(rowLogits[id]! - lse);
     const watched = [p.targetIds[0]!, original];
     const factors = collectFactors(pass, seq, settings.layers, selected);
-    let read: FactorsRead;
+    let norms: NormsRead['norms'];
+    let ranks: RankResult[];
     let projections: Map<string, Projection[]>;
     try {
-      read = await readFactors(k, factors, n, model.config.nEmbd, times);
-      const t = now();
-      projections = await projectSpanningVectors(model, factors, n, settings, watched, excluded.ids, read.zeroRows);
+      const read = await readNorms(k, factors, n, model.config.nEmbd, times);
+      norms = read.norms;
+      // The projections run on the GPU while the CPU works out the ranks, reading the
+      // factors back a second time: holding them from the first read would keep every
+      // layer's factors in memory at once.
+      let t = now();
+      const projecting = projectSpanningVectors(model, factors, n, settings, watched, excluded.ids, read.zeroRows);
+      try {
+        ranks = await factorRanks(k, factors, n);
+      } catch (e) {
+        await projecting.catch(() => undefined); // settled before the error leaves, so it is not left unhandled
+        throw e;
+      }
+      if (times) times.ranks += now() - t;
+      t = now();
+      projections = await projecting;
       if (times) times.projections += now() - t;
     } finally {
       for (const f of factors) if (!f.module.whole) f.delta.dispose();
     }
-    const { norms, ranks } = read;
 
     const tok = (id: number): Token => ({ id, text: tokenizer.tokenText(id) });
     const tokProb = (ip: IdProb): TokenProb => ({ ...tok(ip.id), prob: ip.prob });
@@ -184,40 +198,59 @@ function collectFactors(pass: GradientPass, pair: number, layers: readonly numbe
  */
 export const factorReads = { bytes: 16 << 20 };
 
-/** What the analysis keeps of the factors once read: each one's row norms and rank, which rows are exactly zero. */
-interface FactorsRead {
+/** Reads the given tensors of each factor back, a chunk of factors at a time, and hands each factor's copies to `each`. */
+async function eachFactorRead(k: Kernels, factors: FactorRef[], n: number, tensors: (f: FactorRef) => Tensor[], each: (read: Float32Array[], f: FactorRef) => void | Promise<void>, times?: StageTimes): Promise<void> {
+  for (let from = 0; from < factors.length; ) {
+    let to = from;
+    for (let bytes = 0; to < factors.length && (to === from || bytes + factorBytes(factors[to]!, n) <= factorReads.bytes); to++) bytes += factorBytes(factors[to]!, n);
+    const chunk = factors.slice(from, to);
+    const t = now();
+    const read = (await readAll(k, chunk.flatMap(tensors))) as Float32Array[];
+    if (times) times.norms += now() - t;
+    const per = read.length / chunk.length;
+    for (let i = 0; i < chunk.length; i++) await each(read.slice(per * i, per * i + per), chunk[i]!);
+    from = to;
+  }
+}
+
+/** What the projections need of the factors: each one's row norms and, per d-dimensional (projected) side, whether each row is exactly zero. */
+interface NormsRead {
   norms: { x: Float32Array; delta: Float32Array }[];
-  ranks: ReturnType<typeof rankOfProduct>[];
-  /** Per factor, for each side that is d-dimensional (projected), whether each row is exactly zero. */
   zeroRows: { x?: boolean[]; delta?: boolean[] }[];
 }
 
-/** Reads the factors back a chunk at a time and keeps only what the analysis needs of them. */
-async function readFactors(k: Kernels, factors: FactorRef[], n: number, d: number, times?: StageTimes): Promise<FactorsRead> {
-  const out: FactorsRead = { norms: [], ranks: [], zeroRows: [] };
+async function readNorms(k: Kernels, factors: FactorRef[], n: number, d: number, times?: StageTimes): Promise<NormsRead> {
+  const out: NormsRead = { norms: [], zeroRows: [] };
   try {
-    for (let from = 0; from < factors.length; ) {
-      let to = from;
-      for (let bytes = 0; to < factors.length && (to === from || bytes + factorBytes(factors[to]!, n) <= factorReads.bytes); to++) bytes += factorBytes(factors[to]!, n);
-      const chunk = factors.slice(from, to);
-      let t = now();
-      const read = (await readAll(k, chunk.flatMap((f) => [f.xNorms, f.deltaNorms, f.X, f.delta]))) as Float32Array[];
-      if (times) times.norms += now() - t;
-      t = now();
-      chunk.forEach((f, i) => {
-        const [xNorms, deltaNorms, X, delta] = read.slice(4 * i, 4 * i + 4) as [Float32Array, Float32Array, Float32Array, Float32Array];
-        out.norms.push({ x: xNorms, delta: deltaNorms });
-        out.ranks.push(rankOfProduct(X.subarray(0, n * f.inDim), delta.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
-        const zeroFlags = (data: Float32Array) => Array.from({ length: n }, (_, row) => isZeroRow(data, row, d));
-        out.zeroRows.push({ ...(f.inDim === d ? { x: zeroFlags(X) } : {}), ...(f.outDim === d ? { delta: zeroFlags(delta) } : {}) });
-      });
-      if (times) times.ranks += now() - t;
-      from = to;
-    }
+    await eachFactorRead(k, factors, n, (f) => [f.xNorms, f.deltaNorms, f.X, f.delta], ([xNorms, deltaNorms, X, delta], f) => {
+      out.norms.push({ x: xNorms!, delta: deltaNorms! });
+      const zeroFlags = (data: Float32Array) => Array.from({ length: n }, (_, row) => isZeroRow(data, row, d));
+      out.zeroRows.push({ ...(f.inDim === d ? { x: zeroFlags(X!) } : {}), ...(f.outDim === d ? { delta: zeroFlags(delta!) } : {}) });
+    }, times);
   } finally {
     factors.forEach((f) => [f.xNorms, f.deltaNorms].forEach((t) => t.dispose()));
   }
   return out;
+}
+
+/**
+ * Longest the ranks keep the thread before handing it back, so the lens can take its
+ * results and queue its next pass. Not after every factor: a browser stretches each
+ * timeout after the first few to 4 ms, and a 16-token rank takes less than that.
+ */
+const RANKS_SLICE_MS = 20;
+
+/** Each factor's exact gradient rank, handing the thread back now and then so the lens keeps the GPU queue fed meanwhile. */
+async function factorRanks(k: Kernels, factors: FactorRef[], n: number): Promise<RankResult[]> {
+  const ranks: RankResult[] = [];
+  let since = now();
+  await eachFactorRead(k, factors, n, (f) => [f.X, f.delta], async ([X, delta], f) => {
+    ranks.push(rankOfProduct(X!.subarray(0, n * f.inDim), delta!.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
+    if (now() - since < RANKS_SLICE_MS) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    since = now();
+  });
+  return ranks;
 }
 
 const factorBytes = (f: FactorRef, n: number) => 4 * n * (f.inDim + f.outDim);
@@ -228,7 +261,7 @@ const factorBytes = (f: FactorRef, n: number) => 4 * n * (f.inDim + f.outDim);
  * Rows that are exactly zero (the last layer's delta_i, i < n) all project alike,
  * so only the first is projected and the others reuse it.
  */
-async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], excluded: readonly number[], zeroRows: FactorsRead['zeroRows']): Promise<Map<string, Projection[]>> {
+async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], excluded: readonly number[], zeroRows: NormsRead['zeroRows']): Promise<Map<string, Projection[]>> {
   const d = model.config.nEmbd;
   const parts: { key: string; t: Tensor; zero: boolean[] }[] = [];
   factors.forEach((f, i) => {
