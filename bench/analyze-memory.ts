@@ -1,7 +1,9 @@
 // Where an analysis's memory and time go: resident memory (VmRSS) and its peak (VmHWM)
 // of this process after each stage of `analyze` (16 tokens, every layer and module),
-// with V8's heap and its ArrayBuffers, in MiB, and each stage's wall time (loading, the
-// pass, and analyze's norms, ranks and projections). `--warm DIR` first analyses another
+// with V8's heap and its ArrayBuffers, in MiB, and each stage's wall and CPU time (user +
+// system of the whole process, lavapipe's threads included: on a loaded machine the CPU
+// time measures the work, the wall time mostly the load), and analyze's norms, ranks and
+// projections. `--warm DIR` first analyses another
 // (small) checkpoint, so every pipeline is compiled and the tokenizer built before the
 // measured model loads: the difference is what compilation and the tokenizer take.
 // `--prompt` ends the prompt with that text (filled to `--tokens` from a fixed passage).
@@ -24,14 +26,17 @@ if (!values.model) {
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0).padStart(5);
 const started = performance.now();
 let last = started;
+let lastCpu = process.cpuUsage();
 function stage(label: string): void {
   const status = readFileSync('/proc/self/status', 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
   const m = process.memoryUsage();
   const now = performance.now();
+  const cpu = process.cpuUsage(lastCpu);
   const secs = (ms: number) => (ms / 1000).toFixed(1).padStart(6);
-  console.log(`${label.padEnd(22)} rss ${mib(kb('VmRSS'))}  peak ${mib(kb('VmHWM'))}  V8 heap ${mib(m.heapUsed)}  ArrayBuffers ${mib(m.arrayBuffers)}  stage ${secs(now - last)} s  since start ${secs(now - started)} s`);
+  console.log(`${label.padEnd(22)} rss ${mib(kb('VmRSS'))}  peak ${mib(kb('VmHWM'))}  V8 heap ${mib(m.heapUsed)}  ArrayBuffers ${mib(m.arrayBuffers)}  stage ${secs(now - last)} s (CPU ${secs((cpu.user + cpu.system) / 1000)} s)  since start ${secs(now - started)} s`);
   last = now;
+  lastCpu = process.cpuUsage();
 }
 
 async function analyzeOnce(dir: string, label: string): Promise<void> {
