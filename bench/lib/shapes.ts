@@ -1,7 +1,7 @@
 // Model shapes the benches run on, and a random checkpoint of any of them written
 // to disk (config.json + model.safetensors) so a bench loads it as a user's model
-// would. F16 data is drawn directly as bit patterns, so a 3.2 GB gpt2-xl file
-// needs 3.2 GB of memory, not 6.4.
+// would. 16-bit data is drawn directly as bit patterns and written one tensor at a
+// time, so a 3.2 GB gpt2-xl file needs one tensor's memory, not 3.2 GB (or 6.4).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kernels } from '../../src/gpu/kernels.ts';
@@ -10,8 +10,8 @@ import { gpt2Config, type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
 import { checkpointShapes, familyOf, readConfig } from '../../src/model/families/index.ts';
 import { seededRandom } from '../../src/model/sample.ts';
 import { Model } from '../../src/model/model.ts';
-import { writeSafetensorsFile } from '../../src/model/node-file.ts';
-import { f32ToF16 } from '../../src/model/safetensors.ts';
+import { writeSafetensorsStreamed } from '../../src/model/node-file.ts';
+import { f32ToBf16, f32ToF16 } from '../../src/model/safetensors.ts';
 
 const gpt2 = (nLayer: number, nEmbd: number, nHead: number): Gpt2Sizes => ({ nLayer, nHead, nEmbd, nPositions: 1024, vocabSize: 50257, nInner: 4 * nEmbd, eps: 1e-5 });
 
@@ -42,8 +42,55 @@ export function shapeNamed(name: string): Gpt2Sizes {
   return cfg;
 }
 
-// 4,096 values in +-0.04 (layernorm gains near 1), indexed by a multiplicative hash.
+// 4,096 values in +-0.04 (std 0.023; layernorm gains near 1), indexed by a hash of the position.
 const TABLE = Float32Array.from({ length: 4096 }, (_, i) => 0.04 * ((i / 4095) * 2 - 1));
+
+export type ShapedDtype = 'F32' | 'F16' | 'BF16';
+
+/**
+ * How a position picks its table entry. `weyl` (a multiplicative hash's top bits) is
+ * what the GPT-2 shapes have always used; its rows are shifted copies of one another,
+ * so a product of two such matrices adds up coherently; `mixed` scrambles the bits,
+ * so a deep, wide model's activations stay near those of random weights.
+ */
+export type Spread = 'weyl' | 'mixed';
+
+const INDEX: Readonly<Record<Spread, (i: number, seed: number) => number>> = {
+  weyl: (i, seed) => (Math.imul(i + seed, 2654435761) >>> 20) & 4095,
+  mixed: (i, seed) => {
+    let h = Math.imul(i ^ seed, 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) & 4095;
+  },
+};
+
+/** One tensor of a shaped checkpoint: centre + scale * (a table entry) at every position. */
+export interface ShapedTensor {
+  name: string;
+  dtype: ShapedDtype;
+  shape: number[];
+  centre: number;
+  scale: number;
+  spread: Spread;
+}
+
+/** The tensor's values, in its dtype (16-bit ones as bit patterns, never widened). */
+function shapedData(t: ShapedTensor): Float32Array | Uint16Array {
+  const values = Float32Array.from(TABLE, (v) => t.centre + t.scale * v);
+  const table = t.dtype === 'F32' ? values : t.dtype === 'F16' ? f32ToF16(values) : f32ToBf16(values);
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  const data = t.dtype === 'F32' ? new Float32Array(n) : new Uint16Array(n);
+  const seed = [...t.name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+  const at = INDEX[t.spread];
+  for (let i = 0; i < n; i++) data[i] = table[at(i, seed)]!;
+  return data;
+}
+
+/** Writes `tensors` to `path`, one tensor in memory at a time. */
+export async function writeShapedFile(path: string, tensors: readonly ShapedTensor[]): Promise<void> {
+  await writeSafetensorsStreamed(path, tensors, shapedData);
+}
 
 /** Writes a random GPT-2 checkpoint of shape `cfg` into `dir`. */
 export async function writeShapedCheckpoint(cfg: Gpt2Sizes, dtype: 'F16' | 'F32', dir: string): Promise<void> {
@@ -55,25 +102,11 @@ export async function writeConfigCheckpoint(config: ModelConfig, dtype: 'F16' | 
   const family = familyOf(config);
   const shapes = checkpointShapes(config);
   if (!config.tiedHead) shapes.set(family.checkpointName(UNEMBED), [config.vocabSize, config.nEmbd]);
-  const bits = f32ToF16(TABLE);
-  const gains = f32ToF16(Float32Array.from(TABLE, (v) => 1 + v));
-  const tensors = [...shapes].map(([name, shape]) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const isGain = /norm\.weight$/.test(family.canonical(name) ?? '');
-    const seed = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
-    const at = (i: number) => (Math.imul(i + seed, 2654435761) >>> 20) & 4095;
-    if (dtype === 'F16') {
-      const src = isGain ? gains : bits;
-      const data = new Uint16Array(n);
-      for (let i = 0; i < n; i++) data[i] = src[at(i)]!;
-      return { name, dtype, shape, data };
-    }
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = (isGain ? 1 : 0) + TABLE[at(i)]!;
-    return { name, dtype, shape, data };
-  });
+  const tensors = [...shapes].map(([name, shape]): ShapedTensor => ({
+    name, dtype, shape, centre: /norm\.weight$/.test(family.canonical(name) ?? '') ? 1 : 0, scale: 1, spread: 'weyl',
+  }));
   mkdirSync(dir, { recursive: true });
-  await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors);
+  await writeShapedFile(join(dir, 'model.safetensors'), tensors);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(family.writeConfig(config)));
 }
 
