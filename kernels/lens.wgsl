@@ -7,6 +7,11 @@
 // Order and ties are those of vocab.wgsl: best is the largest sign * logit
 // (sign = +1 top, -1 bottom), ties go to the lower id.
 //
+// Ids set in the `skip` bit mask (rows the tokenizer has no token for, special
+// tokens) enter neither list and are never counted above a watched id; they stay in
+// the log-sum-exp, so probabilities remain the model's softmax over all its rows. A
+// watched id that is itself skipped is still ranked among the ids that are not.
+//
 // Record of (row, slice), in u32 words (floats bit-cast):
 //   [0] max  [1] sum exp  [2, 2+k) top scores  [2+k, 2+2k) top ids
 //   [2+2k, 2+3k) -bottom scores  [2+3k, 2+4k) bottom ids
@@ -33,10 +38,24 @@ const LOWEST = -3.4e38;
 @group(0) @binding(4) var<storage, read> watchedLogit: array<f32>;
 @group(0) @binding(5) var<storage, read_write> watchedOut: array<f32>;
 @group(0) @binding(6) var<storage, read_write> part: array<u32>;
+// Bit id % 32 of word id / 32 is set for an id the lists and ranks leave out.
+@group(0) @binding(7) var<storage, read> skip: array<u32>;
 
 // A 16-row x 8-id tile of logits, in memory so the per-row code is emitted once:
 // lavapipe inlines every call, and 16 inlined copies took minutes to compile.
 var<private> tileRows: array<vec4<f32>, 32>;
+// 1 for each id of the current tile that the lists and ranks keep: ids c..c+3, c+4..c+7.
+var<private> keptLo: vec4<u32>;
+var<private> keptHi: vec4<u32>;
+
+fn keptAt(id: vec4<u32>) -> vec4<u32> {
+  let bits = vec4<u32>(skip[id.x / 32u], skip[id.y / 32u], skip[id.z / 32u], skip[id.w / 32u]) >> (id % vec4<u32>(32u));
+  return vec4<u32>(1u) - (bits & vec4<u32>(1u));
+}
+
+fn keptLane(j: u32) -> bool {
+  return select(keptHi[j % 4u], keptLo[j % 4u], j < 4u) == 1u;
+}
 
 // A 16-bit embedding stays packed (weights-*.wgsl).
 fn readWte(i: u32) -> f32 { return decodeWeight(wte[weightWord(i)], i); }
@@ -106,14 +125,18 @@ fn consume(r: u32, i: u32, slice: u32, c: u32, end: u32) {
   let lane = vec4<u32>(0u, 1u, 2u, 3u);
   let okLo = lane < vec4<u32>(n);
   let okHi = lane + 4u < vec4<u32>(n);
+  // Ids the lists and ranks see.
+  let listLo = okLo & (keptLo == vec4<u32>(1u));
+  let listHi = okHi & (keptHi == vec4<u32>(1u));
   let idLo = lane + (p.v0 + c);
   let idHi = idLo + 4u;
-  let top = max(select(vec4<f32>(LOWEST), lo, okLo), select(vec4<f32>(LOWEST), hi, okHi));
-  let bottom = min(select(vec4<f32>(-LOWEST), lo, okLo), select(vec4<f32>(-LOWEST), hi, okHi));
+  let top = max(select(vec4<f32>(LOWEST), lo, listLo), select(vec4<f32>(LOWEST), hi, listHi));
+  let bottom = min(select(vec4<f32>(-LOWEST), lo, listLo), select(vec4<f32>(-LOWEST), hi, listHi));
   let mx = max(max(top.x, top.y), max(top.z, top.w));
   let mn = min(min(bottom.x, bottom.y), min(bottom.z, bottom.w));
+  let full = max(select(vec4<f32>(LOWEST), lo, okLo), select(vec4<f32>(LOWEST), hi, okHi));
   let m = partF(at);
-  let m2 = max(m, mx);
+  let m2 = max(m, max(max(full.x, full.y), max(full.z, full.w)));
   let e = select(vec4<f32>(0.0), exp(lo - m2), okLo) + select(vec4<f32>(0.0), exp(hi - m2), okHi);
   part[at] = bitcast<u32>(m2);
   part[at + 1u] = bitcast<u32>(partF(at + 1u) * exp(m - m2) + e.x + e.y + e.z + e.w);
@@ -124,17 +147,21 @@ fn consume(r: u32, i: u32, slice: u32, c: u32, end: u32) {
   let cnt = botI + p.k;
   // Strict: an id equal to the k-th may still enter on a lower id.
   if (!(mx < partF(topV + p.k - 1u))) {
-    for (var j = 0u; j < n; j++) { offerPart(topV, topI, tileRows[2u * i + j / 4u][j % 4u], p.v0 + c + j); }
+    for (var j = 0u; j < n; j++) {
+      if (keptLane(j)) { offerPart(topV, topI, tileRows[2u * i + j / 4u][j % 4u], p.v0 + c + j); }
+    }
   }
   if (!(-mn < partF(botV + p.k - 1u))) {
-    for (var j = 0u; j < n; j++) { offerPart(botV, botI, -tileRows[2u * i + j / 4u][j % 4u], p.v0 + c + j); }
+    for (var j = 0u; j < n; j++) {
+      if (keptLane(j)) { offerPart(botV, botI, -tileRows[2u * i + j / 4u][j % 4u], p.v0 + c + j); }
+    }
   }
   for (var w = 0u; w < p.W; w++) {
     let t = watchedId[w];
     let tv = watchedLogit[r * p.W + w];
     let tie = vec4<f32>(tv);
-    let mineLo = okLo & (idLo != vec4<u32>(t));
-    let mineHi = okHi & (idHi != vec4<u32>(t));
+    let mineLo = listLo & (idLo != vec4<u32>(t));
+    let mineHi = listHi & (idHi != vec4<u32>(t));
     let firstLo = (lo == tie) & (idLo < vec4<u32>(t));
     let firstHi = (hi == tie) & (idHi < vec4<u32>(t));
     let one = vec4<u32>(1u);
@@ -239,6 +266,8 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
       for (var i = 0u; i < 16u; i++) { emitWatched(r0 + i, i); }
       return;
     }
+    keptLo = keptAt(vec4<u32>(0u, 1u, 2u, 3u) + (p.v0 + c));
+    keptHi = keptAt(vec4<u32>(4u, 5u, 6u, 7u) + (p.v0 + c));
     for (var i = 0u; i < 16u; i++) { consume(r0 + i, i, slice, c, min(c + 8u, p.V)); }
   }
 }

@@ -6,6 +6,8 @@
 //   topk_cut:      one workgroup per row: the cut as (key, id)
 //   top_members:   one workgroup per row: the k ids at or above the cut, unordered
 //   count_members: one invocation per (row, set): |top-k(row) ∩ set|
+//   skip_ids:      one invocation per (row, id): the id's score becomes the lowest
+//                  f32, so no top-k holds it while k is at most the ids not skipped
 
 struct Params { rows: u32, V: u32, k: u32, sets: u32, setSize: u32 }
 
@@ -188,4 +190,16 @@ fn count_members(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     if (in_top(r, u32(setIds[s * p.setSize + t]))) { n++; }
   }
   counts[flat] = n;
+}
+
+// p.k: how many ids skipIds holds. The lowest finite f32: WGSL has no -inf constant,
+// and no logit comes near it.
+@group(0) @binding(1) var<storage, read_write> skipped: array<f32>;
+@group(0) @binding(2) var<storage, read> skipIds: array<u32>;
+
+@compute @workgroup_size(64)
+fn skip_ids(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let flat = gid.y * nwg.x * 64u + gid.x;
+  if (flat >= p.rows * p.k) { return; }
+  skipped[(flat / p.k) * p.V + skipIds[flat % p.k]] = -0x1.fffffep+127f;
 }

@@ -2,7 +2,7 @@
 // the browser bundles (app + in-browser kernel tests). WGSL is inlined as text so the
 // same `import src from '../kernels/x.wgsl'` works everywhere.
 import * as esbuild from 'esbuild';
-import { readdirSync, existsSync, statSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
+import { readdirSync, existsSync, statSync, rmSync, mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -40,13 +40,26 @@ const browserEntries = [...walk('test/browser', (p) => p.endsWith('entry.ts')), 
 // path would depend on which other browser entries happen to exist.
 if (browserEntries.length) builds.push(esbuild.build({ ...common, entryPoints: browserEntries, outdir: 'dist/browser', outbase: '.',
   platform: 'browser', external: ['webgpu', 'node:*'] }));
-// The web app: a folder any static server can host, the default model beside the page.
+// The web app: a folder any static server can host, with every model folder under
+// weights/ (config.json and weights: a folder still being written is left out)
+// beside the page in models/<name>/ and listed in models/index.json, the page's
+// list of embedded models (default first: the page loads the first at once).
 // Copies are made here rather than committed, so they cannot go stale.
+const MODEL_FILE = /^(config\.json|tokenizer(_config)?\.json|model\.safetensors(\.index\.json)?|model-\d+-of-\d+\.safetensors)$/;
 if (existsSync('web/main.ts')) {
   builds.push(esbuild.build({ ...common, entryPoints: ['web/main.ts'], outfile: 'dist/web/main.js', platform: 'browser', external: ['webgpu', 'node:*'] }));
-  mkdirSync('dist/web/model', { recursive: true });
+  mkdirSync('dist/web/models', { recursive: true });
   copyFileSync('web/index.html', 'dist/web/index.html');
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join('weights/default', f), join('dist/web/model', f));
+  const weighed = (d) => ['model.safetensors', 'model.safetensors.index.json'].some((f) => existsSync(join('weights', d, f)));
+  const models = readdirSync('weights').filter((d) => existsSync(join('weights', d, 'config.json')) && weighed(d))
+    .sort((a, b) => Number(b === 'default') - Number(a === 'default') || a.localeCompare(b))
+    .map((name) => {
+      const files = readdirSync(join('weights', name)).filter((f) => MODEL_FILE.test(f)).sort();
+      mkdirSync(join('dist/web/models', name), { recursive: true });
+      for (const f of files) copyFileSync(join('weights', name, f), join('dist/web/models', name, f));
+      return { name, files, bytes: files.reduce((n, f) => n + statSync(join('weights', name, f)).size, 0) };
+    });
+  writeFileSync('dist/web/models/index.json', `${JSON.stringify(models, null, 1)}\n`);
 }
 await Promise.all(builds);
 

@@ -1,4 +1,4 @@
-// `npm run web`: serves dist/web (the page, its bundle and the default model) on
+// `npm run web`: serves dist/web (the page, its bundle and the embedded models) on
 // 127.0.0.1 with Node's http; a secure context, so navigator.gpu exists. The browser
 // test starts the same server. It serves files under its folder and nothing else,
 // whatever a request's path spells, and no request can stop it.

@@ -9,10 +9,11 @@ import { REPORT_STYLE } from '../src/report/html.ts';
 import { TOOLTIP_SCRIPT } from '../src/report/html-script.ts';
 import { applyHash, clearAnalysis, labelModuleBoxes, markStale, runAnalysis, setupDownloads, setupModuleBoxes, type Loaded, type RunTiming } from './analysis-panel.ts';
 import { defaultFamily } from '../src/model/families/index.ts';
-import { $, say } from './dom.ts';
+import { $, el, say } from './dom.ts';
 import { appliedEdits, applyEdit, methodDefaults, resetEdits, undoEdit } from './edit-panel.ts';
 import { describe, NO_WEBGPU } from './errors.ts';
-import { defaultModel, userModel, type ModelInput, type Progress } from './model-source.ts';
+import { describeEmbedded, embeddedModel, embeddedModels, type EmbeddedModel } from './embedded-models.ts';
+import { droppedFolder, userModel, type ModelInput, type Progress } from './model-source.ts';
 
 /** What the browser test reads: the loaded model's name, the last run's timing, and whether work is in flight. */
 export interface AppState {
@@ -95,14 +96,15 @@ async function load(input: () => Promise<ModelInput>): Promise<void> {
   loaded?.model.dispose();
   loaded = { ...next, source: src.name };
   clearAnalysis();
-  resetEdits(next.model.config, src.name === 'default');
+  resetEdits(next.model.config, src.embedded && src.name === 'default');
   progressDone();
   state.model = src.name;
   state.loads++;
   const c = next.model.config;
   labelModuleBoxes(next.model.family.modules);
   const seconds = (performance.now() - started) / 1000;
-  $('model-info').textContent = `${src.name}: ${c.nLayer} layers, d = ${c.nEmbd}, ${c.nHead} heads, vocabulary ${c.vocabSize}, context ${c.nPositions}; loaded in ${seconds.toFixed(2)} s on ${k.gpu.adapterName}`;
+  const heads = `${c.nHead} heads${c.nKvHead === c.nHead ? '' : ` (${c.nKvHead} key/value)`}`;
+  $('model-info').textContent = `${src.name}: ${next.model.family.displayName}, ${c.nLayer} layers, d = ${c.nEmbd}, ${heads}, vocabulary ${c.vocabSize}, context ${c.nPositions}; loaded in ${seconds.toFixed(2)} s on ${k.gpu.adapterName}`;
 }
 
 function needModel(): Loaded {
@@ -114,7 +116,23 @@ function needModel(): Loaded {
 
 setupModuleBoxes(defaultFamily.modules);
 setupDownloads();
-$('load-default').addEventListener('click', () => void job('loading the embedded model', () => load(() => defaultModel(showProgress))));
+let embedded: EmbeddedModel[] = [];
+
+/** Loads the embedded model the picker shows; none shipped is a note, and the visitor's files still load. */
+async function loadEmbedded(): Promise<string | void> {
+  const m = embedded[$<HTMLSelectElement>('embedded').selectedIndex];
+  if (!m) return 'no embedded model beside this page: pick your model\'s folder';
+  await load(() => embeddedModel(m, showProgress));
+}
+
+/** The picker's options, from models/index.json, each with its family. */
+async function listEmbedded(): Promise<void> {
+  embedded = await embeddedModels();
+  const labels = await Promise.all(embedded.map(describeEmbedded));
+  $('embedded').replaceChildren(...labels.map((label, i) => el('option', label, { value: embedded[i]!.name })));
+}
+
+$('load-embedded').addEventListener('click', () => void job('loading the embedded model', loadEmbedded));
 for (const id of ['files', 'folder']) {
   $<HTMLInputElement>(id).addEventListener('change', (e) => {
     const input = e.target as HTMLInputElement;
@@ -130,8 +148,11 @@ drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => {
   e.preventDefault();
   drop.classList.remove('over');
+  // The entries exist only while the event is dispatched: taken now, read later.
+  const folder = [...(e.dataTransfer?.items ?? [])].map((item) => item.webkitGetAsEntry()).find((entry) => entry?.isDirectory);
   const files = [...(e.dataTransfer?.files ?? [])];
-  if (files.length) void job('loading your model', () => load(() => userModel(files, showProgress)));
+  if (folder) void job('loading your model', () => load(() => droppedFolder(folder as FileSystemDirectoryEntry, showProgress)));
+  else if (files.length) void job('loading your model', () => load(() => userModel(files, showProgress)));
 });
 // A submit event also comes from Enter in any field of the form.
 $('analysis-form').addEventListener('submit', (e) => {
@@ -163,10 +184,13 @@ window.addEventListener('hashchange', () => {
   if (loaded && new URLSearchParams(location.hash.slice(1)).has('prompt')) $<HTMLFormElement>('analysis-form').requestSubmit();
 });
 
-// The embedded model loads at once: the quick-start pair is one Enter away.
+// The first embedded model loads at once: the quick-start pair is one Enter away.
 if (!('gpu' in navigator)) say(NO_WEBGPU);
 else {
-  void job('loading the embedded model', () => load(() => defaultModel(showProgress))).then(() => {
+  void job('loading the embedded model', async () => {
+    await listEmbedded();
+    return loadEmbedded();
+  }).then(() => {
     // A shared link (#prompt=...&target=...) opens on its analysis.
     if (loaded && new URLSearchParams(location.hash.slice(1)).has('prompt')) $<HTMLFormElement>('analysis-form').requestSubmit();
   });

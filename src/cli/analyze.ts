@@ -24,7 +24,7 @@ import { renderTerminal, type ColorMode } from '../report/terminal.ts';
 import { MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command } from './common.ts';
 import { OutputSet, textWriter } from './output-file.ts';
 import { Progress } from './progress.ts';
-import { namesOf } from '../model/families/index.ts';
+import { FF1_NAMES, namesOf } from '../model/families/index.ts';
 
 const usage = `backward-lens analyze --prompt TEXT --target TEXT [options]
 backward-lens analyze --pairs FILE.jsonl [options]
@@ -40,13 +40,16 @@ a distribution over tokens.
 The grids (rows = layers, the last layer on top; columns = prompt tokens):
   FF2 (${namesOf('ff_out')})  each cell is the LEAST probable token of LL(δ_i): the update
                     subtracts δ_i, so that is what it writes into FF2 (§5.2).
-  FF1 (${namesOf('ff_in')})    each cell is the most probable token of LL(x_i).
+  FF1 (${FF1_NAMES})    each cell is the most probable token of LL(x_i).
   A cell's shade is that module's ‖δ_i‖ (white: the token barely moves the
   weights). The target is marked *like this* without colour, bold with it.
 Below the grids: the loss, the model's own answer and the target's probability,
 and per layer the target's rank in FF2's δ_n (last token, from the least
 probable: 1 means the update writes the target in) and each module's exact
 gradient rank (at most n; 1 in the last layer's MLP and attention output).
+With a tokenizer.json, the lens lists and ranks no special token (<s>, </s>) and
+no vocabulary row the tokenizer lacks (vocab_size above its size); a target that
+is itself special is still ranked among the others. GPT-2 keeps <|endoftext|>.
 
   --prompt TEXT           the prompt
   --target TEXT           the new answer (GPT-2 words start with a space: " Paris")
@@ -55,9 +58,11 @@ gradient rank (at most n; 1 in the last layer's MLP and attention output).
                           each in HTML; one summary line for the file's warnings
   --model DIR|NAME        config.json + model.safetensors, or an embedded model by name:
                           default (GPT-2, used when absent) or llama-default
-  --modules LIST          comma-separated, default all, by role: attn_in, attn_out,
-                          ff_in (ff1), ff_out (ff2), or as the checkpoint names them
-                          (${ROLES.map(namesOf).join(', ')}); the grids need the MLP ones
+  --modules LIST          comma-separated, default all: a role (attn_in, attn_out,
+                          ff_in, ff_out: all its modules), ff1/ff2 (the paper's FF1
+                          and FF2), or one module as the checkpoint names it:
+                          ${ROLES.map(namesOf).join(';\n                          ')};
+                          the grids need ff1 and ff2
   --layers LIST           layers to analyse, e.g. 0-11 or 0,3,5-7 (default all)
   --k N                   most/least probable tokens kept per vector (default 5, max 100)
   --normalized            logit lens of v/‖v‖ (App. F): readable for near-zero vectors
@@ -127,7 +132,7 @@ export const analyzeCommand: Command = {
     if (values.svg !== undefined && pairs.length > 1) throw new BadInputError(`--svg takes one pair, but --pairs gave ${pairs.length}; run the pair you want with --prompt/--target`);
     const layerRanges = values.layers === undefined ? undefined : parseLayers(values.layers);
     const opts: AnalyzeOptions = {
-      ...(values.modules !== undefined ? { modules: parseModules(values.modules) } : {}),
+      ...(values.modules !== undefined ? { modules: parseModuleNames(values.modules) } : {}),
       ...(values.k !== undefined ? { k: parseK(values.k) } : {}),
       normalized: values.normalized ?? false,
       targetTokens: oneOf(values['target-tokens'], '--target-tokens', ['first', 'all'] as const, 'first'),
@@ -257,12 +262,17 @@ function list(value: string, flag: string): string[] {
   return items;
 }
 
-export function parseModules(value: string): Role[] {
+/** --modules as names (roles, ff1/ff2, the checkpoint's modules), each checked and lower-cased; the model resolves them (blockModules). */
+export function parseModuleNames(value: string): string[] {
   return [...new Set(list(value, '--modules').map((name) => {
-    const role = roleNamed(name);
-    if (!role) throw new BadInputError(`--modules: unknown module "${name}": choose from ${MODULE_NAMES}`);
-    return role;
+    if (!roleNamed(name)) throw new BadInputError(`--modules: unknown module "${name}": choose from ${MODULE_NAMES}`);
+    return name.toLowerCase();
   }))];
+}
+
+/** --modules as roles, for commands that change a role's whole matrix (edit). */
+export function parseModules(value: string): Role[] {
+  return [...new Set(parseModuleNames(value).map((name) => roleNamed(name)!))];
 }
 
 /** "0-11", "0,3,5-7" as ranges; expanded once the model's depth is known. */

@@ -27,14 +27,17 @@ the norm of each weight change, and a greedy continuation before and after.
 
 Methods:
   shift  forward pass shift: one forward pass, no gradient. x_n = FF2's input at
-         the last prompt token (width 4d), e = D[t], the unembedding row of the target's first token;
+         the last prompt token (width f: GPT-2's 4d), e = D[t], the unembedding row of
+         the target's first token (the row whose dot product is t's logit: wte[t] when
+         the head is tied, as GPT-2's; lm_head.weight[t] when not, as Llama's);
          FF2's weight gets W += eta x_n ⊗ e (bias untouched). Nothing changes when
          the target already is the top-1 next token. --steps N repeats the pass and
          the shift until the target is top-1, at most N passes.
   sgd    --steps N (default 1) steps W <- W - eta XᵀΔ straight from the gradient's
          factors, on --modules (default ff_out, ${namesOf('ff_out')}) of each layer.
   adam   MEMIT's fine-tuning baseline: Adam (eta default 5e-4, no weight decay) on
-         FF2's weight and bias, up to --steps (default 25) steps; as MEMIT's
+         FF2's weight and bias (the weight alone where FF2 has no bias, as Llama's
+         down_proj), up to --steps (default 25) steps; as MEMIT's
          ft_main, the loss is measured first and the run stops, without stepping,
          once it is below 1e-2.
   rome   ROME (Meng et al. 2022) at one layer: rome:layer=L (plain "rome": the
@@ -55,7 +58,8 @@ are one batched edit: one pass, the sum of their updates.
   --lr ETA              learning rate eta > 0 (default: the model's, below)
   --steps N             see the methods (>= 1)
   --modules LIST        sgd only, by role (attn_in, attn_out, ff_in = ff1, ff_out = ff2) or
-                        checkpoint name (${ROLES.map(namesOf).join(', ')})
+                        checkpoint name (${ROLES.map(namesOf).join('; ')}),
+                        which stands for its role's whole matrix (mlp.up_proj: gate too)
   --target-tokens all   sgd/adam: teacher-force every target token
   --subject TEXT        rome/memit: the subject, as it occurs in the prompt
   --cache DIR           rome/memit: statistics directory (default stats/ beside the model)
@@ -63,9 +67,10 @@ are one batched edit: one pass, the sum of their updates.
                         at most the model's context)
   --model DIR|NAME      config.json + model.safetensors, or an embedded model by name:
                         default (GPT-2, used when absent) or llama-default
-  --out DIR             write the edited model there as a Hugging Face GPT-2 directory
-                        (config.json + model.safetensors, the source's tensor names; edited
-                        matrices in F32, the others in the source's dtype)
+  --out DIR             write the edited model there as a Hugging Face directory of the
+                        source's family (config.json + model.safetensors, the source's tensor
+                        names, its tokenizer files copied; edited matrices in F32, the
+                        others in the source's dtype)
   --dtype f32|source    with --out: write edited matrices of an F16/BF16 model in F32
                         (default) or rounded to the source's dtype, saying how much the
                         rounding changed each edit

@@ -5,17 +5,22 @@ import { checkFiniteLogits } from '../model/finite.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import { MODEL_OPTION, loadModel, oneOf, parse, reportWarnings, required, UsageError, type Command } from './common.ts';
 import { OutputSet } from './output-file.ts';
-import { namesOf } from '../model/families/index.ts';
+import { FF1_NAMES, namesOf } from '../model/families/index.ts';
+import { ROLES } from '../model/config.ts';
 
 const usage = `backward-lens factors --prompt TEXT --target TEXT --out FILE.safetensors [--model DIR|NAME] [--target-tokens first|all] [--strict]
 
-Runs one forward and backward pass and writes every linear layer's gradient
-factors: h.{l}.{module}.x [n, in] (the layer inputs x_i) and h.{l}.{module}.delta
-[n, out] (the VJPs delta_i), so that dL/dW = x^T delta; plus logits [vocab] at the
-last prompt position and input_ids [n] (I32); under a reduced vocabulary the
-metadata "vocab" lists the GPT-2 id of every model id. Modules: ${namesOf('attn_in')}, ${namesOf('attn_out')},
-${namesOf('ff_in')} (FF1), ${namesOf('ff_out')} (FF2). Load in Python with
-safetensors.torch.load_file(FILE).
+Runs one forward and backward pass and writes every linear module's gradient
+factors under the checkpoint's name of the module (its weight's name without
+.weight and a leading model.): NAME.x [n, in] (the layer inputs x_i) and
+NAME.delta [n, out] (the VJPs delta_i), so that dL/dW = delta^T x in nn.Linear's
+[out, in] (x^T delta in GPT-2's Conv1D [in, out]); e.g. h.{l}.mlp.c_fc.x,
+layers.{l}.self_attn.k_proj.delta. Plus logits [vocab] at the last prompt
+position and input_ids [n] (I32); under a reduced vocabulary the metadata
+"vocab" lists the GPT-2 id of every model id. Modules:
+  ${ROLES.map(namesOf).join(';\n  ')};
+FF1 is ${FF1_NAMES}. Modules that read the same input (q/k/v, gate/up) have
+equal x. Load in Python with safetensors.torch.load_file(FILE).
 
   --prompt TEXT          the prompt
   --target TEXT          the new answer; the loss is its first token's NLL at the

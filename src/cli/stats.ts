@@ -9,9 +9,10 @@ import { namesOf } from '../model/families/index.ts';
 
 const usage = `backward-lens stats --layers L [--model DIR|NAME] [--data FILE] [--tokens N] [--cache DIR]
 
-Collects C = E[k kᵀ], the second moment of FF2's input k (${namesOf('ff_out')}'s input, the
-GELU output, width 4d) at each layer: the key statistics ROME and MEMIT whiten their
-updates with. Batched forward passes on the engine, kᵀk summed on the GPU.
+Collects C = E[k kᵀ], the second moment of FF2's input k (${namesOf('ff_out')}'s input:
+GPT-2's GELU output, width 4d; a gated MLP's SiLU(gate)·up, width intermediate_size;
+TransformerLens's mlp.hook_post) at each layer: the key statistics ROME and MEMIT
+whiten their updates with. Batched forward passes on the engine, kᵀk summed on the GPU.
 
 Corpus: ${CORPUS_NOTE}.
 The statistics never see the perplexity's text.

@@ -1,7 +1,8 @@
 // The fine-tuning baselines of SPEC §4. SGD applies W <- W - eta X^T Delta straight
 // from the factors (one matmul per matrix, no dense gradient). Adam is MEMIT's FT
 // baseline: Adam (beta 0.9/0.999, eps 1e-8, no weight decay) on FF2's weight and
-// bias, with the dense gradient formed for those tensors only. As in MEMIT's
+// bias (a bias-free FF2, as Llama's down_proj, has only its weight), with the dense
+// gradient formed for those tensors only. As in MEMIT's
 // ft_main, each iteration measures the loss first and steps only while it is at
 // least 1e-2, so the loss that ends the run is measured but never stepped on.
 import { zeros } from '../gpu/buffers.ts';
@@ -34,8 +35,7 @@ export async function sgd(model: Model, pairs: readonly PreparedPair[], layers: 
 export async function adam(model: Model, pairs: readonly PreparedPair[], layers: readonly number[], lr: number, maxSteps: number): Promise<{ losses: number[]; steps: number }> {
   const k = model.k;
   const ff2 = layers.map((l) => model.linear(l, 'ff_out'));
-  if (ff2.some((m) => !m.biasName)) throw new RangeError('adam: FF2 without a bias is not yet supported');
-  const names = ff2.flatMap((m) => [m.weightName, m.biasName!]);
+  const names = ff2.flatMap((m) => [m.weightName, ...(m.biasName ? [m.biasName] : [])]);
   const state = new Map(names.map((n) => [n, { m: zeros(k, model.param(n).shape), v: zeros(k, model.param(n).shape) }]));
   const losses: number[] = [];
   let steps = 0;
@@ -50,7 +50,7 @@ export async function adam(model: Model, pairs: readonly PreparedPair[], layers:
         steps++;
         for (const lin of ff2) {
           const f = pass.batchFactors(lin.layer, 'ff_out');
-          const grads: [string, Tensor][] = [[lin.weightName, f.materialize()], [lin.biasName!, f.biasGradient()]];
+          const grads: [string, Tensor][] = [[lin.weightName, f.materialize()], ...(lin.biasName ? [[lin.biasName, f.biasGradient()] as [string, Tensor]] : [])];
           for (const [name, g] of grads) {
             const { m, v } = state.get(name)!;
             adamw(k, model.editable(name), g, m, v, { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: steps });

@@ -43,7 +43,6 @@ const flag = (b: boolean): number => (b ? 1 : 0);
 
 /** Scores the record's six continuations and derives every teacher-forced metric. */
 export async function probeRecord(model: Model, tokenizer: Tokenizer, r: CounterFactRecord): Promise<ProbeMetrics> {
-  // As the model reads a prompt: BOS first where the tokenizer adds one.
   const enc = (s: string) => promptIds(tokenizer, s);
   const [newAns, trueAns, locAns] = [answerTokens(tokenizer, r.prompt, r.target_new), answerTokens(tokenizer, r.prompt, r.ground_truth), answerTokens(tokenizer, r.locality_prompt, r.locality_ground_truth)];
   const prompt = enc(r.prompt);
@@ -92,7 +91,7 @@ export type Generator = (model: Model, prompts: readonly (readonly number[])[], 
 /** n-gram entropy of top-k 5 generations from the prompt and the rephrase prompt (SPEC §5). */
 export async function recordFluency(model: Model, tokenizer: Tokenizer, r: CounterFactRecord, seed: number, generate: Generator, total = 100): Promise<FluencyResult> {
   const length = Math.min(total, model.config.nPositions);
-  const prompts = [r.prompt, r.rephrase_prompt].map((p) => tokenizer.encode(p).slice(-(length - 1)));
+  const prompts = [r.prompt, r.rephrase_prompt].map((p) => promptIds(tokenizer, p).slice(-(length - 1)));
   const added = await generate(model, prompts, { newTokens: prompts.map((p) => length - p.length), topK: 5, seed: recordSeed(seed, r.case_id) });
   const texts = prompts.map((p, i) => tokenizer.decode([...p, ...added[i]!]));
   return { fluency: meanOf(texts.map(fluency)), texts };

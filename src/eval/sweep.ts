@@ -6,7 +6,7 @@
 // hi / lo <= 1 + tolerance and report hi, the smallest eta seen to succeed.
 import { answerToken, type Selected } from '../data/counterfact.ts';
 import type { Model } from '../model/model.ts';
-import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { promptIds, type Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { EditKind, MethodSpec } from './methods.ts';
 import type { Editor } from './run.ts';
 import { perplexity, scoreContinuations } from './score.ts';
@@ -65,7 +65,7 @@ export async function sweep(
   const tol = opts.tolerance ?? SWEEP_TOLERANCE;
   const cells: SweepCell[] = [];
   for (const { index, record } of records) {
-    const prompt = tokenizer.encode(record.prompt);
+    const prompt = promptIds(tokenizer, record.prompt);
     const target = answerToken(tokenizer, record.prompt, record.target_new);
     // Prompts longer than the context keep their tail, as everywhere in scoring.
     for (const method of opts.methods) {

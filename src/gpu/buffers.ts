@@ -81,26 +81,65 @@ export function upload(k: Kernels, shape: readonly number[], data: ArrayLike<num
 }
 
 /**
- * A tensor whose bytes `fill` writes into its mapping: loads weights with no copy in
- * between, in the file's own dtype. A split tensor is filled block by block, `from`
- * being the block's first byte within the tensor, so not even a large one is staged
- * whole on the host.
+ * Uploads weights through a few reused staging buffers: `fill` writes a chunk of the
+ * file into one while the device copies the chunks before it into place. Mapping
+ * each weight's own buffer at creation made Dawn allocate (and the system fault in)
+ * a staging copy of the whole checkpoint; these few are mapped again and again.
+ * Bytes go in the file's own dtype, with no host copy in between.
  */
-export async function uploadFrom(k: Kernels, shape: readonly number[], fill: (bytes: Uint8Array, from: number) => Promise<void>, name = '', dtype: DType = 'f32'): Promise<Tensor> {
-  const n = count(shape);
-  const cols = shape[shape.length - 1] ?? 1;
-  const size = elementBytes(dtype);
-  const blocks = allocate(k, shape, dtype, name, true);
-  try {
-    for (const b of blocks) {
-      await fill(new Uint8Array(b.buffer.getMappedRange(), 0, blockSize(b, blocks, n, cols) * size), b.row0 * cols * size);
-    }
-  } catch (e) {
-    for (const b of blocks) b.buffer.destroy();
-    throw e;
+export class StagedUploads {
+  /** Staging buffers, oldest first, each with its mapped range while it is mapped (else its copy may still run). */
+  private readonly ring: { buffer: GPUBuffer; range: ArrayBuffer | null }[];
+
+  constructor(private readonly k: Kernels, private readonly chunk = 16 << 20, count = 3) {
+    this.ring = Array.from({ length: count }, () => {
+      const buffer = k.device.createBuffer({ label: 'upload staging', size: chunk, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+      return { buffer, range: buffer.getMappedRange() };
+    });
   }
-  for (const b of blocks) b.buffer.unmap();
-  return tensor(k, blocks, shape, dtype, name);
+
+  /**
+   * A tensor whose bytes `fill` writes, a chunk at a time; `from` is the chunk's first
+   * byte within the tensor, so not even a large one is staged whole on the host.
+   */
+  async tensor(shape: readonly number[], fill: (bytes: Uint8Array, from: number) => Promise<void>, name = '', dtype: DType = 'f32'): Promise<Tensor> {
+    const n = count(shape);
+    const cols = shape[shape.length - 1] ?? 1;
+    const size = elementBytes(dtype);
+    const blocks = allocate(this.k, shape, dtype, name, false);
+    try {
+      for (const b of blocks) {
+        const bytes = blockSize(b, blocks, n, cols) * size;
+        for (let at = 0; at < bytes; at += this.chunk) {
+          const len = Math.min(this.chunk, bytes - at);
+          // Copies move whole words: a packed tensor of odd length ends in half a zero word.
+          const words = Math.ceil(len / 4) * 4;
+          const stage = this.ring.shift()!;
+          this.ring.push(stage);
+          if (!stage.range) {
+            await gentleWait(() => stage.buffer.mapAsync(GPUMapMode.WRITE));
+            stage.range = stage.buffer.getMappedRange();
+          }
+          const view = new Uint8Array(stage.range, 0, words);
+          await fill(view.subarray(0, len), b.row0 * cols * size + at);
+          view.fill(0, len);
+          stage.buffer.unmap();
+          stage.range = null;
+          this.k.copy(stage.buffer, 0, b.buffer, at, words);
+          this.k.submit();
+        }
+      }
+    } catch (e) {
+      for (const b of blocks) b.buffer.destroy();
+      throw e;
+    }
+    return tensor(this.k, blocks, shape, dtype, name);
+  }
+
+  /** Frees the staging buffers once the copies from them are submitted. */
+  dispose(): void {
+    for (const { buffer } of this.ring) this.k.release(buffer);
+  }
 }
 
 /** The bytes of several tensors as stored on the device, with one submit and one wait. */

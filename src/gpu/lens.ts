@@ -1,7 +1,8 @@
 // The fused logit-lens reduction (kernels/lens.wgsl): for each row of h, the
 // log-sum-exp of h . E^T (E the [V, d] unembedding), its top-k and bottom-k, and the 0-based ranks of
 // watched ids, without ever storing the [rows, vocabulary] logits. Order and ties
-// are those of gpu/vocab.ts.
+// are those of gpu/vocab.ts. Skipped ids (rows that stand for no real token) stay in
+// the log-sum-exp but enter no list and count in no rank.
 import { upload, zeros } from './buffers.ts';
 import type { Kernels } from './kernels.ts';
 import { grid1d } from './kernels.ts';
@@ -40,13 +41,18 @@ const resultWords = (count: number, watched: number) => 1 + 4 * count + 2 * watc
 /**
  * Runs the fused lens on h [R, d] against the unembedding E [V, d] (split or not) and returns the
  * raw result [R, 1 + 4k + 2W] for decodeLens: one readback for any number of rows.
+ * `skip`: ids, ascending, that the lists and ranks leave out.
  */
-export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[]): Tensor {
+export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = []): Tensor {
   const [V, d] = E.shape as [number, number];
   const R = h.rows;
   const W = watched.length;
+  const listed = V - skip.length;
   if (h.cols !== d) throw new RangeError(`lens: rows of ${h.cols}, the embedding has ${d}`);
-  if (!Number.isInteger(count) || count < 1 || count > Math.min(MAX_K, V)) throw new RangeError(`lens: k = ${count} must be between 1 and ${Math.min(MAX_K, V)} (the vocabulary has ${V} ids)`);
+  skip.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= V || (i > 0 && id <= skip[i - 1]!)) throw new RangeError(`lens: skipped ids must ascend within the vocabulary 0..${V - 1}; got ${id} at ${i}`);
+  });
+  if (!Number.isInteger(count) || count < 1 || count > Math.min(MAX_K, listed)) throw new RangeError(`lens: k = ${count} must be between 1 and ${Math.min(MAX_K, listed)} (the vocabulary has ${V} ids, ${listed} of them listed)`);
   if (W > MAX_WATCHED) throw new RangeError(`lens: at most ${MAX_WATCHED} watched ids, got ${W}`);
   const bad = watched.find((id) => !Number.isInteger(id) || id < 0 || id >= V);
   if (bad !== undefined) throw new RangeError(`lens: watched id ${bad} is outside the vocabulary 0..${V - 1}`);
@@ -62,16 +68,17 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
   if (part.split) throw new RangeError(`lens: ${R} rows need ${R * nSlices * rec * 4} bytes of partial results, above one storage binding; project fewer rows at once`);
   const ids = upload(k, [Math.max(1, W)], W ? watched : [0], 'i32', 'lens.watched');
   const logits = zeros(k, [R, Math.max(1, W)], 'f32', 'lens.watchedLogits');
+  const mask = upload(k, [maskWords(V)], skipMask(V, skip), 'i32', 'lens.skip');
   // Stands in for the bindings a mode does not use: one buffer cannot be bound both read and read-write.
   const unused = zeros(k, [1], 'f32', 'lens.unused');
   const unusedOut = zeros(k, [1], 'f32', 'lens.unusedOut');
   try {
     const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode];
-    if (W) for (const b of E.blocks) k.dispatch(LENS[weightType(E)], 'lens_tiles', params(b, 1, 0, 1), [h.buffer, b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer], grid1d(groups, 64));
+    if (W) for (const b of E.blocks) k.dispatch(LENS[weightType(E)], 'lens_tiles', params(b, 1, 0, 1), [h.buffer, b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer], grid1d(groups, 64));
     let slice0 = 0;
     E.blocks.forEach((b, i) => {
       const S = sliceCounts[i]!;
-      k.dispatch(LENS[weightType(E)], 'lens_tiles', params(b, S, slice0, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer], grid1d(groups * S, 64));
+      k.dispatch(LENS[weightType(E)], 'lens_tiles', params(b, S, slice0, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer], grid1d(groups * S, 64));
       slice0 += S;
     });
     k.dispatch(LENS.f32, 'lens_merge', params(E.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
@@ -79,10 +86,20 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
     part.dispose();
     ids.dispose();
     logits.dispose();
+    mask.dispose();
     unused.dispose();
     unusedOut.dispose();
   }
   return result;
+}
+
+/** The kernel reads whole tiles of 8 ids, so the mask covers 8 ids past the last. */
+const maskWords = (V: number) => Math.ceil((V + 8) / 32);
+
+function skipMask(V: number, skip: readonly number[]): Int32Array {
+  const words = new Int32Array(maskWords(V));
+  for (const id of skip) words[id >>> 5]! |= 1 << (id & 31);
+  return words;
 }
 
 /** Unpacks lens()'s result, read back as f32. */

@@ -2,7 +2,7 @@
 // rank in a row's top k, as an unordered list or as counts against reference sets.
 // A radix select finds each row's cut, so nothing is sorted and, for the counts,
 // no row's list is ever formed. Order and ties are those of gpu/vocab.ts.
-import { zeros } from './buffers.ts';
+import { upload, zeros } from './buffers.ts';
 import type { Kernels } from './kernels.ts';
 import { grid1d } from './kernels.ts';
 import { OVERLAP } from './sources.ts';
@@ -27,6 +27,19 @@ export function topkOverlap(k: Kernels, scores: Tensor, count: number, sets: Ten
   k.dispatch(OVERLAP, 'count_members', params, [scores.buffer, cut.buffer, sets.buffer, counts.buffer], grid1d(scores.rows * nSets, 64));
   cut.dispose();
   return counts;
+}
+
+/**
+ * Sets the scores of `ids` to the lowest f32 in every row of scores [rows, V], in place: no
+ * top-k of at most V - ids.length then holds one of them.
+ */
+export function skipIds(k: Kernels, scores: Tensor, ids: readonly number[]): void {
+  if (ids.length === 0) return;
+  const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= scores.cols);
+  if (bad !== undefined) throw new RangeError(`skip ids: ${bad} is outside 0..${scores.cols - 1}`);
+  const list = upload(k, [ids.length], ids, 'i32', 'skip.ids');
+  k.dispatch(OVERLAP, 'skip_ids', [scores.rows, scores.cols, ids.length, 0, 0], [scores.buffer, list.buffer], grid1d(scores.rows * ids.length, 64));
+  list.dispose();
 }
 
 function paramsFor(scores: Tensor, count: number, nSets: number, setSize: number): number[] {

@@ -28,3 +28,22 @@ export function normalizeRows(k: Kernels, x: Tensor): Tensor {
   k.dispatch(ELEMENTWISE, 'normalize_rows', [x.rows, x.cols], [x.buffer, out.buffer], grid1d(x.rows, 64));
   return out;
 }
+
+/** Copies columns [from, from + width) of each row of `src` into columns [to, to + width) of `dst`: one copy per row, split tensors too. */
+export function copyColumns(k: Kernels, src: Tensor, from: number, dst: Tensor, to: number, width: number): void {
+  if (src.rows !== dst.rows || from < 0 || to < 0 || width < 1 || from + width > src.cols || to + width > dst.cols) {
+    throw new RangeError(`copyColumns: columns ${from}..${from + width} of [${src.shape}] into ${to}..${to + width} of [${dst.shape}]`);
+  }
+  for (let r = 0; r < src.rows; r++) {
+    const s = src.rowAt(r);
+    const d = dst.rowAt(r);
+    k.copy(s.buffer, s.byteOffset + from * 4, d.buffer, d.byteOffset + to * 4, width * 4);
+  }
+}
+
+/** Columns [from, from + width) of every row, as a new [rows, width] tensor. */
+export function columns(k: Kernels, x: Tensor, from: number, width: number, name = 'columns'): Tensor {
+  const out = zeros(k, [x.rows, width], 'f32', name);
+  copyColumns(k, x, from, out, 0, width);
+  return out;
+}

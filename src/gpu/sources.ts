@@ -2,6 +2,7 @@
 import adam from '../../kernels/adam.wgsl';
 import attention from '../../kernels/attention.wgsl';
 import bestList from '../../kernels/best-list.wgsl';
+import columns from '../../kernels/columns.wgsl';
 import elementwise from '../../kernels/elementwise.wgsl';
 import embedding from '../../kernels/embedding.wgsl';
 import gelu from '../../kernels/gelu.wgsl';
@@ -37,6 +38,7 @@ function weighted(file: string, code: string): Record<WeightType, KernelSource> 
 
 export const ADAM = source('adam.wgsl', adam);
 export const ATTENTION = source('attention.wgsl', attention);
+export const COLUMNS = source('columns.wgsl', columns);
 export const ELEMENTWISE = source('elementwise.wgsl', elementwise);
 export const EMBEDDING = weighted('embedding.wgsl', embedding);
 export const GELU = source('gelu.wgsl', gelu);
@@ -50,4 +52,4 @@ export const SILU_GATE = source('silu-gate.wgsl', siluGate);
 export const SOFTMAX_XENT = source('softmax_xent.wgsl', softmaxXent);
 export const VOCAB = source('vocab.wgsl', `${vocab}\n${bestList}`);
 
-export const ALL_KERNELS = [ADAM, ATTENTION, ELEMENTWISE, ...Object.values(EMBEDDING), GELU, LAYERNORM, ...Object.values(LENS), ...Object.values(MATMUL), OVERLAP, RMSNORM, ROTARY, SILU_GATE, SOFTMAX_XENT, VOCAB];
+export const ALL_KERNELS = [ADAM, ATTENTION, COLUMNS, ELEMENTWISE, ...Object.values(EMBEDDING), GELU, LAYERNORM, ...Object.values(LENS), ...Object.values(MATMUL), OVERLAP, RMSNORM, ROTARY, SILU_GATE, SOFTMAX_XENT, VOCAB];

@@ -2,16 +2,20 @@
 // backward pass, then, per layer and linear module, from the factors alone: norms
 // of x_i and delta_i, the exact gradient rank, and the logit lens of every
 // d-dimensional spanning vector with the target's and the original answer's ranks.
+// Modules are the checkpoint's: a role the engine joins from several stored
+// matrices (Llama's q/k/v) is reported as one module per matrix, each with the
+// role's x_i and its own columns of the role's delta_i.
 import { rankOfProduct } from '../autograd/linalg.ts';
+import type { RankResult } from '../autograd/factors.ts';
 import { readAll } from '../gpu/buffers.ts';
-import { ROLES, type Role } from '../model/config.ts';
+import { blockModules, type BlockModule } from '../model/families/index.ts';
 import { checkFiniteLogits } from '../model/finite.ts';
 import type { Model } from '../model/model.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import { rowNorms } from '../gpu/rows.ts';
+import { columns, rowNorms } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { logitLens, type IdProb, type LensRows, type Projection } from './logit-lens.ts';
+import { excludedSetting, logitLens, type IdProb, type LensRows, type Projection } from './logit-lens.ts';
 import { GradientPass, type PromptTarget } from '../pass/pass.ts';
 import { BadInputError } from '../errors.ts';
 import { type TargetTokens } from '../pass/prepare.ts';
@@ -20,7 +24,8 @@ import type { Analysis, AnalysisSettings, ModuleView, Token, TokenProb, VectorVi
 export type { PromptTarget };
 
 export interface AnalyzeOptions {
-  modules?: readonly Role[];
+  /** Roles (ff_out), ff1/ff2 or the checkpoint's module names (self_attn.k_proj): families/index.ts blockModules; default all. */
+  modules?: readonly string[];
   layers?: readonly number[];
   k?: number;
   normalized?: boolean;
@@ -33,25 +38,23 @@ export interface StageTimes {
   pass: number;
   /** Reading the norms and the factors back. */
   norms: number;
-  /** The gradient ranks on the CPU. */
+  /** The gradient ranks on the CPU, while the projections already run on the GPU. */
   ranks: number;
-  /** The logit lens of every spanning vector. */
+  /** What is left of the projections (the logit lens of every spanning vector) once the ranks are done. */
   projections: number;
 }
 
 const now = () => performance.now();
 
-/** The settings an analysis reports, and the roles of its modules in the same order. */
-export function settingsFor(model: Model, opts: AnalyzeOptions): AnalysisSettings & { roles: readonly Role[] } {
+/** The settings an analysis reports, and its block modules in the same order. */
+export function settingsFor(model: Model, opts: AnalyzeOptions): AnalysisSettings & { selected: readonly BlockModule[] } {
   const layers = opts.layers ?? Array.from({ length: model.config.nLayer }, (_, l) => l);
   const bad = layers.find((l) => !Number.isInteger(l) || l < 0 || l >= model.config.nLayer);
   if (bad !== undefined) throw new BadInputError(`layer ${bad} does not exist: this model has layers 0-${model.config.nLayer - 1}`);
-  const roles = opts.modules ?? ROLES;
-  const unknown = roles.find((m) => !ROLES.includes(m));
-  if (unknown) throw new BadInputError(`unknown module role "${unknown}": choose from ${ROLES.join(', ')}`);
+  const selected = blockModules(model.config, opts.modules);
   const k = opts.k ?? 5;
   if (!Number.isInteger(k) || k < 1 || k > 100) throw new BadInputError(`k = ${k}: choose 1-100 tokens per list`);
-  return { roles: [...roles], layers: [...layers], modules: roles.map((r) => model.family.modules[r]), k, normalized: opts.normalized ?? false, targetTokens: opts.targetTokens ?? 'first' };
+  return { selected, layers: [...layers], modules: selected.map((m) => m.name), k, normalized: opts.normalized ?? false, targetTokens: opts.targetTokens ?? 'first' };
 }
 
 /** Analyses each pair; all pairs share one forward and one backward pass. */
@@ -71,7 +74,10 @@ export async function analyze(model: Model, tokenizer: Tokenizer, pairs: readonl
 /** The analysis of a pass that already ran; the caller keeps it (and disposes it). */
 export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts: AnalyzeOptions = {}, times?: StageTimes): Promise<Analysis[]> {
   const model = pass.model;
-  const { roles, ...settings } = settingsFor(model, opts);
+  const { selected, ...chosen } = settingsFor(model, opts);
+  const excluded = tokenizer.lensExcluded;
+  const settings: AnalysisSettings = { ...chosen, ...excludedSetting(excluded) };
+  const skipped = new Set(excluded.ids);
   const k = model.k;
   const outputs = await pass.readOutputs();
   const results: Analysis[] = [];
@@ -81,15 +87,35 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
     const n = pass.rows(seq);
     const { logits: rowLogits, lse, loss } = outputs[seq]!;
     checkFiniteLogits(rowLogits, `"${p.prompt}"`);
-    const original = argmax(rowLogits);
+    // The best id the lens ranks: a special token (EOS) or a padded row is never the original answer.
+    const original = argmax(rowLogits, skipped);
     const probOf = (id: number) => Math.exp(rowLogits[id]! - lse);
     const watched = [p.targetIds[0]!, original];
-    const factors = collectFactors(pass, seq, settings.layers, roles);
-    const { norms, ranks, zeroRows } = await readFactors(k, factors, n, model.config.nEmbd, times);
-
-    const t = now();
-    const projections = await projectSpanningVectors(model, factors, n, settings, watched, zeroRows);
-    if (times) times.projections += now() - t;
+    const factors = collectFactors(pass, seq, settings.layers, selected);
+    let norms: NormsRead['norms'];
+    let ranks: RankResult[];
+    let projections: Map<string, Projection[]>;
+    try {
+      const read = await readNorms(k, factors, n, model.config.nEmbd, times);
+      norms = read.norms;
+      // The projections run on the GPU while the CPU works out the ranks, reading the
+      // factors back a second time: holding them from the first read would keep every
+      // layer's factors in memory at once.
+      let t = now();
+      const projecting = projectSpanningVectors(model, factors, n, settings, watched, excluded.ids, read.zeroRows);
+      try {
+        ranks = await factorRanks(k, factors, n);
+      } catch (e) {
+        await projecting.catch(() => undefined); // settled before the error leaves, so it is not left unhandled
+        throw e;
+      }
+      if (times) times.ranks += now() - t;
+      t = now();
+      projections = await projecting;
+      if (times) times.projections += now() - t;
+    } finally {
+      for (const f of factors) if (!f.module.whole) f.delta.dispose();
+    }
 
     const tok = (id: number): Token => ({ id, text: tokenizer.tokenText(id) });
     const tokProb = (ip: IdProb): TokenProb => ({ ...tok(ip.id), prob: ip.prob });
@@ -104,11 +130,11 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
 
     const layers = settings.layers.map((layer) => ({
       layer,
-      modules: roles.map((role): ModuleView => {
-        const i = factors.findIndex((f) => f.layer === layer && f.role === role);
+      modules: selected.map((module): ModuleView => {
+        const i = factors.findIndex((f) => f.layer === layer && f.module === module);
         const f = factors[i]!;
         return {
-          module: model.family.modules[role],
+          module: module.name,
           rank: ranks[i]!.rank,
           // JSON has no Infinity: a dropped value of exactly 0 is the widest margin there is.
           rankMargin: ranks[i]!.margin === Infinity ? Number.MAX_VALUE : ranks[i]!.margin,
@@ -142,8 +168,9 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
 
 interface FactorRef {
   layer: number;
-  role: Role;
+  module: BlockModule;
   X: Tensor;
+  /** The module's columns of the role's delta: the role's own tensor for a whole module, else a copy this analysis disposes. */
   delta: Tensor;
   inDim: number;
   outDim: number;
@@ -152,12 +179,13 @@ interface FactorRef {
 }
 
 /** This pair's factors of every selected layer and module, with their row norms queued. */
-function collectFactors(pass: GradientPass, pair: number, layers: readonly number[], roles: readonly Role[]): FactorRef[] {
+function collectFactors(pass: GradientPass, pair: number, layers: readonly number[], modules: readonly BlockModule[]): FactorRef[] {
   const k = pass.model.k;
   return layers.flatMap((layer) =>
-    roles.map((role) => {
-      const f = pass.factors(layer, role, pair);
-      return { layer, role, X: f.X, delta: f.delta!, inDim: f.inDim, outDim: f.outDim, xNorms: rowNorms(k, f.X), deltaNorms: rowNorms(k, f.delta!) };
+    modules.map((module) => {
+      const f = pass.factors(layer, module.role, pair);
+      const delta = module.whole ? f.delta! : columns(k, f.delta!, module.from, module.width, `${f.name}.${module.name}.delta`);
+      return { layer, module, X: f.X, delta, inDim: f.inDim, outDim: module.width, xNorms: rowNorms(k, f.X), deltaNorms: rowNorms(k, delta) };
     }),
   );
 }
@@ -170,40 +198,59 @@ function collectFactors(pass: GradientPass, pair: number, layers: readonly numbe
  */
 export const factorReads = { bytes: 16 << 20 };
 
-/** What the analysis keeps of the factors once read: each one's row norms and rank, which rows are exactly zero. */
-interface FactorsRead {
+/** Reads the given tensors of each factor back, a chunk of factors at a time, and hands each factor's copies to `each`. */
+async function eachFactorRead(k: Kernels, factors: FactorRef[], n: number, tensors: (f: FactorRef) => Tensor[], each: (read: Float32Array[], f: FactorRef) => void | Promise<void>, times?: StageTimes): Promise<void> {
+  for (let from = 0; from < factors.length; ) {
+    let to = from;
+    for (let bytes = 0; to < factors.length && (to === from || bytes + factorBytes(factors[to]!, n) <= factorReads.bytes); to++) bytes += factorBytes(factors[to]!, n);
+    const chunk = factors.slice(from, to);
+    const t = now();
+    const read = (await readAll(k, chunk.flatMap(tensors))) as Float32Array[];
+    if (times) times.norms += now() - t;
+    const per = read.length / chunk.length;
+    for (let i = 0; i < chunk.length; i++) await each(read.slice(per * i, per * i + per), chunk[i]!);
+    from = to;
+  }
+}
+
+/** What the projections need of the factors: each one's row norms and, per d-dimensional (projected) side, whether each row is exactly zero. */
+interface NormsRead {
   norms: { x: Float32Array; delta: Float32Array }[];
-  ranks: ReturnType<typeof rankOfProduct>[];
-  /** Per factor, for each side that is d-dimensional (projected), whether each row is exactly zero. */
   zeroRows: { x?: boolean[]; delta?: boolean[] }[];
 }
 
-/** Reads the factors back a chunk at a time and keeps only what the analysis needs of them. */
-async function readFactors(k: Kernels, factors: FactorRef[], n: number, d: number, times?: StageTimes): Promise<FactorsRead> {
-  const out: FactorsRead = { norms: [], ranks: [], zeroRows: [] };
+async function readNorms(k: Kernels, factors: FactorRef[], n: number, d: number, times?: StageTimes): Promise<NormsRead> {
+  const out: NormsRead = { norms: [], zeroRows: [] };
   try {
-    for (let from = 0; from < factors.length; ) {
-      let to = from;
-      for (let bytes = 0; to < factors.length && (to === from || bytes + factorBytes(factors[to]!, n) <= factorReads.bytes); to++) bytes += factorBytes(factors[to]!, n);
-      const chunk = factors.slice(from, to);
-      let t = now();
-      const read = (await readAll(k, chunk.flatMap((f) => [f.xNorms, f.deltaNorms, f.X, f.delta]))) as Float32Array[];
-      if (times) times.norms += now() - t;
-      t = now();
-      chunk.forEach((f, i) => {
-        const [xNorms, deltaNorms, X, delta] = read.slice(4 * i, 4 * i + 4) as [Float32Array, Float32Array, Float32Array, Float32Array];
-        out.norms.push({ x: xNorms, delta: deltaNorms });
-        out.ranks.push(rankOfProduct(X.subarray(0, n * f.inDim), delta.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
-        const zeroFlags = (data: Float32Array) => Array.from({ length: n }, (_, row) => isZeroRow(data, row, d));
-        out.zeroRows.push({ ...(f.inDim === d ? { x: zeroFlags(X) } : {}), ...(f.outDim === d ? { delta: zeroFlags(delta) } : {}) });
-      });
-      if (times) times.ranks += now() - t;
-      from = to;
-    }
+    await eachFactorRead(k, factors, n, (f) => [f.xNorms, f.deltaNorms, f.X, f.delta], ([xNorms, deltaNorms, X, delta], f) => {
+      out.norms.push({ x: xNorms!, delta: deltaNorms! });
+      const zeroFlags = (data: Float32Array) => Array.from({ length: n }, (_, row) => isZeroRow(data, row, d));
+      out.zeroRows.push({ ...(f.inDim === d ? { x: zeroFlags(X!) } : {}), ...(f.outDim === d ? { delta: zeroFlags(delta!) } : {}) });
+    }, times);
   } finally {
     factors.forEach((f) => [f.xNorms, f.deltaNorms].forEach((t) => t.dispose()));
   }
   return out;
+}
+
+/**
+ * Longest the ranks keep the thread before handing it back, so the lens can take its
+ * results and queue its next pass. Not after every factor: a browser stretches each
+ * timeout after the first few to 4 ms, and a 16-token rank takes less than that.
+ */
+const RANKS_SLICE_MS = 20;
+
+/** Each factor's exact gradient rank, handing the thread back now and then so the lens keeps the GPU queue fed meanwhile. */
+async function factorRanks(k: Kernels, factors: FactorRef[], n: number): Promise<RankResult[]> {
+  const ranks: RankResult[] = [];
+  let since = now();
+  await eachFactorRead(k, factors, n, (f) => [f.X, f.delta], async ([X, delta], f) => {
+    ranks.push(rankOfProduct(X!.subarray(0, n * f.inDim), delta!.subarray(0, n * f.outDim), n, f.inDim, f.outDim));
+    if (now() - since < RANKS_SLICE_MS) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    since = now();
+  });
+  return ranks;
 }
 
 const factorBytes = (f: FactorRef, n: number) => 4 * n * (f.inDim + f.outDim);
@@ -214,7 +261,7 @@ const factorBytes = (f: FactorRef, n: number) => 4 * n * (f.inDim + f.outDim);
  * Rows that are exactly zero (the last layer's delta_i, i < n) all project alike,
  * so only the first is projected and the others reuse it.
  */
-async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], zeroRows: FactorsRead['zeroRows']): Promise<Map<string, Projection[]>> {
+async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], excluded: readonly number[], zeroRows: NormsRead['zeroRows']): Promise<Map<string, Projection[]>> {
   const d = model.config.nEmbd;
   const parts: { key: string; t: Tensor; zero: boolean[] }[] = [];
   factors.forEach((f, i) => {
@@ -249,7 +296,7 @@ async function projectSpanningVectors(model: Model, factors: FactorRef[], n: num
       }
     },
   };
-  const proj = await logitLens(model, rows, { k: settings.k, normalized: settings.normalized }, watched);
+  const proj = await logitLens(model, rows, { k: settings.k, normalized: settings.normalized, excluded }, watched);
   parts.forEach(({ key }, j) => out.set(key, source[j]!.map((i) => proj[i]!)));
   return out;
 }
@@ -259,15 +306,17 @@ function isZeroRow(data: ArrayLike<number>, row: number, d: number): boolean {
   return true;
 }
 
-function argmax(v: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+function argmax(v: ArrayLike<number>, skipped: ReadonlySet<number>): number {
+  let best = -1;
+  for (let i = 0; i < v.length; i++) if (!skipped.has(i) && (best < 0 || v[i]! > v[best]!)) best = i;
   return best;
 }
 
+/** The parts of a role share its X, so it counts once. */
 function memoryOf(factors: FactorRef[], n: number) {
   const denseBytes = factors.reduce((s, f) => s + 4 * f.inDim * f.outDim, 0);
-  return { factorBytes: factors.reduce((s, f) => s + factorBytes(f, n), 0), denseBytes };
+  const xBytes = [...new Map(factors.map((f) => [f.X, f.inDim])).values()].reduce((s, inDim) => s + 4 * n * inDim, 0);
+  return { factorBytes: xBytes + factors.reduce((s, f) => s + 4 * n * f.outDim, 0), denseBytes };
 }
 
 function deepFreeze<T>(o: T): T {

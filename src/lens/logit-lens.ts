@@ -9,12 +9,16 @@ import type { Model } from '../model/model.ts';
 import { decodeLens, lens, type IdScore } from '../gpu/lens.ts';
 import { normalizeRows } from '../gpu/rows.ts';
 import type { Tensor } from '../tensor.ts';
+import type { LensExclusion } from '../tokenizer/tokenizer.ts';
+import type { ExcludedRows } from './types.ts';
 
 export interface LensOptions {
   /** How many most and least probable tokens to keep. */
   k: number;
   /** Apply the lens to v / |v| (paper App. F): removes the final norm's epsilon artefact on small vectors. */
   normalized: boolean;
+  /** Ids, ascending, that the lists and ranks leave out (Tokenizer.lensExcluded); probabilities stay the softmax over every row. */
+  excluded?: readonly number[];
 }
 
 export interface IdProb {
@@ -64,7 +68,7 @@ export async function logitLens(model: Model, vectors: Tensor | LensRows, opts: 
       const chunk = tape.zeros([rows, d], 'f32', 'lens.chunk');
       source.copy(chunk, start, rows);
       const input = opts.normalized ? tape.own(normalizeRows(k, chunk)) : chunk;
-      const result = tape.own(lens(k, model.finalNorm(tape, input), model.unembedding(), opts.k, watched));
+      const result = tape.own(lens(k, model.finalNorm(tape, input), model.unembedding(), opts.k, watched, opts.excluded));
       const [data] = await readAll(k, [result]);
       for (const row of decodeLens(data as Float32Array, rows, opts.k, watched.length)) {
         const probs = (list: IdScore[]) => list.map(({ id, score }) => ({ id, prob: Math.exp(score - row.lse) }));
@@ -80,6 +84,11 @@ export async function logitLens(model: Model, vectors: Tensor | LensRows, opts: 
     }
   }
   return out;
+}
+
+/** The `excluded` setting a report carries: none where the lens leaves no row out, so GPT-2's reports are as before. */
+export function excludedSetting(ex: LensExclusion): { excluded?: ExcludedRows } {
+  return ex.ids.length ? { excluded: { count: ex.ids.length, padded: ex.padded, special: ex.special } } : {};
 }
 
 function tensorRows(k: Kernels, vectors: Tensor, d: number): LensRows {

@@ -54,6 +54,18 @@ export interface AnalysisSettings {
   readonly k: number;
   readonly normalized: boolean;
   readonly targetTokens: TargetTokens;
+  /** Absent when the lens leaves no row out (GPT-2); the original answer is never one of them. */
+  readonly excluded?: ExcludedRows;
+}
+
+/**
+ * Vocabulary rows every lens list and rank leaves out (Tokenizer.lensExcluded):
+ * `padded` rows the tokenizer has no token for, `special` tokens; `count` both.
+ */
+export interface ExcludedRows {
+  readonly count: number;
+  readonly padded: number;
+  readonly special: number;
 }
 
 export interface Analysis {

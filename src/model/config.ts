@@ -43,8 +43,13 @@ export interface ModelConfig {
   gated: boolean;
   /** Which linear modules carry a bias. */
   bias: Readonly<Record<Role, boolean>>;
-  /** x + attn(ln(x)) + mlp(ln(x)) instead of two residual steps. */
+  /** x + attn(ln1(x)) + mlp(ln2(x)) instead of two residual steps (GPT-NeoX's use_parallel_residual). */
   parallelResidual: boolean;
+  /**
+   * attn_in's output is q, k, v interleaved per head ([q_h | k_h | v_h] for each head
+   * h, GPT-NeoX's query_key_value) rather than q | k | v; the model regroups it.
+   */
+  qkvPerHead?: boolean;
   /** Whether the family's checkpoints share the embedding with the head by default. */
   tiedHead: boolean;
   /**
@@ -74,10 +79,27 @@ export function checkSupported(c: ModelConfig): void {
   const unsupported: [boolean, string][] = [
     [c.activation === 'silu' && !c.gated, 'activation silu without a gate'],
     [c.gated && c.activation !== 'silu', `activation gated ${c.activation}`],
-    [c.parallelResidual, 'parallel residual blocks'],
+    [c.qkvPerHead === true && c.nKvHead !== c.nHead, 'per-head q/k/v with grouped key/value heads'],
   ];
   const first = unsupported.find(([bad]) => bad);
   if (first) throw new BadModelError(`${first[1]} is not yet supported by this engine (model family ${c.family})`);
+}
+
+/**
+ * The blocks of a role's output, in order: attn_in is q | k | v and a gated ff_in is
+ * gate | up, concatenated along the output, so each role is one product, x_i is
+ * shared by the blocks and delta_i is theirs side by side. A family that stores the
+ * blocks as separate matrices (Llama's q_proj, k_proj, v_proj) names one module per block.
+ */
+export function outputBlocks(c: ModelConfig, role: Role): number[] {
+  switch (role) {
+    case 'attn_in':
+      return [c.nHead * c.headDim, c.nKvHead * c.headDim, c.nKvHead * c.headDim];
+    case 'ff_in':
+      return c.gated ? [c.nInner, c.nInner] : [c.nInner];
+    default:
+      return [c.nEmbd];
+  }
 }
 
 /** Every parameter by canonical name, with its shape, in load order. */
@@ -93,16 +115,14 @@ export function parameterShapes(c: ModelConfig): Map<string, number[]> {
     shapes.set(`${name}.weight`, c.weightLayout === 'in_out' ? [inDim, outDim] : [outDim, inDim]);
     if (c.bias[role]) shapes.set(`${name}.bias`, [outDim]);
   };
-  // attn_in is q | k | v and a gated ff_in is gate | up, concatenated along the
-  // output: one product per role, x_i shared by the parts, delta_i their concatenation.
-  const qkv = (c.nHead + 2 * c.nKvHead) * c.headDim;
+  const width = (role: Role) => outputBlocks(c, role).reduce((a, b) => a + b, 0);
   for (let l = 0; l < c.nLayer; l++) {
     const b = `blocks.${l}`;
     norm(`${b}.attn_norm`);
-    linear(`${b}.attn_in`, 'attn_in', d, qkv);
+    linear(`${b}.attn_in`, 'attn_in', d, width('attn_in'));
     linear(`${b}.attn_out`, 'attn_out', c.nHead * c.headDim, d);
     norm(`${b}.ff_norm`);
-    linear(`${b}.ff_in`, 'ff_in', d, (c.gated ? 2 : 1) * c.nInner);
+    linear(`${b}.ff_in`, 'ff_in', d, width('ff_in'));
     linear(`${b}.ff_out`, 'ff_out', c.nInner, d);
   }
   norm('final_norm');

@@ -11,9 +11,10 @@ export function firstNonFinite(data: ArrayLike<number>): number {
 }
 
 /** Throws BadModelError naming the tensor when `data` holds a non-finite value. */
-export function checkFiniteTensor(data: ArrayLike<number>, tensor: string, where: string): void {
+/** `first`: the index in the tensor of data's first element, when data is a chunk of it. */
+export function checkFiniteTensor(data: ArrayLike<number>, tensor: string, where: string, first = 0): void {
   const at = firstNonFinite(data);
-  if (at >= 0) throw damagedWeight(where, tensor, data[at]!, at);
+  if (at >= 0) throw damagedWeight(where, tensor, data[at]!, first + at);
 }
 
 const damagedWeight = (where: string, tensor: string, value: number, at: number) =>
@@ -28,12 +29,12 @@ export function checkFiniteLogits(logits: ArrayLike<number>, what: string): void
 }
 
 /** As checkFiniteTensor, on the 16-bit patterns of a weight kept packed: an all-ones exponent is NaN or infinity. */
-export function checkFiniteHalves(bits: Uint16Array, dtype: 'F16' | 'BF16', tensor: string, where: string): void {
+export function checkFiniteHalves(bits: Uint16Array, dtype: 'F16' | 'BF16', tensor: string, where: string, first = 0): void {
   const exponent = dtype === 'F16' ? 0x7c00 : 0x7f80;
   for (let i = 0; i < bits.length; i++) {
     if ((bits[i]! & exponent) === exponent) {
       const one = bits.subarray(i, i + 1);
-      throw damagedWeight(where, tensor, (dtype === 'F16' ? f16ToF32(one) : bf16ToF32(one))[0]!, i);
+      throw damagedWeight(where, tensor, (dtype === 'F16' ? f16ToF32(one) : bf16ToF32(one))[0]!, first + i);
     }
   }
 }

@@ -9,17 +9,18 @@ import { readConfig as configOf } from './families/index.ts';
 import { loadModelFrom, type LoadedModel, type TokenizerTexts } from './load.ts';
 import { fileSource } from './node-file.ts';
 import { pickleRefusal } from './safetensors.ts';
+import { SHARD_INDEX, shardNames } from './shard-index.ts';
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-async function readJson(path: string, fix = 'fix or re-download config.json'): Promise<unknown> {
+async function readJson(path: string): Promise<unknown> {
   const text = await readFile(path, 'utf8');
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new BadModelError(`${path}: not valid JSON (${(e as Error).message}); ${fix}`);
+    throw new BadModelError(`${path}: not valid JSON (${(e as Error).message}); fix or re-download config.json`);
   }
 }
 
@@ -33,18 +34,10 @@ export interface ModelFiles {
   config?: string;
 }
 
-const INDEX = 'model.safetensors.index.json';
-
 /** The shard files an index names, each once, in the order they first appear. */
 async function shardsOf(index: string): Promise<string[]> {
-  const json = (await readJson(index, `fix or re-download ${INDEX}`)) as { weight_map?: unknown };
-  const map = json?.weight_map;
-  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new BadModelError(`${index}: no "weight_map" object; fix or re-download ${INDEX}`);
-  const names = [...new Set(Object.values(map as Record<string, unknown>))];
-  const bad = names.find((n) => typeof n !== 'string' || n !== basename(n) || !n.endsWith('.safetensors'));
-  if (bad !== undefined) throw new BadModelError(`${index}: weight_map names ${JSON.stringify(bad)}, not a .safetensors file in the same directory; fix or re-download ${INDEX}`);
-  const shards = names.map((n) => join(dirname(index), n as string));
-  for (const s of shards) if (!(await exists(s))) throw new BadModelError(`${s}: listed in ${INDEX} but missing; download every shard`);
+  const shards = shardNames(await readFile(index, 'utf8'), index).map((n) => join(dirname(index), n));
+  for (const s of shards) if (!(await exists(s))) throw new BadModelError(`${s}: listed in ${SHARD_INDEX} but missing; download every shard`);
   return shards;
 }
 
@@ -57,17 +50,17 @@ export async function modelFiles(path: string): Promise<ModelFiles> {
   let configPath: string | undefined;
   if (info.isDirectory()) {
     weights = join(path, 'model.safetensors');
-    if (!(await exists(weights)) && (await exists(join(path, INDEX)))) weights = join(path, INDEX);
+    if (!(await exists(weights)) && (await exists(join(path, SHARD_INDEX)))) weights = join(path, SHARD_INDEX);
     else if (!(await exists(weights))) {
       const pickle = ['pytorch_model.bin', 'model.pt'].map((f) => join(path, f));
       for (const p of pickle) if (await exists(p)) throw pickleRefusal(p);
-      throw new BadModelError(`${path}: no model.safetensors or ${INDEX} in this directory`);
+      throw new BadModelError(`${path}: no model.safetensors or ${SHARD_INDEX} in this directory`);
     }
     configPath = join(path, 'config.json');
-  } else if (basename(path) === 'model.safetensors' || basename(path) === INDEX || (await exists(join(dirname(path), 'config.json')))) {
+  } else if (basename(path) === 'model.safetensors' || basename(path) === SHARD_INDEX || (await exists(join(dirname(path), 'config.json')))) {
     configPath = join(dirname(path), 'config.json');
   }
-  const shards = basename(weights) === INDEX ? await shardsOf(weights) : [weights];
+  const shards = basename(weights) === SHARD_INDEX ? await shardsOf(weights) : [weights];
   return configPath && (await exists(configPath)) ? { weights, shards, config: configPath } : { weights, shards };
 }
 

@@ -3,7 +3,7 @@
 // F16 and BF16 matrices stay 16-bit on the device (half the memory; the kernels that
 // read weights decode them); their small vectors (biases, layer norms) are widened.
 import type { Kernels } from '../gpu/kernels.ts';
-import { upload, uploadFrom } from '../gpu/buffers.ts';
+import { StagedUploads, upload } from '../gpu/buffers.ts';
 import type { DType, Tensor } from '../tensor.ts';
 import { tokenizerFor } from '../tokenizer/tokenizer-for.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
@@ -98,26 +98,18 @@ export async function loadModelFrom(k: Kernels, sources: ByteSource | readonly B
   if (!config.tiedHead && !groups.has(UNEMBED)) throw new BadModelError(`${where}: missing tensor ${shown(UNEMBED)} [${headShape}]; the config says the head is not tied to the embedding (tie_word_embeddings false)`);
 
   const params = new Map<string, Tensor>();
+  const uploads = new StagedUploads(k, uploadChunk.bytes);
   try {
-    // Dawn frees an upload's staging copy only when a submit completes: sync every
-    // 64 MB so a large checkpoint never holds twice its size.
-    let pending = 0;
-    for (const [name, shape] of shapes) {
-      const t = await loadTensor(k, partsOf(family, groups, name, shape, where), shape, where, shown(name));
-      params.set(name, t);
-      pending += t.bytes;
-      if (pending > 64 << 20) {
-        await k.sync();
-        pending = 0;
-      }
-    }
+    for (const [name, shape] of shapes) params.set(name, await loadTensor(k, uploads, partsOf(family, groups, name, shape, where), shape, where, shown(name)));
     const head = groups.has(UNEMBED) && (config.tiedHead ? await separateHead(partsOf(family, groups, UNEMBED, headShape, where)[0]!, partsOf(family, groups, 'embed.weight', headShape, where)[0]!) : true);
-    if (head) params.set(UNEMBED, await loadTensor(k, partsOf(family, groups, UNEMBED, headShape, where), headShape, where, shown(UNEMBED)));
+    if (head) params.set(UNEMBED, await loadTensor(k, uploads, partsOf(family, groups, UNEMBED, headShape, where), headShape, where, shown(UNEMBED)));
     const model = new Model(k, config, params);
     return { model, tokenizer, metadata: file.metadata, ...(vocab ? { vocab } : {}) };
   } catch (e) {
     for (const t of params.values()) t.dispose();
     throw e;
+  } finally {
+    uploads.dispose();
   }
 }
 
@@ -164,15 +156,18 @@ function deviceType(dtype: Dtype, shape: readonly number[]): DType {
   return dtype === 'F16' ? 'f16' : dtype === 'BF16' ? 'bf16' : 'f32';
 }
 
+/** Bytes per staging buffer while loading (three of them); tests lower it so small tensors span several. */
+export const uploadChunk = { bytes: 16 << 20 };
+
 /** F32 tensors and 16-bit matrices go from the file straight into GPU memory; the rest are converted first. */
-async function loadTensor(k: Kernels, parts: readonly Stored[], shape: number[], where: string, shown: string): Promise<Tensor> {
+async function loadTensor(k: Kernels, uploads: StagedUploads, parts: readonly Stored[], shape: number[], where: string, shown: string): Promise<Tensor> {
   const dtype = parts[0]!.info.dtype;
   const type = deviceType(dtype, shape);
   if (dtype === 'F32' || type !== 'f32') {
-    return uploadFrom(k, shape, async (bytes, from) => {
+    return uploads.tensor(shape, async (bytes, from) => {
       await readParts(parts, bytes, from);
-      if (dtype === 'F32') checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shown, where);
-      else checkFiniteHalves(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), dtype as 'F16' | 'BF16', shown, where);
+      if (dtype === 'F32') checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shown, where, from / 4);
+      else checkFiniteHalves(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), dtype as 'F16' | 'BF16', shown, where, from / 2);
     }, shown, type);
   }
   const values = await Promise.all(parts.map((p) => p.file.readF32(p.name)));

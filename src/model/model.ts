@@ -1,7 +1,8 @@
 // The model, one block for every family (the config's switches choose its parts:
 // layer norm or RMSNorm, learned or rotary positions, a plain or gated activation,
-// biases per role, [in, out] or [out, in] weights): pre-norm blocks
-// x + attn_out(attn(attn_in(norm(x)))), x + ff_out(act(ff_in(norm(x)))), a final
+// biases per role, [in, out] or [out, in] weights, q/k/v per head): pre-norm blocks
+// x + attn_out(attn(attn_in(norm(x)))), x + ff_out(act(ff_in(norm(x)))), or in
+// parallel x + attn_out(...) + ff_out(act(ff_in(norm(x)))) from the same x, a final
 // norm, logits = h . D with D the embedding^T (tied) unless the checkpoint has its
 // own head. Rotary turns q and k inside attn_in's output, so a hook or a cached
 // decoder that receives it (attend) sees them already rotated. The forward pass, training, the hooks and the cached decoder all run
@@ -11,6 +12,7 @@ import type { Tape } from '../autograd/tape.ts';
 import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { attention } from '../ops/attention.ts';
+import { headsToParts, joinColumns, permuteColumns, sliceColumns } from '../ops/columns.ts';
 import { embed, selectRows, widen } from '../ops/embedding.ts';
 import { layernorm, rmsnorm } from '../ops/norm.ts';
 import { linear } from '../ops/linear.ts';
@@ -61,9 +63,15 @@ function hooked(tape: Tape, hook: Hook | undefined): (name: string, t: Tensor) =
   };
 }
 
-/** Every hook point of a model with `nLayer` blocks, in the order the forward pass reaches them. */
-export function hookPoints(nLayer: number): string[] {
-  const block = ['hook_resid_pre', 'ln1.hook_normalized', 'attn.hook_z', 'hook_attn_out', 'hook_resid_mid', 'ln2.hook_normalized', 'mlp.hook_pre', 'mlp.hook_post', 'hook_mlp_out', 'hook_resid_post'];
+/**
+ * Every hook point of a model with `nLayer` blocks, in the order the forward pass
+ * reaches them. A gated MLP has TransformerLens's two: mlp.hook_pre is the gate's
+ * output (before the activation), mlp.hook_pre_linear the up projection's; parallel
+ * blocks have no hook_resid_mid (no stream between attention and MLP).
+ */
+export function hookPoints(nLayer: number, shape: { gated?: boolean; parallelResidual?: boolean } = {}): string[] {
+  const mlp = shape.gated ? ['mlp.hook_pre', 'mlp.hook_pre_linear'] : ['mlp.hook_pre'];
+  const block = ['hook_resid_pre', 'ln1.hook_normalized', 'attn.hook_z', 'hook_attn_out', ...(shape.parallelResidual ? [] : ['hook_resid_mid']), 'ln2.hook_normalized', ...mlp, 'mlp.hook_post', 'hook_mlp_out', 'hook_resid_post'];
   return [...Array.from({ length: nLayer }, (_, l) => block.map((h) => `blocks.${l}.${h}`)).flat(), 'ln_final.hook_normalized'];
 }
 
@@ -265,21 +273,35 @@ export class Model {
       : embed(tape, this.param('embed.weight'), this.param('pos_embed.weight'), own(ids), own(positions));
     // cos | sin per row, once for every layer.
     const table = rope && rotaryTable(tape, positions, { theta: rope.base, rotaryDim: rope.dims, scaling: rope.scaling });
+    const regroup = c.qkvPerHead ? headsToParts(c.nHead, 3, c.headDim) : undefined;
     // q's heads then k's turn; v, after them in the row, passes through.
-    const positioned = (qkv: Tensor) => (table ? rotary(tape, qkv, table, c.nHead + c.nKvHead, c.headDim) : qkv);
+    const positioned = (out: Tensor) => {
+      const qkv = regroup ? permuteColumns(tape, out, regroup) : out;
+      return table ? rotary(tape, qkv, table, c.nHead + c.nKvHead, c.headDim) : qkv;
+    };
     const activation = (pre: Tensor) => (c.gated ? siluGate(tape, pre) : activate(tape, pre, c.activation as Activation));
+    // A gated MLP's ff_in output is gate | up; its hooks see the halves apart, cut out
+    // (and joined back only where a hook replaced one) when there is a hook at all.
+    const mlpPre = (b: string, pre: Tensor) => {
+      if (!c.gated) return at(`${b}.mlp.hook_pre`, pre);
+      if (!opts.hook) return pre;
+      const [gate, up] = [sliceColumns(tape, pre, 0, c.nInner, 'gate'), sliceColumns(tape, pre, c.nInner, c.nInner, 'up')];
+      const [gate2, up2] = [at(`${b}.mlp.hook_pre`, gate), at(`${b}.mlp.hook_pre_linear`, up)];
+      return gate2 === gate && up2 === up ? pre : joinColumns(tape, [gate2, up2], 'gate_up');
+    };
     for (let l = 0; l <= (opts.lastLayer ?? c.nLayer - 1); l++) {
       const b = `blocks.${l}`;
       x = at(`${b}.hook_resid_pre`, x);
       const ln1 = at(`${b}.ln1.hook_normalized`, this.norm(tape, `${b}.attn_norm`, x));
       const z = at(`${b}.attn.hook_z`, attend(l, positioned(linearOf(l, 'attn_in', ln1))));
       const attnOut = at(`${b}.hook_attn_out`, linearOf(l, 'attn_out', z));
-      x = at(`${b}.hook_resid_mid`, add(tape, x, attnOut));
+      // A parallel block's MLP reads the block's input, as its attention does.
+      if (!c.parallelResidual) x = at(`${b}.hook_resid_mid`, add(tape, x, attnOut));
       const ln2 = at(`${b}.ln2.hook_normalized`, this.norm(tape, `${b}.ff_norm`, x));
-      const pre = at(`${b}.mlp.hook_pre`, linearOf(l, 'ff_in', ln2));
+      const pre = mlpPre(b, linearOf(l, 'ff_in', ln2));
       const post = at(`${b}.mlp.hook_post`, activation(pre));
       const mlpOut = at(`${b}.hook_mlp_out`, linearOf(l, 'ff_out', post));
-      x = at(`${b}.hook_resid_post`, add(tape, x, mlpOut));
+      x = at(`${b}.hook_resid_post`, add(tape, c.parallelResidual ? add(tape, x, attnOut) : x, mlpOut));
     }
     return x;
   }

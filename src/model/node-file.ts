@@ -4,7 +4,7 @@
 import { mkdir, open, readdir, realpath, rename, rm, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { release, tempDir, tempFile } from './temp-files.ts';
-import { encodeSafetensors, SafetensorsError, type ByteSource, type TensorToWrite } from './safetensors.ts';
+import { encodeSafetensors, SafetensorsError, streamSafetensors, type ByteSource, type TensorLayout, type TensorToWrite } from './safetensors.ts';
 
 // FileHandle.read takes at most 2^31 - 1 bytes per call.
 const MAX_READ = 1 << 30;
@@ -55,7 +55,20 @@ async function readInto(handle: FileHandle, path: string, offset: number, out: U
 
 /** Writes atomically: on any error an existing file at `path` is untouched and no temp file is left. */
 export async function writeSafetensorsFile(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
-  const chunks = encodeSafetensors(tensors, metadata, path);
+  await writeAtomic(path, encodeSafetensors(tensors, metadata, path));
+}
+
+/**
+ * Writes atomically, asking `dataOf` for each tensor's data only as its turn comes,
+ * so a file larger than memory is written holding one tensor at a time. A bad
+ * tensor is found mid-write: the temp file goes and `path` is untouched.
+ */
+export async function writeSafetensorsStreamed<T extends TensorLayout>(path: string, tensors: readonly T[],
+  dataOf: (t: T) => TensorToWrite['data'], metadata?: Record<string, string>): Promise<void> {
+  await writeAtomic(path, streamSafetensors(tensors, dataOf, metadata, path));
+}
+
+async function writeAtomic(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
   // A link stays a link: the file it names is replaced.
   const target = await realpath(path).catch(() => path);
   const temp = tempFile(target);
@@ -65,7 +78,7 @@ export async function writeSafetensorsFile(path: string, tensors: TensorToWrite[
   } catch (e) {
     // Report the write's own failure even if the clean-up fails too.
     await rm(temp, { force: true }).catch(() => undefined);
-    throw ioError(path, e, 'write');
+    throw e instanceof SafetensorsError ? e : ioError(path, e, 'write');
   } finally {
     release(temp);
   }
@@ -76,7 +89,7 @@ export async function writeSafetensorsNew(path: string, tensors: TensorToWrite[]
   await writeChunks(path, encodeSafetensors(tensors, metadata, path));
 }
 
-async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
+async function writeChunks(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
   const handle = await open(path, 'wx');
   try {
     let position = 0;

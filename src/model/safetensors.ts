@@ -365,6 +365,9 @@ export interface TensorToWrite {
   data: Float32Array | Uint16Array | Int32Array | BigInt64Array;
 }
 
+/** A tensor's name, dtype and shape: what a file's header needs before its data exists. */
+export type TensorLayout = Omit<TensorToWrite, 'data'>;
+
 /**
  * Encodes a safetensors file as chunks (header, then one per tensor) so a large
  * model is never copied into one buffer; write or concatenate them in order.
@@ -373,32 +376,49 @@ export interface TensorToWrite {
  */
 export function encodeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>,
   file = 'safetensors output'): Uint8Array[] {
+  // Spread at once, so every tensor is checked before any chunk is written.
+  return [...streamSafetensors(tensors, (t) => t.data, metadata, file)];
+}
+
+/**
+ * The same chunks, each tensor's data asked of `dataOf` only when its chunk is
+ * reached: a checkpoint larger than memory is written holding one tensor at a time.
+ * Names and shapes are checked before the header is yielded; a tensor's data when
+ * its turn comes.
+ */
+export function* streamSafetensors<T extends TensorLayout>(tensors: readonly T[], dataOf: (t: T) => TensorToWrite['data'],
+  metadata?: Record<string, string>, file = 'safetensors output'): Generator<Uint8Array> {
   const laidOut = [...tensors].sort((a, b) => DTYPE_SIZES[b.dtype] - DTYPE_SIZES[a.dtype]);
   const names = new Set<string>();
   const problem = metadata && metadataProblem(metadata);
   if (problem) throw new SafetensorsError(file, problem, { fix: 'pass metadata as an object of string values' });
   const entries: [string, unknown][] = metadata ? [['__metadata__', metadata]] : [];
-  const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const t of laidOut) {
-    checkWritable(file, t, names);
-    const chunk = encodeData(file, t);
-    entries.push([t.name, { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + chunk.length] }]);
-    offset += chunk.length;
-    chunks.push(chunk);
+    checkLayout(file, t, names);
+    const size = count(t.shape) * DTYPE_SIZES[t.dtype];
+    entries.push([t.name, { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] }]);
+    offset += size;
   }
   // fromEntries defines own properties, so a tensor named "__proto__" stays a key.
-  return [encodeHeader(file, Object.fromEntries(entries)), ...chunks];
+  yield encodeHeader(file, Object.fromEntries(entries));
+  for (const t of laidOut) {
+    const data = dataOf(t);
+    if (count(t.shape) !== data.length) {
+      throw new SafetensorsError(file, `shape ${show(t.shape)} holds ${count(t.shape)} values but data has ${data.length}`, { tensor: t.name, fix: 'fix the tensor before saving' });
+    }
+    yield encodeData(file, { ...t, data });
+  }
 }
 
-function checkWritable(file: string, t: TensorToWrite, names: Set<string>): void {
+const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function checkLayout(file: string, t: TensorLayout, names: Set<string>): void {
   const fail = (problem: string) => new SafetensorsError(file, problem, { tensor: t.name, fix: 'fix the tensor before saving' });
   if (t.name === '__metadata__') throw fail('"__metadata__" is reserved for metadata and cannot name a tensor');
   if (names.has(t.name)) throw fail('appears twice; tensor names must be unique');
   names.add(t.name);
   if (!t.shape.every(isCount)) throw fail(`shape ${show(t.shape)} is not a list of non-negative integers`);
-  const count = t.shape.reduce((a, b) => a * b, 1);
-  if (count !== t.data.length) throw fail(`shape ${show(t.shape)} holds ${count} values but data has ${t.data.length}`);
 }
 
 function encodeData(file: string, t: TensorToWrite): Uint8Array {

@@ -38,7 +38,9 @@ export function segmentPrompt(tokenizer: Tokenizer, prompt: string, ids: readonl
   const start = utf8.encode(prompt.slice(0, at)).length;
   const end = start + utf8.encode(subject).length;
   // A token belongs to the subject if any of its bytes do (" Yasuda" carries the space before it).
-  let offset = 0;
+  // Counted back from the prompt's end, so what a tokenizer puts before the text (BOS,
+  // SentencePiece's ▁ on the first word) falls before byte 0.
+  let offset = utf8.encode(prompt).length - ids.reduce((n, id) => n + tokenizer.tokenBytes(id).length, 0);
   const spans = ids.map((id) => {
     const from = offset;
     offset += tokenizer.tokenBytes(id).length;

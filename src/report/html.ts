@@ -112,7 +112,9 @@ function plots(a: Analysis, vocabSize: number): string {
       { name: `target ${quoted(a.targetTokens[0]!.text)}`, color: '#d62728', points: layers.flatMap((l) => (l.targetRank !== undefined ? [[l.layer, l.targetRank] as const] : [])) },
       { name: `answer ${quoted(a.original.text)}`, color: '#7f7f7f', points: layers.flatMap((l) => (l.originalRank !== undefined ? [[l.layer, l.originalRank] as const] : [])) },
     ];
-    out.push(linePlot({ title: `Rank in LL(δ_n) of FF2, from the bottom (of ${vocabSize})`, xLabel: 'layer', yLabel: 'rank (1 = least probable)', series, logY: true, invertY: true }));
+    const ex = a.settings.excluded;
+    const of = ex ? `${vocabSize - ex.count} ranked ids` : String(vocabSize);
+    out.push(linePlot({ title: `Rank in LL(δ_n) of FF2, from the bottom (of ${of})`, xLabel: 'layer', yLabel: 'rank (1 = least probable)', series, logY: true, invertY: true }));
   }
   const modules = layers[0]?.lastDeltaNorms ?? [];
   const colorOf = (module: string) => {

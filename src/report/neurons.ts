@@ -3,7 +3,7 @@
 import { closestSpanning } from '../lens/neurons/geometry.ts';
 import type { Lens, NeuronStats, NeuronView } from '../lens/neurons/types.ts';
 import type { Role } from '../model/config.ts';
-import { roleNamed } from '../model/families/index.ts';
+import { paperRole } from '../model/families/index.ts';
 
 const PAPER_NAMES: Partial<Record<Role, string>> = { ff_in: 'FF1', ff_out: 'FF2' };
 const LIST_WIDTH = 34;
@@ -13,7 +13,7 @@ const CELL = 9;
 export function formatNeuronView(view: NeuronView, tokens: readonly string[] = []): string {
   const sym = view.spannedBy === 'delta' ? 'δ' : 'x';
   const label = (i: number) => `${sym}${i}${tokens[i] === undefined ? '' : ` ${tokens[i].trim()}`}`;
-  const role = roleNamed(view.module);
+  const role = paperRole(view.module);
   const alias = role && PAPER_NAMES[role] ? ` (${PAPER_NAMES[role]})` : '';
   const where = view.orientation === 'rows' ? 'rows of XᵀΔ' : 'columns of XᵀΔ';
   const lines = [

@@ -21,6 +21,11 @@ export interface PlotOptions {
   readonly logY?: boolean;
   /** Small values at the top (rank 1 = best). */
   readonly invertY?: boolean;
+  /**
+   * A fractional x axis (layer / L across models): its extent and ticks. Without it,
+   * x is a layer index, ticked at whole numbers over the points' extent.
+   */
+  readonly xAxis?: { readonly domain: readonly [number, number]; readonly ticks: readonly number[] };
 }
 
 // The legend sits in the right margin, where no curve can run under it.
@@ -35,7 +40,7 @@ export function linePlot(o: PlotOptions): string {
   const usable = (y: number) => Number.isFinite(y) && (!o.logY || y > 0);
   const points = o.series.flatMap((s) => s.points.filter(([, y]) => usable(y)));
   const xs = points.map(([x]) => x);
-  const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  const [x0, x1] = o.xAxis?.domain ?? (xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1]);
   const xPad = x0 === x1 ? 1 : 0;
   const sx = (x: number) => M.left + ((x - x0 + xPad) / (x1 - x0 + 2 * xPad)) * (W - M.left - M.right);
   const { ticks: yTicks, fraction } = yAxis(points.map(([, y]) => y), o.logY ?? false);
@@ -44,7 +49,7 @@ export function linePlot(o: PlotOptions): string {
     return M.top + (o.invertY ? f : 1 - f) * (H - M.top - M.bottom);
   };
   const xStep = Math.max(1, Math.ceil((x1 - x0 + 1) / MAX_X_TICKS));
-  const xTicks = xs.length ? Array.from({ length: Math.floor((x1 - x0) / xStep) + 1 }, (_, i) => x0 + i * xStep) : [];
+  const xTicks = o.xAxis?.ticks ?? (xs.length ? Array.from({ length: Math.floor((x1 - x0) / xStep) + 1 }, (_, i) => x0 + i * xStep) : []);
 
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.title)}">`,
@@ -61,7 +66,7 @@ export function linePlot(o: PlotOptions): string {
     if (coords.length > 1) parts.push(`<polyline points="${coords.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     pts.forEach(([x, y], i) => {
       const [cx, cy] = coords[i]!.split(',');
-      parts.push(`<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.color}"><title>${esc(`${s.name}, layer ${x}: ${num(y)}`)}</title></circle>`);
+      parts.push(`<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.color}"><title>${esc(`${s.name}, ${o.xAxis ? `${o.xLabel} ${num(x)}` : `layer ${x}`}: ${num(y)}`)}</title></circle>`);
     });
     const ly = M.top + 10 + 16 * j;
     parts.push(`<rect x="${W - M.right + 10}" y="${ly - 9}" width="10" height="10" fill="${s.color}"/><text x="${W - M.right + 24}" y="${ly}">${esc(cut(s.name, LEGEND_CHARS))}</text>`);

@@ -4,7 +4,7 @@ import type { LastTokenRow, SegmentRow } from '../study/aggregate.ts';
 import type { StudyDocument } from '../study/document.ts';
 import { SEGMENTS } from '../pass/segments.ts';
 import type { Summary } from '../study/stats.ts';
-import { roleNamed } from '../model/families/index.ts';
+import { paperRole } from '../model/families/index.ts';
 import { esc } from './escape.ts';
 import { heatmap } from './heatmap.ts';
 import { linePlot, type Series } from './plot.ts';
@@ -20,11 +20,11 @@ export interface Figure {
 /** A module as the plots label it: the paper's name first for the MLP matrices (a document read back only has the checkpoint's names). */
 function moduleLabel(module: string): string {
   const paper = { ff_in: 'FF1', ff_out: 'FF2' } as Partial<Record<string, string>>;
-  const name = paper[roleNamed(module) ?? ''];
+  const name = paper[paperRole(module) ?? ''];
   return name ? `${name} (${module})` : module;
 }
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
-const DASHES = ['', '7 4', '2 3', '10 3 2 3'];
+export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
+export const DASHES = ['', '7 4', '2 3', '10 3 2 3'];
 
 // The plots and heatmaps are styled by class; a standalone file carries its own style.
 const SVG_STYLE = 'text{font:11px system-ui,-apple-system,"Segoe UI",sans-serif;fill:#222}.plot-title{font-size:13px;font-weight:600}.plot-area{fill:none;stroke:#ccc}.grid-line{stroke:#eee}.cell{font-size:10px}';
@@ -36,7 +36,8 @@ export function standaloneSvg(svg: string): string {
 
 export function studyFigures(doc: StudyDocument): Figure[] {
   const a = doc.aggregates;
-  const V = doc.model.vocabSize;
+  // The ids the ranks count among.
+  const V = doc.model.vocabSize - (doc.settings.excluded?.count ?? 0);
   const figs: Figure[] = [];
   const mods = doc.settings.modules;
   const layers = (rows: readonly { layer: number }[]) => rows.map((r) => String(r.layer));
@@ -59,7 +60,7 @@ export function studyFigures(doc: StudyDocument): Figure[] {
     if (!rows) continue;
     figs.push({
       file: `fig6-delta-norm-${m}.svg`,
-      paper: roleNamed(m) === 'ff_out' ? 'Fig. 6 / 16' : 'Fig. 16',
+      paper: paperRole(m) === 'ff_out' ? 'Fig. 6 / 16' : 'Fig. 16',
       caption: `Mean ‖δ_i‖ of ${moduleLabel(m)} per layer and prompt segment (white: almost no update).`,
       svg: heatmap({ title: `${moduleLabel(m)}: mean ‖δ_i‖`, rowLabels: SEGMENTS, colLabels: layers(rows), xLabel: 'layer', values: segmentMap(rows, (s) => s.mean), legend: 'mean ‖δ_i‖', scale: 'linear' }),
     });
@@ -104,9 +105,14 @@ export function studyFigures(doc: StudyDocument): Figure[] {
 
 export function renderStudyHtml(doc: StudyDocument, figures: readonly Figure[]): string {
   const d = doc.data;
+  return figurePage(`Backward Lens study: ${d.file}`, 'Backward Lens study', `${d.studied} of ${d.selected} records (${d.layout}, ${d.file}, records ${d.records}); ${d.skipped.length} skipped; model ${doc.model.source} (${doc.model.nLayer} layers, d ${doc.model.nEmbd}, vocabulary ${doc.model.vocabSize}); ${doc.aggregates.correct} of ${doc.aggregates.prompts} answered with the true answer's first token; ${doc.settings.normalized ? 'normalized ' : ''}logit lens; ${doc.seconds.toFixed(1)} s.`, figures);
+}
+
+/** One self-contained page of figures with their captions, under a heading and a line about the data. */
+export function figurePage(title: string, heading: string, meta: string, figures: readonly Figure[]): string {
   const sections = figures.map((f) => `<figure>${f.svg}<figcaption><b>${esc(f.paper)}</b> ${esc(f.caption)} <span class="file">${esc(f.file)}</span></figcaption></figure>`).join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Backward Lens study: ${esc(d.file)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;background:#fafafa;max-width:1200px}
 h1{font-size:22px;margin:0 0 6px}.meta{color:#555;margin:0 0 16px}
@@ -114,8 +120,8 @@ h1{font-size:22px;margin:0 0 6px}.meta{color:#555;margin:0 0 16px}
 .plot{background:#fff;border:1px solid #ddd;font:11px system-ui,sans-serif}.plot text{fill:#222}
 .plot-title{font-size:13px;font-weight:600}.plot-area{fill:none;stroke:#ccc}.grid-line{stroke:#eee}.cell{font-size:10px}
 </style></head><body>
-<h1>Backward Lens study</h1>
-<p class="meta">${esc(`${d.studied} of ${d.selected} records (${d.layout}, ${d.file}, records ${d.records}); ${d.skipped.length} skipped; model ${doc.model.source} (${doc.model.nLayer} layers, d ${doc.model.nEmbd}, vocabulary ${doc.model.vocabSize}); ${doc.aggregates.correct} of ${doc.aggregates.prompts} answered with the true answer's first token; ${doc.settings.normalized ? 'normalized ' : ''}logit lens; ${doc.seconds.toFixed(1)} s.`)}</p>
+<h1>${esc(heading)}</h1>
+<p class="meta">${esc(meta)}</p>
 <div class="figs">
 ${sections}
 </div>

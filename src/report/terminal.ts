@@ -1,7 +1,7 @@
 // The terminal report of one analysis: the FF2 and FF1 grids of the paper's
 // Fig. 5/11 (rows = layers, the last on top; columns = prompt tokens), shaded by
 // norm when colour is on, then the answer, the loss and a per-layer table.
-import type { Analysis } from '../lens/types.ts';
+import type { Analysis, ExcludedRows } from '../lens/types.ts';
 import { displayText } from '../tokenizer/bytes.ts';
 import { num, prob, quoted } from './format.ts';
 import { needsLightText, rampColor, unit, type Rgb } from './scale.ts';
@@ -77,11 +77,16 @@ function summary(a: Analysis): string[] {
   lines.push(
     ...(hasFf2 ? ['target rank: counted from the least probable token of LL(δ_n) at the last prompt token; 1 = the update writes the target in'] : []),
     `rank: exact rank of the weight gradient XᵀΔ (at most n; 1 where only the last token gets gradient)`,
+    ...(a.settings.excluded ? [excludedNote(a.settings.excluded)] : []),
     line(columns.map((c) => c.head)),
     ...layers.map((l) => line(columns.map((c) => c.cell(l)))),
     ...(layers.some((l) => l.ranks.some((r) => r.ambiguous)) ? [AMBIGUOUS_NOTE] : []),
   );
   return lines;
+}
+
+function excludedNote({ count, padded, special }: ExcludedRows): string {
+  return `the logit lens lists and ranks no special token and no vocabulary row the tokenizer lacks: ${count} left out (${special} special, ${padded} rows without a token)`;
 }
 
 /** *Paris* for " Paris": the leading space stays outside, where it shows the token's spacing. */

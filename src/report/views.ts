@@ -2,9 +2,10 @@
 // grids of the paper's Fig. 5/11 and the per-layer numbers under them.
 import type { Analysis, ModuleView, Token, TokenProb } from '../lens/types.ts';
 import type { Role } from '../model/config.ts';
-import { roleNamed } from '../model/families/index.ts';
+import { paperRole } from '../model/families/index.ts';
 
 export interface GridSpec {
+  /** The paper's FF1 or FF2 (families/index.ts paperRole): a gated MLP's FF1 is its up_proj. */
   readonly role: Role;
   /** The paper's name for the module. */
   readonly name: string;
@@ -60,7 +61,7 @@ export function gridsOf(a: Analysis): Grid[] {
   return GRIDS.flatMap((spec) => {
     const rows = byLayerDescending(a).flatMap(({ layerIndex }) => {
       const layer = a.layers[layerIndex]!;
-      const moduleIndex = layer.modules.findIndex((m) => roleNamed(m.module) === spec.role);
+      const moduleIndex = layer.modules.findIndex((m) => paperRole(m.module) === spec.role);
       if (moduleIndex < 0) return [];
       const m = layer.modules[moduleIndex]!;
       const cells = m[spec.vector].map((v, i): GridCell => {
@@ -98,7 +99,7 @@ export function layerSummaries(a: Analysis): LayerSummary[] {
   const last = a.tokens.length - 1;
   return byLayerDescending(a).map(({ layerIndex }) => {
     const { layer, modules } = a.layers[layerIndex]!;
-    const ff2 = modules.find((m: ModuleView) => roleNamed(m.module) === 'ff_out')?.delta[last];
+    const ff2 = modules.find((m: ModuleView) => paperRole(m.module) === 'ff_out')?.delta[last];
     return {
       layer,
       ...(ff2?.targetRank !== undefined ? { targetRank: ff2.targetRank } : {}),

@@ -3,7 +3,7 @@
 // averages: a prompt's value for a segment is the mean over its tokens there, and
 // the figures show the mean (and median) of those over prompts.
 import type { Analysis, ModuleView } from '../lens/types.ts';
-import { roleNamed } from '../model/families/index.ts';
+import { paperRole } from '../model/families/index.ts';
 import { SEGMENTS, type Segment, type Segmentation } from '../pass/segments.ts';
 import { mean, Samples, type Summary } from './stats.ts';
 
@@ -83,8 +83,8 @@ export class StudyAccumulator {
         this.bySegment(`xnorm.${key}`, seg, (i) => m.x[i]!.norm);
         if (m.delta[0]?.targetRank !== undefined) this.bySegment(`trank.${key}`, seg, (i) => (m.delta[i]!.norm > 0 ? m.delta[i]!.targetRank : undefined));
       }
-      const ff1 = modules.find((m) => roleNamed(m.module) === 'ff_in');
-      const ff2 = modules.find((m) => roleNamed(m.module) === 'ff_out');
+      const ff1 = modules.find((m) => paperRole(m.module) === 'ff_in');
+      const ff2 = modules.find((m) => paperRole(m.module) === 'ff_out');
       this.hasMlp = Boolean(ff1 && ff2);
       if (ff1 && ff2) {
         for (const g of answered) {

@@ -1,4 +1,5 @@
 // study.json: the study's aggregates with what produced them. docs/cli/study.md documents it.
+import type { ExcludedRows } from '../lens/types.ts';
 import type { ModelSizes } from '../model/config.ts';
 import type { Aggregates } from './aggregate.ts';
 import type { Layout } from './records.ts';
@@ -19,7 +20,8 @@ export interface StudyDocument {
     /** Studied records with tokenization warnings (see StudyOutcome.tokenWarnings); absent in older documents. */
     readonly tokenWarnings?: number;
   };
-  readonly settings: { readonly modules: readonly string[]; readonly normalized: boolean; readonly batch: number };
+  /** `excluded`: as an analysis's settings (rows no rank counts); absent when none is. */
+  readonly settings: { readonly modules: readonly string[]; readonly normalized: boolean; readonly batch: number; readonly excluded?: ExcludedRows };
   readonly segments: readonly string[];
   readonly aggregates: Aggregates;
   readonly seconds: number;

@@ -1,7 +1,6 @@
 // The study over many records: records are labelled with their segments, checked,
 // then analysed in batches (many prompts share one forward and backward pass) and
 // folded into the aggregates one by one.
-import type { Role } from '../model/config.ts';
 import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { analyze, settingsFor } from '../lens/analyze.ts';
@@ -12,7 +11,8 @@ import type { StudyRecord } from './records.ts';
 import { segmentPrompt, type Segmentation } from '../pass/segments.ts';
 
 export interface StudyOptions {
-  modules?: readonly Role[];
+  /** Roles, ff1/ff2 or the checkpoint's module names (analyze's `modules`). */
+  modules?: readonly string[];
   normalized?: boolean;
   /** Prompts per pass (default 16). */
   batch?: number;
@@ -82,7 +82,7 @@ export async function runStudy(model: Model, tokenizer: Tokenizer, records: read
       continue;
     }
     if (warnings.length > 0) tokenWarnings.push({ index: record.index, warning: warnings[0]! });
-    ready.push({ record, seg, answerId: answerId(tokenizer, record.prompt, record.answer) });
+    ready.push({ record, seg, answerId: safeAnswer(tokenizer, record)[0] });
   }
   if (ready.length === 0) throw new BadInputError(`none of the ${records.length} selected records can be studied (${skipped[0]?.reason ?? 'no records'})`);
 
@@ -90,18 +90,18 @@ export async function runStudy(model: Model, tokenizer: Tokenizer, records: read
   const batch = opts.batch ?? 16;
   for (let from = 0; from < ready.length; from += batch) {
     const part = ready.slice(from, from + batch);
-    const results = await analyze(model, tokenizer, part.map((r) => recordPair(r.record)), { ...settings, modules: settings.roles });
+    const results = await analyze(model, tokenizer, part.map((r) => recordPair(r.record)), settings);
     results.forEach((a, i) => acc.add(a, part[i]!.seg, a.original.id === part[i]!.answerId));
     opts.progress?.(Math.min(from + batch, ready.length));
   }
   return { aggregates: acc.result(), modules: settings.modules, studied: ready.length, skipped, repeatedSubject: ready.filter((r) => r.seg.repeated).length, tokenWarnings };
 }
 
-/** The true answer's first token as it follows the prompt (a SentencePiece ▁word, not a lone ▁); none where it cannot be encoded. */
-function answerId(tokenizer: Tokenizer, prompt: string, answer: string): number | undefined {
+/** The answer's ids as they follow the prompt; none where the vocabulary cannot spell it. */
+function safeAnswer(tokenizer: Tokenizer, record: StudyRecord): number[] {
   try {
-    return tokenizer.answerIds(prompt, answer)[0];
+    return tokenizer.answerIds(record.prompt, record.answer);
   } catch {
-    return undefined;
+    return [];
   }
 }

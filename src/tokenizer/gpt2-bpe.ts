@@ -6,7 +6,7 @@ import { Tiktoken } from 'js-tiktoken/lite';
 import r50k from 'js-tiktoken/ranks/r50k_base';
 import { checkId, concatBytes, displayBytes, lenientUtf8, TokenizerError } from './bytes.ts';
 import { encodeLong } from './bpe-long.ts';
-import type { EncodedPart, TargetParts, Tokenizer } from './tokenizer.ts';
+import type { EncodedPart, LensExclusion, TargetParts, Tokenizer } from './tokenizer.ts';
 
 export { TokenizerError };
 
@@ -153,6 +153,12 @@ export class Gpt2Tokenizer implements Tokenizer {
   targetParts(_prompt: string, target: string): TargetParts {
     return { parts: this.encodeParts(target) };
   }
+
+  /**
+   * None: <|endoftext|> stays in GPT-2's lists and ranks, so they are those of every
+   * run before the lens left special tokens out.
+   */
+  readonly lensExcluded: LensExclusion = { ids: [], padded: 0, special: 0 };
 
   /** Every id but <|endoftext|>, r50k's one special token. */
   isReal(id: number): boolean {

@@ -5,7 +5,7 @@
 // alphabet), BOS as tokenizer_config.json says, and the target-token rule.
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { BYTE_OF_CHAR, checkId, concatBytes, displayBytes, lenientUtf8, TokenizerError } from './bytes.ts';
-import type { EncodedPart, TargetParts, Tokenizer } from './tokenizer.ts';
+import type { EncodedPart, LensExclusion, TargetParts, Tokenizer } from './tokenizer.ts';
 
 /** A checkpoint's tokenizer files as text: the caller reads them (no file system here). */
 export interface HfTokenizerFiles {
@@ -77,6 +77,7 @@ export class HfJsonTokenizer implements Tokenizer {
   private readonly bytes: readonly (Uint8Array | undefined)[];
   private readonly special: ReadonlySet<number>;
   private continuing?: HfTokenizer;
+  private excluded?: LensExclusion;
 
   /**
    * `vocabSize`: the model's vocab_size (config.json), which may exceed the tokenizer's
@@ -156,6 +157,18 @@ export class HfJsonTokenizer implements Tokenizer {
   isReal(id: number): boolean {
     checkId(id, this.vocabSize, 'model token');
     return this.bytes[id] !== undefined && !this.special.has(id);
+  }
+
+  /** Every id that is not isReal(): the rows above the tokenizer's size, holes in its ids, its special tokens. */
+  get lensExcluded(): LensExclusion {
+    if (this.excluded) return this.excluded;
+    const ids: number[] = [];
+    let padded = 0;
+    for (let id = 0; id < this.vocabSize; id++) {
+      if (this.bytes[id] === undefined) padded++;
+      if (!this.isReal(id)) ids.push(id);
+    }
+    return (this.excluded = { ids, padded, special: ids.length - padded });
   }
 
   /** Text of model ids: their bytes joined, then UTF-8 decoded (a special token is its text, e.g. <s>). */

@@ -40,6 +40,8 @@ export interface Tokenizer {
    * padding, chat markers), which the lens can leave out of its lists and ranks.
    */
   isReal(id: number): boolean;
+  /** The ids the logit lens leaves out of its lists and ranks. */
+  readonly lensExcluded: LensExclusion;
   /** Text of model ids (invalid UTF-8 becomes U+FFFD). */
   decode(ids: readonly number[]): string;
   /** The bytes a model id stands for (a copy). */
@@ -48,6 +50,16 @@ export interface Tokenizer {
   tokenText(id: number): string;
   /** The ids of `answer` as the model would continue `prompt` with it (answers are stored without a leading space). */
   answerIds(prompt: string, answer: string): number[];
+}
+
+/** Vocabulary rows the logit lens leaves out of its top/bottom lists and ranks. */
+export interface LensExclusion {
+  /** Ascending. */
+  readonly ids: readonly number[];
+  /** How many of them are rows the tokenizer has no token for (a vocab_size above its size, holes in its ids) ... */
+  readonly padded: number;
+  /** ... and how many are special tokens. */
+  readonly special: number;
 }
 
 export interface TargetParts {

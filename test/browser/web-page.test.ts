@@ -14,6 +14,9 @@ import type { Report } from '../../src/report/json.ts';
 import { serveWeb } from '../../scripts/serve-web.ts';
 import { writeRandomCheckpoint } from '../checkpoint.ts';
 import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
+import { writeNeoxCheckpoint } from '../model/neox-checkpoint.ts';
+import { NEOX_TOKENS } from '../model/neox-tokenizer.ts';
+import { PIECE_TOKENS } from '../model/piece-tokenizer.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PROMPT = 'Michel Denisot spoke the language';
@@ -228,7 +231,7 @@ if (!existsSync(CHROMIUM)) {
     const config = { name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{}') };
     assert.match(await step(page, 'errors', () => page.setInputFiles('#files', [config, bin])), /^pytorch_model\.bin is a PyTorch pickle \(\.bin\), which the page does not read/);
     const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'].map((name) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from('x') }));
-    assert.match(await step(page, 'errors', () => page.setInputFiles('#files', [config, ...shards])), /^model-00001-of-00002\.safetensors belongs to a sharded checkpoint \(2 shards\)/);
+    assert.match(await step(page, 'errors', () => page.setInputFiles('#files', [config, ...shards])), /^model-00001-of-00002\.safetensors is one of 2 shards: pick model\.safetensors\.index\.json with them/);
     assert.is(await page.evaluate(() => window.blApp.model), 'default');
   });
 
@@ -254,7 +257,7 @@ if (!existsSync(CHROMIUM)) {
       assert.is(await page.inputValue('#files'), '');
       await step(page, 'loads', () => page.setInputFiles('#folder', ckpt.dir));
       assert.is(await page.evaluate(() => window.blApp.model), basename(ckpt.dir));
-      assert.match((await page.locator('#model-info').textContent())!, new RegExp(`^${basename(ckpt.dir)}: 2 layers`));
+      assert.match((await page.locator('#model-info').textContent())!, new RegExp(`^${basename(ckpt.dir)}: GPT-2, 2 layers`));
     } finally {
       rmSync(ckpt.dir, { recursive: true, force: true });
     }
@@ -298,16 +301,42 @@ if (!existsSync(CHROMIUM)) {
     }
   });
 
-  test('a Llama checkpoint: without tokenizer.json one line says to pick it; with it the model loads and runs', async () => {
+  test('a Llama checkpoint: without tokenizer.json one line says to pick it; with it the model loads and runs, its lens leaving out special and padded ids', async () => {
     const cfg = { nLayer: 2, nHead: 4, nKvHead: 2, headDim: 4, nEmbd: 16, nInner: 24, vocabSize: 320, eps: 1e-5, ropeTheta: 10000, ropeScaling: { type: 'default' as const }, tied: false, bias: { qkv: false, o: false, mlp: false } };
     const { dir } = await writeLlamaCheckpoint(cfg, 4);
     const weights = [join(dir, 'config.json'), join(dir, 'model.safetensors')];
     try {
       assert.match(await step(page, 'errors', () => page.setInputFiles('#files', weights)), /no tokenizer\.json; put the tokenizer\.json \(and tokenizer_config\.json\) that came with the model beside its weights, or pick them with the weights on the page/);
       await step(page, 'loads', () => page.setInputFiles('#files', [...weights, join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')]));
-      assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: 2 layers/);
+      assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: Llama, 2 layers, d = 16, 4 heads \(2 key\/value\)/);
       assert.is(await run(page, { prompt: 'The Eiffel Tower is in', target: ' Rome', k: '3', layers: '' }), '');
-      assert.match((await page.locator('#analysis').textContent())!, /<s>/, 'BOS in the grid');
+      const analysis = (await page.locator('#analysis').textContent())!;
+      assert.match(analysis, /<s>/, 'BOS in the grid');
+      assert.match(analysis, /FF1 \(mlp\.up_proj\)/, "FF1's grid is up_proj's");
+      assert.match(analysis, /self_attn\.k_proj/, 'the stored modules in the rank table');
+      // <unk>, <s>, </s> and the rows above the tokenizer's PIECE_TOKENS: in no list, as analyze's.
+      const result = (JSON.parse((await page.locator('#bl-data').textContent())!) as Report).results[0]!;
+      const left = cfg.vocabSize - PIECE_TOKENS + 3;
+      assert.equal(result.settings.excluded, { count: left, padded: left - 3, special: 3 });
+      const listed = result.layers.flatMap((l) => l.modules.flatMap((m) => [...m.x, ...m.delta].flatMap((v) => [...(v.top ?? []), ...(v.bottom ?? [])])));
+      assert.ok(listed.length > 0 && listed.every(({ id }) => id > 2 && id < PIECE_TOKENS), 'a special or padded id listed');
+      assert.match((await page.locator('#analysis').innerHTML())!, `(of ${cfg.vocabSize - left} ranked ids)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a GPT-NeoX checkpoint with its tokenizer.json loads and runs; the grids name its modules and its lens leaves out special and padded ids', async () => {
+    const cfg = { nLayer: 2, nHead: 4, nEmbd: 16, nInner: 24, vocabSize: 301, eps: 1e-5, rotaryPct: 0.5, rotaryBase: 10000, parallel: true, act: 'gelu' as const, attentionBias: true, tied: false };
+    const { dir } = await writeNeoxCheckpoint(cfg, 4, { maxPositions: 128 });
+    try {
+      await step(page, 'loads', () => page.setInputFiles('#files', ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => join(dir, f))));
+      assert.match((await page.locator('#model-info').textContent())!, /^model\.safetensors: GPT-NeoX, 2 layers, d = 16, 4 heads/);
+      assert.is(await run(page, { prompt: 'The Eiffel Tower is in', target: ' Rome', k: '3', layers: '' }), '');
+      assert.match((await page.locator('#analysis').textContent())!, /mlp\.dense_4h_to_h/);
+      // <|endoftext|>, <|padding|> and the rows above the tokenizer's NEOX_TOKENS: in no list.
+      const result = (JSON.parse((await page.locator('#bl-data').textContent())!) as Report).results[0]!;
+      assert.equal(result.settings.excluded, { count: cfg.vocabSize - NEOX_TOKENS + 2, padded: cfg.vocabSize - NEOX_TOKENS, special: 2 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -13,46 +13,19 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { visible } from '../../src/report/format.ts';
 import type { Report } from '../../src/report/json.ts';
 import { serveWeb } from '../../scripts/serve-web.ts';
 import { writeRandomCheckpoint } from '../checkpoint.ts';
+import { assertSameSide, assertShows, idle, pageView, sideOf, STEP_MS, type EditSide } from './page-view.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PROMPT = 'Michel Denisot spoke the language';
 const TARGET = ' Russian';
-// SwiftShader on 2 busy cores: loading, a run and an edit take seconds each.
-const STEP_MS = 120_000;
 const ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
-
-interface Top { id: number; text: string; prob: number }
-interface EditSide { top: Top[]; target: { rank: number; prob: number } }
 
 function cli(args: string[]): void {
   const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cli ${args[0]} failed: ${r.stderr}`);
-}
-
-/** What the page shows: every grid cell, the rank table, the target-rank plot, as plain data. */
-async function pageView(page: Page) {
-  return page.evaluate(() => ({
-    cells: [...document.querySelectorAll<HTMLElement>('#analysis td[data-v]')].map((td) => ({ l: td.dataset.l!, m: td.dataset.m!, v: td.dataset.v!, i: td.dataset.i!, text: td.textContent })),
-    ranks: [...document.querySelectorAll('#analysis .ranks tr')].slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent))),
-    targetRanks: [...document.querySelectorAll('#analysis svg.plot circle title')].map((t) => t.textContent!).filter((t) => t.startsWith('target ')),
-  }));
-}
-
-async function sideOf(page: Page, which: 'before' | 'after'): Promise<EditSide> {
-  return page.evaluate((w) => {
-    const box = document.querySelector<HTMLElement>(`#edit-result [data-side="${w}"]`)!;
-    const top = [...box.querySelectorAll<HTMLTableRowElement>('tr')].map((tr) => ({ id: Number(tr.dataset.id), text: tr.cells[0]!.textContent!.slice(1, -1), prob: Number(tr.dataset.prob) }));
-    const t = box.querySelector<HTMLElement>('.edit-target')!;
-    return { top, target: { rank: Number(t.dataset.rank), prob: Number(t.dataset.prob) } };
-  }, which);
-}
-
-async function idle(page: Page, key: 'runs' | 'edits', count: number): Promise<void> {
-  await page.waitForFunction(([k, n]) => window.blApp[k as 'runs'] >= (n as number) && !window.blApp.busy, [key, count] as const, { timeout: STEP_MS, polling: 100 });
 }
 
 if (!existsSync(CHROMIUM)) {
@@ -99,19 +72,7 @@ if (!existsSync(CHROMIUM)) {
     const run = await page.evaluate(() => window.blApp.lastRun);
     console.log(`  web: run to grid ${run!.ms.toFixed(0)} ms on ${await page.evaluate(() => window.blApp.adapter)}`);
     const view = await pageView(page);
-    const ff = ref.layers[0]!.modules.filter((m) => m.module === 'mlp.c_proj' || m.module === 'mlp.c_fc').length;
-    assert.is(view.cells.length, ref.layers.length * ff * ref.tokens.length);
-    for (const c of view.cells) {
-      const v = ref.layers[Number(c.l)]!.modules[Number(c.m)]![c.v as 'x' | 'delta']![Number(c.i)]!;
-      // Exactly-zero vectors (the last layer's delta_i, i < n) are left blank, as in the HTML report.
-      const expected = v.norm === 0 ? '' : visible(c.v === 'delta' ? v.bottom![0]!.text : v.top![0]!.text);
-      assert.is(c.text, expected, `layer ${c.l} module ${c.m} ${c.v} token ${c.i}`);
-    }
-    const byLayerDesc = [...ref.layers].sort((a, b) => b.layer - a.layer);
-    assert.equal(view.ranks, byLayerDesc.map((l) => l.modules.map((m) => m.rank)));
-    const last = ref.tokens.length - 1;
-    const expectedTargets = [...ref.layers].sort((a, b) => a.layer - b.layer).map((l) => `layer ${l.layer}: ${l.modules.find((m) => m.module === 'mlp.c_proj')!.delta[last]!.targetRank}`);
-    assert.equal(view.targetRanks.map((t) => t.replace(/^target " Russian", /, '')), expectedTargets);
+    assertShows(view, ref);
     assert.match(page.url(), /#prompt=Michel\+Denisot/);
     shared = { url: page.url(), cells: view.cells.map((c) => c.text) };
   });
@@ -141,11 +102,8 @@ if (!existsSync(CHROMIUM)) {
     await idle(page, 'edits', 1);
     const before = await sideOf(page, 'before');
     const after = await sideOf(page, 'after');
-    for (const [got, want, what] of [[before, ref.pairs[0]!.before, 'before'], [after, ref.pairs[0]!.after, 'after']] as const) {
-      assert.equal(got.top.map((t) => t.id), want.top.map((t) => t.id), `${what}: top-5 ids`);
-      got.top.forEach((t, i) => assert.ok(Math.abs(t.prob - want.top[i]!.prob) <= 1e-4 * Math.max(1e-3, want.top[i]!.prob) + 1e-6, `${what}: p(${t.text}) ${t.prob} vs ${want.top[i]!.prob}`));
-      assert.is(got.target.rank, want.target.rank, `${what}: target rank`);
-    }
+    assertSameSide(before, ref.pairs[0]!.before, 'before');
+    assertSameSide(after, ref.pairs[0]!.after, 'after');
     assert.is(await page.locator('#edits li').count(), 1);
     await page.click('#undo');
     await idle(page, 'edits', 2);

@@ -1,6 +1,7 @@
 // The commands on a Llama checkpoint, as a user runs them: a tiny random one written
 // here, untied head, with a small tokenizer.json beside it. analyze names the
-// checkpoint's modules, factors writes their names, edit --out writes a directory
+// checkpoint's modules (q_proj, k_proj, v_proj and gate_proj, up_proj apart, though
+// the engine joins them) and selects them by name, factors writes their names, edit --out writes a directory
 // that loads back under the source's names, and a directory without tokenizer.json
 // is refused in one line.
 import { spawnSync } from 'node:child_process';
@@ -9,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fileSource } from '../../src/model/node-file.ts';
-import { openSafetensors } from '../../src/model/safetensors.ts';
 import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
 import { PIECE_VOCAB } from '../model/piece-tokenizer.ts';
+import { storedTensors } from '../stored-tensors.ts';
 import type { LlamaConfigRef } from '../reference/llama.ts';
 
 const CFG: LlamaConfigRef = {
@@ -36,25 +36,14 @@ test.after(() => {
   for (const dir of [work, modelDir]) rmSync(dir, { recursive: true, force: true });
 });
 
-async function stored(path: string): Promise<Map<string, { shape: number[]; data: Float32Array | undefined }>> {
-  const src = await fileSource(path);
-  try {
-    const file = await openSafetensors(src);
-    const out = new Map<string, { shape: number[]; data: Float32Array | undefined }>();
-    for (const [name, info] of file.tensors) out.set(name, { shape: info.shape, data: info.dtype === 'F32' ? await file.readF32(name) : undefined });
-    return out;
-  } finally {
-    await src.close();
-  }
-}
+const MODULES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'];
 
-const MODULES = ['self_attn.qkv_proj', 'self_attn.o_proj', 'mlp.gate_up_proj', 'mlp.down_proj'];
-
-test("analyze --json: the checkpoint's module names, BOS first, the last layer's ranks (qkv n, the others 1)", () => {
+test("analyze --json: the checkpoint's modules (q, k, v; gate, up), BOS first, the last layer's ranks (k n, v min(n, heads), the others 1); FF1 is up_proj", () => {
   const json = join(work, 'analyze.json');
   const r = cli(['analyze', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--json', json]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /FF2 \(mlp\.down_proj\)/);
+  assert.match(r.stdout, /FF1 \(mlp\.up_proj\)/);
   const result = JSON.parse(readFileSync(json, 'utf8')).results[0];
   assert.equal(result.tokens.map((t: { text: string }) => t.text), ['<s>', ' The', ' Eiffel', ' Tower', ' is', ' in'], 'BOS at position 0, whole words');
   assert.equal(result.tokens[0].id, 1);
@@ -63,34 +52,68 @@ test("analyze --json: the checkpoint's module names, BOS first, the last layer's
   const n = result.tokens.length;
   const last = result.layers.find((l: { layer: number }) => l.layer === CFG.nLayer - 1);
   const ranks = Object.fromEntries(last.modules.map((m: { module: string; rank: number }) => [m.module, m.rank]));
-  assert.equal(ranks, { 'self_attn.qkv_proj': n, 'self_attn.o_proj': 1, 'mlp.gate_up_proj': 1, 'mlp.down_proj': 1 });
+  // Only the last query reads the keys and values: v_proj's δ_j is, per query head, a
+  // multiple of one vector, so its rank is at most the number of query heads; k_proj's
+  // δ_j turns back through position j's rotation, so its rows stay independent.
+  assert.equal(ranks, { 'self_attn.q_proj': 1, 'self_attn.k_proj': n, 'self_attn.v_proj': Math.min(n, CFG.nHead), 'self_attn.o_proj': 1, 'mlp.gate_proj': 1, 'mlp.up_proj': 1, 'mlp.down_proj': 1 });
+  const { nEmbd: d, nInner: f, nHead: H, nKvHead: KV, headDim: hd } = CFG;
+  const dims = Object.fromEntries(last.modules.map((m: { module: string; inDim: number; outDim: number }) => [m.module, [m.inDim, m.outDim]]));
+  assert.equal(dims, { 'self_attn.q_proj': [d, H * hd], 'self_attn.k_proj': [d, KV * hd], 'self_attn.v_proj': [d, KV * hd], 'self_attn.o_proj': [H * hd, d], 'mlp.gate_proj': [d, f], 'mlp.up_proj': [d, f], 'mlp.down_proj': [f, d] });
 });
 
-test("factors: layers.{l}.<module>.x / .delta under the checkpoint's module names, and input_ids", async () => {
+test('analyze --modules self_attn.k_proj,ff1: just those modules, as in the full analysis', () => {
+  const json = join(work, 'analyze-k.json');
+  const r = cli(['analyze', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--modules', 'self_attn.k_proj,ff1', '--json', json]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /FF1 \(mlp\.up_proj\)/);
+  assert.not.match(r.stdout, /FF2 \(/);
+  const picked = JSON.parse(readFileSync(json, 'utf8')).results[0];
+  const all = JSON.parse(readFileSync(join(work, 'analyze.json'), 'utf8')).results[0];
+  assert.equal(picked.settings.modules, ['self_attn.k_proj', 'mlp.up_proj']);
+  picked.layers.forEach((layer: { modules: { module: string }[] }, l: number) => {
+    assert.equal(layer.modules.map((m) => m.module), ['self_attn.k_proj', 'mlp.up_proj']);
+    for (const m of layer.modules) assert.equal(m, all.layers[l].modules.find((a: { module: string }) => a.module === m.module), `layer ${l} ${m.module}`);
+  });
+});
+
+test('analyze --neurons 1.ff1: the neuron view of up_proj alone (f columns), labelled FF1', () => {
+  const json = join(work, 'neurons.json');
+  const r = cli(['analyze', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--layers', '1', '--neurons', '1.ff1', '--k', '2', '--json', json]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /mlp\.up_proj \(FF1\): 40 gradient neurons \(columns of XᵀΔ\)/);
+  const [view] = JSON.parse(readFileSync(json, 'utf8')).neurons;
+  assert.equal([view.layer, view.module, view.neuronCount], [1, 'mlp.up_proj', CFG.nInner]);
+});
+
+test("factors: layers.{l}.<module>.x / .delta under the checkpoint's module names (q, k, v, gate, up apart), and input_ids", async () => {
   const out = join(work, 'factors.safetensors');
   const r = cli(['factors', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--out', out]);
   assert.is(r.code, 0, r.stderr);
-  const t = await stored(out);
+  const t = await storedTensors(out);
   const n = 6;
   const want = ['input_ids', 'logits', ...Array.from({ length: CFG.nLayer }, (_, l) => MODULES.flatMap((m) => [`layers.${l}.${m}.x`, `layers.${l}.${m}.delta`])).flat()];
   assert.equal([...t.keys()].sort(), want.sort());
   const { nEmbd: d, nInner: f, nHead: H, nKvHead: KV, headDim: hd } = CFG;
-  assert.equal(t.get('layers.1.self_attn.qkv_proj.x')!.shape, [n, d]);
-  assert.equal(t.get('layers.1.self_attn.qkv_proj.delta')!.shape, [n, (H + 2 * KV) * hd]);
-  assert.equal(t.get('layers.1.mlp.gate_up_proj.delta')!.shape, [n, 2 * f]);
-  assert.equal(t.get('layers.1.mlp.down_proj.x')!.shape, [n, f]);
+  const shapes: Record<string, [number, number]> = {
+    'self_attn.q_proj': [d, H * hd], 'self_attn.k_proj': [d, KV * hd], 'self_attn.v_proj': [d, KV * hd], 'self_attn.o_proj': [H * hd, d], 'mlp.gate_proj': [d, f], 'mlp.up_proj': [d, f], 'mlp.down_proj': [f, d],
+  };
+  for (const [m, [inDim, outDim]] of Object.entries(shapes)) {
+    assert.equal(t.get(`layers.1.${m}.x`)!.shape, [n, inDim], `${m}.x`);
+    assert.equal(t.get(`layers.1.${m}.delta`)!.shape, [n, outDim], `${m}.delta`);
+  }
+  assert.equal(t.get('layers.1.self_attn.k_proj.x')!.data, t.get('layers.1.self_attn.q_proj.x')!.data, 'q and k read the same x');
   assert.equal(t.get('input_ids')!.shape, [n]);
 });
 
 test("edit --out (shift, sgd): the written directory loads back under the source's tensor names; shift writes lm_head's row of the target", async () => {
-  const source = await stored(join(modelDir, 'model.safetensors'));
+  const source = await storedTensors(join(modelDir, 'model.safetensors'));
   const t = PIECE_VOCAB['▁Rome']!;
   const layer = 1;
   for (const [method, extra] of [['shift', ['--lr', '0.5']], ['sgd', ['--lr', '0.5']]] as const) {
     const dir = join(work, `edited-${method}`);
     const r = cli(['edit', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--method', method, '--layers', String(layer), ...extra, '--tokens', '0', '--out', dir]);
     assert.is(r.code, 0, r.stderr);
-    const edited = await stored(join(dir, 'model.safetensors'));
+    const edited = await storedTensors(join(dir, 'model.safetensors'));
     assert.equal([...edited.keys()].sort(), [...source.keys()].sort(), `${method}: the source's tensor names`);
     const name = `model.layers.${layer}.mlp.down_proj.weight`;
     const changed = [...edited].filter(([k, v]) => v.data && source.get(k)!.data!.some((x, i) => x !== v.data![i])).map(([k]) => k);

@@ -16,6 +16,7 @@ import { openRandomModel, writeRandomCheckpoint } from '../checkpoint.ts';
 import { assertClose } from '../helpers.ts';
 import { gpt2BackwardRef, type Gpt2ParamsRef } from '../reference/gpt2.ts';
 import { mulberry32Ref } from '../reference/ops.ts';
+import { secondMomentRef } from '../reference/rome.ts';
 
 const CFG: Gpt2Sizes = { nLayer: 2, nHead: 3, nEmbd: 15, nPositions: 16, vocabSize: 50257, nInner: 37, eps: 1e-5 };
 const work = mkdtempSync(join(tmpdir(), 'bl-stats-'));
@@ -45,11 +46,7 @@ async function checkMoments(model: LoadedModel['model'], ref: Gpt2ParamsRef): Pr
   assert.is(tokens, 35);
   const f = CFG.nInner;
   for (const layer of [0, 1]) {
-    const want = new Float64Array(f * f);
-    for (const ids of windows) {
-      const x = gpt2BackwardRef(CFG, ref, ids, [{ position: 0, token: 0 }]).factors[`h.${layer}.mlp.c_proj`]!.x;
-      for (let t = 0; t < T; t++) for (let i = 0; i < f; i++) for (let j = 0; j < f; j++) want[i * f + j]! += (x[t * f + i]! * x[t * f + j]!) / 35;
-    }
+    const want = secondMomentRef(windows, f, (ids) => gpt2BackwardRef(CFG, ref, ids, [{ position: 0, token: 0 }]).factors[`h.${layer}.mlp.c_proj`]!.x);
     assertClose(moments.get(layer)!, want, 1e-5, `layer ${layer}`);
   }
 }

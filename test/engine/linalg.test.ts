@@ -4,7 +4,7 @@
 // on how much of the gradient a position receives, only on whether it receives any.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rankOfProduct } from '../../src/autograd/linalg.ts';
+import { rankOfProduct, singularValues } from '../../src/autograd/linalg.ts';
 import { matrixRankRef, singularValuesRef } from '../reference/svd.ts';
 import { mulberry32Ref } from '../reference/ops.ts';
 
@@ -40,6 +40,9 @@ test('rank from factors: n whatever the scale of each term, and equal to the flo
   const { rank, singularValues } = rankOfProduct(x, delta, n, inDim, outDim);
   assert.is(rank, n);
   assert.is(singularValues.length, n);
+  // The product's values, from its factors' QRs, are the dense product's to 1e-13 of the largest.
+  const want = singularValuesRef(dense(x, delta, n, inDim, outDim), inDim, outDim);
+  singularValues.forEach((s, i) => assert.ok(Math.abs(s - want[i]!) <= 1e-13 * want[0]!, `value ${i}: ${s} against ${want[i]}`));
   // Every term is above 1e-13 of the largest but for the 1e-20 one, which float64's threshold drops.
   assert.is(matrixRankRef(dense(x, delta, n, inDim, outDim), inDim, outDim, 2 ** -52), n - 1);
 });
@@ -69,6 +72,48 @@ test('rank from factors: zero terms drop out; repeated directions count once', (
   assert.is(rankOfProduct(x, delta, n, inDim, outDim).rank, 2);
   assert.is(matrixRankRef(g, inDim, outDim, 2 ** -23), 2);
   assert.is(rankOfProduct(new Float32Array(0), new Float32Array(0), 0, inDim, outDim).rank, 0);
+});
+
+/**
+ * Every value within 1e-13 of the largest of the reference's (n * 2^-52 for the
+ * sizes here is under 3e-14); exact zeros stay exact.
+ */
+function assertSameValues(a: Float64Array, m: number, n: number, what: string): void {
+  const got = singularValues(a, m, n);
+  const want = singularValuesRef(a, m, n);
+  assert.is(got.length, Math.min(m, n), what);
+  const top = want[0] ?? 0;
+  got.forEach((s, i) => assert.ok(Math.abs(s - want[i]!) <= 1e-13 * top, `${what}: value ${i} ${s} against ${want[i]}`));
+  want.forEach((s, i) => s === 0 && assert.is(got[i], 0, `${what}: value ${i} is exactly 0`));
+}
+
+test('singular values (bidiagonal QR) against the float64 Jacobi reference: odd shapes, graded, deficient, zeros', () => {
+  const r = mulberry32Ref(7);
+  const random = (m: number, n: number, rowScale: (i: number) => number = () => 1) =>
+    Float64Array.from({ length: m * n }, (_, k) => (r() * 2 - 1) * rowScale(Math.floor(k / n)));
+  for (const [m, n] of [[1, 1], [1, 7], [7, 1], [13, 7], [7, 13], [2, 2], [31, 31], [64, 50]] as const) {
+    assertSameValues(random(m, n), m, n, `random ${m}x${n}`);
+    assertSameValues(random(m, n, (i) => 10 ** -(i % 10)), m, n, `rows 1..1e-9, ${m}x${n}`);
+  }
+  // Rank 3 of 13: products of thin random factors, and exactly repeated columns.
+  const u = random(13, 3);
+  const v = random(3, 11);
+  const low = Float64Array.from({ length: 13 * 11 }, (_, k) => [0, 1, 2].reduce((s, t) => s + u[Math.floor(k / 11) * 3 + t]! * v[t * 11 + (k % 11)]!, 0));
+  assertSameValues(low, 13, 11, 'rank 3');
+  const repeated = random(9, 5);
+  for (let i = 0; i < 9; i++) [repeated[i * 5 + 3], repeated[i * 5 + 4]] = [repeated[i * 5]!, -2 * repeated[i * 5]!];
+  assertSameValues(repeated, 9, 5, 'repeated columns');
+  assertSameValues(new Float64Array(12), 3, 4, 'zero matrix');
+  // Zeros on a bidiagonal's diagonal, inside the block and at its end: the rotations that split it.
+  const bidiag = (d: number[], e: number[]) => {
+    const a = new Float64Array(d.length * d.length);
+    d.forEach((x, i) => (a[i * d.length + i] = x));
+    e.forEach((x, i) => (a[i * d.length + i + 1] = x));
+    return a;
+  };
+  assertSameValues(bidiag([1, 0, 2, 0.5], [1, 3, 0.25]), 4, 4, 'zero inside');
+  assertSameValues(bidiag([1, 2, 0.5, 0], [1, 3, 0.25]), 4, 4, 'zero at the end');
+  assertSameValues(bidiag([0, 2, 1e-12, 3, 0], [1, 1e-8, 1, 2]), 5, 5, 'graded with zeros');
 });
 
 test.run();

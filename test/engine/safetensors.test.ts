@@ -7,7 +7,7 @@ import {
   bf16ToF32, bytesSource, encodeSafetensors, f16ToF32, f32ToBf16, f32ToF16, MAX_HEADER_BYTES, openSafetensors,
   pickleRefusal, SafetensorsError, type ByteSource, type SafetensorsFile, type TensorToWrite,
 } from '../../src/model/safetensors.ts';
-import { fileSource, writeSafetensorsFile } from '../../src/model/node-file.ts';
+import { fileSource, writeSafetensorsFile, writeSafetensorsStreamed } from '../../src/model/node-file.ts';
 
 const NAME = 'test.safetensors';
 
@@ -648,6 +648,33 @@ test('a failed write leaves nothing behind', async () => {
     await writeSafetensorsFile(path, good);
     assert.equal(new Uint8Array(await readFile(path)), concat(encodeSafetensors(good)));
     assert.equal((await readdir(dir)).sort(), ['m.safetensors', 'taken']);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+test('streamed writing: the same bytes as the whole-file writer, each tensor asked for once, in file order; a bad tensor mid-write leaves nothing', async () => {
+  const dir = await tempDir();
+  try {
+    const tensors: TensorToWrite[] = [
+      { name: 'h', dtype: 'BF16', shape: [3, 5], data: f32ToBf16(Float32Array.from({ length: 15 }, (_, i) => i / 7)) },
+      { name: 'w', dtype: 'F32', shape: [7], data: Float32Array.from({ length: 7 }, (_, i) => -i) },
+      { name: 'ids', dtype: 'I64', shape: [2], data: Int32Array.of(4, 5) },
+    ];
+    const asked: string[] = [];
+    const path = join(dir, 'streamed.safetensors');
+    await writeSafetensorsStreamed(path, tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape })), (t) => {
+      asked.push(t.name);
+      return tensors.find((x) => x.name === t.name)!.data;
+    }, { k: 'v' });
+    assert.equal(new Uint8Array(await readFile(path)), concat(encodeSafetensors(tensors, { k: 'v' })));
+    assert.equal(asked, ['ids', 'w', 'h']);
+    // A wrong length is found when its tensor's turn comes, after the header went out.
+    const e = await fileError(() => writeSafetensorsStreamed(path, [{ name: 'x', dtype: 'F32', shape: [3] }], () => new Float32Array(2)));
+    assert.match(e.problem, /holds 3 values but data has 2/);
+    assert.is(e.tensor, 'x');
+    assert.equal(new Uint8Array(await readFile(path)), concat(encodeSafetensors(tensors, { k: 'v' })));
+    assert.equal(await readdir(dir), ['streamed.safetensors']);
   } finally {
     await rm(dir, { recursive: true });
   }

@@ -163,6 +163,14 @@ test('study: every aggregate equals what one-by-one analyze --json runs give', (
   assert.is(re.code, 0, re.stderr);
   assert.is(readFileSync(join(out, 'fig4-rank-equals-n.svg'), 'utf8'), before);
   assert.ok(existsSync(join(out, 'README.md')));
+
+  // GPT-2's lens leaves no id out; where a tokenizer's does, the rank figures count among the others.
+  assert.is(doc.settings.excluded, undefined);
+  const V = doc.model.vocabSize;
+  assert.match(readFileSync(join(out, 'index.html'), 'utf8'), `of ${V} tokens`);
+  writeFileSync(join(out, 'study.json'), JSON.stringify({ ...doc, settings: { ...doc.settings, excluded: { count: 40, padded: 37, special: 3 } } }));
+  assert.is(cli(['study', '--replot', '--out', out]).code, 0);
+  assert.match(readFileSync(join(out, 'index.html'), 'utf8'), `of ${V - 40} tokens`);
 });
 
 test('study: bad input is one line, exit 2, and nothing written', () => {

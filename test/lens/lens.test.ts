@@ -1,9 +1,10 @@
 // The fused logit lens (src/gpu/lens.ts, kernels/lens.wgsl) against a float64
 // reference (test/reference/lens.ts) on odd sizes, with ties, a split embedding,
-// and through logitLens with zero, normalized and unnormalized rows.
+// skipped ids (rows that are no real token), and through logitLens with zero,
+// normalized and unnormalized rows.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readAll, upload } from '../../src/gpu/buffers.ts';
+import { blockRows, readAll, upload } from '../../src/gpu/buffers.ts';
 import { getEngine } from '../../src/gpu/engine.ts';
 import type { Kernels } from '../../src/gpu/kernels.ts';
 import { logitLens } from '../../src/lens/logit-lens.ts';
@@ -25,17 +26,17 @@ const intData = (n: number, seed: number): Float64Array => {
   return Float64Array.from({ length: n }, () => Math.floor(r() * 5) - 2);
 };
 
-async function runLens(k: Kernels, h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[]): Promise<LensRow[]> {
+async function runLens(k: Kernels, h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: number[] = []): Promise<LensRow[]> {
   const H = upload(k, [R, d], h);
   const E = upload(k, [wte.length / d, d], wte);
-  const out = lens(k, H, E, count, watched);
+  const out = lens(k, H, E, count, watched, skip);
   const [data] = await readAll(k, [out]);
   [H, E, out].forEach((t) => t.dispose());
   return decodeLens(data as Float32Array, R, count, watched.length);
 }
 
-const refRows = (h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[]): LensRowRef[] =>
-  Array.from({ length: R }, (_, r) => lensRowRef(h.subarray(r * d, (r + 1) * d), wte, wte.length / d, d, count, watched));
+const refRows = (h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: ReadonlySet<number> = new Set()): LensRowRef[] =>
+  Array.from({ length: R }, (_, r) => lensRowRef(h.subarray(r * d, (r + 1) * d), wte, wte.length / d, d, count, watched, skip));
 
 function checkExact(got: LensRow[], ref: LensRowRef[], what: string): void {
   ref.forEach((want, r) => {
@@ -131,6 +132,41 @@ test('lens with integer logits and many ties: ids, scores and ranks exactly as t
   checkExact(split, ref, 'split');
 });
 
+// Skipped ids: the first and last rows, ids around every block edge of the split
+// embedding, and row 0's top-1 and bottom-1 over the whole vocabulary, which is also
+// watched (a target that is itself a special token). Integer data: exact, ties included.
+const SKIP_SIZES: [V: number, R: number, d: number, count: number, splitAt?: number][] = [
+  [7, 7, 13, 3],
+  [13, 13, 7, 5],
+  [501, 300, 13, 13],
+  [50257, 13, 7, 20, 380_000],
+];
+
+for (const [V, R, d, count, splitAt] of SKIP_SIZES) {
+  test(`lens ${R} rows x ${V} ids, d ${d}, k ${count}, skipping ids: float64 reference${splitAt ? ', whole and split' : ''}`, async () => {
+    const k = await getEngine();
+    const h = intData(R * d, V + 1);
+    const wte = intData(V * d, V + 2);
+    const [plain] = refRows(h.subarray(0, d), wte, 1, d, 1, []);
+    const edges = splitAt ? (await withBindLimit(k, splitAt, async () => blockRows(k, [V, d]))).flatMap((b) => [b.row0 - 1, b.row0, b.row0 + b.rows - 1]) : [];
+    const skip = [...new Set([0, V - 1, plain!.top[0]!, plain!.bottom[0]!, ...edges.filter((id) => id >= 0)])].sort((a, b) => a - b);
+    const kept = Array.from({ length: V }, (_, id) => id).find((id) => !skip.includes(id))!;
+    const watched = [plain!.top[0]!, kept, V - 1];
+    // V = 7 keeps only 3 ids: k is all of them.
+    const listed = Math.min(count, V - skip.length);
+    const ref = refRows(h, wte, R, d, listed, watched, new Set(skip));
+    const check = (got: LensRow[], what: string) => {
+      checkExact(got, ref, what);
+      for (const row of got) for (const { id } of [...row.top, ...row.bottom]) assert.not.ok(skip.includes(id), `${what}: skipped id ${id} listed`);
+    };
+    check(await runLens(k, h, wte, R, d, listed, watched, skip), 'whole');
+    if (splitAt) check(await withBindLimit(k, splitAt, () => runLens(k, h, wte, R, d, listed, watched, skip)), 'split');
+    // The mask did change row 0: its unmasked top-1 and bottom-1 are gone.
+    assert.is.not(ref[0]!.top[0], plain!.top[0]);
+    assert.is.not(ref[0]!.bottom[0], plain!.bottom[0]);
+  });
+}
+
 test('lens: duplicate embedding rows tie to the lower id, watched or not', async () => {
   const k = await getEngine();
   const [V, R, d] = [13, 7, 13];
@@ -158,6 +194,9 @@ test('lens refuses k above the vocabulary and watched ids outside it', async () 
   assert.throws(() => lens(k, h, wte, 8, []), /k = 8 must be between 1 and 7/);
   assert.throws(() => lens(k, h, wte, 0, []), /k = 0/);
   assert.throws(() => lens(k, h, wte, 3, [7]), /watched id 7 is outside/);
+  assert.throws(() => lens(k, h, wte, 6, [], [0, 6]), /k = 6 must be between 1 and 5 \(the vocabulary has 7 ids, 5 of them listed\)/);
+  assert.throws(() => lens(k, h, wte, 3, [], [6, 2]), /skipped ids must ascend within the vocabulary 0..6; got 2 at 1/);
+  assert.throws(() => lens(k, h, wte, 3, [], [7]), /got 7 at 0/);
   h.dispose();
   wte.dispose();
 });

@@ -10,12 +10,13 @@ import { neuronView } from '../../src/lens/neurons/view.ts';
 import type { Role } from '../../src/model/config.ts';
 import { gpt2, type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../../src/model/load.ts';
-import { topkMembers, topkOverlap } from '../../src/gpu/overlap.ts';
+import { skipIds, topkMembers, topkOverlap } from '../../src/gpu/overlap.ts';
 import { topk } from '../../src/gpu/vocab.ts';
 import { formatNeuronView } from '../../src/report/neurons.ts';
 import { openRandomModel } from '../checkpoint.ts';
 import { gpt2BackwardRef, type Gpt2ParamsRef, type LinearFactorsRef } from '../reference/gpt2.ts';
 import { lensScoresRef, neuronViewRef, type NeuronViewRef } from '../reference/neurons.ts';
+import { bestRef } from '../reference/lens.ts';
 import { mulberry32Ref } from '../reference/ops.ts';
 
 const CFG: Gpt2Sizes = { nLayer: 3, nHead: 12, nEmbd: 48, nPositions: 32, vocabSize: 50257, nInner: 192, eps: 1e-5 };
@@ -233,10 +234,32 @@ test('top-k members and overlap counts match the vocabulary top-k, ties at the c
   [scores, want.ids, want.scores, members, overlap].forEach((t) => t.dispose());
 });
 
+test('skipIds: no top-k member is a skipped id (the first and last, each row\'s top-1), k up to every id left', async () => {
+  const k = loaded.model.k;
+  const [rows, V] = [3, 501];
+  const r = mulberry32Ref(5);
+  // Distinct scores, then 9 levels (ties across the cut), then every id tied.
+  const data = [...Array.from({ length: V }, () => r()), ...Array.from({ length: V }, () => Math.floor(r() * 9)), ...new Array<number>(V).fill(0.5)];
+  const rowOf = (row: number) => data.slice(row * V, (row + 1) * V);
+  const skip = [...new Set([0, V - 1, ...[0, 1, 2].map((row) => bestRef(rowOf(row), 1, 'top')[0]!), 250])].sort((a, b) => a - b);
+  for (const count of [1, 100, V - skip.length]) {
+    const scores = upload(k, [rows, V], data);
+    skipIds(k, scores, skip);
+    const members = topkMembers(k, scores, count);
+    const [got, masked] = (await readAll(k, [members, scores])) as [Int32Array, Float32Array];
+    for (let row = 0; row < rows; row++) {
+      const want = bestRef(rowOf(row), count, 'top', new Set(skip)).sort((a, b) => a - b);
+      assert.equal([...got.slice(row * count, (row + 1) * count)].sort((a, b) => a - b), want, `row ${row}, k ${count}`);
+      skip.forEach((id) => assert.is(masked[row * V + id], -3.4028234663852886e38));
+    }
+    [scores, members].forEach((t) => t.dispose());
+  }
+});
+
 test('bad requests: unknown module or layer, rows outside the factors, k out of range', async () => {
-  assert.equal(parseNeuronSpec('2.mlp.c_proj', 3), { layer: 2, role: 'ff_out' });
-  assert.equal(parseNeuronSpec('0.FF1', 3), { layer: 0, role: 'ff_in' });
-  assert.equal(parseNeuronSpec('1.attn_out', 3), { layer: 1, role: 'attn_out' });
+  assert.equal(parseNeuronSpec('2.mlp.c_proj', 3), { layer: 2, role: 'ff_out', module: 'mlp.c_proj' });
+  assert.equal(parseNeuronSpec('0.FF1', 3), { layer: 0, role: 'ff_in', module: 'ff1' });
+  assert.equal(parseNeuronSpec('1.attn_out', 3), { layer: 1, role: 'attn_out', module: 'attn_out' });
   assert.throws(() => parseNeuronSpec('3.mlp.c_proj', 3), /layer 3 does not exist/);
   assert.throws(() => parseNeuronSpec('1.ln_2', 3), /LAYER\.MODULE/);
   assert.throws(() => parseNeuronSpec('mlp.c_fc', 3), /LAYER\.MODULE/);

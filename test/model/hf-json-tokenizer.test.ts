@@ -14,46 +14,9 @@ import { preparePair } from '../../src/pass/prepare.ts';
 import { TokenizerError } from '../../src/tokenizer/bytes.ts';
 import { HfJsonTokenizer } from '../../src/tokenizer/hf-json.ts';
 import { tokenizerFor } from '../../src/tokenizer/tokenizer-for.ts';
+import { bosTemplate, LLAMA2_TOKENIZER_CONFIG, llama2TokenizerJson, PIECE_DECODER, special } from './llama2-tokenizer.ts';
 
-const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-
-/** tokenizer.json's post-processor that puts BOS before each sequence (Llama 2, Mistral, later Llama 3 files). */
-const bosTemplate = (bos: string, id: number) => ({
-  type: 'TemplateProcessing',
-  single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-  pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: bos, type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
-  special_tokens: { [bos]: { id: bos, ids: [id], tokens: [bos] } },
-});
-
-/** SentencePiece-style decoder: ▁ is a space, byte tokens fuse, the first space goes. */
-const PIECE_DECODER = { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] };
-
-/** Llama 2's tokenizer.json as Hugging Face ships it (Llama-2-7b-hf), its vocabulary and merges from llama-tokenizer-js. */
-function llama2Json(): string {
-  const merges = [...llama2.merges].sort((a, b) => a[1] - b[1]).map(([pair]) => pair);
-  return JSON.stringify({
-    version: '1.0', truncation: null, padding: null,
-    added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
-    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
-    pre_tokenizer: null,
-    post_processor: bosTemplate('<s>', 1),
-    decoder: PIECE_DECODER,
-    model: {
-      type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true,
-      vocab: Object.fromEntries(llama2.vocabById.map((token, id) => [token, id])), merges,
-    },
-  });
-}
-
-const LLAMA2_CONFIG = JSON.stringify({
-  add_bos_token: true, add_eos_token: false, legacy: false, tokenizer_class: 'LlamaTokenizer',
-  bos_token: { __type: 'AddedToken', content: '<s>', lstrip: false, normalized: false, rstrip: false, single_word: false },
-  eos_token: { __type: 'AddedToken', content: '</s>', lstrip: false, normalized: false, rstrip: false, single_word: false },
-  unk_token: { __type: 'AddedToken', content: '<unk>', lstrip: false, normalized: false, rstrip: false, single_word: false },
-  pad_token: null, clean_up_tokenization_spaces: false,
-});
-
-const llama = new HfJsonTokenizer({ tokenizer: llama2Json(), config: LLAMA2_CONFIG });
+const llama = new HfJsonTokenizer({ tokenizer: llama2TokenizerJson(), config: LLAMA2_TOKENIZER_CONFIG });
 const ids = (parts: readonly { ids: readonly number[] }[]) => parts.flatMap((p) => p.ids);
 
 // Byte fallback, accents, CJK, emoji, leading spaces, newlines, tabs, mixed scripts.
@@ -103,13 +66,15 @@ test('Llama 2: token bytes and text for ▁ spaces, byte-fallback tokens and spe
 });
 
 test('Llama 2: vocabulary rows above the tokenizer\'s size are no token', () => {
-  const wide = tokenizerFor('hf-json', { tokenizerJson: llama2Json(), tokenizerConfig: LLAMA2_CONFIG, vocabSize: 32003 });
+  const wide = tokenizerFor('hf-json', { tokenizerJson: llama2TokenizerJson(), tokenizerConfig: LLAMA2_TOKENIZER_CONFIG, vocabSize: 32003 });
   assert.is(wide.vocabSize, 32003);
   assert.not.ok(wide.isReal(32001));
   assert.is(wide.tokenText(32001), '<row 32001>');
   assert.is(wide.tokenBytes(32001).length, 0);
   assert.throws(() => wide.isReal(32003), /model token id 32003 is out of range/);
-  assert.throws(() => new HfJsonTokenizer({ tokenizer: llama2Json() }, 31999), /tokens up to id 31999 but the model has 31999 vocabulary rows/);
+  // The lens leaves out <unk>, <s>, </s> and the three rows above the tokenizer.
+  assert.equal(wide.lensExcluded, { ids: [0, 1, 2, 32000, 32001, 32002], padded: 3, special: 3 });
+  assert.throws(() => new HfJsonTokenizer({ tokenizer: llama2TokenizerJson() }, 31999), /tokens up to id 31999 but the model has 31999 vocabulary rows/);
 });
 
 test('preparePair on Llama 2: BOS is prompt position 0, the target is ▁Paris, a cut target is warned about', () => {
@@ -232,6 +197,9 @@ test('Qwen2-style byte-level BPE: merges, bytes, no BOS, rows above the tokenize
   assert.not.ok(qwen.isReal(302));
   assert.not.ok(qwen.isReal(310), 'row 310: config vocab_size above the tokenizer');
   assert.ok(qwen.isReal(id('ĠParis')));
+  // Left out of the lens: the ids between the vocabulary's last (268) and the first added token (300), the three specials, rows 303-319.
+  const tokens = Object.keys(qwen2Model.vocab).length;
+  assert.equal(qwen.lensExcluded, { ids: Array.from({ length: 320 - tokens }, (_, i) => tokens + i), padded: 320 - tokens - 3, special: 3 });
   const cut = qwen.targetParts('p plays for P', 'aris');
   assert.equal(ids(cut.parts), [id('ar'), id('is')]);
   assert.ok(cut.warning);

@@ -12,6 +12,12 @@ import { llamaParamShapesRef, randomLlamaParamsRef, type LlamaConfigRef, type Ll
 
 export type LlamaFamilyName = 'llama' | 'mistral' | 'qwen2';
 
+/** The odd shapes the family's tests start from: d 72, 6 heads of 12 over 2 key/value heads, ff 200, vocabulary 503, 3 layers. */
+export const ODD_LLAMA: LlamaConfigRef = {
+  nLayer: 3, nHead: 6, nKvHead: 2, headDim: 12, nEmbd: 72, nInner: 200, vocabSize: 503, eps: 1e-5,
+  ropeTheta: 10000, ropeScaling: { type: 'default' }, tied: false, bias: { qkv: false, o: false, mlp: false },
+};
+
 export interface LlamaCheckpointOptions {
   family?: LlamaFamilyName;
   dtype?: StorageDtype;

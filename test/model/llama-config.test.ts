@@ -128,7 +128,7 @@ test('names: every parameter to its Hugging Face tensors and back; q/k/v and gat
     assert.is(llama.canonical(unknown), undefined, unknown);
   }
   throwsBad(() => llama.parts('pos_embed.weight'), /^Llama has no tensor for the canonical parameter pos_embed\.weight$/);
-  assert.equal([mistral.linearName(4, 'ff_out'), llama.linearName(0, 'attn_in'), llama.linearName(1, 'ff_in')], ['layers.4.mlp.down_proj', 'layers.0.self_attn.qkv_proj', 'layers.1.mlp.gate_up_proj']);
+  assert.equal([mistral.linearName(4, 'ff_out'), llama.linearName(0, 'attn_in'), llama.linearName(1, 'ff_in')], ['layers.4.mlp.down_proj', 'layers.0.self_attn.{q,k,v}_proj', 'layers.1.mlp.{gate,up}_proj']);
 });
 
 test.run();

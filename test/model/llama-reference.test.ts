@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import {
   LLAMA_LINEARS_REF, llamaBackwardRef, llamaForwardRef, llamaParamShapesRef, randomLlamaParamsRef, type LlamaConfigRef, type LlamaParamsRef,
 } from '../reference/llama.ts';
+import { assertFactorsByDifferences } from './factor-differences.ts';
 
 const BASE: LlamaConfigRef = {
   nLayer: 2, nHead: 6, nKvHead: 2, headDim: 4, nEmbd: 13, nInner: 7, vocabSize: 11, eps: 1e-6,
@@ -22,32 +23,9 @@ const lossOf = (cfg: LlamaConfigRef, params: LlamaParamsRef) => llamaBackwardRef
 function checkFactors(cfg: LlamaConfigRef, seed: number): void {
   const params = randomLlamaParamsRef(cfg, seed, 0.4);
   const { factors } = llamaBackwardRef(cfg, params, IDS, TARGETS);
-  const h = 1e-5;
-  for (let l = 0; l < cfg.nLayer; l++) {
-    for (const m of LLAMA_LINEARS_REF) {
-      const name = `model.layers.${l}.${m}`;
-      const f = factors[name]!;
-      assert.is(f.rows, IDS.length, name);
-      for (const [suffix, entries] of [['weight', [0, 5, f.inDim * f.outDim - 1]], ['bias', [0, f.outDim - 1]]] as const) {
-        const p = params[`${name}.${suffix}`];
-        if (!p) continue;
-        for (const e of entries) {
-          const [o, i] = suffix === 'weight' ? [Math.floor(e / f.inDim), e % f.inDim] : [e, -1];
-          let analytic = 0;
-          for (let t = 0; t < f.rows; t++) analytic += f.delta[t * f.outDim + o]! * (i < 0 ? 1 : f.x[t * f.inDim + i]!);
-          const was = p[e]!;
-          p[e] = was + h;
-          const up = lossOf(cfg, params);
-          p[e] = was - h;
-          const down = lossOf(cfg, params);
-          p[e] = was;
-          const numeric = (up - down) / (2 * h);
-          // float64 central differences at h = 1e-5: truncation ~h² and rounding ~1e-16/h, far under 1e-6.
-          assert.ok(Math.abs(numeric - analytic) <= 1e-6 * Math.max(1, Math.abs(analytic)), `${name}.${suffix}[${e}]: numeric ${numeric}, factors ${analytic}`);
-        }
-      }
-    }
-  }
+  const modules = Array.from({ length: cfg.nLayer }, (_, l) => LLAMA_LINEARS_REF.map((m) => `model.layers.${l}.${m}`)).flat();
+  for (const name of modules) assert.is(factors[name]!.rows, IDS.length, name);
+  assertFactorsByDifferences(params, factors, modules, () => lossOf(cfg, params), (f) => ({ weight: [0, 5, f.inDim * f.outDim - 1], bias: [0, f.outDim - 1] }));
 }
 
 test('factors equal the weight gradient by finite differences: GQA 6/2 heads, head_dim 4 ≠ 13/6, untied', () => checkFactors(BASE, 1));

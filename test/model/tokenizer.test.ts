@@ -226,6 +226,9 @@ test('the interface: special ids, the answer rule, parts that name the token a r
   const reduced = new Gpt2Tokenizer([15496, ...byteTokens(' world'), 50256]);
   assert.is(reduced.bos, 7);
   assert.is(new Gpt2Tokenizer([15496]).bos, undefined);
+  // <|endoftext|> is special, yet the lens keeps it: GPT-2's lists stay as they were.
+  assert.not.ok(gpt2.isReal(50256));
+  assert.equal(gpt2.lensExcluded, { ids: [], padded: 0, special: 0 });
   assert.equal(gpt2.answerIds('The capital of France is', 'Paris'), gpt2.encode(' Paris'));
   assert.equal(reduced.encodeParts('Hello world'), [
     { text: 'Hello', ids: [0], spelled: false },

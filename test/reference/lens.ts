@@ -2,7 +2,8 @@
 // logits z = h . wte^T, log-sum-exp, top/bottom ids and the 0-based ranks of
 // watched ids, in topkRef/rankRef's order. Also each logit's worst-case error
 // when the GPU sums it in f32, so tests can tell a real disagreement from rounding.
-import { rankRef, type RankOrder } from './ops.ts';
+// Skipped ids count in the log-sum-exp only: they are in no list and rank no id.
+import type { RankOrder } from './ops.ts';
 
 export interface LensRowRef {
   logits: Float64Array;
@@ -13,9 +14,10 @@ export interface LensRowRef {
   bottom: number[];
   rankFromTop: number[];
   rankFromBottom: number[];
+  skip: ReadonlySet<number>;
 }
 
-export function lensRowRef(h: ArrayLike<number>, wte: ArrayLike<number>, V: number, d: number, k: number, watched: readonly number[]): LensRowRef {
+export function lensRowRef(h: ArrayLike<number>, wte: ArrayLike<number>, V: number, d: number, k: number, watched: readonly number[], skip: ReadonlySet<number> = new Set()): LensRowRef {
   const u = 2 ** -24;
   const gamma = (d * u) / (1 - d * u);
   const logits = new Float64Array(V);
@@ -39,18 +41,29 @@ export function lensRowRef(h: ArrayLike<number>, wte: ArrayLike<number>, V: numb
     logits,
     bound,
     lse: max + Math.log(sum),
-    top: bestRef(logits, k, 'top'),
-    bottom: bestRef(logits, k, 'bottom'),
-    rankFromTop: watched.map((id) => rankRef(logits, id, 'top')),
-    rankFromBottom: watched.map((id) => rankRef(logits, id, 'bottom')),
+    top: bestRef(logits, k, 'top', skip),
+    bottom: bestRef(logits, k, 'bottom', skip),
+    rankFromTop: watched.map((id) => keptRank(logits, id, 'top', skip)),
+    rankFromBottom: watched.map((id) => keptRank(logits, id, 'bottom', skip)),
+    skip,
   };
 }
 
-/** How many ids other than t have a logit that rounding could put on either side of t's. */
+/** 0-based rank of `id` among the ids not skipped (`id` itself may be skipped): how many of them come before it. */
+function keptRank(scores: ArrayLike<number>, id: number, which: RankOrder, skip: ReadonlySet<number>): number {
+  const sign = which === 'top' ? 1 : -1;
+  let rank = 0;
+  for (let c = 0; c < scores.length; c++) {
+    if (c !== id && !skip.has(c) && (sign * scores[c]! > sign * scores[id]! || (scores[c] === scores[id] && c < id))) rank++;
+  }
+  return rank;
+}
+
+/** How many ranked ids other than t have a logit that rounding could put on either side of t's. */
 export function nearTies(ref: LensRowRef, t: number): number {
   let n = 0;
   for (let c = 0; c < ref.logits.length; c++) {
-    if (c !== t && Math.abs(ref.logits[c]! - ref.logits[t]!) <= ref.bound[c]! + ref.bound[t]!) n++;
+    if (c !== t && !ref.skip.has(c) && Math.abs(ref.logits[c]! - ref.logits[t]!) <= ref.bound[c]! + ref.bound[t]!) n++;
   }
   return n;
 }
@@ -59,12 +72,12 @@ export function nearTies(ref: LensRowRef, t: number): number {
  * topkRef's answer (better score first, lower id on ties) by one scan instead of a
  * full sort: the tests take it for hundreds of 50,257-id rows.
  */
-export function bestRef(scores: ArrayLike<number>, k: number, which: RankOrder): number[] {
+export function bestRef(scores: ArrayLike<number>, k: number, which: RankOrder, skip: ReadonlySet<number> = new Set()): number[] {
   const sign = which === 'top' ? 1 : -1;
   const best: number[] = [];
   const beats = (i: number, j: number) => sign * scores[i]! > sign * scores[j]! || (scores[i] === scores[j] && i < j);
   for (let c = 0; c < scores.length; c++) {
-    if (best.length === k && !beats(c, best[k - 1]!)) continue;
+    if (skip.has(c) || (best.length === k && !beats(c, best[k - 1]!))) continue;
     let pos = best.length;
     while (pos > 0 && beats(c, best[pos - 1]!)) pos--;
     best.splice(pos, 0, c);

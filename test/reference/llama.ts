@@ -12,7 +12,7 @@
 import {
   gqaAttentionBackwardRef, gqaAttentionRef, rmsnormBackwardRef, rmsnormRef, ropeInvFreqRef, rotaryRef, siluGateBackwardRef, siluGateRef, type RopeScalingRef,
 } from './llama-ops';
-import { matmulRef, mulberry32Ref, softmaxXentBackwardRef, softmaxXentRef } from './ops';
+import { matmulRef, randomParamsRef, softmaxXentBackwardRef, softmaxXentRef } from './ops';
 
 export interface LlamaConfigRef {
   nLayer: number;
@@ -87,13 +87,7 @@ export function llamaParamShapesRef(cfg: LlamaConfigRef): Record<string, number[
  * weights 1 ± 0.1 so a kernel that ignores them fails. Rounded to float32.
  */
 export function randomLlamaParamsRef(cfg: LlamaConfigRef, seed: number, std = 0.3): LlamaParamsRef {
-  const rand = mulberry32Ref(seed);
-  const params: LlamaParamsRef = {};
-  for (const [name, shape] of Object.entries(llamaParamShapesRef(cfg))) {
-    const draw = /(layernorm|model\.norm)\.weight$/.test(name) ? () => 1 + (2 * rand() - 1) * 0.1 : () => (2 * rand() - 1) * std * Math.sqrt(3);
-    params[name] = Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.fround(draw()));
-  }
-  return params;
+  return randomParamsRef(llamaParamShapesRef(cfg), seed, std, (name) => /(layernorm|model\.norm)\.weight$/.test(name));
 }
 
 /** Columns [from, from + n) of every row of x [T, width]. */

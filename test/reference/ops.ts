@@ -22,6 +22,21 @@ export function randomArrayRef(n: number, seed: number, halfWidth = 1): Float64A
   return Float64Array.from({ length: n }, () => Math.fround((2 * rand() - 1) * halfWidth));
 }
 
+/**
+ * Deterministic parameters for `shapes`, drawn in their order, uniform with standard
+ * deviation `std`; gains (isGain) 1 ± 0.1 so a kernel that ignores them fails.
+ * Rounded to float32.
+ */
+export function randomParamsRef(shapes: Record<string, number[]>, seed: number, std: number, isGain: (name: string) => boolean): Record<string, Float64Array> {
+  const rand = mulberry32Ref(seed);
+  const params: Record<string, Float64Array> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    const draw = isGain(name) ? () => 1 + (2 * rand() - 1) * 0.1 : () => (2 * rand() - 1) * std * Math.sqrt(3);
+    params[name] = Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.fround(draw()));
+  }
+  return params;
+}
+
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;

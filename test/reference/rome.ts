@@ -2,7 +2,8 @@
 // explicit inverse by Gauss-Jordan elimination with partial pivoting, and the
 // formulas in the authors' orientation (W_torch [d, f], ΔW_torch = R Kᵀ (λC + KKᵀ)⁻¹;
 // ROME: ΔW_torch = (v* − out) (C⁻¹k̄)ᵀ / ((C⁻¹k̄)ᵀ k)), transposed at the end into
-// Conv1D's [f, d]. Shares no code with src/edit/located/closed-form.ts.
+// Conv1D's [f, d]. Shares no code with src/edit/located/closed-form.ts. And the
+// statistics they whiten with, C = E[k kᵀ], summed over tokens in float64.
 
 /** Inverse of a row-major [n, n] matrix. */
 export function inverseRef(a: ArrayLike<number>, n: number): Float64Array {
@@ -70,4 +71,15 @@ export function memitRef(C: ArrayLike<number>, f: number, lambda: number, keys: 
     out[j * d + o] = s;
   }
   return out;
+}
+
+/** C = E[k kᵀ] over every token of `windows` (row-major [f, f]); `keysOf(ids)` gives a window's keys, [ids.length, f] row-major. */
+export function secondMomentRef(windows: readonly number[][], f: number, keysOf: (ids: number[]) => ArrayLike<number>): Float64Array {
+  const tokens = windows.reduce((n, w) => n + w.length, 0);
+  const c = new Float64Array(f * f);
+  for (const ids of windows) {
+    const k = keysOf(ids);
+    for (let t = 0; t < ids.length; t++) for (let i = 0; i < f; i++) for (let j = 0; j < f; j++) c[i * f + j]! += (k[t * f + i]! * k[t * f + j]!) / tokens;
+  }
+  return c;
 }

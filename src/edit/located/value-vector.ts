@@ -18,7 +18,7 @@ import { segmentPrompt } from '../../pass/segments.ts';
 import type { Model, Hook } from '../../model/model.ts';
 import { add } from '../../ops/pointwise.ts';
 import type { Tensor } from '../../tensor.ts';
-import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
+import { promptIds, type Tokenizer } from '../../tokenizer/tokenizer.ts';
 
 export interface ValueHparams {
   /** v_num_grad_steps */
@@ -50,9 +50,9 @@ export interface ValueResult {
   keys: Float64Array[];
 }
 
-/** The prompt's tokens and the index of the subject's last token in them. */
+/** The prompt's tokens as the model reads it (BOS first where the tokenizer adds one) and the index of the subject's last token in them. */
 export function subjectLastToken(tokenizer: Tokenizer, text: string, subject: string): { ids: number[]; at: number } {
-  const ids = tokenizer.encode(text);
+  const ids = promptIds(tokenizer, text);
   const seg = segmentPrompt(tokenizer, text, ids, subject);
   if (!seg) throw new BadInputError(`the subject ${JSON.stringify(subject)} does not occur in the prompt ${JSON.stringify(text)}; ROME and MEMIT need it there`);
   return { ids, at: seg.subject[1] };
@@ -106,7 +106,8 @@ export function valueObjective(
   const lookups: number[] = [];
   const targets: { seq: number; position: number }[] = [];
   const layout: Layout[] = requests.map((request) => {
-    const targetIds = tokenizer.encode(request.target);
+    // As the edit's pair: the target's tokens as they follow the prompt (one ▁Paris after "plays for", not ▁ then Paris).
+    const targetIds = tokenizer.targetParts(request.prompt, request.target).parts.flatMap((p) => p.ids);
     if (targetIds.length === 0) throw new BadInputError('the target encodes to no tokens');
     const seq0 = seqs.length;
     const row0 = targets.length;

@@ -3,7 +3,7 @@
 // row or column of X^T Delta: for FF2 row j is sum_i x_i[j] delta_i (Eq. 10), for FF1
 // column j is sum_i x_i delta_i[j] (Eq. 9).
 import type { Role } from '../../model/config.ts';
-import type { TokenProb } from '../types.ts';
+import type { ExcludedRows, TokenProb } from '../types.ts';
 
 /** The paper compares the 100 most probable tokens of two vectors (Fig. 8a). */
 export const OVERLAP_DEPTH = 100;
@@ -18,6 +18,12 @@ export type NeuronOrientation = 'rows' | 'columns';
 export interface NeuronRequest {
   layer: number;
   role: Role;
+  /**
+   * A stored module of the role (Llama's mlp.up_proj, or ff1 for it), whose neurons
+   * are its own columns of the role's gradient; absent or naming the whole role, the
+   * role's matrix.
+   */
+  module?: string;
   /** Which pair of the pass: its rows of X and Delta span the neurons. */
   pair: number;
 }
@@ -84,7 +90,8 @@ export interface NeuronView {
   readonly spannedBy: 'x' | 'delta';
   /** Number of neurons (rows or columns of X^T Delta); each is d-dimensional. */
   readonly neuronCount: number;
-  readonly settings: { readonly k: number; readonly normalized: boolean; readonly groupSize: number; readonly depth: number };
+  /** `excluded`: as an analysis's settings; absent when no row is left out. */
+  readonly settings: { readonly k: number; readonly normalized: boolean; readonly groupSize: number; readonly depth: number; readonly excluded?: ExcludedRows };
   readonly spanning: readonly SpanningVector[];
   /** LL of the zero vector: where neurons of negligible norm project (Table 2's last row). */
   readonly zero: Lens;

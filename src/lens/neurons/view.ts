@@ -2,19 +2,20 @@
 // time from the factors, projects them, and returns for each neuron only how many of
 // its top-100 tokens each spanning vector shares; geometry.ts does the rest in
 // float64 on the CPU.
-import type { LinearFactors } from '../../autograd/factors.ts';
+import { LinearFactors } from '../../autograd/factors.ts';
 import { Tape } from '../../autograd/tape.ts';
 import { readAll, upload, zeros } from '../../gpu/buffers.ts';
-import { topkMembers, topkOverlap } from '../../gpu/overlap.ts';
-import { normalizeRows } from '../../gpu/rows.ts';
+import { skipIds, topkMembers, topkOverlap } from '../../gpu/overlap.ts';
+import { columns, normalizeRows } from '../../gpu/rows.ts';
 import { MAX_K } from '../../gpu/vocab.ts';
 import { ROLES, type Role } from '../../model/config.ts';
+import { blockModules } from '../../model/families/index.ts';
 import type { Model } from '../../model/model.ts';
 import type { GradientPass } from '../../pass/pass.ts';
 import { BadInputError } from '../../errors.ts';
 import type { Tensor } from '../../tensor.ts';
 import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
-import { logitLens, type Projection } from '../logit-lens.ts';
+import { excludedSetting, logitLens, type Projection } from '../logit-lens.ts';
 import type { TokenProb } from '../types.ts';
 import { byNormDescending, groupMembers, neuronGeometry, signFlip, stats, type Geometry, type Members, type Overlap, type Span } from './geometry.ts';
 import { OVERLAP_DEPTH, type Lens, type NeuronOptions, type NeuronOrientation, type NeuronRequest, type NeuronView } from './types.ts';
@@ -28,29 +29,45 @@ export async function neuronView(pass: GradientPass, tokenizer: Tokenizer, req: 
     const name = ROLES.includes(req.role) ? model.family.linearName(req.layer, req.role) : `layer ${req.layer}, ${req.role}`;
     throw new BadInputError(`${name}: no gradient in this pass; choose a layer 0-${model.config.nLayer - 1} and a module role of ${ROLES.join(', ')}`);
   }
+  // The lists and top-k sets hold only ids the lens does not leave out.
+  const listed = model.config.vocabSize - tokenizer.lensExcluded.ids.length;
+  if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > Math.min(MAX_K, listed)) throw new BadInputError(`k = ${opts.k}: choose 1-${Math.min(MAX_K, listed)} tokens per list`);
+
+  const orientation = ORIENTATION[req.role];
+  const joined = pass.factors(req.layer, req.role, req.pair);
+  const parts = req.module === undefined ? [] : blockModules(model.config, [req.module]).filter((m) => m.role === req.role && !m.whole);
+  // One stored part of a joined role has the role's x_i and its own columns of Δ; several, or none, are the role's matrix.
+  const part = parts.length === 1 ? parts[0] : undefined;
+  const local = part ? new LinearFactors(model.k, model.family.blockName(req.layer, part.name), joined.X, columns(model.k, joined.delta!, part.from, part.width), joined.layout) : joined;
+  try {
+    return await viewOf(model, tokenizer, { ...req, module: part?.name ?? model.family.modules[req.role] }, local, orientation, opts);
+  } finally {
+    if (part) local.delta!.dispose();
+  }
+}
+
+async function viewOf(model: Model, tokenizer: Tokenizer, req: NeuronRequest & { module: string }, local: LinearFactors, orientation: NeuronOrientation, opts: NeuronOptions): Promise<NeuronView> {
   const V = model.config.vocabSize;
-  if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > Math.min(MAX_K, V)) throw new BadInputError(`k = ${opts.k}: choose 1-${Math.min(MAX_K, V)} tokens per list`);
+  const excluded = tokenizer.lensExcluded;
+  const listed = V - excluded.ids.length;
   // A block's logits [blockSize, V] go to the overlap kernels whole: at most one storage binding.
   const blockSize = Math.min(opts.blockSize ?? 128, Math.max(1, Math.floor(model.k.bindLimit / (V * 4))));
   const wantedGroup = opts.groupSize ?? 10;
   if (![blockSize, wantedGroup].every((x) => Number.isInteger(x) && x >= 1)) throw new RangeError(`block size ${blockSize} and group size ${wantedGroup} must be positive integers`);
-
-  const orientation = ORIENTATION[req.role];
-  const local = pass.factors(req.layer, req.role, req.pair);
   const span = await readSpan(model, local, orientation);
   const geometry = neuronGeometry(span);
   const groupSize = Math.max(1, Math.min(wantedGroup, Math.floor(span.count / 3)));
   const members = groupMembers(byNormDescending(geometry.norms), groupSize);
   const reps = members.flatMap((g) => g.indices);
-  const settings = { k: opts.k, normalized: opts.normalized, groupSize, depth: Math.min(OVERLAP_DEPTH, V) };
+  const settings = { k: opts.k, normalized: opts.normalized, groupSize, depth: Math.min(OVERLAP_DEPTH, listed), ...excludedSetting(excluded) };
 
   // Rows to project with k tokens: the representatives, the zero vector, the s_i.
   const lensRows = zeros(model.k, [reps.length + 1 + span.n, span.dim], 'f32', 'neurons.lens');
   try {
-    const counts = await overlapCounts(model, local, orientation, span, settings, blockSize, (start, block) => copyRepresentatives(model, reps, start, block, lensRows));
+    const counts = await overlapCounts(model, local, orientation, span, { ...settings, skipped: excluded.ids }, blockSize, (start, block) => copyRepresentatives(model, reps, start, block, lensRows));
     model.k.copy(spanningTensor(local, orientation).buffer, 0, lensRows.buffer, (reps.length + 1) * span.dim * 4, span.n * span.dim * 4);
-    const lens = await logitLens(model, lensRows, { k: opts.k, normalized: opts.normalized }, []);
-    return freeze(assemble({ ...req, module: model.family.modules[req.role] }, orientation, tokenizer, span, geometry, signFlip(counts, span.n, span.count), members, lens, settings));
+    const lens = await logitLens(model, lensRows, { k: opts.k, normalized: opts.normalized, excluded: excluded.ids }, []);
+    return freeze(assemble(req, orientation, tokenizer, span, geometry, signFlip(counts, span.n, span.count), members, lens, settings));
   } finally {
     lensRows.dispose();
   }
@@ -93,6 +110,8 @@ async function overlapCounts(model: Model, f: LinearFactors, orientation: Neuron
 interface LensSettings {
   normalized: boolean;
   depth: number;
+  /** Ids, ascending, that no top-depth set holds. */
+  skipped: readonly number[];
 }
 
 /** Top-depth ids of LL(s_i), LL(-s_i) and LL(0), as i32 [2n + 1, depth] on the GPU. */
@@ -109,7 +128,7 @@ function referenceSets(model: Model, { n, dim, S }: Span, settings: LensSettings
     const vectors = upload(model.k, [count, dim], data, 'f32', 'neurons.reference');
     const tape = new Tape(model.k);
     try {
-      const ids = topkMembers(model.k, lensLogits(tape, model, vectors, settings.normalized), settings.depth);
+      const ids = topkMembers(model.k, lensLogits(tape, model, vectors, settings), settings.depth);
       model.k.copy(ids.buffer, 0, sets.buffer, start * settings.depth * 4, count * settings.depth * 4);
       ids.dispose();
     } finally {
@@ -125,17 +144,19 @@ function referenceSets(model: Model, { n, dim, S }: Span, settings: LensSettings
 function recordOverlap(model: Model, block: Tensor, sets: Tensor, settings: LensSettings): Tensor {
   const tape = new Tape(model.k);
   try {
-    return topkOverlap(model.k, lensLogits(tape, model, block, settings.normalized), settings.depth, sets);
+    return topkOverlap(model.k, lensLogits(tape, model, block, settings), settings.depth, sets);
   } finally {
     tape.dispose();
     model.k.submit();
   }
 }
 
-/** The logits of LL(v) = softmax(norm_final(v) D) (Eq. 7) for every row, owned by `tape`. */
-function lensLogits(tape: Tape, model: Model, vectors: Tensor, normalized: boolean): Tensor {
+/** The logits of LL(v) = softmax(norm_final(v) D) (Eq. 7) for every row, owned by `tape`; the lowest f32 for skipped ids. */
+function lensLogits(tape: Tape, model: Model, vectors: Tensor, { normalized, skipped }: LensSettings): Tensor {
   const input = normalized ? tape.own(normalizeRows(model.k, vectors)) : vectors;
-  return model.logits(tape, model.finalNorm(tape, input));
+  const logits = model.logits(tape, model.finalNorm(tape, input));
+  skipIds(model.k, logits, skipped);
+  return logits;
 }
 
 function concat(parts: Int32Array[]): Int32Array {

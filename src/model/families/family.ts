@@ -28,8 +28,22 @@ export interface Family {
    * a parameter stored whole.
    */
   parts(canonical: string): readonly string[];
-  /** The checkpoint's name of each role's module inside a block, e.g. mlp.c_proj. */
+  /**
+   * The checkpoint's name of each role's module inside a block, e.g. mlp.c_proj; a
+   * role joined from several stored modules is written with their parts in braces
+   * (mlp.{gate,up}_proj), as checkpointName writes its tensor.
+   */
   readonly modules: Readonly<Record<Role, string>>;
-  /** A linear module's full checkpoint name, e.g. h.5.mlp.c_proj. */
+  /**
+   * The stored modules a role is made of, one per block of its output (config.ts:
+   * outputBlocks) in that order, or one for a module stored whole (GPT-2's c_attn).
+   * Analyses and factor exports report each of them.
+   */
+  readonly moduleParts: Readonly<Record<Role, readonly string[]>>;
+  /** The module the paper calls FF1: a gated MLP's up_proj, since gate_proj reads the same x_i (the paper's SwiGLU footnote). */
+  readonly ff1: string;
+  /** A block module's full checkpoint name without `.weight`, e.g. h.5.mlp.c_proj. */
+  blockName(layer: number, module: string): string;
+  /** A role's full checkpoint name (blockName of modules[role]): its factors are recorded under it. */
   linearName(layer: number, role: Role): string;
 }

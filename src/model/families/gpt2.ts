@@ -3,6 +3,7 @@
 // engine keeps them (no transpose), the head tied to wte unless lm_head differs.
 import { BadModelError, type Activation, type ModelConfig, type ModelSizes, type Role } from '../config.ts';
 import type { Family } from './family.ts';
+import { nameTable } from './name-table.ts';
 
 /** What a GPT-2 config.json sets; the rest of ModelConfig is GPT-2's fixed design. */
 export type Gpt2Sizes = ModelSizes;
@@ -25,11 +26,12 @@ const ACTIVATIONS: Readonly<Record<string, Activation>> = {
   gelu_new: 'gelu_new', gelu_fast: 'gelu_new', gelu_pytorch_tanh: 'gelu_new', gelu: 'gelu', gelu_python: 'gelu', relu: 'relu',
 };
 
-function activation(o: Readonly<Record<string, unknown>>, file: string): Activation {
-  const name = o.activation_function ?? 'gelu_new';
+/** The activation config field `key` names (GPT-2's activation_function, GPT-NeoX's hidden_act). */
+export function activationOf(o: Readonly<Record<string, unknown>>, key: string, fallback: string, file: string): Activation {
+  const name = o[key] ?? fallback;
   const known = typeof name === 'string' && Object.hasOwn(ACTIVATIONS, name) ? ACTIVATIONS[name] : undefined;
   if (known) return known;
-  throw new BadModelError(`${file}: activation_function ${JSON.stringify(name)} is not implemented; this engine runs ${Object.keys(ACTIVATIONS).join(', ')}`);
+  throw new BadModelError(`${file}: ${key} ${JSON.stringify(name)} is not implemented; this engine runs ${Object.keys(ACTIVATIONS).join(', ')}`);
 }
 
 function int(obj: Readonly<Record<string, unknown>>, keys: string[], file: string, fallback?: number): number {
@@ -56,7 +58,7 @@ function readConfig(o: Readonly<Record<string, unknown>>, file: string): ModelCo
     vocabSize: int(o, ['vocab_size'], file),
     nInner: int(o, ['n_inner'], file, 4 * nEmbd),
     eps,
-    activation: activation(o, file),
+    activation: activationOf(o, 'activation_function', 'gelu_new', file),
   });
 }
 
@@ -81,29 +83,8 @@ const MODULES: Readonly<Record<Role, string>> = { attn_in: 'attn.c_attn', attn_o
 /** Canonical part -> GPT-2 part, outside the blocks and inside one. */
 const TOP: Readonly<Record<string, string>> = { embed: 'wte', pos_embed: 'wpe', final_norm: 'ln_f', unembed: 'lm_head' };
 const BLOCK: Readonly<Record<string, string>> = { attn_norm: 'ln_1', ff_norm: 'ln_2', ...MODULES };
-const invert = (o: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(o).map(([a, b]) => [b, a])) as Readonly<Record<string, string>>;
-const TOP_BACK = invert(TOP);
-const BLOCK_BACK = invert(BLOCK);
-
-/** Buffers some checkpoints carry (causal mask, -1e4 constant): not parameters. */
-const BUFFER = /^h\.\d+\.attn\.(masked_)?bias$/;
-
-function canonical(stored: string): string | null | undefined {
-  const name = stored.startsWith('transformer.') ? stored.slice('transformer.'.length) : stored;
-  if (BUFFER.test(name)) return null;
-  const block = /^h\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
-  if (block) return Object.hasOwn(BLOCK_BACK, block[2]!) ? `blocks.${block[1]}.${BLOCK_BACK[block[2]!]}.${block[3]}` : undefined;
-  const top = /^(\w+)\.(weight|bias)$/.exec(name);
-  return top && Object.hasOwn(TOP_BACK, top[1]!) ? `${TOP_BACK[top[1]!]}.${top[2]}` : undefined;
-}
-
-function checkpointName(name: string): string {
-  const block = /^blocks\.(\d+)\.(\w+)\.(weight|bias)$/.exec(name);
-  const top = /^(\w+)\.(weight|bias)$/.exec(name);
-  const [table, key] = block ? [BLOCK, block[2]!] : [TOP, top?.[1] ?? ''];
-  if (!Object.hasOwn(table, key)) throw new BadModelError(`GPT-2 has no tensor for the canonical parameter ${name}`);
-  return block ? `h.${block[1]}.${table[key]}.${block[3]}` : `${table[key]}.${top![2]}`;
-}
+// Some checkpoints carry the causal mask and its -1e4 constant as buffers.
+const NAMES = nameTable('GPT-2', 'h.', BLOCK, TOP, { buffer: /^h\.\d+\.attn\.(masked_)?bias$/, optionalPrefix: 'transformer.' });
 
 export const gpt2: Family = {
   name: 'gpt2',
@@ -113,9 +94,10 @@ export const gpt2: Family = {
   tokenizer: 'gpt2-bpe',
   readConfig,
   writeConfig,
-  canonical,
-  checkpointName,
-  parts: (name) => [checkpointName(name)],
+  ...NAMES,
   modules: MODULES,
+  moduleParts: { attn_in: [MODULES.attn_in], attn_out: [MODULES.attn_out], ff_in: [MODULES.ff_in], ff_out: [MODULES.ff_out] },
+  ff1: MODULES.ff_in,
+  blockName: (layer, module) => `h.${layer}.${module}`,
   linearName: (layer, role) => `h.${layer}.${MODULES[role]}`,
 };

@@ -1,12 +1,14 @@
 // The families the engine reads, keyed by config.json's model_type or architectures.
-import { BadModelError, parameterShapes, ROLES, type ModelConfig, type Role } from '../config.ts';
+import { BadInputError } from '../../errors.ts';
+import { BadModelError, outputBlocks, parameterShapes, ROLES, type ModelConfig, type Role } from '../config.ts';
 import type { Family } from './family.ts';
 import { gpt2 } from './gpt2.ts';
 import { llama, mistral, qwen2 } from './llama.ts';
+import { neox } from './neox.ts';
 
 export type { Family };
 
-const FAMILIES: readonly Family[] = [gpt2, llama, mistral, qwen2];
+const FAMILIES: readonly Family[] = [gpt2, llama, mistral, qwen2, neox];
 
 /** The embedded model's family: the web page names its module boxes by it until a model is loaded. */
 export const defaultFamily: Family = gpt2;
@@ -41,17 +43,73 @@ const ALIASES: Readonly<Record<string, Role>> = { ff1: 'ff_in', ff2: 'ff_out' };
 
 /**
  * The role a module name stands for, any case: a role (ff_out), an alias (ff2) or a
- * supported family's checkpoint name (mlp.c_proj). Names are read before a model is
- * loaded, so every family's names count.
+ * supported family's checkpoint name (mlp.c_proj, self_attn.k_proj). Names are read
+ * before a model is loaded, so every family's names count.
  */
 export function roleNamed(name: string): Role | undefined {
   const lower = name.toLowerCase();
   if (Object.hasOwn(ALIASES, lower)) return ALIASES[lower];
-  return ROLES.find((r) => r === lower || FAMILIES.some((f) => f.modules[r] === lower));
+  return ROLES.find((r) => r === lower || FAMILIES.some((f) => f.moduleParts[r].includes(lower)));
 }
 
 /** Every accepted module name, for messages. */
-export const MODULE_NAMES = [...new Set([...FAMILIES.flatMap((f) => ROLES.map((r) => f.modules[r])), ...Object.keys(ALIASES), ...ROLES])].join(', ');
+export const MODULE_NAMES = [...new Set([...FAMILIES.flatMap((f) => ROLES.flatMap((r) => f.moduleParts[r])), ...Object.keys(ALIASES), ...ROLES])].join(', ');
+
+/**
+ * One linear module of a block as the checkpoint stores it: a role's whole matrix, or
+ * one of the stored matrices the engine joins into a role's (Llama's k_proj). A part
+ * reads the role's x_i; its delta_i is its columns of the role's delta_i.
+ */
+export interface BlockModule {
+  readonly role: Role;
+  /** The checkpoint's name inside a block, e.g. self_attn.k_proj. */
+  readonly name: string;
+  /** Its columns of the role's output: [from, from + width). */
+  readonly from: number;
+  readonly width: number;
+  /** The role's matrix is this module alone. */
+  readonly whole: boolean;
+}
+
+/** Every stored module of a role, in the order of its output's blocks. */
+function modulesOf(config: ModelConfig, role: Role): BlockModule[] {
+  const parts = familyOf(config).moduleParts[role];
+  const blocks = outputBlocks(config, role);
+  if (parts.length === 1) return [{ role, name: parts[0]!, from: 0, width: blocks.reduce((a, b) => a + b, 0), whole: true }];
+  if (parts.length !== blocks.length) throw new Error(`${config.family}: ${role} has ${blocks.length} output blocks but ${parts.length} stored modules`);
+  let from = 0;
+  return parts.map((name, i) => {
+    const m = { role, name, from, width: blocks[i]!, whole: false };
+    from += m.width;
+    return m;
+  });
+}
+
+/**
+ * The block modules `names` select, in their order, each once: a role (or a name
+ * that stands for one, such as another family's module) selects all its stored
+ * modules, ff1 the paper's FF1 (family.ff1), a stored module's own name just that
+ * module. All of them when `names` is absent.
+ */
+export function blockModules(config: ModelConfig, names: readonly string[] = ROLES): BlockModule[] {
+  const family = familyOf(config);
+  const picked = names.flatMap((name) => {
+    const lower = name.toLowerCase();
+    const role = roleNamed(lower);
+    if (!role) throw new BadInputError(`unknown module "${name}": choose from ${MODULE_NAMES}`);
+    const all = modulesOf(config, role);
+    const one = all.find((m) => !m.whole && m.name === (lower === 'ff1' ? family.ff1 : lower));
+    return one ? [one] : all;
+  });
+  return picked.filter((m, i) => picked.findIndex((p) => p.name === m.name) === i);
+}
+
+/** The paper's FF1 or FF2 a module name is (ff_in, ff_out), for the figures; undefined for others, a gated MLP's gate_proj among them. */
+export function paperRole(name: string): 'ff_in' | 'ff_out' | undefined {
+  const role = roleNamed(name);
+  if (role === 'ff_out') return role;
+  return FAMILIES.some((f) => f.ff1 === name) ? 'ff_in' : undefined;
+}
 
 /** Every parameter by the checkpoint's tensor name (as a family's files store them), with its shape, in load order. */
 export function checkpointShapes(config: ModelConfig): Map<string, number[]> {
@@ -59,10 +117,13 @@ export function checkpointShapes(config: ModelConfig): Map<string, number[]> {
   return new Map([...parameterShapes(config)].map(([name, shape]) => [family.checkpointName(name), shape]));
 }
 
-/** A role's name in every family, for help texts: "mlp.c_proj" now, one name per family as they are added. */
+/** A role's stored modules in every family, for help texts: "attn.c_attn / self_attn.q_proj, self_attn.k_proj, self_attn.v_proj". */
 export function namesOf(role: Role): string {
-  return [...new Set(FAMILIES.map((f) => f.modules[role]))].join(' / ');
+  return [...new Set(FAMILIES.map((f) => f.moduleParts[role].join(', ')))].join(' / ');
 }
+
+/** The paper's FF1 in every family, for help texts: "mlp.c_fc / mlp.up_proj". */
+export const FF1_NAMES = [...new Set(FAMILIES.map((f) => f.ff1))].join(' / ');
 
 /** Rows of each stored part of a parameter concatenated from several (q | k | v, gate | up), in order. */
 function partRows(config: ModelConfig, canonical: string, count: number, rows: number): number[] {

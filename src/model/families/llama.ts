@@ -4,11 +4,11 @@
 // grouped-query attention, nn.Linear weights kept [out, in], a head untied unless
 // tie_word_embeddings. The checkpoint stores q/k/v and gate/up as separate matrices;
 // the engine keeps each role as one matrix, their rows concatenated (q | k | v,
-// gate | up), so every role is one product, as in GPT-2.
-import { BadModelError, type ModelConfig, type Position, type Role, type RopeScaling } from '../config.ts';
+// gate | up), so every role is one product, as in GPT-2, while reports name the
+// stored modules (moduleParts) and the paper's FF1 is up_proj.
+import { BadModelError, type ModelConfig, type Position, type Role } from '../config.ts';
 import type { Family } from './family.ts';
-
-type Json = Readonly<Record<string, unknown>>;
+import { bool, has, int, num, ropeJson, ropeScaling, tokenIds, type Json } from './fields.ts';
 
 /** How the three families differ, as far as config.json and the tensors go. */
 interface Variant {
@@ -25,69 +25,8 @@ interface Variant {
   defaultPositions: number;
 }
 
-const has = (o: Json, key: string) => o[key] !== undefined && o[key] !== null;
-
-function int(o: Json, key: string, file: string, fallback?: number): number {
-  const v = has(o, key) ? o[key] : fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new BadModelError(`${file}: ${key} must be a positive integer, got ${JSON.stringify(v)}; fix the config`);
-  return v;
-}
-
-function num(o: Json, key: string, file: string, fallback?: number): number {
-  const v = has(o, key) ? o[key] : fallback;
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new BadModelError(`${file}: ${key} must be a positive number, got ${JSON.stringify(v)}; fix the config`);
-  return v;
-}
-
-function bool(o: Json, key: string, file: string, fallback: boolean): boolean {
-  const v = has(o, key) ? o[key] : fallback;
-  if (typeof v !== 'boolean') throw new BadModelError(`${file}: ${key} must be true or false, got ${JSON.stringify(v)}; fix the config`);
-  return v;
-}
-
-function tokenIds(o: Json, key: string, file: string): number[] {
-  if (!has(o, key)) return [];
-  const v = o[key];
-  const ids = Array.isArray(v) ? v : [v];
-  if (!ids.every((id) => Number.isSafeInteger(id) && (id as number) >= 0)) throw new BadModelError(`${file}: ${key} must be a token id or a list of them, got ${JSON.stringify(v)}; fix the config`);
-  return ids as number[];
-}
-
 /** For messages: what the Llama-like families accept. */
 const SUPPORTED = 'LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM (RMSNorm, rotary, SiLU-gated MLP)';
-
-const ROPE_TYPES = 'default, linear, llama3, dynamic (within max_position_embeddings)';
-
-/**
- * rope_scaling (or a newer config's rope_parameters). `dynamic` rescales only once a
- * sequence outgrows max_position_embeddings, which validation refuses, so within that
- * it is plain rotary.
- */
-function ropeScaling(o: Json, file: string): RopeScaling {
-  const raw = has(o, 'rope_scaling') ? o.rope_scaling : o.rope_parameters;
-  if (raw === undefined || raw === null) return { type: 'default' };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new BadModelError(`${file}: rope_scaling must be an object or null; fix the config`);
-  const r = raw as Json;
-  const type = r.rope_type ?? r.type ?? 'default';
-  const where = `${file}: rope_scaling`;
-  switch (type) {
-    case 'default':
-    case 'dynamic':
-      return { type: 'default' };
-    case 'linear':
-      return { type: 'linear', factor: num(r, 'factor', where) };
-    case 'llama3': {
-      const s = {
-        type: 'llama3', factor: num(r, 'factor', where), lowFreqFactor: num(r, 'low_freq_factor', where), highFreqFactor: num(r, 'high_freq_factor', where),
-        originalMaxPositions: int(r, 'original_max_position_embeddings', where),
-      } as const;
-      if (!(s.highFreqFactor > s.lowFreqFactor)) throw new BadModelError(`${where}: high_freq_factor must exceed low_freq_factor; fix the config`);
-      return s;
-    }
-    default:
-      throw new BadModelError(`${file}: rope_scaling type ${JSON.stringify(type)} is not supported; this engine runs ${ROPE_TYPES}`);
-  }
-}
 
 /** Fields of related architectures that change the computation; a config that sets one is refused rather than run as something else. */
 const REFUSED: readonly [string, string][] = [
@@ -134,14 +73,6 @@ function readConfig(v: Variant, o: Json, file: string): ModelConfig {
   };
 }
 
-function ropeJson(p: Position): Record<string, unknown> | null {
-  if (p.kind !== 'rotary' || p.scaling.type === 'default') return null;
-  const s = p.scaling;
-  return s.type === 'linear'
-    ? { rope_type: 'linear', factor: s.factor }
-    : { rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor, original_max_position_embeddings: s.originalMaxPositions };
-}
-
 function writeConfig(v: Variant, c: ModelConfig): Record<string, unknown> {
   const eos = c.eos ?? [];
   return {
@@ -166,11 +97,21 @@ function writeConfig(v: Variant, c: ModelConfig): Record<string, unknown> {
   };
 }
 
-const MODULES: Readonly<Record<Role, string>> = { attn_in: 'self_attn.qkv_proj', attn_out: 'self_attn.o_proj', ff_in: 'mlp.gate_up_proj', ff_out: 'mlp.down_proj' };
-/** The stored modules each fused role is made of, in the order their rows are concatenated. */
+/** The stored modules each role is made of, in the order their rows are concatenated. */
 const PARTS: Readonly<Record<Role, readonly string[]>> = {
   attn_in: ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'], attn_out: ['self_attn.o_proj'], ff_in: ['mlp.gate_proj', 'mlp.up_proj'], ff_out: ['mlp.down_proj'],
 };
+/** Modules of one block written as one: self_attn.{q,k,v}_proj; a single module as it is. */
+function braced(modules: readonly string[]): string {
+  if (modules.length === 1) return modules[0]!;
+  const [first] = modules as [string];
+  const stem = first.slice(0, first.lastIndexOf('.') + 1);
+  const suffix = first.slice(first.lastIndexOf('_'));
+  return `${stem}{${modules.map((m) => m.slice(stem.length, m.lastIndexOf('_'))).join(',')}}${suffix}`;
+}
+
+/** A role's module as one name: self_attn.{q,k,v}_proj for the joined ones. */
+const MODULES = Object.fromEntries(Object.entries(PARTS).map(([role, parts]) => [role, braced(parts)])) as Readonly<Record<Role, string>>;
 const NORMS: Readonly<Record<string, string>> = { attn_norm: 'input_layernorm', ff_norm: 'post_attention_layernorm' };
 const TOP: Readonly<Record<string, string>> = { 'embed.weight': 'model.embed_tokens.weight', 'final_norm.weight': 'model.norm.weight', 'unembed.weight': 'lm_head.weight' };
 const TOP_BACK = Object.fromEntries(Object.entries(TOP).map(([a, b]) => [b, a])) as Readonly<Record<string, string>>;
@@ -187,7 +128,7 @@ function canonical(stored: string): string | null | undefined {
   const norm = Object.keys(NORMS).find((k) => NORMS[k] === module);
   if (norm) return kind === 'weight' ? `blocks.${l}.${norm}.weight` : undefined;
   // A fused parameter's own name (checkpointName's braces, as `model.edited` lists it) names it too.
-  const role = (Object.keys(PARTS) as Role[]).find((r) => PARTS[r].includes(module) || braced(PARTS[r]) === module);
+  const role = (Object.keys(PARTS) as Role[]).find((r) => PARTS[r].includes(module) || MODULES[r] === module);
   return role ? `blocks.${l}.${role}.${kind}` : undefined;
 }
 
@@ -200,20 +141,11 @@ function parts(name: string): readonly string[] {
   throw new BadModelError(`Llama has no tensor for the canonical parameter ${name}`);
 }
 
-/** Modules of one block written as one: self_attn.{q,k,v}_proj; a single module as it is. */
-function braced(modules: readonly string[]): string {
-  if (modules.length === 1) return modules[0]!;
-  const [first] = modules as [string];
-  const stem = first.slice(0, first.lastIndexOf('.') + 1);
-  const suffix = first.slice(first.lastIndexOf('_'));
-  return `${stem}{${modules.map((m) => m.slice(stem.length, m.lastIndexOf('_'))).join(',')}}${suffix}`;
-}
-
 function checkpointName(name: string): string {
   const all = parts(name);
   if (all.length === 1) return all[0]!;
   const m = /^blocks\.(\d+)\.(\w+)\.(weight|bias)$/.exec(name)!;
-  return `model.layers.${m[1]}.${braced(PARTS[m[2] as Role])}.${m[3]}`;
+  return `model.layers.${m[1]}.${MODULES[m[2] as Role]}.${m[3]}`;
 }
 
 function family(v: Variant): Family {
@@ -229,6 +161,9 @@ function family(v: Variant): Family {
     checkpointName,
     parts,
     modules: MODULES,
+    moduleParts: PARTS,
+    ff1: 'mlp.up_proj',
+    blockName: (layer, module) => `layers.${layer}.${module}`,
     linearName: (layer, role) => `layers.${layer}.${MODULES[role]}`,
   };
 }

@@ -3,13 +3,16 @@
 // lowers the engine's binding limit so that 50,257-row tensors (and odd small
 // ones) split into several uneven blocks, and checks against the float64
 // reference with the same tolerances as the unsplit cases in heads.cases.ts.
-import { blockRows, readF32 } from '../../../src/gpu/buffers.ts';
+import { blockRows, readF32, upload } from '../../../src/gpu/buffers.ts';
+import { Tape } from '../../../src/autograd/tape.ts';
 import type { Kernels } from '../../../src/gpu/kernels.ts';
 import { adamw } from '../../../src/gpu/adam.ts';
 import { embed } from '../../../src/ops/embedding.ts';
 import { rowNorms } from '../../../src/gpu/rows.ts';
 import { unembed } from '../../../src/ops/unembed.ts';
-import type { Tensor } from '../../../src/tensor.ts';
+import { linear } from '../../../src/ops/linear.ts';
+import { bf16ToF32, f32ToBf16 } from '../../../src/half.ts';
+import type { Tensor, WeightLayout } from '../../../src/tensor.ts';
 import { adamwRef, embeddingBackwardRef, embeddingRef, matmulRef } from '../../reference/ops.ts';
 import { checkTopk, checkXent } from './heads.cases.ts';
 import { assertClose, assertEqual, gpu, read, rand, withTape, type Case } from '../../helpers.ts';
@@ -89,6 +92,55 @@ function unembedSplitCase(n: number, d: number, V: number, limit: number): Case 
   };
 }
 
+async function withAnalysisTape<T>(k: Kernels, fn: (tape: Tape) => Promise<T>): Promise<T> {
+  const tape = new Tape(k, { grad: true });
+  try {
+    return await fn(tape);
+  } finally {
+    tape.dispose();
+  }
+}
+
+/**
+ * A linear layer whose weight is split (Llama2-7B's gate|up over lavapipe's 128 MiB):
+ * z and dx against float64 from the stored values, in either layout, packed or not.
+ * F32 tolerances as linear-layout.cases.ts; a split [out, in] W with a bias is refused.
+ */
+function linearSplitCase(layout: WeightLayout, dtype: 'f32' | 'bf16', n: number, inDim: number, outDim: number, limit: number): Case {
+  return {
+    name: `split linear ${layout} ${dtype} forward+dx n=${n} ${inDim}->${outDim} (binding limit ${limit} B)`,
+    // An analysis tape (no parameter gradients), as the lens runs on a checkpoint's weights.
+    run: (k) => withBindLimit(k, limit, () => withAnalysisTape(k, async (tape) => {
+      const outIn = layout === 'out_in';
+      const shape = outIn ? [outDim, inDim] : [inDim, outDim];
+      const f = Float32Array.from(rand(inDim * outDim, 2));
+      const bits = f32ToBf16(f);
+      const w = dtype === 'bf16' ? Float64Array.from(bf16ToF32(bits)) : Float64Array.from(f);
+      const W = tape.own(dtype === 'bf16' ? upload(k, shape, bits, 'bf16') : gpu(k, shape, w));
+      expectSplit(W, 2, 'W');
+      const [x, dz] = [rand(n * inDim, 1), rand(n * outDim, 4)];
+      const X = tape.own(gpu(k, [n, inDim], x));
+      const Z = linear(tape, 'layer', X, W, null, layout);
+      tape.backward(Z, tape.own(gpu(k, [n, outDim], dz)));
+      const [z, dx] = await read(k, Z, tape.gradOf(X)!);
+      assertClose(z!, matmulRef(x, w, n, inDim, outDim, { transB: outIn }), 1e-4, 'z');
+      assertClose(dx!, matmulRef(dz, w, n, outDim, inDim, { transB: !outIn }), 1e-4, 'dx');
+      if (outIn) {
+        const b = tape.own(gpu(k, [outDim], rand(outDim, 5)));
+        const refused = (() => {
+          try {
+            linear(tape, 'biased', X, W, b, layout);
+            return '';
+          } catch (e) {
+            return String(e);
+          }
+        })();
+        if (!/biased: its weight .* is split over \d+ storage bindings, which this engine supports only without a bias/.test(refused)) throw new Error(`a split [out, in] W with a bias: ${refused || 'not refused'}`);
+      }
+    })),
+  };
+}
+
 function xentSplitCase(rows: number, V: number, ignoreRow: number, limit: number): Case {
   return {
     name: `split softmax-xent forward+backward ${rows}x${V} (binding limit ${limit} B)`,
@@ -136,6 +188,8 @@ export const splitCases: Case[] = [
   blocksCase,
   embeddingSplitCase(50257, 8, [50256, 0, 50256, 15496, 995, 7, 0], 400_000), embeddingSplitCase(13, 7, [12, 0, 6, 12], 128), embeddingSplitCase(7, 1, [6], 16),
   unembedSplitCase(7, 16, 50257, 1_000_000), unembedSplitCase(1, 13, 50257, 2_000_000), unembedSplitCase(3, 7, 13, 96),
+  linearSplitCase('out_in', 'bf16', 3, 1031, 13, 16384), linearSplitCase('out_in', 'f32', 1, 7, 13, 64), linearSplitCase('out_in', 'bf16', 1, 13, 7, 64),
+  linearSplitCase('in_out', 'f32', 2, 1031, 13, 16384), linearSplitCase('in_out', 'bf16', 1, 13, 7, 64),
   xentSplitCase(7, 50257, 2, 500_000), xentSplitCase(13, 13, 5, 64), xentSplitCase(3, 7, -1, 32),
   paramSplitCase(50257, 3, 200_000), paramSplitCase(13, 7, 64),
   topkSplitCase(10, 50257, 5, 1 << 20), topkSplitCase(7, 13, 3, 160),
