@@ -1,6 +1,7 @@
 // The embedded Llama model (weights/llama-default; the CLI tests load it by name): it recalls trained facts, its logits equal the float64 Llama reference's, and on
 // trained prompts its exact gradient ranks equal a float64 SVD of the reference's
-// dense gradient (n before the last block; 1 for o_proj and the MLP in the last) and
+// dense gradient (n before the last block, n − 1 for q_proj; 1 for q_proj, o_proj and
+// the MLP in the last) and
 // the target is the least probable token of FF2's LL(δ_n) in the last layer (Lemma 5.1).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -62,20 +63,15 @@ test('trained prompts: logits equal the float64 reference; ranks equal a float64
       for (const { layer, modules } of a.layers) {
         const last = layer === nLayer - 1;
         for (const m of modules) {
-          const parts = m.module === 'self_attn.qkv_proj' ? ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'] : m.module === 'mlp.gate_up_proj' ? ['mlp.gate_proj', 'mlp.up_proj'] : [m.module];
-          const fs = parts.map((q) => ref.factors[`model.layers.${layer}.${q}`]!);
-          // Σ_t x_tᵀ δ_t with the parts' δ side by side: the fused module's [in, out] gradient.
-          const out = fs.reduce((s, f) => s + f.outDim, 0);
-          const dense = new Float64Array(m.inDim * out);
-          let col = 0;
-          for (const f of fs) {
-            for (let t = 0; t < n; t++) for (let i = 0; i < f.inDim; i++) for (let o = 0; o < f.outDim; o++) dense[i * out + col + o]! += f.x[t * f.inDim + i]! * f.delta[t * f.outDim + o]!;
-            col += f.outDim;
-          }
+          const f = ref.factors[`model.layers.${layer}.${m.module}`]!;
+          const dense = new Float64Array(m.inDim * m.outDim);
+          for (let t = 0; t < n; t++) for (let i = 0; i < f.inDim; i++) for (let o = 0; o < f.outDim; o++) dense[i * m.outDim + o]! += f.x[t * f.inDim + i]! * f.delta[t * f.outDim + o]!;
           const name = `layer ${layer} ${m.module}`;
-          assert.is(m.rank, matrixRankRef(dense, m.inDim, out, 2 ** -52), `"${a.prompt}" ${name} vs dense SVD`);
-          if (!last) assert.is(m.rank, n, `"${a.prompt}" ${name}`);
-          else if (m.module !== 'self_attn.qkv_proj') assert.is(m.rank, 1, `"${a.prompt}" ${name}`);
+          assert.is(m.rank, matrixRankRef(dense, m.inDim, m.outDim, 2 ** -52), `"${a.prompt}" ${name} vs dense SVD`);
+          // BOS's query attends to itself alone, so q_proj gets no gradient there: n − 1.
+          const isQ = m.module === 'self_attn.q_proj';
+          if (!last) assert.is(m.rank, isQ ? n - 1 : n, `"${a.prompt}" ${name}`);
+          else if (!['self_attn.k_proj', 'self_attn.v_proj'].includes(m.module)) assert.is(m.rank, 1, `"${a.prompt}" ${name}`);
         }
       }
       const ff2 = a.layers.find((l) => l.layer === nLayer - 1)!.modules.find((m) => m.module === 'mlp.down_proj')!;
