@@ -16,12 +16,18 @@ const END_OF_TEXT = 50256;
 
 // Building either table parses ~1 MB of base64 ranks (~100 ms), so both are made
 // on first use and shared by every Tokenizer.
-let sharedEncoder: Tiktoken | undefined;
+let sharedEncoder: WeakRef<Tiktoken> | undefined;
 let sharedBytes: TokenBytes | undefined;
 let sharedRanks: Map<string, number> | undefined;
 
+// js-tiktoken's maps take ~16 MiB of V8's heap (~40 MiB resident): held weakly, so
+// once the prompts are encoded an analysis's own objects can reuse that space.
 function encoder(): Tiktoken {
-  return (sharedEncoder ??= new Tiktoken(r50k));
+  const kept = sharedEncoder?.deref();
+  if (kept) return kept;
+  const made = new Tiktoken(r50k);
+  sharedEncoder = new WeakRef(made);
+  return made;
 }
 
 /**
