@@ -91,7 +91,7 @@ export class StagedUploads {
   /** Staging buffers, oldest first, each with its mapped range while it is mapped (else its copy may still run). */
   private readonly ring: { buffer: GPUBuffer; range: ArrayBuffer | null }[];
 
-  constructor(private readonly k: Kernels, private readonly chunk = 16 << 20, count = 3) {
+  constructor(private readonly k: Kernels, private readonly chunk = 4 << 20, count = 2) {
     this.ring = Array.from({ length: count }, () => {
       const buffer = k.device.createBuffer({ label: 'upload staging', size: chunk, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
       return { buffer, range: buffer.getMappedRange() };

@@ -89,6 +89,17 @@ test('token bytes agree with js-tiktoken for every GPT-2 token', () => {
   assert.equal([...gpt2.tokenBytes(47249)], [0xf0, 0x9f, 0x98]);
 });
 
+test('token bytes are the ranks\' base64 entries byte for byte (invalid UTF-8 included), decoded by Node', () => {
+  const [, offset, ...entries] = r50k.bpe_ranks.trim().split(' ');
+  assert.is(Number(offset) + entries.length, 50256, 'one line of ranks, 0 to 50255');
+  entries.forEach((b64, i) => {
+    const want = Buffer.from(b64, 'base64');
+    const mine = gpt2.tokenBytes(Number(offset) + i);
+    if (Buffer.compare(Buffer.from(mine), want) !== 0) assert.unreachable(`token ${Number(offset) + i}: [${[...mine]}], expected [${[...want]}]`);
+  });
+  assert.equal([...gpt2.tokenBytes(50256)], [...new TextEncoder().encode('<|endoftext|>')]);
+});
+
 test('tokenBytes returns a copy', () => {
   gpt2.tokenBytes(0)[0] = 0x41;
   assert.is(gpt2.decode([0]), '!');
