@@ -264,9 +264,17 @@ const factorBytes = (f: FactorRef, n: number) => 4 * n * (f.inDim + f.outDim);
 async function projectSpanningVectors(model: Model, factors: FactorRef[], n: number, settings: AnalysisSettings, watched: number[], excluded: readonly number[], zeroRows: NormsRead['zeroRows']): Promise<Map<string, Projection[]>> {
   const d = model.config.nEmbd;
   const parts: { key: string; t: Tensor; zero: boolean[] }[] = [];
+  // The stored parts of a joined role (q/k/v, gate/up) share the role's x_i: projected once.
+  const firstOfX = new Map<Tensor, string>();
+  const sameX: [string, string][] = [];
   factors.forEach((f, i) => {
     const z = zeroRows[i]!;
-    if (z.x) parts.push({ key: `${i}.x`, t: f.X, zero: z.x });
+    const first = firstOfX.get(f.X);
+    if (z.x && first !== undefined) sameX.push([`${i}.x`, first]);
+    else if (z.x) {
+      firstOfX.set(f.X, `${i}.x`);
+      parts.push({ key: `${i}.x`, t: f.X, zero: z.x });
+    }
     if (z.delta) parts.push({ key: `${i}.delta`, t: f.delta, zero: z.delta });
   });
   const out = new Map<string, Projection[]>();
@@ -298,6 +306,7 @@ async function projectSpanningVectors(model: Model, factors: FactorRef[], n: num
   };
   const proj = await logitLens(model, rows, { k: settings.k, normalized: settings.normalized, excluded }, watched);
   parts.forEach(({ key }, j) => out.set(key, source[j]!.map((i) => proj[i]!)));
+  for (const [key, first] of sameX) out.set(key, out.get(first)!);
   return out;
 }
 
