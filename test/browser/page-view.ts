@@ -1,17 +1,34 @@
 // What the web app shows, read back as plain data for the browser tests that compare
 // it with the CLI's JSON: grid cells, gradient ranks, target-rank points, the edit
 // panel's two sides; and a wait for a job to finish.
-import type { Page } from 'playwright-core';
+import type { Server } from 'node:http';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import * as assert from 'uvu/assert';
 import type { Analysis } from '../../src/lens/types.ts';
 import { paperRole } from '../../src/model/families/index.ts';
 import { visible } from '../../src/report/format.ts';
+import { serveWeb } from '../../scripts/serve-web.ts';
 
 export interface Top { id: number; text: string; prob: number }
 export interface EditSide { top: Top[]; target: { rank: number; prob: number } }
 
 // SwiftShader on 2 busy cores: loading, a run and an edit take seconds each.
 export const STEP_MS = 120_000;
+
+/**
+ * Serves the built page in `root`, opens it in Chromium and waits until the default
+ * model has loaded; page errors and console errors are pushed to `problems`.
+ */
+export async function openApp(chromiumPath: string, root: string, problems: string[], opts: { acceptDownloads?: boolean } = {}): Promise<{ server: Server; browser: Browser; page: Page }> {
+  const served = await serveWeb(root);
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--enable-unsafe-webgpu'] });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: opts.acceptDownloads ?? false });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  await page.goto(served.url);
+  await page.waitForFunction(() => window.blApp?.model === 'default' && !window.blApp.busy, undefined, { timeout: STEP_MS, polling: 100 });
+  return { server: served.server, browser, page };
+}
 
 /** Every grid cell, the rank table, the target-rank plot under `root` (the page's #analysis, or an HTML report's body). */
 export async function pageView(page: Page, root = '#analysis') {

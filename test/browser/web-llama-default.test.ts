@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Report } from '../../src/report/json.ts';
-import { serveWeb } from '../../scripts/serve-web.ts';
-import { assertShows, pageView, STEP_MS } from './page-view.ts';
+import { assertShows, openApp, pageView, STEP_MS } from './page-view.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const BUILT = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -33,14 +32,7 @@ if (!existsSync(CHROMIUM)) {
   const problems: string[] = [];
 
   test.before(async () => {
-    const served = await serveWeb(BUILT);
-    server = served.server;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--enable-unsafe-webgpu'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-    await page.goto(served.url);
-    await page.waitForFunction(() => window.blApp?.model === 'default' && !window.blApp.busy, undefined, { timeout: STEP_MS, polling: 100 });
+    ({ server, browser, page } = await openApp(CHROMIUM, BUILT, problems));
   });
   test.after(async () => {
     await browser?.close();

@@ -14,14 +14,13 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Report } from '../../src/report/json.ts';
-import { serveWeb } from '../../scripts/serve-web.ts';
 import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
 import type { LlamaConfigRef } from '../reference/llama.ts';
-import { assertSameSide, assertShows, pageView, sideOf, STEP_MS, type EditSide } from './page-view.ts';
+import { assertSameSide, assertShows, openApp, pageView, sideOf, STEP_MS, type EditSide } from './page-view.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CFG: LlamaConfigRef = {
@@ -97,14 +96,7 @@ if (!existsSync(CHROMIUM)) {
     const list = JSON.parse(readFileSync(join(root, 'models', 'index.json'), 'utf8')) as unknown[];
     const bytes = files.reduce((n, f) => n + statSync(join(model, f)).size, 0);
     writeFileSync(join(root, 'models', 'index.json'), JSON.stringify([...list, { name: EMBEDDED, files, bytes }]));
-    const served = await serveWeb(root);
-    server = served.server;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--enable-unsafe-webgpu'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-    await page.goto(served.url);
-    await page.waitForFunction(() => window.blApp?.model === 'default' && !window.blApp.busy, undefined, { timeout: STEP_MS, polling: 100 });
+    ({ server, browser, page } = await openApp(CHROMIUM, root, problems, { acceptDownloads: true }));
   });
   test.after(async () => {
     await browser?.close();

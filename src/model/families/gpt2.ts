@@ -3,7 +3,7 @@
 // engine keeps them (no transpose), the head tied to wte unless lm_head differs.
 import { BadModelError, type Activation, type ModelConfig, type ModelSizes, type Role } from '../config.ts';
 import type { Family } from './family.ts';
-import { nameTable } from './name-table.ts';
+import { nameTable, wholeModules } from './name-table.ts';
 
 /** What a GPT-2 config.json sets; the rest of ModelConfig is GPT-2's fixed design. */
 export type Gpt2Sizes = ModelSizes;
@@ -95,9 +95,5 @@ export const gpt2: Family = {
   readConfig,
   writeConfig,
   ...NAMES,
-  modules: MODULES,
-  moduleParts: { attn_in: [MODULES.attn_in], attn_out: [MODULES.attn_out], ff_in: [MODULES.ff_in], ff_out: [MODULES.ff_out] },
-  ff1: MODULES.ff_in,
-  blockName: (layer, module) => `h.${layer}.${module}`,
-  linearName: (layer, role) => `h.${layer}.${MODULES[role]}`,
+  ...wholeModules('h.', MODULES),
 };

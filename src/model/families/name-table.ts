@@ -2,7 +2,7 @@
 // (GPT-2, GPT-NeoX): canonical part -> the checkpoint's module, inside a block
 // (`{blockPrefix}{l}.{module}.weight`) and outside (`{module}.weight`); buffers
 // (masks, rotary frequencies) are no parameter.
-import { BadModelError } from '../config.ts';
+import { BadModelError, type Role } from '../config.ts';
 import type { Family } from './family.ts';
 
 type Table = Readonly<Record<string, string>>;
@@ -39,5 +39,16 @@ export function nameTable(displayName: string, blockPrefix: string, block: Table
     },
     checkpointName,
     parts: (name) => [checkpointName(name)],
+  };
+}
+
+/** The module names of such a family, every role one stored module: `{blockPrefix}{l}.{module}` inside block l. */
+export function wholeModules(blockPrefix: string, modules: Readonly<Record<Role, string>>): Pick<Family, 'modules' | 'moduleParts' | 'ff1' | 'blockName' | 'linearName'> {
+  return {
+    modules,
+    moduleParts: { attn_in: [modules.attn_in], attn_out: [modules.attn_out], ff_in: [modules.ff_in], ff_out: [modules.ff_out] },
+    ff1: modules.ff_in,
+    blockName: (layer, module) => `${blockPrefix}${layer}.${module}`,
+    linearName: (layer, role) => `${blockPrefix}${layer}.${modules[role]}`,
   };
 }

@@ -10,7 +10,7 @@ import { BadModelError, type ModelConfig, type Role } from '../config.ts';
 import type { Family } from './family.ts';
 import { bool, has, int, num, ropeJson, ropeScaling, tokenIds, type Json } from './fields.ts';
 import { activationOf } from './gpt2.ts';
-import { nameTable } from './name-table.ts';
+import { nameTable, wholeModules } from './name-table.ts';
 
 const ARCHITECTURE = 'GPTNeoXForCausalLM';
 
@@ -101,9 +101,5 @@ export const neox: Family = {
   readConfig,
   writeConfig,
   ...NAMES,
-  modules: MODULES,
-  moduleParts: { attn_in: [MODULES.attn_in], attn_out: [MODULES.attn_out], ff_in: [MODULES.ff_in], ff_out: [MODULES.ff_out] },
-  ff1: MODULES.ff_in,
-  blockName: (layer, module) => `layers.${layer}.${module}`,
-  linearName: (layer, role) => `layers.${layer}.${MODULES[role]}`,
+  ...wholeModules('layers.', MODULES),
 };
