@@ -23,7 +23,8 @@ function moduleLabel(module: string): string {
   const name = paper[paperRole(module) ?? ''];
   return name ? `${name} (${module})` : module;
 }
-export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
+// Seven, so a Llama's seven modules (q, k, v, o, gate, up, down) each get their own.
+export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#17becf'];
 export const DASHES = ['', '7 4', '2 3', '10 3 2 3'];
 
 // The plots and heatmaps are styled by class; a standalone file carries its own style.
