@@ -181,11 +181,15 @@ interface FactorRef {
 /** This pair's factors of every selected layer and module, with their row norms queued. */
 function collectFactors(pass: GradientPass, pair: number, layers: readonly number[], modules: readonly BlockModule[]): FactorRef[] {
   const k = pass.model.k;
+  // The stored parts of a joined role (q/k/v, gate/up) share the role's X and so its norms.
+  const xNormsOf = new Map<Tensor, Tensor>();
   return layers.flatMap((layer) =>
     modules.map((module) => {
       const f = pass.factors(layer, module.role, pair);
       const delta = module.whole ? f.delta! : columns(k, f.delta!, module.from, module.width, `${f.name}.${module.name}.delta`);
-      return { layer, module, X: f.X, delta, inDim: f.inDim, outDim: module.width, xNorms: rowNorms(k, f.X), deltaNorms: rowNorms(k, delta) };
+      const xNorms = xNormsOf.get(f.X) ?? rowNorms(k, f.X);
+      xNormsOf.set(f.X, xNorms);
+      return { layer, module, X: f.X, delta, inDim: f.inDim, outDim: module.width, xNorms, deltaNorms: rowNorms(k, delta) };
     }),
   );
 }
@@ -204,11 +208,13 @@ async function eachFactorRead(k: Kernels, factors: FactorRef[], n: number, tenso
     let to = from;
     for (let bytes = 0; to < factors.length && (to === from || bytes + factorBytes(factors[to]!, n) <= factorReads.bytes); to++) bytes += factorBytes(factors[to]!, n);
     const chunk = factors.slice(from, to);
+    // A tensor several factors share (a joined role's X) comes back once.
+    const unique = [...new Set(chunk.flatMap(tensors))];
     const t = now();
-    const read = (await readAll(k, chunk.flatMap(tensors))) as Float32Array[];
+    const read = (await readAll(k, unique)) as Float32Array[];
     if (times) times.norms += now() - t;
-    const per = read.length / chunk.length;
-    for (let i = 0; i < chunk.length; i++) await each(read.slice(per * i, per * i + per), chunk[i]!);
+    const copyOf = new Map(unique.map((tensor, i) => [tensor, read[i]!]));
+    for (const f of chunk) await each(tensors(f).map((tensor) => copyOf.get(tensor)!), f);
     from = to;
   }
 }
@@ -228,7 +234,7 @@ async function readNorms(k: Kernels, factors: FactorRef[], n: number, d: number,
       out.zeroRows.push({ ...(f.inDim === d ? { x: zeroFlags(X!) } : {}), ...(f.outDim === d ? { delta: zeroFlags(delta!) } : {}) });
     }, times);
   } finally {
-    factors.forEach((f) => [f.xNorms, f.deltaNorms].forEach((t) => t.dispose()));
+    new Set(factors.flatMap((f) => [f.xNorms, f.deltaNorms])).forEach((t) => t.dispose());
   }
   return out;
 }
