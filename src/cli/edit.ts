@@ -45,7 +45,9 @@ Methods:
          read; the statistics of FF2's input come from the cache (backward-lens
          stats; collected on first use). Hyperparameters: docs/rome-memit.md.
   memit  MEMIT (Meng et al. 2023) over layers: memit:layers=A-B[,lambda=λ];
-         several --pairs are one batched edit.
+         several --pairs are one batched edit. Both refuse a value written at
+         the model's last layer (ROME's L, MEMIT's B): no layer above it carries
+         the subject to the end of the prompt, so the edit would change nothing.
 The loss of sgd and adam is the NLL of the target's first token after the prompt
 (--target-tokens all: every target token, teacher-forced). Several pairs (--pairs)
 are one batched edit: one pass, the sum of their updates.
