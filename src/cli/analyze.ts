@@ -56,7 +56,8 @@ is itself special is still ranked among the others. GPT-2 keeps <|endoftext|>.
   --pairs FILE.jsonl      instead: one {"prompt": ..., "target": ...} per line, in
                           batches of 16 per pass; one grid per pair, one section
                           each in HTML; one summary line for the file's warnings
-  --model DIR|NAME        config.json + model.safetensors, or an embedded model by name:
+  --model DIR|NAME        config.json + model.safetensors (or its shards with their
+                          index), or an embedded model by name:
                           default (GPT-2, used when absent) or llama-default
   --modules LIST          comma-separated, default all: a role (attn_in, attn_out,
                           ff_in, ff_out: all its modules), ff1/ff2 (the paper's FF1

@@ -67,7 +67,8 @@ are one batched edit: one pass, the sum of their updates.
   --cache DIR           rome/memit: statistics directory (default stats/ beside the model)
   --tokens N            length of the greedy continuations (default 20; 0 for none;
                         at most the model's context)
-  --model DIR|NAME      config.json + model.safetensors, or an embedded model by name:
+  --model DIR|NAME      config.json + model.safetensors (or its shards with their
+                        index), or an embedded model by name:
                         default (GPT-2, used when absent) or llama-default
   --out DIR             write the edited model there as a Hugging Face directory of the
                         source's family (config.json + model.safetensors, the source's tensor
