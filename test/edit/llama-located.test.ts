@@ -3,6 +3,7 @@
 // segments count from its end, so BOS and SentencePiece's ▁ before the first word
 // stay out of the subject; the value search reads the prompt as the model does (BOS first) and the
 // target as it follows the prompt (Llama 2's file cuts " Rome" alone into ▁ ▁Rome);
+// the statistics' windows and MEMIT's seeds start with BOS as every text the model reads;
 // Adam's first step on the bias-free down_proj equals the float64 reference (1e-3 of
 // the largest entry, as GPT-2's Adam check: the step is lr·g/(|g| + eps) of an f32 gradient).
 import { rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { edit } from '../../src/edit/edit.ts';
 import { ROME_VALUE } from '../../src/edit/located/rome-hparams.ts';
-import { secondMoments } from '../../src/edit/located/second-moment.ts';
+import { memitPrefixes } from '../../src/edit/located/context-templates.ts';
+import { secondMoments, textWindows } from '../../src/edit/located/second-moment.ts';
 import { valueObjective } from '../../src/edit/located/value-vector.ts';
 import { getEngine } from '../../src/gpu/engine.ts';
 import { readAll } from '../../src/gpu/buffers.ts';
@@ -19,6 +21,7 @@ import { analyze } from '../../src/lens/analyze.ts';
 import { loadModelPath } from '../../src/model/load-node.ts';
 import { segmentPrompt } from '../../src/pass/segments.ts';
 import { preparePair } from '../../src/pass/prepare.ts';
+import { Gpt2Tokenizer } from '../../src/tokenizer/gpt2-bpe.ts';
 import { HfJsonTokenizer } from '../../src/tokenizer/hf-json.ts';
 import { promptIds } from '../../src/tokenizer/tokenizer.ts';
 import { assertClose } from '../helpers.ts';
@@ -57,6 +60,33 @@ test("stats: E[k kᵀ] of down_proj's input equals the float64 reference (2 laye
       const want = secondMomentRef(windows, f, (ids) => llamaBackwardRef(CFG, params, ids, [{ position: 0, token: 0 }]).factors[`model.layers.${layer}.mlp.down_proj`]!.x);
       assertClose(moments.get(layer)!, want, 1e-5, `layer ${layer}`);
     }
+  } finally {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('statistics windows start as the model reads any text, BOS first, and keep their length and token cap; GPT-2 windows have none', () => {
+  const tokenizer = new HfJsonTokenizer({ tokenizer: PIECE_TOKENIZER_JSON, config: PIECE_TOKENIZER_CONFIG });
+  const text = 'The Eiffel Tower is in Paris\n\nThe Eiffel Tower is in Paris\nThe Eiffel Tower is in Paris\n';
+  const line = tokenizer.encode('The Eiffel Tower is in Paris\n');
+  const windows = textWindows(tokenizer, text, 5);
+  assert.ok(windows.length >= 2);
+  assert.ok(windows.every((w) => w.length === 5 && w[0] === 1));
+  assert.equal(windows[0]!.slice(1), line.slice(0, 4));
+  assert.is(textWindows(tokenizer, text, 5, 12).length, 2);
+  const gpt2 = new Gpt2Tokenizer();
+  assert.equal(textWindows(gpt2, 'a b c d e f g\n', 3), [gpt2.encode('a b c d e f g\n').slice(0, 3), gpt2.encode('a b c d e f g\n').slice(3, 6)]);
+});
+
+test("MEMIT's context prefixes on a BOS tokenizer: sampled after BOS and the seed word, shown without BOS", async () => {
+  const { dir } = await writeLlamaCheckpoint(CFG, 5);
+  const { model, tokenizer } = await loadModelPath(await getEngine(), dir);
+  try {
+    const prefixes = await memitPrefixes(model, tokenizer);
+    assert.is(prefixes.length, 6);
+    // The test vocabulary spells some seed words in other pieces: compare with its own round trip.
+    ['The', 'Therefore', 'Because', 'I', 'You'].forEach((w, i) => assert.ok(prefixes[i + 1]!.startsWith(tokenizer.decode(tokenizer.encode(w))) && !prefixes[i + 1]!.includes('<s>'), `${w}: ${prefixes[i + 1]}`));
   } finally {
     model.dispose();
     rmSync(dir, { recursive: true, force: true });
