@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { wikitextStatsText } from '../data/wikitext.ts';
 import { secondMoments, textWindows } from '../edit/located/second-moment.ts';
-import { fileSha256, momentFile, readMoment, writeMoment, type MomentMeta } from '../edit/located/moment-cache-node.ts';
+import { fileSha256, filesSha256, momentFile, readMoment, writeMoment, type MomentMeta } from '../edit/located/moment-cache-node.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { modelFiles } from '../model/load-node.ts';
 import { UsageError, modelPath } from './common.ts';
@@ -43,7 +43,7 @@ export async function cacheDir(opts: MomentOptions): Promise<string> {
 }
 
 export async function modelSha256(model: string | undefined): Promise<string> {
-  return fileSha256((await modelFiles(modelPath(model))).weights);
+  return filesSha256((await modelFiles(modelPath(model))).shards);
 }
 
 export interface LayerMoment {
