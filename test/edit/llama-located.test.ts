@@ -19,6 +19,9 @@ import { getEngine } from '../../src/gpu/engine.ts';
 import { readAll } from '../../src/gpu/buffers.ts';
 import { analyze } from '../../src/lens/analyze.ts';
 import { loadModelPath } from '../../src/model/load-node.ts';
+import { fileSource } from '../../src/model/node-file.ts';
+import { openSafetensors } from '../../src/model/safetensors.ts';
+import { saveModelDir } from '../../src/model/save-node.ts';
 import { segmentPrompt } from '../../src/pass/segments.ts';
 import { preparePair } from '../../src/pass/prepare.ts';
 import { Gpt2Tokenizer } from '../../src/tokenizer/gpt2-bpe.ts';
@@ -27,7 +30,7 @@ import { promptIds } from '../../src/tokenizer/tokenizer.ts';
 import { assertClose } from '../helpers.ts';
 import { writeLlamaCheckpoint } from '../model/llama-checkpoint.ts';
 import { PIECE_TOKENIZER_CONFIG, PIECE_TOKENIZER_JSON, PIECE_VOCAB } from '../model/piece-tokenizer.ts';
-import { llamaAdamStepRef } from '../reference/llama-edit.ts';
+import { llamaAdamStepRef, llamaSgdStepRef } from '../reference/llama-edit.ts';
 import { llamaBackwardRef, type LlamaConfigRef } from '../reference/llama.ts';
 import { mulberry32Ref } from '../reference/ops.ts';
 import { secondMomentRef } from '../reference/rome.ts';
@@ -115,6 +118,35 @@ test("value search on Llama 2's tokenizer layout: its loss at δ = 0 is the anal
     const [a] = await analyze(model, tokenizer, [{ prompt: PROMPT, target: ' Rome' }], { layers: [0] });
     assert.equal(a!.targetTokens.map((t) => t.id), [PIECE_VOCAB['▁Rome']]);
     assert.ok(Math.abs(start!.loss - a!.loss) <= 1e-5 * a!.loss, `value search ${start!.loss} vs analysis ${a!.loss}`);
+  } finally {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sgd on stored modules alone (up_proj without gate_proj, k_proj without q and v): their own rows of the joined weights, as the float64 reference', async () => {
+  const { dir, params } = await writeLlamaCheckpoint(CFG, 6);
+  const { model, tokenizer } = await loadModelPath(await getEngine(), dir);
+  try {
+    const pairs = [{ prompt: PROMPT, target: ' Rome' }, { prompt: 'Paris is', target: ' Tower' }];
+    const refPairs = pairs.map((p) => preparePair(model, tokenizer, p.prompt, p.target)).map((p) => ({ ids: p.ids, target: p.targetIds[0]! }));
+    const stored = [0, 1].flatMap((l) => [`model.layers.${l}.mlp.up_proj`, `model.layers.${l}.self_attn.k_proj`]);
+    const want = llamaSgdStepRef(CFG, params, refPairs, stored, 0.05);
+    const result = await edit(model, tokenizer, pairs, { method: 'sgd', layers: [0, 1], modules: ['mlp.up_proj', 'self_attn.k_proj'], lr: 0.05 });
+    assert.equal(result.spec.modules, ['mlp.up_proj', 'self_attn.k_proj']);
+    assert.equal(result.changes.map((c) => c.name).sort(), Object.keys(want).sort(), 'gate_proj, q_proj and v_proj unchanged');
+    const writtenDir = join(dir, 'edited');
+    await saveModelDir(model, dir, writtenDir);
+    const written = await openSafetensors(await fileSource(join(writtenDir, 'model.safetensors')));
+    for (const [name, w] of Object.entries(want)) {
+      const now = await written.readF32(name);
+      const original = params[name]!;
+      assertClose(Float64Array.from(now, (x, i) => x - original[i]!), w.map((x, i) => x - original[i]!), 1e-3, `${name} update`);
+    }
+    for (const l of [0, 1]) for (const m of ['mlp.gate_proj', 'self_attn.q_proj', 'self_attn.v_proj']) {
+      const name = `model.layers.${l}.${m}.weight`;
+      assert.equal(Array.from(await written.readF32(name)), Array.from(params[name]!, Math.fround), name);
+    }
   } finally {
     model.dispose();
     rmSync(dir, { recursive: true, force: true });
