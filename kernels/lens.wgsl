@@ -176,6 +176,19 @@ fn idsAt(c: u32) -> vec4<u32> {
   return vec4<u32>(min(c, last), min(c + 1u, last), min(c + 2u, last), min(c + 3u, last)) * p.d;
 }
 
+// The 16 x 8 tile in tileRows goes to the watched logits (mode 1, after which the
+// invocation is done: false) or into its 16 rows' records.
+fn foldTile(r0: u32, slice: u32, c: u32) -> bool {
+  if (p.mode == 1u) {
+    for (var i = 0u; i < 16u; i++) { emitWatched(r0 + i, i); }
+    return false;
+  }
+  keptLo = keptAt(vec4<u32>(0u, 1u, 2u, 3u) + (p.v0 + c));
+  keptHi = keptAt(vec4<u32>(4u, 5u, 6u, 7u) + (p.v0 + c));
+  for (var i = 0u; i < 16u; i++) { consume(r0 + i, i, slice, c, min(c + 8u, p.V)); }
+  return true;
+}
+
 // mode 0: invocation (16 rows, slice); slice i takes tiles i, i + S, i + 2S, ... of 8
 // ids, so neighbouring invocations read neighbouring wte rows, as in matmul.wgsl.
 // mode 1 (S = 1): one tile per 16 rows against the (up to 8) watched ids.
@@ -262,13 +275,7 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     tileRows[26] = c13l; tileRows[27] = c13h;
     tileRows[28] = c14l; tileRows[29] = c14h;
     tileRows[30] = c15l; tileRows[31] = c15h;
-    if (watching) {
-      for (var i = 0u; i < 16u; i++) { emitWatched(r0 + i, i); }
-      return;
-    }
-    keptLo = keptAt(vec4<u32>(0u, 1u, 2u, 3u) + (p.v0 + c));
-    keptHi = keptAt(vec4<u32>(4u, 5u, 6u, 7u) + (p.v0 + c));
-    for (var i = 0u; i < 16u; i++) { consume(r0 + i, i, slice, c, min(c + 8u, p.V)); }
+    if (!foldTile(r0, slice, c)) { return; }
   }
 }
 
@@ -441,13 +448,7 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     tileRows[26] = c13l; tileRows[27] = c13h;
     tileRows[28] = c14l; tileRows[29] = c14h;
     tileRows[30] = c15l; tileRows[31] = c15h;
-    if (watching) {
-      for (var i = 0u; i < 16u; i++) { emitWatched(r0 + i, i); }
-      return;
-    }
-    keptLo = keptAt(vec4<u32>(0u, 1u, 2u, 3u) + (p.v0 + c));
-    keptHi = keptAt(vec4<u32>(4u, 5u, 6u, 7u) + (p.v0 + c));
-    for (var i = 0u; i < 16u; i++) { consume(r0 + i, i, slice, c, min(c + 8u, p.V)); }
+    if (!foldTile(r0, slice, c)) { return; }
   }
 }
 
