@@ -11,7 +11,7 @@ import { f32ToBf16, f32ToF16 } from '../src/half.ts';
 import { timing } from './lib/stats.ts';
 
 const HELP = `node dist/bench/lens.js [options]
-  --rows N       rows of h per call (default 240: one analyze batch of gpt2-small's 16 tokens)
+  --rows N       rows of h per call (default 240; analyze of gpt2-small at 16 tokens projects 960 in one call)
   --d N          width (default 768)
   --vocab N      ids (default 50257)
   --dtype T      f32, f16 or bf16 unembedding (default f32)
@@ -31,8 +31,13 @@ if (values.help) {
 const [R, d, V, rounds] = [values.rows, values.d, values.vocab, values.rounds].map(Number) as [number, number, number, number];
 const layouts = values.layouts!.split(',') as LensLayout[];
 const dtype = values.dtype!;
-if (![R, d, V, rounds].every((n) => Number.isInteger(n) && n > 0) || !['f32', 'f16', 'bf16'].includes(dtype) || !layouts.every((l) => l === 'buffer' || l === 'texture')) {
-  console.error(`bad option\n\n${HELP}`);
+const bad = ([['--rows', R], ['--d', d], ['--vocab', V], ['--rounds', rounds]] as const).find(([, n]) => !Number.isInteger(n) || n < 1);
+const problem = bad ? `${bad[0]} ${bad[1]}: expected a positive integer`
+  : !['f32', 'f16', 'bf16'].includes(dtype) ? `--dtype ${dtype}: expected f32, f16 or bf16`
+  : !layouts.every((l) => l === 'buffer' || l === 'texture') ? `--layouts ${values.layouts}: expected buffer, texture or both, comma-separated`
+  : undefined;
+if (problem) {
+  console.error(`${problem}\n\n${HELP}`);
   process.exit(2);
 }
 
@@ -41,7 +46,7 @@ let seed = 1;
 const rand = (n: number) => Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2);
 const h = upload(k, [R, d], rand(R * d));
 const e = rand(V * d);
-const E = dtype === 'f32' ? upload(k, [V, d], e) : upload(k, [V, d], (dtype === "f16" ? f32ToF16 : f32ToBf16)(e), dtype as 'f16' | 'bf16');
+const E = dtype === 'f32' ? upload(k, [V, d], e) : upload(k, [V, d], (dtype === 'f16' ? f32ToF16 : f32ToBf16)(e), dtype as 'f16' | 'bf16');
 const watched = [0, 1, 2, 3, 4, 5, 6, V - 1];
 
 /** Wall and CPU milliseconds (all of the process's threads, lavapipe's included: the work, whatever else the machine runs). */

@@ -20,9 +20,10 @@ const IDS = 8;
 const INVOCATIONS = 2048;
 
 /**
- * Where lens_tiles reads h from (kernels/lens.wgsl): 'buffer' (SwiftShader, GPUs) or
- * 'texture', an rgba32float copy that lavapipe fetches as vectors rather than lane by
- * lane. Same logits, bit for bit.
+ * Where the lens tile reads h from (kernels/lens.wgsl): 'buffer' (lens_tiles) or
+ * 'texture' (lens_texture: an rgba32float copy of h, which lavapipe fetches as vectors
+ * rather than lane by lane, and the embedding read four weights at a time; used only
+ * where d is a multiple of 4). Same logits, bit for bit.
  */
 export type LensLayout = 'buffer' | 'texture';
 
