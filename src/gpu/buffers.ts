@@ -168,6 +168,37 @@ async function readBytes(k: Kernels, tensors: readonly Tensor[]): Promise<Uint8A
   });
 }
 
+/**
+ * Hands `use` views of several f32 tensors as the device holds them, mapped instead
+ * of copied to the host: one staging buffer and one wait, and no copies left for V8 to
+ * collect (an analysis's readbacks left tens of MiB of them at its peak). The views
+ * are valid only until `use` settles; then the staging buffer goes.
+ */
+export async function withMapped<T>(k: Kernels, tensors: readonly Tensor[], use: (views: Float32Array[]) => T | Promise<T>): Promise<T> {
+  const starts: number[] = [];
+  let size = 0;
+  for (const t of tensors) {
+    if (t.dtype !== 'f32') throw new TypeError(`${t.name || 'tensor'} is ${t.dtype}: only f32 tensors are read mapped`);
+    starts.push(size);
+    size += t.size * 4;
+  }
+  const staging = k.device.createBuffer({ label: 'mapped read', size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    tensors.forEach((t, i) => {
+      for (const b of t.blocks) {
+        const bytes = blockSize(b, t.blocks, t.size, t.cols) * 4;
+        if (bytes > 0) k.copy(b.buffer, 0, staging, starts[i]! + b.row0 * t.cols * 4, bytes);
+      }
+    });
+    await k.sync();
+    await gentleWait(() => staging.mapAsync(GPUMapMode.READ));
+    const range = staging.getMappedRange();
+    return await use(tensors.map((t, i) => new Float32Array(range, starts[i]!, t.size)));
+  } finally {
+    staging.destroy();
+  }
+}
+
 /** Reads several tensors with one submit and one wait; packed weights come back widened to f32. */
 export async function readAll(k: Kernels, tensors: readonly Tensor[]): Promise<(Float32Array | Int32Array)[]> {
   const raw = await readBytes(k, tensors);

@@ -7,7 +7,7 @@
 // role's x_i and its own columns of the role's delta_i.
 import { rankOfProduct } from '../autograd/linalg.ts';
 import type { RankResult } from '../autograd/factors.ts';
-import { readAll } from '../gpu/buffers.ts';
+import { withMapped } from '../gpu/buffers.ts';
 import { blockModules, type BlockModule } from '../model/families/index.ts';
 import { checkFiniteLogits } from '../model/finite.ts';
 import type { Model } from '../model/model.ts';
@@ -195,14 +195,13 @@ function collectFactors(pass: GradientPass, pair: number, layers: readonly numbe
 }
 
 /**
- * Bytes of factors read back at once: the staging buffers and the host copies of
- * one chunk live only until its ranks are done, so the analysis's memory does not
- * grow with the number of layers (gpt2-xl's factors are 79 MB at 16 tokens). Tests
- * lower it to read in many chunks.
+ * Bytes of factors read back at once: one chunk is mapped only until its ranks are
+ * done, so the analysis's memory does not grow with the number of layers (gpt2-xl's
+ * factors are 79 MB at 16 tokens). Tests lower it to read in many chunks.
  */
 export const factorReads = { bytes: 16 << 20 };
 
-/** Reads the given tensors of each factor back, a chunk of factors at a time, and hands each factor's copies to `each`. */
+/** Maps the given tensors of each factor, a chunk of factors at a time, and hands `each` that factor's views (valid until it returns). */
 async function eachFactorRead(k: Kernels, factors: FactorRef[], n: number, tensors: (f: FactorRef) => Tensor[], each: (read: Float32Array[], f: FactorRef) => void | Promise<void>, times?: StageTimes): Promise<void> {
   for (let from = 0; from < factors.length; ) {
     let to = from;
@@ -211,10 +210,11 @@ async function eachFactorRead(k: Kernels, factors: FactorRef[], n: number, tenso
     // A tensor several factors share (a joined role's X) comes back once.
     const unique = [...new Set(chunk.flatMap(tensors))];
     const t = now();
-    const read = (await readAll(k, unique)) as Float32Array[];
-    if (times) times.norms += now() - t;
-    const copyOf = new Map(unique.map((tensor, i) => [tensor, read[i]!]));
-    for (const f of chunk) await each(tensors(f).map((tensor) => copyOf.get(tensor)!), f);
+    await withMapped(k, unique, async (read) => {
+      if (times) times.norms += now() - t;
+      const viewOf = new Map(unique.map((tensor, i) => [tensor, read[i]!]));
+      for (const f of chunk) await each(tensors(f).map((tensor) => viewOf.get(tensor)!), f);
+    });
     from = to;
   }
 }
@@ -229,7 +229,7 @@ async function readNorms(k: Kernels, factors: FactorRef[], n: number, d: number,
   const out: NormsRead = { norms: [], zeroRows: [] };
   try {
     await eachFactorRead(k, factors, n, (f) => [f.xNorms, f.deltaNorms, f.X, f.delta], ([xNorms, deltaNorms, X, delta], f) => {
-      out.norms.push({ x: xNorms!, delta: deltaNorms! });
+      out.norms.push({ x: xNorms!.slice(), delta: deltaNorms!.slice() });
       const zeroFlags = (data: Float32Array) => Array.from({ length: n }, (_, row) => isZeroRow(data, row, d));
       out.zeroRows.push({ ...(f.inDim === d ? { x: zeroFlags(X!) } : {}), ...(f.outDim === d ? { delta: zeroFlags(delta!) } : {}) });
     }, times);

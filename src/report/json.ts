@@ -46,21 +46,51 @@ export function renderJson(r: Report): string {
 }
 
 /**
- * The text of JSON.stringify(r, null, 1) plus a newline, one result at a time: a
- * --pairs file of thousands makes a report longer than one string may be.
+ * The text of JSON.stringify(r, null, 1) plus a newline, in pieces of about 64k
+ * characters: a --pairs file of thousands makes a report longer than one string may
+ * be, and even one analysis's text (MBs at gpt2-medium) held whole, with its copies
+ * on the way to the file, set the peak memory of `analyze`.
  */
 export function* jsonChunks(r: Report): Generator<string> {
-  const nested = (value: unknown, pad: string) => JSON.stringify(value, null, 1).replace(/\n/g, `\n${pad}`);
-  const list = function* (key: string, items: readonly unknown[]): Generator<string> {
-    yield ` ${JSON.stringify(key)}: [`;
-    for (let i = 0; i < items.length; i++) yield `${i ? ',' : ''}\n  ${nested(items[i], '  ')}`;
-    yield items.length ? '\n ]' : ']';
-  };
-  yield `{\n "version": ${JSON.stringify(r.version)},\n "model": ${nested(r.model, ' ')},\n`;
-  yield* list('results', r.results);
-  if (r.neurons) {
-    yield ',\n';
-    yield* list('neurons', r.neurons);
+  let pending = '';
+  // Down to a result's modules (report, results, a result, layers, a layer, modules).
+  for (const piece of stringified(r, '', 6)) {
+    pending += piece;
+    if (pending.length >= JSON_CHUNK_CHARS) {
+      yield pending;
+      pending = '';
+    }
   }
-  yield '\n}\n';
+  yield `${pending}\n`;
+}
+
+const JSON_CHUNK_CHARS = 1 << 16;
+
+/** What JSON.stringify leaves out of an object (and writes as null in an array). */
+const omitted = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
+
+/**
+ * JSON.stringify(value, null, 1) with every line after the first indented by `pad`,
+ * in pieces: arrays and objects `depth` levels down are written a member at a time,
+ * the rest whole.
+ */
+function* stringified(value: unknown, pad: string, depth: number): Generator<string> {
+  if (depth === 0 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    yield JSON.stringify(value, null, 1).replace(/\n/g, `\n${pad}`);
+    return;
+  }
+  const array = Array.isArray(value);
+  const members: [string, unknown][] = array ? Array.from(value as unknown[], (v) => ['', omitted(v) ? null : v]) : Object.entries(value).filter(([, v]) => !omitted(v));
+  const [open, close] = array ? ['[', ']'] : ['{', '}'];
+  if (members.length === 0) {
+    yield open + close;
+    return;
+  }
+  const inner = `${pad} `;
+  yield open;
+  for (const [i, [key, v]] of members.entries()) {
+    yield `${i ? ',' : ''}\n${inner}${array ? '' : `${JSON.stringify(key)}: `}`;
+    yield* stringified(v, inner, depth - 1);
+  }
+  yield `\n${pad}${close}`;
 }

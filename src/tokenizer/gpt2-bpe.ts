@@ -1,131 +1,20 @@
-// GPT-2 byte-level BPE (r50k_base, via js-tiktoken), optionally restricted to a
+// GPT-2 byte-level BPE (r50k_base: js-tiktoken's ranks, merged by byte-bpe.ts), optionally restricted to a
 // model's reduced vocabulary. Model ids are what the model's embedding rows are
 // indexed by; GPT-2 ids are what r50k_base assigns. Without a reduced vocabulary
 // the two coincide.
-import { Tiktoken } from 'js-tiktoken/lite';
-import r50k from 'js-tiktoken/ranks/r50k_base';
 import { checkId, concatBytes, displayBytes, lenientUtf8, TokenizerError } from './bytes.ts';
-import { encodeLong } from './bpe-long.ts';
+import { encodeBytePairs } from './byte-bpe.ts';
+import { GPT2_PATTERN, GPT2_SPECIAL, GPT2_VOCAB_SIZE, gpt2Bytes, gpt2RankOf, tokenBytesTable } from './gpt2-table.ts';
 import type { EncodedPart, LensExclusion, TargetParts, Tokenizer } from './tokenizer.ts';
 
 export { TokenizerError };
 
-const GPT2_VOCAB_SIZE = 50257;
 /** <|endoftext|>: GPT-2 begins and ends a text with it. */
 const END_OF_TEXT = 50256;
 
-// Building either table parses ~1 MB of base64 ranks (~100 ms), so both are made
-// on first use and shared by every Tokenizer.
-let sharedEncoder: WeakRef<Tiktoken> | undefined;
-let sharedBytes: TokenBytes | undefined;
-let sharedRanks: Map<string, number> | undefined;
-
-// js-tiktoken's maps take ~16 MiB of V8's heap (~40 MiB resident): held weakly, so
-// once the prompts are encoded an analysis's own objects can reuse that space.
-function encoder(): Tiktoken {
-  const kept = sharedEncoder?.deref();
-  if (kept) return kept;
-  const made = new Tiktoken(r50k);
-  sharedEncoder = new WeakRef(made);
-  return made;
-}
-
-/**
- * Every token's bytes end to end in one array, so the table is two allocations
- * (0.5 MB) instead of one typed array per token (14-25 MiB resident).
- */
-interface TokenBytes {
-  readonly data: Uint8Array;
-  /** Token id's bytes are data[offsets[id], offsets[id + 1]). */
-  readonly offsets: Uint32Array;
-  /** single[b]: the GPT-2 id of the token that is exactly the byte b. */
-  readonly single: Int32Array;
-}
-
-function tokenBytesTable(): TokenBytes {
-  return (sharedBytes ??= buildTokenBytes());
-}
-
-/** The bytes of GPT-2 token `id` (a view into the shared table). */
-function gpt2Bytes(id: number): Uint8Array {
-  const { data, offsets } = tokenBytesTable();
-  return data.subarray(offsets[id]!, offsets[id + 1]!);
-}
-
-/**
- * Calls `visit` with each rank's id and where its base64 lies in `ranks`, a line
- * being "<first token> <rank of the first entry> <base64 entries, consecutive ranks>".
- */
-function forEachRank(ranks: string, visit: (id: number, from: number, to: number) => void): void {
-  const endOf = (char: string, from: number) => (ranks.indexOf(char, from) + 1 || ranks.length + 1) - 1;
-  for (let line = 0; line < ranks.length;) {
-    const lineEnd = endOf('\n', line);
-    const first = endOf(' ', line);
-    const second = endOf(' ', first + 1);
-    let id = Number(ranks.slice(first + 1, second));
-    for (let at = second + 1; at < lineEnd; id++) {
-      const end = Math.min(endOf(' ', at), lineEnd);
-      visit(id, at, end);
-      at = end + 1;
-    }
-    line = lineEnd + 1;
-  }
-}
-
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const SEXTET = new Uint8Array(128);
-for (let i = 0; i < BASE64.length; i++) SEXTET[BASE64.charCodeAt(i)] = i;
-const PAD = '='.charCodeAt(0);
-
-function base64Length(text: string, from: number, to: number): number {
-  return ((to - from) / 4) * 3 - (text.charCodeAt(to - 1) === PAD ? 1 : 0) - (text.charCodeAt(to - 2) === PAD ? 1 : 0);
-}
-
-/** Decodes text[from, to) into out from `at` on, making no strings on the way. */
-function decodeBase64(text: string, from: number, to: number, out: Uint8Array, at: number): void {
-  const end = at + base64Length(text, from, to);
-  for (let i = from; i < to; i += 4) {
-    const word = (SEXTET[text.charCodeAt(i)]! << 18) | (SEXTET[text.charCodeAt(i + 1)]! << 12) | (SEXTET[text.charCodeAt(i + 2)]! << 6) | SEXTET[text.charCodeAt(i + 3)]!;
-    for (let shift = 16; shift >= 0 && at < end; shift -= 8) out[at++] = (word >> shift) & 255;
-  }
-}
-
-// js-tiktoken keeps its id → bytes map private, so the ranks are read here too.
-function buildTokenBytes(): TokenBytes {
-  const ranks = r50k.bpe_ranks;
-  const special = Object.entries(r50k.special_tokens).map(([text, id]) => ({ id, bytes: new TextEncoder().encode(text) }));
-  const lengths = new Int32Array(GPT2_VOCAB_SIZE).fill(-1);
-  forEachRank(ranks, (id, from, to) => { if (id < GPT2_VOCAB_SIZE) lengths[id] = base64Length(ranks, from, to); });
-  for (const { id, bytes } of special) lengths[id] = bytes.length;
-  const offsets = new Uint32Array(GPT2_VOCAB_SIZE + 1);
-  for (let id = 0; id < GPT2_VOCAB_SIZE; id++) {
-    if (lengths[id]! < 0) throw new TokenizerError(`js-tiktoken's r50k_base ranks lack GPT-2 token ${id}; reinstall js-tiktoken ^1.0.21`);
-    offsets[id + 1] = offsets[id]! + lengths[id]!;
-  }
-  const data = new Uint8Array(offsets[GPT2_VOCAB_SIZE]!);
-  forEachRank(ranks, (id, from, to) => { if (id < GPT2_VOCAB_SIZE) decodeBase64(ranks, from, to, data, offsets[id]!); });
-  for (const { id, bytes } of special) data.set(bytes, offsets[id]!);
-  const single = new Int32Array(256);
-  for (let id = 0; id < GPT2_VOCAB_SIZE; id++) if (lengths[id] === 1) single[data[offsets[id]!]!] = id;
-  return { data, offsets, single };
-}
-
-/** GPT-2 id of each token's bytes, as a latin1 string (for bpe-long.ts). */
-function latin1Ranks(): Map<string, number> {
-  if (sharedRanks) return sharedRanks;
-  const special = new Set(Object.values(r50k.special_tokens));
-  const ranks = new Map<string, number>();
-  for (let id = 0; id < GPT2_VOCAB_SIZE; id++) if (!special.has(id)) ranks.set(String.fromCharCode(...gpt2Bytes(id)), id);
-  return (sharedRanks = ranks);
-}
-
-// A GPT-2 word is a run of letters, digits, other symbols or whitespace; only text
-// with a run this long can hold a word js-tiktoken would take seconds on.
-const LONG_RUN = /\S{256}|\s{256}/;
-
-/** GPT-2 ids of `text`, every special token allowed. */
+/** GPT-2 ids of `text`, every special token allowed: js-tiktoken's ids, from tables a fraction of its size. */
 function gpt2Encode(text: string): number[] {
-  return LONG_RUN.test(text) ? encodeLong(text, r50k.pat_str, latin1Ranks(), r50k.special_tokens) : encoder().encode(text, 'all');
+  return encodeBytePairs(text, GPT2_PATTERN, gpt2RankOf(), GPT2_SPECIAL);
 }
 
 /** Widens [start, end) to whole UTF-8 characters so a token cut mid-character names the character. */

@@ -354,7 +354,7 @@ test('the JSON report in pieces is JSON.stringify(report, null, 1) to the byte, 
   const neuron = { layer: 1, module: 'mlp.c_proj', pair: 0 } as unknown as NonNullable<Report['neurons']>[number];
   for (const doc of [report(model, results), report(model, []), report(model, results, [neuron, neuron])]) {
     const whole = `${JSON.stringify(doc, null, 1)}\n`;
-    assert.ok([...jsonChunks(doc)].length > 1);
+    if (doc.results.length) assert.ok([...jsonChunks(doc)].length > 1);
     assert.is([...jsonChunks(doc)].join(''), whole);
     assert.is(renderJson(doc), whole);
   }

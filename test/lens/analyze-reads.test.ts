@@ -61,6 +61,39 @@ test('the last layer\'s zero delta rows are projected (they share one projection
   assert.ok(ff2.delta.at(-1)!.norm > 0);
 });
 
+test('once its backward pass is recorded, a pass holds only the factors and the outputs on the device', async () => {
+  const { model, tokenizer } = loaded;
+  const k = model.k;
+  const live = new Set<GPUBuffer>();
+  const device = k.device as GPUDevice & { createBuffer: GPUDevice['createBuffer'] };
+  const create = device.createBuffer;
+  device.createBuffer = (d: GPUBufferDescriptor) => {
+    const b = create.call(device, d);
+    // Uniform blocks are the engine's cache, shared by every pass.
+    if (d.usage & GPUBufferUsage.STORAGE) {
+      live.add(b);
+      const destroy = b.destroy.bind(b);
+      b.destroy = () => (live.delete(b), destroy());
+    }
+    return b;
+  };
+  let pass: GradientPass;
+  try {
+    pass = GradientPass.run(model, tokenizer, PAIRS);
+    k.submit();
+  } finally {
+    device.createBuffer = create;
+  }
+  try {
+    const kept = new Set([pass.out.logits, pass.out.lse, pass.out.loss].map((t) => t.buffer));
+    for (let layer = 0; layer < CFG.nLayer; layer++) for (const role of ROLES) pass.batchFactors(layer, role).tensors().forEach((t) => kept.add(t.buffer));
+    assert.is(live.size, kept.size);
+    for (const b of live) assert.ok(kept.has(b), `${b.label} is still on the device`);
+  } finally {
+    pass.dispose();
+  }
+});
+
 test(`over 2,048 vectors (two lens passes, rows of one factor on both sides of the cut): the last layer's projections each equals softmax(ln_f(v) D) in float64`, async () => {
   const { model, tokenizer } = loaded;
   const prompt = ' the city of Paris is a river'.repeat(15);

@@ -135,6 +135,24 @@ test('round trip: 600 seeded random strings', () => {
   for (const s of fuzzStrings(0x5eed, 600)) roundTrips(gpt2, s);
 });
 
+// The encoder is this project's own (byte-bpe.ts over gpt2-table.ts): js-tiktoken is the reference.
+test('ids are js-tiktoken\'s: 2,000 seeded random strings, the docs, 300,000 characters of WikiText-2, CounterFact prompts', () => {
+  const reference = new Tiktoken(r50k);
+  const same = (s: string) => {
+    const mine = gpt2.encode(s);
+    const want = reference.encode(s, 'all');
+    if (mine.length !== want.length || mine.some((id, i) => id !== want[i])) assert.unreachable(`ids differ for ${JSON.stringify(s.slice(0, 80))}`);
+  };
+  for (const s of fuzzStrings(0xb9e, 2000)) same(s);
+  for (const f of ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f))]) same(readFileSync(f, 'utf8'));
+  same(readFileSync('../shared/data/wikitext-2-raw/wiki.test.raw', 'utf8').slice(0, 300_000));
+  const records = JSON.parse(readFileSync('../shared/data/counterfact/counterfact-val.json', 'utf8')) as Record<string, string>[];
+  for (const r of records.slice(0, 300)) {
+    for (const key of ['prompt', 'rephrase_prompt', 'locality_prompt']) same(r[key]!);
+    same(` ${r.target_new}`);
+  }
+});
+
 test('tokenText display', () => {
   assert.is(gpt2.tokenText(6342), ' Paris');
   assert.is(gpt2.tokenText(220), ' ');

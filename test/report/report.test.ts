@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gridsSvg } from '../../src/report/grid-svg.ts';
 import { renderHtml } from '../../src/report/html.ts';
-import { renderJson, report, type ModelInfo } from '../../src/report/json.ts';
+import { jsonChunks, renderJson, report, type ModelInfo, type Report } from '../../src/report/json.ts';
 import { renderTerminal } from '../../src/report/terminal.ts';
 import { displayWidth, fit } from '../../src/report/width.ts';
 import { fakeAnalysis } from './fake-analysis.ts';
@@ -110,6 +110,21 @@ test('JSON: version, model and every number of every analysis round-trip', () =>
   // Schema 1 names modules as the checkpoint does, not by role.
   assert.is(parsed.results[0].layers[0].modules[3].module, 'mlp.c_proj');
   assert.is(parsed.results[0].layers[2].modules[3].delta[5].bottom[0].prob, results[0]!.layers[2]!.modules[3]!.delta[5]!.bottom![0]!.prob);
+});
+
+test('JSON in pieces is JSON.stringify(report, null, 1) to the byte: omitted and null members, empty and nested containers, toJSON, typed and sparse arrays, escapes', () => {
+  const odd = {
+    gone: undefined, fn: () => 1, list: [undefined, () => 1, Symbol('s'), null, NaN, -0, Infinity, 1e-7, 'é\n"\\\u2028', [], {}, [[]], { x: {} }],
+    date: new Date(0), typed: Float32Array.of(1.5, -2), own: { toJSON: () => ({ swapped: [1, 2] }) }, sparse: [, 1], empty: {}, none: [],
+    deep: { a: { b: { c: { d: { e: { f: { g: [1, { h: 2 }] } } } } } } }, 'ключ \u2028"': [{ gone: undefined }],
+  };
+  const doc = { version: 1, model: MODEL, results: [odd, odd] } as unknown as Report;
+  assert.is([...jsonChunks(doc)].join(''), `${JSON.stringify(doc, null, 1)}\n`);
+  // A result of ~1 MB (gpt2-medium's is 2.6 MB) is written about 64k characters at a time, never whole.
+  const big = report(MODEL, [fakeAnalysis({ layers: Array.from({ length: 16 }, (_, l) => l) }), fakeAnalysis()]);
+  const pieces = [...jsonChunks(big)];
+  assert.is(pieces.join(''), `${JSON.stringify(big, null, 1)}\n`);
+  assert.ok(pieces.length > 5 && pieces.every((p) => p.length < 80_000), pieces.map((p) => p.length).join(', '));
 });
 
 const HOSTILE = ['</script><script>window.pwned=1</script>', '<b>&amp;', '"\'quoted\'"', ' Paris'];

@@ -1,13 +1,18 @@
-// Byte-pair encoding in O(n log n) per word, for text holding very long words:
-// js-tiktoken rescans every pair of a word after each merge, so one 100,000-character
-// word would take hours. The merges are the same: always the lowest-ranked adjacent
-// pair, the leftmost of equal ranks, kept in a heap instead of found by a scan.
+// Byte-level BPE as tiktoken does it: the text split by the encoding's pattern, each
+// piece's UTF-8 bytes merged pair by pair, always the lowest-ranked adjacent pair (the
+// leftmost of equal ranks) until no pair is a token; a token's rank is its id. The
+// pairs wait in a heap, so a word of n bytes takes O(n log n): rescanning every pair
+// after each merge, as js-tiktoken does, takes hours on a 100,000-character word.
 
-/** GPT-2 ids of `text`, split as GPT-2 splits it (`pattern`) and merged by `ranks` (token bytes as latin1 -> id). */
-export function encodeLong(text: string, pattern: string, ranks: ReadonlyMap<string, number>, special: Readonly<Record<string, number>>): number[] {
+/** The id of the token whose bytes are bytes[start, end), or -1 when none is. */
+export type RankOf = (bytes: Uint8Array, start: number, end: number) => number;
+
+/** Ids of `text`, split as `pattern` splits it and merged by `rankOf`; every special token is allowed. */
+export function encodeBytePairs(text: string, pattern: string, rankOf: RankOf, special: Readonly<Record<string, number>>): number[] {
   const names = Object.keys(special).map((s) => s.replace(/[\\^$*+?.()|[\]{}]/g, '\\$&'));
   const ids: number[] = [];
   const utf8 = new TextEncoder();
+  const words = new RegExp(pattern, 'gu');
   const segments = names.length === 0 ? [text] : text.split(new RegExp(`(${names.join('|')})`, 'u'));
   for (const [i, segment] of segments.entries()) {
     // split() with a capture group alternates text and the special tokens between it.
@@ -15,20 +20,14 @@ export function encodeLong(text: string, pattern: string, ranks: ReadonlyMap<str
       ids.push(special[segment]!);
       continue;
     }
-    for (const [word] of segment.matchAll(new RegExp(pattern, 'gu'))) {
-      const bytes = latin1(utf8.encode(word));
-      const whole = ranks.get(bytes);
-      if (whole !== undefined) ids.push(whole);
-      else ids.push(...mergeWord(bytes, ranks));
+    for (const [word] of segment.matchAll(words)) {
+      const bytes = utf8.encode(word);
+      const whole = rankOf(bytes, 0, bytes.length);
+      if (whole >= 0) ids.push(whole);
+      else mergeWord(bytes, rankOf, ids);
     }
   }
   return ids;
-}
-
-function latin1(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  return s;
 }
 
 /** Heap entry: merging the part at `left` with the one at `right` (ending at `end`) gives token `rank`. */
@@ -36,7 +35,8 @@ type Pair = [rank: number, left: number, right: number, end: number];
 
 const before = (a: Pair, b: Pair): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 
-function mergeWord(word: string, ranks: ReadonlyMap<string, number>): number[] {
+/** Appends the ids of one word's bytes to `ids`. */
+function mergeWord(word: Uint8Array, rankOf: RankOf, ids: number[]): void {
   const n = word.length;
   // Parts are [start, next[start]); merging absorbs the right part into the left one.
   const next = Int32Array.from({ length: n }, (_, i) => i + 1);
@@ -45,8 +45,8 @@ function mergeWord(word: string, ranks: ReadonlyMap<string, number>): number[] {
   const heap: Pair[] = [];
   const offer = (left: number, right: number) => {
     if (left < 0 || right >= n) return;
-    const rank = ranks.get(word.slice(left, next[right]));
-    if (rank !== undefined) push(heap, [rank, left, right, next[right]!]);
+    const rank = rankOf(word, left, next[right]!);
+    if (rank >= 0) push(heap, [rank, left, right, next[right]!]);
   };
   for (let i = 0; i + 1 < n; i++) offer(i, i + 1);
   for (let p = pop(heap); p; p = pop(heap)) {
@@ -59,9 +59,7 @@ function mergeWord(word: string, ranks: ReadonlyMap<string, number>): number[] {
     offer(prev[left]!, left);
     offer(left, end);
   }
-  const ids: number[] = [];
-  for (let i = 0; i < n; i = next[i]!) ids.push(ranks.get(word.slice(i, next[i]))!);
-  return ids;
+  for (let i = 0; i < n; i = next[i]!) ids.push(rankOf(word, i, next[i]!));
 }
 
 function push(heap: Pair[], p: Pair): void {
