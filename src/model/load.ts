@@ -9,7 +9,7 @@ import { tokenizerFor } from '../tokenizer/tokenizer-for.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { BadModelError, checkSupported, parameterShapes, UNEMBED, type ModelConfig } from './config.ts';
 import { familyOf, readConfig, type Family } from './families/index.ts';
-import { checkFiniteHalves, checkFiniteTensor } from './finite.ts';
+import { checkFiniteBits, checkFiniteTensor } from './finite.ts';
 import { Model } from './model.ts';
 import { openSafetensors, type ByteSource, type Dtype, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
 
@@ -171,8 +171,7 @@ async function loadTensor(k: Kernels, uploads: StagedUploads, parts: readonly St
   if (dtype === 'F32' || type !== 'f32') {
     return uploads.tensor(shape, async (bytes, from) => {
       await readParts(parts, bytes, from);
-      if (dtype === 'F32') checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shown, where, from / 4);
-      else checkFiniteHalves(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), dtype as 'F16' | 'BF16', shown, where, from / 2);
+      checkFiniteBits(bytes, dtype as 'F32' | 'F16' | 'BF16', shown, where, from / (dtype === 'F32' ? 4 : 2));
     }, shown, type);
   }
   const values = await Promise.all(parts.map((p) => p.file.readF32(p.name)));
