@@ -134,3 +134,32 @@ fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
   store(m0 + 14u, n0, c14l); store(m0 + 14u, n0 + 4u, c14h);
   store(m0 + 15u, n0, c15l); store(m0 + 15u, n0 + 4u, c15h);
 }
+
+// One row of C (M = 1: the LM head at the last position, every matmul of a decoding
+// step), where the tile above would compute 15 clamped copies of it. Same sums in the
+// same order as the tile, so its results are bit for bit the tile's.
+@compute @workgroup_size(64)
+fn matvec(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * 8u;
+  if (n0 >= p.N) { return; }
+  let sAk = select(1u, p.lda, TRANS_A);
+  let sBk = select(p.ldb, 1u, TRANS_B);
+  let sBn = select(1u, p.ldb, TRANS_B);
+  let lastN = p.N - 1u;
+  let b0 = p.offB + min(n0 + 0u, lastN) * sBn;
+  let b1 = p.offB + min(n0 + 1u, lastN) * sBn;
+  let b2 = p.offB + min(n0 + 2u, lastN) * sBn;
+  let b3 = p.offB + min(n0 + 3u, lastN) * sBn;
+  let b4 = p.offB + min(n0 + 4u, lastN) * sBn;
+  let b5 = p.offB + min(n0 + 5u, lastN) * sBn;
+  let b6 = p.offB + min(n0 + 6u, lastN) * sBn;
+  let b7 = p.offB + min(n0 + 7u, lastN) * sBn;
+  var cl = vec4<f32>(0.0); var ch = vec4<f32>(0.0);
+  for (var k = 0u; k < p.K; k++) {
+    let kb = k * sBk;
+    let bl = vec4<f32>(readB(b0 + kb), readB(b1 + kb), readB(b2 + kb), readB(b3 + kb));
+    let bh = vec4<f32>(readB(b4 + kb), readB(b5 + kb), readB(b6 + kb), readB(b7 + kb));
+    let x = A[p.offA + k * sAk]; cl += x * bl; ch += x * bh;
+  }
+  store(0u, n0, cl); store(0u, n0 + 4u, ch);
+}
