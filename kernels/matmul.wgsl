@@ -145,21 +145,16 @@ fn matvec(@builtin(global_invocation_id) gid: vec3<u32>) {
   let sAk = select(1u, p.lda, TRANS_A);
   let sBk = select(p.ldb, 1u, TRANS_B);
   let sBn = select(1u, p.ldb, TRANS_B);
-  let lastN = p.N - 1u;
-  let b0 = p.offB + min(n0 + 0u, lastN) * sBn;
-  let b1 = p.offB + min(n0 + 1u, lastN) * sBn;
-  let b2 = p.offB + min(n0 + 2u, lastN) * sBn;
-  let b3 = p.offB + min(n0 + 3u, lastN) * sBn;
-  let b4 = p.offB + min(n0 + 4u, lastN) * sBn;
-  let b5 = p.offB + min(n0 + 5u, lastN) * sBn;
-  let b6 = p.offB + min(n0 + 6u, lastN) * sBn;
-  let b7 = p.offB + min(n0 + 7u, lastN) * sBn;
+  // Where columns n0..n0+7 of B start, clamped to the last column as in the tile.
+  let lo = p.offB + min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u)) * sBn;
+  let hi = p.offB + min(vec4<u32>(n0) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(p.N - 1u)) * sBn;
   var cl = vec4<f32>(0.0); var ch = vec4<f32>(0.0);
   for (var k = 0u; k < p.K; k++) {
-    let kb = k * sBk;
-    let bl = vec4<f32>(readB(b0 + kb), readB(b1 + kb), readB(b2 + kb), readB(b3 + kb));
-    let bh = vec4<f32>(readB(b4 + kb), readB(b5 + kb), readB(b6 + kb), readB(b7 + kb));
-    let x = A[p.offA + k * sAk]; cl += x * bl; ch += x * bh;
+    let l = lo + vec4<u32>(k * sBk);
+    let h = hi + vec4<u32>(k * sBk);
+    let x = A[p.offA + k * sAk];
+    cl += x * vec4<f32>(readB(l.x), readB(l.y), readB(l.z), readB(l.w));
+    ch += x * vec4<f32>(readB(h.x), readB(h.y), readB(h.z), readB(h.w));
   }
   store(0u, n0, cl); store(0u, n0 + 4u, ch);
 }
