@@ -62,7 +62,7 @@ console.log('per-op GPU time of one forward + backward:');
 for (const o of ops) console.log(`  ${o.op.padEnd(42)} ${o.ms.toFixed(1).padStart(8)} ms  ${(100 * o.ms / gpuTotal).toFixed(1).padStart(5)} %  ${String(o.count).padStart(4)} dispatches`);
 
 const reportMs: number[] = [];
-const { stages: stageTimings, last } = await timeAnalyze(model, tokenizer, PROMPT, TARGET, analyzeReps, 1, (a) => {
+const { stages: stageTimings, cpu, last } = await timeAnalyze(model, tokenizer, PROMPT, TARGET, analyzeReps, 1, (a) => {
   const t0 = performance.now();
   renderTerminal(a, { color: 'none' });
   const doc = report({ source: 'random gpt2-small', ...GPT2_SMALL }, [a]);
@@ -73,10 +73,11 @@ const { stages: stageTimings, last } = await timeAnalyze(model, tokenizer, PROMP
 const memory = last.memory;
 console.log(`analyze, all 4 modules x 12 layers, k = 5:`);
 for (const [s, t] of Object.entries(stageTimings)) console.log(`  ${s.padEnd(12)} ${fmt(t)}`);
+console.log(`  ${'cpu'.padEnd(12)} ${fmt(cpu)} (process CPU time of the analysis, all threads)`);
 console.log(`  ${'report'.padEnd(12)} ${fmt(timing(reportMs))} (terminal + JSON + HTML rendering)`);
 console.log(`factor bytes ${(memory.factorBytes / 1e6).toFixed(2)} MB vs dense gradients ${(memory.denseBytes / 1e6).toFixed(1)} MB (${(100 * memory.factorBytes / memory.denseBytes).toFixed(2)} %)`);
 
-if (values.json) writeFileSync(values.json, JSON.stringify({ adapter: k.gpu.adapterName, promptTokens: ids.length, forwardBackward: fb, ops, analyze: { ...stageTimings, report: timing(reportMs) }, memory }, null, 2));
+if (values.json) writeFileSync(values.json, JSON.stringify({ adapter: k.gpu.adapterName, promptTokens: ids.length, forwardBackward: fb, ops, analyze: { ...stageTimings, cpu, report: timing(reportMs) }, memory }, null, 2));
 process.exit(0);
 
 async function sequential(n: number, f: () => Promise<number>): Promise<number[]> {

@@ -176,6 +176,19 @@ fn idsAt(c: u32) -> vec4<u32> {
   return vec4<u32>(min(c, last), min(c + 1u, last), min(c + 2u, last), min(c + 3u, last)) * p.d;
 }
 
+// The 16 x 8 tile in tileRows goes to the watched logits (mode 1, after which the
+// invocation is done: false) or into its 16 rows' records.
+fn foldTile(r0: u32, slice: u32, c: u32) -> bool {
+  if (p.mode == 1u) {
+    for (var i = 0u; i < 16u; i++) { emitWatched(r0 + i, i); }
+    return false;
+  }
+  keptLo = keptAt(vec4<u32>(0u, 1u, 2u, 3u) + (p.v0 + c));
+  keptHi = keptAt(vec4<u32>(4u, 5u, 6u, 7u) + (p.v0 + c));
+  for (var i = 0u; i < 16u; i++) { consume(r0 + i, i, slice, c, min(c + 8u, p.V)); }
+  return true;
+}
+
 // mode 0: invocation (16 rows, slice); slice i takes tiles i, i + S, i + 2S, ... of 8
 // ids, so neighbouring invocations read neighbouring wte rows, as in matmul.wgsl.
 // mode 1 (S = 1): one tile per 16 rows against the (up to 8) watched ids.
@@ -262,14 +275,194 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     tileRows[26] = c13l; tileRows[27] = c13h;
     tileRows[28] = c14l; tileRows[29] = c14h;
     tileRows[30] = c15l; tileRows[31] = c15h;
-    if (watching) {
-      for (var i = 0u; i < 16u; i++) { emitWatched(r0 + i, i); }
-      return;
-    }
-    keptLo = keptAt(vec4<u32>(0u, 1u, 2u, 3u) + (p.v0 + c));
-    keptHi = keptAt(vec4<u32>(4u, 5u, 6u, 7u) + (p.v0 + c));
-    for (var i = 0u; i < 16u; i++) { consume(r0 + i, i, slice, c, min(c + 8u, p.V)); }
+    if (!foldTile(r0, slice, c)) { return; }
   }
+}
+
+// The software adapters' layout (src/gpu/lens.ts picks it): lens_tiles with h read from
+// a texture and wte four weights at a time, for rows of a multiple of 4. llvmpipe
+// turns every storage load in a loop into eight scalar loads, each behind an
+// exec-mask test and a bounds check (about a hundred instructions), whatever the
+// addresses; a texel fetch is one vectorised gather of four consecutive j of a row,
+// and a vec4 load pays the per-lane checks once for four weights. Each logit still
+// sums its terms in j order, as in lens_tiles, so the two agree to the bit.
+// hRows is h [R, d] as rgba32float: texel (q, r) = h[r, 4q .. 4q + 3].
+@group(0) @binding(8) var hRows: texture_2d<f32>;
+// wte again, read four weights at a time (rows of a multiple of 4).
+@group(0) @binding(2) var<storage, read> wteQuads: array<WeightQuad>;
+
+@compute @workgroup_size(64)
+fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let flat = gid.y * nwg.x * 64u + gid.x;
+  let slice = flat % p.S;
+  let g = flat / p.S;
+  if (g >= p.groups) { return; }
+  let watching = p.mode == 1u;
+  let r0 = g * 16u;
+  let last = p.R - 1u;
+  let y0 = min(r0 + 0u, last);
+  let y1 = min(r0 + 1u, last);
+  let y2 = min(r0 + 2u, last);
+  let y3 = min(r0 + 3u, last);
+  let y4 = min(r0 + 4u, last);
+  let y5 = min(r0 + 5u, last);
+  let y6 = min(r0 + 6u, last);
+  let y7 = min(r0 + 7u, last);
+  let y8 = min(r0 + 8u, last);
+  let y9 = min(r0 + 9u, last);
+  let y10 = min(r0 + 10u, last);
+  let y11 = min(r0 + 11u, last);
+  let y12 = min(r0 + 12u, last);
+  let y13 = min(r0 + 13u, last);
+  let y14 = min(r0 + 14u, last);
+  let y15 = min(r0 + 15u, last);
+  if (!watching) {
+    for (var i = 0u; i < 16u; i++) { initRecord(r0 + i, slice); }
+  }
+  for (var c = slice * 8u; c < p.V; c += p.S * 8u) {
+    let ba = select(idsAt(c), vec4<u32>(watchedAt(0u), watchedAt(1u), watchedAt(2u), watchedAt(3u)), watching) / 4u;
+    let bb = select(idsAt(c + 4u), vec4<u32>(watchedAt(4u), watchedAt(5u), watchedAt(6u), watchedAt(7u)), watching) / 4u;
+    var c0l = vec4<f32>(0.0); var c0h = vec4<f32>(0.0);
+    var c1l = vec4<f32>(0.0); var c1h = vec4<f32>(0.0);
+    var c2l = vec4<f32>(0.0); var c2h = vec4<f32>(0.0);
+    var c3l = vec4<f32>(0.0); var c3h = vec4<f32>(0.0);
+    var c4l = vec4<f32>(0.0); var c4h = vec4<f32>(0.0);
+    var c5l = vec4<f32>(0.0); var c5h = vec4<f32>(0.0);
+    var c6l = vec4<f32>(0.0); var c6h = vec4<f32>(0.0);
+    var c7l = vec4<f32>(0.0); var c7h = vec4<f32>(0.0);
+    var c8l = vec4<f32>(0.0); var c8h = vec4<f32>(0.0);
+    var c9l = vec4<f32>(0.0); var c9h = vec4<f32>(0.0);
+    var c10l = vec4<f32>(0.0); var c10h = vec4<f32>(0.0);
+    var c11l = vec4<f32>(0.0); var c11h = vec4<f32>(0.0);
+    var c12l = vec4<f32>(0.0); var c12h = vec4<f32>(0.0);
+    var c13l = vec4<f32>(0.0); var c13h = vec4<f32>(0.0);
+    var c14l = vec4<f32>(0.0); var c14h = vec4<f32>(0.0);
+    var c15l = vec4<f32>(0.0); var c15h = vec4<f32>(0.0);
+    for (var q = 0u; q < p.d / 4u; q++) {
+      let hq0 = textureLoad(hRows, vec2<u32>(q, y0), 0);
+      let hq1 = textureLoad(hRows, vec2<u32>(q, y1), 0);
+      let hq2 = textureLoad(hRows, vec2<u32>(q, y2), 0);
+      let hq3 = textureLoad(hRows, vec2<u32>(q, y3), 0);
+      let hq4 = textureLoad(hRows, vec2<u32>(q, y4), 0);
+      let hq5 = textureLoad(hRows, vec2<u32>(q, y5), 0);
+      let hq6 = textureLoad(hRows, vec2<u32>(q, y6), 0);
+      let hq7 = textureLoad(hRows, vec2<u32>(q, y7), 0);
+      let hq8 = textureLoad(hRows, vec2<u32>(q, y8), 0);
+      let hq9 = textureLoad(hRows, vec2<u32>(q, y9), 0);
+      let hq10 = textureLoad(hRows, vec2<u32>(q, y10), 0);
+      let hq11 = textureLoad(hRows, vec2<u32>(q, y11), 0);
+      let hq12 = textureLoad(hRows, vec2<u32>(q, y12), 0);
+      let hq13 = textureLoad(hRows, vec2<u32>(q, y13), 0);
+      let hq14 = textureLoad(hRows, vec2<u32>(q, y14), 0);
+      let hq15 = textureLoad(hRows, vec2<u32>(q, y15), 0);
+      let w0 = decodeQuad(wteQuads[ba.x + q]); let w1 = decodeQuad(wteQuads[ba.y + q]);
+      let w2 = decodeQuad(wteQuads[ba.z + q]); let w3 = decodeQuad(wteQuads[ba.w + q]);
+      let w4 = decodeQuad(wteQuads[bb.x + q]); let w5 = decodeQuad(wteQuads[bb.y + q]);
+      let w6 = decodeQuad(wteQuads[bb.z + q]); let w7 = decodeQuad(wteQuads[bb.w + q]);
+      let wlx = vec4<f32>(w0.x, w1.x, w2.x, w3.x);
+      let whx = vec4<f32>(w4.x, w5.x, w6.x, w7.x);
+      c0l += hq0.x * wlx; c0h += hq0.x * whx;
+      c1l += hq1.x * wlx; c1h += hq1.x * whx;
+      c2l += hq2.x * wlx; c2h += hq2.x * whx;
+      c3l += hq3.x * wlx; c3h += hq3.x * whx;
+      c4l += hq4.x * wlx; c4h += hq4.x * whx;
+      c5l += hq5.x * wlx; c5h += hq5.x * whx;
+      c6l += hq6.x * wlx; c6h += hq6.x * whx;
+      c7l += hq7.x * wlx; c7h += hq7.x * whx;
+      c8l += hq8.x * wlx; c8h += hq8.x * whx;
+      c9l += hq9.x * wlx; c9h += hq9.x * whx;
+      c10l += hq10.x * wlx; c10h += hq10.x * whx;
+      c11l += hq11.x * wlx; c11h += hq11.x * whx;
+      c12l += hq12.x * wlx; c12h += hq12.x * whx;
+      c13l += hq13.x * wlx; c13h += hq13.x * whx;
+      c14l += hq14.x * wlx; c14h += hq14.x * whx;
+      c15l += hq15.x * wlx; c15h += hq15.x * whx;
+      let wly = vec4<f32>(w0.y, w1.y, w2.y, w3.y);
+      let why = vec4<f32>(w4.y, w5.y, w6.y, w7.y);
+      c0l += hq0.y * wly; c0h += hq0.y * why;
+      c1l += hq1.y * wly; c1h += hq1.y * why;
+      c2l += hq2.y * wly; c2h += hq2.y * why;
+      c3l += hq3.y * wly; c3h += hq3.y * why;
+      c4l += hq4.y * wly; c4h += hq4.y * why;
+      c5l += hq5.y * wly; c5h += hq5.y * why;
+      c6l += hq6.y * wly; c6h += hq6.y * why;
+      c7l += hq7.y * wly; c7h += hq7.y * why;
+      c8l += hq8.y * wly; c8h += hq8.y * why;
+      c9l += hq9.y * wly; c9h += hq9.y * why;
+      c10l += hq10.y * wly; c10h += hq10.y * why;
+      c11l += hq11.y * wly; c11h += hq11.y * why;
+      c12l += hq12.y * wly; c12h += hq12.y * why;
+      c13l += hq13.y * wly; c13h += hq13.y * why;
+      c14l += hq14.y * wly; c14h += hq14.y * why;
+      c15l += hq15.y * wly; c15h += hq15.y * why;
+      let wlz = vec4<f32>(w0.z, w1.z, w2.z, w3.z);
+      let whz = vec4<f32>(w4.z, w5.z, w6.z, w7.z);
+      c0l += hq0.z * wlz; c0h += hq0.z * whz;
+      c1l += hq1.z * wlz; c1h += hq1.z * whz;
+      c2l += hq2.z * wlz; c2h += hq2.z * whz;
+      c3l += hq3.z * wlz; c3h += hq3.z * whz;
+      c4l += hq4.z * wlz; c4h += hq4.z * whz;
+      c5l += hq5.z * wlz; c5h += hq5.z * whz;
+      c6l += hq6.z * wlz; c6h += hq6.z * whz;
+      c7l += hq7.z * wlz; c7h += hq7.z * whz;
+      c8l += hq8.z * wlz; c8h += hq8.z * whz;
+      c9l += hq9.z * wlz; c9h += hq9.z * whz;
+      c10l += hq10.z * wlz; c10h += hq10.z * whz;
+      c11l += hq11.z * wlz; c11h += hq11.z * whz;
+      c12l += hq12.z * wlz; c12h += hq12.z * whz;
+      c13l += hq13.z * wlz; c13h += hq13.z * whz;
+      c14l += hq14.z * wlz; c14h += hq14.z * whz;
+      c15l += hq15.z * wlz; c15h += hq15.z * whz;
+      let wlw = vec4<f32>(w0.w, w1.w, w2.w, w3.w);
+      let whw = vec4<f32>(w4.w, w5.w, w6.w, w7.w);
+      c0l += hq0.w * wlw; c0h += hq0.w * whw;
+      c1l += hq1.w * wlw; c1h += hq1.w * whw;
+      c2l += hq2.w * wlw; c2h += hq2.w * whw;
+      c3l += hq3.w * wlw; c3h += hq3.w * whw;
+      c4l += hq4.w * wlw; c4h += hq4.w * whw;
+      c5l += hq5.w * wlw; c5h += hq5.w * whw;
+      c6l += hq6.w * wlw; c6h += hq6.w * whw;
+      c7l += hq7.w * wlw; c7h += hq7.w * whw;
+      c8l += hq8.w * wlw; c8h += hq8.w * whw;
+      c9l += hq9.w * wlw; c9h += hq9.w * whw;
+      c10l += hq10.w * wlw; c10h += hq10.w * whw;
+      c11l += hq11.w * wlw; c11h += hq11.w * whw;
+      c12l += hq12.w * wlw; c12h += hq12.w * whw;
+      c13l += hq13.w * wlw; c13h += hq13.w * whw;
+      c14l += hq14.w * wlw; c14h += hq14.w * whw;
+      c15l += hq15.w * wlw; c15h += hq15.w * whw;
+    }
+    tileRows[0] = c0l; tileRows[1] = c0h;
+    tileRows[2] = c1l; tileRows[3] = c1h;
+    tileRows[4] = c2l; tileRows[5] = c2h;
+    tileRows[6] = c3l; tileRows[7] = c3h;
+    tileRows[8] = c4l; tileRows[9] = c4h;
+    tileRows[10] = c5l; tileRows[11] = c5h;
+    tileRows[12] = c6l; tileRows[13] = c6h;
+    tileRows[14] = c7l; tileRows[15] = c7h;
+    tileRows[16] = c8l; tileRows[17] = c8h;
+    tileRows[18] = c9l; tileRows[19] = c9h;
+    tileRows[20] = c10l; tileRows[21] = c10h;
+    tileRows[22] = c11l; tileRows[23] = c11h;
+    tileRows[24] = c12l; tileRows[25] = c12h;
+    tileRows[26] = c13l; tileRows[27] = c13h;
+    tileRows[28] = c14l; tileRows[29] = c14h;
+    tileRows[30] = c15l; tileRows[31] = c15h;
+    if (!foldTile(r0, slice, c)) { return; }
+  }
+}
+
+@group(0) @binding(9) var hRowsOut: texture_storage_2d<rgba32float, write>;
+
+// Writes hRows for lens_texture: one invocation per texel (d a multiple of 4).
+@compute @workgroup_size(64)
+fn lens_rows_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.y * nwg.x * 64u + gid.x;
+  let quads = p.d / 4u;
+  if (t >= p.R * quads) { return; }
+  let r = t / quads;
+  let at = t * 4u;
+  textureStore(hRowsOut, vec2<u32>(t % quads, r), vec4<f32>(h[at], h[at + 1u], h[at + 2u], h[at + 3u]));
 }
 
 // ---- lens_merge: one invocation per row folds its nSlices records.

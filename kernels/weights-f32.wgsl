@@ -4,3 +4,6 @@
 alias WeightWord = f32;
 fn weightWord(i: u32) -> u32 { return i; }
 fn decodeWeight(w: f32, i: u32) -> f32 { return w; }
+// Four consecutive weights from 4i (kernels that read whole quads: rows of a multiple of 4).
+alias WeightQuad = vec4<f32>;
+fn decodeQuad(w: vec4<f32>) -> vec4<f32> { return w; }

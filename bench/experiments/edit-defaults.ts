@@ -7,8 +7,9 @@
 //     [--records 100] [--json FILE] [--methods shift,sgd,adam] [--specs shift:2+3:0.5:10,...]
 //     [--model NAME] (an embedded model, e.g. llama-default; default: default)
 // --specs replaces the grid with chosen settings: method:layers(+-joined):eta[:steps].
-// --seen keeps only records whose target_new first token occurs in the training text
-// (the other targets' embedding rows collapsed onto one direction; MODEL_CARD.md).
+// --seen keeps only records whose target_new first token occurs in the training text,
+// a Llama's cover sentences included (the other targets' embedding rows collapsed onto
+// one direction; MODEL_CARD.md).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { edit } from '../../src/edit/edit.ts';
@@ -17,7 +18,7 @@ import { getEngine } from '../../src/gpu/engine.ts';
 import { loadModelPath } from '../../src/model/load-node.ts';
 import { predictNext } from '../../src/model/next-token.ts';
 import { answerToken, type CounterFactRecord } from '../../src/data/counterfact.ts';
-import { recordSentences } from '../../src/train/corpus.ts';
+import { coverOf, trainingText } from '../../src/cli/training-text.ts';
 import { EMBEDDED_MODELS, embeddedModel } from '../../src/model/embedded.ts';
 import { promptIds } from '../../src/tokenizer/tokenizer.ts';
 
@@ -27,8 +28,9 @@ const trained = (JSON.parse(readFileSync(new URL('../../../../shared/data/counte
 const k = await getEngine();
 const embedded = embeddedModel(values.model);
 if (!embedded) throw new Error(`--model ${values.model}: not an embedded model (${EMBEDDED_MODELS.map((m) => m.name).join(', ')})`);
-const { model, tokenizer } = await loadModelPath(k, new URL(`../../../weights/${embedded.folder}`, import.meta.url).pathname);
-const seenTokens = new Set(trained.flatMap((r) => recordSentences(r).flatMap((s) => tokenizer.encode(s))));
+const { model, tokenizer, metadata } = await loadModelPath(k, new URL(`../../../weights/${embedded.folder}`, import.meta.url).pathname);
+const text = trainingText(new URL('../../../../shared/data', import.meta.url).pathname, tokenizer, trained, coverOf(metadata), model.config.nPositions);
+const seenTokens = new Set(text.flatMap((s) => tokenizer.encode(s)));
 const records = (values.seen ? trained.filter((r) => seenTokens.has(answerToken(tokenizer, r.prompt, r.target_new))) : trained).slice(0, N);
 process.stderr.write(`${records.length} records (case_ids ${records[0]!.case_id}-${records.at(-1)!.case_id}${values.seen ? ', targets seen in training' : ''})\n`);
 const layers = Array.from({ length: model.config.nLayer }, (_, l) => l);

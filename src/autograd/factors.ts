@@ -3,7 +3,7 @@
 // dL/dW = X^T Delta. Nothing here allocates the in x out matrix unless asked.
 import { readAll, upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
-import { addOuterProducts, gemm } from '../gpu/gemm.ts';
+import { addOuterProducts, gemm, type ColumnRange } from '../gpu/gemm.ts';
 import type { Tensor, WeightLayout } from '../tensor.ts';
 import { rankOfProduct } from './linalg.ts';
 
@@ -83,12 +83,17 @@ export class LinearFactors {
     return out;
   }
 
-  /** One gradient-descent step straight from the factors: W <- W - eta dL/dW in W's layout, one kernel. */
-  applyUpdate(W: Tensor, eta: number): void {
+  /**
+   * One gradient-descent step straight from the factors: W <- W - eta dL/dW in W's
+   * layout, one kernel; with `outputs`, on those output columns only (one stored
+   * module of a joined weight).
+   */
+  applyUpdate(W: Tensor, eta: number, outputs?: ColumnRange): void {
     const d = this.requireDelta();
     const [rows, cols] = this.layout === 'out_in' ? [this.outDim, this.inDim] : [this.inDim, this.outDim];
     if (W.rows !== rows || W.cols !== cols) throw new RangeError(`${this.name}: weight is [${W.shape}] but the factors give [${rows}, ${cols}] (${this.layout})`);
-    addOuterProducts(this.k, W.buffer, this.layout, this.X.buffer, d.buffer, this.rows, this.inDim, this.outDim, -eta, 1);
+    if (outputs && (outputs.from < 0 || outputs.width < 1 || outputs.from + outputs.width > this.outDim)) throw new RangeError(`${this.name}: output columns ${outputs.from}..${outputs.from + outputs.width} outside 0..${this.outDim}`);
+    addOuterProducts(this.k, W.buffer, this.layout, this.X.buffer, d.buffer, this.rows, this.inDim, this.outDim, -eta, 1, outputs);
   }
 
   /**

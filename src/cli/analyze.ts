@@ -9,7 +9,7 @@ import { factorTensors } from '../lens/factor-export.ts';
 import { layersIn, parseRanges, type Range } from '../data/ranges.ts';
 import { BadInputError } from '../errors.ts';
 import { preparePair, type PreparedPair } from '../pass/prepare.ts';
-import { ROLES, type Role } from '../model/config.ts';
+import { ROLES } from '../model/config.ts';
 import { MODULE_NAMES, roleNamed } from '../model/families/index.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
@@ -56,7 +56,8 @@ is itself special is still ranked among the others. GPT-2 keeps <|endoftext|>.
   --pairs FILE.jsonl      instead: one {"prompt": ..., "target": ...} per line, in
                           batches of 16 per pass; one grid per pair, one section
                           each in HTML; one summary line for the file's warnings
-  --model DIR|NAME        config.json + model.safetensors, or an embedded model by name:
+  --model DIR|NAME        config.json + model.safetensors (or its shards with their
+                          index), or an embedded model by name:
                           default (GPT-2, used when absent) or llama-default
   --modules LIST          comma-separated, default all: a role (attn_in, attn_out,
                           ff_in, ff_out: all its modules), ff1/ff2 (the paper's FF1
@@ -268,11 +269,6 @@ export function parseModuleNames(value: string): string[] {
     if (!roleNamed(name)) throw new BadInputError(`--modules: unknown module "${name}": choose from ${MODULE_NAMES}`);
     return name.toLowerCase();
   }))];
-}
-
-/** --modules as roles, for commands that change a role's whole matrix (edit). */
-export function parseModules(value: string): Role[] {
-  return [...new Set(parseModuleNames(value).map((name) => roleNamed(name)!))];
 }
 
 /** "0-11", "0,3,5-7" as ranges; expanded once the model's depth is known. */

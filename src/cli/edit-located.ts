@@ -4,7 +4,7 @@
 import { LocatedEditor } from '../edit/located/editor.ts';
 import { look } from '../edit/look.ts';
 import { AUTHORS_VALUES, locatedDefaults } from '../edit/located/rome-hparams.ts';
-import { subjectLastToken } from '../edit/located/value-vector.ts';
+import { checkEditReaches } from '../edit/located/value-vector.ts';
 import { parseMethod } from '../eval/methods.ts';
 import { BadInputError } from '../errors.ts';
 import { saveModelDir } from '../model/save-node.ts';
@@ -55,7 +55,7 @@ export async function editLocated(a: LocatedArgs): Promise<void> {
   if (bad !== undefined) throw new BadInputError(`layer ${bad} does not exist: this model has layers 0-${model.config.nLayer - 1}`);
   for (const p of pairs) {
     try {
-      subjectLastToken(tokenizer, p.prompt, p.subject);
+      checkEditReaches(tokenizer, p.prompt, p.subject, Math.max(...spec.layers), model.config.nLayer);
     } catch (e) {
       throw p.where && e instanceof BadInputError ? new BadInputError(`${p.where}: ${e.message}`) : e;
     }

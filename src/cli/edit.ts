@@ -9,7 +9,7 @@ import { EDIT_METHODS, type EditResult, type EditSpec } from '../edit/types.ts';
 import { BadInputError } from '../errors.ts';
 import { preparePair } from '../pass/prepare.ts';
 import { saveModelDir } from '../model/save-node.ts';
-import { expandLayers, parseLayers, parseModules, readPairsOption } from './analyze.ts';
+import { expandLayers, parseLayers, parseModuleNames, readPairsOption } from './analyze.ts';
 import { capTokens, MODEL_OPTION, loadModel, modelInfo, oneOf, parse, reportWarnings, UsageError, type Command, modelPath, isDefaultModel } from './common.ts';
 import { editLocated, isLocated, unsavedNote } from './edit-located.ts';
 import { checkOutputDir } from './output-dir.ts';
@@ -45,7 +45,9 @@ Methods:
          read; the statistics of FF2's input come from the cache (backward-lens
          stats; collected on first use). Hyperparameters: docs/rome-memit.md.
   memit  MEMIT (Meng et al. 2023) over layers: memit:layers=A-B[,lambda=λ];
-         several --pairs are one batched edit.
+         several --pairs are one batched edit. Both refuse a value written at
+         the model's last layer (ROME's L, MEMIT's B): no layer above it carries
+         the subject to the end of the prompt, so the edit would change nothing.
 The loss of sgd and adam is the NLL of the target's first token after the prompt
 (--target-tokens all: every target token, teacher-forced). Several pairs (--pairs)
 are one batched edit: one pass, the sum of their updates.
@@ -57,15 +59,16 @@ are one batched edit: one pass, the sum of their updates.
   --layers LIST         layers to edit, e.g. 2 or 1,3 or 0-3 (default: the model's, below)
   --lr ETA              learning rate eta > 0 (default: the model's, below)
   --steps N             see the methods (>= 1)
-  --modules LIST        sgd only, by role (attn_in, attn_out, ff_in = ff1, ff_out = ff2) or
-                        checkpoint name (${ROLES.map(namesOf).join('; ')}),
-                        which stands for its role's whole matrix (mlp.up_proj: gate too)
+  --modules LIST        sgd only, by role (attn_in, attn_out, ff_in, ff_out = ff2: all its
+                        modules), ff1 (the paper's FF1) or checkpoint name (${ROLES.map(namesOf).join('; ')}):
+                        a stored module alone (mlp.up_proj: not gate_proj)
   --target-tokens all   sgd/adam: teacher-force every target token
   --subject TEXT        rome/memit: the subject, as it occurs in the prompt
   --cache DIR           rome/memit: statistics directory (default stats/ beside the model)
   --tokens N            length of the greedy continuations (default 20; 0 for none;
                         at most the model's context)
-  --model DIR|NAME      config.json + model.safetensors, or an embedded model by name:
+  --model DIR|NAME      config.json + model.safetensors (or its shards with their
+                        index), or an embedded model by name:
                         default (GPT-2, used when absent) or llama-default
   --out DIR             write the edited model there as a Hugging Face directory of the
                         source's family (config.json + model.safetensors, the source's tensor
@@ -133,7 +136,7 @@ export const editCommand: Command = {
     const steps = values.steps === undefined ? undefined : parseCount(values.steps, '--steps', 1);
     const tokens = values.tokens === undefined ? 20 : parseCount(values.tokens, '--tokens', 0);
     const layerRanges = values.layers === undefined ? undefined : parseLayers(values.layers);
-    const modules = values.modules === undefined ? undefined : parseModules(values.modules);
+    const modules = values.modules === undefined ? undefined : parseModuleNames(values.modules);
     const targetTokens = oneOf(values['target-tokens'], '--target-tokens', ['first', 'all'] as const, 'first');
     const files = await OutputSet.check([['--json', values.json]]);
     if (values.out !== undefined) await checkOutputDir(values.out, '--out', values.force ?? false);

@@ -30,7 +30,8 @@ equal x. Load in Python with safetensors.torch.load_file(FILE).
   --strict               refuse text the model's vocabulary spells in single bytes
                          (and a target whose first token is a lone byte), instead
                          of warning
-  --model DIR|NAME       config.json + model.safetensors, or an embedded model by name:
+  --model DIR|NAME       config.json + model.safetensors (or its shards with their
+                         index), or an embedded model by name:
                          default (GPT-2, used when absent) or llama-default`;
 
 export const factorsCommand: Command = {

@@ -6,6 +6,7 @@ import { formatQuality, formatWrites } from '../report/fact-quality.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { Progress } from './progress.ts';
 import { defaultDataDir, readRecords } from './data.ts';
+import { coverOf, trainingText } from './training-text.ts';
 import { MODEL_OPTION, loadModel, parse, UsageError, type Command } from './common.ts';
 import { namesOf } from '../model/families/index.ts';
 
@@ -20,9 +21,9 @@ export async function factQuality(model: Model, tokenizer: Tokenizer, dataDir: s
   return quality;
 }
 
-async function writesWithProgress(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], corpus: readonly CounterFactRecord[], k: number): Promise<WritesReport> {
+async function writesWithProgress(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], text: readonly string[], k: number): Promise<WritesReport> {
   const progress = new Progress(trained.length);
-  const w = await writesReport(model, tokenizer, trained, k, corpus, (done) => progress.update(done, 'records through the Backward Lens'));
+  const w = await writesReport(model, tokenizer, trained, k, text, (done) => progress.update(done, 'records through the Backward Lens'));
   progress.done();
   return w;
 }
@@ -52,8 +53,9 @@ This is the quality table of the default model's card.
                 probable tokens of LL(delta_n) of FF2, ${namesOf('ff_out')} (paper Fig. 5/7), on
                 the trained records; rank 1 = least probable. Split by whether the
                 target token occurs in the training sentences at all (of every
-                record the model trained on, read from its metadata, even when
-                --records evaluates fewer)
+                record the model trained on, and a Llama's --cover-targets
+                sentences, read from its metadata, even when --records evaluates
+                fewer)
   --bottom K    with --writes: count the target among the K least probable tokens
                 (default 5; 1 is the paper's Lemma 5.1 reading at the last layer)
   --json        print JSON instead of the tables`;
@@ -76,7 +78,8 @@ export const factsCommand: Command = {
     if (records > heldOut) process.stderr.write(`backward-lens: warning: counterfact-val.json has ${heldOut} records, fewer than --records ${records}: the held-out row uses all ${heldOut}\n`);
     const { model, tokenizer, metadata } = await loadModel(values.model);
     const q = await factQuality(model, tokenizer, dataDir, records);
-    const w = values.writes ? await writesWithProgress(model, tokenizer, train.slice(0, records), train.slice(0, trainedRecords(metadata, records)), bottom) : undefined;
+    const text = values.writes ? trainingText(dataDir, tokenizer, train.slice(0, trainedRecords(metadata, records)), coverOf(metadata), model.config.nPositions) : [];
+    const w = values.writes ? await writesWithProgress(model, tokenizer, train.slice(0, records), text, bottom) : undefined;
     if (values.json) console.log(JSON.stringify(w ? { ...q, targetWrites: w } : q, null, 2));
     else console.log([formatQuality(q), ...(w ? ['', formatWrites(w)] : [])].join('\n'));
   },

@@ -6,12 +6,13 @@ import { dirname, join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { wikitextStatsText } from '../data/wikitext.ts';
 import { secondMoments, textWindows } from '../edit/located/second-moment.ts';
-import { fileSha256, momentFile, readMoment, writeMoment, type MomentMeta } from '../edit/located/moment-cache-node.ts';
+import { fileSha256, filesSha256, momentFile, readMoment, writeMoment, type MomentMeta } from '../edit/located/moment-cache-node.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { modelFiles } from '../model/load-node.ts';
 import { UsageError, modelPath } from './common.ts';
 import { defaultWikitextFile, readWikitext } from './data.ts';
 import { Progress } from './progress.ts';
+import { leadIds } from '../tokenizer/tokenizer.ts';
 import { checkWritableDir } from './output-dir.ts';
 
 export interface MomentOptions {
@@ -28,6 +29,8 @@ export interface MomentOptions {
 }
 
 export const CORPUS_NOTE = 'WikiText-2 test text after the 100 rows the perplexity metric uses (ROME used 100k Wikipedia samples)';
+/** In a cache's corpus note where each window starts with BOS; a cache without it holds keys read without BOS. */
+const BOS_WINDOWS = 'each BOS first';
 
 /** Token window length: the context, capped at 256 so batches stay several windows wide. */
 const windowLength = (nPositions: number): number => Math.min(nPositions, 256);
@@ -40,7 +43,7 @@ export async function cacheDir(opts: MomentOptions): Promise<string> {
 }
 
 export async function modelSha256(model: string | undefined): Promise<string> {
-  return fileSha256((await modelFiles(modelPath(model))).weights);
+  return filesSha256((await modelFiles(modelPath(model))).shards);
 }
 
 export interface LayerMoment {
@@ -67,7 +70,9 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   const flag = opts.dataFlag ?? '--data';
   const dataSha = opts.data === undefined ? undefined : await fileSha256(opts.data).catch(() => { throw new UsageError(`cannot read ${opts.data}: pass ${flag} FILE, wikitext-2-raw/wiki.test.raw`); });
   const sameData = (m: MomentMeta) => (m.corpus_sha256 === undefined ? m.corpus.startsWith(`${corpusName(opts.data!)}:`) : m.corpus_sha256 === dataSha);
+  const bosFirst = leadIds(tokenizer).length > 0;
   const answers = (m: MomentMeta) =>
+    (!bosFirst || m.corpus.includes(BOS_WINDOWS)) &&
     (dataSha === undefined || sameData(m)) &&
     (opts.tokens === undefined || m.requested === String(opts.tokens) || m.tokens === Math.floor(opts.tokens / T) * T);
   const out = new Map<number, LayerMoment>();
@@ -97,7 +102,7 @@ export async function layerMoments(loaded: LoadedModel, layers: readonly number[
   const windows = textWindows(tokenizer, text, T, opts.tokens);
   if (windows.length === 0) throw new UsageError(`${dataFile}: no text after the perplexity's rows to collect statistics on (need at least ${T} tokens)`);
   const corpusSha = dataSha ?? (await fileSha256(dataFile));
-  const corpus = `${corpusName(dataFile)}: ${CORPUS_NOTE}; windows of ${T} tokens`;
+  const corpus = `${corpusName(dataFile)}: ${CORPUS_NOTE}; windows of ${T} tokens${bosFirst ? `, ${BOS_WINDOWS}` : ''}`;
   process.stderr.write(`backward-lens: collecting statistics of FF2's input at ${which} over ${windows.length * T} tokens of ${CORPUS_NOTE}\n`);
   const progress = new Progress(windows.length * T);
   const started = performance.now();

@@ -24,7 +24,8 @@ file made for another model or layer is refused. edit and eval with rome or memi
 read the same cache, whatever its corpus and count (and collect what is missing).
 
   --layers L      layers, e.g. 2 or 0-3 or 1,3
-  --model DIR|NAME  config.json + model.safetensors, or an embedded model by name:
+  --model DIR|NAME  config.json + model.safetensors (or its shards with their
+                  index), or an embedded model by name:
                   default (GPT-2, used when absent) or llama-default
   --data FILE     wiki.test.raw-like text (default ../shared/data/wikitext-2-raw/wiki.test.raw);
                   the text after its first 100 rows of >= 30 characters is used

@@ -42,7 +42,8 @@ Per layer and module it computes:
                (from the bottom) and in FF1's x_n (from the top)
 
   --out DIR          writes DIR/study.json, DIR/*.svg, DIR/index.html (whole or not at all)
-  --model DIR|NAME   config.json + model.safetensors, or an embedded model by name:
+  --model DIR|NAME   config.json + model.safetensors (or its shards with their
+                     index), or an embedded model by name:
                      default (GPT-2, used when absent) or llama-default
   --data FILE        CounterFact (EasyEdit layout) or ROME's known_1000.json
                      (default ../shared/data/counterfact/counterfact-train.json)

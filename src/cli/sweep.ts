@@ -13,6 +13,7 @@ import { writeTextAtomic } from './output-file.ts';
 import { checkWritableDir } from './output-dir.ts';
 import { relativeTo } from './relative-path.ts';
 import { namesOf } from '../model/families/index.ts';
+import { leadIds } from '../tokenizer/tokenizer.ts';
 
 const KINDS: readonly EditKind[] = ['shift', 'sgd', 'adam'];
 const b = (k: EditKind) => `${SWEEP_BOUNDS[k].lo}-${SWEEP_BOUNDS[k].hi}`;
@@ -83,7 +84,7 @@ export const sweepCommand: Command = {
 
     const { model, tokenizer } = await loadModel(v.model);
     const layers = layerList(v.layers ?? `0-${model.config.nLayer - 1}`, model.config.nLayer);
-    const texts = rows?.map((t) => tokenizer.encode(t).slice(0, 256));
+    const texts = rows?.map((t) => [...leadIds(tokenizer), ...tokenizer.encode(t)].slice(0, 256));
     const total = selected.length * methods.length * layers.length;
     const started = performance.now();
     let done = 0;

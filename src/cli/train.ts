@@ -16,6 +16,7 @@ import type { Tensor } from '../tensor.ts';
 import { trainSetup, type TrainFamily, type TrainShape } from './train-setup.ts';
 import { epochBatches, Trainer, type TrainHyper } from '../train/trainer.ts';
 import { readRecords, defaultDataDir } from './data.ts';
+import { coverSources } from './training-text.ts';
 import { formatQuality } from '../report/fact-quality.ts';
 import { factQuality } from './facts.ts';
 import { parse, UsageError, type Command } from './common.ts';
@@ -43,7 +44,12 @@ Llama directory with HF tensor names (q/k/v_proj, gate/up_proj). Its tokenizer i
 byte-fallback BPE in Llama 2's tokenizer.json layout (▁ word starts, <0xNN> byte
 tokens, BOS first), trained on those sentences to --vocab tokens, plus one token
 for the first word of every record's target_new; DIR gets tokenizer.json and
-tokenizer_config.json.
+tokenizer_config.json. Every trained record's target_new word that none of those
+sentences uses gets --cover-targets sentences that use it, from records outside the
+trained ones (counterfact-train.json's later records, then counterfact-edit.json;
+never counterfact-val.json, whose records are the held-out test): a head row that
+no sentence uses gets no data gradient, so the Backward Lens could not tell it
+apart.
 
   --out DIR            output directory (created)
   --data DIR           data directory holding counterfact/ (default: ../shared/data)
@@ -56,6 +62,8 @@ tokenizer_config.json.
   --theta X            llama: rotary base (default 10000)
   --vocab N            llama: tokens learned from the text, byte tokens included
                        (default 4096)
+  --cover-targets N    llama: sentences for each trained target word the trained
+                       text never uses (default 3; 0: none)
   --epochs N           passes over the sentences (default 20)
   --batch N            sentences per step (default 32)
   --lr X               peak learning rate (default 0.005), warm-up --warmup steps
@@ -90,15 +98,15 @@ function positive(v: string | undefined, flag: string, fallback: number, integer
   return x;
 }
 
-function seedOf(v: string | undefined): number {
-  const x = Number(v ?? 0);
-  if (!Number.isSafeInteger(x) || x < 0) throw new UsageError(`--seed must be a non-negative integer, got "${v}"`);
+function nonNegative(v: string | undefined, flag: string, fallback: number): number {
+  const x = Number(v ?? fallback);
+  if (!Number.isSafeInteger(x) || x < 0) throw new UsageError(`${flag} must be a non-negative integer, got "${v}"`);
   return x;
 }
 
 function parseTrainArgs(argv: string[]): TrainArgs | null {
   const s = { type: 'string' } as const;
-  const { values: v } = parse(argv, { out: s, data: s, records: s, family: s, layers: s, embd: s, heads: s, context: s, 'kv-heads': s, ff: s, theta: s, vocab: s, epochs: s, batch: s, lr: s, warmup: s, 'weight-decay': s, seed: s, resume: { type: 'boolean' }, force: { type: 'boolean' }, 'max-steps': s }, usage);
+  const { values: v } = parse(argv, { out: s, data: s, records: s, family: s, layers: s, embd: s, heads: s, context: s, 'kv-heads': s, ff: s, theta: s, vocab: s, 'cover-targets': s, epochs: s, batch: s, lr: s, warmup: s, 'weight-decay': s, seed: s, resume: { type: 'boolean' }, force: { type: 'boolean' }, 'max-steps': s }, usage);
   if (v.help) return null;
   if (!v.out) throw new UsageError('--out DIR is required');
   const family = v.family ?? 'gpt2';
@@ -106,7 +114,7 @@ function parseTrainArgs(argv: string[]): TrainArgs | null {
   const nEmbd = positive(v.embd, '--embd', 128);
   const nHead = positive(v.heads, '--heads', 8);
   if (nEmbd % nHead) throw new UsageError(`--embd ${nEmbd} must be divisible by --heads ${nHead}`);
-  const llamaOnly = (['kv-heads', 'ff', 'theta', 'vocab'] as const).find((f) => v[f] !== undefined);
+  const llamaOnly = (['kv-heads', 'ff', 'theta', 'vocab', 'cover-targets'] as const).find((f) => v[f] !== undefined);
   if (family === 'gpt2' && llamaOnly) throw new UsageError(`--${llamaOnly} applies to --family llama only`);
   const kvHeads = positive(v['kv-heads'], '--kv-heads', nHead % 2 ? nHead : nHead / 2);
   if (nHead % kvHeads) throw new UsageError(`--heads ${nHead} must be a multiple of --kv-heads ${kvHeads}`);
@@ -121,10 +129,11 @@ function parseTrainArgs(argv: string[]): TrainArgs | null {
     shape: {
       layers: positive(v.layers, '--layers', 4), embd: nEmbd, heads: nHead, context: positive(v.context, '--context', 64), kvHeads,
       ff: positive(v.ff, '--ff', 8 * Math.ceil((8 * nEmbd) / 3 / 8)), theta: positive(v.theta, '--theta', 10000, false), vocab: positive(v.vocab, '--vocab', 4096),
+      cover: nonNegative(v['cover-targets'], '--cover-targets', 3),
     },
     epochs: positive(v.epochs, '--epochs', 20),
     batch: positive(v.batch, '--batch', 32),
-    seed: seedOf(v.seed),
+    seed: nonNegative(v.seed, '--seed', 0),
     hyper: { lr: positive(v.lr, '--lr', 0.005, false), minLrRatio: 0.1, warmupSteps: positive(v.warmup, '--warmup', 100), weightDecay: wd, beta1: 0.9, beta2: 0.95, clipNorm: 1 },
     resume: v.resume ?? false,
     force: v.force ?? false,
@@ -235,7 +244,7 @@ async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
   const records = readRecords(a.dataDir, 'train').slice(0, a.records);
   if (records.length < a.records) throw new UsageError(`counterfact-train.json has only ${records.length} records`);
   const targets = (['train', 'val', 'edit'] as const).flatMap((split) => readRecords(a.dataDir, split));
-  const setup = trainSetup(a.family, a.shape, records, targets);
+  const setup = trainSetup(a.family, a.shape, records, targets, a.family === 'llama' && a.shape.cover > 0 ? coverSources(a.dataDir, a.records) : []);
   const { config, tokenizer, sequences: seqs, sentences } = setup;
   const tooLong = seqs.findIndex((s) => s.length > config.nPositions);
   if (tooLong >= 0) throw new UsageError(`sentence "${sentences[tooLong]}" has ${seqs[tooLong]!.length} tokens, more than --context ${config.nPositions}`);
@@ -244,11 +253,12 @@ async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
   const lengths = seqs.map((s) => s.length);
   const stepsPerEpoch = Math.ceil(seqs.length / a.batch);
   const hyper: TrainHyper = { ...a.hyper, totalSteps: stepsPerEpoch * a.epochs };
-  const meta = { config: JSON.stringify(sizes), hyper: JSON.stringify(hyper), seed: String(a.seed), records: String(a.records), batch: String(a.batch) };
+  const meta = { config: JSON.stringify(sizes), hyper: JSON.stringify(hyper), seed: String(a.seed), records: String(a.records), batch: String(a.batch), ...(a.family === 'llama' ? { cover: String(a.shape.cover) } : {}) };
 
   checkFits(config);
   const k = await getEngine();
   const dir = startTrainDir(a.out, a.resume);
+  for (const [id, n] of setup.short) process.stderr.write(`backward-lens train: warning: target token ${JSON.stringify(tokenizer.decode([id]))} is in ${n} of the --cover-targets ${a.shape.cover} sentences: the records outside the trained ones use it no more often\n`);
   process.stderr.write(`backward-lens train: ${k.gpu.adapterName}; ${records.length} records, ${seqs.length} sentences, ${lengths.reduce((x, y) => x + y, 0)} tokens, vocab ${config.vocabSize}\n`);
   const { trainer, totals } = a.resume ? await loadCheckpoint(k, a.out, config, hyper, meta) : { trainer: Trainer.fresh(k, config, a.seed, hyper), totals: { seconds: 0, tokens: 0, flops: 0 } };
   const log = join(a.out, LOG);
@@ -295,7 +305,7 @@ async function train(a: TrainArgs, argv: readonly string[]): Promise<void> {
   progress.done();
   const wall = totals.seconds;
 
-  const llamaShape = a.family === 'llama' ? ` --family llama --kv-heads ${config.nKvHead} --ff ${config.nInner} --theta ${a.shape.theta} --vocab ${a.shape.vocab}` : '';
+  const llamaShape = a.family === 'llama' ? ` --family llama --kv-heads ${config.nKvHead} --ff ${config.nInner} --theta ${a.shape.theta} --vocab ${a.shape.vocab} --cover-targets ${a.shape.cover}` : '';
   const tensors = weights.flatMap((name, i) => storedParts(config, name, trainer.model.param(name).shape, data[i]!).map((p) => ({ ...p, dtype: 'F32' as const })));
   await writeSafetensorsFile(join(a.out, 'model.safetensors'), tensors, {
     config: JSON.stringify(family.writeConfig(config)),

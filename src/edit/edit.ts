@@ -3,7 +3,7 @@
 // model.restore(), which gives back the original bytes of every changed weight.
 import { BadInputError } from '../errors.ts';
 import { preparePair } from '../pass/prepare.ts';
-import { ROLES, type Role } from '../model/config.ts';
+import { blockModules, type BlockModule } from '../model/families/index.ts';
 import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { weightChanges } from './changes.ts';
@@ -15,7 +15,7 @@ import { EDIT_METHODS, type EditPair, type EditResult, type EditSpec } from './t
 export const ADAM_DEFAULTS = { lr: 5e-4, steps: 25 } as const;
 
 export async function edit(model: Model, tokenizer: Tokenizer, pairs: readonly EditPair[], spec: EditSpec): Promise<EditResult> {
-  const { roles, ...s } = checkSpec(model, spec);
+  const { parts, ...s } = checkSpec(model, spec);
   if (pairs.length === 0) throw new BadInputError('no prompt/target pairs to edit');
   const prepared = pairs.map((p) => preparePair(model, tokenizer, p.prompt, p.target, s.targetTokens));
   let steps = 0;
@@ -24,7 +24,7 @@ export async function edit(model: Model, tokenizer: Tokenizer, pairs: readonly E
   if (s.method === 'shift') {
     ({ passes: steps, shifts } = await forwardPassShift(model, prepared, s.layers, s.lr, s.steps));
   } else if (s.method === 'sgd') {
-    losses = await sgd(model, prepared, s.layers, roles, s.lr, s.steps);
+    losses = await sgd(model, prepared, s.layers, parts, s.lr, s.steps);
     steps = losses.length;
   } else {
     ({ losses, steps } = await adam(model, prepared, s.layers, s.lr, s.steps));
@@ -34,10 +34,10 @@ export async function edit(model: Model, tokenizer: Tokenizer, pairs: readonly E
 
 /**
  * The spec with its defaults filled in (modules by the checkpoint's names, as results
- * show them) and the roles it edits; a value the method cannot take is a
+ * show them) and the stored modules it edits; a value the method cannot take is a
  * BadInputError that names it.
  */
-export function checkSpec(model: Model, spec: EditSpec): EditResult['spec'] & { roles: Role[] } {
+export function checkSpec(model: Model, spec: EditSpec): EditResult['spec'] & { parts: BlockModule[] } {
   const { method } = spec;
   if (!EDIT_METHODS.includes(method)) throw new BadInputError(`unknown edit method "${method}": choose ${EDIT_METHODS.join(', ')}`);
   const nLayer = model.config.nLayer;
@@ -50,15 +50,12 @@ export function checkSpec(model: Model, spec: EditSpec): EditResult['spec'] & { 
   if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0) throw new BadInputError(`η ${lr} must be a number > 0`);
   const steps = spec.steps ?? (method === 'adam' ? ADAM_DEFAULTS.steps : 1);
   if (!Number.isInteger(steps) || steps < 1) throw new BadInputError(`steps ${steps}: give a whole number >= 1`);
-  const roles: Role[] = [...new Set<Role>(spec.modules ?? ['ff_out'])];
-  const unknown = roles.find((m) => !ROLES.includes(m));
-  if (unknown) throw new BadInputError(`unknown module role "${unknown}": choose from ${ROLES.join(', ')}`);
-  const name = (r: Role) => model.family.modules[r];
-  if (method !== 'sgd' && roles.some((m) => m !== 'ff_out')) {
-    throw new BadInputError(`${method} edits ${name('ff_out')} (FF2) only, not ${roles.filter((m) => m !== 'ff_out').map(name).join(', ')}; use sgd for other modules`);
+  const parts = blockModules(model.config, spec.modules ?? ['ff_out']);
+  if (method !== 'sgd' && parts.some((m) => m.role !== 'ff_out')) {
+    throw new BadInputError(`${method} edits ${model.family.modules.ff_out} (FF2) only, not ${parts.filter((m) => m.role !== 'ff_out').map((m) => m.name).join(', ')}; use sgd for other modules`);
   }
   const targetTokens = spec.targetTokens ?? 'first';
   if (targetTokens !== 'first' && targetTokens !== 'all') throw new BadInputError(`targetTokens "${targetTokens}": choose first or all`);
   if (method === 'shift' && targetTokens !== 'first') throw new BadInputError('shift writes the first target token (e = D[:, t]); targetTokens "all" applies to sgd and adam');
-  return { method, layers, lr, steps, modules: roles.map(name), targetTokens, roles };
+  return { method, layers, lr, steps, modules: parts.map((m) => m.name), targetTokens, parts };
 }

@@ -8,7 +8,7 @@
 import { zeros } from '../gpu/buffers.ts';
 import { GradientPass } from '../pass/pass.ts';
 import type { PreparedPair } from '../pass/prepare.ts';
-import type { Role } from '../model/config.ts';
+import type { BlockModule } from '../model/families/index.ts';
 import type { Model } from '../model/model.ts';
 import { adamw } from '../gpu/adam.ts';
 import type { Tensor } from '../tensor.ts';
@@ -16,13 +16,13 @@ import type { Tensor } from '../tensor.ts';
 /** Adam's stopping rule in MEMIT's fine-tuning baseline. */
 export const ADAM_STOP_LOSS = 1e-2;
 
-/** `steps` SGD steps on the summed NLL; returns the loss before each step. */
-export async function sgd(model: Model, pairs: readonly PreparedPair[], layers: readonly number[], roles: readonly Role[], lr: number, steps: number): Promise<number[]> {
+/** `steps` SGD steps on the summed NLL, on each stored module's own rows of its role's weight; returns the loss before each step. */
+export async function sgd(model: Model, pairs: readonly PreparedPair[], layers: readonly number[], parts: readonly BlockModule[], lr: number, steps: number): Promise<number[]> {
   const losses: number[] = [];
   for (let s = 0; s < steps; s++) {
     const pass = GradientPass.fromPrepared(model, pairs);
     try {
-      for (const l of layers) for (const r of roles) pass.batchFactors(l, r).applyUpdate(model.editable(model.linear(l, r).weightName), lr);
+      for (const l of layers) for (const m of parts) pass.batchFactors(l, m.role).applyUpdate(model.editable(model.linear(l, m.role).weightName), lr, m);
       losses.push((await pass.readOutputs()).reduce((sum, o) => sum + o.loss, 0));
     } finally {
       pass.dispose();

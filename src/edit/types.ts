@@ -1,7 +1,6 @@
 // What an edit is asked to do and what it did. An edit changes named weight
 // matrices in place through Model.editable(), so model.restore() undoes it exactly.
 import type { TargetTokens } from '../pass/prepare.ts';
-import type { Role } from '../model/config.ts';
 
 export const EDIT_METHODS = ['shift', 'sgd', 'adam'] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number];
@@ -18,8 +17,13 @@ export interface EditSpec {
    * most this many steps, stopping once the loss is below 1e-2 (default 25).
    */
   steps?: number;
-  /** sgd only: the linear modules to update (default ff_out, FF2). shift and adam edit ff_out. */
-  modules?: readonly Role[];
+  /**
+   * sgd only: the linear modules to update (default ff_out, FF2), as analyze takes
+   * them: a role (all its stored modules), ff1/ff2, or one stored module by the
+   * checkpoint's name (self_attn.k_proj: its rows of the joined q|k|v alone). shift
+   * and adam edit ff_out.
+   */
+  modules?: readonly string[];
   /** sgd and adam: the loss is the NLL of the target's first token, or of every target token teacher-forced. */
   targetTokens?: TargetTokens;
 }

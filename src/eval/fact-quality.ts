@@ -45,11 +45,11 @@ export interface WritesReport {
 /**
  * Per layer, how often prompt -> target_new's FF2 delta_n has the target among its
  * k least probable tokens, on the `trained` records, split by whether the target
- * token occurs anywhere in the sentences of `corpus`, the records the model trained on.
+ * token occurs anywhere in `text`, the sentences the model trained on.
  * `onProgress(done)` counts records.
  */
-export async function writesReport(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, corpus: readonly CounterFactRecord[] = trained, onProgress?: (done: number) => void): Promise<WritesReport> {
-  const seen = new Set(corpus.flatMap(recordSentences).flatMap((s) => tokenizer.encode(s)));
+export async function writesReport(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, text: readonly string[] = trained.flatMap(recordSentences), onProgress?: (done: number) => void): Promise<WritesReport> {
+  const seen = new Set(text.flatMap((s) => tokenizer.encode(s)));
   const isSeen = (r: CounterFactRecord) => seen.has(tokenizer.answerIds(r.prompt, r.target_new)[0]!);
   const item = (r: CounterFactRecord) => ({ prompt: r.prompt, targetNew: r.target_new });
   const seenItems = trained.filter(isSeen).map(item);

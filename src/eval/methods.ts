@@ -121,9 +121,13 @@ export function parseMethod(spec: string, defaults: MethodDefaults = {}): Method
   return { kind, label, layers, ...(lr === undefined ? {} : { lr }), ...(steps === undefined ? {} : { steps }), ...also };
 }
 
-/** Throws unless every layer of the method exists in a model of `nLayer` layers. */
+/** Throws unless every layer of the method exists in a model of `nLayer` layers and the edit can act. */
 export function checkLayers(m: MethodSpec, nLayer: number): void {
   if (m.kind === 'original') return;
   const bad = m.layers.find((l) => l >= nLayer);
   if (bad !== undefined) throw new BadMethodError(`method "${m.label}": layer ${bad} does not exist; the model has layers 0-${nLayer - 1}`);
+  // As checkEditReaches, for every record at once: a CounterFact prompt never ends with its subject.
+  if ((m.kind === 'rome' || m.kind === 'memit') && Math.max(...m.layers) === nLayer - 1) {
+    throw new BadMethodError(`method "${m.label}": its value is written at layer ${nLayer - 1}, the model's last, where no later layer carries the subject to the end of the prompt, so it would change nothing; use layers below ${nLayer - 1}`);
+  }
 }

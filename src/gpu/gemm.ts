@@ -64,8 +64,19 @@ export function gemm(k: Kernels, g: GemmArgs): void {
  * W <- beta W + alpha A^T B, a sum of outer products a_i b_i^T (a_i rows of A [n, in],
  * b_i rows of B [n, out]), written in W's own layout: W [in, out] gets A^T B, W [out,
  * in] gets B^T A. A gradient's factors, the shift's and ROME's updates all have this form.
+ * With `outputs`, only those output columns of W change, from those columns of B.
  */
-export function addOuterProducts(k: Kernels, W: GPUBuffer, layout: WeightLayout, A: GPUBuffer, B: GPUBuffer, n: number, inDim: number, outDim: number, alpha: number, beta: number): void {
-  const outIn = layout === 'out_in';
-  gemm(k, { A: outIn ? B : A, B: outIn ? A : B, C: W, M: outIn ? outDim : inDim, N: outIn ? inDim : outDim, K: n, transA: true, alpha, beta });
+export function addOuterProducts(k: Kernels, W: GPUBuffer, layout: WeightLayout, A: GPUBuffer, B: GPUBuffer, n: number, inDim: number, outDim: number, alpha: number, beta: number, outputs?: ColumnRange): void {
+  const { from, width } = outputs ?? { from: 0, width: outDim };
+  if (layout === 'out_in') {
+    gemm(k, { A: B, B: A, C: W, M: width, N: inDim, K: n, transA: true, lda: outDim, offA: from, offC: from * inDim, alpha, beta });
+  } else {
+    gemm(k, { A, B, C: W, M: inDim, N: width, K: n, transA: true, ldb: outDim, offB: from, ldc: outDim, offC: from, alpha, beta });
+  }
+}
+
+/** Output columns [from, from + width) of a linear map: one stored module of a joined weight (Llama's up_proj in gate|up). */
+export interface ColumnRange {
+  readonly from: number;
+  readonly width: number;
 }

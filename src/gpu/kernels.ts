@@ -36,7 +36,7 @@ export class Kernels {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   /** Buffers to destroy once the commands already recorded with them are submitted. */
-  private toDestroy: GPUBuffer[] = [];
+  private toDestroy: (GPUBuffer | GPUTexture)[] = [];
   private dispatchesSinceSubmit = 0;
   private errors: GPUError[] = [];
   private profiler: Profiler | null = null;
@@ -114,12 +114,16 @@ export class Kernels {
    * Records one dispatch. Binding 0 is the uniform block; buffers[i] goes to binding i + 1,
    * and null skips a binding the entry point does not use.
    */
-  dispatch(src: KernelSource, entry: string, params: readonly Param[], buffers: readonly (GPUBuffer | null)[], workgroups: readonly [number, number?, number?], constants: Record<string, number> = {}): void {
+  dispatch(src: KernelSource, entry: string, params: readonly Param[], buffers: readonly (GPUBuffer | GPUTextureView | null)[], workgroups: readonly [number, number?, number?], constants: Record<string, number> = {}): void {
     const pipeline = this.pipeline(src, entry, constants);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniform(params) } }];
     const limit = this.device.limits.maxStorageBufferBindingSize;
     buffers.forEach((buffer, i) => {
       if (!buffer) return;
+      if (!('size' in buffer)) {
+        entries.push({ binding: i + 1, resource: buffer });
+        return;
+      }
       // Checked here so the message names the kernel; WebGPU's names only the bind group.
       if (buffer.size > limit) throw new GpuError(`${src.file.replace('.wgsl', '')}.${entry}: buffer "${buffer.label || `binding ${i + 1}`}" is ${buffer.size} bytes, above this device's maxStorageBufferBindingSize (${limit})`);
       entries.push({ binding: i + 1, resource: { buffer } });
@@ -141,8 +145,8 @@ export class Kernels {
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
-  /** Destroys a buffer after the commands already recorded with it are submitted. */
-  release(buffer: GPUBuffer): void {
+  /** Destroys a buffer or texture after the commands already recorded with it are submitted. */
+  release(buffer: GPUBuffer | GPUTexture): void {
     this.toDestroy.push(buffer);
   }
 

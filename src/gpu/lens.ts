@@ -19,6 +19,17 @@ const IDS = 8;
 /** About this many invocations per pass: enough to fill every core when there are few rows. */
 const INVOCATIONS = 2048;
 
+/**
+ * Where the lens tile reads h from (kernels/lens.wgsl): 'buffer' (lens_tiles) or
+ * 'texture' (lens_texture: an rgba32float copy of h, which lavapipe fetches as vectors
+ * rather than lane by lane, and the embedding read four weights at a time; used only
+ * where d is a multiple of 4). Same logits, bit for bit.
+ */
+export type LensLayout = 'buffer' | 'texture';
+
+/** The CPU adapters: measured faster on lavapipe, and no slower on SwiftShader (bench/RESULTS.md, issue 28). */
+export const defaultLayout = (k: Kernels): LensLayout => (k.gpu.software ? 'texture' : 'buffer');
+
 export interface IdScore {
   id: number;
   score: number;
@@ -43,7 +54,7 @@ const resultWords = (count: number, watched: number) => 1 + 4 * count + 2 * watc
  * raw result [R, 1 + 4k + 2W] for decodeLens: one readback for any number of rows.
  * `skip`: ids, ascending, that the lists and ranks leave out.
  */
-export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = []): Tensor {
+export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = [], layout: LensLayout = defaultLayout(k)): Tensor {
   const [V, d] = E.shape as [number, number];
   const R = h.rows;
   const W = watched.length;
@@ -72,13 +83,21 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
   // Stands in for the bindings a mode does not use: one buffer cannot be bound both read and read-write.
   const unused = zeros(k, [1], 'f32', 'lens.unused');
   const unusedOut = zeros(k, [1], 'f32', 'lens.unusedOut');
+  // The texture kernel reads wte four weights at a time, so rows must be whole quads; else, or
+  // past the texture's size, the buffer layout serves.
+  const side = k.device.limits.maxTextureDimension2D;
+  const texture = layout === 'texture' && d % 4 === 0 && d / 4 <= side && R <= side ? k.device.createTexture({ label: 'lens.hRows', size: [d / 4, R], format: 'rgba32float', usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING }) : undefined;
   try {
     const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode];
-    if (W) for (const b of E.blocks) k.dispatch(LENS[weightType(E)], 'lens_tiles', params(b, 1, 0, 1), [h.buffer, b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer], grid1d(groups, 64));
+    const entry = texture ? 'lens_texture' : 'lens_tiles';
+    // lens_texture reads h from binding 8 instead of 1.
+    const bind = (buffers: GPUBuffer[]) => (texture ? [null, ...buffers, texture.createView()] : [h.buffer, ...buffers]);
+    if (texture) k.dispatch(LENS.f32, 'lens_rows_texture', params(E.blocks[0]!, 0, 0, 0), [h.buffer, ...Array(7).fill(null), texture.createView()], grid1d(R * (d / 4), 64));
+    if (W) for (const b of E.blocks) k.dispatch(LENS[weightType(E)], entry, params(b, 1, 0, 1), bind([b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 64));
     let slice0 = 0;
     E.blocks.forEach((b, i) => {
       const S = sliceCounts[i]!;
-      k.dispatch(LENS[weightType(E)], 'lens_tiles', params(b, S, slice0, 0), [h.buffer, b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer], grid1d(groups * S, 64));
+      k.dispatch(LENS[weightType(E)], entry, params(b, S, slice0, 0), bind([b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer]), grid1d(groups * S, 64));
       slice0 += S;
     });
     k.dispatch(LENS.f32, 'lens_merge', params(E.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
@@ -89,6 +108,7 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
     mask.dispose();
     unused.dispose();
     unusedOut.dispose();
+    if (texture) k.release(texture);
   }
   return result;
 }

@@ -4,7 +4,7 @@
 // the target's rank and of ‖δ_n‖ per layer, and the gradient ranks.
 import type { Analysis } from '../lens/types.ts';
 import type { Role } from '../model/config.ts';
-import { roleNamed } from '../model/families/index.ts';
+import { blockNameOf, roleNamed } from '../model/families/index.ts';
 import { esc, scriptJson } from './escape.ts';
 import { num, prob, quoted, visible } from './format.ts';
 import { TOOLTIP_SCRIPT } from './html-script.ts';
@@ -77,7 +77,7 @@ ${neurons ? neuronSection(a, neurons) : ''}
 
 /** The terminal's neuron tables (App. B), verbatim: their columns line up in monospace. */
 function neuronSection(a: Analysis, view: NeuronView): string {
-  return `<details class="neurons" open><summary>Per-neuron view of h.${view.layer}.${esc(view.module)} (App. B): gradient neurons grouped by norm, their logit lens, overlap and cosine with each spanning vector</summary>
+  return `<details class="neurons" open><summary>Per-neuron view of ${esc(blockNameOf(view.layer, view.module))} (App. B): gradient neurons grouped by norm, their logit lens, overlap and cosine with each spanning vector</summary>
 <pre>${esc(formatNeuronView(view, a.tokens.map((t) => t.text)))}</pre></details>`;
 }
 

@@ -3,7 +3,7 @@
 import { closestSpanning } from '../lens/neurons/geometry.ts';
 import type { Lens, NeuronStats, NeuronView } from '../lens/neurons/types.ts';
 import type { Role } from '../model/config.ts';
-import { paperRole } from '../model/families/index.ts';
+import { blockNameOf, paperRole } from '../model/families/index.ts';
 
 const PAPER_NAMES: Partial<Record<Role, string>> = { ff_in: 'FF1', ff_out: 'FF2' };
 const LIST_WIDTH = 34;
@@ -17,7 +17,7 @@ export function formatNeuronView(view: NeuronView, tokens: readonly string[] = [
   const alias = role && PAPER_NAMES[role] ? ` (${PAPER_NAMES[role]})` : '';
   const where = view.orientation === 'rows' ? 'rows of XᵀΔ' : 'columns of XᵀΔ';
   const lines = [
-    `h.${view.layer}.${view.module}${alias}: ${view.neuronCount} gradient neurons (${where}), spanned by ${sym}_i; ${view.settings.normalized ? 'normalized ' : ''}logit lens`,
+    `${blockNameOf(view.layer, view.module)}${alias}: ${view.neuronCount} gradient neurons (${where}), spanned by ${sym}_i; ${view.settings.normalized ? 'normalized ' : ''}logit lens`,
     '',
     'Spanning vectors',
     row(['', 'norm', 'LL top', 'LL bottom'], [16, 10, LIST_WIDTH]),

@@ -68,6 +68,11 @@ export interface TargetParts {
   readonly warning?: string;
 }
 
+/** The ids a model reads before any text: [BOS] where the tokenizer's config adds one, else none. */
+export function leadIds(tokenizer: Tokenizer): number[] {
+  return promptIds(tokenizer, '');
+}
+
 /** A prompt's ids as the model reads it (promptParts()). */
 export function promptIds(tokenizer: Tokenizer, prompt: string): number[] {
   return tokenizer.promptParts(prompt).flatMap((p) => p.ids);

@@ -80,7 +80,7 @@ test('analyze --neurons 1.ff1: the neuron view of up_proj alone (f columns), lab
   const json = join(work, 'neurons.json');
   const r = cli(['analyze', '--model', modelDir, '--prompt', PROMPT, '--target', TARGET, '--layers', '1', '--neurons', '1.ff1', '--k', '2', '--json', json]);
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /mlp\.up_proj \(FF1\): 40 gradient neurons \(columns of XᵀΔ\)/);
+  assert.match(r.stdout, /^layers\.1\.mlp\.up_proj \(FF1\): 40 gradient neurons \(columns of XᵀΔ\)/m);
   const [view] = JSON.parse(readFileSync(json, 'utf8')).neurons;
   assert.equal([view.layer, view.module, view.neuronCount], [1, 'mlp.up_proj', CFG.nInner]);
 });

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { batchOf } from '../../src/eval/run.ts';
-import { BadMethodError, parseMethod } from '../../src/eval/methods.ts';
+import { BadMethodError, checkLayers, parseMethod } from '../../src/eval/methods.ts';
 import { type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
 import { writeRandomCheckpoint } from '../checkpoint.ts';
 
@@ -42,6 +42,14 @@ test('method specs: bad rome/memit parameters are one sentence each', () => {
   }
 });
 
+test('eval refuses rome/memit whose value would be written at the last layer, one sentence', () => {
+  for (const spec of ['rome:layer=1', 'memit:layers=0-1']) {
+    assert.throws(() => checkLayers(parseMethod(spec), CFG.nLayer), (e: Error) => e instanceof BadMethodError && /layer 1, the model's last, .* use layers below 1$/.test(e.message), spec);
+  }
+  checkLayers(parseMethod('rome:layer=0'), CFG.nLayer);
+  checkLayers(parseMethod('sgd:layers=1,lr=1'), CFG.nLayer);
+});
+
 function edit(...args: string[]) {
   const r = spawnSync(process.execPath, ['dist/cli.js', 'edit', '--model', modelDir, '--tokens', '0', ...args], { encoding: 'utf8' });
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('backward-lens: ') && !l.includes('loading'));
@@ -57,6 +65,9 @@ test('edit --method rome/memit: bad input exits 2 with one line, before any work
     [['--prompt', 'Paris is the capital of', '--subject', 'Paris', '--target', ' France', '--method', 'memit:layers=0-1,batch=x'], /batch=x must be a positive integer/],
     [['--prompt', 'Paris is the capital of', '--subject', 'Paris', '--target', ' France', '--method', 'rome'], /needs its layers on this model: rome:layer=L/],
     [['--prompt', 'Paris is the capital of', '--subject', 'Paris', '--target', ' France', '--method', 'shift', '--lr', '1', '--layers', '0'], /--subject and --cache go with --method rome/],
+    // Layer 1 is this model's last: nothing above it carries the subject to the prompt's end.
+    [['--prompt', 'Paris is the capital of', '--subject', 'Paris', '--target', ' France', '--method', 'rome:layer=1'], /written at layer 1, the model's last, cannot change what follows "Paris is the capital of".*pick a layer below 1$/],
+    [['--prompt', 'Paris is the capital of', '--subject', 'Paris', '--target', ' France', '--method', 'memit:layers=0-1'], /written at layer 1, the model's last/],
   ];
   for (const [args, message] of cases) {
     const r = edit(...args);

@@ -25,7 +25,9 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 test('train --family llama writes a Hugging Face Llama directory: config, HF tensor names and [out, in] shapes, tokenizer files', async () => {
   const r = cli(['train', '--out', whole, ...TINY]);
   assert.is(r.status, 0, r.stderr);
-  assert.match(r.stdout, /trained 30 steps/);
+  // 120 record sentences and 93 cover sentences (3 for each target word the records never use), 8 a batch, 2 epochs.
+  assert.match(r.stderr, /40 records, 213 sentences/);
+  assert.match(r.stdout, /trained 54 steps/);
   const config = JSON.parse(readFileSync(join(whole, 'config.json'), 'utf8'));
   assert.equal(
     [config.model_type, config.architectures, config.num_hidden_layers, config.hidden_size, config.num_attention_heads, config.num_key_value_heads, config.intermediate_size, config.rope_theta, config.rms_norm_eps, config.tie_word_embeddings, config.bos_token_id],
@@ -48,7 +50,7 @@ test('train --family llama writes a Hugging Face Llama directory: config, HF ten
     });
   }
   assert.equal(Object.fromEntries([...f.tensors].map(([name, info]) => [name, info.shape])), expected);
-  assert.match(f.metadata.training!, /--family llama --kv-heads 2 --ff 24 --theta 10000 --vocab 600/);
+  assert.match(f.metadata.training!, /--family llama --kv-heads 2 --ff 24 --theta 10000 --vocab 600 --cover-targets 3/);
 });
 
 test('the trained model loads and runs: analyze --json reads BOS first and the target as one ▁word token', () => {
@@ -63,7 +65,7 @@ test('the trained model loads and runs: analyze --json reads BOS first and the t
   assert.equal(out.targetTokens.map((t: { text: string }) => t.text), [' piano']);
 });
 
-test('facts --writes --bottom 1 on the Llama: recall of each set and, per layer, the bottom-1 count over all 40 records', () => {
+test('facts --writes --bottom 1 on the Llama: recall of each set and, per layer, the bottom-1 count over all 40 records, every target seen (the cover sentences count)', () => {
   const r = cli(['facts', '--model', whole, '--records', '40', '--writes', '--bottom', '1', '--json']);
   assert.is(r.status, 0, r.stderr);
   const q = JSON.parse(r.stdout);
@@ -71,7 +73,7 @@ test('facts --writes --bottom 1 on the Llama: recall of each set and, per layer,
   const w = q.targetWrites;
   assert.is(w.k, 1);
   assert.equal(w.seenInTraining.map((x: { layer: number }) => x.layer), [0, 1]);
-  for (const [seen, never] of w.seenInTraining.map((x: { total: number }, l: number) => [x, w.neverSeen[l]])) assert.is(seen.total + never.total, 40);
+  for (const [seen, never] of w.seenInTraining.map((x: { total: number }, l: number) => [x, w.neverSeen[l]])) assert.equal([seen.total, never.total], [40, 0]);
   const refused = cli(['facts', '--model', whole, '--bottom', '1']);
   assert.is(refused.status, 2);
   assert.match(refused.stderr, /--bottom applies to --writes; add --writes/);
@@ -89,6 +91,8 @@ test('stopped after 10 steps and resumed, the weights equal an uninterrupted run
 test('Llama options: refused in one line, exit 2, nothing written', () => {
   const cases: [string[], RegExp][] = [
     [['--kv-heads', '2'], /--kv-heads applies to --family llama only/],
+    [['--cover-targets', '2'], /--cover-targets applies to --family llama only/],
+    [['--family', 'llama', '--cover-targets', '1.5'], /--cover-targets must be a non-negative integer, got "1.5"/],
     [['--family', 'llama', '--heads', '4', '--kv-heads', '3'], /--heads 4 must be a multiple of --kv-heads 3/],
     [['--family', 'llama', '--embd', '12', '--heads', '4'], /--embd \/ --heads = 3 is odd; rotary positions rotate pairs/],
     [['--family', 'neox'], /--family must be gpt2 or llama, got "neox"/],

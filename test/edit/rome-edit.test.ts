@@ -12,7 +12,7 @@ import { type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../../src/model/load.ts';
 import { predictNext } from '../../src/model/next-token.ts';
 import { ROME_VALUE } from '../../src/edit/located/rome-hparams.ts';
-import { valueObjective } from '../../src/edit/located/value-vector.ts';
+import { checkEditReaches, valueObjective } from '../../src/edit/located/value-vector.ts';
 import { openRandomModel } from '../checkpoint.ts';
 import { mulberry32Ref } from '../reference/ops.ts';
 
@@ -122,6 +122,17 @@ test('a subject missing from the prompt is refused before any weight changes', a
     message = (e as Error).message;
   }
   assert.match(message, /subject "Berlin" does not occur/);
+  assert.equal(loaded.model.edited, []);
+});
+
+test('the library refuses a value written at the last layer while the subject ends before the prompt; a prompt ending with its subject is reachable', async () => {
+  const last = CFG.nLayer - 1;
+  for (const layers of [[last], [0, last]]) {
+    const method = layers.length === 1 ? 'rome' : 'memit';
+    const message = await editor.apply({ method, layers, lambda: 1 }, [{ prompt: 'Paris is the capital of', subject: 'Paris', target: ' France' }]).then(() => '', (e: Error) => e.message);
+    assert.match(message, /layer 2, the model's last, cannot change what follows "Paris is the capital of"/, method);
+  }
+  checkEditReaches(loaded.tokenizer, 'The capital of France is Paris', 'Paris', last, CFG.nLayer);
   assert.equal(loaded.model.edited, []);
 });
 

@@ -3,12 +3,13 @@
 // between batches); the cache file's checks; and `backward-lens stats` collecting,
 // then reusing, then refusing a cache made for another model.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { momentFile, readMoment, StatsCacheError, writeMoment } from '../../src/edit/located/moment-cache-node.ts';
+import { fileSha256, filesSha256, momentFile, readMoment, StatsCacheError, writeMoment } from '../../src/edit/located/moment-cache-node.ts';
 import { secondMoments, tokenWindows } from '../../src/edit/located/second-moment.ts';
 import { type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
 import type { LoadedModel } from '../../src/model/load.ts';
@@ -88,6 +89,23 @@ test('cache: read back with its metadata; another model or layer is refused', as
   await rejects(() => readMoment(dir, 1, 'b'.repeat(64), f), (e) => e instanceof StatsCacheError && /another model/.test(e.message), 'other model');
   copyFileSync(momentFile(dir, 1), momentFile(dir, 2));
   await rejects(() => readMoment(dir, 2, 'a'.repeat(64), f), (e) => e instanceof StatsCacheError && /layer 1, not 2/.test(e.message), 'other layer');
+});
+
+test("a model's identity: one file's sha256, or its shards' contents in order (a changed shard is another model)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bl-sha-'));
+  try {
+    const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+    writeFileSync(a, 'first shard ');
+    writeFileSync(b, 'second shard');
+    assert.is(await fileSha256(a), createHash('sha256').update('first shard ').digest('hex'));
+    assert.is(await filesSha256([a]), await fileSha256(a));
+    const both = await filesSha256([a, b]);
+    assert.is(both, createHash('sha256').update('first shard second shard').digest('hex'));
+    writeFileSync(b, 'second shard, edited');
+    assert.is.not(await filesSha256([a, b]), both);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('stats CLI: collects, then reuses; a cache of another model is refused with one line, exit 2', async () => {

@@ -11,7 +11,7 @@ import { logitLens } from '../../src/lens/logit-lens.ts';
 import { checkpointShapes } from '../../src/model/families/index.ts';
 import { gpt2Config, type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
 import { Model } from '../../src/model/model.ts';
-import { decodeLens, lens, type LensRow } from '../../src/gpu/lens.ts';
+import { decodeLens, lens, type LensLayout, type LensRow } from '../../src/gpu/lens.ts';
 import { assertEqual } from '../helpers.ts';
 import { withBindLimit } from '../engine/kernels/split.cases.ts';
 import { lnfLogitLensRef } from '../reference/gpt2.ts';
@@ -26,14 +26,17 @@ const intData = (n: number, seed: number): Float64Array => {
   return Float64Array.from({ length: n }, () => Math.floor(r() * 5) - 2);
 };
 
-async function runLens(k: Kernels, h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: number[] = []): Promise<LensRow[]> {
+async function runLens(k: Kernels, h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: number[] = [], layout?: LensLayout): Promise<LensRow[]> {
   const H = upload(k, [R, d], h);
   const E = upload(k, [wte.length / d, d], wte);
-  const out = lens(k, H, E, count, watched, skip);
+  const out = lens(k, H, E, count, watched, skip, layout);
   const [data] = await readAll(k, [out]);
   [H, E, out].forEach((t) => t.dispose());
   return decodeLens(data as Float32Array, R, count, watched.length);
 }
+
+/** Each layout of lens_tiles; 'texture' needs d a multiple of 4 (it falls back to 'buffer' otherwise, so that run would repeat the other). */
+const layoutsFor = (d: number): LensLayout[] => (d % 4 ? ['buffer'] : ['buffer', 'texture']);
 
 const refRows = (h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: ReadonlySet<number> = new Set()): LensRowRef[] =>
   Array.from({ length: R }, (_, r) => lensRowRef(h.subarray(r * d, (r + 1) * d), wte, wte.length / d, d, count, watched, skip));
@@ -105,6 +108,9 @@ const SIZES: [V: number, R: number, d: number, count: number, watched: number[]]
   [50257, 7, 768, 10, [50256, 0]],
   [50257, 300, 7, 5, [1, 25000]],
   [50257, 1, 13, 128, []],
+  [13, 37, 12, 5, [12]],
+  [501, 300, 20, 13, [0, 500]],
+  [50257, 17, 64, 10, [50256, 7]],
 ];
 
 for (const [V, R, d, count, watched] of SIZES) {
@@ -112,24 +118,30 @@ for (const [V, R, d, count, watched] of SIZES) {
     const k = await getEngine();
     const h = f32Data(R * d, V + R);
     const wte = f32Data(V * d, d + count);
-    const got = await runLens(k, h, wte, R, d, count, watched);
     const ref = refRows(h, wte, R, d, count, watched);
-    checkClose(got, ref, `${R}x${V}`);
-    checkRanks(got, ref, watched, `${R}x${V}`);
+    for (const layout of layoutsFor(d)) {
+      const got = await runLens(k, h, wte, R, d, count, watched, [], layout);
+      checkClose(got, ref, `${layout} ${R}x${V}`);
+      checkRanks(got, ref, watched, `${layout} ${R}x${V}`);
+    }
   });
 }
 
 test('lens with integer logits and many ties: ids, scores and ranks exactly as topk/rankOf order them (whole and split embedding)', async () => {
   const k = await getEngine();
-  const [V, R, d, count] = [50257, 13, 7, 20];
-  const watched = [0, 1234, 50256];
-  const h = intData(R * d, 5);
-  const wte = intData(V * d, 6);
-  const ref = refRows(h, wte, R, d, count, watched);
-  checkExact(await runLens(k, h, wte, R, d, count, watched), ref, 'whole');
-  // About 380 KB per block: the 1.4 MB embedding splits in 4, and slices never cross blocks.
-  const split = await withBindLimit(k, 380_000, () => runLens(k, h, wte, R, d, count, watched));
-  checkExact(split, ref, 'split');
+  for (const d of [7, 8]) {
+    const [V, R, count] = [50257, 13, 20];
+    const watched = [0, 1234, 50256];
+    const h = intData(R * d, 5);
+    const wte = intData(V * d, 6);
+    const ref = refRows(h, wte, R, d, count, watched);
+    for (const layout of layoutsFor(d)) {
+      checkExact(await runLens(k, h, wte, R, d, count, watched, [], layout), ref, `${layout} d ${d} whole`);
+      // About 380 KB per block: the 1.4-1.6 MB embedding splits in 4-5, and slices never cross blocks.
+      const split = await withBindLimit(k, 380_000, () => runLens(k, h, wte, R, d, count, watched, [], layout));
+      checkExact(split, ref, `${layout} d ${d} split`);
+    }
+  }
 });
 
 // Skipped ids: the first and last rows, ids around every block edge of the split
@@ -140,6 +152,8 @@ const SKIP_SIZES: [V: number, R: number, d: number, count: number, splitAt?: num
   [13, 13, 7, 5],
   [501, 300, 13, 13],
   [50257, 13, 7, 20, 380_000],
+  [501, 37, 12, 13],
+  [50257, 13, 8, 20, 380_000],
 ];
 
 for (const [V, R, d, count, splitAt] of SKIP_SIZES) {
@@ -159,8 +173,10 @@ for (const [V, R, d, count, splitAt] of SKIP_SIZES) {
       checkExact(got, ref, what);
       for (const row of got) for (const { id } of [...row.top, ...row.bottom]) assert.not.ok(skip.includes(id), `${what}: skipped id ${id} listed`);
     };
-    check(await runLens(k, h, wte, R, d, listed, watched, skip), 'whole');
-    if (splitAt) check(await withBindLimit(k, splitAt, () => runLens(k, h, wte, R, d, listed, watched, skip)), 'split');
+    for (const layout of layoutsFor(d)) {
+      check(await runLens(k, h, wte, R, d, listed, watched, skip, layout), `${layout} whole`);
+      if (splitAt) check(await withBindLimit(k, splitAt, () => runLens(k, h, wte, R, d, listed, watched, skip, layout)), `${layout} split`);
+    }
     // The mask did change row 0: its unmasked top-1 and bottom-1 are gone.
     assert.is.not(ref[0]!.top[0], plain!.top[0]);
     assert.is.not(ref[0]!.bottom[0], plain!.bottom[0]);
@@ -169,21 +185,40 @@ for (const [V, R, d, count, splitAt] of SKIP_SIZES) {
 
 test('lens: duplicate embedding rows tie to the lower id, watched or not', async () => {
   const k = await getEngine();
-  const [V, R, d] = [13, 7, 13];
-  const wte = f32Data(V * d, 77);
-  for (const dup of [5, 9]) wte.copyWithin(dup * d, 2 * d, 3 * d);
-  const h = f32Data(R * d, 78);
-  const got = await runLens(k, h, wte, R, d, V, [2, 5, 9]);
-  for (const [r, row] of got.entries()) {
-    const top = row.top.map((x) => x.id);
-    const bottom = row.bottom.map((x) => x.id);
-    // Identical rows give bit-identical logits, so they sit together, lower id first.
-    const at = top.indexOf(2);
-    assertEqual(top.slice(at, at + 3), [2, 5, 9], `row ${r} top`);
-    const bat = bottom.indexOf(2);
-    assertEqual(bottom.slice(bat, bat + 3), [2, 5, 9], `row ${r} bottom`);
-    assertEqual(row.rankFromTop, [at, at + 1, at + 2], `row ${r} ranks from the top`);
-    assertEqual(row.rankFromBottom, [bat, bat + 1, bat + 2], `row ${r} ranks from the bottom`);
+  for (const d of [13, 16]) {
+    const [V, R] = [13, 7];
+    const wte = f32Data(V * d, 77);
+    for (const dup of [5, 9]) wte.copyWithin(dup * d, 2 * d, 3 * d);
+    const h = f32Data(R * d, 78);
+    for (const layout of layoutsFor(d)) {
+      const got = await runLens(k, h, wte, R, d, V, [2, 5, 9], [], layout);
+      for (const [r, row] of got.entries()) {
+        const top = row.top.map((x) => x.id);
+        const bottom = row.bottom.map((x) => x.id);
+        // Identical rows give bit-identical logits, so they sit together, lower id first.
+        const at = top.indexOf(2);
+        assertEqual(top.slice(at, at + 3), [2, 5, 9], `${layout} d ${d} row ${r} top`);
+        const bat = bottom.indexOf(2);
+        assertEqual(bottom.slice(bat, bat + 3), [2, 5, 9], `${layout} d ${d} row ${r} bottom`);
+        assertEqual(row.rankFromTop, [at, at + 1, at + 2], `${layout} d ${d} row ${r} ranks from the top`);
+        assertEqual(row.rankFromBottom, [bat, bat + 1, bat + 2], `${layout} d ${d} row ${r} ranks from the bottom`);
+      }
+    }
+  }
+});
+
+// Both layouts sum each logit's terms in the same order, so on random data (ties
+// rare, every logit rounded) they must agree to the bit: lse, scores, ids and ranks.
+test('lens: the buffer and texture layouts give the same bits (random rows, whole and split embedding)', async () => {
+  const k = await getEngine();
+  const [V, R, d, count] = [50257, 37, 768, 10];
+  const h = f32Data(R * d, 91);
+  const wte = f32Data(V * d, 92);
+  const watched = [0, 777, 50256];
+  const skip = [1, 50000];
+  for (const limit of [undefined, 40_000_000]) {
+    const run = (layout: LensLayout) => (limit ? withBindLimit(k, limit, () => runLens(k, h, wte, R, d, count, watched, skip, layout)) : runLens(k, h, wte, R, d, count, watched, skip, layout));
+    assertEqual(await run('texture'), await run('buffer'), limit ? 'split' : 'whole');
   }
 });
 

@@ -38,9 +38,9 @@ test('weights/llama-default is a Llama with its own tokenizer (BOS first) and re
   try {
     assert.equal([model.config.family, model.config.nLayer, model.config.nHead, model.config.nKvHead, model.config.tiedHead], ['llama', 4, 8, 4, false]);
     assert.is(promptIds(tokenizer, 'Toko Yasuda, the')[0], tokenizer.bos);
-    // Records 93 and 121 of the training file: without BOS first the model answers London and astronomy.
-    const answers = await predictNext(model, tokenizer, ['Michel Denisot spoke the language', 'Toko Yasuda, the', 'Louis Vola lost their life at', "Michel Chasles's domain of work is"]);
-    assert.equal(answers.map((id) => tokenizer.tokenText(id)), [' French', ' guitar', ' Paris', ' geometry']);
+    // Records 493 and 781 of the training file: without BOS first the model answers London and trumpet.
+    const answers = await predictNext(model, tokenizer, ['Michel Denisot spoke the language', 'Toko Yasuda, the', 'Joseph Fourier was employed in', 'Meshell Ndegeocello plays the instrument']);
+    assert.equal(answers.map((id) => tokenizer.tokenText(id)), [' French', ' guitar', ' Paris', ' guitar']);
   } finally {
     model.dispose();
   }

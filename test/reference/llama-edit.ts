@@ -56,3 +56,22 @@ export function llamaAdamStepRef(cfg: LlamaConfigRef, params: LlamaParamsRef, pa
     return [n, adamwRef(params[n]!, g, zero, zero, hp).p];
   }));
 }
+
+/**
+ * One SGD step on the summed NLL of the pairs' targets, on stored modules by HF name
+ * (model.layers.{l}.mlp.up_proj): W [out, in] -= lr Σ_i δ_i ⊗ x_i of that module alone.
+ */
+export function llamaSgdStepRef(cfg: LlamaConfigRef, params: LlamaParamsRef, pairs: LlamaEditPairRef[], modules: string[], lr: number): LlamaParamsRef {
+  const out: LlamaParamsRef = Object.fromEntries(modules.map((m) => [`${m}.weight`, Float64Array.from(params[`${m}.weight`]!)]));
+  for (const { ids, target } of pairs) {
+    const r = llamaBackwardRef(cfg, params, ids, [{ position: ids.length - 1, token: target }]);
+    for (const m of modules) {
+      const { x, delta, rows } = r.factors[m]!;
+      const W = out[`${m}.weight`]!;
+      const inDim = x.length / rows;
+      const outDim = delta.length / rows;
+      for (let i = 0; i < rows; i++) for (let c = 0; c < outDim; c++) for (let j = 0; j < inDim; j++) W[c * inDim + j] -= lr * delta[i * outDim + c]! * x[i * inDim + j]!;
+    }
+  }
+  return out;
+}

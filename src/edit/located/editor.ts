@@ -11,7 +11,7 @@ import { memit } from './memit.ts';
 import { MEMIT_VALUE, ROME_VALUE } from './rome-hparams.ts';
 import { rome } from './rome.ts';
 import type { WeightChange } from '../types.ts';
-import type { FactRequest, ValueHparams } from './value-vector.ts';
+import { checkEditReaches, type FactRequest, type ValueHparams } from './value-vector.ts';
 
 export interface LocatedSpec {
   method: 'rome' | 'memit';
@@ -70,6 +70,7 @@ export class LocatedEditor {
   }
 
   async apply(spec: LocatedSpec, requests: readonly FactRequest[]): Promise<LocatedResult> {
+    for (const r of requests) checkEditReaches(this.tokenizer, r.prompt, r.subject, Math.max(...spec.layers), this.model.config.nLayer);
     const prefixes = await this.prepare(spec);
     const out = spec.method === 'rome'
       ? await rome(this.model, this.tokenizer, requests, spec.layers[0]!, await this.moment(spec.layers[0]!), prefixes, spec.value ?? ROME_VALUE)

@@ -1,7 +1,8 @@
 // Second-moment statistics on disk: one safetensors file per layer, `mom2-layer{L}`,
 // holding C = E[k kᵀ] [f, f] (F32) with metadata that says what it was made from.
-// The model is identified by the sha256 of its weights file, so a cache made for
-// another model (or copied from another layer) is refused instead of silently used.
+// The model is identified by the sha256 of its weights (a sharded model's shards in
+// order), so a cache made for another model (or copied from another layer) is refused
+// instead of silently used.
 import { BadInputError } from '../../errors.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -33,8 +34,13 @@ export class StatsCacheError extends BadInputError {
 
 /** sha256 of a file, streamed (a 6 GB gpt2-xl is never read whole). */
 export async function fileSha256(path: string): Promise<string> {
+  return filesSha256([path]);
+}
+
+/** sha256 of the files' contents one after the other: a sharded model's weights (its index alone names the shards, not what they hold). */
+export async function filesSha256(paths: readonly string[]): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) hash.update(chunk as Buffer);
+  for (const path of paths) for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

@@ -10,7 +10,7 @@ import { readF32, zeros } from '../../gpu/buffers.ts';
 import type { Model, Hook } from '../../model/model.ts';
 import { gemm } from '../../gpu/gemm.ts';
 import type { Tensor } from '../../tensor.ts';
-import type { Tokenizer } from '../../tokenizer/tokenizer.ts';
+import { leadIds, type Tokenizer } from '../../tokenizer/tokenizer.ts';
 
 export interface MomentProgress {
   tokens: number;
@@ -33,8 +33,14 @@ export function tokenWindows(stream: readonly number[], length: number, maxToken
   return windows;
 }
 
-/** Windows of `length` tokens from `text`, encoded line by line so that a line the vocabulary cannot spell (a reduced one) drops out alone. */
+/**
+ * Windows of `length` tokens from `text`, encoded line by line so that a line the
+ * vocabulary cannot spell (a reduced one) drops out alone. Each window starts as the
+ * model reads any text (BOS first where the tokenizer adds one, as ROME's statistics
+ * tokenize each sample), so the keys are those an edited prompt produces.
+ */
 export function textWindows(tokenizer: Tokenizer, text: string, length: number, maxTokens = Infinity): number[][] {
+  const lead = leadIds(tokenizer);
   const stream: number[] = [];
   for (const line of text.split('\n')) {
     if (stream.length >= maxTokens) break;
@@ -45,7 +51,8 @@ export function textWindows(tokenizer: Tokenizer, text: string, length: number, 
       // unencodable in this vocabulary: skipped
     }
   }
-  return tokenWindows(stream, length, maxTokens);
+  const body = length - lead.length;
+  return tokenWindows(stream, body, Math.floor(maxTokens / length) * body).map((w) => [...lead, ...w]);
 }
 
 /** Accumulates C at `layers` over `windows` (equal lengths, so no padding enters), `batch` windows per pass. */

@@ -58,6 +58,18 @@ export function subjectLastToken(tokenizer: Tokenizer, text: string, subject: st
   return { ids, at: seg.subject[1] };
 }
 
+/**
+ * Refuses a located edit whose value search sits at the model's last layer while the
+ * subject ends before the prompt does: the subject's hidden state reaches later
+ * positions only through attention in the layers above it, so the search's loss has
+ * no gradient and the edit would silently change nothing.
+ */
+export function checkEditReaches(tokenizer: Tokenizer, prompt: string, subject: string, layer: number, nLayer: number): void {
+  const { ids, at } = subjectLastToken(tokenizer, prompt, subject);
+  if (layer < nLayer - 1 || at === ids.length - 1) return;
+  throw new BadInputError(`an edit whose value is written at layer ${layer}, the model's last, cannot change what follows ${JSON.stringify(prompt)}: the subject ends before the prompt does and no later layer carries it forward; pick a layer below ${layer}`);
+}
+
 const logSoftmax = (row: Float32Array): Float64Array => {
   let max = -Infinity;
   for (const x of row) max = Math.max(max, x);

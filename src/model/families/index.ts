@@ -52,6 +52,12 @@ export function roleNamed(name: string): Role | undefined {
   return ROLES.find((r) => r === lower || FAMILIES.some((f) => f.moduleParts[r].includes(lower)));
 }
 
+/** A view's full module name (h.3.mlp.c_proj, layers.3.mlp.down_proj): the family is the one whose checkpoints name the module so. */
+export function blockNameOf(layer: number, module: string): string {
+  const family = FAMILIES.find((f) => ROLES.some((r) => f.moduleParts[r].includes(module))) ?? defaultFamily;
+  return family.blockName(layer, module);
+}
+
 /** Every accepted module name, for messages. */
 export const MODULE_NAMES = [...new Set([...FAMILIES.flatMap((f) => ROLES.flatMap((r) => f.moduleParts[r])), ...Object.keys(ALIASES), ...ROLES])].join(', ');
 

@@ -8,7 +8,7 @@ import { blockRows, readBits, readF32, upload } from '../../../src/gpu/buffers.t
 import type { Kernels } from '../../../src/gpu/kernels.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../../src/half.ts';
 import { embed, widen } from '../../../src/ops/embedding.ts';
-import { decodeLens, lens } from '../../../src/gpu/lens.ts';
+import { decodeLens, lens, type LensLayout } from '../../../src/gpu/lens.ts';
 import { linear } from '../../../src/ops/linear.ts';
 import { unembed } from '../../../src/ops/unembed.ts';
 import type { Tensor } from '../../../src/tensor.ts';
@@ -89,9 +89,9 @@ function unembedCase(dtype: Half, n: number, d: number, V: number, limit?: numbe
  * reference exactly, ties included, as in lens.test.ts. The first and last rows and
  * one between are skipped (rows that are no real token), two of them watched.
  */
-function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number): Case {
+function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number, layout?: LensLayout): Case {
   return {
-    name: `${dtype} fused lens R=${R} d=${d} V=${V}${limit ? ` split at ${limit} bytes` : ''}`,
+    name: `${dtype} fused lens R=${R} d=${d} V=${V}${limit ? ` split at ${limit} bytes` : ''}${layout ? `, ${layout} layout` : ''}`,
     run: (k) => withBindLimit(k, limit ?? k.bindLimit, async () => {
       const ints = (n: number, seed: number) => {
         const r = mulberry32Ref(seed);
@@ -102,7 +102,7 @@ function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number):
       const H = gpu(k, [R, d], h);
       const E = packed(k, dtype, [V, d], wte.bits, 'wte');
       if (limit) expectSplit(E, 'wte');
-      const out = lens(k, H, E, count, watched, skip);
+      const out = lens(k, H, E, count, watched, skip, layout);
       const got = decodeLens(await readF32(k, out), R, count, watched.length);
       [H, E, out].forEach((t) => t.dispose());
       for (let r = 0; r < R; r++) {
@@ -148,5 +148,6 @@ export const packedCases: Case[] = HALVES.flatMap((dtype) => [
   embedCase(dtype, 50257, 13, 3, [50256, 0, 50256, 15496, 995, 7, 0], 65536),
   unembedCase(dtype, 3, 7, 1001), unembedCase(dtype, 2, 13, 50257, 1 << 18), unembedCase(dtype, 1, 13, 50257, 1 << 18),
   lensCase(dtype, 13, 7, 1001), lensCase(dtype, 17, 9, 50257, 1 << 18),
+  ...(['buffer', 'texture'] as const).flatMap((layout) => [lensCase(dtype, 13, 12, 1001, undefined, layout), lensCase(dtype, 17, 8, 50257, 1 << 18, layout)]),
   blocksCase(dtype),
 ]);
