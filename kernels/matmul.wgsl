@@ -134,3 +134,27 @@ fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
   store(m0 + 14u, n0, c14l); store(m0 + 14u, n0 + 4u, c14h);
   store(m0 + 15u, n0, c15l); store(m0 + 15u, n0 + 4u, c15h);
 }
+
+// One row of C (M = 1: the LM head at the last position, every matmul of a decoding
+// step), where the tile above would compute 15 clamped copies of it. Same sums in the
+// same order as the tile, so its results are bit for bit the tile's.
+@compute @workgroup_size(64)
+fn matvec(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * 8u;
+  if (n0 >= p.N) { return; }
+  let sAk = select(1u, p.lda, TRANS_A);
+  let sBk = select(p.ldb, 1u, TRANS_B);
+  let sBn = select(1u, p.ldb, TRANS_B);
+  // Where columns n0..n0+7 of B start, clamped to the last column as in the tile.
+  let lo = p.offB + min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.N - 1u)) * sBn;
+  let hi = p.offB + min(vec4<u32>(n0) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(p.N - 1u)) * sBn;
+  var cl = vec4<f32>(0.0); var ch = vec4<f32>(0.0);
+  for (var k = 0u; k < p.K; k++) {
+    let l = lo + vec4<u32>(k * sBk);
+    let h = hi + vec4<u32>(k * sBk);
+    let x = A[p.offA + k * sAk];
+    cl += x * vec4<f32>(readB(l.x), readB(l.y), readB(l.z), readB(l.w));
+    ch += x * vec4<f32>(readB(h.x), readB(h.y), readB(h.z), readB(h.w));
+  }
+  store(0u, n0, cl); store(0u, n0 + 4u, ch);
+}

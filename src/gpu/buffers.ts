@@ -81,54 +81,78 @@ export function upload(k: Kernels, shape: readonly number[], data: ArrayLike<num
 }
 
 /**
- * Uploads weights through a few reused staging buffers: `fill` writes a chunk of the
- * file into one while the device copies the chunks before it into place. Mapping
- * each weight's own buffer at creation made Dawn allocate (and the system fault in)
- * a staging copy of the whole checkpoint; these few are mapped again and again.
- * Bytes go in the file's own dtype, with no host copy in between.
+ * A tensor's bytes, a chunk at a time: `read` fills one (`from` is its first byte
+ * within the tensor); `check` vets it, run while the next chunk is being read.
+ */
+export interface ChunkSource {
+  read(bytes: Uint8Array, from: number): Promise<void>;
+  check?(bytes: Uint8Array, from: number): void;
+}
+
+/** A staging buffer and its mapped range while it is mapped (else its copy may still run). */
+interface Stage {
+  buffer: GPUBuffer;
+  range: ArrayBuffer | null;
+}
+
+/** One chunk of a tensor: bytes [at, at + len) of block `block`, byte `from` of the tensor. */
+interface Piece {
+  block: number;
+  at: number;
+  len: number;
+  from: number;
+}
+
+/** Copies move whole words: a packed tensor of odd length ends in half a zero word. */
+const words = (len: number) => Math.ceil(len / 4) * 4;
+
+/**
+ * Uploads weights through a few reused staging buffers, as a pipeline: the file is
+ * read into one while the chunk before it is checked and the device copies the ones
+ * before that into place, and a tensor's first chunk is read while its device
+ * buffers are created (SwiftShader zeroes their memory then). Mapping each weight's
+ * own buffer at creation made Dawn allocate (and the system fault in) a staging copy
+ * of the whole checkpoint; these few are mapped again and again. Bytes go in the
+ * file's own dtype, with no host copy in between.
  */
 export class StagedUploads {
-  /** Staging buffers, oldest first, each with its mapped range while it is mapped (else its copy may still run). */
-  private readonly ring: { buffer: GPUBuffer; range: ArrayBuffer | null }[];
+  /** Staging buffers, next to use first. */
+  private readonly ring: Stage[];
 
-  constructor(private readonly k: Kernels, private readonly chunk = 4 << 20, count = 2) {
+  /** `count` ≥ 3 lets a read, a check and a copy run at once. */
+  constructor(private readonly k: Kernels, private readonly chunk = 2 << 20, count = 3) {
     this.ring = Array.from({ length: count }, () => {
       const buffer = k.device.createBuffer({ label: 'upload staging', size: chunk, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
       return { buffer, range: buffer.getMappedRange() };
     });
   }
 
-  /**
-   * A tensor whose bytes `fill` writes, a chunk at a time; `from` is the chunk's first
-   * byte within the tensor, so not even a large one is staged whole on the host.
-   */
-  async tensor(shape: readonly number[], fill: (bytes: Uint8Array, from: number) => Promise<void>, name = '', dtype: DType = 'f32'): Promise<Tensor> {
+  /** A tensor whose bytes `source` gives, a chunk at a time, so not even a large one is staged whole on the host. */
+  async tensor(shape: readonly number[], source: ChunkSource, name = '', dtype: DType = 'f32'): Promise<Tensor> {
     const n = count(shape);
     const cols = shape[shape.length - 1] ?? 1;
     const size = elementBytes(dtype);
-    const blocks = allocate(this.k, shape, dtype, name, false);
+    const ranges = blockRows(this.k, shape, dtype);
+    const pieces: Piece[] = [];
+    ranges.forEach((r, block) => {
+      const bytes = (ranges.length === 1 ? n : r.rows * cols) * size;
+      for (let at = 0; at < bytes; at += this.chunk) pieces.push({ block, at, len: Math.min(this.chunk, bytes - at), from: r.row0 * cols * size + at });
+    });
+    let blocks: Block[] = [];
+    let read: { stage: Stage; piece: Piece } | null = null;
     try {
-      for (const b of blocks) {
-        const bytes = blockSize(b, blocks, n, cols) * size;
-        for (let at = 0; at < bytes; at += this.chunk) {
-          const len = Math.min(this.chunk, bytes - at);
-          // Copies move whole words: a packed tensor of odd length ends in half a zero word.
-          const words = Math.ceil(len / 4) * 4;
-          const stage = this.ring.shift()!;
-          this.ring.push(stage);
-          if (!stage.range) {
-            await gentleWait(() => stage.buffer.mapAsync(GPUMapMode.WRITE));
-            stage.range = stage.buffer.getMappedRange();
-          }
-          const view = new Uint8Array(stage.range, 0, words);
-          await fill(view.subarray(0, len), b.row0 * cols * size + at);
-          view.fill(0, len);
-          stage.buffer.unmap();
-          stage.range = null;
-          this.k.copy(stage.buffer, 0, b.buffer, at, words);
-          this.k.submit();
-        }
+      for (const piece of pieces) {
+        const stage = await this.next();
+        const reading = source.read(new Uint8Array(stage.range!, 0, piece.len), piece.from);
+        const before = read;
+        await alongside(reading, () => {
+          if (blocks.length === 0) blocks = allocate(this.k, shape, dtype, name, false);
+          if (before) this.send(before.stage, before.piece, blocks, source);
+        });
+        read = { stage, piece };
       }
+      if (blocks.length === 0) blocks = allocate(this.k, shape, dtype, name, false);
+      if (read) this.send(read.stage, read.piece, blocks, source);
     } catch (e) {
       for (const b of blocks) b.buffer.destroy();
       throw e;
@@ -136,10 +160,44 @@ export class StagedUploads {
     return tensor(this.k, blocks, shape, dtype, name);
   }
 
+  /** The next staging buffer, mapped: waits for the copy from it, if one was sent. */
+  private async next(): Promise<Stage> {
+    const stage = this.ring.shift()!;
+    this.ring.push(stage);
+    if (!stage.range) {
+      await gentleWait(() => stage.buffer.mapAsync(GPUMapMode.WRITE));
+      stage.range = stage.buffer.getMappedRange();
+    }
+    return stage;
+  }
+
+  /** Checks a chunk that was read, then copies it into place. */
+  private send(stage: Stage, piece: Piece, blocks: Block[], source: ChunkSource): void {
+    const bytes = words(piece.len);
+    const view = new Uint8Array(stage.range!, 0, bytes);
+    source.check?.(view.subarray(0, piece.len), piece.from);
+    view.fill(0, piece.len);
+    stage.buffer.unmap();
+    stage.range = null;
+    this.k.copy(stage.buffer, 0, blocks[piece.block]!.buffer, piece.at, bytes);
+    this.k.submit();
+  }
+
   /** Frees the staging buffers once the copies from them are submitted. */
   dispose(): void {
     for (const { buffer } of this.ring) this.k.release(buffer);
   }
+}
+
+/** Runs `work` while `reading` fills a staging buffer; never leaves it filling when either fails (it is unmapped next). */
+async function alongside(reading: Promise<void>, work: () => void): Promise<void> {
+  try {
+    work();
+  } catch (e) {
+    await reading.catch(() => undefined);
+    throw e;
+  }
+  await reading;
 }
 
 /** The bytes of several tensors as stored on the device, with one submit and one wait. */

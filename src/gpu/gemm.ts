@@ -53,7 +53,8 @@ export function gemm(k: Kernels, g: GemmArgs): void {
   const groupsM = Math.ceil(M / TILE_M);
   const groupsN = Math.ceil(Math.ceil(N / TILE_N) / WORKGROUP);
   if (groupsM > 65535) throw new RangeError(`matmul with ${M} rows exceeds the dispatch limit; split it`);
-  k.dispatch(MATMUL[g.typeB ?? 'f32'], 'matmul', params, [g.A, g.B, g.C, g.bias ?? noBias(k)], [groupsN, groupsM], {
+  // A single row gets a kernel of its own: the tile would compute it 16 times.
+  k.dispatch(MATMUL[g.typeB ?? 'f32'], M === 1 ? 'matvec' : 'matmul', params, [g.A, g.B, g.C, g.bias ?? noBias(k)], [groupsN, groupsM], {
     TRANS_A: g.transA ? 1 : 0,
     TRANS_B: g.transB ? 1 : 0,
   });

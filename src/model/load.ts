@@ -9,7 +9,7 @@ import { tokenizerFor } from '../tokenizer/tokenizer-for.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { BadModelError, checkSupported, parameterShapes, UNEMBED, type ModelConfig } from './config.ts';
 import { familyOf, readConfig, type Family } from './families/index.ts';
-import { checkFiniteHalves, checkFiniteTensor } from './finite.ts';
+import { checkFiniteBits, checkFiniteTensor } from './finite.ts';
 import { Model } from './model.ts';
 import { openSafetensors, type ByteSource, type Dtype, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
 
@@ -157,22 +157,22 @@ function deviceType(dtype: Dtype, shape: readonly number[]): DType {
 }
 
 /**
- * Bytes per staging buffer while loading (two of them); tests lower it so small
- * tensors span several. Small because what Dawn frees of them stays resident: three
- * of 16 MB left 40 MiB more resident after loading gpt2-medium than two of 4 MiB, and
- * loaded no faster.
+ * Bytes per staging buffer while loading (three of them, so a read, a check and a
+ * copy overlap); tests lower it so small tensors span several. Small because what
+ * Dawn frees of them stays resident: three of 16 MB left 40 MiB more resident after
+ * loading gpt2-medium than two of 4 MiB, and loaded no faster; three of 2 MiB keep
+ * the two of 4 MiB's peak.
  */
-export const uploadChunk = { bytes: 4 << 20 };
+export const uploadChunk = { bytes: 2 << 20 };
 
 /** F32 tensors and 16-bit matrices go from the file straight into GPU memory; the rest are converted first. */
 async function loadTensor(k: Kernels, uploads: StagedUploads, parts: readonly Stored[], shape: number[], where: string, shown: string): Promise<Tensor> {
   const dtype = parts[0]!.info.dtype;
   const type = deviceType(dtype, shape);
   if (dtype === 'F32' || type !== 'f32') {
-    return uploads.tensor(shape, async (bytes, from) => {
-      await readParts(parts, bytes, from);
-      if (dtype === 'F32') checkFiniteTensor(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), shown, where, from / 4);
-      else checkFiniteHalves(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), dtype as 'F16' | 'BF16', shown, where, from / 2);
+    return uploads.tensor(shape, {
+      read: (bytes, from) => readParts(parts, bytes, from),
+      check: (bytes, from) => checkFiniteBits(bytes, dtype as 'F32' | 'F16' | 'BF16', shown, where, from / (dtype === 'F32' ? 4 : 2)),
     }, shown, type);
   }
   const values = await Promise.all(parts.map((p) => p.file.readF32(p.name)));

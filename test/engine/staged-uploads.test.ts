@@ -16,11 +16,21 @@ import { rmSync } from 'node:fs';
 /** Uploads `bytes` as a tensor, `fill` copying from it; returns the tensor and the offsets `fill` was asked for. */
 async function stage(uploads: StagedUploads, shape: number[], bytes: Uint8Array, dtype: DType) {
   const asked: number[] = [];
-  const t = await uploads.tensor(shape, async (target, from) => {
-    asked.push(from, target.length);
-    target.set(bytes.subarray(from, from + target.length));
+  const t = await uploads.tensor(shape, {
+    read: async (target, from) => {
+      asked.push(from, target.length);
+      target.set(bytes.subarray(from, from + target.length));
+    },
   }, 'staged', dtype);
   return { t, asked };
+}
+
+/** After a failed upload, the staging buffers still carry the next tensor whole. */
+async function nextUploadWorks(uploads: StagedUploads): Promise<void> {
+  const f32 = Float32Array.from({ length: 10 }, (_, i) => i + 1);
+  const { t } = await stage(uploads, [2, 5], new Uint8Array(f32.buffer), 'f32');
+  assert.equal(Array.from(await readF32(await getEngine(), t)), Array.from(f32));
+  t.dispose();
 }
 
 for (const bindLimit of [undefined, 64]) {
@@ -52,14 +62,60 @@ test('a fill that throws leaves no tensor behind and the next upload still works
   const k = await getEngine();
   const uploads = new StagedUploads(k, 16, 2);
   try {
-    const failed = await uploads.tensor([3, 5], async (_, from) => {
-      if (from >= 32) throw new Error('bad value');
+    const failed = await uploads.tensor([3, 5], {
+      read: async (_, from) => {
+        if (from >= 32) throw new Error('bad value');
+      },
     }).then(() => null, (e: Error) => e.message);
     assert.is(failed, 'bad value');
-    const f32 = Float32Array.from({ length: 10 }, (_, i) => i + 1);
-    const { t } = await stage(uploads, [2, 5], new Uint8Array(f32.buffer), 'f32');
+    await nextUploadWorks(uploads);
+  } finally {
+    uploads.dispose();
+  }
+});
+
+test('each chunk is checked after its read and while the next one is read, with the bytes read', async () => {
+  const k = await getEngine();
+  const uploads = new StagedUploads(k, 16, 3);
+  try {
+    const f32 = Float32Array.from({ length: 11 }, (_, i) => i - 5);
+    const bytes = new Uint8Array(f32.buffer);
+    const events: string[] = [];
+    const t = await uploads.tensor([11], {
+      read: async (target, from) => {
+        events.push(`read ${from}`);
+        target.set(bytes.subarray(from, from + target.length));
+      },
+      check: (chunk, from) => {
+        events.push(`check ${from}`);
+        assert.equal(Array.from(chunk), Array.from(bytes.subarray(from, from + chunk.length)));
+      },
+    });
+    assert.equal(events, ['read 0', 'read 16', 'check 0', 'read 32', 'check 16', 'check 32']);
     assert.equal(Array.from(await readF32(k, t)), Array.from(f32));
     t.dispose();
+  } finally {
+    uploads.dispose();
+  }
+});
+
+test('a check that fails while the next chunk is still being read waits for that read, leaves no tensor, and the next upload works', async () => {
+  const k = await getEngine();
+  const uploads = new StagedUploads(k, 16, 3);
+  try {
+    let pending = 0;
+    const failed = await uploads.tensor([4, 3], {
+      read: async () => {
+        pending++;
+        await new Promise((r) => setTimeout(r, 20));
+        pending--;
+      },
+      check: (_, from) => {
+        if (from === 16) throw new Error('bad value');
+      },
+    }).then(() => null, (e: Error) => `${e.message}, ${pending} reads pending`);
+    assert.is(failed, 'bad value, 0 reads pending');
+    await nextUploadWorks(uploads);
   } finally {
     uploads.dispose();
   }

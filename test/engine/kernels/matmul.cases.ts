@@ -27,10 +27,10 @@ function matmulCase(M: number, K: number, N: number, transA: boolean, transB: bo
 }
 
 /** alpha/beta and block addressing: C[rows r0.., cols] = alpha * A_block B + beta * C. */
-const blockCase: Case = {
-  name: 'matmul block offsets, alpha and beta',
+const blockCase = (M: number): Case => ({
+  name: `matmul block offsets, alpha and beta, ${M} row${M > 1 ? 's' : ''}`,
   async run(k) {
-    const [M, K, N, lda, offRow] = [5, 9, 11, 12, 3];
+    const [K, N, lda, offRow] = [9, 11, 12, 3];
     const a = rand((M + offRow) * lda, 5);
     const b = rand(K * N, 6);
     const c0 = rand(M * N, 7);
@@ -43,7 +43,7 @@ const blockCase: Case = {
     assertClose(await readF32(k, C), prod.map((v, i) => 0.5 * v - 2 * c0[i]!), TOL, 'block gemm');
     [A, B, C].forEach((t) => t.dispose());
   },
-};
+});
 
 export const matmulCases: Case[] = [
   matmulCase(1, 1, 1, false, false, false),
@@ -55,5 +55,13 @@ export const matmulCases: Case[] = [
   matmulCase(16, 768, 3072, false, false, true),
   matmulCase(16, 3072, 768, false, true, false),
   matmulCase(2, 16, 50257, false, true, false),
-  blockCase,
+  blockCase(5),
+  // One row (gemm's matvec): every transpose, a bias, the LM head's shapes.
+  matmulCase(1, 13, 5, false, false, true),
+  matmulCase(1, 33, 65, false, true, true),
+  matmulCase(1, 7, 50, true, false, false),
+  matmulCase(1, 9, 11, true, true, false),
+  matmulCase(1, 768, 8191, false, true, false),
+  matmulCase(1, 50257, 7, false, false, false),
+  blockCase(1),
 ];

@@ -143,10 +143,10 @@ function blocksCase(dtype: Half): Case {
 }
 
 export const packedCases: Case[] = HALVES.flatMap((dtype) => [
-  linearCase(dtype, 1, 1, 1), linearCase(dtype, 7, 13, 5), linearCase(dtype, 13, 7, 50), linearCase(dtype, 16, 257, 769),
+  linearCase(dtype, 1, 1, 1), linearCase(dtype, 1, 13, 50), linearCase(dtype, 7, 13, 5), linearCase(dtype, 13, 7, 50), linearCase(dtype, 16, 257, 769),
   embedCase(dtype, 11, 9, 7, [3, 1, 3, 10, 3]), embedCase(dtype, 5, 1, 1, [4]),
   embedCase(dtype, 50257, 13, 3, [50256, 0, 50256, 15496, 995, 7, 0], 65536),
-  unembedCase(dtype, 3, 7, 1001), unembedCase(dtype, 2, 13, 50257, 1 << 18),
+  unembedCase(dtype, 3, 7, 1001), unembedCase(dtype, 2, 13, 50257, 1 << 18), unembedCase(dtype, 1, 13, 50257, 1 << 18),
   lensCase(dtype, 13, 7, 1001), lensCase(dtype, 17, 9, 50257, 1 << 18),
   ...(['buffer', 'texture'] as const).flatMap((layout) => [lensCase(dtype, 13, 12, 1001, undefined, layout), lensCase(dtype, 17, 8, 50257, 1 << 18, layout)]),
   blocksCase(dtype),
