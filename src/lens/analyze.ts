@@ -100,11 +100,13 @@ export async function analyzePass(pass: GradientPass, tokenizer: Tokenizer, opts
       norms = read.norms;
       // The projections run on the GPU while the CPU works out the ranks, reading the
       // factors back a second time: holding them from the first read would keep every
-      // layer's factors in memory at once.
+      // layer's factors in memory at once. The ranks' first read is queued before the
+      // lens's passes: a queue runs in order, and behind them it waited for the whole lens.
       let t = now();
+      const ranking = factorRanks(k, factors, n);
       const projecting = projectSpanningVectors(model, factors, n, settings, watched, excluded.ids, read.zeroRows);
       try {
-        ranks = await factorRanks(k, factors, n);
+        ranks = await ranking;
       } catch (e) {
         await projecting.catch(() => undefined); // settled before the error leaves, so it is not left unhandled
         throw e;
