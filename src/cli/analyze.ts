@@ -14,7 +14,7 @@ import { MODULE_NAMES, roleNamed } from '../model/families/index.ts';
 import { writeSafetensorsNew } from '../model/node-file.ts';
 import type { TensorToWrite } from '../model/safetensors.ts';
 import { gridsSvg } from '../report/grid-svg.ts';
-import { renderHtml } from '../report/html.ts';
+import { htmlChunks } from '../report/html.ts';
 import { jsonChunks, report } from '../report/json.ts';
 import type { NeuronView } from '../lens/neurons/types.ts';
 import { neuronView } from '../lens/neurons/view.ts';
@@ -187,7 +187,7 @@ export const analyzeCommand: Command = {
     const doc = report(modelInfo(values.model, model), results, neuronSpec ? neurons : undefined);
     try {
       if (values.json !== undefined) await files.stage(values.json, textWriter(jsonChunks(doc)));
-      if (values.html !== undefined) await files.stage(values.html, textWriter(renderHtml(doc)));
+      if (values.html !== undefined) await files.stage(values.html, textWriter(htmlChunks(doc)));
       if (values.svg !== undefined) await files.stage(values.svg, textWriter(gridsSvg(results[0]!)));
       if (saveFactors !== undefined) {
         const a = results[0]!;

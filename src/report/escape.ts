@@ -8,7 +8,7 @@ export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 }
 
-/** JSON for a <script type="application/json"> block: no `</script>` or `<!--` can end it early. */
-export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c');
+/** JSON text (any piece of it) for a <script type="application/json"> block: no `</script>` or `<!--` can end it early. */
+export function scriptSafe(json: string): string {
+  return json.replace(/</g, '\\u003c');
 }

@@ -5,10 +5,10 @@
 import type { Analysis } from '../lens/types.ts';
 import type { Role } from '../model/config.ts';
 import { blockNameOf, roleNamed } from '../model/families/index.ts';
-import { esc, scriptJson } from './escape.ts';
+import { esc, scriptSafe } from './escape.ts';
 import { num, prob, quoted, visible } from './format.ts';
 import { TOOLTIP_SCRIPT } from './html-script.ts';
-import type { AppliedEdit, Report } from './json.ts';
+import { compactJsonChunks, type AppliedEdit, type Report } from './json.ts';
 import { linePlot, type Series } from './plot.ts';
 import { formatNeuronView } from './neurons.ts';
 import type { NeuronView } from '../lens/neurons/types.ts';
@@ -19,21 +19,30 @@ const MODULE_COLORS: Record<Role, string> = { attn_in: '#1f77b4', attn_out: '#2c
 const LEGEND_TICKS = 5;
 
 export function renderHtml(r: Report): string {
+  return [...htmlChunks(r)].join('');
+}
+
+/**
+ * renderHtml's text in pieces, a section at a time and the embedded data in pieces of
+ * about 64k characters: a --pairs file of thousands makes a report longer than one
+ * string may be.
+ */
+export function* htmlChunks(r: Report): Generator<string> {
   const first = r.results[0];
   const title = first ? `Backward Lens: ${quoted(first.prompt)} → ${quoted(first.target)}${r.results.length > 1 ? ` and ${r.results.length - 1} more` : ''}` : 'Backward Lens';
-  return [
-    '<!doctype html>',
-    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
-    // The empty icon keeps the browser from asking for /favicon.ico.
-    `<link rel="icon" href="data:,"><title>${esc(title)}</title><style>${REPORT_STYLE}</style></head><body>`,
-    header(r),
-    r.results.length > 1 ? `<nav><ol>${r.results.map((a, p) => `<li><a href="#pair-${p}">${esc(`${quoted(a.prompt)} → ${quoted(a.target)}`)}</a></li>`).join('')}</ol></nav>` : '',
-    ...r.results.map((a, p) => renderSection(a, p, r.model.vocabSize, r.neurons?.[p])),
-    '<div id="bl-tip" role="tooltip" hidden></div>',
-    `<script type="application/json" id="bl-data">${scriptJson(r)}</script>`,
-    `<script>${TOOLTIP_SCRIPT}</script>`,
-    '</body></html>',
-  ].join('\n');
+  yield '<!doctype html>\n';
+  yield '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n';
+  // The empty icon keeps the browser from asking for /favicon.ico.
+  yield `<link rel="icon" href="data:,"><title>${esc(title)}</title><style>${REPORT_STYLE}</style></head><body>\n`;
+  yield `${header(r)}\n`;
+  yield `${r.results.length > 1 ? `<nav><ol>${r.results.map((a, p) => `<li><a href="#pair-${p}">${esc(`${quoted(a.prompt)} → ${quoted(a.target)}`)}</a></li>`).join('')}</ol></nav>` : ''}\n`;
+  for (const [p, a] of r.results.entries()) yield `${renderSection(a, p, r.model.vocabSize, r.neurons?.[p])}\n`;
+  yield '<div id="bl-tip" role="tooltip" hidden></div>\n';
+  yield '<script type="application/json" id="bl-data">';
+  for (const piece of compactJsonChunks(r)) yield scriptSafe(piece);
+  yield '</script>\n';
+  yield `<script>${TOOLTIP_SCRIPT}</script>\n`;
+  yield '</body></html>';
 }
 
 function header(r: Report): string {

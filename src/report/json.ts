@@ -52,16 +52,27 @@ export function renderJson(r: Report): string {
  * on the way to the file, set the peak memory of `analyze`.
  */
 export function* jsonChunks(r: Report): Generator<string> {
-  let pending = '';
   // Down to a result's modules (report, results, a result, layers, a layer, modules).
-  for (const piece of stringified(r, '', 6)) {
+  yield* joined(stringified(r, '', 6, false));
+  yield '\n';
+}
+
+/** JSON.stringify(r) in pieces of about 64k characters (the HTML report embeds it). */
+export function compactJsonChunks(r: Report): Generator<string> {
+  return joined(stringified(r, '', 6, true));
+}
+
+/** Small pieces joined into pieces of about JSON_CHUNK_CHARS. */
+function* joined(pieces: Iterable<string>): Generator<string> {
+  let pending = '';
+  for (const piece of pieces) {
     pending += piece;
     if (pending.length >= JSON_CHUNK_CHARS) {
       yield pending;
       pending = '';
     }
   }
-  yield `${pending}\n`;
+  if (pending) yield pending;
 }
 
 const JSON_CHUNK_CHARS = 1 << 16;
@@ -70,13 +81,13 @@ const JSON_CHUNK_CHARS = 1 << 16;
 const omitted = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
 
 /**
- * JSON.stringify(value, null, 1) with every line after the first indented by `pad`,
- * in pieces: arrays and objects `depth` levels down are written a member at a time,
- * the rest whole.
+ * JSON.stringify(value, null, 1) with every line after the first indented by `pad`
+ * (`compact`: JSON.stringify(value)), in pieces: arrays and objects `depth` levels down
+ * are written a member at a time, the rest whole.
  */
-function* stringified(value: unknown, pad: string, depth: number): Generator<string> {
+function* stringified(value: unknown, pad: string, depth: number, compact: boolean): Generator<string> {
   if (depth === 0 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    yield JSON.stringify(value, null, 1).replace(/\n/g, `\n${pad}`);
+    yield compact ? JSON.stringify(value) : JSON.stringify(value, null, 1).replace(/\n/g, `\n${pad}`);
     return;
   }
   const array = Array.isArray(value);
@@ -86,11 +97,12 @@ function* stringified(value: unknown, pad: string, depth: number): Generator<str
     yield open + close;
     return;
   }
-  const inner = `${pad} `;
+  const inner = compact ? '' : `${pad} `;
+  const [line, colon] = compact ? ['', ':'] : ['\n', ': '];
   yield open;
   for (const [i, [key, v]] of members.entries()) {
-    yield `${i ? ',' : ''}\n${inner}${array ? '' : `${JSON.stringify(key)}: `}`;
-    yield* stringified(v, inner, depth - 1);
+    yield `${i ? ',' : ''}${line}${inner}${array ? '' : `${JSON.stringify(key)}${colon}`}`;
+    yield* stringified(v, inner, depth - 1, compact);
   }
-  yield `\n${pad}${close}`;
+  yield `${line}${compact ? '' : pad}${close}`;
 }

@@ -3,8 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gridsSvg } from '../../src/report/grid-svg.ts';
-import { renderHtml } from '../../src/report/html.ts';
-import { jsonChunks, renderJson, report, type ModelInfo, type Report } from '../../src/report/json.ts';
+import { htmlChunks, renderHtml } from '../../src/report/html.ts';
+import { compactJsonChunks, jsonChunks, renderJson, report, type ModelInfo, type Report } from '../../src/report/json.ts';
 import { renderTerminal } from '../../src/report/terminal.ts';
 import { displayWidth, fit } from '../../src/report/width.ts';
 import { fakeAnalysis } from './fake-analysis.ts';
@@ -120,11 +120,26 @@ test('JSON in pieces is JSON.stringify(report, null, 1) to the byte: omitted and
   };
   const doc = { version: 1, model: MODEL, results: [odd, odd] } as unknown as Report;
   assert.is([...jsonChunks(doc)].join(''), `${JSON.stringify(doc, null, 1)}\n`);
+  assert.is([...compactJsonChunks(doc)].join(''), JSON.stringify(doc));
   // A result of ~1 MB (gpt2-medium's is 2.6 MB) is written about 64k characters at a time, never whole.
   const big = report(MODEL, [fakeAnalysis({ layers: Array.from({ length: 16 }, (_, l) => l) }), fakeAnalysis()]);
   const pieces = [...jsonChunks(big)];
   assert.is(pieces.join(''), `${JSON.stringify(big, null, 1)}\n`);
   assert.ok(pieces.length > 5 && pieces.every((p) => p.length < 80_000), pieces.map((p) => p.length).join(', '));
+});
+
+test('the HTML report in pieces: its embedded data is JSON.stringify(report) with < escaped, no piece holds a whole ~1 MB result, and renderHtml is their text', () => {
+  const a = fakeAnalysis({ layers: Array.from({ length: 16 }, (_, l) => l) });
+  const big = report(MODEL, [{ ...a, prompt: '</script><!-- x' }, fakeAnalysis()]);
+  const pieces = [...htmlChunks(big)];
+  const html = pieces.join('');
+  assert.is(renderHtml(big), html);
+  const data = /<script type="application\/json" id="bl-data">(.*?)<\/script>/s.exec(html)![1]!;
+  assert.is(data, JSON.stringify(big).replace(/</g, '\\u003c'));
+  assert.not.ok(data.includes('<'));
+  assert.equal(JSON.parse(data), JSON.parse(JSON.stringify(big)));
+  assert.ok(pieces.every((p) => p.length < 600_000), pieces.map((p) => p.length).join(', '));
+  assert.ok(html.startsWith('<!doctype html>\n') && html.endsWith('</body></html>'));
 });
 
 const HOSTILE = ['</script><script>window.pwned=1</script>', '<b>&amp;', '"\'quoted\'"', ' Paris'];
