@@ -15,10 +15,10 @@ import { readModelConfig } from '../model/load-node.ts';
 import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command, modelPath, isDefaultModel } from './common.ts';
 import { CORPUS_NOTE, layerMoments } from './moments.ts';
 import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitextRows } from './data.ts';
+import { perplexityIds } from '../eval/score.ts';
 import { appendLine, doneKeys, finishedFiles, hasRecords, readLines, readRun, sameEvaluation, selectionKeys, sortLines, startDir, writeSummary, type RunInfo } from './eval-dir.ts';
 import { lockDir } from './dir-lock.ts';
 import { checkWritableDir, writeDirAtomic } from './output-dir.ts';
-import { leadIds } from '../tokenizer/tokenizer.ts';
 
 /** The default model trained on the first 1,000 records of counterfact-train.json. */
 const DEFAULT_RECORDS = '0-999';
@@ -136,7 +136,7 @@ export const evalCommand: Command = {
     const { model, tokenizer } = loadedModel;
     methods.forEach((m) => checkLayers(m, model.config.nLayer));
     const located = await locatedSetup(loadedModel, methods, { model: v.model, ...(v.cache === undefined ? {} : { cache: v.cache }), data: wikitextFile, dataFlag: '--wikitext' }, seedOf(v.seed));
-    const texts = perplexityOn ? wikiRows.map((t) => [...leadIds(tokenizer), ...tokenizer.encode(t)].slice(0, 256)) : undefined;
+    const texts = perplexityOn ? perplexityIds(tokenizer, wikiRows) : undefined;
     if (!existsSync(out)) mkdirSync(out);
     lockDir(out, '--out');
     const lines = checkDir(true);

@@ -9,11 +9,11 @@ import { summarizeSweep, sweep, SWEEP_BOUNDS, SWEEP_TOLERANCE } from '../eval/sw
 import { sweepSvg, sweepTable } from '../report/sweep.ts';
 import { MODEL_OPTION, loadModel, parse, required, UsageError, type Command } from './common.ts';
 import { defaultCounterFactFile, defaultWikitextFile, readRecordsFile, readWikitextRows } from './data.ts';
+import { perplexityIds } from '../eval/score.ts';
 import { writeTextAtomic } from './output-file.ts';
 import { checkWritableDir } from './output-dir.ts';
 import { relativeTo } from './relative-path.ts';
 import { namesOf } from '../model/families/index.ts';
-import { leadIds } from '../tokenizer/tokenizer.ts';
 
 const KINDS: readonly EditKind[] = ['shift', 'sgd', 'adam'];
 const b = (k: EditKind) => `${SWEEP_BOUNDS[k].lo}-${SWEEP_BOUNDS[k].hi}`;
@@ -84,7 +84,7 @@ export const sweepCommand: Command = {
 
     const { model, tokenizer } = await loadModel(v.model);
     const layers = layerList(v.layers ?? `0-${model.config.nLayer - 1}`, model.config.nLayer);
-    const texts = rows?.map((t) => [...leadIds(tokenizer), ...tokenizer.encode(t)].slice(0, 256));
+    const texts = rows ? perplexityIds(tokenizer, rows) : undefined;
     const total = selected.length * methods.length * layers.length;
     const started = performance.now();
     let done = 0;

@@ -4,6 +4,7 @@
 import { Tape } from '../autograd/tape.ts';
 import { readAll } from '../gpu/buffers.ts';
 import type { Model, Target } from '../model/model.ts';
+import { leadIds, type Tokenizer } from '../tokenizer/tokenizer.ts';
 import { topk } from '../gpu/vocab.ts';
 
 export interface ScoreItem {
@@ -87,6 +88,12 @@ export interface Perplexity {
   meanNll: number;
   /** How many tokens were predicted. */
   tokens: number;
+}
+
+/** Perplexity texts as the model reads any text (BOS first where the tokenizer adds one), cut to `maxTokens`. */
+export function perplexityIds(tokenizer: Tokenizer, rows: readonly string[], maxTokens = 256): number[][] {
+  const lead = leadIds(tokenizer);
+  return rows.map((t) => [...lead, ...tokenizer.encode(t)].slice(0, maxTokens));
 }
 
 /**
