@@ -12,7 +12,7 @@ import type { Tape } from '../autograd/tape.ts';
 import { upload, zeros } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { attention } from '../ops/attention.ts';
-import { headsToParts, joinColumns, permuteColumns, sliceColumns } from '../ops/columns.ts';
+import { columnOrder, headsToParts, joinColumns, permuteColumns, sliceColumns } from '../ops/columns.ts';
 import { embed, selectRows, widen } from '../ops/embedding.ts';
 import { layernorm, rmsnorm } from '../ops/norm.ts';
 import { linear } from '../ops/linear.ts';
@@ -273,7 +273,8 @@ export class Model {
       : embed(tape, this.param('embed.weight'), this.param('pos_embed.weight'), own(ids), own(positions));
     // cos | sin per row, once for every layer.
     const table = rope && rotaryTable(tape, positions, { theta: rope.base, rotaryDim: rope.dims, scaling: rope.scaling });
-    const regroup = c.qkvPerHead ? headsToParts(c.nHead, 3, c.headDim) : undefined;
+    // The per-head regrouping, uploaded once for every layer as the table is.
+    const regroup = c.qkvPerHead ? columnOrder(tape, headsToParts(c.nHead, 3, c.headDim), 3 * c.nHead * c.headDim) : undefined;
     // q's heads then k's turn; v, after them in the row, passes through.
     const positioned = (out: Tensor) => {
       const qkv = regroup ? permuteColumns(tape, out, regroup) : out;

@@ -3,7 +3,8 @@
 //     parts of a joined product (a gated MLP's gate and up halves); plain copies
 //     forward, the same copies back.
 //   permuteColumns(tape, x, order) -> y, y[r, c] = x[r, order[c]]; its backward
-//     gathers dy with the inverse permutation.
+//     gathers dy with the inverse permutation. columnOrder uploads an order and its
+//     inverse once, for a pass that permutes every layer's columns the same way.
 //   headsToParts(heads, parts, hd) -> the order that turns rows of `heads` groups of
 //     `parts` blocks of hd ([q_h | k_h | v_h] for each h, GPT-NeoX's query_key_value)
 //     into rows of `parts` groups of `heads` blocks (q | k | v, what attention reads).
@@ -57,21 +58,34 @@ export function headsToParts(heads: number, parts: number, hd: number): number[]
   return order;
 }
 
-export function permuteColumns(tape: Tape, x: Tensor, order: readonly number[]): Tensor {
+/** A permutation of `cols` columns and its inverse on the device, owned by the tape. */
+export interface ColumnOrder {
+  readonly cols: number;
+  readonly order: Tensor;
+  readonly inverse: Tensor;
+}
+
+export function columnOrder(tape: Tape, order: readonly number[], cols: number): ColumnOrder {
   const inverse = new Array<number>(order.length).fill(-1);
   order.forEach((c, i) => {
     if (Number.isInteger(c) && c >= 0 && c < order.length && inverse[c] === -1) inverse[c] = i;
   });
-  if (order.length !== x.cols || inverse.includes(-1)) throw new RangeError(`permuteColumns: the order is not a permutation of the ${x.cols} columns`);
-  const gather = (src: Tensor, by: readonly number[], name: string): Tensor => {
+  if (order.length !== cols || inverse.includes(-1)) throw new RangeError(`permuteColumns: the order is not a permutation of the ${cols} columns`);
+  return { cols, order: tape.constant([cols], order, 'i32'), inverse: tape.constant([cols], inverse, 'i32') };
+}
+
+export function permuteColumns(tape: Tape, x: Tensor, order: readonly number[] | ColumnOrder): Tensor {
+  const o = 'cols' in order ? order : columnOrder(tape, order, x.cols);
+  if (o.cols !== x.cols) throw new RangeError(`permuteColumns: the order is not a permutation of the ${x.cols} columns`);
+  const gather = (src: Tensor, by: Tensor, name: string): Tensor => {
     const out = tape.zeros(src.shape, 'f32', name);
-    tape.k.dispatch(COLUMNS, 'permute_columns', [src.rows, src.cols], [src.buffer, tape.constant([by.length], by, 'i32').buffer, out.buffer], grid1d(src.size, 64));
+    tape.k.dispatch(COLUMNS, 'permute_columns', [src.rows, src.cols], [src.buffer, by.buffer, out.buffer], grid1d(src.size, 64));
     return out;
   };
-  const y = gather(x, order, 'columns');
+  const y = gather(x, o.order, 'columns');
   tape.record(() => {
     const dy = tape.gradOf(y);
-    if (dy) tape.accumulate(x, gather(dy, inverse, 'columns.dx'));
+    if (dy) tape.accumulate(x, gather(dy, o.inverse, 'columns.dx'));
   });
   return y;
 }
