@@ -131,11 +131,10 @@ export function namesOf(role: Role): string {
 /** The paper's FF1 in every family, for help texts: "mlp.c_fc / mlp.up_proj". */
 export const FF1_NAMES = [...new Set(FAMILIES.map((f) => f.ff1))].join(' / ');
 
-/** Rows of each stored part of a parameter concatenated from several (q | k | v, gate | up), in order. */
+/** Rows of each stored part of a parameter concatenated from several (q | k | v, gate | up): its role's output blocks. */
 function partRows(config: ModelConfig, canonical: string, count: number, rows: number): number[] {
   if (count === 1) return [rows];
-  if (/\.attn_in\.(weight|bias)$/.test(canonical)) return [config.nHead * config.headDim, config.nKvHead * config.headDim, config.nKvHead * config.headDim];
-  return Array.from({ length: count }, () => rows / count);
+  return outputBlocks(config, /\.(\w+)\.(weight|bias)$/.exec(canonical)![1] as Role);
 }
 
 /**
