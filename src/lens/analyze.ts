@@ -230,10 +230,13 @@ interface NormsRead {
 async function readNorms(k: Kernels, factors: FactorRef[], n: number, d: number, times?: StageTimes): Promise<NormsRead> {
   const out: NormsRead = { norms: [], zeroRows: [] };
   try {
-    await eachFactorRead(k, factors, n, (f) => [f.xNorms, f.deltaNorms, f.X, f.delta], ([xNorms, deltaNorms, X, delta], f) => {
+    // Only the d-wide sides are projected, so only they need their zero rows: the others stay on the device.
+    const sides = (f: FactorRef) => [...(f.inDim === d ? [f.X] : []), ...(f.outDim === d ? [f.delta] : [])];
+    await eachFactorRead(k, factors, n, (f) => [f.xNorms, f.deltaNorms, ...sides(f)], ([xNorms, deltaNorms, ...read], f) => {
       out.norms.push({ x: xNorms!.slice(), delta: deltaNorms!.slice() });
       const zeroFlags = (data: Float32Array) => Array.from({ length: n }, (_, row) => isZeroRow(data, row, d));
-      out.zeroRows.push({ ...(f.inDim === d ? { x: zeroFlags(X!) } : {}), ...(f.outDim === d ? { delta: zeroFlags(delta!) } : {}) });
+      const [x, delta] = f.inDim === d ? read : [undefined, read[0]];
+      out.zeroRows.push({ ...(x ? { x: zeroFlags(x) } : {}), ...(delta ? { delta: zeroFlags(delta) } : {}) });
     }, times);
   } finally {
     new Set(factors.flatMap((f) => [f.xNorms, f.deltaNorms])).forEach((t) => t.dispose());
