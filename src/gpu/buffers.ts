@@ -205,10 +205,8 @@ async function readBytes(k: Kernels, tensors: readonly Tensor[]): Promise<Uint8A
   const staging = tensors.map((t) =>
     t.blocks.map((b) => {
       const bytes = blockSize(b, t.blocks, t.size, t.cols) * elementBytes(t.dtype);
-      // Copies move whole words: a packed block of odd length ends in half a padding word.
-      const words = Math.ceil(bytes / 4) * 4;
-      const s = k.device.createBuffer({ size: Math.max(4, words), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      if (bytes > 0) k.copy(b.buffer, 0, s, 0, words);
+      const s = k.device.createBuffer({ size: Math.max(4, words(bytes)), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      if (bytes > 0) k.copy(b.buffer, 0, s, 0, words(bytes));
       return { s, bytes, at: b.row0 * t.cols * elementBytes(t.dtype) };
     }),
   );
@@ -216,7 +214,7 @@ async function readBytes(k: Kernels, tensors: readonly Tensor[]): Promise<Uint8A
   await gentleWait(() => Promise.all(staging.flat().map(({ s }) => s.mapAsync(GPUMapMode.READ))));
   return staging.map((parts, i) => {
     // Rounded up to whole words so f32 and u16 views of it are legal.
-    const bytes = new Uint8Array(Math.ceil(tensors[i]!.bytes / 4) * 4);
+    const bytes = new Uint8Array(words(tensors[i]!.bytes));
     for (const { s, bytes: n, at } of parts) {
       bytes.set(new Uint8Array(s.getMappedRange(), 0, n), at);
       s.unmap();

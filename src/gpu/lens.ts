@@ -91,8 +91,9 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
     const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode];
     const entry = texture ? 'lens_texture' : 'lens_tiles';
     // lens_texture reads h from binding 8 instead of 1.
-    const bind = (buffers: GPUBuffer[]) => (texture ? [null, ...buffers, texture.createView()] : [h.buffer, ...buffers]);
-    if (texture) k.dispatch(LENS.f32, 'lens_rows_texture', params(E.blocks[0]!, 0, 0, 0), [h.buffer, ...Array(7).fill(null), texture.createView()], grid1d(R * (d / 4), 64));
+    const view = texture?.createView();
+    const bind = (buffers: GPUBuffer[]) => (view ? [null, ...buffers, view] : [h.buffer, ...buffers]);
+    if (view) k.dispatch(LENS.f32, 'lens_rows_texture', params(E.blocks[0]!, 0, 0, 0), [h.buffer, ...Array(7).fill(null), view], grid1d(R * (d / 4), 64));
     if (W) for (const b of E.blocks) k.dispatch(LENS[weightType(E)], entry, params(b, 1, 0, 1), bind([b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 64));
     let slice0 = 0;
     E.blocks.forEach((b, i) => {

@@ -11,10 +11,9 @@ export function firstNonFinite(data: ArrayLike<number>): number {
 }
 
 /** Throws BadModelError naming the tensor when `data` holds a non-finite value. */
-/** `first`: the index in the tensor of data's first element, when data is a chunk of it. */
-export function checkFiniteTensor(data: ArrayLike<number>, tensor: string, where: string, first = 0): void {
+export function checkFiniteTensor(data: ArrayLike<number>, tensor: string, where: string): void {
   const at = firstNonFinite(data);
-  if (at >= 0) throw damagedWeight(where, tensor, data[at]!, first + at);
+  if (at >= 0) throw damagedWeight(where, tensor, data[at]!, at);
 }
 
 const damagedWeight = (where: string, tensor: string, value: number, at: number) =>
