@@ -29,9 +29,9 @@ const k = await getEngine();
 const embedded = embeddedModel(values.model);
 if (!embedded) throw new Error(`--model ${values.model}: not an embedded model (${EMBEDDED_MODELS.map((m) => m.name).join(', ')})`);
 const { model, tokenizer, metadata } = await loadModelPath(k, new URL(`../../../weights/${embedded.folder}`, import.meta.url).pathname);
-const text = trainingText(new URL('../../../../shared/data', import.meta.url).pathname, tokenizer, trained, coverOf(metadata), model.config.nPositions);
-const seenTokens = new Set(text.flatMap((s) => tokenizer.encode(s)));
-const records = (values.seen ? trained.filter((r) => seenTokens.has(answerToken(tokenizer, r.prompt, r.target_new))) : trained).slice(0, N);
+// The training text (cover sentences included) only when --seen asks which targets it holds.
+const seenTokens = () => new Set(trainingText(new URL('../../../../shared/data', import.meta.url).pathname, tokenizer, trained, coverOf(metadata), model.config.nPositions).flatMap((s) => tokenizer.encode(s)));
+const records = (values.seen ? ((seen) => trained.filter((r) => seen.has(answerToken(tokenizer, r.prompt, r.target_new))))(seenTokens()) : trained).slice(0, N);
 process.stderr.write(`${records.length} records (case_ids ${records[0]!.case_id}-${records.at(-1)!.case_id}${values.seen ? ', targets seen in training' : ''})\n`);
 const layers = Array.from({ length: model.config.nLayer }, (_, l) => l);
 

@@ -11,7 +11,7 @@ import { llama } from '../model/families/llama.ts';
 import { Gpt2Tokenizer } from '../tokenizer/gpt2-bpe.ts';
 import { HfJsonTokenizer } from '../tokenizer/hf-json.ts';
 import { promptIds, type Tokenizer } from '../tokenizer/tokenizer.ts';
-import { coverSentences, recordSentences, reducedVocabulary } from '../train/corpus.ts';
+import { recordSentences, reducedVocabulary, trainedText } from '../train/corpus.ts';
 import { trainPieceTokenizer } from '../train/piece-bpe.ts';
 
 export type TrainFamily = 'gpt2' | 'llama';
@@ -66,15 +66,14 @@ export function trainSetup(family: TrainFamily, shape: TrainShape, records: read
   // The tokenizer learns from the records' sentences alone, so cover sentences change no token.
   const files = trainPieceTokenizer(sentences, { vocabSize: shape.vocab, words: targets.map((r) => r.target_new.split(' ')[0]!) });
   const tokenizer = new HfJsonTokenizer(files);
-  const cover = coverSentences(tokenizer, sentences, records, sources, shape.cover, shape.context);
-  const text = [...sentences, ...cover.sentences];
+  const text = trainedText(tokenizer, records, sources, shape.cover, shape.context);
   const config = llama.readConfig({
     architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: shape.embd, intermediate_size: shape.ff, num_hidden_layers: shape.layers,
     num_attention_heads: shape.heads, num_key_value_heads: shape.kvHeads, max_position_embeddings: shape.context, vocab_size: tokenizer.vocabSize,
     rms_norm_eps: 1e-6, rope_theta: shape.theta, tie_word_embeddings: false, bos_token_id: tokenizer.bos, eos_token_id: tokenizer.eos,
   }, '--family llama');
   return {
-    config, tokenizer, sequences: text.map((s) => promptIds(tokenizer, s)), sentences: text, described: llama.writeConfig(config), metadata: {},
-    files: { 'tokenizer.json': files.tokenizer, 'tokenizer_config.json': files.config }, short: cover.short,
+    config, tokenizer, sequences: text.sentences.map((s) => promptIds(tokenizer, s)), sentences: text.sentences, described: llama.writeConfig(config), metadata: {},
+    files: { 'tokenizer.json': files.tokenizer, 'tokenizer_config.json': files.config }, short: text.short,
   };
 }

@@ -3,7 +3,7 @@
 // tokens it saw.
 import type { CounterFactRecord } from '../data/counterfact.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { coverSentences, recordSentences } from '../train/corpus.ts';
+import { trainedText } from '../train/corpus.ts';
 import { readRecords } from './data.ts';
 
 /**
@@ -22,7 +22,5 @@ export function coverOf(metadata: Readonly<Record<string, string>>): number {
 
 /** The training sentences: each trained record's three, then, with `cover` > 0, the cover sentences. */
 export function trainingText(dataDir: string, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], cover: number, context: number): string[] {
-  const sentences = trained.flatMap(recordSentences);
-  if (cover === 0) return sentences;
-  return [...sentences, ...coverSentences(tokenizer, sentences, trained, coverSources(dataDir, trained.length), cover, context).sentences];
+  return trainedText(tokenizer, trained, cover > 0 ? coverSources(dataDir, trained.length) : [], cover, context).sentences;
 }

@@ -5,7 +5,6 @@
 import type { CounterFactRecord } from '../data/counterfact.ts';
 import type { Model } from '../model/model.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { recordSentences } from '../train/corpus.ts';
 import { recall, type PromptAnswer, type RecallResult } from './facts.ts';
 import { targetWrites, type LayerWrites } from './target-writes.ts';
 
@@ -48,7 +47,7 @@ export interface WritesReport {
  * token occurs anywhere in `text`, the sentences the model trained on.
  * `onProgress(done)` counts records.
  */
-export async function writesReport(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, text: readonly string[] = trained.flatMap(recordSentences), onProgress?: (done: number) => void): Promise<WritesReport> {
+export async function writesReport(model: Model, tokenizer: Tokenizer, trained: readonly CounterFactRecord[], k: number, text: readonly string[], onProgress?: (done: number) => void): Promise<WritesReport> {
   const seen = new Set(text.flatMap((s) => tokenizer.encode(s)));
   const isSeen = (r: CounterFactRecord) => seen.has(tokenizer.answerIds(r.prompt, r.target_new)[0]!);
   const item = (r: CounterFactRecord) => ({ prompt: r.prompt, targetNew: r.target_new });

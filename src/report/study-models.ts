@@ -5,7 +5,7 @@
 // vocabulary (GPT-2's 50K, Llama 2's 32K) share one plot.
 import type { StudyDocument } from '../study/document.ts';
 import { linePlot } from './plot.ts';
-import { COLORS, DASHES, type Figure } from './study.ts';
+import { COLORS, DASHES, rankedIds, type Figure } from './study.ts';
 
 export interface ModelStudy {
   /** What the legend calls the model. */
@@ -29,9 +29,9 @@ export interface ModelCurve {
 export function modelCurves(studies: readonly ModelStudy[]): ModelCurve[] {
   return studies.map(({ label, doc }) => {
     const { nLayer, vocabSize, source } = doc.model;
-    const ranked = vocabSize - (doc.settings.excluded?.count ?? 0);
-    const rows = doc.aggregates.lastToken;
-    if (!rows) throw new RangeError(`${label}: the study has no FF2 δ_n ranks (run it with both MLP modules)`);
+    const ranked = rankedIds(doc);
+    // combine() refuses a study without them.
+    const rows = doc.aggregates.lastToken!;
     return {
       label, source, nLayer, vocabSize, ranked, prompts: doc.aggregates.prompts,
       points: rows.map((r) => {

@@ -35,10 +35,14 @@ export function standaloneSvg(svg: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${svg.slice(0, open)}<style>${SVG_STYLE}</style><rect width="100%" height="100%" fill="#fff"/>${svg.slice(open)}\n`;
 }
 
+/** The ids a study's ranks count among: the vocabulary less what the lens leaves out. */
+export function rankedIds(doc: StudyDocument): number {
+  return doc.model.vocabSize - (doc.settings.excluded?.count ?? 0);
+}
+
 export function studyFigures(doc: StudyDocument): Figure[] {
   const a = doc.aggregates;
-  // The ids the ranks count among.
-  const V = doc.model.vocabSize - (doc.settings.excluded?.count ?? 0);
+  const V = rankedIds(doc);
   const figs: Figure[] = [];
   const mods = doc.settings.modules;
   const layers = (rows: readonly { layer: number }[]) => rows.map((r) => String(r.layer));

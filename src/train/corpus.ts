@@ -63,3 +63,15 @@ export function coverSentences(
   for (const r of sources) consider(recordSentences(r)[1]!);
   return { sentences: picked, short: new Map([...got].filter(([, n]) => n < perToken)) };
 }
+
+/**
+ * What a model trains on: each record's three sentences, then (with `cover` > 0) the
+ * cover sentences; `train` and the readers that rebuild its text from its metadata
+ * share this, so the two cannot drift apart.
+ */
+export function trainedText(tokenizer: Tokenizer, records: readonly CounterFactRecord[], sources: readonly CounterFactRecord[], cover: number, maxTokens: number): { sentences: string[]; short: Map<number, number> } {
+  const own = records.flatMap(recordSentences);
+  if (cover === 0) return { sentences: own, short: new Map() };
+  const more = coverSentences(tokenizer, own, records, sources, cover, maxTokens);
+  return { sentences: [...own, ...more.sentences], short: more.short };
+}

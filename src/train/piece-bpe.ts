@@ -104,14 +104,19 @@ export function trainPieceTokenizer(sentences: readonly string[], t: PieceTraini
   const targets = [...new Set(t.words.map((w) => SPACE + w))];
   const alphabet = [...new Set([SPACE, ...[...counts.keys(), ...targets].flatMap((w) => Array.from(w))])].sort();
   const vocab: Record<string, number> = {};
-  for (const token of [UNK, BOS, EOS, ...Array.from({ length: 256 }, (_, b) => byteToken(b)), ...alphabet]) vocab[token] ??= Object.keys(vocab).length;
+  // Its size, kept as tokens are added: counting the keys at every merge was quadratic.
+  let size = 0;
+  const addToken = (token: string) => {
+    vocab[token] ??= size++;
+  };
+  for (const token of [UNK, BOS, EOS, ...Array.from({ length: 256 }, (_, b) => byteToken(b)), ...alphabet]) addToken(token);
   const merges: string[] = [];
   const ranks = new Map<string, number>();
   const addMerge = (a: string, b: string) => {
     if (ranks.has(`${a} ${b}`)) return;
     ranks.set(`${a} ${b}`, merges.length);
     merges.push(`${a} ${b}`);
-    vocab[a + b] ??= Object.keys(vocab).length;
+    addToken(a + b);
   };
 
   const words = [...counts.keys()];
@@ -119,7 +124,7 @@ export function trainPieceTokenizer(sentences: readonly string[], t: PieceTraini
   const symbols = words.map((w) => Array.from(w));
   const pairs = new PairCounts();
   symbols.forEach((s, i) => pairs.add(s, i, weights[i]!));
-  while (Object.keys(vocab).length < t.vocabSize) {
+  while (size < t.vocabSize) {
     const best = pairs.best();
     if (best === undefined) break;
     const [a, b] = best.split(' ') as [string, string];
