@@ -1,6 +1,7 @@
 // The models shipped under weights/ and the names that pick them (--model NAME in the
-// CLI, loadModel(NAME) in the library, the web page's model list). Data only, so the
-// browser can list them too; Node resolves the folders in load-default.ts.
+// CLI, loadModel(NAME) in the library; the web page lists the folders the build finds
+// under weights/, in dist/web/models/index.json). Data only: Node resolves the folders
+// in load-default.ts.
 
 export interface EmbeddedModel {
   /** What --model takes. */
