@@ -43,6 +43,7 @@ export const doctorCommand: Command = {
     const preloaded = ensureVulkanLoader(fs, found.software);
     out.push(`Vulkan loader: ${loader ?? (preloaded ? `${preloaded} (Chromium's, preloaded: the system has none)` : 'none (Debian/Ubuntu: libvulkan1, or Chromium brings its own)')}`);
     out.push(`ICD manifests in the loader's directories: ${found.systemIcds.length ? found.systemIcds.join(', ') : 'none'}`);
+    out.push(`GPU device nodes: ${found.gpuNodes.length ? found.gpuNodes.join(', ') : `none${process.platform === 'linux' && found.systemIcds.length ? " (so other commands leave the system's Vulkan drivers unloaded)" : ''}`}`);
     out.push('software driver paths tried:');
     for (const t of found.tried) out.push(`  ${t.exists ? 'found  ' : 'missing'} ${t.path}`);
     out.push(`${ICD_VARIABLE}: ${found.explicit ? `${found.explicit.icd}${existsSync(found.explicit.icd) ? '' : ' (does not exist)'}` : 'unset'}`);

@@ -88,12 +88,12 @@ async function findNodeGpu(): Promise<Gpu> {
     if (!adapter) throw new NoAdapterError(`no WebGPU adapter found: ${INSTALL_HINT} (the Vulkan driver ${explicit.how}=${explicit.icd} gave none)`);
     return openDevice(adapter, `${explicit.kind}, ${explicit.icd} (${explicit.how})`, minimum);
   }
-  // A manifest in the loader's directories may be a GPU; a CPU one found there is
-  // left to the software order below, so the faster CPU driver still wins. A named
-  // software driver skips this probe: VK_ICD_FILENAMES may be one this engine set in
-  // a parent process and a child inherited.
+  // A manifest in the loader's directories may be a GPU, if a GPU's device node
+  // exists; a CPU one found there is left to the software order below, so the faster
+  // CPU driver still wins. A named software driver skips this probe: VK_ICD_FILENAMES
+  // may be one this engine set in a parent process and a child inherited.
   const userIcds = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
-  if (!wanted && (process.platform !== 'linux' || userIcds || found.systemIcds.length > 0)) {
+  if (!wanted && (process.platform !== 'linux' || userIcds || (found.systemIcds.length > 0 && found.gpuNodes.length > 0))) {
     const hardware = await requestNodeAdapter(create);
     if (hardware && (!isSoftware(hardware.info) || userIcds)) return openDevice(hardware, userIcds ? `VK_ICD_FILENAMES=${userIcds}` : 'the system\'s Vulkan drivers', minimum);
   }

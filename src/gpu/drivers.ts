@@ -57,6 +57,12 @@ export interface Discovery {
   tried: { path: string; exists: boolean }[];
   /** Some ICD manifest is installed system-wide, so a hardware driver may exist. */
   systemIcds: string[];
+  /**
+   * The device nodes a hardware Vulkan driver opens (Linux: /dev/dri/renderD*,
+   * /dev/nvidia0…, WSL's /dev/dxg). With none, the system's drivers are not loaded:
+   * they would find no GPU, yet stay mapped for the life of the process (~10 MiB).
+   */
+  gpuNodes: string[];
 }
 
 export function discover(fs: Fs, env: Record<string, string | undefined>): Discovery {
@@ -71,16 +77,22 @@ export function discover(fs: Fs, env: Record<string, string | undefined>): Disco
   const software = order.flatMap((k) => found.get(k as SoftwareDriver['kind']) ?? []);
   const explicitPath = env[ICD_VARIABLE];
   const systemIcds = ICD_DIRS.flatMap((d) => listJson(fs, d));
-  return { ...(explicitPath ? { explicit: { kind: kindOf(explicitPath), icd: explicitPath, how: ICD_VARIABLE } } : {}), software, tried, systemIcds };
+  const gpuNodes = [
+    ...list(fs, '/dev/dri').filter((f) => f.startsWith('renderD')).map((f) => `/dev/dri/${f}`),
+    ...list(fs, '/dev').filter((f) => /^nvidia\d+$|^dxg$/.test(f)).map((f) => `/dev/${f}`),
+  ];
+  return { ...(explicitPath ? { explicit: { kind: kindOf(explicitPath), icd: explicitPath, how: ICD_VARIABLE } } : {}), software, tried, systemIcds, gpuNodes };
 }
 
-function listJson(fs: Fs, dir: string): string[] {
+function list(fs: Fs, dir: string): string[] {
   try {
-    return fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => `${dir}/${f}`);
+    return fs.readdirSync(dir);
   } catch {
     return [];
   }
 }
+
+const listJson = (fs: Fs, dir: string): string[] => list(fs, dir).filter((f) => f.endsWith('.json')).map((f) => `${dir}/${f}`);
 
 const LOADER_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/lib64'];
 

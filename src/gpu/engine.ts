@@ -1,5 +1,6 @@
-// The engine a process shares: one device, every kernel compiled up front so
-// dispatch can stay synchronous and WGSL errors surface at start with file:line.
+// The engine a process shares: one device and every kernel file, each compiled at
+// its first pipeline (dispatch stays synchronous; a WGSL error surfaces at the next
+// sync with file:line; test/engine/device.test.ts compiles them all).
 import { getGpu } from './device.ts';
 import { Kernels } from './kernels.ts';
 import { ALL_KERNELS } from './sources.ts';
@@ -11,7 +12,7 @@ export function getEngine(): Promise<Kernels> {
     const k = new Kernels(await getGpu());
     // A lost device takes its pipelines with it: the next caller gets a new engine.
     k.gpu.device.lost.then(() => { engine = undefined; });
-    await k.compile(ALL_KERNELS);
+    k.register(ALL_KERNELS);
     return k;
   })();
   engine.catch(() => { engine = undefined; });

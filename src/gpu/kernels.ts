@@ -30,7 +30,10 @@ export type Param = number | F32;
 
 export class Kernels {
   readonly device: GPUDevice;
+  private sources = new Map<string, KernelSource>();
   private modules = new Map<string, GPUShaderModule>();
+  /** Compilation checks of modules created lazily, awaited at the next sync(). */
+  private compiling: Promise<void>[] = [];
   private pipelines = new Map<string, GPUComputePipeline>();
   private uniforms = new Map<string, GPUBuffer>();
   private encoder: GPUCommandEncoder | null = null;
@@ -56,28 +59,50 @@ export class Kernels {
     this.device.addEventListener('uncapturederror', (e) => this.errors.push((e as GPUUncapturedErrorEvent).error));
   }
 
-  /** Compiles every file once and turns WGSL errors into "file:line:col: message". */
+  /**
+   * Names the files pipelines may come from. Each is compiled at its first pipeline,
+   * so a process holds only the shader modules it uses: on lavapipe the 16-bit
+   * variants of the lens alone hold ~5 MiB that an F32 model never needs.
+   */
+  register(sources: readonly KernelSource[]): void {
+    for (const src of sources) if (!this.sources.has(src.file)) this.sources.set(src.file, src);
+  }
+
+  /** Compiles every file now; a WGSL error is thrown here, as "file:line:col: message". */
   async compile(sources: readonly KernelSource[]): Promise<void> {
-    for (const src of sources) {
-      if (this.modules.has(src.file)) continue;
-      const module = this.device.createShaderModule({ label: src.file, code: src.code });
-      const info = await module.getCompilationInfo();
+    this.register(sources);
+    for (const src of sources) this.module(src.file);
+    await this.checkCompiled();
+  }
+
+  private module(file: string): GPUShaderModule {
+    let module = this.modules.get(file);
+    if (module) return module;
+    const src = this.sources.get(file);
+    if (!src) throw new KernelCompileError(`kernels/${file} was not compiled: add it to the engine's kernel list`);
+    module = this.device.createShaderModule({ label: src.file, code: src.code });
+    this.modules.set(file, module);
+    this.compiling.push(module.getCompilationInfo().then((info) => {
       const errors = info.messages.filter((m) => m.type === 'error');
-      if (errors.length) {
-        const m = errors[0]!;
-        throw new KernelCompileError(`kernels/${src.file}:${m.lineNum}:${m.linePos}: ${m.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
-      }
-      this.modules.set(src.file, module);
-    }
+      if (!errors.length) return;
+      const m = errors[0]!;
+      throw new KernelCompileError(`kernels/${src.file}:${m.lineNum}:${m.linePos}: ${m.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
+    }));
+    return module;
+  }
+
+  /** Throws the first WGSL error of the modules created since the last check. */
+  private async checkCompiled(): Promise<void> {
+    const pending = this.compiling;
+    this.compiling = [];
+    await Promise.all(pending);
   }
 
   private pipeline(src: KernelSource, entry: string, constants: Record<string, number>): GPUComputePipeline {
     const key = `${src.file}:${entry}:${JSON.stringify(constants)}`;
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.modules.get(src.file);
-      if (!module) throw new KernelCompileError(`kernels/${src.file} was not compiled: add it to the engine's kernel list`);
-      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: entry, constants } });
+      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module: this.module(src.file), entryPoint: entry, constants } });
       this.pipelines.set(key, p);
     }
     return p;
@@ -209,6 +234,8 @@ export class Kernels {
     await gentleWait(() => this.device.queue.onSubmittedWorkDone());
     const [first] = this.errors;
     this.errors = [];
+    // A broken module also fails its pipelines; its own message says where.
+    await this.checkCompiled();
     if (first instanceof GPUOutOfMemoryError) throw gpuError(`GPU out of memory: ${summarize(first.message)} (try a shorter prompt or fewer layers)`, first.message);
     if (first) throw gpuError(`WebGPU error: ${summarize(first.message)}`, first.message);
   }

@@ -4,7 +4,7 @@ import { getGpu } from '../../src/gpu/device.ts';
 import { discover, type Fs } from '../../src/gpu/drivers.ts';
 import { getEngine } from '../../src/gpu/engine.ts';
 import { GpuError, KernelCompileError, Kernels, summarize } from '../../src/gpu/kernels.ts';
-import { ELEMENTWISE } from '../../src/gpu/sources.ts';
+import { ALL_KERNELS, ELEMENTWISE } from '../../src/gpu/sources.ts';
 
 test('the device reports its adapter', async () => {
   const gpu = await getGpu();
@@ -20,6 +20,24 @@ test('a WGSL compile error names the kernel file and line', async () => {
   } catch (e) {
     assert.instance(e, KernelCompileError);
     assert.match((e as Error).message, /^kernels\/broken\.wgsl:4:\d+: .*undefined_name/);
+  }
+});
+
+test('every kernel file the engine registers compiles', async () => {
+  await new Kernels(await getGpu()).compile(ALL_KERNELS);
+});
+
+test('a kernel file compiled at its first pipeline reports a WGSL error at the next sync, with file and line', async () => {
+  const k = new Kernels(await getGpu());
+  const broken = { file: 'lazy-broken.wgsl', code: '@compute @workgroup_size(1)\nfn main() {\n  let x = undefined_name;\n}\n' };
+  k.register([broken]);
+  try {
+    k.dispatch(broken, 'main', [], [], [1]);
+    await k.sync();
+    assert.unreachable('ran broken WGSL');
+  } catch (e) {
+    assert.instance(e, KernelCompileError);
+    assert.match((e as Error).message, /^kernels\/lazy-broken\.wgsl:3:\d+: .*undefined_name/);
   }
 });
 
@@ -43,6 +61,12 @@ test('discovery: both software drivers at known paths, lavapipe first unless BAC
   assert.equal(discover(fs, { BACKWARD_LENS_ADAPTER: 'swiftshader' }).software.map((s) => s.kind), ['swiftshader', 'lavapipe']);
   assert.equal(discover(fakeFs([]), { BACKWARD_LENS_VK_ICD: '/x/lvp_icd.json' }).explicit, { kind: 'lavapipe', icd: '/x/lvp_icd.json', how: 'BACKWARD_LENS_VK_ICD' });
   assert.equal(discover(fakeFs([]), {}).software, []);
+});
+
+test('discovery: the device nodes that say a hardware driver could find a GPU', () => {
+  assert.equal(discover(fakeFs(['/usr/share/vulkan/icd.d/radeon_icd.x86_64.json']), {}).gpuNodes, []);
+  const nodes = ['/dev/dri/card0', '/dev/dri/renderD128', '/dev/nvidia0', '/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/dxg', '/dev/null'];
+  assert.equal(discover(fakeFs(nodes), {}).gpuNodes, ['/dev/dri/renderD128', '/dev/nvidia0', '/dev/dxg']);
 });
 
 test("Dawn's validation dump becomes one line: what was wrong and in which call", () => {
