@@ -61,7 +61,11 @@ async function once(layout: LensLayout): Promise<[number, number]> {
 }
 
 console.log(`${k.gpu.adapterName}: lens of ${R} rows x d ${d} x V ${V} (${dtype}), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-for (const l of layouts) await once(l);
+// The first call also compiles the pipeline (lavapipe keeps a disk cache: MESA_SHADER_CACHE_DISABLE=true times a cold compile).
+for (const l of layouts) {
+  const [wall, cpu] = await once(l);
+  console.log(`${l.padEnd(8)} first call, compile included: wall ${wall.toFixed(0)} ms, CPU ${cpu.toFixed(0)} ms`);
+}
 const times = new Map<LensLayout, [number, number][]>(layouts.map((l) => [l, []]));
 for (let r = 0; r < rounds; r++) for (const l of layouts) times.get(l)!.push(await once(l));
 const flop = 2 * R * d * V;
