@@ -16,7 +16,7 @@ const HELP = `node dist/bench/lens.js [options]
   --vocab N      ids (default 50257)
   --dtype T      f32, f16 or bf16 unembedding (default f32)
   --rounds N     timed rounds; each runs every layout once, in turn (default 5)
-  --layouts L    comma-separated, from buffer,texture (default both)`;
+  --layouts L    comma-separated, from buffer,texture,texture-rows (default buffer,texture)`;
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +34,7 @@ const dtype = values.dtype!;
 const bad = ([['--rows', R], ['--d', d], ['--vocab', V], ['--rounds', rounds]] as const).find(([, n]) => !Number.isInteger(n) || n < 1);
 const problem = bad ? `${bad[0]} ${bad[1]}: expected a positive integer`
   : !['f32', 'f16', 'bf16'].includes(dtype) ? `--dtype ${dtype}: expected f32, f16 or bf16`
-  : !layouts.every((l) => l === 'buffer' || l === 'texture') ? `--layouts ${values.layouts}: expected buffer, texture or both, comma-separated`
+  : !layouts.every((l) => ['buffer', 'texture', 'texture-rows'].includes(l)) ? `--layouts ${values.layouts}: expected some of buffer, texture, texture-rows, comma-separated`
   : undefined;
 if (problem) {
   console.error(`${problem}\n\n${HELP}`);

@@ -286,6 +286,12 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 // addresses; a texel fetch is one vectorised gather of four consecutive j of a row,
 // and a vec4 load pays the per-lane checks once for four weights. Each logit still
 // sums its terms in j order, as in lens_tiles, so the two agree to the bit.
+// The order of a trip's multiply-adds (each logit sums its terms in j order either
+// way, so the bits are the same): true, row by row (a row's four j, then the next
+// row), 1.07-1.13x less CPU on lavapipe for F32 weights; false, j by j across the 16
+// rows, which SwiftShader ran as fast or up to 10 % faster. More j per trip (two or
+// four quads) was slower on lavapipe in both orders (bench/RESULTS.md, issue 28, 7).
+override ROW_ORDER: bool = false;
 // hRows is h [R, d] as rgba32float: texel (q, r) = h[r, 4q .. 4q + 3].
 @group(0) @binding(8) var hRows: texture_2d<f32>;
 // wte again, read four weights at a time (rows of a multiple of 4).
@@ -338,7 +344,8 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     var c13l = vec4<f32>(0.0); var c13h = vec4<f32>(0.0);
     var c14l = vec4<f32>(0.0); var c14h = vec4<f32>(0.0);
     var c15l = vec4<f32>(0.0); var c15h = vec4<f32>(0.0);
-    for (var q = 0u; q < p.d / 4u; q++) {
+    let quads = p.d / 4u;
+    for (var q = 0u; q < quads; q++) {
       let hq0 = textureLoad(hRows, vec2<u32>(q, y0), 0);
       let hq1 = textureLoad(hRows, vec2<u32>(q, y1), 0);
       let hq2 = textureLoad(hRows, vec2<u32>(q, y2), 0);
@@ -361,76 +368,111 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
       let w6 = decodeQuad(wteQuads[bb.z + q]); let w7 = decodeQuad(wteQuads[bb.w + q]);
       let wlx = vec4<f32>(w0.x, w1.x, w2.x, w3.x);
       let whx = vec4<f32>(w4.x, w5.x, w6.x, w7.x);
-      c0l += hq0.x * wlx; c0h += hq0.x * whx;
-      c1l += hq1.x * wlx; c1h += hq1.x * whx;
-      c2l += hq2.x * wlx; c2h += hq2.x * whx;
-      c3l += hq3.x * wlx; c3h += hq3.x * whx;
-      c4l += hq4.x * wlx; c4h += hq4.x * whx;
-      c5l += hq5.x * wlx; c5h += hq5.x * whx;
-      c6l += hq6.x * wlx; c6h += hq6.x * whx;
-      c7l += hq7.x * wlx; c7h += hq7.x * whx;
-      c8l += hq8.x * wlx; c8h += hq8.x * whx;
-      c9l += hq9.x * wlx; c9h += hq9.x * whx;
-      c10l += hq10.x * wlx; c10h += hq10.x * whx;
-      c11l += hq11.x * wlx; c11h += hq11.x * whx;
-      c12l += hq12.x * wlx; c12h += hq12.x * whx;
-      c13l += hq13.x * wlx; c13h += hq13.x * whx;
-      c14l += hq14.x * wlx; c14h += hq14.x * whx;
-      c15l += hq15.x * wlx; c15h += hq15.x * whx;
       let wly = vec4<f32>(w0.y, w1.y, w2.y, w3.y);
       let why = vec4<f32>(w4.y, w5.y, w6.y, w7.y);
-      c0l += hq0.y * wly; c0h += hq0.y * why;
-      c1l += hq1.y * wly; c1h += hq1.y * why;
-      c2l += hq2.y * wly; c2h += hq2.y * why;
-      c3l += hq3.y * wly; c3h += hq3.y * why;
-      c4l += hq4.y * wly; c4h += hq4.y * why;
-      c5l += hq5.y * wly; c5h += hq5.y * why;
-      c6l += hq6.y * wly; c6h += hq6.y * why;
-      c7l += hq7.y * wly; c7h += hq7.y * why;
-      c8l += hq8.y * wly; c8h += hq8.y * why;
-      c9l += hq9.y * wly; c9h += hq9.y * why;
-      c10l += hq10.y * wly; c10h += hq10.y * why;
-      c11l += hq11.y * wly; c11h += hq11.y * why;
-      c12l += hq12.y * wly; c12h += hq12.y * why;
-      c13l += hq13.y * wly; c13h += hq13.y * why;
-      c14l += hq14.y * wly; c14h += hq14.y * why;
-      c15l += hq15.y * wly; c15h += hq15.y * why;
       let wlz = vec4<f32>(w0.z, w1.z, w2.z, w3.z);
       let whz = vec4<f32>(w4.z, w5.z, w6.z, w7.z);
-      c0l += hq0.z * wlz; c0h += hq0.z * whz;
-      c1l += hq1.z * wlz; c1h += hq1.z * whz;
-      c2l += hq2.z * wlz; c2h += hq2.z * whz;
-      c3l += hq3.z * wlz; c3h += hq3.z * whz;
-      c4l += hq4.z * wlz; c4h += hq4.z * whz;
-      c5l += hq5.z * wlz; c5h += hq5.z * whz;
-      c6l += hq6.z * wlz; c6h += hq6.z * whz;
-      c7l += hq7.z * wlz; c7h += hq7.z * whz;
-      c8l += hq8.z * wlz; c8h += hq8.z * whz;
-      c9l += hq9.z * wlz; c9h += hq9.z * whz;
-      c10l += hq10.z * wlz; c10h += hq10.z * whz;
-      c11l += hq11.z * wlz; c11h += hq11.z * whz;
-      c12l += hq12.z * wlz; c12h += hq12.z * whz;
-      c13l += hq13.z * wlz; c13h += hq13.z * whz;
-      c14l += hq14.z * wlz; c14h += hq14.z * whz;
-      c15l += hq15.z * wlz; c15h += hq15.z * whz;
       let wlw = vec4<f32>(w0.w, w1.w, w2.w, w3.w);
       let whw = vec4<f32>(w4.w, w5.w, w6.w, w7.w);
-      c0l += hq0.w * wlw; c0h += hq0.w * whw;
-      c1l += hq1.w * wlw; c1h += hq1.w * whw;
-      c2l += hq2.w * wlw; c2h += hq2.w * whw;
-      c3l += hq3.w * wlw; c3h += hq3.w * whw;
-      c4l += hq4.w * wlw; c4h += hq4.w * whw;
-      c5l += hq5.w * wlw; c5h += hq5.w * whw;
-      c6l += hq6.w * wlw; c6h += hq6.w * whw;
-      c7l += hq7.w * wlw; c7h += hq7.w * whw;
-      c8l += hq8.w * wlw; c8h += hq8.w * whw;
-      c9l += hq9.w * wlw; c9h += hq9.w * whw;
-      c10l += hq10.w * wlw; c10h += hq10.w * whw;
-      c11l += hq11.w * wlw; c11h += hq11.w * whw;
-      c12l += hq12.w * wlw; c12h += hq12.w * whw;
-      c13l += hq13.w * wlw; c13h += hq13.w * whw;
-      c14l += hq14.w * wlw; c14h += hq14.w * whw;
-      c15l += hq15.w * wlw; c15h += hq15.w * whw;
+      if (ROW_ORDER) {
+        c0l += hq0.x * wlx; c0h += hq0.x * whx; c0l += hq0.y * wly; c0h += hq0.y * why;
+        c0l += hq0.z * wlz; c0h += hq0.z * whz; c0l += hq0.w * wlw; c0h += hq0.w * whw;
+        c1l += hq1.x * wlx; c1h += hq1.x * whx; c1l += hq1.y * wly; c1h += hq1.y * why;
+        c1l += hq1.z * wlz; c1h += hq1.z * whz; c1l += hq1.w * wlw; c1h += hq1.w * whw;
+        c2l += hq2.x * wlx; c2h += hq2.x * whx; c2l += hq2.y * wly; c2h += hq2.y * why;
+        c2l += hq2.z * wlz; c2h += hq2.z * whz; c2l += hq2.w * wlw; c2h += hq2.w * whw;
+        c3l += hq3.x * wlx; c3h += hq3.x * whx; c3l += hq3.y * wly; c3h += hq3.y * why;
+        c3l += hq3.z * wlz; c3h += hq3.z * whz; c3l += hq3.w * wlw; c3h += hq3.w * whw;
+        c4l += hq4.x * wlx; c4h += hq4.x * whx; c4l += hq4.y * wly; c4h += hq4.y * why;
+        c4l += hq4.z * wlz; c4h += hq4.z * whz; c4l += hq4.w * wlw; c4h += hq4.w * whw;
+        c5l += hq5.x * wlx; c5h += hq5.x * whx; c5l += hq5.y * wly; c5h += hq5.y * why;
+        c5l += hq5.z * wlz; c5h += hq5.z * whz; c5l += hq5.w * wlw; c5h += hq5.w * whw;
+        c6l += hq6.x * wlx; c6h += hq6.x * whx; c6l += hq6.y * wly; c6h += hq6.y * why;
+        c6l += hq6.z * wlz; c6h += hq6.z * whz; c6l += hq6.w * wlw; c6h += hq6.w * whw;
+        c7l += hq7.x * wlx; c7h += hq7.x * whx; c7l += hq7.y * wly; c7h += hq7.y * why;
+        c7l += hq7.z * wlz; c7h += hq7.z * whz; c7l += hq7.w * wlw; c7h += hq7.w * whw;
+        c8l += hq8.x * wlx; c8h += hq8.x * whx; c8l += hq8.y * wly; c8h += hq8.y * why;
+        c8l += hq8.z * wlz; c8h += hq8.z * whz; c8l += hq8.w * wlw; c8h += hq8.w * whw;
+        c9l += hq9.x * wlx; c9h += hq9.x * whx; c9l += hq9.y * wly; c9h += hq9.y * why;
+        c9l += hq9.z * wlz; c9h += hq9.z * whz; c9l += hq9.w * wlw; c9h += hq9.w * whw;
+        c10l += hq10.x * wlx; c10h += hq10.x * whx; c10l += hq10.y * wly; c10h += hq10.y * why;
+        c10l += hq10.z * wlz; c10h += hq10.z * whz; c10l += hq10.w * wlw; c10h += hq10.w * whw;
+        c11l += hq11.x * wlx; c11h += hq11.x * whx; c11l += hq11.y * wly; c11h += hq11.y * why;
+        c11l += hq11.z * wlz; c11h += hq11.z * whz; c11l += hq11.w * wlw; c11h += hq11.w * whw;
+        c12l += hq12.x * wlx; c12h += hq12.x * whx; c12l += hq12.y * wly; c12h += hq12.y * why;
+        c12l += hq12.z * wlz; c12h += hq12.z * whz; c12l += hq12.w * wlw; c12h += hq12.w * whw;
+        c13l += hq13.x * wlx; c13h += hq13.x * whx; c13l += hq13.y * wly; c13h += hq13.y * why;
+        c13l += hq13.z * wlz; c13h += hq13.z * whz; c13l += hq13.w * wlw; c13h += hq13.w * whw;
+        c14l += hq14.x * wlx; c14h += hq14.x * whx; c14l += hq14.y * wly; c14h += hq14.y * why;
+        c14l += hq14.z * wlz; c14h += hq14.z * whz; c14l += hq14.w * wlw; c14h += hq14.w * whw;
+        c15l += hq15.x * wlx; c15h += hq15.x * whx; c15l += hq15.y * wly; c15h += hq15.y * why;
+        c15l += hq15.z * wlz; c15h += hq15.z * whz; c15l += hq15.w * wlw; c15h += hq15.w * whw;
+      } else {
+        c0l += hq0.x * wlx; c0h += hq0.x * whx;
+        c1l += hq1.x * wlx; c1h += hq1.x * whx;
+        c2l += hq2.x * wlx; c2h += hq2.x * whx;
+        c3l += hq3.x * wlx; c3h += hq3.x * whx;
+        c4l += hq4.x * wlx; c4h += hq4.x * whx;
+        c5l += hq5.x * wlx; c5h += hq5.x * whx;
+        c6l += hq6.x * wlx; c6h += hq6.x * whx;
+        c7l += hq7.x * wlx; c7h += hq7.x * whx;
+        c8l += hq8.x * wlx; c8h += hq8.x * whx;
+        c9l += hq9.x * wlx; c9h += hq9.x * whx;
+        c10l += hq10.x * wlx; c10h += hq10.x * whx;
+        c11l += hq11.x * wlx; c11h += hq11.x * whx;
+        c12l += hq12.x * wlx; c12h += hq12.x * whx;
+        c13l += hq13.x * wlx; c13h += hq13.x * whx;
+        c14l += hq14.x * wlx; c14h += hq14.x * whx;
+        c15l += hq15.x * wlx; c15h += hq15.x * whx;
+        c0l += hq0.y * wly; c0h += hq0.y * why;
+        c1l += hq1.y * wly; c1h += hq1.y * why;
+        c2l += hq2.y * wly; c2h += hq2.y * why;
+        c3l += hq3.y * wly; c3h += hq3.y * why;
+        c4l += hq4.y * wly; c4h += hq4.y * why;
+        c5l += hq5.y * wly; c5h += hq5.y * why;
+        c6l += hq6.y * wly; c6h += hq6.y * why;
+        c7l += hq7.y * wly; c7h += hq7.y * why;
+        c8l += hq8.y * wly; c8h += hq8.y * why;
+        c9l += hq9.y * wly; c9h += hq9.y * why;
+        c10l += hq10.y * wly; c10h += hq10.y * why;
+        c11l += hq11.y * wly; c11h += hq11.y * why;
+        c12l += hq12.y * wly; c12h += hq12.y * why;
+        c13l += hq13.y * wly; c13h += hq13.y * why;
+        c14l += hq14.y * wly; c14h += hq14.y * why;
+        c15l += hq15.y * wly; c15h += hq15.y * why;
+        c0l += hq0.z * wlz; c0h += hq0.z * whz;
+        c1l += hq1.z * wlz; c1h += hq1.z * whz;
+        c2l += hq2.z * wlz; c2h += hq2.z * whz;
+        c3l += hq3.z * wlz; c3h += hq3.z * whz;
+        c4l += hq4.z * wlz; c4h += hq4.z * whz;
+        c5l += hq5.z * wlz; c5h += hq5.z * whz;
+        c6l += hq6.z * wlz; c6h += hq6.z * whz;
+        c7l += hq7.z * wlz; c7h += hq7.z * whz;
+        c8l += hq8.z * wlz; c8h += hq8.z * whz;
+        c9l += hq9.z * wlz; c9h += hq9.z * whz;
+        c10l += hq10.z * wlz; c10h += hq10.z * whz;
+        c11l += hq11.z * wlz; c11h += hq11.z * whz;
+        c12l += hq12.z * wlz; c12h += hq12.z * whz;
+        c13l += hq13.z * wlz; c13h += hq13.z * whz;
+        c14l += hq14.z * wlz; c14h += hq14.z * whz;
+        c15l += hq15.z * wlz; c15h += hq15.z * whz;
+        c0l += hq0.w * wlw; c0h += hq0.w * whw;
+        c1l += hq1.w * wlw; c1h += hq1.w * whw;
+        c2l += hq2.w * wlw; c2h += hq2.w * whw;
+        c3l += hq3.w * wlw; c3h += hq3.w * whw;
+        c4l += hq4.w * wlw; c4h += hq4.w * whw;
+        c5l += hq5.w * wlw; c5h += hq5.w * whw;
+        c6l += hq6.w * wlw; c6h += hq6.w * whw;
+        c7l += hq7.w * wlw; c7h += hq7.w * whw;
+        c8l += hq8.w * wlw; c8h += hq8.w * whw;
+        c9l += hq9.w * wlw; c9h += hq9.w * whw;
+        c10l += hq10.w * wlw; c10h += hq10.w * whw;
+        c11l += hq11.w * wlw; c11h += hq11.w * whw;
+        c12l += hq12.w * wlw; c12h += hq12.w * whw;
+        c13l += hq13.w * wlw; c13h += hq13.w * whw;
+        c14l += hq14.w * wlw; c14h += hq14.w * whw;
+        c15l += hq15.w * wlw; c15h += hq15.w * whw;
+      }
     }
     tileRows[0] = c0l; tileRows[1] = c0h;
     tileRows[2] = c1l; tileRows[3] = c1h;

@@ -23,12 +23,16 @@ const INVOCATIONS = 2048;
  * Where the lens tile reads h from (kernels/lens.wgsl): 'buffer' (lens_tiles) or
  * 'texture' (lens_texture: an rgba32float copy of h, which lavapipe fetches as vectors
  * rather than lane by lane, and the embedding read four weights at a time; used only
- * where d is a multiple of 4). Same logits, bit for bit.
+ * where d is a multiple of 4); 'texture-rows' is lens_texture with each trip's
+ * multiply-adds ordered row by row (ROW_ORDER). Same logits, bit for bit.
  */
-export type LensLayout = 'buffer' | 'texture';
+export type LensLayout = 'buffer' | 'texture' | 'texture-rows';
 
-/** The CPU adapters: measured faster on lavapipe, and no slower on SwiftShader (bench/RESULTS.md, issue 28). */
-export const defaultLayout = (k: Kernels): LensLayout => (k.gpu.software ? 'texture' : 'buffer');
+/**
+ * The CPU adapters: the texture measured faster on lavapipe and no slower on SwiftShader;
+ * the row order faster on lavapipe only (bench/RESULTS.md, issue 28, sections 3 and 7).
+ */
+export const defaultLayout = (k: Kernels): LensLayout => (!k.gpu.software ? 'buffer' : /llvmpipe|lavapipe/i.test(k.gpu.adapterName) ? 'texture-rows' : 'texture');
 
 export interface IdScore {
   id: number;
@@ -86,19 +90,20 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
   // The texture kernel reads wte four weights at a time, so rows must be whole quads; else, or
   // past the texture's size, the buffer layout serves.
   const side = k.device.limits.maxTextureDimension2D;
-  const texture = layout === 'texture' && d % 4 === 0 && d / 4 <= side && R <= side ? k.device.createTexture({ label: 'lens.hRows', size: [d / 4, R], format: 'rgba32float', usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING }) : undefined;
+  const texture = layout !== 'buffer' && d % 4 === 0 && d / 4 <= side && R <= side ? k.device.createTexture({ label: 'lens.hRows', size: [d / 4, R], format: 'rgba32float', usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING }) : undefined;
   try {
     const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode];
     const entry = texture ? 'lens_texture' : 'lens_tiles';
     // lens_texture reads h from binding 8 instead of 1.
     const view = texture?.createView();
     const bind = (buffers: GPUBuffer[]) => (view ? [null, ...buffers, view] : [h.buffer, ...buffers]);
+    const constants: Record<string, number> = texture ? { ROW_ORDER: layout === 'texture-rows' ? 1 : 0 } : {};
     if (view) k.dispatch(LENS.f32, 'lens_rows_texture', params(E.blocks[0]!, 0, 0, 0), [h.buffer, ...Array(7).fill(null), view], grid1d(R * (d / 4), 64));
-    if (W) for (const b of E.blocks) k.dispatch(LENS[weightType(E)], entry, params(b, 1, 0, 1), bind([b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 64));
+    if (W) for (const b of E.blocks) k.dispatch(LENS[weightType(E)], entry, params(b, 1, 0, 1), bind([b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 64), constants);
     let slice0 = 0;
     E.blocks.forEach((b, i) => {
       const S = sliceCounts[i]!;
-      k.dispatch(LENS[weightType(E)], entry, params(b, S, slice0, 0), bind([b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer]), grid1d(groups * S, 64));
+      k.dispatch(LENS[weightType(E)], entry, params(b, S, slice0, 0), bind([b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer]), grid1d(groups * S, 64), constants);
       slice0 += S;
     });
     k.dispatch(LENS.f32, 'lens_merge', params(E.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);

@@ -35,8 +35,8 @@ async function runLens(k: Kernels, h: Float64Array, wte: Float64Array, R: number
   return decodeLens(data as Float32Array, R, count, watched.length);
 }
 
-/** Each layout of lens_tiles; 'texture' needs d a multiple of 4 (it falls back to 'buffer' otherwise, so that run would repeat the other). */
-const layoutsFor = (d: number): LensLayout[] => (d % 4 ? ['buffer'] : ['buffer', 'texture']);
+/** Each layout of lens_tiles; the texture ones need d a multiple of 4 (they fall back to 'buffer' otherwise, so those runs would repeat the other). */
+const layoutsFor = (d: number): LensLayout[] => (d % 4 ? ['buffer'] : ['buffer', 'texture', 'texture-rows']);
 
 const refRows = (h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: ReadonlySet<number> = new Set()): LensRowRef[] =>
   Array.from({ length: R }, (_, r) => lensRowRef(h.subarray(r * d, (r + 1) * d), wte, wte.length / d, d, count, watched, skip));
@@ -207,7 +207,7 @@ test('lens: duplicate embedding rows tie to the lower id, watched or not', async
   }
 });
 
-// Both layouts sum each logit's terms in the same order, so on random data (ties
+// Every layout sums each logit's terms in the same order, so on random data (ties
 // rare, every logit rounded) they must agree to the bit: lse, scores, ids and ranks.
 test('lens: the buffer and texture layouts give the same bits (random rows, whole and split embedding)', async () => {
   const k = await getEngine();
@@ -218,7 +218,8 @@ test('lens: the buffer and texture layouts give the same bits (random rows, whol
   const skip = [1, 50000];
   for (const limit of [undefined, 40_000_000]) {
     const run = (layout: LensLayout) => (limit ? withBindLimit(k, limit, () => runLens(k, h, wte, R, d, count, watched, skip, layout)) : runLens(k, h, wte, R, d, count, watched, skip, layout));
-    assertEqual(await run('texture'), await run('buffer'), limit ? 'split' : 'whole');
+    const buffer = await run('buffer');
+    for (const layout of ['texture', 'texture-rows'] as const) assertEqual(await run(layout), buffer, `${layout}, ${limit ? 'split' : 'whole'}`);
   }
 });
 

@@ -148,6 +148,6 @@ export const packedCases: Case[] = HALVES.flatMap((dtype) => [
   embedCase(dtype, 50257, 13, 3, [50256, 0, 50256, 15496, 995, 7, 0], 65536),
   unembedCase(dtype, 3, 7, 1001), unembedCase(dtype, 2, 13, 50257, 1 << 18), unembedCase(dtype, 1, 13, 50257, 1 << 18),
   lensCase(dtype, 13, 7, 1001), lensCase(dtype, 17, 9, 50257, 1 << 18),
-  ...(['buffer', 'texture'] as const).flatMap((layout) => [lensCase(dtype, 13, 12, 1001, undefined, layout), lensCase(dtype, 17, 8, 50257, 1 << 18, layout)]),
+  ...(['buffer', 'texture', 'texture-rows'] as const).flatMap((layout) => [lensCase(dtype, 13, 12, 1001, undefined, layout), lensCase(dtype, 17, 8, 50257, 1 << 18, layout)]),
   blocksCase(dtype),
 ]);
