@@ -40,6 +40,11 @@ export const MATMULS: MatmulShape[] = [
   { M: PROMPT, K: D, N: 4 * D, transB: false, quick: true }, // mlp.c_fc
   { M: PROMPT, K: 4 * D, N: D, transB: false, quick: true }, // mlp.c_proj
   { M: PROMPT, K: D, N: 3 * D, transB: false, quick: true }, // attn.c_attn
+  { M: PROMPT, K: D, N: D, transB: false, quick: true }, // attn.c_proj
+  // The backward's dx = Delta W^T reads GPT-2's [in, out] weights transposed.
+  { M: PROMPT, K: 4 * D, N: D, transB: true, quick: true }, // mlp.c_fc
+  { M: PROMPT, K: D, N: 4 * D, transB: true, quick: true }, // mlp.c_proj
+  { M: PROMPT, K: 3 * D, N: D, transB: true, quick: true }, // attn.c_attn
   { M: 256, K: D, N: VOCAB, transB: true, quick: false, maxReps: 3 }, // LM head
   { M: 1024, K: 1024, N: 1024, transB: false, quick: false, maxReps: 5 },
 ];
