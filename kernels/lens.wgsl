@@ -292,7 +292,7 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 // rows, which SwiftShader ran as fast or up to 10 % faster. More j per trip (two or
 // four quads) was slower on lavapipe in both orders (bench/RESULTS.md, issue 28, 7).
 override ROW_ORDER: bool = false;
-// hRows is h [R, d] as rgba32float: texel (q, r) = h[r, 4q .. 4q + 3].
+// hRows is h [R, d] as rgba32float: texel (q, r) = h[r, 4q .. 4q + 3] (src/gpu/rows-texture.ts).
 @group(0) @binding(8) var hRows: texture_2d<f32>;
 // wte again, read four weights at a time (rows of a multiple of 4).
 @group(0) @binding(2) var<storage, read> wteQuads: array<WeightQuad>;
@@ -492,19 +492,6 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     tileRows[30] = c15l; tileRows[31] = c15h;
     if (!foldTile(r0, slice, c)) { return; }
   }
-}
-
-@group(0) @binding(9) var hRowsOut: texture_storage_2d<rgba32float, write>;
-
-// Writes hRows for lens_texture: one invocation per texel (d a multiple of 4).
-@compute @workgroup_size(64)
-fn lens_rows_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.y * nwg.x * 64u + gid.x;
-  let quads = p.d / 4u;
-  if (t >= p.R * quads) { return; }
-  let r = t / quads;
-  let at = t * 4u;
-  textureStore(hRowsOut, vec2<u32>(t % quads, r), vec4<f32>(h[at], h[at + 1u], h[at + 2u], h[at + 3u]));
 }
 
 // ---- lens_merge: one invocation per row folds its nSlices records.

@@ -20,6 +20,8 @@ struct Params {
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+// Invocations per workgroup, 8 columns of C each (src/gpu/gemm.ts sizes it).
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
@@ -43,7 +45,7 @@ fn store(m: u32, n0: u32, acc: vec4<f32>) {
   }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * 8u;
   let m0 = gid.y * 16u;
@@ -138,7 +140,7 @@ fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
 // One row of C (M = 1: the LM head at the last position, every matmul of a decoding
 // step), where the tile above would compute 15 clamped copies of it. Same sums in the
 // same order as the tile, so its results are bit for bit the tile's.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn matvec(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * 8u;
   if (n0 >= p.N) { return; }
@@ -157,4 +159,180 @@ fn matvec(@builtin(global_invocation_id) gid: vec3<u32>) {
     ch += x * vec4<f32>(readB(h.x), readB(h.y), readB(h.z), readB(h.w));
   }
   store(0u, n0, cl); store(0u, n0 + 4u, ch);
+}
+
+// The CPU adapters' tile for B transposed, B [N, K] as stored (gemm picks it on them,
+// src/gpu/gemm.ts): the backward's dx = Delta W^T of GPT-2's [in, out] weights, the
+// forward's x W^T of nn.Linear's [out, in]. The 16 x 8 tile of matmul, with A [M, K]
+// read from a texture and each column of B four k at a time (K, B's leading dimension
+// and offset multiples of 4). llvmpipe turns every storage load in a loop into eight
+// scalar loads, each behind an exec-mask test and a bounds check, whatever the
+// addresses; a texel fetch is one vectorised gather of four consecutive k of a row,
+// and a quad load pays the per-lane checks once for four weights (lens_texture in
+// kernels/lens.wgsl, measured there first). B not transposed gains nothing from this
+// (bench/RESULTS.md, issue 28, 6), so matmul serves it. Each entry of C sums its terms
+// in k order, as in matmul, so the two agree to the bit.
+// aRows is A [M, K] as rgba32float: texel (q, m) = A(m, 4q .. 4q + 3) (src/gpu/rows-texture.ts).
+@group(0) @binding(5) var aRows: texture_2d<f32>;
+@group(0) @binding(2) var<storage, read> BQuads: array<WeightQuad>;
+
+@compute @workgroup_size(WG)
+fn matmul_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * 8u;
+  let m0 = gid.y * 16u;
+  if (n0 >= p.N || m0 >= p.M) { return; }
+  let lastM = p.M - 1u;
+  let y0 = min(m0 + 0u, lastM);
+  let y1 = min(m0 + 1u, lastM);
+  let y2 = min(m0 + 2u, lastM);
+  let y3 = min(m0 + 3u, lastM);
+  let y4 = min(m0 + 4u, lastM);
+  let y5 = min(m0 + 5u, lastM);
+  let y6 = min(m0 + 6u, lastM);
+  let y7 = min(m0 + 7u, lastM);
+  let y8 = min(m0 + 8u, lastM);
+  let y9 = min(m0 + 9u, lastM);
+  let y10 = min(m0 + 10u, lastM);
+  let y11 = min(m0 + 11u, lastM);
+  let y12 = min(m0 + 12u, lastM);
+  let y13 = min(m0 + 13u, lastM);
+  let y14 = min(m0 + 14u, lastM);
+  let y15 = min(m0 + 15u, lastM);
+  // Where columns n0 .. n0 + 7 start, in quads, clamped to the last column as in matmul.
+  let lastN = p.N - 1u;
+  let ldq = p.ldb / 4u;
+  let b0 = p.offB / 4u + min(n0 + 0u, lastN) * ldq;
+  let b1 = p.offB / 4u + min(n0 + 1u, lastN) * ldq;
+  let b2 = p.offB / 4u + min(n0 + 2u, lastN) * ldq;
+  let b3 = p.offB / 4u + min(n0 + 3u, lastN) * ldq;
+  let b4 = p.offB / 4u + min(n0 + 4u, lastN) * ldq;
+  let b5 = p.offB / 4u + min(n0 + 5u, lastN) * ldq;
+  let b6 = p.offB / 4u + min(n0 + 6u, lastN) * ldq;
+  let b7 = p.offB / 4u + min(n0 + 7u, lastN) * ldq;
+  var c0l = vec4<f32>(0.0); var c0h = vec4<f32>(0.0);
+  var c1l = vec4<f32>(0.0); var c1h = vec4<f32>(0.0);
+  var c2l = vec4<f32>(0.0); var c2h = vec4<f32>(0.0);
+  var c3l = vec4<f32>(0.0); var c3h = vec4<f32>(0.0);
+  var c4l = vec4<f32>(0.0); var c4h = vec4<f32>(0.0);
+  var c5l = vec4<f32>(0.0); var c5h = vec4<f32>(0.0);
+  var c6l = vec4<f32>(0.0); var c6h = vec4<f32>(0.0);
+  var c7l = vec4<f32>(0.0); var c7h = vec4<f32>(0.0);
+  var c8l = vec4<f32>(0.0); var c8h = vec4<f32>(0.0);
+  var c9l = vec4<f32>(0.0); var c9h = vec4<f32>(0.0);
+  var c10l = vec4<f32>(0.0); var c10h = vec4<f32>(0.0);
+  var c11l = vec4<f32>(0.0); var c11h = vec4<f32>(0.0);
+  var c12l = vec4<f32>(0.0); var c12h = vec4<f32>(0.0);
+  var c13l = vec4<f32>(0.0); var c13h = vec4<f32>(0.0);
+  var c14l = vec4<f32>(0.0); var c14h = vec4<f32>(0.0);
+  var c15l = vec4<f32>(0.0); var c15h = vec4<f32>(0.0);
+  for (var q = 0u; q < p.K / 4u; q++) {
+    let a0 = textureLoad(aRows, vec2<u32>(q, y0), 0);
+    let a1 = textureLoad(aRows, vec2<u32>(q, y1), 0);
+    let a2 = textureLoad(aRows, vec2<u32>(q, y2), 0);
+    let a3 = textureLoad(aRows, vec2<u32>(q, y3), 0);
+    let a4 = textureLoad(aRows, vec2<u32>(q, y4), 0);
+    let a5 = textureLoad(aRows, vec2<u32>(q, y5), 0);
+    let a6 = textureLoad(aRows, vec2<u32>(q, y6), 0);
+    let a7 = textureLoad(aRows, vec2<u32>(q, y7), 0);
+    let a8 = textureLoad(aRows, vec2<u32>(q, y8), 0);
+    let a9 = textureLoad(aRows, vec2<u32>(q, y9), 0);
+    let a10 = textureLoad(aRows, vec2<u32>(q, y10), 0);
+    let a11 = textureLoad(aRows, vec2<u32>(q, y11), 0);
+    let a12 = textureLoad(aRows, vec2<u32>(q, y12), 0);
+    let a13 = textureLoad(aRows, vec2<u32>(q, y13), 0);
+    let a14 = textureLoad(aRows, vec2<u32>(q, y14), 0);
+    let a15 = textureLoad(aRows, vec2<u32>(q, y15), 0);
+    let w0 = decodeQuad(BQuads[b0 + q]); let w1 = decodeQuad(BQuads[b1 + q]);
+    let w2 = decodeQuad(BQuads[b2 + q]); let w3 = decodeQuad(BQuads[b3 + q]);
+    let w4 = decodeQuad(BQuads[b4 + q]); let w5 = decodeQuad(BQuads[b5 + q]);
+    let w6 = decodeQuad(BQuads[b6 + q]); let w7 = decodeQuad(BQuads[b7 + q]);
+    let lx = vec4<f32>(w0.x, w1.x, w2.x, w3.x);
+    let hx = vec4<f32>(w4.x, w5.x, w6.x, w7.x);
+    c0l += a0.x * lx; c0h += a0.x * hx;
+    c1l += a1.x * lx; c1h += a1.x * hx;
+    c2l += a2.x * lx; c2h += a2.x * hx;
+    c3l += a3.x * lx; c3h += a3.x * hx;
+    c4l += a4.x * lx; c4h += a4.x * hx;
+    c5l += a5.x * lx; c5h += a5.x * hx;
+    c6l += a6.x * lx; c6h += a6.x * hx;
+    c7l += a7.x * lx; c7h += a7.x * hx;
+    c8l += a8.x * lx; c8h += a8.x * hx;
+    c9l += a9.x * lx; c9h += a9.x * hx;
+    c10l += a10.x * lx; c10h += a10.x * hx;
+    c11l += a11.x * lx; c11h += a11.x * hx;
+    c12l += a12.x * lx; c12h += a12.x * hx;
+    c13l += a13.x * lx; c13h += a13.x * hx;
+    c14l += a14.x * lx; c14h += a14.x * hx;
+    c15l += a15.x * lx; c15h += a15.x * hx;
+    let ly = vec4<f32>(w0.y, w1.y, w2.y, w3.y);
+    let hy = vec4<f32>(w4.y, w5.y, w6.y, w7.y);
+    c0l += a0.y * ly; c0h += a0.y * hy;
+    c1l += a1.y * ly; c1h += a1.y * hy;
+    c2l += a2.y * ly; c2h += a2.y * hy;
+    c3l += a3.y * ly; c3h += a3.y * hy;
+    c4l += a4.y * ly; c4h += a4.y * hy;
+    c5l += a5.y * ly; c5h += a5.y * hy;
+    c6l += a6.y * ly; c6h += a6.y * hy;
+    c7l += a7.y * ly; c7h += a7.y * hy;
+    c8l += a8.y * ly; c8h += a8.y * hy;
+    c9l += a9.y * ly; c9h += a9.y * hy;
+    c10l += a10.y * ly; c10h += a10.y * hy;
+    c11l += a11.y * ly; c11h += a11.y * hy;
+    c12l += a12.y * ly; c12h += a12.y * hy;
+    c13l += a13.y * ly; c13h += a13.y * hy;
+    c14l += a14.y * ly; c14h += a14.y * hy;
+    c15l += a15.y * ly; c15h += a15.y * hy;
+    let lz = vec4<f32>(w0.z, w1.z, w2.z, w3.z);
+    let hz = vec4<f32>(w4.z, w5.z, w6.z, w7.z);
+    c0l += a0.z * lz; c0h += a0.z * hz;
+    c1l += a1.z * lz; c1h += a1.z * hz;
+    c2l += a2.z * lz; c2h += a2.z * hz;
+    c3l += a3.z * lz; c3h += a3.z * hz;
+    c4l += a4.z * lz; c4h += a4.z * hz;
+    c5l += a5.z * lz; c5h += a5.z * hz;
+    c6l += a6.z * lz; c6h += a6.z * hz;
+    c7l += a7.z * lz; c7h += a7.z * hz;
+    c8l += a8.z * lz; c8h += a8.z * hz;
+    c9l += a9.z * lz; c9h += a9.z * hz;
+    c10l += a10.z * lz; c10h += a10.z * hz;
+    c11l += a11.z * lz; c11h += a11.z * hz;
+    c12l += a12.z * lz; c12h += a12.z * hz;
+    c13l += a13.z * lz; c13h += a13.z * hz;
+    c14l += a14.z * lz; c14h += a14.z * hz;
+    c15l += a15.z * lz; c15h += a15.z * hz;
+    let lw = vec4<f32>(w0.w, w1.w, w2.w, w3.w);
+    let hw = vec4<f32>(w4.w, w5.w, w6.w, w7.w);
+    c0l += a0.w * lw; c0h += a0.w * hw;
+    c1l += a1.w * lw; c1h += a1.w * hw;
+    c2l += a2.w * lw; c2h += a2.w * hw;
+    c3l += a3.w * lw; c3h += a3.w * hw;
+    c4l += a4.w * lw; c4h += a4.w * hw;
+    c5l += a5.w * lw; c5h += a5.w * hw;
+    c6l += a6.w * lw; c6h += a6.w * hw;
+    c7l += a7.w * lw; c7h += a7.w * hw;
+    c8l += a8.w * lw; c8h += a8.w * hw;
+    c9l += a9.w * lw; c9h += a9.w * hw;
+    c10l += a10.w * lw; c10h += a10.w * hw;
+    c11l += a11.w * lw; c11h += a11.w * hw;
+    c12l += a12.w * lw; c12h += a12.w * hw;
+    c13l += a13.w * lw; c13h += a13.w * hw;
+    c14l += a14.w * lw; c14h += a14.w * hw;
+    c15l += a15.w * lw; c15h += a15.w * hw;
+  }
+  store(m0 + 0u, n0, c0l); store(m0 + 0u, n0 + 4u, c0h);
+  store(m0 + 1u, n0, c1l); store(m0 + 1u, n0 + 4u, c1h);
+  store(m0 + 2u, n0, c2l); store(m0 + 2u, n0 + 4u, c2h);
+  store(m0 + 3u, n0, c3l); store(m0 + 3u, n0 + 4u, c3h);
+  store(m0 + 4u, n0, c4l); store(m0 + 4u, n0 + 4u, c4h);
+  store(m0 + 5u, n0, c5l); store(m0 + 5u, n0 + 4u, c5h);
+  store(m0 + 6u, n0, c6l); store(m0 + 6u, n0 + 4u, c6h);
+  store(m0 + 7u, n0, c7l); store(m0 + 7u, n0 + 4u, c7h);
+  store(m0 + 8u, n0, c8l); store(m0 + 8u, n0 + 4u, c8h);
+  store(m0 + 9u, n0, c9l); store(m0 + 9u, n0 + 4u, c9h);
+  store(m0 + 10u, n0, c10l); store(m0 + 10u, n0 + 4u, c10h);
+  store(m0 + 11u, n0, c11l); store(m0 + 11u, n0 + 4u, c11h);
+  store(m0 + 12u, n0, c12l); store(m0 + 12u, n0 + 4u, c12h);
+  store(m0 + 13u, n0, c13l); store(m0 + 13u, n0 + 4u, c13h);
+  store(m0 + 14u, n0, c14l); store(m0 + 14u, n0 + 4u, c14h);
+  store(m0 + 15u, n0, c15l); store(m0 + 15u, n0 + 4u, c15h);
 }

@@ -17,6 +17,12 @@ export interface Gpu {
   /** True when the device runs at WebGPU's default limits (BACKWARD_LENS_LIMITS=minimum), not the adapter's. */
   minimumLimits: boolean;
   /**
+   * The host's CPU threads: a software adapter runs one workgroup per thread (lavapipe
+   * starts one per core, as does SwiftShader's scheduler), so kernels size their
+   * workgroups to share a dispatch out evenly (src/gpu/gemm.ts).
+   */
+  cores: number;
+  /**
    * A binding limit below the device's (BACKWARD_LENS_BIND_LIMIT, bytes): tensors above
    * it are split as they would be on a device with that limit, so tests can run the
    * split paths on small models.
@@ -60,7 +66,7 @@ function forcedBindLimit(env: Record<string, string | undefined>): number | unde
 }
 
 async function nodeGpu(): Promise<Gpu> {
-  const gpu = await findNodeGpu();
+  const gpu = { ...(await findNodeGpu()), cores: (await import('node:os')).availableParallelism() };
   const bindLimit = forcedBindLimit(process.env);
   return bindLimit === undefined ? gpu : { ...gpu, bindLimit };
 }
@@ -158,5 +164,7 @@ async function openDevice(adapter: GPUAdapter, driver: string, minimumLimits: bo
     cached = undefined;
     if (lost.reason !== 'destroyed') console.error(`backward-lens: GPU device lost (${lost.message})`);
   });
-  return { device, adapterName, software, driver, minimumLimits };
+  // A browser's count; nodeGpu asks the OS instead.
+  const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 1;
+  return { device, adapterName, software, driver, minimumLimits, cores };
 }

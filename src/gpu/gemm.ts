@@ -1,6 +1,7 @@
 // The general matrix product behind every linear map: C = alpha op(A) op(B) + beta C + bias.
 import type { Kernels } from './kernels.ts';
 import { f32 } from './kernels.ts';
+import { fitsTexture, rowsTexture } from './rows-texture.ts';
 import { MATMUL } from './sources.ts';
 import type { WeightLayout, WeightType } from '../tensor.ts';
 
@@ -25,11 +26,51 @@ export interface GemmArgs {
   alpha?: number;
   beta?: number;
   bias?: GPUBuffer;
+  /** Where the tile reads A from; default: defaultLayout. Tests set it to compare the two. */
+  layout?: GemmLayout;
 }
+
+/**
+ * 'buffer' (matmul: A and B read a value at a time) or 'texture' (matmul_texture: A
+ * copied to an rgba32float texture, B read four weights at a time; only for B
+ * transposed, with K and B's addressing in whole quads, else 'buffer' serves). Same
+ * results, bit for bit.
+ */
+export type GemmLayout = 'buffer' | 'texture';
+
+/** The CPU adapters, where a storage load costs a guarded scalar load per lane (bench/RESULTS.md, issue 28, 6). */
+export const defaultLayout = (k: Kernels): GemmLayout => (k.gpu.software ? 'texture' : 'buffer');
 
 const TILE_M = 16;
 const TILE_N = 8;
 const WORKGROUP = 64;
+
+/**
+ * Invocations per workgroup for `columns` invocations along N times `rowTiles`. A GPU
+ * keeps 64. A CPU adapter runs one workgroup per thread, so a few large workgroups
+ * share a skinny product out unevenly: a 768-wide output at 16 rows was workgroups
+ * of 64 and 32 invocations, one of two cores busy twice as long as the other. There
+ * the multiple of 8 (lavapipe's lanes) up to 64 whose workgroups, each handed to the
+ * least loaded thread, finish first serves; on a tie the larger (fewer workgroups).
+ */
+export function workgroupSize(software: boolean, cores: number, columns: number, rowTiles: number): number {
+  // With this many workgroups per thread the last round costs little.
+  if (!software || cores < 2 || Math.ceil(columns / WORKGROUP) * rowTiles >= 8 * cores) return WORKGROUP;
+  let best = WORKGROUP;
+  let bestSpan = Infinity;
+  for (let size = WORKGROUP; size >= 8; size -= 8) {
+    const loads = new Array<number>(cores).fill(0);
+    for (let r = 0; r < rowTiles; r++) {
+      for (let at = 0; at < columns; at += size) {
+        const least = loads.indexOf(Math.min(...loads));
+        loads[least]! += Math.ceil(Math.min(size, columns - at) / 8) * 8;
+      }
+    }
+    const span = Math.max(...loads);
+    if (span < bestSpan) [best, bestSpan] = [size, span];
+  }
+  return best;
+}
 
 const dummies = new WeakMap<Kernels, GPUBuffer>();
 
@@ -51,13 +92,29 @@ export function gemm(k: Kernels, g: GemmArgs): void {
   const ldc = g.ldc ?? N;
   const params = [M, N, K, lda, ldb, ldc, g.offA ?? 0, g.offB ?? 0, g.offC ?? 0, f32(g.alpha ?? 1), f32(g.beta ?? 0), g.bias ? 1 : 0];
   const groupsM = Math.ceil(M / TILE_M);
-  const groupsN = Math.ceil(Math.ceil(N / TILE_N) / WORKGROUP);
+  const columns = Math.ceil(N / TILE_N);
+  const WG = workgroupSize(k.gpu.software, k.gpu.cores, columns, groupsM);
+  const groupsN = Math.ceil(columns / WG);
   if (groupsM > 65535) throw new RangeError(`matmul with ${M} rows exceeds the dispatch limit; split it`);
+  const kernel = MATMUL[g.typeB ?? 'f32'];
   // A single row gets a kernel of its own: the tile would compute it 16 times.
-  k.dispatch(MATMUL[g.typeB ?? 'f32'], M === 1 ? 'matvec' : 'matmul', params, [g.A, g.B, g.C, g.bias ?? noBias(k)], [groupsN, groupsM], {
-    TRANS_A: g.transA ? 1 : 0,
-    TRANS_B: g.transB ? 1 : 0,
-  });
+  if (M === 1 || !quadsFit(k, g, ldb)) {
+    k.dispatch(kernel, M === 1 ? 'matvec' : 'matmul', params, [g.A, g.B, g.C, g.bias ?? noBias(k)], [groupsN, groupsM], {
+      TRANS_A: g.transA ? 1 : 0,
+      TRANS_B: g.transB ? 1 : 0,
+      WG,
+    });
+    return;
+  }
+  const texture = rowsTexture(k, { X: g.A, rows: M, cols: K, offset: g.offA ?? 0, stride: lda }, 'matmul.aRows');
+  k.dispatch(kernel, 'matmul_texture', params, [null, g.B, g.C, g.bias ?? noBias(k), texture.createView()], [groupsN, groupsM], { WG });
+  k.release(texture);
+}
+
+/** matmul_texture's conditions: B transposed, A not, and every quad of A and B whole. */
+function quadsFit(k: Kernels, g: GemmArgs, ldb: number): boolean {
+  if ((g.layout ?? defaultLayout(k)) !== 'texture' || g.transA || !g.transB) return false;
+  return fitsTexture(k, g.M, g.K) && ldb % 4 === 0 && (g.offB ?? 0) % 4 === 0;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { upload, zeros } from './buffers.ts';
 import type { Kernels } from './kernels.ts';
 import { grid1d } from './kernels.ts';
+import { fitsTexture, rowsTexture } from './rows-texture.ts';
 import { LENS } from './sources.ts';
 import { weightType, type Tensor } from '../tensor.ts';
 import { MAX_K } from './vocab.ts';
@@ -89,8 +90,7 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
   const unusedOut = zeros(k, [1], 'f32', 'lens.unusedOut');
   // The texture kernel reads wte four weights at a time, so rows must be whole quads; else, or
   // past the texture's size, the buffer layout serves.
-  const side = k.device.limits.maxTextureDimension2D;
-  const texture = layout !== 'buffer' && d % 4 === 0 && d / 4 <= side && R <= side ? k.device.createTexture({ label: 'lens.hRows', size: [d / 4, R], format: 'rgba32float', usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING }) : undefined;
+  const texture = layout !== 'buffer' && fitsTexture(k, R, d) ? rowsTexture(k, { X: h.buffer, rows: R, cols: d }, 'lens.hRows') : undefined;
   try {
     const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode];
     const entry = texture ? 'lens_texture' : 'lens_tiles';
@@ -98,7 +98,6 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
     const view = texture?.createView();
     const bind = (buffers: GPUBuffer[]) => (view ? [null, ...buffers, view] : [h.buffer, ...buffers]);
     const constants: Record<string, number> = texture ? { ROW_ORDER: layout === 'texture-rows' ? 1 : 0 } : {};
-    if (view) k.dispatch(LENS.f32, 'lens_rows_texture', params(E.blocks[0]!, 0, 0, 0), [h.buffer, ...Array(7).fill(null), view], grid1d(R * (d / 4), 64));
     if (W) for (const b of E.blocks) k.dispatch(LENS[weightType(E)], entry, params(b, 1, 0, 1), bind([b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 64), constants);
     let slice0 = 0;
     E.blocks.forEach((b, i) => {

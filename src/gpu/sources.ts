@@ -12,6 +12,7 @@ import matmul from '../../kernels/matmul.wgsl';
 import overlap from '../../kernels/overlap.wgsl';
 import rmsnorm from '../../kernels/rmsnorm.wgsl';
 import rotary from '../../kernels/rotary.wgsl';
+import rowsTexture from '../../kernels/rows-texture.wgsl';
 import siluGate from '../../kernels/silu-gate.wgsl';
 import softmaxXent from '../../kernels/softmax_xent.wgsl';
 import vocab from '../../kernels/vocab.wgsl';
@@ -48,8 +49,9 @@ export const MATMUL = weighted('matmul.wgsl', matmul);
 export const OVERLAP = source('overlap.wgsl', overlap);
 export const RMSNORM = source('rmsnorm.wgsl', rmsnorm);
 export const ROTARY = source('rotary.wgsl', rotary);
+export const ROWS_TEXTURE = source('rows-texture.wgsl', rowsTexture);
 export const SILU_GATE = source('silu-gate.wgsl', siluGate);
 export const SOFTMAX_XENT = source('softmax_xent.wgsl', softmaxXent);
 export const VOCAB = source('vocab.wgsl', `${vocab}\n${bestList}`);
 
-export const ALL_KERNELS = [ADAM, ATTENTION, COLUMNS, ELEMENTWISE, ...Object.values(EMBEDDING), GELU, LAYERNORM, ...Object.values(LENS), ...Object.values(MATMUL), OVERLAP, RMSNORM, ROTARY, SILU_GATE, SOFTMAX_XENT, VOCAB];
+export const ALL_KERNELS = [ADAM, ATTENTION, COLUMNS, ELEMENTWISE, ...Object.values(EMBEDDING), GELU, LAYERNORM, ...Object.values(LENS), ...Object.values(MATMUL), OVERLAP, RMSNORM, ROTARY, ROWS_TEXTURE, SILU_GATE, SOFTMAX_XENT, VOCAB];

@@ -1,7 +1,7 @@
 // The linear op with nn.Linear's [out, in] weight ('out_in'), read transposed in
 // place: z = x Wᵀ + b, dx = Δ W, dW = Δᵀ X [out, in] and db on a training tape,
 // the update W ← W − η Δᵀ X, and a packed F16/BF16 W. The factors stay x_i and δ_i.
-// Odd shapes: rows 1, 7, 13; in/out 6, 10, 18.
+// Odd shapes: rows 1, 7, 13; in/out 6, 7, 10, 13, 18 (and 12, 20: multiples of 4).
 import type { Kernels } from '../../../src/gpu/kernels.ts';
 import { upload } from '../../../src/gpu/buffers.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../../src/half.ts';
@@ -74,6 +74,8 @@ const updateCase: Case = {
 
 export const linearCases: Case[] = [
   outInCase(1, 6, 10, true), outInCase(7, 10, 18, false), outInCase(13, 18, 6, true),
-  ...(['f16', 'bf16'] as const).flatMap((d) => [packedCase(d, 1, 7, 13), packedCase(d, 13, 18, 10)]),
+  // in a multiple of 4: the forward's x W^T takes matmul_texture on the CPU adapters.
+  outInCase(7, 12, 13, true),
+  ...(['f16', 'bf16'] as const).flatMap((d) => [packedCase(d, 1, 7, 13), packedCase(d, 13, 18, 10), packedCase(d, 13, 20, 7)]),
   updateCase,
 ];

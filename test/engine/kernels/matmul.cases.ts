@@ -55,6 +55,11 @@ export const matmulCases: Case[] = [
   matmulCase(16, 768, 3072, false, false, true),
   matmulCase(16, 3072, 768, false, true, false),
   matmulCase(2, 16, 50257, false, true, false),
+  // B transposed with K a multiple of 4: the CPU adapters' matmul_texture (gemm.ts), odd M
+  // and N, one to three row tiles.
+  matmulCase(7, 12, 13, false, true, true),
+  matmulCase(17, 36, 65, false, true, false),
+  matmulCase(33, 4, 9, false, true, true),
   blockCase(5),
   // One row (gemm's matvec): every transpose, a bias, the LM head's shapes.
   matmulCase(1, 13, 5, false, false, true),

@@ -190,6 +190,8 @@ export const splitCases: Case[] = [
   unembedSplitCase(7, 16, 50257, 1_000_000), unembedSplitCase(1, 13, 50257, 2_000_000), unembedSplitCase(3, 7, 13, 96),
   linearSplitCase('out_in', 'bf16', 3, 1031, 13, 16384), linearSplitCase('out_in', 'f32', 1, 7, 13, 64), linearSplitCase('out_in', 'bf16', 1, 13, 7, 64),
   linearSplitCase('in_out', 'f32', 2, 1031, 13, 16384), linearSplitCase('in_out', 'bf16', 1, 13, 7, 64),
+  // Multiples of 4 where the transposed products take matmul_texture on the CPU adapters.
+  linearSplitCase('out_in', 'bf16', 3, 1032, 13, 16384), linearSplitCase('in_out', 'f32', 3, 1031, 16, 16384),
   xentSplitCase(7, 50257, 2, 500_000), xentSplitCase(13, 13, 5, 64), xentSplitCase(3, 7, -1, 32),
   paramSplitCase(50257, 3, 200_000), paramSplitCase(13, 7, 64),
   topkSplitCase(10, 50257, 5, 1 << 20), topkSplitCase(7, 13, 3, 160),
