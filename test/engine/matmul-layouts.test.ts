@@ -41,7 +41,7 @@ interface Product {
 const products: Product[] = [
   { M: 2, K: 4, N: 1, type: 'f32' },
   { M: 7, K: 12, N: 13, type: 'f32', bias: true },
-  { M: 16, K: 768, N: 769, type: 'f32' },
+  { M: 16, K: 768, N: 257, type: 'f32' },
   { M: 17, K: 36, N: 65, type: 'f16', bias: true },
   { M: 33, K: 20, N: 9, type: 'bf16', beta: true },
   { M: 13, K: 16, N: 7, type: 'f32', blockA: true, blockB: true, bias: true, beta: true },
