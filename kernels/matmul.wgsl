@@ -16,12 +16,13 @@ struct Params {
   lda: u32, ldb: u32, ldc: u32,
   offA: u32, offB: u32, offC: u32,
   alpha: f32, beta: f32, hasBias: u32,
+  // Invocations of each 64 that work (src/gpu/gemm.ts: fewer on the CPU adapters, so a
+  // skinny product's workgroups share out evenly over the cores); the rest return.
+  working: u32,
 }
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
-// Invocations per workgroup, 8 columns of C each (src/gpu/gemm.ts sizes it).
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
@@ -30,6 +31,11 @@ override WG: u32 = 64u;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 fn readB(i: u32) -> f32 { return decodeWeight(B[weightWord(i)], i); }
+
+// The first of the 8 columns of C an invocation computes, or past N if it is idle.
+fn firstColumn(wid: vec3<u32>, lid: vec3<u32>) -> u32 {
+  return select(p.N, (wid.x * p.working + lid.x) * 8u, lid.x < p.working);
+}
 
 fn store(m: u32, n0: u32, acc: vec4<f32>) {
   if (m >= p.M) { return; }
@@ -45,10 +51,10 @@ fn store(m: u32, n0: u32, acc: vec4<f32>) {
   }
 }
 
-@compute @workgroup_size(WG)
-fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n0 = gid.x * 8u;
-  let m0 = gid.y * 16u;
+@compute @workgroup_size(64)
+fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = firstColumn(wid, lid);
+  let m0 = wid.y * 16u;
   if (n0 >= p.N || m0 >= p.M) { return; }
   // A(m, k) = A[offA + m * sAm + k * sAk]; B(k, n) = B[offB + k * sBk + n * sBn].
   let sAm = select(p.lda, 1u, TRANS_A);
@@ -140,9 +146,9 @@ fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
 // One row of C (M = 1: the LM head at the last position, every matmul of a decoding
 // step), where the tile above would compute 15 clamped copies of it. Same sums in the
 // same order as the tile, so its results are bit for bit the tile's.
-@compute @workgroup_size(WG)
-fn matvec(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n0 = gid.x * 8u;
+@compute @workgroup_size(64)
+fn matvec(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = firstColumn(wid, lid);
   if (n0 >= p.N) { return; }
   let sAk = select(1u, p.lda, TRANS_A);
   let sBk = select(p.ldb, 1u, TRANS_B);
@@ -176,10 +182,10 @@ fn matvec(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(5) var aRows: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> BQuads: array<WeightQuad>;
 
-@compute @workgroup_size(WG)
-fn matmul_texture(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n0 = gid.x * 8u;
-  let m0 = gid.y * 16u;
+@compute @workgroup_size(64)
+fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = firstColumn(wid, lid);
+  let m0 = wid.y * 16u;
   if (n0 >= p.N || m0 >= p.M) { return; }
   let lastM = p.M - 1u;
   let y0 = min(m0 + 0u, lastM);

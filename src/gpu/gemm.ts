@@ -46,14 +46,16 @@ const TILE_N = 8;
 const WORKGROUP = 64;
 
 /**
- * Invocations per workgroup for `columns` invocations along N times `rowTiles`. A GPU
- * keeps 64. A CPU adapter runs one workgroup per thread, so a few large workgroups
- * share a skinny product out unevenly: a 768-wide output at 16 rows was workgroups
- * of 64 and 32 invocations, one of two cores busy twice as long as the other. There
- * the multiple of 8 (lavapipe's lanes) up to 64 whose workgroups, each handed to the
- * least loaded thread, finish first serves; on a tie the larger (fewer workgroups).
+ * Invocations that work in each workgroup of 64, for `columns` invocations along N
+ * times `rowTiles`. A GPU uses all 64. A CPU adapter runs one workgroup per thread, so
+ * a few full workgroups share a skinny product out unevenly: a 768-wide output at 16
+ * rows was workgroups of 64 and 32 invocations, one of two cores busy twice as long as
+ * the other. There the multiple of 8 (lavapipe's lanes) up to 64 whose workgroups,
+ * each handed to the least loaded thread, finish first serves; on a tie the larger
+ * (fewer workgroups). A count rather than a workgroup size: each size would be a
+ * pipeline of its own (~5 MB of compiled code on lavapipe).
  */
-export function workgroupSize(software: boolean, cores: number, columns: number, rowTiles: number): number {
+export function workingInvocations(software: boolean, cores: number, columns: number, rowTiles: number): number {
   // With this many workgroups per thread the last round costs little.
   if (!software || cores < 2 || Math.ceil(columns / WORKGROUP) * rowTiles >= 8 * cores) return WORKGROUP;
   let best = WORKGROUP;
@@ -90,11 +92,11 @@ export function gemm(k: Kernels, g: GemmArgs): void {
   const lda = g.lda ?? (g.transA ? M : K);
   const ldb = g.ldb ?? (g.transB ? K : N);
   const ldc = g.ldc ?? N;
-  const params = [M, N, K, lda, ldb, ldc, g.offA ?? 0, g.offB ?? 0, g.offC ?? 0, f32(g.alpha ?? 1), f32(g.beta ?? 0), g.bias ? 1 : 0];
   const groupsM = Math.ceil(M / TILE_M);
   const columns = Math.ceil(N / TILE_N);
-  const WG = workgroupSize(k.gpu.software, k.gpu.cores, columns, groupsM);
-  const groupsN = Math.ceil(columns / WG);
+  const working = workingInvocations(k.gpu.software, k.gpu.cores, columns, groupsM);
+  const groupsN = Math.ceil(columns / working);
+  const params = [M, N, K, lda, ldb, ldc, g.offA ?? 0, g.offB ?? 0, g.offC ?? 0, f32(g.alpha ?? 1), f32(g.beta ?? 0), g.bias ? 1 : 0, working];
   if (groupsM > 65535) throw new RangeError(`matmul with ${M} rows exceeds the dispatch limit; split it`);
   const kernel = MATMUL[g.typeB ?? 'f32'];
   // A single row gets a kernel of its own: the tile would compute it 16 times.
@@ -102,12 +104,11 @@ export function gemm(k: Kernels, g: GemmArgs): void {
     k.dispatch(kernel, M === 1 ? 'matvec' : 'matmul', params, [g.A, g.B, g.C, g.bias ?? noBias(k)], [groupsN, groupsM], {
       TRANS_A: g.transA ? 1 : 0,
       TRANS_B: g.transB ? 1 : 0,
-      WG,
     });
     return;
   }
   const texture = rowsTexture(k, { X: g.A, rows: M, cols: K, offset: g.offA ?? 0, stride: lda }, 'matmul.aRows');
-  k.dispatch(kernel, 'matmul_texture', params, [null, g.B, g.C, g.bias ?? noBias(k), texture.createView()], [groupsN, groupsM], { WG });
+  k.dispatch(kernel, 'matmul_texture', params, [null, g.B, g.C, g.bias ?? noBias(k), texture.createView()], [groupsN, groupsM]);
   k.release(texture);
 }
 

@@ -1,7 +1,8 @@
 // The CPU adapters' matmul forms (kernels/matmul.wgsl, src/gpu/gemm.ts) sum the same
-// terms in the same order as the 16 x 8 tile with 64-invocation workgroups, so they
-// must give its bits: matmul_texture (A from a texture, B transposed read in quads)
-// against matmul, and every workgroup size gemm may pick against 64, on odd shapes,
+// terms in the same order as the 16 x 8 tile with all 64 invocations of a workgroup
+// working, so they must give its bits: matmul_texture (A from a texture, B transposed
+// read in quads) against matmul, and every count of working invocations gemm may pick
+// against 64, on odd shapes,
 // packed weights, bias, alpha and beta, and blocks of larger matrices. Their float64
 // accuracy is in kernels/matmul.cases.ts and the linear cases, which run these forms
 // on the CPU adapters.
@@ -9,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getEngine } from '../../src/gpu/engine.ts';
 import { readF32, upload, zeros } from '../../src/gpu/buffers.ts';
-import { gemm, workgroupSize, type GemmLayout } from '../../src/gpu/gemm.ts';
+import { workingInvocations, gemm, type GemmLayout } from '../../src/gpu/gemm.ts';
 import { f32, type Kernels } from '../../src/gpu/kernels.ts';
 import { rowsTexture } from '../../src/gpu/rows-texture.ts';
 import { MATMUL } from '../../src/gpu/sources.ts';
@@ -50,8 +51,8 @@ const products: Product[] = [
 
 const describe = (p: Product) => `${p.M}x${p.K}x${p.N} ${p.type}${p.blockA ? ', A a block' : ''}${p.blockB ? ', B a block' : ''}${p.bias ? ', bias' : ''}${p.beta ? ', alpha and beta' : ''}`;
 
-/** Runs C = alpha A B^T + beta C0 + bias with gemm's layout, or an entry at a given workgroup size. */
-async function product(k: Kernels, p: Product, how: { layout: GemmLayout } | { entry: 'matmul' | 'matmul_texture'; WG: number }): Promise<number[]> {
+/** Runs C = alpha A B^T + beta C0 + bias with gemm's layout, or an entry with `active` invocations of each workgroup working. */
+async function product(k: Kernels, p: Product, how: { layout: GemmLayout } | { entry: 'matmul' | 'matmul_texture'; active: number }): Promise<number[]> {
   const { M, K, N } = p;
   const lda = p.blockA ? K + 3 : K;
   const offA = p.blockA ? lda + 2 : 0;
@@ -65,13 +66,13 @@ async function product(k: Kernels, p: Product, how: { layout: GemmLayout } | { e
   if ('layout' in how) {
     gemm(k, { A: A.buffer, B: B.buffer, typeB: p.type, C: C.buffer, M, N, K, transB: true, lda, offA, ldb, offB, alpha, beta, layout: how.layout, ...(p.bias ? { bias: bias.buffer } : {}) });
   } else {
-    const params = [M, N, K, lda, ldb, N, offA, offB, 0, f32(alpha), f32(beta), p.bias ? 1 : 0];
-    const grid: [number, number] = [Math.ceil(Math.ceil(N / 8) / how.WG), Math.ceil(M / 16)];
+    const params = [M, N, K, lda, ldb, N, offA, offB, 0, f32(alpha), f32(beta), p.bias ? 1 : 0, how.active];
+    const grid: [number, number] = [Math.ceil(Math.ceil(N / 8) / how.active), Math.ceil(M / 16)];
     if (how.entry === 'matmul') {
-      k.dispatch(MATMUL[p.type], 'matmul', params, [A.buffer, B.buffer, C.buffer, bias.buffer], grid, { TRANS_A: 0, TRANS_B: 1, WG: how.WG });
+      k.dispatch(MATMUL[p.type], 'matmul', params, [A.buffer, B.buffer, C.buffer, bias.buffer], grid, { TRANS_A: 0, TRANS_B: 1 });
     } else {
       const texture = rowsTexture(k, { X: A.buffer, rows: M, cols: K, offset: offA, stride: lda }, 'test.aRows');
-      k.dispatch(MATMUL[p.type], 'matmul_texture', params, [null, B.buffer, C.buffer, bias.buffer, texture.createView()], grid, { WG: how.WG });
+      k.dispatch(MATMUL[p.type], 'matmul_texture', params, [null, B.buffer, C.buffer, bias.buffer, texture.createView()], grid);
       k.release(texture);
     }
   }
@@ -85,46 +86,46 @@ for (const p of products) {
     const k = await getEngine();
     assert.equal(await product(k, p, { layout: 'texture' }), await product(k, p, { layout: 'buffer' }));
   });
-  test(`B transposed ${describe(p)}: every workgroup size gives the bits of 64`, async () => {
+  test(`B transposed ${describe(p)}: any count of working invocations gives the bits of 64`, async () => {
     const k = await getEngine();
     for (const entry of ['matmul', 'matmul_texture'] as const) {
-      const want = await product(k, p, { entry, WG: 64 });
-      for (const WG of [8, 24, 48]) assert.equal(await product(k, p, { entry, WG }), want, `${entry} at ${WG}`);
+      const want = await product(k, p, { entry, active: 64 });
+      for (const active of [8, 24, 48]) assert.equal(await product(k, p, { entry, active }), want, `${entry} with ${active}`);
     }
   });
 }
 
-test('B not transposed, every workgroup size: the bits of 64', async () => {
+test('B not transposed, any count of working invocations: the bits of 64', async () => {
   const k = await getEngine();
   const [M, K, N] = [17, 13, 100];
   const A = upload(k, [M, K], wave(M * K, 1.3, 0.7));
   const B = upload(k, [K, N], wave(K * N, 0.37, 0.05));
-  const run = async (WG: number) => {
+  const run = async (active: number) => {
     const C = zeros(k, [M, N]);
-    k.dispatch(MATMUL.f32, 'matmul', [M, N, K, K, N, N, 0, 0, 0, f32(1), f32(0), 0], [A.buffer, B.buffer, C.buffer, B.buffer], [Math.ceil(Math.ceil(N / 8) / WG), 2], { TRANS_A: 0, TRANS_B: 0, WG });
+    k.dispatch(MATMUL.f32, 'matmul', [M, N, K, K, N, N, 0, 0, 0, f32(1), f32(0), 0, active], [A.buffer, B.buffer, C.buffer, B.buffer], [Math.ceil(Math.ceil(N / 8) / active), 2], { TRANS_A: 0, TRANS_B: 0 });
     const out = await bits(k, C);
     C.dispose();
     return out;
   };
   const want = await run(64);
-  for (const WG of [8, 16, 40]) assert.equal(await run(WG), want, `at ${WG}`);
+  for (const active of [8, 16, 40]) assert.equal(await run(active), want, `with ${active}`);
   [A, B].forEach((t) => t.dispose());
 });
 
-test('workgroup sizes: 64 on a GPU; an even share per core for skinny products on a CPU', () => {
-  assert.is(workgroupSize(false, 2, 96, 1), 64);
+test('working invocations: 64 on a GPU; an even share per core for skinny products on a CPU', () => {
+  assert.is(workingInvocations(false, 2, 96, 1), 64);
   // 768 columns at 16 rows: 96 invocations, 48 per core, not 64 and 32.
-  assert.is(workgroupSize(true, 2, 96, 1), 48);
+  assert.is(workingInvocations(true, 2, 96, 1), 48);
   // 2304 columns: 288 invocations in 6 workgroups, not 4.5 (3 against 1.5).
-  assert.is(workgroupSize(true, 2, 288, 1), 48);
+  assert.is(workingInvocations(true, 2, 288, 1), 48);
   // 3072 columns: 6 workgroups of 64 already share evenly.
-  assert.is(workgroupSize(true, 2, 384, 1), 64);
-  assert.is(workgroupSize(true, 4, 96, 1), 24);
+  assert.is(workingInvocations(true, 2, 384, 1), 64);
+  assert.is(workingInvocations(true, 4, 96, 1), 24);
   // Many workgroups per core, or one core: 64.
-  assert.is(workgroupSize(true, 2, 5462, 1), 64);
-  assert.is(workgroupSize(true, 1, 96, 1), 64);
+  assert.is(workingInvocations(true, 2, 5462, 1), 64);
+  assert.is(workingInvocations(true, 1, 96, 1), 64);
   // Two row tiles of 96: 64 + 32 twice already share evenly.
-  assert.is(workgroupSize(true, 2, 96, 2), 64);
+  assert.is(workingInvocations(true, 2, 96, 2), 64);
 });
 
 test.run();

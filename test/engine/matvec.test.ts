@@ -18,7 +18,7 @@ for (const [K, N, transB, bias] of [[768, 2304, false, true], [3072, 769, true, 
     const out = [];
     for (const entry of ['matvec', 'matmul']) {
       const C = zeros(k, [1, N]);
-      k.dispatch(MATMUL.f32, entry, [1, N, K, K, transB ? K : N, N, 0, 0, 0, f32(1), f32(0), bias ? 1 : 0], [A.buffer, B.buffer, C.buffer, b.buffer],
+      k.dispatch(MATMUL.f32, entry, [1, N, K, K, transB ? K : N, N, 0, 0, 0, f32(1), f32(0), bias ? 1 : 0, 64], [A.buffer, B.buffer, C.buffer, b.buffer],
         [Math.ceil(N / 8 / 64), 1], { TRANS_A: 0, TRANS_B: transB ? 1 : 0 });
       out.push(new Uint32Array((await readF32(k, C)).buffer));
       C.dispose();
