@@ -1,7 +1,7 @@
 // The general matrix product behind every linear map: C = alpha op(A) op(B) + beta C + bias.
 import type { Kernels } from './kernels.ts';
 import { f32 } from './kernels.ts';
-import { fitsTexture, rowsTexture } from './rows-texture.ts';
+import { fitsTexture, rowsScratch } from './rows-texture.ts';
 import { MATMUL } from './sources.ts';
 import type { WeightLayout, WeightType } from '../tensor.ts';
 
@@ -107,9 +107,9 @@ export function gemm(k: Kernels, g: GemmArgs): void {
     });
     return;
   }
-  const texture = rowsTexture(k, { X: g.A, rows: M, cols: K, offset: g.offA ?? 0, stride: lda }, 'matmul.aRows');
+  const { texture, owned } = rowsScratch(k, { X: g.A, rows: M, cols: K, offset: g.offA ?? 0, stride: lda });
   k.dispatch(kernel, 'matmul_texture', params, [null, g.B, g.C, g.bias ?? noBias(k), texture.createView()], [groupsN, groupsM]);
-  k.release(texture);
+  if (owned) k.release(texture);
 }
 
 /** matmul_texture's conditions: B transposed, A not, and every quad of A and B whole. */
