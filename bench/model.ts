@@ -5,13 +5,13 @@
 //   node dist/bench/model.js [--reps N] [--analyze-reps N] [--json FILE]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Tape } from '../src/autograd/tape.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { renderHtml } from '../src/report/html.ts';
 import { renderJson, report } from '../src/report/json.ts';
 import { renderTerminal } from '../src/report/terminal.ts';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2-bpe.ts';
 import { timeAnalyze } from './lib/analyze-times.ts';
+import { analysisPass } from './lib/pass.ts';
 import { fmt, timing } from './lib/stats.ts';
 import { randomGpt2, SHAPES } from './lib/shapes.ts';
 
@@ -43,11 +43,7 @@ console.log(`adapter: ${k.gpu.adapterName}; prompt of ${ids.length} tokens`);
 
 async function forwardBackward(): Promise<number> {
   const t0 = performance.now();
-  const tape = new Tape(k, { grad: true });
-  const out = model.forward(tape, [ids], [{ seq: 0, position: ids.length - 1, token: target }]);
-  tape.backward(out.loss);
-  await k.sync();
-  tape.dispose();
+  await analysisPass(model, ids, target);
   return performance.now() - t0;
 }
 

@@ -7,9 +7,9 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Tape } from '../src/autograd/tape.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
+import { analysisPass } from './lib/pass.ts';
 import { promptOfLength } from './lib/prompts.ts';
 import { fmt, timing } from './lib/stats.ts';
 
@@ -41,11 +41,7 @@ const target = ids[ids.length - 1]!;
 async function pass(): Promise<{ wall: number; cpu: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const tape = new Tape(k, { grad: true });
-  const out = model.forward(tape, [ids], [{ seq: 0, position: ids.length - 1, token: target }]);
-  tape.backward(out.loss);
-  await k.sync();
-  tape.dispose();
+  await analysisPass(model, ids, target);
   const c = process.cpuUsage(c0);
   return { wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 };
 }
