@@ -23,6 +23,10 @@ struct Params {
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+// Rows of C per invocation: 16, or 8 for a product of at most 8 rows on the CPU adapters
+// (src/gpu/gemm.ts), where the upper 8 would be clamped copies of the last row: the
+// code for rows 8-15 is left out of that pipeline. Each row's sums are the same.
+override ROWS: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
@@ -54,7 +58,7 @@ fn store(m: u32, n0: u32, acc: vec4<f32>) {
 @compute @workgroup_size(64)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = firstColumn(wid, lid);
-  let m0 = wid.y * 16u;
+  let m0 = wid.y * ROWS;
   if (n0 >= p.N || m0 >= p.M) { return; }
   // A(m, k) = A[offA + m * sAm + k * sAk]; B(k, n) = B[offB + k * sBk + n * sBn].
   let sAm = select(p.lda, 1u, TRANS_A);
@@ -116,14 +120,16 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     let x5 = A[a5 + ka]; c5l += x5 * bl; c5h += x5 * bh;
     let x6 = A[a6 + ka]; c6l += x6 * bl; c6h += x6 * bh;
     let x7 = A[a7 + ka]; c7l += x7 * bl; c7h += x7 * bh;
-    let x8 = A[a8 + ka]; c8l += x8 * bl; c8h += x8 * bh;
-    let x9 = A[a9 + ka]; c9l += x9 * bl; c9h += x9 * bh;
-    let x10 = A[a10 + ka]; c10l += x10 * bl; c10h += x10 * bh;
-    let x11 = A[a11 + ka]; c11l += x11 * bl; c11h += x11 * bh;
-    let x12 = A[a12 + ka]; c12l += x12 * bl; c12h += x12 * bh;
-    let x13 = A[a13 + ka]; c13l += x13 * bl; c13h += x13 * bh;
-    let x14 = A[a14 + ka]; c14l += x14 * bl; c14h += x14 * bh;
-    let x15 = A[a15 + ka]; c15l += x15 * bl; c15h += x15 * bh;
+    if (ROWS == 16u) {
+      let x8 = A[a8 + ka]; c8l += x8 * bl; c8h += x8 * bh;
+      let x9 = A[a9 + ka]; c9l += x9 * bl; c9h += x9 * bh;
+      let x10 = A[a10 + ka]; c10l += x10 * bl; c10h += x10 * bh;
+      let x11 = A[a11 + ka]; c11l += x11 * bl; c11h += x11 * bh;
+      let x12 = A[a12 + ka]; c12l += x12 * bl; c12h += x12 * bh;
+      let x13 = A[a13 + ka]; c13l += x13 * bl; c13h += x13 * bh;
+      let x14 = A[a14 + ka]; c14l += x14 * bl; c14h += x14 * bh;
+      let x15 = A[a15 + ka]; c15l += x15 * bl; c15h += x15 * bh;
+    }
   }
   store(m0 + 0u, n0, c0l); store(m0 + 0u, n0 + 4u, c0h);
   store(m0 + 1u, n0, c1l); store(m0 + 1u, n0 + 4u, c1h);
@@ -133,14 +139,16 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
   store(m0 + 5u, n0, c5l); store(m0 + 5u, n0 + 4u, c5h);
   store(m0 + 6u, n0, c6l); store(m0 + 6u, n0 + 4u, c6h);
   store(m0 + 7u, n0, c7l); store(m0 + 7u, n0 + 4u, c7h);
-  store(m0 + 8u, n0, c8l); store(m0 + 8u, n0 + 4u, c8h);
-  store(m0 + 9u, n0, c9l); store(m0 + 9u, n0 + 4u, c9h);
-  store(m0 + 10u, n0, c10l); store(m0 + 10u, n0 + 4u, c10h);
-  store(m0 + 11u, n0, c11l); store(m0 + 11u, n0 + 4u, c11h);
-  store(m0 + 12u, n0, c12l); store(m0 + 12u, n0 + 4u, c12h);
-  store(m0 + 13u, n0, c13l); store(m0 + 13u, n0 + 4u, c13h);
-  store(m0 + 14u, n0, c14l); store(m0 + 14u, n0 + 4u, c14h);
-  store(m0 + 15u, n0, c15l); store(m0 + 15u, n0 + 4u, c15h);
+  if (ROWS == 16u) {
+    store(m0 + 8u, n0, c8l); store(m0 + 8u, n0 + 4u, c8h);
+    store(m0 + 9u, n0, c9l); store(m0 + 9u, n0 + 4u, c9h);
+    store(m0 + 10u, n0, c10l); store(m0 + 10u, n0 + 4u, c10h);
+    store(m0 + 11u, n0, c11l); store(m0 + 11u, n0 + 4u, c11h);
+    store(m0 + 12u, n0, c12l); store(m0 + 12u, n0 + 4u, c12h);
+    store(m0 + 13u, n0, c13l); store(m0 + 13u, n0 + 4u, c13h);
+    store(m0 + 14u, n0, c14l); store(m0 + 14u, n0 + 4u, c14h);
+    store(m0 + 15u, n0, c15l); store(m0 + 15u, n0 + 4u, c15h);
+  }
 }
 
 // One row of C (M = 1: the LM head at the last position, every matmul of a decoding
@@ -185,7 +193,7 @@ fn matvec(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 @compute @workgroup_size(64)
 fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = firstColumn(wid, lid);
-  let m0 = wid.y * 16u;
+  let m0 = wid.y * ROWS;
   if (n0 >= p.N || m0 >= p.M) { return; }
   let lastM = p.M - 1u;
   let y0 = min(m0 + 0u, lastM);
@@ -232,6 +240,18 @@ fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   var c14l = vec4<f32>(0.0); var c14h = vec4<f32>(0.0);
   var c15l = vec4<f32>(0.0); var c15h = vec4<f32>(0.0);
   for (var q = 0u; q < p.K / 4u; q++) {
+    let w0 = decodeQuad(BQuads[b0 + q]); let w1 = decodeQuad(BQuads[b1 + q]);
+    let w2 = decodeQuad(BQuads[b2 + q]); let w3 = decodeQuad(BQuads[b3 + q]);
+    let w4 = decodeQuad(BQuads[b4 + q]); let w5 = decodeQuad(BQuads[b5 + q]);
+    let w6 = decodeQuad(BQuads[b6 + q]); let w7 = decodeQuad(BQuads[b7 + q]);
+    let lx = vec4<f32>(w0.x, w1.x, w2.x, w3.x);
+    let hx = vec4<f32>(w4.x, w5.x, w6.x, w7.x);
+    let ly = vec4<f32>(w0.y, w1.y, w2.y, w3.y);
+    let hy = vec4<f32>(w4.y, w5.y, w6.y, w7.y);
+    let lz = vec4<f32>(w0.z, w1.z, w2.z, w3.z);
+    let hz = vec4<f32>(w4.z, w5.z, w6.z, w7.z);
+    let lw = vec4<f32>(w0.w, w1.w, w2.w, w3.w);
+    let hw = vec4<f32>(w4.w, w5.w, w6.w, w7.w);
     let a0 = textureLoad(aRows, vec2<u32>(q, y0), 0);
     let a1 = textureLoad(aRows, vec2<u32>(q, y1), 0);
     let a2 = textureLoad(aRows, vec2<u32>(q, y2), 0);
@@ -240,20 +260,6 @@ fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     let a5 = textureLoad(aRows, vec2<u32>(q, y5), 0);
     let a6 = textureLoad(aRows, vec2<u32>(q, y6), 0);
     let a7 = textureLoad(aRows, vec2<u32>(q, y7), 0);
-    let a8 = textureLoad(aRows, vec2<u32>(q, y8), 0);
-    let a9 = textureLoad(aRows, vec2<u32>(q, y9), 0);
-    let a10 = textureLoad(aRows, vec2<u32>(q, y10), 0);
-    let a11 = textureLoad(aRows, vec2<u32>(q, y11), 0);
-    let a12 = textureLoad(aRows, vec2<u32>(q, y12), 0);
-    let a13 = textureLoad(aRows, vec2<u32>(q, y13), 0);
-    let a14 = textureLoad(aRows, vec2<u32>(q, y14), 0);
-    let a15 = textureLoad(aRows, vec2<u32>(q, y15), 0);
-    let w0 = decodeQuad(BQuads[b0 + q]); let w1 = decodeQuad(BQuads[b1 + q]);
-    let w2 = decodeQuad(BQuads[b2 + q]); let w3 = decodeQuad(BQuads[b3 + q]);
-    let w4 = decodeQuad(BQuads[b4 + q]); let w5 = decodeQuad(BQuads[b5 + q]);
-    let w6 = decodeQuad(BQuads[b6 + q]); let w7 = decodeQuad(BQuads[b7 + q]);
-    let lx = vec4<f32>(w0.x, w1.x, w2.x, w3.x);
-    let hx = vec4<f32>(w4.x, w5.x, w6.x, w7.x);
     c0l += a0.x * lx; c0h += a0.x * hx;
     c1l += a1.x * lx; c1h += a1.x * hx;
     c2l += a2.x * lx; c2h += a2.x * hx;
@@ -262,16 +268,6 @@ fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     c5l += a5.x * lx; c5h += a5.x * hx;
     c6l += a6.x * lx; c6h += a6.x * hx;
     c7l += a7.x * lx; c7h += a7.x * hx;
-    c8l += a8.x * lx; c8h += a8.x * hx;
-    c9l += a9.x * lx; c9h += a9.x * hx;
-    c10l += a10.x * lx; c10h += a10.x * hx;
-    c11l += a11.x * lx; c11h += a11.x * hx;
-    c12l += a12.x * lx; c12h += a12.x * hx;
-    c13l += a13.x * lx; c13h += a13.x * hx;
-    c14l += a14.x * lx; c14h += a14.x * hx;
-    c15l += a15.x * lx; c15h += a15.x * hx;
-    let ly = vec4<f32>(w0.y, w1.y, w2.y, w3.y);
-    let hy = vec4<f32>(w4.y, w5.y, w6.y, w7.y);
     c0l += a0.y * ly; c0h += a0.y * hy;
     c1l += a1.y * ly; c1h += a1.y * hy;
     c2l += a2.y * ly; c2h += a2.y * hy;
@@ -280,16 +276,6 @@ fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     c5l += a5.y * ly; c5h += a5.y * hy;
     c6l += a6.y * ly; c6h += a6.y * hy;
     c7l += a7.y * ly; c7h += a7.y * hy;
-    c8l += a8.y * ly; c8h += a8.y * hy;
-    c9l += a9.y * ly; c9h += a9.y * hy;
-    c10l += a10.y * ly; c10h += a10.y * hy;
-    c11l += a11.y * ly; c11h += a11.y * hy;
-    c12l += a12.y * ly; c12h += a12.y * hy;
-    c13l += a13.y * ly; c13h += a13.y * hy;
-    c14l += a14.y * ly; c14h += a14.y * hy;
-    c15l += a15.y * ly; c15h += a15.y * hy;
-    let lz = vec4<f32>(w0.z, w1.z, w2.z, w3.z);
-    let hz = vec4<f32>(w4.z, w5.z, w6.z, w7.z);
     c0l += a0.z * lz; c0h += a0.z * hz;
     c1l += a1.z * lz; c1h += a1.z * hz;
     c2l += a2.z * lz; c2h += a2.z * hz;
@@ -298,16 +284,6 @@ fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     c5l += a5.z * lz; c5h += a5.z * hz;
     c6l += a6.z * lz; c6h += a6.z * hz;
     c7l += a7.z * lz; c7h += a7.z * hz;
-    c8l += a8.z * lz; c8h += a8.z * hz;
-    c9l += a9.z * lz; c9h += a9.z * hz;
-    c10l += a10.z * lz; c10h += a10.z * hz;
-    c11l += a11.z * lz; c11h += a11.z * hz;
-    c12l += a12.z * lz; c12h += a12.z * hz;
-    c13l += a13.z * lz; c13h += a13.z * hz;
-    c14l += a14.z * lz; c14h += a14.z * hz;
-    c15l += a15.z * lz; c15h += a15.z * hz;
-    let lw = vec4<f32>(w0.w, w1.w, w2.w, w3.w);
-    let hw = vec4<f32>(w4.w, w5.w, w6.w, w7.w);
     c0l += a0.w * lw; c0h += a0.w * hw;
     c1l += a1.w * lw; c1h += a1.w * hw;
     c2l += a2.w * lw; c2h += a2.w * hw;
@@ -316,14 +292,48 @@ fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     c5l += a5.w * lw; c5h += a5.w * hw;
     c6l += a6.w * lw; c6h += a6.w * hw;
     c7l += a7.w * lw; c7h += a7.w * hw;
-    c8l += a8.w * lw; c8h += a8.w * hw;
-    c9l += a9.w * lw; c9h += a9.w * hw;
-    c10l += a10.w * lw; c10h += a10.w * hw;
-    c11l += a11.w * lw; c11h += a11.w * hw;
-    c12l += a12.w * lw; c12h += a12.w * hw;
-    c13l += a13.w * lw; c13h += a13.w * hw;
-    c14l += a14.w * lw; c14h += a14.w * hw;
-    c15l += a15.w * lw; c15h += a15.w * hw;
+    if (ROWS == 16u) {
+      let a8 = textureLoad(aRows, vec2<u32>(q, y8), 0);
+      let a9 = textureLoad(aRows, vec2<u32>(q, y9), 0);
+      let a10 = textureLoad(aRows, vec2<u32>(q, y10), 0);
+      let a11 = textureLoad(aRows, vec2<u32>(q, y11), 0);
+      let a12 = textureLoad(aRows, vec2<u32>(q, y12), 0);
+      let a13 = textureLoad(aRows, vec2<u32>(q, y13), 0);
+      let a14 = textureLoad(aRows, vec2<u32>(q, y14), 0);
+      let a15 = textureLoad(aRows, vec2<u32>(q, y15), 0);
+      c8l += a8.x * lx; c8h += a8.x * hx;
+      c9l += a9.x * lx; c9h += a9.x * hx;
+      c10l += a10.x * lx; c10h += a10.x * hx;
+      c11l += a11.x * lx; c11h += a11.x * hx;
+      c12l += a12.x * lx; c12h += a12.x * hx;
+      c13l += a13.x * lx; c13h += a13.x * hx;
+      c14l += a14.x * lx; c14h += a14.x * hx;
+      c15l += a15.x * lx; c15h += a15.x * hx;
+      c8l += a8.y * ly; c8h += a8.y * hy;
+      c9l += a9.y * ly; c9h += a9.y * hy;
+      c10l += a10.y * ly; c10h += a10.y * hy;
+      c11l += a11.y * ly; c11h += a11.y * hy;
+      c12l += a12.y * ly; c12h += a12.y * hy;
+      c13l += a13.y * ly; c13h += a13.y * hy;
+      c14l += a14.y * ly; c14h += a14.y * hy;
+      c15l += a15.y * ly; c15h += a15.y * hy;
+      c8l += a8.z * lz; c8h += a8.z * hz;
+      c9l += a9.z * lz; c9h += a9.z * hz;
+      c10l += a10.z * lz; c10h += a10.z * hz;
+      c11l += a11.z * lz; c11h += a11.z * hz;
+      c12l += a12.z * lz; c12h += a12.z * hz;
+      c13l += a13.z * lz; c13h += a13.z * hz;
+      c14l += a14.z * lz; c14h += a14.z * hz;
+      c15l += a15.z * lz; c15h += a15.z * hz;
+      c8l += a8.w * lw; c8h += a8.w * hw;
+      c9l += a9.w * lw; c9h += a9.w * hw;
+      c10l += a10.w * lw; c10h += a10.w * hw;
+      c11l += a11.w * lw; c11h += a11.w * hw;
+      c12l += a12.w * lw; c12h += a12.w * hw;
+      c13l += a13.w * lw; c13h += a13.w * hw;
+      c14l += a14.w * lw; c14h += a14.w * hw;
+      c15l += a15.w * lw; c15h += a15.w * hw;
+    }
   }
   store(m0 + 0u, n0, c0l); store(m0 + 0u, n0 + 4u, c0h);
   store(m0 + 1u, n0, c1l); store(m0 + 1u, n0 + 4u, c1h);
@@ -333,12 +343,14 @@ fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   store(m0 + 5u, n0, c5l); store(m0 + 5u, n0 + 4u, c5h);
   store(m0 + 6u, n0, c6l); store(m0 + 6u, n0 + 4u, c6h);
   store(m0 + 7u, n0, c7l); store(m0 + 7u, n0 + 4u, c7h);
-  store(m0 + 8u, n0, c8l); store(m0 + 8u, n0 + 4u, c8h);
-  store(m0 + 9u, n0, c9l); store(m0 + 9u, n0 + 4u, c9h);
-  store(m0 + 10u, n0, c10l); store(m0 + 10u, n0 + 4u, c10h);
-  store(m0 + 11u, n0, c11l); store(m0 + 11u, n0 + 4u, c11h);
-  store(m0 + 12u, n0, c12l); store(m0 + 12u, n0 + 4u, c12h);
-  store(m0 + 13u, n0, c13l); store(m0 + 13u, n0 + 4u, c13h);
-  store(m0 + 14u, n0, c14l); store(m0 + 14u, n0 + 4u, c14h);
-  store(m0 + 15u, n0, c15l); store(m0 + 15u, n0 + 4u, c15h);
+  if (ROWS == 16u) {
+    store(m0 + 8u, n0, c8l); store(m0 + 8u, n0 + 4u, c8h);
+    store(m0 + 9u, n0, c9l); store(m0 + 9u, n0 + 4u, c9h);
+    store(m0 + 10u, n0, c10l); store(m0 + 10u, n0 + 4u, c10h);
+    store(m0 + 11u, n0, c11l); store(m0 + 11u, n0 + 4u, c11h);
+    store(m0 + 12u, n0, c12l); store(m0 + 12u, n0 + 4u, c12h);
+    store(m0 + 13u, n0, c13l); store(m0 + 13u, n0 + 4u, c13h);
+    store(m0 + 14u, n0, c14l); store(m0 + 14u, n0 + 4u, c14h);
+    store(m0 + 15u, n0, c15l); store(m0 + 15u, n0 + 4u, c15h);
+  }
 }

@@ -92,7 +92,10 @@ export function gemm(k: Kernels, g: GemmArgs): void {
   const lda = g.lda ?? (g.transA ? M : K);
   const ldb = g.ldb ?? (g.transB ? K : N);
   const ldc = g.ldc ?? N;
-  const groupsM = Math.ceil(M / TILE_M);
+  // A short product on the CPU adapters gets the 8-row tile: the 16-row one would
+  // compute its last row over again for the rest, at the full cost of each.
+  const rows = k.gpu.software && M <= TILE_M / 2 ? TILE_M / 2 : TILE_M;
+  const groupsM = Math.ceil(M / rows);
   const columns = Math.ceil(N / TILE_N);
   const working = workingInvocations(k.gpu.software, k.gpu.cores, columns, groupsM);
   const groupsN = Math.ceil(columns / working);
@@ -104,11 +107,12 @@ export function gemm(k: Kernels, g: GemmArgs): void {
     k.dispatch(kernel, M === 1 ? 'matvec' : 'matmul', params, [g.A, g.B, g.C, g.bias ?? noBias(k)], [groupsN, groupsM], {
       TRANS_A: g.transA ? 1 : 0,
       TRANS_B: g.transB ? 1 : 0,
+      ...(M > 1 && rows !== TILE_M ? { ROWS: rows } : {}),
     });
     return;
   }
   const { texture, owned } = rowsScratch(k, { X: g.A, rows: M, cols: K, offset: g.offA ?? 0, stride: lda });
-  k.dispatch(kernel, 'matmul_texture', params, [null, g.B, g.C, g.bias ?? noBias(k), texture.createView()], [groupsN, groupsM]);
+  k.dispatch(kernel, 'matmul_texture', params, [null, g.B, g.C, g.bias ?? noBias(k), texture.createView()], [groupsN, groupsM], rows !== TILE_M ? { ROWS: rows } : {});
   if (owned) k.release(texture);
 }
 

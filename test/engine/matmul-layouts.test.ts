@@ -2,7 +2,7 @@
 // terms in the same order as the 16 x 8 tile with all 64 invocations of a workgroup
 // working, so they must give its bits: matmul_texture (A from a texture, B transposed
 // read in quads) against matmul, and every count of working invocations gemm may pick
-// against 64, on odd shapes,
+// against 64, and the 8-row tile against the 16-row one, on odd shapes,
 // packed weights, bias, alpha and beta, and blocks of larger matrices. Their float64
 // accuracy is in kernels/matmul.cases.ts and the linear cases, which run these forms
 // on the CPU adapters.
@@ -51,8 +51,11 @@ const products: Product[] = [
 
 const describe = (p: Product) => `${p.M}x${p.K}x${p.N} ${p.type}${p.blockA ? ', A a block' : ''}${p.blockB ? ', B a block' : ''}${p.bias ? ', bias' : ''}${p.beta ? ', alpha and beta' : ''}`;
 
-/** Runs C = alpha A B^T + beta C0 + bias with gemm's layout, or an entry with `active` invocations of each workgroup working. */
-async function product(k: Kernels, p: Product, how: { layout: GemmLayout } | { entry: 'matmul' | 'matmul_texture'; active: number }): Promise<number[]> {
+/**
+ * Runs C = alpha A B^T + beta C0 + bias with gemm's layout, or an entry with `active`
+ * invocations of each workgroup working and `rows` rows of C per invocation (default 16).
+ */
+async function product(k: Kernels, p: Product, how: { layout: GemmLayout } | { entry: 'matmul' | 'matmul_texture'; active: number; rows?: number }): Promise<number[]> {
   const { M, K, N } = p;
   const lda = p.blockA ? K + 3 : K;
   const offA = p.blockA ? lda + 2 : 0;
@@ -67,12 +70,13 @@ async function product(k: Kernels, p: Product, how: { layout: GemmLayout } | { e
     gemm(k, { A: A.buffer, B: B.buffer, typeB: p.type, C: C.buffer, M, N, K, transB: true, lda, offA, ldb, offB, alpha, beta, layout: how.layout, ...(p.bias ? { bias: bias.buffer } : {}) });
   } else {
     const params = [M, N, K, lda, ldb, N, offA, offB, 0, f32(alpha), f32(beta), p.bias ? 1 : 0, how.active];
-    const grid: [number, number] = [Math.ceil(Math.ceil(N / 8) / how.active), Math.ceil(M / 16)];
+    const rows = how.rows ?? 16;
+    const grid: [number, number] = [Math.ceil(Math.ceil(N / 8) / how.active), Math.ceil(M / rows)];
     if (how.entry === 'matmul') {
-      k.dispatch(MATMUL[p.type], 'matmul', params, [A.buffer, B.buffer, C.buffer, bias.buffer], grid, { TRANS_A: 0, TRANS_B: 1 });
+      k.dispatch(MATMUL[p.type], 'matmul', params, [A.buffer, B.buffer, C.buffer, bias.buffer], grid, { TRANS_A: 0, TRANS_B: 1, ROWS: rows });
     } else {
       const texture = rowsTexture(k, { X: A.buffer, rows: M, cols: K, offset: offA, stride: lda }, 'test.aRows');
-      k.dispatch(MATMUL[p.type], 'matmul_texture', params, [null, B.buffer, C.buffer, bias.buffer, texture.createView()], grid);
+      k.dispatch(MATMUL[p.type], 'matmul_texture', params, [null, B.buffer, C.buffer, bias.buffer, texture.createView()], grid, { ROWS: rows });
       k.release(texture);
     }
   }
@@ -91,24 +95,27 @@ for (const p of products) {
     for (const entry of ['matmul', 'matmul_texture'] as const) {
       const want = await product(k, p, { entry, active: 64 });
       for (const active of [8, 24, 48]) assert.equal(await product(k, p, { entry, active }), want, `${entry} with ${active}`);
+      // The 8-row tile, as gemm runs a product of at most 8 rows on the CPU adapters (and here also more).
+      assert.equal(await product(k, p, { entry, active: 48, rows: 8 }), want, `${entry} with 8 rows`);
     }
   });
 }
 
-test('B not transposed, any count of working invocations: the bits of 64', async () => {
+test('B not transposed, any count of working invocations or 8 rows: the bits of 64 and 16', async () => {
   const k = await getEngine();
   const [M, K, N] = [17, 13, 100];
   const A = upload(k, [M, K], wave(M * K, 1.3, 0.7));
   const B = upload(k, [K, N], wave(K * N, 0.37, 0.05));
-  const run = async (active: number) => {
+  const run = async (active: number, rows = 16) => {
     const C = zeros(k, [M, N]);
-    k.dispatch(MATMUL.f32, 'matmul', [M, N, K, K, N, N, 0, 0, 0, f32(1), f32(0), 0, active], [A.buffer, B.buffer, C.buffer, B.buffer], [Math.ceil(Math.ceil(N / 8) / active), 2], { TRANS_A: 0, TRANS_B: 0 });
+    k.dispatch(MATMUL.f32, 'matmul', [M, N, K, K, N, N, 0, 0, 0, f32(1), f32(0), 0, active], [A.buffer, B.buffer, C.buffer, B.buffer], [Math.ceil(Math.ceil(N / 8) / active), Math.ceil(M / rows)], { TRANS_A: 0, TRANS_B: 0, ROWS: rows });
     const out = await bits(k, C);
     C.dispose();
     return out;
   };
   const want = await run(64);
   for (const active of [8, 16, 40]) assert.equal(await run(active), want, `with ${active}`);
+  assert.equal(await run(64, 8), want, 'with 8 rows');
   [A, B].forEach((t) => t.dispose());
 });
 
