@@ -313,10 +313,12 @@ export function rankOfProduct(x: ArrayLike<number>, delta: ArrayLike<number>, n:
   const p = Math.min(inDim, m);
   const q = Math.min(outDim, m);
   const M = new Float64Array(p * q);
+  // Both R factors are upper triangular: the terms before column max(i, j) are exact
+  // zeros, and adding a zero to a sum that starts at +0 leaves its bits as they were.
   for (let i = 0; i < p; i++) {
     for (let j = 0; j < q; j++) {
       let s = 0;
-      for (let c = 0; c < m; c++) s += rx[i * m + c]! * rd[j * m + c]!;
+      for (let c = Math.max(i, j); c < m; c++) s += rx[i * m + c]! * rd[j * m + c]!;
       M[i * q + j] = s;
     }
   }
