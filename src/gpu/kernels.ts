@@ -33,7 +33,7 @@ export class Kernels {
   private sources = new Map<string, KernelSource>();
   private modules = new Map<string, GPUShaderModule>();
   /** Compilation checks of modules created lazily, awaited at the next sync(). */
-  private compiling: Promise<void>[] = [];
+  private compiling: Promise<KernelCompileError | undefined>[] = [];
   private pipelines = new Map<string, GPUComputePipeline>();
   private uniforms = new Map<string, GPUBuffer>();
   private encoder: GPUCommandEncoder | null = null;
@@ -82,12 +82,14 @@ export class Kernels {
     if (!src) throw new KernelCompileError(`kernels/${file} was not compiled: add it to the engine's kernel list`);
     module = this.device.createShaderModule({ label: src.file, code: src.code });
     this.modules.set(file, module);
+    // Resolves to the error rather than rejecting: nothing awaits it until the next
+    // sync(), and a rejection with no handler yet would end a Node process.
     this.compiling.push(module.getCompilationInfo().then((info) => {
       const errors = info.messages.filter((m) => m.type === 'error');
-      if (!errors.length) return;
+      if (!errors.length) return undefined;
       const m = errors[0]!;
-      throw new KernelCompileError(`kernels/${src.file}:${m.lineNum}:${m.linePos}: ${m.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
-    }));
+      return new KernelCompileError(`kernels/${src.file}:${m.lineNum}:${m.linePos}: ${m.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
+    }, () => undefined)); // a lost device is reported by device.lost
     return module;
   }
 
@@ -95,7 +97,8 @@ export class Kernels {
   private async checkCompiled(): Promise<void> {
     const pending = this.compiling;
     this.compiling = [];
-    await Promise.all(pending);
+    const error = (await Promise.all(pending)).find((e) => e !== undefined);
+    if (error) throw error;
   }
 
   private pipeline(src: KernelSource, entry: string, constants: Record<string, number>): GPUComputePipeline {

@@ -33,6 +33,8 @@ test('a kernel file compiled at its first pipeline reports a WGSL error at the n
   k.register([broken]);
   try {
     k.dispatch(broken, 'main', [], [], [1]);
+    // Long enough for the compile check to finish before anything awaits it.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     await k.sync();
     assert.unreachable('ran broken WGSL');
   } catch (e) {
