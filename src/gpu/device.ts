@@ -66,7 +66,7 @@ function forcedBindLimit(env: Record<string, string | undefined>): number | unde
 }
 
 async function nodeGpu(): Promise<Gpu> {
-  const gpu = { ...(await findNodeGpu()), cores: (await import('node:os')).availableParallelism() };
+  const gpu = await findNodeGpu();
   const bindLimit = forcedBindLimit(process.env);
   return bindLimit === undefined ? gpu : { ...gpu, bindLimit };
 }
@@ -164,7 +164,7 @@ async function openDevice(adapter: GPUAdapter, driver: string, minimumLimits: bo
     cached = undefined;
     if (lost.reason !== 'destroyed') console.error(`backward-lens: GPU device lost (${lost.message})`);
   });
-  // A browser's count; nodeGpu asks the OS instead.
-  const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 1;
+  // A browser's count, or the OS's in Node (imported only there: the browser bundle has no node:os).
+  const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : (await import('node:os')).availableParallelism();
   return { device, adapterName, software, driver, minimumLimits, cores };
 }
