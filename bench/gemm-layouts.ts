@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { upload, zeros } from '../src/gpu/buffers.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { gemm, type GemmLayout } from '../src/gpu/gemm.ts';
+import { wallAndCpu } from './lib/cpu-time.ts';
 import { MATMULS } from './lib/suite.ts';
 import { timing } from './lib/stats.ts';
 
@@ -55,13 +56,12 @@ for (const { M, K, N, transB } of MATMULS.filter((m) => m.quick)) {
   }
   for (let r = 0; r < rounds; r++) {
     for (const layout of LAYOUTS) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      run(layout);
-      await k.sync();
-      const c = process.cpuUsage(c0);
-      cpu[layout].push((c.user + c.system) / 1000 / calls);
-      wall[layout].push((performance.now() - t0) / calls);
+      const t = await wallAndCpu(() => {
+        run(layout);
+        return k.sync();
+      });
+      cpu[layout].push(t.cpu / calls);
+      wall[layout].push(t.wall / calls);
     }
   }
   const shape = `${M}x${K}x${N}${transB ? ' (B^T)' : ''}`;

@@ -8,6 +8,7 @@ import { upload } from '../src/gpu/buffers.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { lens, type LensLayout } from '../src/gpu/lens.ts';
 import { f32ToBf16, f32ToF16 } from '../src/half.ts';
+import { wallAndCpu } from './lib/cpu-time.ts';
 import { timing } from './lib/stats.ts';
 
 const HELP = `node dist/bench/lens.js [options]
@@ -49,15 +50,14 @@ const e = rand(V * d);
 const E = dtype === 'f32' ? upload(k, [V, d], e) : upload(k, [V, d], (dtype === 'f16' ? f32ToF16 : f32ToBf16)(e), dtype as 'f16' | 'bf16');
 const watched = [0, 1, 2, 3, 4, 5, 6, V - 1];
 
-/** Wall and CPU milliseconds (all of the process's threads, lavapipe's included: the work, whatever else the machine runs). */
+/** Wall and CPU milliseconds of one call. */
 async function once(layout: LensLayout): Promise<[number, number]> {
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  const out = lens(k, h, E, 10, watched, [], layout);
-  await k.sync();
-  out.dispose();
-  const c = process.cpuUsage(c0);
-  return [performance.now() - t0, (c.user + c.system) / 1000];
+  const { wall, cpu } = await wallAndCpu(async () => {
+    const out = lens(k, h, E, 10, watched, [], layout);
+    await k.sync();
+    out.dispose();
+  });
+  return [wall, cpu];
 }
 
 console.log(`${k.gpu.adapterName}: lens of ${R} rows x d ${d} x V ${V} (${dtype}), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

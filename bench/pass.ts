@@ -9,6 +9,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { getEngine } from '../src/gpu/engine.ts';
 import { loadModelPath } from '../src/model/load-node.ts';
+import { wallAndCpu } from './lib/cpu-time.ts';
 import { analysisPass } from './lib/pass.ts';
 import { promptOfLength } from './lib/prompts.ts';
 import { fmt, timing } from './lib/stats.ts';
@@ -38,13 +39,7 @@ const { model, tokenizer } = await loadModelPath(k, values.model);
 const ids = tokenizer.encode(promptOfLength(tokenizer, tokens));
 const target = ids[ids.length - 1]!;
 
-async function pass(): Promise<{ wall: number; cpu: number }> {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  await analysisPass(model, ids, target);
-  const c = process.cpuUsage(c0);
-  return { wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 };
-}
+const pass = () => wallAndCpu(() => analysisPass(model, ids, target));
 
 const load = [loadavg()[0]!];
 await pass(); // pipelines, uniforms
