@@ -27,6 +27,9 @@ struct Params {
   R: u32, d: u32, V: u32, v0: u32,
   k: u32, W: u32, S: u32, nSlices: u32,
   slice0: u32, rec: u32, groups: u32, mode: u32,
+  // lens_texture: ids c0 .. c1 - 1 of the block (whole tiles) are in wteChunk, row
+  // id - c0 at texels (id - c0) * texStride ...; the watched ids' rows are rows 0 .. W - 1.
+  c0: u32, c1: u32, texStride: u32, pad: u32,
 }
 
 const LOWEST = -3.4e38;
@@ -111,14 +114,112 @@ fn initRecord(r: u32, slice: u32) {
   for (var w = 0u; w < 2u * p.W; w++) { part[at + 2u + 4u * p.k + w] = 0u; }
 }
 
-// Folds the logits of ids c..c+7 (local to the block; those past `end` ignored) into row r's record.
 fn sum4(v: vec4<u32>) -> u32 { return v.x + v.y + v.z + v.w; }
 
+// The fold's state for the invocation's 16 rows lives here between tiles and goes to
+// `part` only at the end of a dispatch: each storage access costs llvmpipe a guarded
+// load per lane (see lens_texture), and reading and writing the records for every
+// tile took over a third of the kernel's time there. The lists stay in `part`: a tile
+// reaches them only when it beats a list's k-th score, kept here.
+var<private> rowMax: array<f32, 16>;
+var<private> rowSum: array<f32, 16>;
+var<private> topKth: array<f32, 16>;
+var<private> botKth: array<f32, 16>;
+// For watched ids 0-3 (Lo) and 4-7 (Hi): per row, the counts of ids above and below
+// each, and each one's logit; the ids, and which of the eight exist (w < W).
+var<private> aboveLo: array<vec4<u32>, 16>;
+var<private> aboveHi: array<vec4<u32>, 16>;
+var<private> belowLo: array<vec4<u32>, 16>;
+var<private> belowHi: array<vec4<u32>, 16>;
+var<private> tieLo: array<vec4<f32>, 16>;
+var<private> tieHi: array<vec4<f32>, 16>;
+var<private> watchLo: vec4<u32>;
+var<private> watchHi: vec4<u32>;
+var<private> watchedLo: vec4<bool>;
+var<private> watchedHi: vec4<bool>;
+
+// Offsets of a record's parts (see the top of this file).
+fn topAt(at: u32) -> u32 { return at + 2u; }
+fn botAt(at: u32) -> u32 { return at + 2u + 2u * p.k; }
+fn countAt(at: u32, w: u32) -> u32 { return at + 2u + 4u * p.k + w; }
+
+fn watchedIds(w: vec4<u32>) -> vec4<u32> {
+  let last = p.W - 1u;
+  return vec4<u32>(watchedId[min(w.x, last)], watchedId[min(w.y, last)], watchedId[min(w.z, last)], watchedId[min(w.w, last)]);
+}
+
+// Words w of a row's record (counts) or of watchedLogit, for the four watched ids w; 0 past W.
+fn countsAt(at: u32, w: vec4<u32>) -> vec4<u32> {
+  let last = p.W - 1u;
+  let v = vec4<u32>(part[at + min(w.x, last)], part[at + min(w.y, last)], part[at + min(w.z, last)], part[at + min(w.w, last)]);
+  return select(vec4<u32>(0u), v, w < vec4<u32>(p.W));
+}
+fn logitsAt(at: u32, w: vec4<u32>) -> vec4<f32> {
+  let last = p.W - 1u;
+  return vec4<f32>(watchedLogit[at + min(w.x, last)], watchedLogit[at + min(w.y, last)], watchedLogit[at + min(w.z, last)], watchedLogit[at + min(w.w, last)]);
+}
+
+fn loadState(r0: u32, slice: u32) {
+  let wLo = vec4<u32>(0u, 1u, 2u, 3u);
+  let wHi = wLo + 4u;
+  watchedLo = wLo < vec4<u32>(p.W);
+  watchedHi = wHi < vec4<u32>(p.W);
+  let watching = p.W > 0u;
+  if (watching) {
+    watchLo = watchedIds(wLo);
+    watchHi = watchedIds(wHi);
+  }
+  for (var i = 0u; i < 16u; i++) {
+    let r = r0 + i;
+    if (r >= p.R) { break; }
+    let at = recordOf(r, slice);
+    rowMax[i] = partF(at);
+    rowSum[i] = partF(at + 1u);
+    topKth[i] = partF(topAt(at) + p.k - 1u);
+    botKth[i] = partF(botAt(at) + p.k - 1u);
+    if (!watching) { continue; }
+    aboveLo[i] = countsAt(countAt(at, 0u), wLo);
+    aboveHi[i] = countsAt(countAt(at, 0u), wHi);
+    belowLo[i] = countsAt(countAt(at, p.W), wLo);
+    belowHi[i] = countsAt(countAt(at, p.W), wHi);
+    tieLo[i] = logitsAt(r * p.W, wLo);
+    tieHi[i] = logitsAt(r * p.W, wHi);
+  }
+}
+fn storeState(r0: u32, slice: u32) {
+  for (var i = 0u; i < 16u; i++) {
+    let r = r0 + i;
+    if (r >= p.R) { break; }
+    let at = recordOf(r, slice);
+    part[at] = bitcast<u32>(rowMax[i]);
+    part[at + 1u] = bitcast<u32>(rowSum[i]);
+    for (var w = 0u; w < p.W; w++) {
+      let q = w % 4u;
+      part[countAt(at, w)] = select(aboveHi[i][q], aboveLo[i][q], w < 4u);
+      part[countAt(at, p.W + w)] = select(belowHi[i][q], belowLo[i][q], w < 4u);
+    }
+  }
+}
+
+// 1 for each watched id (of four) that a kept id with logit v ranks above / below:
+// ties go to the lower id; the watched id is not counted against itself.
+fn above(v: f32, id: u32, kept: bool, t: vec4<u32>, tie: vec4<f32>, exists: vec4<bool>) -> vec4<u32> {
+  let mine = exists & (vec4<u32>(id) != t) & vec4<bool>(kept);
+  let first = (vec4<f32>(v) == tie) & (vec4<u32>(id) < t);
+  return select(vec4<u32>(0u), vec4<u32>(1u), mine & ((vec4<f32>(v) > tie) | first));
+}
+fn below(v: f32, id: u32, kept: bool, t: vec4<u32>, tie: vec4<f32>, exists: vec4<bool>) -> vec4<u32> {
+  let mine = exists & (vec4<u32>(id) != t) & vec4<bool>(kept);
+  let first = (vec4<f32>(v) == tie) & (vec4<u32>(id) < t);
+  return select(vec4<u32>(0u), vec4<u32>(1u), mine & ((vec4<f32>(v) < tie) | first));
+}
+
+// Folds the logits of ids c..c+7 (local to the block; those past `end` ignored) into
+// row r's state (row i of the invocation's 16).
 // Whole-vector work first: most tiles change neither list, and a per-id loop with
 // per-lane storage reads costs SwiftShader more than the tile's dot products.
 fn consume(r: u32, i: u32, slice: u32, c: u32, end: u32) {
   if (r >= p.R) { return; }
-  let at = recordOf(r, slice);
   let n = min(8u, end - c);
   let lo = tileRows[2u * i];
   let hi = tileRows[2u * i + 1u];
@@ -135,41 +236,55 @@ fn consume(r: u32, i: u32, slice: u32, c: u32, end: u32) {
   let mx = max(max(top.x, top.y), max(top.z, top.w));
   let mn = min(min(bottom.x, bottom.y), min(bottom.z, bottom.w));
   let full = max(select(vec4<f32>(LOWEST), lo, okLo), select(vec4<f32>(LOWEST), hi, okHi));
-  let m = partF(at);
+  let m = rowMax[i];
   let m2 = max(m, max(max(full.x, full.y), max(full.z, full.w)));
   let e = select(vec4<f32>(0.0), exp(lo - m2), okLo) + select(vec4<f32>(0.0), exp(hi - m2), okHi);
-  part[at] = bitcast<u32>(m2);
-  part[at + 1u] = bitcast<u32>(partF(at + 1u) * exp(m - m2) + e.x + e.y + e.z + e.w);
-  let topV = at + 2u;
-  let topI = topV + p.k;
-  let botV = topI + p.k;
-  let botI = botV + p.k;
-  let cnt = botI + p.k;
+  rowMax[i] = m2;
+  rowSum[i] = rowSum[i] * exp(m - m2) + e.x + e.y + e.z + e.w;
   // Strict: an id equal to the k-th may still enter on a lower id.
-  if (!(mx < partF(topV + p.k - 1u))) {
-    for (var j = 0u; j < n; j++) {
-      if (keptLane(j)) { offerPart(topV, topI, tileRows[2u * i + j / 4u][j % 4u], p.v0 + c + j); }
+  if (!(mx < topKth[i]) || !(-mn < botKth[i])) {
+    let at = recordOf(r, slice);
+    let topV = topAt(at);
+    let botV = botAt(at);
+    if (!(mx < topKth[i])) {
+      for (var j = 0u; j < n; j++) {
+        if (keptLane(j)) { offerPart(topV, topV + p.k, tileRows[2u * i + j / 4u][j % 4u], p.v0 + c + j); }
+      }
+      topKth[i] = partF(topV + p.k - 1u);
+    }
+    if (!(-mn < botKth[i])) {
+      for (var j = 0u; j < n; j++) {
+        if (keptLane(j)) { offerPart(botV, botV + p.k, -tileRows[2u * i + j / 4u][j % 4u], p.v0 + c + j); }
+      }
+      botKth[i] = partF(botV + p.k - 1u);
     }
   }
-  if (!(-mn < partF(botV + p.k - 1u))) {
-    for (var j = 0u; j < n; j++) {
-      if (keptLane(j)) { offerPart(botV, botI, -tileRows[2u * i + j / 4u][j % 4u], p.v0 + c + j); }
-    }
-  }
-  for (var w = 0u; w < p.W; w++) {
-    let t = watchedId[w];
-    let tv = watchedLogit[r * p.W + w];
-    let tie = vec4<f32>(tv);
-    let mineLo = listLo & (idLo != vec4<u32>(t));
-    let mineHi = listHi & (idHi != vec4<u32>(t));
-    let firstLo = (lo == tie) & (idLo < vec4<u32>(t));
-    let firstHi = (hi == tie) & (idHi < vec4<u32>(t));
-    let one = vec4<u32>(1u);
-    let zero = vec4<u32>(0u);
-    part[cnt + w] += sum4(select(zero, one, mineLo & ((lo > tie) | firstLo))) + sum4(select(zero, one, mineHi & ((hi > tie) | firstHi)));
-    part[cnt + p.W + w] += sum4(select(zero, one, mineLo & ((lo < tie) | firstLo))) + sum4(select(zero, one, mineHi & ((hi < tie) | firstHi)));
-  }
+  if (p.W == 0u) { return; }
+  let tLo = tieLo[i];
+  let tHi = tieHi[i];
+  var aLo = aboveLo[i] + above(lo.x, idLo.x, listLo.x, watchLo, tLo, watchedLo) + above(lo.y, idLo.y, listLo.y, watchLo, tLo, watchedLo)
+    + above(lo.z, idLo.z, listLo.z, watchLo, tLo, watchedLo) + above(lo.w, idLo.w, listLo.w, watchLo, tLo, watchedLo);
+  aLo += above(hi.x, idHi.x, listHi.x, watchLo, tLo, watchedLo) + above(hi.y, idHi.y, listHi.y, watchLo, tLo, watchedLo)
+    + above(hi.z, idHi.z, listHi.z, watchLo, tLo, watchedLo) + above(hi.w, idHi.w, listHi.w, watchLo, tLo, watchedLo);
+  aboveLo[i] = aLo;
+  var bLo = belowLo[i] + below(lo.x, idLo.x, listLo.x, watchLo, tLo, watchedLo) + below(lo.y, idLo.y, listLo.y, watchLo, tLo, watchedLo)
+    + below(lo.z, idLo.z, listLo.z, watchLo, tLo, watchedLo) + below(lo.w, idLo.w, listLo.w, watchLo, tLo, watchedLo);
+  bLo += below(hi.x, idHi.x, listHi.x, watchLo, tLo, watchedLo) + below(hi.y, idHi.y, listHi.y, watchLo, tLo, watchedLo)
+    + below(hi.z, idHi.z, listHi.z, watchLo, tLo, watchedLo) + below(hi.w, idHi.w, listHi.w, watchLo, tLo, watchedLo);
+  belowLo[i] = bLo;
+  if (p.W <= 4u) { return; }
+  var aHi = aboveHi[i] + above(lo.x, idLo.x, listLo.x, watchHi, tHi, watchedHi) + above(lo.y, idLo.y, listLo.y, watchHi, tHi, watchedHi)
+    + above(lo.z, idLo.z, listLo.z, watchHi, tHi, watchedHi) + above(lo.w, idLo.w, listLo.w, watchHi, tHi, watchedHi);
+  aHi += above(hi.x, idHi.x, listHi.x, watchHi, tHi, watchedHi) + above(hi.y, idHi.y, listHi.y, watchHi, tHi, watchedHi)
+    + above(hi.z, idHi.z, listHi.z, watchHi, tHi, watchedHi) + above(hi.w, idHi.w, listHi.w, watchHi, tHi, watchedHi);
+  aboveHi[i] = aHi;
+  var bHi = belowHi[i] + below(lo.x, idLo.x, listLo.x, watchHi, tHi, watchedHi) + below(lo.y, idLo.y, listLo.y, watchHi, tHi, watchedHi)
+    + below(lo.z, idLo.z, listLo.z, watchHi, tHi, watchedHi) + below(lo.w, idLo.w, listLo.w, watchHi, tHi, watchedHi);
+  bHi += below(hi.x, idHi.x, listHi.x, watchHi, tHi, watchedHi) + below(hi.y, idHi.y, listHi.y, watchHi, tHi, watchedHi)
+    + below(hi.z, idHi.z, listHi.z, watchHi, tHi, watchedHi) + below(hi.w, idHi.w, listHi.w, watchHi, tHi, watchedHi);
+  belowHi[i] = bHi;
 }
+
 
 fn idsAt(c: u32) -> vec4<u32> {
   let last = p.V - 1u;
@@ -219,6 +334,7 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   let a15 = min(r0 + 15u, last) * p.d;
   if (!watching) {
     for (var i = 0u; i < 16u; i++) { initRecord(r0 + i, slice); }
+    loadState(r0, slice);
   }
   for (var c = slice * 8u; c < p.V; c += p.S * 8u) {
     let ba = select(idsAt(c), vec4<u32>(watchedAt(0u), watchedAt(1u), watchedAt(2u), watchedAt(3u)), watching);
@@ -277,15 +393,18 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     tileRows[30] = c15l; tileRows[31] = c15h;
     if (!foldTile(r0, slice, c)) { return; }
   }
+  storeState(r0, slice);
 }
 
-// The software adapters' layout (src/gpu/lens.ts picks it): lens_tiles with h read from
-// a texture and wte four weights at a time, for rows of a multiple of 4. llvmpipe
-// turns every storage load in a loop into eight scalar loads, each behind an
-// exec-mask test and a bounds check (about a hundred instructions), whatever the
-// addresses; a texel fetch is one vectorised gather of four consecutive j of a row,
-// and a vec4 load pays the per-lane checks once for four weights. Each logit still
-// sums its terms in j order, as in lens_tiles, so the two agree to the bit.
+// The software adapters' layout (src/gpu/lens.ts picks it): lens_tiles with h and wte
+// read from textures, four j at a time, for rows of a multiple of 4. llvmpipe turns
+// every storage load in a loop into eight scalar loads, each behind an exec-mask test
+// and a bounds check (about a hundred instructions), whatever the addresses; a texel
+// fetch is one vectorised gather of four consecutive j of a row. The embedding is
+// copied into wteChunk a chunk of ids at a time (a few MiB), each chunk a dispatch
+// that goes on from the records the last one left, so every slice still takes its
+// tiles in the order lens_tiles does; each logit sums its terms in j order, and the
+// two agree to the bit.
 // The order of a trip's multiply-adds (each logit sums its terms in j order either
 // way, so the bits are the same): true, row by row (a row's four j, then the next
 // row), 1.07-1.13x less CPU on lavapipe for F32 weights; false, j by j across the 16
@@ -294,8 +413,29 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 override ROW_ORDER: bool = false;
 // hRows is h [R, d] as rgba32float: texel (q, r) = h[r, 4q .. 4q + 3] (src/gpu/rows-texture.ts).
 @group(0) @binding(8) var hRows: texture_2d<f32>;
-// wte again, read four weights at a time (rows of a multiple of 4).
-@group(0) @binding(2) var<storage, read> wteQuads: array<WeightQuad>;
+// Quads of wte rows (a texel is one WeightQuad's words) laid end to end, 64 texels a
+// texture row, so any width copies in whole texture rows (src/gpu/lens.ts).
+@group(0) @binding(9) var wteChunk: texture_2d<u32>;
+
+fn wteQuad(f: u32) -> vec4<f32> {
+  return decodeQuad(texelQuad(textureLoad(wteChunk, vec2<u32>(f % 64u, f / 64u), 0)));
+}
+
+// Rows of wteChunk for ids c .. c + 3 (past the block's end, its last id), or for watched ids w .. w + 3.
+fn chunkRows(c: u32) -> vec4<u32> {
+  return min(vec4<u32>(c) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.V - 1u)) - vec4<u32>(p.c0);
+}
+fn watchedRows(w: u32) -> vec4<u32> {
+  return min(vec4<u32>(w) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.W - 1u));
+}
+
+// This slice's first tile at or after c0: its tiles are slice, slice + S, ... (times 8 ids).
+fn firstTile(slice: u32) -> u32 {
+  let c = slice * 8u;
+  if (c >= p.c0) { return c; }
+  let step = p.S * 8u;
+  return c + (p.c0 - c + step - 1u) / step * step;
+}
 
 @compute @workgroup_size(64)
 fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -323,11 +463,14 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let y14 = min(r0 + 14u, last);
   let y15 = min(r0 + 15u, last);
   if (!watching) {
-    for (var i = 0u; i < 16u; i++) { initRecord(r0 + i, slice); }
+    if (p.c0 == 0u) {
+      for (var i = 0u; i < 16u; i++) { initRecord(r0 + i, slice); }
+    }
+    loadState(r0, slice);
   }
-  for (var c = slice * 8u; c < p.V; c += p.S * 8u) {
-    let ba = select(idsAt(c), vec4<u32>(watchedAt(0u), watchedAt(1u), watchedAt(2u), watchedAt(3u)), watching) / 4u;
-    let bb = select(idsAt(c + 4u), vec4<u32>(watchedAt(4u), watchedAt(5u), watchedAt(6u), watchedAt(7u)), watching) / 4u;
+  for (var c = firstTile(slice); c < p.c1; c += p.S * 8u) {
+    let ba = select(chunkRows(c), watchedRows(0u), watching) * p.texStride;
+    let bb = select(chunkRows(c + 4u), watchedRows(4u), watching) * p.texStride;
     var c0l = vec4<f32>(0.0); var c0h = vec4<f32>(0.0);
     var c1l = vec4<f32>(0.0); var c1h = vec4<f32>(0.0);
     var c2l = vec4<f32>(0.0); var c2h = vec4<f32>(0.0);
@@ -362,10 +505,10 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
       let hq13 = textureLoad(hRows, vec2<u32>(q, y13), 0);
       let hq14 = textureLoad(hRows, vec2<u32>(q, y14), 0);
       let hq15 = textureLoad(hRows, vec2<u32>(q, y15), 0);
-      let w0 = decodeQuad(wteQuads[ba.x + q]); let w1 = decodeQuad(wteQuads[ba.y + q]);
-      let w2 = decodeQuad(wteQuads[ba.z + q]); let w3 = decodeQuad(wteQuads[ba.w + q]);
-      let w4 = decodeQuad(wteQuads[bb.x + q]); let w5 = decodeQuad(wteQuads[bb.y + q]);
-      let w6 = decodeQuad(wteQuads[bb.z + q]); let w7 = decodeQuad(wteQuads[bb.w + q]);
+      let w0 = wteQuad(ba.x + q); let w1 = wteQuad(ba.y + q);
+      let w2 = wteQuad(ba.z + q); let w3 = wteQuad(ba.w + q);
+      let w4 = wteQuad(bb.x + q); let w5 = wteQuad(bb.y + q);
+      let w6 = wteQuad(bb.z + q); let w7 = wteQuad(bb.w + q);
       let wlx = vec4<f32>(w0.x, w1.x, w2.x, w3.x);
       let whx = vec4<f32>(w4.x, w5.x, w6.x, w7.x);
       let wly = vec4<f32>(w0.y, w1.y, w2.y, w3.y);
@@ -492,6 +635,7 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     tileRows[30] = c15l; tileRows[31] = c15h;
     if (!foldTile(r0, slice, c)) { return; }
   }
+  storeState(r0, slice);
 }
 
 // ---- lens_merge: one invocation per row folds its nSlices records.

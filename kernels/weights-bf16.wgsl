@@ -7,3 +7,5 @@ alias WeightQuad = vec2<u32>;
 fn decodeQuad(w: vec2<u32>) -> vec4<f32> {
   return bitcast<vec4<f32>>(vec4<u32>(w.x << 16u, w.x & 0xffff0000u, w.y << 16u, w.y & 0xffff0000u));
 }
+// The same quad's words fetched from a texture (src/gpu/quads-texture.ts).
+fn texelQuad(t: vec4<u32>) -> WeightQuad { return t.xy; }

@@ -173,6 +173,11 @@ export class Kernels {
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
+  copyToTexture(src: GPUBuffer, offset: number, bytesPerRow: number, dst: GPUTexture, origin: readonly [number, number], size: readonly [number, number]): void {
+    this.endPass();
+    this.commandEncoder().copyBufferToTexture({ buffer: src, offset, bytesPerRow }, { texture: dst, origin: [...origin] }, [...size]);
+  }
+
   /** Destroys a buffer or texture after the commands already recorded with it are submitted. */
   release(buffer: GPUBuffer | GPUTexture): void {
     this.toDestroy.push(buffer);

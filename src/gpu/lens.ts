@@ -6,6 +6,7 @@
 import { upload, zeros } from './buffers.ts';
 import type { Kernels } from './kernels.ts';
 import { grid1d } from './kernels.ts';
+import { QuadsTexture } from './quads-texture.ts';
 import { fitsTexture, rowsTexture } from './rows-texture.ts';
 import { LENS } from './sources.ts';
 import { weightType, type Tensor } from '../tensor.ts';
@@ -17,15 +18,22 @@ export const MAX_WATCHED = 8;
 const ROWS = 16;
 /** Ids per tile of lens_tiles: a slice is every S-th tile. */
 const IDS = 8;
-/** About this many invocations per pass: enough to fill every core when there are few rows. */
-const INVOCATIONS = 2048;
+/**
+ * About this many invocations per pass. Each (row, slice) record keeps its own lists,
+ * and a slice of n ids inserts into each about k (1 + ln(n / k)) times, so more slices
+ * mean more insertions. On a GPU 2048 keep every core busy when rows are few; the CPU
+ * adapters run 8 lanes at a time on each of a few cores, and there 2048 spent over a
+ * third of the kernel on insertions (bench/RESULTS.md, issue 28, 9).
+ */
+const invocations = (k: Kernels) => (k.gpu.software ? 128 * k.gpu.cores : 2048);
 
 /**
- * Where the lens tile reads h from (kernels/lens.wgsl): 'buffer' (lens_tiles) or
- * 'texture' (lens_texture: an rgba32float copy of h, which lavapipe fetches as vectors
- * rather than lane by lane, and the embedding read four weights at a time; used only
- * where d is a multiple of 4); 'texture-rows' is lens_texture with each trip's
- * multiply-adds ordered row by row (ROW_ORDER). Same logits, bit for bit.
+ * Where the lens tile reads its operands from (kernels/lens.wgsl): 'buffer' (lens_tiles)
+ * or 'texture' (lens_texture: h as an rgba32float copy and the embedding a chunk of
+ * ids at a time as texels of four weights, which lavapipe fetches as vectors rather
+ * than lane by lane; used only where d is a multiple of 4); 'texture-rows' is
+ * lens_texture with each trip's multiply-adds ordered row by row (ROW_ORDER). Same
+ * logits and records, bit for bit.
  */
 export type LensLayout = 'buffer' | 'texture' | 'texture-rows';
 
@@ -57,9 +65,10 @@ const resultWords = (count: number, watched: number) => 1 + 4 * count + 2 * watc
 /**
  * Runs the fused lens on h [R, d] against the unembedding E [V, d] (split or not) and returns the
  * raw result [R, 1 + 4k + 2W] for decodeLens: one readback for any number of rows.
- * `skip`: ids, ascending, that the lists and ranks leave out.
+ * `skip`: ids, ascending, that the lists and ranks leave out. `chunkBytes` sizes the
+ * texture layouts' embedding chunks (tests ask for small ones).
  */
-export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = [], layout: LensLayout = defaultLayout(k)): Tensor {
+export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = [], layout: LensLayout = defaultLayout(k), chunkBytes?: number): Tensor {
   const [V, d] = E.shape as [number, number];
   const R = h.rows;
   const W = watched.length;
@@ -76,7 +85,7 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
   if (R === 0) return result;
 
   const groups = Math.ceil(R / ROWS);
-  const wanted = Math.max(1, Math.ceil(INVOCATIONS / groups));
+  const wanted = Math.max(1, Math.ceil(invocations(k) / groups));
   const sliceCounts = E.blocks.map((b) => Math.min(wanted, Math.ceil(b.rows / IDS)));
   const nSlices = sliceCounts.reduce((a, b) => a + b, 0);
   const rec = 2 + 4 * count + 2 * W;
@@ -88,23 +97,44 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
   // Stands in for the bindings a mode does not use: one buffer cannot be bound both read and read-write.
   const unused = zeros(k, [1], 'f32', 'lens.unused');
   const unusedOut = zeros(k, [1], 'f32', 'lens.unusedOut');
-  // The texture kernel reads wte four weights at a time, so rows must be whole quads; else, or
+  // The texture kernel reads four weights at a time, so rows must be whole quads; else, or
   // past the texture's size, the buffer layout serves.
   const texture = layout !== 'buffer' && fitsTexture(k, R, d) ? rowsTexture(k, { X: h.buffer, rows: R, cols: d }, 'lens.hRows') : undefined;
   try {
-    const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number) => [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode];
-    const entry = texture ? 'lens_texture' : 'lens_tiles';
-    // lens_texture reads h from binding 8 instead of 1.
-    const view = texture?.createView();
-    const bind = (buffers: GPUBuffer[]) => (view ? [null, ...buffers, view] : [h.buffer, ...buffers]);
-    const constants: Record<string, number> = texture ? { ROW_ORDER: layout === 'texture-rows' ? 1 : 0 } : {};
-    if (W) for (const b of E.blocks) k.dispatch(LENS[weightType(E)], entry, params(b, 1, 0, 1), bind([b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 64), constants);
-    let slice0 = 0;
-    E.blocks.forEach((b, i) => {
-      const S = sliceCounts[i]!;
-      k.dispatch(LENS[weightType(E)], entry, params(b, S, slice0, 0), bind([b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer]), grid1d(groups * S, 64), constants);
-      slice0 += S;
-    });
+    const src = LENS[weightType(E)];
+    const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number, chunk = { c0: 0, c1: b.rows, stride: 0 }) =>
+      [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode, chunk.c0, chunk.c1, chunk.stride, 0];
+    if (texture) {
+      const quads = d / 4;
+      const wte = new QuadsTexture(k, E, quads, chunkBytes);
+      const bind = (buffers: (GPUBuffer | null)[]) => [null, null, ...buffers, texture.createView(), wte.view()];
+      const constants = { ROW_ORDER: layout === 'texture-rows' ? 1 : 0 };
+      // Mode 1 (the watched logits) reads the watched rows from the texture's top, before the first chunk overwrites them.
+      if (W) {
+        const stride = wte.watched(watched);
+        k.dispatch(src, 'lens_texture', params({ rows: V, row0: 0 }, 1, 0, 1, { c0: 0, c1: 8, stride }), bind([ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 64), constants);
+      }
+      let slice0 = 0;
+      E.blocks.forEach((b, i) => {
+        const S = sliceCounts[i]!;
+        for (let c0 = 0; c0 < b.rows; c0 += wte.ids) {
+          const c1 = Math.min(b.rows, c0 + wte.ids);
+          wte.chunk(b, c0, c1);
+          k.dispatch(src, 'lens_texture', params(b, S, slice0, 0, { c0, c1, stride: quads }), bind([ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer]), grid1d(groups * S, 64), constants);
+        }
+        slice0 += S;
+      });
+      wte.release();
+    } else {
+      const bind = (buffers: GPUBuffer[]) => [h.buffer, ...buffers];
+      if (W) for (const b of E.blocks) k.dispatch(src, 'lens_tiles', params(b, 1, 0, 1), bind([b.buffer, ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 64));
+      let slice0 = 0;
+      E.blocks.forEach((b, i) => {
+        const S = sliceCounts[i]!;
+        k.dispatch(src, 'lens_tiles', params(b, S, slice0, 0), bind([b.buffer, ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer]), grid1d(groups * S, 64));
+        slice0 += S;
+      });
+    }
     k.dispatch(LENS.f32, 'lens_merge', params(E.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
   } finally {
     part.dispose();

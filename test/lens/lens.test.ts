@@ -26,10 +26,10 @@ const intData = (n: number, seed: number): Float64Array => {
   return Float64Array.from({ length: n }, () => Math.floor(r() * 5) - 2);
 };
 
-async function runLens(k: Kernels, h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: number[] = [], layout?: LensLayout): Promise<LensRow[]> {
+async function runLens(k: Kernels, h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: number[] = [], layout?: LensLayout, chunkBytes?: number): Promise<LensRow[]> {
   const H = upload(k, [R, d], h);
   const E = upload(k, [wte.length / d, d], wte);
-  const out = lens(k, H, E, count, watched, skip, layout);
+  const out = lens(k, H, E, count, watched, skip, layout, chunkBytes);
   const [data] = await readAll(k, [out]);
   [H, E, out].forEach((t) => t.dispose());
   return decodeLens(data as Float32Array, R, count, watched.length);
@@ -176,6 +176,8 @@ for (const [V, R, d, count, splitAt] of SKIP_SIZES) {
     for (const layout of layoutsFor(d)) {
       check(await runLens(k, h, wte, R, d, listed, watched, skip, layout), `${layout} whole`);
       if (splitAt) check(await withBindLimit(k, splitAt, () => runLens(k, h, wte, R, d, listed, watched, skip, layout)), `${layout} split`);
+      // The embedding in many small chunks: 21-128 ids each, their edges inside blocks and tile rounds.
+      if (layout !== 'buffer') check(await withBindLimit(k, splitAt ?? k.bindLimit, () => runLens(k, h, wte, R, d, listed, watched, skip, layout, 2048)), `${layout} in 2 KiB chunks`);
     }
     // The mask did change row 0: its unmasked top-1 and bottom-1 are gone.
     assert.is.not(ref[0]!.top[0], plain!.top[0]);

@@ -89,9 +89,9 @@ function unembedCase(dtype: Half, n: number, d: number, V: number, limit?: numbe
  * reference exactly, ties included, as in lens.test.ts. The first and last rows and
  * one between are skipped (rows that are no real token), two of them watched.
  */
-function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number, layout?: LensLayout): Case {
+function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number, layout?: LensLayout, chunkBytes?: number): Case {
   return {
-    name: `${dtype} fused lens R=${R} d=${d} V=${V}${limit ? ` split at ${limit} bytes` : ''}${layout ? `, ${layout} layout` : ''}`,
+    name: `${dtype} fused lens R=${R} d=${d} V=${V}${limit ? ` split at ${limit} bytes` : ''}${layout ? `, ${layout} layout` : ''}${chunkBytes ? `, embedding in ${chunkBytes}-byte chunks` : ''}`,
     run: (k) => withBindLimit(k, limit ?? k.bindLimit, async () => {
       const ints = (n: number, seed: number) => {
         const r = mulberry32Ref(seed);
@@ -102,7 +102,7 @@ function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number, 
       const H = gpu(k, [R, d], h);
       const E = packed(k, dtype, [V, d], wte.bits, 'wte');
       if (limit) expectSplit(E, 'wte');
-      const out = lens(k, H, E, count, watched, skip, layout);
+      const out = lens(k, H, E, count, watched, skip, layout, chunkBytes);
       const got = decodeLens(await readF32(k, out), R, count, watched.length);
       [H, E, out].forEach((t) => t.dispose());
       for (let r = 0; r < R; r++) {
@@ -149,5 +149,7 @@ export const packedCases: Case[] = HALVES.flatMap((dtype) => [
   unembedCase(dtype, 3, 7, 1001), unembedCase(dtype, 2, 13, 50257, 1 << 18), unembedCase(dtype, 1, 13, 50257, 1 << 18),
   lensCase(dtype, 13, 7, 1001), lensCase(dtype, 17, 9, 50257, 1 << 18),
   ...(['buffer', 'texture', 'texture-rows'] as const).flatMap((layout) => [lensCase(dtype, 13, 12, 1001, undefined, layout), lensCase(dtype, 17, 8, 50257, 1 << 18, layout)]),
+  // Dozens of chunks, their edges inside tiles' rounds and blocks: 16 and 256 ids a chunk.
+  lensCase(dtype, 13, 12, 1001, undefined, 'texture-rows', 512), lensCase(dtype, 17, 8, 50257, 1 << 18, 'texture', 4096),
   blocksCase(dtype),
 ]);
