@@ -23,7 +23,7 @@ const IDS = 8;
  * and a slice of n ids inserts into each about k (1 + ln(n / k)) times, so more slices
  * mean more insertions. On a GPU 2048 keep every core busy when rows are few; the CPU
  * adapters run 8 lanes at a time on each of a few cores, and there 2048 spent over a
- * third of the kernel on insertions (bench/RESULTS.md, issue 28, 9).
+ * third of the kernel on insertions (bench/RESULTS.md, issue 28, 10).
  */
 const invocations = (k: Kernels) => (k.gpu.software ? 128 * k.gpu.cores : 2048);
 
