@@ -114,7 +114,6 @@ fn initRecord(r: u32, slice: u32) {
   for (var w = 0u; w < 2u * p.W; w++) { part[at + 2u + 4u * p.k + w] = 0u; }
 }
 
-fn sum4(v: vec4<u32>) -> u32 { return v.x + v.y + v.z + v.w; }
 
 // The fold's state for the invocation's 16 rows lives here between tiles and goes to
 // `part` only at the end of a dispatch: each storage access costs llvmpipe a guarded
@@ -201,17 +200,30 @@ fn storeState(r0: u32, slice: u32) {
   }
 }
 
-// 1 for each watched id (of four) that a kept id with logit v ranks above / below:
-// ties go to the lower id; the watched id is not counted against itself.
-fn above(v: f32, id: u32, kept: bool, t: vec4<u32>, tie: vec4<f32>, exists: vec4<bool>) -> vec4<u32> {
+struct Counts { above: vec4<u32>, below: vec4<u32> }
+
+// Adds 1 for each of four watched ids t (those that exist) that a kept id with logit v
+// ranks above, and below: ties go to the lower id; a watched id is not counted against itself.
+fn countId(n: Counts, v: f32, id: u32, kept: bool, t: vec4<u32>, tie: vec4<f32>, exists: vec4<bool>) -> Counts {
   let mine = exists & (vec4<u32>(id) != t) & vec4<bool>(kept);
   let first = (vec4<f32>(v) == tie) & (vec4<u32>(id) < t);
-  return select(vec4<u32>(0u), vec4<u32>(1u), mine & ((vec4<f32>(v) > tie) | first));
+  let one = vec4<u32>(1u);
+  let zero = vec4<u32>(0u);
+  return Counts(n.above + select(zero, one, mine & ((vec4<f32>(v) > tie) | first)), n.below + select(zero, one, mine & ((vec4<f32>(v) < tie) | first)));
 }
-fn below(v: f32, id: u32, kept: bool, t: vec4<u32>, tie: vec4<f32>, exists: vec4<bool>) -> vec4<u32> {
-  let mine = exists & (vec4<u32>(id) != t) & vec4<bool>(kept);
-  let first = (vec4<f32>(v) == tie) & (vec4<u32>(id) < t);
-  return select(vec4<u32>(0u), vec4<u32>(1u), mine & ((vec4<f32>(v) < tie) | first));
+
+// The counts of a row's tile of 8 ids (lo: c..c+3, hi: c+4..c+7) against four watched ids.
+fn countTile(lo: vec4<f32>, hi: vec4<f32>, idLo: vec4<u32>, listLo: vec4<bool>, listHi: vec4<bool>, t: vec4<u32>, tie: vec4<f32>, exists: vec4<bool>) -> Counts {
+  let idHi = idLo + 4u;
+  var n = Counts(vec4<u32>(0u), vec4<u32>(0u));
+  n = countId(n, lo.x, idLo.x, listLo.x, t, tie, exists);
+  n = countId(n, lo.y, idLo.y, listLo.y, t, tie, exists);
+  n = countId(n, lo.z, idLo.z, listLo.z, t, tie, exists);
+  n = countId(n, lo.w, idLo.w, listLo.w, t, tie, exists);
+  n = countId(n, hi.x, idHi.x, listHi.x, t, tie, exists);
+  n = countId(n, hi.y, idHi.y, listHi.y, t, tie, exists);
+  n = countId(n, hi.z, idHi.z, listHi.z, t, tie, exists);
+  return countId(n, hi.w, idHi.w, listHi.w, t, tie, exists);
 }
 
 // Folds the logits of ids c..c+7 (local to the block; those past `end` ignored) into
@@ -260,31 +272,14 @@ fn consume(r: u32, i: u32, slice: u32, c: u32, end: u32) {
     }
   }
   if (p.W == 0u) { return; }
-  let tLo = tieLo[i];
-  let tHi = tieHi[i];
-  var aLo = aboveLo[i] + above(lo.x, idLo.x, listLo.x, watchLo, tLo, watchedLo) + above(lo.y, idLo.y, listLo.y, watchLo, tLo, watchedLo)
-    + above(lo.z, idLo.z, listLo.z, watchLo, tLo, watchedLo) + above(lo.w, idLo.w, listLo.w, watchLo, tLo, watchedLo);
-  aLo += above(hi.x, idHi.x, listHi.x, watchLo, tLo, watchedLo) + above(hi.y, idHi.y, listHi.y, watchLo, tLo, watchedLo)
-    + above(hi.z, idHi.z, listHi.z, watchLo, tLo, watchedLo) + above(hi.w, idHi.w, listHi.w, watchLo, tLo, watchedLo);
-  aboveLo[i] = aLo;
-  var bLo = belowLo[i] + below(lo.x, idLo.x, listLo.x, watchLo, tLo, watchedLo) + below(lo.y, idLo.y, listLo.y, watchLo, tLo, watchedLo)
-    + below(lo.z, idLo.z, listLo.z, watchLo, tLo, watchedLo) + below(lo.w, idLo.w, listLo.w, watchLo, tLo, watchedLo);
-  bLo += below(hi.x, idHi.x, listHi.x, watchLo, tLo, watchedLo) + below(hi.y, idHi.y, listHi.y, watchLo, tLo, watchedLo)
-    + below(hi.z, idHi.z, listHi.z, watchLo, tLo, watchedLo) + below(hi.w, idHi.w, listHi.w, watchLo, tLo, watchedLo);
-  belowLo[i] = bLo;
+  let first = countTile(lo, hi, idLo, listLo, listHi, watchLo, tieLo[i], watchedLo);
+  aboveLo[i] += first.above;
+  belowLo[i] += first.below;
   if (p.W <= 4u) { return; }
-  var aHi = aboveHi[i] + above(lo.x, idLo.x, listLo.x, watchHi, tHi, watchedHi) + above(lo.y, idLo.y, listLo.y, watchHi, tHi, watchedHi)
-    + above(lo.z, idLo.z, listLo.z, watchHi, tHi, watchedHi) + above(lo.w, idLo.w, listLo.w, watchHi, tHi, watchedHi);
-  aHi += above(hi.x, idHi.x, listHi.x, watchHi, tHi, watchedHi) + above(hi.y, idHi.y, listHi.y, watchHi, tHi, watchedHi)
-    + above(hi.z, idHi.z, listHi.z, watchHi, tHi, watchedHi) + above(hi.w, idHi.w, listHi.w, watchHi, tHi, watchedHi);
-  aboveHi[i] = aHi;
-  var bHi = belowHi[i] + below(lo.x, idLo.x, listLo.x, watchHi, tHi, watchedHi) + below(lo.y, idLo.y, listLo.y, watchHi, tHi, watchedHi)
-    + below(lo.z, idLo.z, listLo.z, watchHi, tHi, watchedHi) + below(lo.w, idLo.w, listLo.w, watchHi, tHi, watchedHi);
-  bHi += below(hi.x, idHi.x, listHi.x, watchHi, tHi, watchedHi) + below(hi.y, idHi.y, listHi.y, watchHi, tHi, watchedHi)
-    + below(hi.z, idHi.z, listHi.z, watchHi, tHi, watchedHi) + below(hi.w, idHi.w, listHi.w, watchHi, tHi, watchedHi);
-  belowHi[i] = bHi;
+  let more = countTile(lo, hi, idLo, listLo, listHi, watchHi, tieHi[i], watchedHi);
+  aboveHi[i] += more.above;
+  belowHi[i] += more.below;
 }
-
 
 fn idsAt(c: u32) -> vec4<u32> {
   let last = p.V - 1u;
