@@ -432,9 +432,12 @@ fn firstTile(slice: u32) -> u32 {
   return c + (p.c0 - c + step - 1u) / step * step;
 }
 
-@compute @workgroup_size(64)
+// Workgroups of 8 (one SIMD group on lavapipe, two on SwiftShader): each CPU thread
+// runs whole workgroups, and a few hundred invocations in 64s left one core with a
+// workgroup more than the other.
+@compute @workgroup_size(8)
 fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let flat = gid.y * nwg.x * 64u + gid.x;
+  let flat = gid.y * nwg.x * 8u + gid.x;
   let slice = flat % p.S;
   let g = flat / p.S;
   if (g >= p.groups) { return; }

@@ -112,7 +112,7 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
       // Mode 1 (the watched logits) reads the watched rows from the texture's top, before the first chunk overwrites them.
       if (W) {
         const stride = wte.watched(watched);
-        k.dispatch(src, 'lens_texture', params({ rows: V, row0: 0 }, 1, 0, 1, { c0: 0, c1: 8, stride }), bind([ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 64), constants);
+        k.dispatch(src, 'lens_texture', params({ rows: V, row0: 0 }, 1, 0, 1, { c0: 0, c1: 8, stride }), bind([ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 8), constants);
       }
       let slice0 = 0;
       E.blocks.forEach((b, i) => {
@@ -120,7 +120,7 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
         for (let c0 = 0; c0 < b.rows; c0 += wte.ids) {
           const c1 = Math.min(b.rows, c0 + wte.ids);
           wte.chunk(b, c0, c1);
-          k.dispatch(src, 'lens_texture', params(b, S, slice0, 0, { c0, c1, stride: quads }), bind([ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer]), grid1d(groups * S, 64), constants);
+          k.dispatch(src, 'lens_texture', params(b, S, slice0, 0, { c0, c1, stride: quads }), bind([ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer]), grid1d(groups * S, 8), constants);
         }
         slice0 += S;
       });
