@@ -114,7 +114,6 @@ fn initRecord(r: u32, slice: u32) {
   for (var w = 0u; w < 2u * p.W; w++) { part[at + 2u + 4u * p.k + w] = 0u; }
 }
 
-
 // The fold's state for the invocation's 16 rows lives here between tiles and goes to
 // `part` only at the end of a dispatch: each storage access costs llvmpipe a guarded
 // load per lane (see lens_texture), and reading and writing the records for every
