@@ -2,7 +2,7 @@
 // the browser bundles (app + in-browser kernel tests). WGSL is inlined as text so the
 // same `import src from '../kernels/x.wgsl'` works everywhere.
 import * as esbuild from 'esbuild';
-import { readdirSync, existsSync, statSync, rmSync, mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync, rmSync, mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -14,7 +14,15 @@ const walk = (dir, pred) => existsSync(dir) ? readdirSync(dir).flatMap((f) => {
 // Start clean: a deleted test must not keep running from a stale bundle.
 rmSync('dist', { recursive: true, force: true });
 
-const common = { bundle: true, format: 'esm', sourcemap: 'linked', loader: { '.wgsl': 'text' }, logLevel: 'warning', target: 'es2022' };
+// WebAssembly text assembled by wabt into the bundle as bytes (the binary is build output).
+const wabt = await (await import('wabt')).default();
+const wat = {
+  name: 'wat',
+  setup(build) {
+    build.onLoad({ filter: /\.wat$/ }, async (args) => ({ contents: wabt.parseWat(args.path, readFileSync(args.path, 'utf8')).toBinary({}).buffer, loader: 'binary' }));
+  },
+};
+const common = { bundle: true, format: 'esm', sourcemap: 'linked', loader: { '.wgsl': 'text' }, plugins: [wat], logLevel: 'warning', target: 'es2022' };
 const nodeEntries = [
   ...walk('test', (p) => p.endsWith('.test.ts')),
   ...walk('bench', (p) => p.endsWith('.ts') && !p.includes('browser')),

@@ -1,6 +1,7 @@
 // Small dense float64 linear algebra for the exact gradient rank: the factors are
 // n x in and n x out, so everything here works on n x n problems.
 import type { RankResult } from './factors.ts';
+import { householderMemory } from './householder.ts';
 
 /**
  * R (min(m,n) x n, upper triangular, row-major) of a thin Householder QR of the
@@ -9,11 +10,10 @@ import type { RankResult } from './factors.ts';
  * loop walks memory in order instead of striding by n.
  */
 export function householderR(cols: ArrayLike<number>, m: number, n: number): Float64Array {
-  const A = new Float64Array(m * n);
+  const { A, v, reflect } = householderMemory(m, n);
   for (let i = 0; i < m * n; i++) A[i] = cols[i]!;
   const at = (i: number, c: number) => c * m + i;
   const steps = Math.min(m, n);
-  const v = new Float64Array(m);
   for (let j = 0; j < steps; j++) {
     let norm = 0;
     for (let i = j; i < m; i++) norm += A[at(i, j)]! ** 2;
@@ -27,35 +27,8 @@ export function householderR(cols: ArrayLike<number>, m: number, n: number): Flo
       vnorm += v[i]! ** 2;
     }
     if (vnorm === 0) continue;
-    // A <- (I - 2 v v^T / v^T v) A on rows j.., columns j..; four columns per pass
-    // over v, each summed in the same order as alone, so the result is the same.
-    let c = j;
-    for (; c + 3 < n; c += 4) {
-      const [c0, c1, c2, c3] = [c * m, (c + 1) * m, (c + 2) * m, (c + 3) * m];
-      let [d0, d1, d2, d3] = [0, 0, 0, 0];
-      for (let i = j; i < m; i++) {
-        const vi = v[i]!;
-        d0 += vi * A[c0 + i]!;
-        d1 += vi * A[c1 + i]!;
-        d2 += vi * A[c2 + i]!;
-        d3 += vi * A[c3 + i]!;
-      }
-      const [s0, s1, s2, s3] = [(2 * d0) / vnorm, (2 * d1) / vnorm, (2 * d2) / vnorm, (2 * d3) / vnorm];
-      for (let i = j; i < m; i++) {
-        const vi = v[i]!;
-        A[c0 + i] = A[c0 + i]! - s0 * vi;
-        A[c1 + i] = A[c1 + i]! - s1 * vi;
-        A[c2 + i] = A[c2 + i]! - s2 * vi;
-        A[c3 + i] = A[c3 + i]! - s3 * vi;
-      }
-    }
-    for (; c < n; c++) {
-      const col = c * m;
-      let dot = 0;
-      for (let i = j; i < m; i++) dot += v[i]! * A[col + i]!;
-      const s = (2 * dot) / vnorm;
-      for (let i = j; i < m; i++) A[col + i] = A[col + i]! - s * v[i]!;
-    }
+    // A <- (I - 2 v v^T / v^T v) A on rows j.., columns j.. (householder.wat).
+    reflect(j, vnorm);
   }
   const R = new Float64Array(steps * n);
   for (let i = 0; i < steps; i++) for (let c = i; c < n; c++) R[i * n + c] = A[at(i, c)]!;

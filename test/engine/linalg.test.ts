@@ -4,7 +4,7 @@
 // on how much of the gradient a position receives, only on whether it receives any.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rankOfProduct, singularValues } from '../../src/autograd/linalg.ts';
+import { householderR, rankOfProduct, singularValues } from '../../src/autograd/linalg.ts';
 import { matrixRankRef, singularValuesRef } from '../reference/svd.ts';
 import { mulberry32Ref } from '../reference/ops.ts';
 
@@ -114,6 +114,31 @@ test('singular values (bidiagonal QR) against the float64 Jacobi reference: odd 
   assertSameValues(bidiag([1, 0, 2, 0.5], [1, 3, 0.25]), 4, 4, 'zero inside');
   assertSameValues(bidiag([1, 2, 0.5, 0], [1, 3, 0.25]), 4, 4, 'zero at the end');
   assertSameValues(bidiag([0, 2, 1e-12, 3, 0], [1, 1e-8, 1, 2]), 5, 5, 'graded with zeros');
+});
+
+
+// householderR's update runs in WebAssembly (src/autograd/householder.wat): two rows per
+// f64x2 and four columns per pass, so odd m leaves a last row and n past a multiple of
+// 4 leaves single columns. Whatever the signs, R^T R = A^T A (computed here in float64
+// directly) and R is upper triangular; the tolerance is Householder's backward error,
+// a few m * 2^-52 of the columns' squared norms (entries here are at most 1).
+test('householderR: R^T R equals A^T A and R is upper triangular (odd rows, columns past the fours, wide and tall)', () => {
+  const r = mulberry32Ref(7);
+  for (const [m, n] of [[1, 1], [7, 3], [13, 7], [50, 13], [768, 5], [9, 13], [2, 6]] as const) {
+    const cols = Float64Array.from({ length: m * n }, () => r() * 2 - 1);
+    const R = householderR(cols, m, n);
+    const steps = Math.min(m, n);
+    for (let a = 0; a < n; a++) {
+      for (let i = a + 1; i < steps; i++) assert.is(R[i * n + a], 0, `${m}x${n}: R[${i}, ${a}] below the diagonal`);
+      for (let b = 0; b < n; b++) {
+        let want = 0;
+        for (let i = 0; i < m; i++) want += cols[a * m + i]! * cols[b * m + i]!;
+        let got = 0;
+        for (let i = 0; i < steps; i++) got += R[i * n + a]! * R[i * n + b]!;
+        assert.ok(Math.abs(got - want) <= 8 * m * 2 ** -52 * m, `${m}x${n}: (R^T R)[${a}, ${b}] ${got} vs A^T A ${want}`);
+      }
+    }
+  }
 });
 
 test.run();
