@@ -285,16 +285,23 @@ fn idsAt(c: u32) -> vec4<u32> {
   return vec4<u32>(min(c, last), min(c + 1u, last), min(c + 2u, last), min(c + 3u, last)) * p.d;
 }
 
-// The 16 x 8 tile in tileRows goes to the watched logits (mode 1, after which the
-// invocation is done: false) or into its 16 rows' records.
-fn foldTile(r0: u32, slice: u32, c: u32) -> bool {
-  if (p.mode == 1u) {
-    for (var i = 0u; i < 16u; i++) { emitWatched(r0 + i, i); }
-    return false;
-  }
+// The 16 x 8 tile in tileRows into its 16 rows' records, or to the watched logits.
+fn foldRows(r0: u32, slice: u32, c: u32) {
   keptLo = keptAt(vec4<u32>(0u, 1u, 2u, 3u) + (p.v0 + c));
   keptHi = keptAt(vec4<u32>(4u, 5u, 6u, 7u) + (p.v0 + c));
   for (var i = 0u; i < 16u; i++) { consume(r0 + i, i, slice, c, min(c + 8u, p.V)); }
+}
+fn emitTile(r0: u32) {
+  for (var i = 0u; i < 16u; i++) { emitWatched(r0 + i, i); }
+}
+
+// Mode 1 is done after its one tile: false.
+fn foldTile(r0: u32, slice: u32, c: u32) -> bool {
+  if (p.mode == 1u) {
+    emitTile(r0);
+    return false;
+  }
+  foldRows(r0, slice, c);
   return true;
 }
 
@@ -398,7 +405,9 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 // copied into wteChunk a chunk of ids at a time (a few MiB), each chunk a dispatch
 // that goes on from the records the last one left, so every slice still takes its
 // tiles in the order lens_tiles does; each logit sums its terms in j order, and the
-// two agree to the bit.
+// two agree to the bit. The 8 invocations of a workgroup have the same 16 rows of h
+// (S is a multiple of 8); where subgroups allow, they fetch them once between them
+// (kernels/lens-rows-shared.wgsl), else each its own (kernels/lens-rows-own.wgsl).
 // The order of a trip's multiply-adds (each logit sums its terms in j order either
 // way, so the bits are the same): true, row by row (a row's four j, then the next
 // row), 1.07-1.13x less CPU on lavapipe for F32 weights; false, j by j across the 16
@@ -423,23 +432,18 @@ fn watchedRows(w: u32) -> vec4<u32> {
   return min(vec4<u32>(w) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.W - 1u));
 }
 
-// This slice's first tile at or after c0: its tiles are slice, slice + S, ... (times 8 ids).
-fn firstTile(slice: u32) -> u32 {
-  let c = slice * 8u;
-  if (c >= p.c0) { return c; }
-  let step = p.S * 8u;
-  return c + (p.c0 - c + step - 1u) / step * step;
-}
-
 // Workgroups of 8 (one SIMD group on lavapipe, two on SwiftShader): each CPU thread
 // runs whole workgroups, and a few hundred invocations in 64s left one core with a
-// workgroup more than the other.
+// workgroup more than the other. Lane l fetches rows r0 + l and r0 + 8 + l for the
+// shared form.
 @compute @workgroup_size(8)
-fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let flat = gid.y * nwg.x * 8u + gid.x;
   let slice = flat % p.S;
-  let g = flat / p.S;
-  if (g >= p.groups) { return; }
+  // Past the last group (a 2D grid's rounding), an invocation computes the last
+  // group's tiles and folds nothing, so every loop below runs alike in all 8 lanes.
+  let inRange = flat / p.S < p.groups;
+  let g = min(flat / p.S, p.groups - 1u);
   let watching = p.mode == 1u;
   let r0 = g * 16u;
   let last = p.R - 1u;
@@ -459,15 +463,25 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let y13 = min(r0 + 13u, last);
   let y14 = min(r0 + 14u, last);
   let y15 = min(r0 + 15u, last);
-  if (!watching) {
+  // Rows this lane fetches for its subgroup (kernels/lens-rows-*.wgsl).
+  let yA = min(r0 + lane, last);
+  let yB = min(r0 + 8u + lane, last);
+  if (!watching && inRange) {
     if (p.c0 == 0u) {
       for (var i = 0u; i < 16u; i++) { initRecord(r0 + i, slice); }
     }
     loadState(r0, slice);
   }
-  for (var c = firstTile(slice); c < p.c1; c += p.S * 8u) {
-    let ba = select(chunkRows(c), watchedRows(0u), watching) * p.texStride;
-    let bb = select(chunkRows(c + 4u), watchedRows(4u), watching) * p.texStride;
+  // Round n holds tile n * S + slice of every slice. A lane whose tile of the round is
+  // outside the chunk computes the chunk's first tile and folds nothing: the lanes of a
+  // subgroup share h's rows (hRow), so they must loop together.
+  let step = p.S * 8u;
+  for (var n = p.c0 / step; n * step < p.c1; n++) {
+    let c = n * step + slice * 8u;
+    let mine = inRange && c >= p.c0 && c < p.c1;
+    let at = select(p.c0, c, mine);
+    let ba = select(chunkRows(at), watchedRows(0u), watching) * p.texStride;
+    let bb = select(chunkRows(at + 4u), watchedRows(4u), watching) * p.texStride;
     var c0l = vec4<f32>(0.0); var c0h = vec4<f32>(0.0);
     var c1l = vec4<f32>(0.0); var c1h = vec4<f32>(0.0);
     var c2l = vec4<f32>(0.0); var c2h = vec4<f32>(0.0);
@@ -486,22 +500,23 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     var c15l = vec4<f32>(0.0); var c15h = vec4<f32>(0.0);
     let quads = p.d / 4u;
     for (var q = 0u; q < quads; q++) {
-      let hq0 = textureLoad(hRows, vec2<u32>(q, y0), 0);
-      let hq1 = textureLoad(hRows, vec2<u32>(q, y1), 0);
-      let hq2 = textureLoad(hRows, vec2<u32>(q, y2), 0);
-      let hq3 = textureLoad(hRows, vec2<u32>(q, y3), 0);
-      let hq4 = textureLoad(hRows, vec2<u32>(q, y4), 0);
-      let hq5 = textureLoad(hRows, vec2<u32>(q, y5), 0);
-      let hq6 = textureLoad(hRows, vec2<u32>(q, y6), 0);
-      let hq7 = textureLoad(hRows, vec2<u32>(q, y7), 0);
-      let hq8 = textureLoad(hRows, vec2<u32>(q, y8), 0);
-      let hq9 = textureLoad(hRows, vec2<u32>(q, y9), 0);
-      let hq10 = textureLoad(hRows, vec2<u32>(q, y10), 0);
-      let hq11 = textureLoad(hRows, vec2<u32>(q, y11), 0);
-      let hq12 = textureLoad(hRows, vec2<u32>(q, y12), 0);
-      let hq13 = textureLoad(hRows, vec2<u32>(q, y13), 0);
-      let hq14 = textureLoad(hRows, vec2<u32>(q, y14), 0);
-      let hq15 = textureLoad(hRows, vec2<u32>(q, y15), 0);
+      let rows = hFetch(q, yA, yB);
+      let hq0 = hRow(rows, q, y0, 0u);
+      let hq1 = hRow(rows, q, y1, 1u);
+      let hq2 = hRow(rows, q, y2, 2u);
+      let hq3 = hRow(rows, q, y3, 3u);
+      let hq4 = hRow(rows, q, y4, 4u);
+      let hq5 = hRow(rows, q, y5, 5u);
+      let hq6 = hRow(rows, q, y6, 6u);
+      let hq7 = hRow(rows, q, y7, 7u);
+      let hq8 = hRow(rows, q, y8, 8u);
+      let hq9 = hRow(rows, q, y9, 9u);
+      let hq10 = hRow(rows, q, y10, 10u);
+      let hq11 = hRow(rows, q, y11, 11u);
+      let hq12 = hRow(rows, q, y12, 12u);
+      let hq13 = hRow(rows, q, y13, 13u);
+      let hq14 = hRow(rows, q, y14, 14u);
+      let hq15 = hRow(rows, q, y15, 15u);
       let w0 = wteQuad(ba.x + q); let w1 = wteQuad(ba.y + q);
       let w2 = wteQuad(ba.z + q); let w3 = wteQuad(ba.w + q);
       let w4 = wteQuad(bb.x + q); let w5 = wteQuad(bb.y + q);
@@ -630,9 +645,13 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     tileRows[26] = c13l; tileRows[27] = c13h;
     tileRows[28] = c14l; tileRows[29] = c14h;
     tileRows[30] = c15l; tileRows[31] = c15h;
-    if (!foldTile(r0, slice, c)) { return; }
+    if (watching) {
+      if (mine) { emitTile(r0); }
+      return;
+    }
+    if (mine) { foldRows(r0, slice, at); }
   }
-  storeState(r0, slice);
+  if (inRange) { storeState(r0, slice); }
 }
 
 // ---- lens_merge: one invocation per row folds its nSlices records.

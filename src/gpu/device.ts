@@ -22,6 +22,8 @@ export interface Gpu {
    * workgroups to share a dispatch out evenly (src/gpu/gemm.ts).
    */
   cores: number;
+  /** The smallest subgroup the device may run, where it has the subgroups feature; else 0. */
+  subgroupSize: number;
   /**
    * A binding limit below the device's (BACKWARD_LENS_BIND_LIMIT, bytes): tensors above
    * it are split as they would be on a device with that limit, so tests can run the
@@ -140,7 +142,7 @@ export function describeAdapter(info: GPUAdapterInfo): string {
 }
 
 async function openDevice(adapter: GPUAdapter, driver: string, minimumLimits: boolean): Promise<Gpu> {
-  const wanted: GPUFeatureName[] = ['timestamp-query'];
+  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   // Ask for the adapter's maxima where they are larger: fewer, larger bindings. At
   // the minimum limits the engine splits what does not fit (src/gpu/buffers.ts).
@@ -166,5 +168,6 @@ async function openDevice(adapter: GPUAdapter, driver: string, minimumLimits: bo
   });
   // A browser's count, or the OS's in Node (imported only there: the browser bundle has no node:os).
   const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : (await import('node:os')).availableParallelism();
-  return { device, adapterName, software, driver, minimumLimits, cores };
+  const subgroupSize = device.features.has('subgroups') ? (adapter.info.subgroupMinSize ?? 0) : 0;
+  return { device, adapterName, software, driver, minimumLimits, cores, subgroupSize };
 }

@@ -3,7 +3,7 @@
 // sync with file:line; test/engine/device.test.ts compiles them all).
 import { getGpu } from './device.ts';
 import { Kernels } from './kernels.ts';
-import { ALL_KERNELS } from './sources.ts';
+import { ALL_KERNELS, SUBGROUP_KERNELS } from './sources.ts';
 
 let engine: Promise<Kernels> | undefined;
 
@@ -12,7 +12,7 @@ export function getEngine(): Promise<Kernels> {
     const k = new Kernels(await getGpu());
     // A lost device takes its pipelines with it: the next caller gets a new engine.
     k.gpu.device.lost.then(() => { engine = undefined; });
-    k.register(ALL_KERNELS);
+    k.register(k.gpu.subgroupSize ? [...ALL_KERNELS, ...SUBGROUP_KERNELS] : ALL_KERNELS);
     return k;
   })();
   engine.catch(() => { engine = undefined; });

@@ -8,7 +8,7 @@ import type { Kernels } from './kernels.ts';
 import { grid1d } from './kernels.ts';
 import { QuadsTexture } from './quads-texture.ts';
 import { fitsTexture, rowsTexture } from './rows-texture.ts';
-import { LENS } from './sources.ts';
+import { LENS, LENS_SUBGROUPS } from './sources.ts';
 import { weightType, type Tensor } from '../tensor.ts';
 import { MAX_K } from './vocab.ts';
 
@@ -18,6 +18,8 @@ export const MAX_WATCHED = 8;
 const ROWS = 16;
 /** Ids per tile of lens_tiles: a slice is every S-th tile. */
 const IDS = 8;
+/** Invocations of lens_texture's workgroup, which share their rows of h where subgroups allow. */
+const SHARE = 8;
 /**
  * About this many invocations per pass. Each (row, slice) record keeps its own lists,
  * and a slice of n ids inserts into each about k (1 + ln(n / k)) times, so more slices
@@ -86,7 +88,9 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
 
   const groups = Math.ceil(R / ROWS);
   const wanted = Math.max(1, Math.ceil(invocations(k) / groups));
-  const sliceCounts = E.blocks.map((b) => Math.min(wanted, Math.ceil(b.rows / IDS)));
+  // A multiple of 8, so the 8 invocations of a lens_texture workgroup share their rows of h
+  // (kernels/lens-rows-shared.wgsl); every layout slices alike, so they keep the same bits.
+  const sliceCounts = E.blocks.map((b) => SHARE * Math.ceil(Math.min(wanted, Math.ceil(b.rows / IDS)) / SHARE));
   const nSlices = sliceCounts.reduce((a, b) => a + b, 0);
   const rec = 2 + 4 * count + 2 * W;
   const part = zeros(k, [R * nSlices * rec], 'i32', 'lens.partials');
@@ -101,7 +105,8 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
   // past the texture's size, the buffer layout serves.
   const texture = layout !== 'buffer' && fitsTexture(k, R, d) ? rowsTexture(k, { X: h.buffer, rows: R, cols: d }, 'lens.hRows') : undefined;
   try {
-    const src = LENS[weightType(E)];
+    // Shared rows need the 8 invocations in one subgroup; measured on lavapipe only.
+    const src = (texture && k.gpu.software && k.gpu.subgroupSize >= SHARE ? LENS_SUBGROUPS : LENS)[weightType(E)];
     const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number, chunk = { c0: 0, c1: b.rows, stride: 0 }) =>
       [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode, chunk.c0, chunk.c1, chunk.stride, 0];
     if (texture) {
@@ -112,7 +117,8 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
       // Mode 1 (the watched logits) reads the watched rows from the texture's top, before the first chunk overwrites them.
       if (W) {
         const stride = wte.watched(watched);
-        k.dispatch(src, 'lens_texture', params({ rows: V, row0: 0 }, 1, 0, 1, { c0: 0, c1: 8, stride }), bind([ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups, 8), constants);
+        // SHARE slices, so a workgroup shares its rows; slice 0 writes the logits.
+        k.dispatch(src, 'lens_texture', params({ rows: V, row0: 0 }, SHARE, 0, 1, { c0: 0, c1: IDS, stride }), bind([ids.buffer, unused.buffer, logits.buffer, unusedOut.buffer, mask.buffer]), grid1d(groups * SHARE, SHARE), constants);
       }
       let slice0 = 0;
       E.blocks.forEach((b, i) => {
@@ -120,7 +126,7 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
         for (let c0 = 0; c0 < b.rows; c0 += wte.ids) {
           const c1 = Math.min(b.rows, c0 + wte.ids);
           wte.chunk(b, c0, c1);
-          k.dispatch(src, 'lens_texture', params(b, S, slice0, 0, { c0, c1, stride: quads }), bind([ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer]), grid1d(groups * S, 8), constants);
+          k.dispatch(src, 'lens_texture', params(b, S, slice0, 0, { c0, c1, stride: quads }), bind([ids.buffer, logits.buffer, unused.buffer, part.buffer, mask.buffer]), grid1d(groups * S, SHARE), constants);
         }
         slice0 += S;
       });

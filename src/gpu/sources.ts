@@ -7,6 +7,8 @@ import elementwise from '../../kernels/elementwise.wgsl';
 import embedding from '../../kernels/embedding.wgsl';
 import gelu from '../../kernels/gelu.wgsl';
 import layernorm from '../../kernels/layernorm.wgsl';
+import lensRowsOwn from '../../kernels/lens-rows-own.wgsl';
+import lensRowsShared from '../../kernels/lens-rows-shared.wgsl';
 import lens from '../../kernels/lens.wgsl';
 import matmul from '../../kernels/matmul.wgsl';
 import overlap from '../../kernels/overlap.wgsl';
@@ -44,7 +46,13 @@ export const ELEMENTWISE = source('elementwise.wgsl', elementwise);
 export const EMBEDDING = weighted('embedding.wgsl', embedding);
 export const GELU = source('gelu.wgsl', gelu);
 export const LAYERNORM = source('layernorm.wgsl', layernorm);
-export const LENS = weighted('lens.wgsl', `${lens}\n${bestList}`);
+export const LENS = weighted('lens.wgsl', `${lens}\n${lensRowsOwn}\n${bestList}`);
+/**
+ * The lens with h's rows shared across a subgroup (kernels/lens-rows-shared.wgsl), for
+ * devices with the subgroups feature and subgroups of at least 8. The directive must
+ * come first; it goes on the file's first line, a comment, so error lines stay the file's.
+ */
+export const LENS_SUBGROUPS = weighted('lens.wgsl (subgroups)', `enable subgroups; ${lens}\n${lensRowsShared}\n${bestList}`);
 export const MATMUL = weighted('matmul.wgsl', matmul);
 export const OVERLAP = source('overlap.wgsl', overlap);
 export const RMSNORM = source('rmsnorm.wgsl', rmsnorm);
@@ -54,4 +62,6 @@ export const SILU_GATE = source('silu-gate.wgsl', siluGate);
 export const SOFTMAX_XENT = source('softmax_xent.wgsl', softmaxXent);
 export const VOCAB = source('vocab.wgsl', `${vocab}\n${bestList}`);
 
+/** Kernels every device compiles; SUBGROUP_KERNELS need the subgroups feature. */
 export const ALL_KERNELS = [ADAM, ATTENTION, COLUMNS, ELEMENTWISE, ...Object.values(EMBEDDING), GELU, LAYERNORM, ...Object.values(LENS), ...Object.values(MATMUL), OVERLAP, RMSNORM, ROTARY, ROWS_TEXTURE, SILU_GATE, SOFTMAX_XENT, VOCAB];
+export const SUBGROUP_KERNELS = [...Object.values(LENS_SUBGROUPS)];

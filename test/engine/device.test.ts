@@ -4,7 +4,7 @@ import { getGpu } from '../../src/gpu/device.ts';
 import { discover, type Fs } from '../../src/gpu/drivers.ts';
 import { getEngine } from '../../src/gpu/engine.ts';
 import { GpuError, KernelCompileError, Kernels, summarize } from '../../src/gpu/kernels.ts';
-import { ALL_KERNELS, ELEMENTWISE } from '../../src/gpu/sources.ts';
+import { ALL_KERNELS, ELEMENTWISE, SUBGROUP_KERNELS } from '../../src/gpu/sources.ts';
 
 test('the device reports its adapter', async () => {
   const gpu = await getGpu();
@@ -24,7 +24,8 @@ test('a WGSL compile error names the kernel file and line', async () => {
 });
 
 test('every kernel file the engine registers compiles', async () => {
-  await new Kernels(await getGpu()).compile(ALL_KERNELS);
+  const gpu = await getGpu();
+  await new Kernels(gpu).compile(gpu.subgroupSize ? [...ALL_KERNELS, ...SUBGROUP_KERNELS] : ALL_KERNELS);
 });
 
 test('a kernel file compiled at its first pipeline reports a WGSL error at the next sync, with file and line', async () => {
