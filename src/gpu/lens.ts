@@ -21,13 +21,21 @@ const IDS = 8;
 /** Invocations of lens_texture's workgroup, which share their rows of h where subgroups allow. */
 const SHARE = 8;
 /**
- * About this many invocations per pass. Each (row, slice) record keeps its own lists,
- * and a slice of n ids inserts into each about k (1 + ln(n / k)) times, so more slices
- * mean more insertions. On a GPU 2048 keep every core busy when rows are few; the CPU
- * adapters run 8 lanes at a time on each of a few cores, and there 2048 spent over a
- * third of the kernel on insertions (bench/RESULTS.md, issue 28, 10).
+ * Slices of a block of `rows` ids when rows of h come in `groups` of 16. Each (row,
+ * slice) record keeps its own lists, and a slice of n ids inserts into each about
+ * k (1 + ln(n / k)) times, so more slices mean more insertions. A GPU gets about 2048
+ * invocations, to keep its cores busy when rows are few. The CPU adapters run 8 lanes
+ * at a time on a few cores: there 2048 spent over a third of the kernel on insertions,
+ * and 8 slices, one workgroup per row group, measured fastest (bench/RESULTS.md, issue
+ * 28, 10); a count that does not depend on the rows also keeps a vector's results the
+ * same whichever others are projected with it. Always a multiple of 8, so a
+ * lens_texture workgroup shares its rows of h (kernels/lens-rows-shared.wgsl), and
+ * every layout slices alike, so they keep the same bits.
  */
-const invocations = (k: Kernels) => (k.gpu.software ? 128 * k.gpu.cores : 2048);
+function slices(k: Kernels, groups: number, rows: number): number {
+  if (k.gpu.software) return SHARE;
+  return SHARE * Math.ceil(Math.min(Math.ceil(2048 / groups), Math.ceil(rows / IDS)) / SHARE);
+}
 
 /**
  * Where the lens tile reads its operands from (kernels/lens.wgsl): 'buffer' (lens_tiles)
@@ -87,10 +95,7 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
   if (R === 0) return result;
 
   const groups = Math.ceil(R / ROWS);
-  const wanted = Math.max(1, Math.ceil(invocations(k) / groups));
-  // A multiple of 8, so the 8 invocations of a lens_texture workgroup share their rows of h
-  // (kernels/lens-rows-shared.wgsl); every layout slices alike, so they keep the same bits.
-  const sliceCounts = E.blocks.map((b) => SHARE * Math.ceil(Math.min(wanted, Math.ceil(b.rows / IDS)) / SHARE));
+  const sliceCounts = E.blocks.map((b) => slices(k, groups, b.rows));
   const nSlices = sliceCounts.reduce((a, b) => a + b, 0);
   const rec = 2 + 4 * count + 2 * W;
   const part = zeros(k, [R * nSlices * rec], 'i32', 'lens.partials');

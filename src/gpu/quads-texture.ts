@@ -36,7 +36,9 @@ export class QuadsTexture {
       label: 'lens.wteChunk',
       size: [WIDTH, height],
       format: this.texelBytes === 16 ? 'rgba32uint' : 'rg32uint',
-      usage: GPUTextureUsage.COPY_DST | GPUTextureUsage.TEXTURE_BINDING,
+      // A render target too: Dawn then zeroes it in place, not by a copy from a 4 MiB
+      // buffer it keeps for the device's life (bench/RESULTS.md, issue 28, 9).
+      usage: GPUTextureUsage.COPY_DST | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.RENDER_ATTACHMENT,
     });
   }
 
