@@ -199,12 +199,11 @@ function collectFactors(pass: GradientPass, pair: number, layers: readonly numbe
 /**
  * Bytes of factors read back at once: one chunk is mapped only until its ranks are
  * done, so the analysis's memory does not grow with the number of layers (gpt2-xl's
- * factors are 79 MB at 16 tokens). Each chunk's staging buffer is memory of its own
- * (Dawn never sub-allocates a mappable buffer) and the last one's is still held when
- * the next is made, during the lens: 1 MiB instead of 4 kept 3 MiB off the peak of
- * an analysis of gpt2-small on lavapipe, and the ranks wait behind the lens for their
- * reads whatever the chunks (bench/RESULTS.md, issue 28, 9). Tests lower it to read
- * in many chunks.
+ * factors are 79 MB at 16 tokens). Each chunk's staging buffer is device memory of
+ * its own (Dawn never sub-allocates a mappable buffer), made while the lens holds its
+ * buffers: 1 MiB instead of 4 took 3 MiB off the peak of an analysis of gpt2-small on
+ * lavapipe, and at 128 tokens cost no time (bench/RESULTS.md, issue 28, 9). Tests
+ * lower it to read in many chunks.
  */
 export const factorReads = { bytes: 1 << 20 };
 
