@@ -1,5 +1,6 @@
 // The `backward-lens` command. Errors print one line (the stack with --debug) and
 // exit non-zero: 2 for bad input or usage, 1 when the machine cannot run it.
+import { setFlagsFromString } from 'node:v8';
 import { analyzeCommand } from './cli/analyze.ts';
 import { doctorCommand } from './cli/doctor.ts';
 import { UsageError, type Command } from './cli/common.ts';
@@ -56,6 +57,14 @@ const environmentErrors = [NoAdapterError, GpuError, KernelCompileError, SplitTe
 
 // Dawn's notices about limits it lowers say nothing a user can act on; --debug keeps them.
 filterNativeWarnings(!process.argv.includes('--debug'));
+
+// V8 doubles its young generation whenever enough objects survive its collections, up
+// to 2 x 16 MiB here, and keeps it for the life of the process. A command's large data
+// is in typed arrays and on the device, so the growth bought no speed (CPU time within
+// 1 % of `analyze` of 1 and 16 pairs) but added 8-12 MiB to the peak of `analyze` of
+// gpt2-small (bench/RESULTS.md, issue 28, 9). Node reads --max-semi-space-size only at
+// startup; the growth factor V8 reads at each growth, so it can be set from here.
+setFlagsFromString('--semi-space-growth-factor=1');
 
 main(process.argv.slice(2)).then(
   () => process.exit(0),

@@ -3,6 +3,18 @@
 import type { RankResult } from './factors.ts';
 import { householderMemory } from './householder.ts';
 
+// The large working copies (a factor's rows, n x up to 4d) reuse one buffer per use
+// from call to call (householderR's lives in householder.ts's WebAssembly memory): fresh arrays for every factor of an analysis (~1.4 MB for an MLP
+// factor of gpt2-small at 16 tokens) were ~15 MiB of garbage at the peak of `analyze`'s
+// memory, and the heap kept what they freed (bench/RESULTS.md, issue 28, section 9).
+// Each is filled before it is read, and nothing here awaits, so no two calls share one.
+const scratch = { rows: new Float64Array(0), live: new Float64Array(0) };
+
+function reused(use: keyof typeof scratch, length: number): Float64Array {
+  if (scratch[use].length < length) scratch[use] = new Float64Array(length);
+  return scratch[use].subarray(0, length);
+}
+
 /**
  * R (min(m,n) x n, upper triangular, row-major) of a thin Householder QR of the
  * [m, n] matrix whose n columns are the rows of `cols` ([n, m] row-major: a factor's
@@ -226,7 +238,7 @@ function rowSingularValues(x: ArrayLike<number>, rows: number, dim: number): Flo
  */
 function balancedRows(x: ArrayLike<number>, rows: readonly number[], dim: number): Float64Array {
   const m = rows.length;
-  const a = new Float64Array(m * dim);
+  const a = reused('rows', m * dim);
   rows.forEach((row, i) => {
     for (let c = 0; c < dim; c++) a[i * dim + c] = x[row * dim + c]!;
   });
@@ -308,7 +320,7 @@ export function rankOfProduct(x: ArrayLike<number>, delta: ArrayLike<number>, n:
 /** The given rows of a row-major [n, dim] matrix; the matrix itself when they are all of them. */
 function liveRows(a: ArrayLike<number>, live: readonly number[], n: number, dim: number): ArrayLike<number> {
   if (live.length === n) return a;
-  const out = new Float64Array(live.length * dim);
+  const out = reused('live', live.length * dim);
   live.forEach((row, i) => {
     for (let c = 0; c < dim; c++) out[i * dim + c] = a[row * dim + c]!;
   });

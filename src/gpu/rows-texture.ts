@@ -21,8 +21,12 @@ export function fitsTexture(k: Kernels, rows: number, cols: number): boolean {
   return cols % 4 === 0 && cols / 4 <= side && rows <= side;
 }
 
+// RENDER_ATTACHMENT although nothing renders to it: Dawn zeroes a new texture before its
+// first use, and one it cannot render to it zeroes by a copy from an upload buffer that
+// it then keeps for the life of the device (4 MiB more at the peak of an analysis on
+// lavapipe, bench/RESULTS.md issue 28, 9); a render target it clears in place.
 const create = (k: Kernels, quads: number, rows: number, label: string): GPUTexture =>
-  k.device.createTexture({ label, size: [quads, rows], format: 'rgba32float', usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING });
+  k.device.createTexture({ label, size: [quads, rows], format: 'rgba32float', usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.RENDER_ATTACHMENT });
 
 function write(k: Kernels, m: Rows, texture: GPUTexture): GPUTexture {
   const quads = m.cols / 4;

@@ -199,12 +199,13 @@ function collectFactors(pass: GradientPass, pair: number, layers: readonly numbe
 /**
  * Bytes of factors read back at once: one chunk is mapped only until its ranks are
  * done, so the analysis's memory does not grow with the number of layers (gpt2-xl's
- * factors are 79 MB at 16 tokens). At most Dawn's sub-allocation size (4 MiB): the
- * staging buffer then reuses device memory the pass's tape freed (Dawn pools it)
- * instead of taking new memory, 8 MiB less at the peak on lavapipe (bench/RESULTS.md).
- * Tests lower it to read in many chunks.
+ * factors are 79 MB at 16 tokens). Each chunk's staging buffer is device memory of
+ * its own (Dawn never sub-allocates a mappable buffer), made while the lens holds its
+ * buffers: 1 MiB instead of 4 took 3 MiB off the peak of an analysis of gpt2-small on
+ * lavapipe, and at 128 tokens cost no time (bench/RESULTS.md, issue 28, 9). Tests
+ * lower it to read in many chunks.
  */
-export const factorReads = { bytes: 4 << 20 };
+export const factorReads = { bytes: 1 << 20 };
 
 /** Maps the given tensors of each factor, a chunk of factors at a time, and hands `each` that factor's views (valid until it returns). */
 async function eachFactorRead(k: Kernels, factors: FactorRef[], n: number, tensors: (f: FactorRef) => Tensor[], each: (read: Float32Array[], f: FactorRef) => void | Promise<void>, times?: StageTimes): Promise<void> {
