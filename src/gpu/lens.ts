@@ -146,7 +146,8 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
         slice0 += S;
       });
     }
-    k.dispatch(LENS.f32, 'lens_merge', params(E.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
+    // From the lens's own module: another one (its dtype's or the plain form) is a second compile, ~4 MiB of heap on lavapipe.
+    k.dispatch(src, 'lens_merge', params(E.blocks[0]!, 0, 0, 0), [part.buffer, result.buffer], [Math.ceil(R / 64)]);
   } finally {
     part.dispose();
     ids.dispose();
