@@ -59,7 +59,10 @@ fn store(m: u32, n0: u32, acc: vec4<f32>) {
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = firstColumn(wid, lid);
   let m0 = wid.y * ROWS;
-  if (n0 >= p.N || m0 >= p.M) { return; }
+  // Idle invocations come in whole subgroups (working is a multiple of 8); one whose
+  // columns start past N computes clamped ones and stores none, so the rows of A can be
+  // shared across its subgroup (kernels/matmul-rows-*.wgsl).
+  if (lid.x >= p.working || m0 >= p.M) { return; }
   // A(m, k) = A[offA + m * sAm + k * sAk]; B(k, n) = B[offB + k * sBk + n * sBn].
   let sAm = select(p.lda, 1u, TRANS_A);
   let sAk = select(1u, p.lda, TRANS_A);
@@ -91,6 +94,9 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
   let b5 = p.offB + min(n0 + 5u, lastN) * sBn;
   let b6 = p.offB + min(n0 + 6u, lastN) * sBn;
   let b7 = p.offB + min(n0 + 7u, lastN) * sBn;
+  let lane = lid.x % 8u;
+  let ownLo = p.offA + min(m0 + lane, lastM) * sAm;
+  let ownHi = p.offA + min(m0 + 8u + lane, lastM) * sAm;
   var c0l = vec4<f32>(0.0); var c0h = vec4<f32>(0.0);
   var c1l = vec4<f32>(0.0); var c1h = vec4<f32>(0.0);
   var c2l = vec4<f32>(0.0); var c2h = vec4<f32>(0.0);
@@ -112,23 +118,24 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     let kb = (k) * sBk;
     let bl = vec4<f32>(readB(b0 + kb), readB(b1 + kb), readB(b2 + kb), readB(b3 + kb));
     let bh = vec4<f32>(readB(b4 + kb), readB(b5 + kb), readB(b6 + kb), readB(b7 + kb));
-    let x0 = A[a0 + ka]; c0l += x0 * bl; c0h += x0 * bh;
-    let x1 = A[a1 + ka]; c1l += x1 * bl; c1h += x1 * bh;
-    let x2 = A[a2 + ka]; c2l += x2 * bl; c2h += x2 * bh;
-    let x3 = A[a3 + ka]; c3l += x3 * bl; c3h += x3 * bh;
-    let x4 = A[a4 + ka]; c4l += x4 * bl; c4h += x4 * bh;
-    let x5 = A[a5 + ka]; c5l += x5 * bl; c5h += x5 * bh;
-    let x6 = A[a6 + ka]; c6l += x6 * bl; c6h += x6 * bh;
-    let x7 = A[a7 + ka]; c7l += x7 * bl; c7h += x7 * bh;
+    let rows = aFetch(ownLo + ka, ownHi + ka);
+    let x0 = aValue(rows, a0 + ka, 0u); c0l += x0 * bl; c0h += x0 * bh;
+    let x1 = aValue(rows, a1 + ka, 1u); c1l += x1 * bl; c1h += x1 * bh;
+    let x2 = aValue(rows, a2 + ka, 2u); c2l += x2 * bl; c2h += x2 * bh;
+    let x3 = aValue(rows, a3 + ka, 3u); c3l += x3 * bl; c3h += x3 * bh;
+    let x4 = aValue(rows, a4 + ka, 4u); c4l += x4 * bl; c4h += x4 * bh;
+    let x5 = aValue(rows, a5 + ka, 5u); c5l += x5 * bl; c5h += x5 * bh;
+    let x6 = aValue(rows, a6 + ka, 6u); c6l += x6 * bl; c6h += x6 * bh;
+    let x7 = aValue(rows, a7 + ka, 7u); c7l += x7 * bl; c7h += x7 * bh;
     if (ROWS == 16u) {
-      let x8 = A[a8 + ka]; c8l += x8 * bl; c8h += x8 * bh;
-      let x9 = A[a9 + ka]; c9l += x9 * bl; c9h += x9 * bh;
-      let x10 = A[a10 + ka]; c10l += x10 * bl; c10h += x10 * bh;
-      let x11 = A[a11 + ka]; c11l += x11 * bl; c11h += x11 * bh;
-      let x12 = A[a12 + ka]; c12l += x12 * bl; c12h += x12 * bh;
-      let x13 = A[a13 + ka]; c13l += x13 * bl; c13h += x13 * bh;
-      let x14 = A[a14 + ka]; c14l += x14 * bl; c14h += x14 * bh;
-      let x15 = A[a15 + ka]; c15l += x15 * bl; c15h += x15 * bh;
+      let x8 = aValue(rows, a8 + ka, 8u); c8l += x8 * bl; c8h += x8 * bh;
+      let x9 = aValue(rows, a9 + ka, 9u); c9l += x9 * bl; c9h += x9 * bh;
+      let x10 = aValue(rows, a10 + ka, 10u); c10l += x10 * bl; c10h += x10 * bh;
+      let x11 = aValue(rows, a11 + ka, 11u); c11l += x11 * bl; c11h += x11 * bh;
+      let x12 = aValue(rows, a12 + ka, 12u); c12l += x12 * bl; c12h += x12 * bh;
+      let x13 = aValue(rows, a13 + ka, 13u); c13l += x13 * bl; c13h += x13 * bh;
+      let x14 = aValue(rows, a14 + ka, 14u); c14l += x14 * bl; c14h += x14 * bh;
+      let x15 = aValue(rows, a15 + ka, 15u); c15l += x15 * bl; c15h += x15 * bh;
     }
   }
   store(m0 + 0u, n0, c0l); store(m0 + 0u, n0 + 4u, c0h);
@@ -194,7 +201,8 @@ fn matvec(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = firstColumn(wid, lid);
   let m0 = wid.y * ROWS;
-  if (n0 >= p.N || m0 >= p.M) { return; }
+  // As in matmul: whole subgroups return, so A's rows can be shared.
+  if (lid.x >= p.working || m0 >= p.M) { return; }
   let lastM = p.M - 1u;
   let y0 = min(m0 + 0u, lastM);
   let y1 = min(m0 + 1u, lastM);
@@ -223,6 +231,8 @@ fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   let b5 = p.offB / 4u + min(n0 + 5u, lastN) * ldq;
   let b6 = p.offB / 4u + min(n0 + 6u, lastN) * ldq;
   let b7 = p.offB / 4u + min(n0 + 7u, lastN) * ldq;
+  let yLo = min(m0 + lid.x % 8u, lastM);
+  let yHi = min(m0 + 8u + lid.x % 8u, lastM);
   var c0l = vec4<f32>(0.0); var c0h = vec4<f32>(0.0);
   var c1l = vec4<f32>(0.0); var c1h = vec4<f32>(0.0);
   var c2l = vec4<f32>(0.0); var c2h = vec4<f32>(0.0);
@@ -252,14 +262,15 @@ fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     let hz = vec4<f32>(w4.z, w5.z, w6.z, w7.z);
     let lw = vec4<f32>(w0.w, w1.w, w2.w, w3.w);
     let hw = vec4<f32>(w4.w, w5.w, w6.w, w7.w);
-    let a0 = textureLoad(aRows, vec2<u32>(q, y0), 0);
-    let a1 = textureLoad(aRows, vec2<u32>(q, y1), 0);
-    let a2 = textureLoad(aRows, vec2<u32>(q, y2), 0);
-    let a3 = textureLoad(aRows, vec2<u32>(q, y3), 0);
-    let a4 = textureLoad(aRows, vec2<u32>(q, y4), 0);
-    let a5 = textureLoad(aRows, vec2<u32>(q, y5), 0);
-    let a6 = textureLoad(aRows, vec2<u32>(q, y6), 0);
-    let a7 = textureLoad(aRows, vec2<u32>(q, y7), 0);
+    let quads = aFetchQuads(q, yLo, yHi);
+    let a0 = aQuad(quads, q, y0, 0u);
+    let a1 = aQuad(quads, q, y1, 1u);
+    let a2 = aQuad(quads, q, y2, 2u);
+    let a3 = aQuad(quads, q, y3, 3u);
+    let a4 = aQuad(quads, q, y4, 4u);
+    let a5 = aQuad(quads, q, y5, 5u);
+    let a6 = aQuad(quads, q, y6, 6u);
+    let a7 = aQuad(quads, q, y7, 7u);
     c0l += a0.x * lx; c0h += a0.x * hx;
     c1l += a1.x * lx; c1h += a1.x * hx;
     c2l += a2.x * lx; c2h += a2.x * hx;
@@ -293,14 +304,14 @@ fn matmul_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     c6l += a6.w * lw; c6h += a6.w * hw;
     c7l += a7.w * lw; c7h += a7.w * hw;
     if (ROWS == 16u) {
-      let a8 = textureLoad(aRows, vec2<u32>(q, y8), 0);
-      let a9 = textureLoad(aRows, vec2<u32>(q, y9), 0);
-      let a10 = textureLoad(aRows, vec2<u32>(q, y10), 0);
-      let a11 = textureLoad(aRows, vec2<u32>(q, y11), 0);
-      let a12 = textureLoad(aRows, vec2<u32>(q, y12), 0);
-      let a13 = textureLoad(aRows, vec2<u32>(q, y13), 0);
-      let a14 = textureLoad(aRows, vec2<u32>(q, y14), 0);
-      let a15 = textureLoad(aRows, vec2<u32>(q, y15), 0);
+      let a8 = aQuad(quads, q, y8, 8u);
+      let a9 = aQuad(quads, q, y9, 9u);
+      let a10 = aQuad(quads, q, y10, 10u);
+      let a11 = aQuad(quads, q, y11, 11u);
+      let a12 = aQuad(quads, q, y12, 12u);
+      let a13 = aQuad(quads, q, y13, 13u);
+      let a14 = aQuad(quads, q, y14, 14u);
+      let a15 = aQuad(quads, q, y15, 15u);
       c8l += a8.x * lx; c8h += a8.x * hx;
       c9l += a9.x * lx; c9h += a9.x * hx;
       c10l += a10.x * lx; c10h += a10.x * hx;

@@ -1,8 +1,8 @@
 // The general matrix product behind every linear map: C = alpha op(A) op(B) + beta C + bias.
 import type { Kernels } from './kernels.ts';
-import { f32 } from './kernels.ts';
+import { f32, sharesRows } from './kernels.ts';
 import { fitsTexture, rowsScratch } from './rows-texture.ts';
-import { MATMUL } from './sources.ts';
+import { MATMUL, MATMUL_SUBGROUPS } from './sources.ts';
 import type { WeightLayout, WeightType } from '../tensor.ts';
 
 export interface GemmArgs {
@@ -101,7 +101,7 @@ export function gemm(k: Kernels, g: GemmArgs): void {
   const groupsN = Math.ceil(columns / working);
   const params = [M, N, K, lda, ldb, ldc, g.offA ?? 0, g.offB ?? 0, g.offC ?? 0, f32(g.alpha ?? 1), f32(g.beta ?? 0), g.bias ? 1 : 0, working];
   if (groupsM > 65535) throw new RangeError(`matmul with ${M} rows exceeds the dispatch limit; split it`);
-  const kernel = MATMUL[g.typeB ?? 'f32'];
+  const kernel = (sharesRows(k) ? MATMUL_SUBGROUPS : MATMUL)[g.typeB ?? 'f32'];
   // A single row gets a kernel of its own: the tile would compute it 16 times.
   if (M === 1 || !quadsFit(k, g, ldb)) {
     k.dispatch(kernel, M === 1 ? 'matvec' : 'matmul', params, [g.A, g.B, g.C, g.bias ?? noBias(k)], [groupsN, groupsM], {

@@ -273,3 +273,10 @@ export function grid1d(n: number, size: number): [number, number] {
   const y = Math.ceil(groups / 65535);
   return [Math.ceil(groups / y), y];
 }
+
+/**
+ * Whether kernels share rows of an operand across a subgroup (kernels/*-rows-shared.wgsl):
+ * on a CPU adapter whose subgroups hold at least 8 lanes (lavapipe: its 8 SIMD lanes,
+ * in the order of the local index), the only place it was measured.
+ */
+export const sharesRows = (k: Kernels): boolean => k.gpu.software && k.gpu.subgroupSize >= 8;

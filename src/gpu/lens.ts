@@ -5,7 +5,7 @@
 // the log-sum-exp but enter no list and count in no rank.
 import { upload, zeros } from './buffers.ts';
 import type { Kernels } from './kernels.ts';
-import { grid1d } from './kernels.ts';
+import { grid1d, sharesRows } from './kernels.ts';
 import { QuadsTexture } from './quads-texture.ts';
 import { fitsTexture, rowsTexture } from './rows-texture.ts';
 import { LENS, LENS_SUBGROUPS } from './sources.ts';
@@ -110,8 +110,7 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
   // past the texture's size, the buffer layout serves.
   const texture = layout !== 'buffer' && fitsTexture(k, R, d) ? rowsTexture(k, { X: h.buffer, rows: R, cols: d }, 'lens.hRows') : undefined;
   try {
-    // Shared rows need the 8 invocations in one subgroup; measured on lavapipe only.
-    const src = (texture && k.gpu.software && k.gpu.subgroupSize >= SHARE ? LENS_SUBGROUPS : LENS)[weightType(E)];
+    const src = (texture && sharesRows(k) ? LENS_SUBGROUPS : LENS)[weightType(E)];
     const params = (b: { rows: number; row0: number }, S: number, slice0: number, mode: number, chunk = { c0: 0, c1: b.rows, stride: 0 }) =>
       [R, d, b.rows, b.row0, count, W, S, nSlices, slice0, rec, groups, mode, chunk.c0, chunk.c1, chunk.stride, 0];
     if (texture) {

@@ -10,6 +10,8 @@ import layernorm from '../../kernels/layernorm.wgsl';
 import lensRowsOwn from '../../kernels/lens-rows-own.wgsl';
 import lensRowsShared from '../../kernels/lens-rows-shared.wgsl';
 import lens from '../../kernels/lens.wgsl';
+import matmulRowsOwn from '../../kernels/matmul-rows-own.wgsl';
+import matmulRowsShared from '../../kernels/matmul-rows-shared.wgsl';
 import matmul from '../../kernels/matmul.wgsl';
 import overlap from '../../kernels/overlap.wgsl';
 import rmsnorm from '../../kernels/rmsnorm.wgsl';
@@ -53,7 +55,13 @@ export const LENS = weighted('lens.wgsl', `${lens}\n${lensRowsOwn}\n${bestList}`
  * come first; it goes on the file's first line, a comment, so error lines stay the file's.
  */
 export const LENS_SUBGROUPS = weighted('lens.wgsl (subgroups)', `enable subgroups; ${lens}\n${lensRowsShared}\n${bestList}`);
-export const MATMUL = weighted('matmul.wgsl', matmul);
+export const MATMUL = weighted('matmul.wgsl', `${matmul}\n${matmulRowsOwn}`);
+/**
+ * The matmuls with A's rows shared across a subgroup (kernels/matmul-rows-shared.wgsl).
+ * Its early returns are whole subgroups, which the uniformity analysis cannot prove, so
+ * the check is off for this form only; directives go on the first line, a comment.
+ */
+export const MATMUL_SUBGROUPS = weighted('matmul.wgsl (subgroups)', `enable subgroups; diagnostic(off, subgroup_uniformity); ${matmul}\n${matmulRowsShared}`);
 export const OVERLAP = source('overlap.wgsl', overlap);
 export const RMSNORM = source('rmsnorm.wgsl', rmsnorm);
 export const ROTARY = source('rotary.wgsl', rotary);
@@ -64,4 +72,4 @@ export const VOCAB = source('vocab.wgsl', `${vocab}\n${bestList}`);
 
 /** Kernels every device compiles; SUBGROUP_KERNELS need the subgroups feature. */
 export const ALL_KERNELS = [ADAM, ATTENTION, COLUMNS, ELEMENTWISE, ...Object.values(EMBEDDING), GELU, LAYERNORM, ...Object.values(LENS), ...Object.values(MATMUL), OVERLAP, RMSNORM, ROTARY, ROWS_TEXTURE, SILU_GATE, SOFTMAX_XENT, VOCAB];
-export const SUBGROUP_KERNELS = [...Object.values(LENS_SUBGROUPS)];
+export const SUBGROUP_KERNELS = [...Object.values(LENS_SUBGROUPS), ...Object.values(MATMUL_SUBGROUPS)];
