@@ -211,18 +211,15 @@ fn countId(n: Counts, v: f32, id: u32, kept: bool, t: vec4<u32>, tie: vec4<f32>,
   return Counts(n.above + select(zero, one, mine & ((vec4<f32>(v) > tie) | first)), n.below + select(zero, one, mine & ((vec4<f32>(v) < tie) | first)));
 }
 
-// The counts of a row's tile of 8 ids (lo: c..c+3, hi: c+4..c+7) against four watched ids.
+// The counts of a row's tile of 8 ids (lo: c..c+3, hi: c+4..c+7) against four watched
+// ids. A loop, not 8 calls: as fast on lavapipe, and 4 MiB less of SwiftShader's memory.
 fn countTile(lo: vec4<f32>, hi: vec4<f32>, idLo: vec4<u32>, listLo: vec4<bool>, listHi: vec4<bool>, t: vec4<u32>, tie: vec4<f32>, exists: vec4<bool>) -> Counts {
-  let idHi = idLo + 4u;
   var n = Counts(vec4<u32>(0u), vec4<u32>(0u));
-  n = countId(n, lo.x, idLo.x, listLo.x, t, tie, exists);
-  n = countId(n, lo.y, idLo.y, listLo.y, t, tie, exists);
-  n = countId(n, lo.z, idLo.z, listLo.z, t, tie, exists);
-  n = countId(n, lo.w, idLo.w, listLo.w, t, tie, exists);
-  n = countId(n, hi.x, idHi.x, listHi.x, t, tie, exists);
-  n = countId(n, hi.y, idHi.y, listHi.y, t, tie, exists);
-  n = countId(n, hi.z, idHi.z, listHi.z, t, tie, exists);
-  return countId(n, hi.w, idHi.w, listHi.w, t, tie, exists);
+  for (var j = 0u; j < 8u; j++) {
+    let q = j % 4u;
+    n = countId(n, select(hi[q], lo[q], j < 4u), idLo.x + j, select(listHi[q], listLo[q], j < 4u), t, tie, exists);
+  }
+  return n;
 }
 
 // Folds the logits of ids c..c+7 (local to the block; those past `end` ignored) into
