@@ -8,23 +8,45 @@ import binary from './householder.wat';
 interface Exports {
   memory: WebAssembly.Memory;
   reflect(m: number, n: number, j: number, vAt: number, vnorm: number): void;
+  left(bAt: number, rows: number, cols: number, k: number, vAt: number, wAt: number, vnorm: number): void;
 }
 
 let exports: Exports | undefined;
 
 const PAGE = 65536;
 
+/** The instance, its memory at least `bytes` long (views made before a growth are detached). */
+function instance(bytes: number): Exports {
+  exports ??= new WebAssembly.Instance(new WebAssembly.Module(binary)).exports as unknown as Exports;
+  const have = exports.memory.buffer.byteLength;
+  if (bytes > have) exports.memory.grow(Math.ceil((bytes - have) / PAGE));
+  return exports;
+}
+
 /** Float64 views of the module's memory: A [m * n] column-major at byte 0, then v [m]. */
 export function householderMemory(m: number, n: number): { A: Float64Array; v: Float64Array; reflect: (j: number, vnorm: number) => void } {
-  exports ??= new WebAssembly.Instance(new WebAssembly.Module(binary)).exports as unknown as Exports;
-  const e = exports;
-  const bytes = (m * n + m) * 8;
-  const have = e.memory.buffer.byteLength;
-  if (bytes > have) e.memory.grow(Math.ceil((bytes - have) / PAGE));
+  const e = instance((m * n + m) * 8);
   const vAt = m * n * 8;
   return {
     A: new Float64Array(e.memory.buffer, 0, m * n),
     v: new Float64Array(e.memory.buffer, vAt, m),
     reflect: (j, vnorm) => e.reflect(m, n, j, vAt, vnorm),
+  };
+}
+
+/**
+ * Float64 views for bidiagonal (src/autograd/linalg.ts): B [rows * cols] row-major at
+ * byte 0, then v [rows] and w [cols]; left(k, vnorm) applies the reflection from the
+ * left on columns k + 1 .. (householder.wat).
+ */
+export function bidiagonalMemory(rows: number, cols: number): { b: Float64Array; v: Float64Array; w: Float64Array; left: (k: number, vnorm: number) => void } {
+  const e = instance((rows * cols + rows + cols) * 8);
+  const vAt = rows * cols * 8;
+  const wAt = vAt + rows * 8;
+  return {
+    b: new Float64Array(e.memory.buffer, 0, rows * cols),
+    v: new Float64Array(e.memory.buffer, vAt, rows),
+    w: new Float64Array(e.memory.buffer, wAt, cols),
+    left: (k, vnorm) => e.left(0, rows, cols, k, vAt, wAt, vnorm),
   };
 }

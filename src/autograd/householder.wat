@@ -113,4 +113,54 @@
     (if (i32.lt_s (local.get $i) (local.get $m)) (then
       (f64.store (local.get $p0) (f64.sub (f64.load (local.get $p0)) (f64.mul (f64x2.extract_lane 0 (local.get $s0)) (f64.load (local.get $pv)))))
     )))
+;; bidiagonal's reflections (src/autograd/linalg.ts) on B, row-major [rows, cols] f64 at
+;; byte bAt. From the left, with v (indexed by row) at vAt and w (by column) at wAt:
+;; w = v^T B on columns k + 1 .., then B -= (2 / vnorm) v w^T; two columns per f64x2,
+;; each w[j] still summed over the rows in order, so the bits are JavaScript's.
+  (func (export "left") (param $b i32) (param $rows i32) (param $cols i32) (param $k i32) (param $v i32) (param $w i32) (param $vnorm f64)
+    (local $i i32) (local $j i32) (local $row i32) (local $vi v128) (local $pw i32) (local $pb i32) (local $s f64)
+    ;; w[k + 1 ..] = 0
+    (local.set $j (i32.add (local.get $k) (i32.const 1)))
+    (block $zeroed (loop $zero
+      (br_if $zeroed (i32.ge_s (local.get $j) (local.get $cols)))
+      (f64.store (i32.add (local.get $w) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $zero)))
+    (local.set $i (local.get $k))
+    (block $summed (loop $sum
+      (br_if $summed (i32.ge_s (local.get $i) (local.get $rows)))
+      (local.set $vi (f64x2.splat (f64.load (i32.add (local.get $v) (i32.shl (local.get $i) (i32.const 3))))))
+      (local.set $j (i32.add (local.get $k) (i32.const 1)))
+      (local.set $pw (i32.add (local.get $w) (i32.shl (local.get $j) (i32.const 3))))
+      (local.set $pb (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 3))))
+      (block $pairs (loop $pair
+        (br_if $pairs (i32.ge_s (i32.add (local.get $j) (i32.const 1)) (local.get $cols)))
+        (v128.store (local.get $pw) (f64x2.add (v128.load (local.get $pw)) (f64x2.mul (local.get $vi) (v128.load (local.get $pb)))))
+        (local.set $pw (i32.add (local.get $pw) (i32.const 16)))
+        (local.set $pb (i32.add (local.get $pb) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 2)))
+        (br $pair)))
+      (if (i32.lt_s (local.get $j) (local.get $cols)) (then
+        (f64.store (local.get $pw) (f64.add (f64.load (local.get $pw)) (f64.mul (f64x2.extract_lane 0 (local.get $vi)) (f64.load (local.get $pb)))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $sum)))
+    (local.set $i (local.get $k))
+    (block $updated (loop $update
+      (br_if $updated (i32.ge_s (local.get $i) (local.get $rows)))
+      (local.set $s (f64.div (f64.mul (f64.const 2) (f64.load (i32.add (local.get $v) (i32.shl (local.get $i) (i32.const 3))))) (local.get $vnorm)))
+      (local.set $vi (f64x2.splat (local.get $s)))
+      (local.set $j (i32.add (local.get $k) (i32.const 1)))
+      (local.set $pw (i32.add (local.get $w) (i32.shl (local.get $j) (i32.const 3))))
+      (local.set $pb (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 3))))
+      (block $pairs2 (loop $pair2
+        (br_if $pairs2 (i32.ge_s (i32.add (local.get $j) (i32.const 1)) (local.get $cols)))
+        (v128.store (local.get $pb) (f64x2.sub (v128.load (local.get $pb)) (f64x2.mul (local.get $vi) (v128.load (local.get $pw)))))
+        (local.set $pw (i32.add (local.get $pw) (i32.const 16)))
+        (local.set $pb (i32.add (local.get $pb) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 2)))
+        (br $pair2)))
+      (if (i32.lt_s (local.get $j) (local.get $cols)) (then
+        (f64.store (local.get $pb) (f64.sub (f64.load (local.get $pb)) (f64.mul (local.get $s) (f64.load (local.get $pw)))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $update))))
 )

@@ -1,7 +1,7 @@
 // Small dense float64 linear algebra for the exact gradient rank: the factors are
 // n x in and n x out, so everything here works on n x n problems.
 import type { RankResult } from './factors.ts';
-import { householderMemory } from './householder.ts';
+import { bidiagonalMemory, householderMemory } from './householder.ts';
 
 // The large working copies (a factor's rows, n x up to 4d) reuse one buffer per use
 // from call to call (householderR's lives in householder.ts's WebAssembly memory): fresh arrays for every factor of an analysis (~1.4 MB for an MLP
@@ -57,15 +57,11 @@ export function householderR(cols: ArrayLike<number>, m: number, n: number): Flo
  */
 export function singularValues(a: Float64Array, m: number, n: number): Float64Array {
   const [rows, cols] = m >= n ? [m, n] : [n, m];
-  const b = m >= n ? Float64Array.from(a) : transposed(a, m, n);
-  const { d, e } = bidiagonal(b, rows, cols);
+  const mem = bidiagonalMemory(rows, cols);
+  if (m >= n) mem.b.set(a.subarray(0, m * n));
+  else for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) mem.b[j * m + i] = a[i * n + j]!;
+  const { d, e } = bidiagonal(mem, rows, cols);
   return bidiagonalSingularValues(d, e);
-}
-
-function transposed(a: Float64Array, m: number, n: number): Float64Array {
-  const t = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = a[i * n + j]!;
-  return t;
 }
 
 /**
@@ -86,28 +82,21 @@ function reflector(v: Float64Array, from: number, len: number): [number, number]
   return [alpha, vnorm];
 }
 
-/** Diagonal d and superdiagonal e of U^T B V for the row-major [rows, cols] B, rows >= cols (B is overwritten). */
-function bidiagonal(b: Float64Array, rows: number, cols: number): { d: Float64Array; e: Float64Array } {
+/**
+ * Diagonal d and superdiagonal e of U^T B V for the row-major [rows, cols] B, rows >= cols
+ * (B, in `mem`, is overwritten). The reflections from the left are householder.wat's.
+ */
+function bidiagonal(mem: ReturnType<typeof bidiagonalMemory>, rows: number, cols: number): { d: Float64Array; e: Float64Array } {
+  const { b, v, w } = mem;
   const d = new Float64Array(cols);
   const e = new Float64Array(Math.max(cols - 1, 0));
-  const v = new Float64Array(rows);
-  const w = new Float64Array(cols);
   for (let k = 0; k < cols; k++) {
     // From the left: column k below the diagonal. Row by row, so every loop runs along memory.
     for (let i = k; i < rows; i++) v[i] = b[i * cols + k]!;
     const [alpha, vnorm] = reflector(v, k, rows - k);
     d[k] = vnorm === 0 ? v[k]! : alpha;
-    if (vnorm > 0 && k + 1 < cols) {
-      w.fill(0, k + 1);
-      for (let i = k; i < rows; i++) {
-        const vi = v[i]!;
-        for (let j = k + 1; j < cols; j++) w[j] = w[j]! + vi * b[i * cols + j]!;
-      }
-      for (let i = k; i < rows; i++) {
-        const s = (2 * v[i]!) / vnorm;
-        for (let j = k + 1; j < cols; j++) b[i * cols + j] = b[i * cols + j]! - s * w[j]!;
-      }
-    }
+    // w = v^T B on columns k + 1 .., then B -= (2 / vnorm) v w^T (each w[j] summed over the rows in order).
+    if (vnorm > 0 && k + 1 < cols) mem.left(k, vnorm);
     if (k + 1 >= cols) continue;
     // From the right: row k beyond the superdiagonal.
     for (let j = k + 1; j < cols; j++) w[j] = b[k * cols + j]!;
