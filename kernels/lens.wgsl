@@ -404,7 +404,7 @@ fn lens_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 // tiles in the order lens_tiles does; each logit sums its terms in j order, and the
 // two agree to the bit. The 8 invocations of a workgroup have the same 16 rows of h
 // (S is a multiple of 8); where subgroups allow, they fetch them once between them
-// (kernels/lens-rows-shared.wgsl), else each its own (kernels/lens-rows-own.wgsl).
+// (kernels/rows-shared.wgsl), else each its own (kernels/rows-own.wgsl).
 // The order of a trip's multiply-adds (each logit sums its terms in j order either
 // way, so the bits are the same): true, row by row (a row's four j, then the next
 // row), 1.07-1.13x less CPU on lavapipe for F32 weights; false, j by j across the 16
@@ -460,7 +460,7 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let y13 = min(r0 + 13u, last);
   let y14 = min(r0 + 14u, last);
   let y15 = min(r0 + 15u, last);
-  // Rows this lane fetches for its subgroup (kernels/lens-rows-*.wgsl).
+  // Rows this lane fetches for its subgroup (kernels/rows-*.wgsl).
   let yA = min(r0 + lane, last);
   let yB = min(r0 + 8u + lane, last);
   if (!watching && inRange) {
@@ -471,7 +471,7 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   }
   // Round n holds tile n * S + slice of every slice. A lane whose tile of the round is
   // outside the chunk computes the chunk's first tile and folds nothing: the lanes of a
-  // subgroup share h's rows (hRow), so they must loop together.
+  // subgroup share h's rows (rowQuad), so they must loop together.
   let step = p.S * 8u;
   for (var n = p.c0 / step; n * step < p.c1; n++) {
     let c = n * step + slice * 8u;
@@ -497,23 +497,23 @@ fn lens_texture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     var c15l = vec4<f32>(0.0); var c15h = vec4<f32>(0.0);
     let quads = p.d / 4u;
     for (var q = 0u; q < quads; q++) {
-      let rows = hFetch(q, yA, yB);
-      let hq0 = hRow(rows, q, y0, 0u);
-      let hq1 = hRow(rows, q, y1, 1u);
-      let hq2 = hRow(rows, q, y2, 2u);
-      let hq3 = hRow(rows, q, y3, 3u);
-      let hq4 = hRow(rows, q, y4, 4u);
-      let hq5 = hRow(rows, q, y5, 5u);
-      let hq6 = hRow(rows, q, y6, 6u);
-      let hq7 = hRow(rows, q, y7, 7u);
-      let hq8 = hRow(rows, q, y8, 8u);
-      let hq9 = hRow(rows, q, y9, 9u);
-      let hq10 = hRow(rows, q, y10, 10u);
-      let hq11 = hRow(rows, q, y11, 11u);
-      let hq12 = hRow(rows, q, y12, 12u);
-      let hq13 = hRow(rows, q, y13, 13u);
-      let hq14 = hRow(rows, q, y14, 14u);
-      let hq15 = hRow(rows, q, y15, 15u);
+      let rows = fetchRowQuads(hRows, q, yA, yB, true);
+      let hq0 = rowQuad(hRows, rows, q, y0, 0u);
+      let hq1 = rowQuad(hRows, rows, q, y1, 1u);
+      let hq2 = rowQuad(hRows, rows, q, y2, 2u);
+      let hq3 = rowQuad(hRows, rows, q, y3, 3u);
+      let hq4 = rowQuad(hRows, rows, q, y4, 4u);
+      let hq5 = rowQuad(hRows, rows, q, y5, 5u);
+      let hq6 = rowQuad(hRows, rows, q, y6, 6u);
+      let hq7 = rowQuad(hRows, rows, q, y7, 7u);
+      let hq8 = rowQuad(hRows, rows, q, y8, 8u);
+      let hq9 = rowQuad(hRows, rows, q, y9, 9u);
+      let hq10 = rowQuad(hRows, rows, q, y10, 10u);
+      let hq11 = rowQuad(hRows, rows, q, y11, 11u);
+      let hq12 = rowQuad(hRows, rows, q, y12, 12u);
+      let hq13 = rowQuad(hRows, rows, q, y13, 13u);
+      let hq14 = rowQuad(hRows, rows, q, y14, 14u);
+      let hq15 = rowQuad(hRows, rows, q, y15, 15u);
       let w0 = wteQuad(ba.x + q); let w1 = wteQuad(ba.y + q);
       let w2 = wteQuad(ba.z + q); let w3 = wteQuad(ba.w + q);
       let w4 = wteQuad(bb.x + q); let w5 = wteQuad(bb.y + q);

@@ -7,8 +7,6 @@ import elementwise from '../../kernels/elementwise.wgsl';
 import embedding from '../../kernels/embedding.wgsl';
 import gelu from '../../kernels/gelu.wgsl';
 import layernorm from '../../kernels/layernorm.wgsl';
-import lensRowsOwn from '../../kernels/lens-rows-own.wgsl';
-import lensRowsShared from '../../kernels/lens-rows-shared.wgsl';
 import lens from '../../kernels/lens.wgsl';
 import matmulRowsOwn from '../../kernels/matmul-rows-own.wgsl';
 import matmulRowsShared from '../../kernels/matmul-rows-shared.wgsl';
@@ -16,6 +14,8 @@ import matmul from '../../kernels/matmul.wgsl';
 import overlap from '../../kernels/overlap.wgsl';
 import rmsnorm from '../../kernels/rmsnorm.wgsl';
 import rotary from '../../kernels/rotary.wgsl';
+import rowsOwn from '../../kernels/rows-own.wgsl';
+import rowsShared from '../../kernels/rows-shared.wgsl';
 import rowsTexture from '../../kernels/rows-texture.wgsl';
 import siluGate from '../../kernels/silu-gate.wgsl';
 import softmaxXent from '../../kernels/softmax_xent.wgsl';
@@ -48,20 +48,20 @@ export const ELEMENTWISE = source('elementwise.wgsl', elementwise);
 export const EMBEDDING = weighted('embedding.wgsl', embedding);
 export const GELU = source('gelu.wgsl', gelu);
 export const LAYERNORM = source('layernorm.wgsl', layernorm);
-export const LENS = weighted('lens.wgsl', `${lens}\n${lensRowsOwn}\n${bestList}`);
+export const LENS = weighted('lens.wgsl', `${lens}\n${rowsOwn}\n${bestList}`);
 /**
- * The lens with h's rows shared across a subgroup (kernels/lens-rows-shared.wgsl), for
+ * The lens with h's rows shared across a subgroup (kernels/rows-shared.wgsl), for
  * devices with the subgroups feature and subgroups of at least 8. The directive must
  * come first; it goes on the file's first line, a comment, so error lines stay the file's.
  */
-export const LENS_SUBGROUPS = weighted('lens.wgsl (subgroups)', `enable subgroups; ${lens}\n${lensRowsShared}\n${bestList}`);
-export const MATMUL = weighted('matmul.wgsl', `${matmul}\n${matmulRowsOwn}`);
+export const LENS_SUBGROUPS = weighted('lens.wgsl (subgroups)', `enable subgroups; ${lens}\n${rowsShared}\n${bestList}`);
+export const MATMUL = weighted('matmul.wgsl', `${matmul}\n${rowsOwn}\n${matmulRowsOwn}`);
 /**
  * The matmuls with A's rows shared across a subgroup (kernels/matmul-rows-shared.wgsl).
  * Its early returns are whole subgroups, which the uniformity analysis cannot prove, so
  * the check is off for this form only; directives go on the first line, a comment.
  */
-export const MATMUL_SUBGROUPS = weighted('matmul.wgsl (subgroups)', `enable subgroups; diagnostic(off, subgroup_uniformity); ${matmul}\n${matmulRowsShared}`);
+export const MATMUL_SUBGROUPS = weighted('matmul.wgsl (subgroups)', `enable subgroups; diagnostic(off, subgroup_uniformity); ${matmul}\n${rowsShared}\n${matmulRowsShared}`);
 export const OVERLAP = source('overlap.wgsl', overlap);
 export const RMSNORM = source('rmsnorm.wgsl', rmsnorm);
 export const ROTARY = source('rotary.wgsl', rotary);
