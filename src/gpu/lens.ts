@@ -29,7 +29,7 @@ const SHARE = 8;
  * and 8 slices, one workgroup per row group, measured fastest (bench/RESULTS.md, issue
  * 28, 10); a count that does not depend on the rows also keeps a vector's results the
  * same whichever others are projected with it. Always a multiple of 8, so a
- * lens_texture workgroup shares its rows of h (kernels/lens-rows-shared.wgsl), and
+ * lens_texture workgroup shares its rows of h (kernels/rows-shared.wgsl), and
  * every layout slices alike, so they keep the same bits.
  */
 function slices(k: Kernels, groups: number, rows: number): number {
@@ -116,7 +116,8 @@ export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: r
     if (texture) {
       const quads = d / 4;
       const wte = new QuadsTexture(k, E, quads, chunkBytes);
-      const bind = (buffers: (GPUBuffer | null)[]) => [null, null, ...buffers, texture.createView(), wte.view()];
+      const views = [texture.createView(), wte.view()];
+      const bind = (buffers: (GPUBuffer | null)[]) => [null, null, ...buffers, ...views];
       const constants = { ROW_ORDER: layout === 'texture-rows' ? 1 : 0 };
       // Mode 1 (the watched logits) reads the watched rows from the texture's top, before the first chunk overwrites them.
       if (W) {
