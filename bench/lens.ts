@@ -1,5 +1,5 @@
-// The fused logit lens alone (src/gpu/lens.ts, kernels/lens.wgsl), its layouts
-// alternated in one process so that a shared machine's load falls on each alike:
+// The fused logit lens alone (src/gpu/lens.ts, kernels/lens.wgsl; 'wasm': the CPU's,
+// src/lens/lens-wasm.ts), its layouts alternated in one process so that a shared machine's load falls on each alike:
 // rows of h against a random [V, d] unembedding, top-k 10, 8 watched ids.
 //   node dist/bench/lens.js [--rows 240] [--d 768] [--vocab 50257] [--dtype f32|f16|bf16] [--rounds 5] [--layouts buffer,texture]
 import { loadavg } from 'node:os';
@@ -8,6 +8,7 @@ import { upload } from '../src/gpu/buffers.ts';
 import { getEngine } from '../src/gpu/engine.ts';
 import { lens, type LensLayout } from '../src/gpu/lens.ts';
 import { f32ToBf16, f32ToF16 } from '../src/half.ts';
+import { lensWasm } from '../src/lens/lens-wasm.ts';
 import { wallAndCpu } from './lib/cpu-time.ts';
 import { timing } from './lib/stats.ts';
 
@@ -17,7 +18,7 @@ const HELP = `node dist/bench/lens.js [options]
   --vocab N      ids (default 50257)
   --dtype T      f32, f16 or bf16 unembedding (default f32)
   --rounds N     timed rounds; each runs every layout once, in turn (default 5)
-  --layouts L    comma-separated, from buffer,texture,texture-rows (default buffer,texture)`;
+  --layouts L    comma-separated, from buffer,texture,texture-rows,wasm (default buffer,texture)`;
 
 const { values } = parseArgs({
   options: {
@@ -30,12 +31,13 @@ if (values.help) {
   process.exit(0);
 }
 const [R, d, V, rounds] = [values.rows, values.d, values.vocab, values.rounds].map(Number) as [number, number, number, number];
-const layouts = values.layouts!.split(',') as LensLayout[];
+type Form = LensLayout | 'wasm';
+const layouts = values.layouts!.split(',') as Form[];
 const dtype = values.dtype!;
 const bad = ([['--rows', R], ['--d', d], ['--vocab', V], ['--rounds', rounds]] as const).find(([, n]) => !Number.isInteger(n) || n < 1);
 const problem = bad ? `${bad[0]} ${bad[1]}: expected a positive integer`
   : !['f32', 'f16', 'bf16'].includes(dtype) ? `--dtype ${dtype}: expected f32, f16 or bf16`
-  : !layouts.every((l) => ['buffer', 'texture', 'texture-rows'].includes(l)) ? `--layouts ${values.layouts}: expected some of buffer, texture, texture-rows, comma-separated`
+  : !layouts.every((l) => ['buffer', 'texture', 'texture-rows', 'wasm'].includes(l)) ? `--layouts ${values.layouts}: expected some of buffer, texture, texture-rows, wasm, comma-separated`
   : undefined;
 if (problem) {
   console.error(`${problem}\n\n${HELP}`);
@@ -51,8 +53,9 @@ const E = dtype === 'f32' ? upload(k, [V, d], e) : upload(k, [V, d], (dtype === 
 const watched = [0, 1, 2, 3, 4, 5, 6, V - 1];
 
 /** Wall and CPU milliseconds of one call. */
-async function once(layout: LensLayout): Promise<[number, number]> {
+async function once(layout: Form): Promise<[number, number]> {
   const { wall, cpu } = await wallAndCpu(async () => {
+    if (layout === 'wasm') return void (await lensWasm(k, h, E, 10, watched));
     const out = lens(k, h, E, 10, watched, [], layout);
     await k.sync();
     out.dispose();
@@ -66,7 +69,7 @@ for (const l of layouts) {
   const [wall, cpu] = await once(l);
   console.log(`${l.padEnd(8)} first call, compile included: wall ${wall.toFixed(0)} ms, CPU ${cpu.toFixed(0)} ms`);
 }
-const times = new Map<LensLayout, [number, number][]>(layouts.map((l) => [l, []]));
+const times = new Map<Form, [number, number][]>(layouts.map((l) => [l, []]));
 for (let r = 0; r < rounds; r++) for (const l of layouts) times.get(l)!.push(await once(l));
 const flop = 2 * R * d * V;
 for (const [l, runs] of times) {

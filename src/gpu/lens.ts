@@ -70,7 +70,21 @@ export interface LensRow {
 }
 
 /** Words per row of the result (see lens_merge). */
-const resultWords = (count: number, watched: number) => 1 + 4 * count + 2 * watched;
+export const resultWords = (count: number, watched: number) => 1 + 4 * count + 2 * watched;
+
+/** The arguments every lens (this one, lens/lens-wasm.ts) refuses. */
+export function checkLens(h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[]): void {
+  const [V, d] = E.shape as [number, number];
+  const listed = V - skip.length;
+  if (h.cols !== d) throw new RangeError(`lens: rows of ${h.cols}, the embedding has ${d}`);
+  skip.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= V || (i > 0 && id <= skip[i - 1]!)) throw new RangeError(`lens: skipped ids must ascend within the vocabulary 0..${V - 1}; got ${id} at ${i}`);
+  });
+  if (!Number.isInteger(count) || count < 1 || count > Math.min(MAX_K, listed)) throw new RangeError(`lens: k = ${count} must be between 1 and ${Math.min(MAX_K, listed)} (the vocabulary has ${V} ids, ${listed} of them listed)`);
+  if (watched.length > MAX_WATCHED) throw new RangeError(`lens: at most ${MAX_WATCHED} watched ids, got ${watched.length}`);
+  const bad = watched.find((id) => !Number.isInteger(id) || id < 0 || id >= V);
+  if (bad !== undefined) throw new RangeError(`lens: watched id ${bad} is outside the vocabulary 0..${V - 1}`);
+}
 
 /**
  * Runs the fused lens on h [R, d] against the unembedding E [V, d] (split or not) and returns the
@@ -79,18 +93,10 @@ const resultWords = (count: number, watched: number) => 1 + 4 * count + 2 * watc
  * texture layouts' embedding chunks (tests ask for small ones).
  */
 export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = [], layout: LensLayout = defaultLayout(k), chunkBytes?: number): Tensor {
+  checkLens(h, E, count, watched, skip);
   const [V, d] = E.shape as [number, number];
   const R = h.rows;
   const W = watched.length;
-  const listed = V - skip.length;
-  if (h.cols !== d) throw new RangeError(`lens: rows of ${h.cols}, the embedding has ${d}`);
-  skip.forEach((id, i) => {
-    if (!Number.isInteger(id) || id < 0 || id >= V || (i > 0 && id <= skip[i - 1]!)) throw new RangeError(`lens: skipped ids must ascend within the vocabulary 0..${V - 1}; got ${id} at ${i}`);
-  });
-  if (!Number.isInteger(count) || count < 1 || count > Math.min(MAX_K, listed)) throw new RangeError(`lens: k = ${count} must be between 1 and ${Math.min(MAX_K, listed)} (the vocabulary has ${V} ids, ${listed} of them listed)`);
-  if (W > MAX_WATCHED) throw new RangeError(`lens: at most ${MAX_WATCHED} watched ids, got ${W}`);
-  const bad = watched.find((id) => !Number.isInteger(id) || id < 0 || id >= V);
-  if (bad !== undefined) throw new RangeError(`lens: watched id ${bad} is outside the vocabulary 0..${V - 1}`);
   const result = zeros(k, [R, resultWords(count, W)], 'f32', 'lens.result');
   if (R === 0) return result;
 

@@ -8,6 +8,7 @@ import type { Kernels } from '../gpu/kernels.ts';
 import type { Model } from '../model/model.ts';
 import { decodeLens, lens, type IdScore } from '../gpu/lens.ts';
 import { normalizeRows } from '../gpu/rows.ts';
+import { lensOnCpu, lensWasm } from './lens-wasm.ts';
 import type { Tensor } from '../tensor.ts';
 import type { LensExclusion } from '../tokenizer/tokenizer.ts';
 import type { ExcludedRows } from './types.ts';
@@ -19,6 +20,8 @@ export interface LensOptions {
   normalized: boolean;
   /** Ids, ascending, that the lists and ranks leave out (Tokenizer.lensExcluded); probabilities stay the softmax over every row. */
   excluded?: readonly number[];
+  /** Project on the CPU in WebAssembly (lens-wasm.ts) instead of the lens kernel; default: on SwiftShader only. */
+  cpu?: boolean;
 }
 
 export interface IdProb {
@@ -65,9 +68,9 @@ export async function logitLens(model: Model, vectors: Tensor | LensRows, opts: 
     const rows = Math.min(passRows, source.rows - start);
     const tape = new Tape(k);
     try {
-      const result = tape.own(lens(k, normedRows(model, tape, source, start, rows, opts.normalized), model.unembedding(), opts.k, watched, opts.excluded));
-      const [data] = await readAll(k, [result]);
-      for (const row of decodeLens(data as Float32Array, rows, opts.k, watched.length)) {
+      const h = normedRows(model, tape, source, start, rows, opts.normalized);
+      const data = (opts.cpu ?? lensOnCpu(k)) ? await lensWasm(k, h, model.unembedding(), opts.k, watched, opts.excluded) : ((await readAll(k, [tape.own(lens(k, h, model.unembedding(), opts.k, watched, opts.excluded))]))[0] as Float32Array);
+      for (const row of decodeLens(data, rows, opts.k, watched.length)) {
         const probs = (list: IdScore[]) => list.map(({ id, score }) => ({ id, prob: Math.exp(score - row.lse) }));
         out.push({
           top: probs(row.top),

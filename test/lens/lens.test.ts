@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { blockRows, readAll, upload } from '../../src/gpu/buffers.ts';
 import { getEngine } from '../../src/gpu/engine.ts';
 import type { Kernels } from '../../src/gpu/kernels.ts';
+import { lensWasm } from '../../src/lens/lens-wasm.ts';
 import { logitLens } from '../../src/lens/logit-lens.ts';
 import { checkpointShapes } from '../../src/model/families/index.ts';
 import { gpt2Config, type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
@@ -26,17 +27,25 @@ const intData = (n: number, seed: number): Float64Array => {
   return Float64Array.from({ length: n }, () => Math.floor(r() * 5) - 2);
 };
 
-async function runLens(k: Kernels, h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: number[] = [], layout?: LensLayout, chunkBytes?: number): Promise<LensRow[]> {
+/** A layout of the lens kernel, or 'wasm': the lens on the CPU (src/lens/lens-wasm.ts). */
+type LensForm = LensLayout | 'wasm';
+
+async function runLens(k: Kernels, h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: number[] = [], form?: LensForm, chunkBytes?: number): Promise<LensRow[]> {
   const H = upload(k, [R, d], h);
   const E = upload(k, [wte.length / d, d], wte);
-  const out = lens(k, H, E, count, watched, skip, layout, chunkBytes);
-  const [data] = await readAll(k, [out]);
-  [H, E, out].forEach((t) => t.dispose());
-  return decodeLens(data as Float32Array, R, count, watched.length);
+  try {
+    if (form === 'wasm') return decodeLens(await lensWasm(k, H, E, count, watched, skip, chunkBytes), R, count, watched.length);
+    const out = lens(k, H, E, count, watched, skip, form, chunkBytes);
+    const [data] = await readAll(k, [out]);
+    out.dispose();
+    return decodeLens(data as Float32Array, R, count, watched.length);
+  } finally {
+    [H, E].forEach((t) => t.dispose());
+  }
 }
 
-/** Each layout of lens_tiles; the texture ones need d a multiple of 4 (they fall back to 'buffer' otherwise, so those runs would repeat the other). */
-const layoutsFor = (d: number): LensLayout[] => (d % 4 ? ['buffer'] : ['buffer', 'texture', 'texture-rows']);
+/** Each layout of lens_tiles (the texture ones need d a multiple of 4: they fall back to 'buffer' otherwise, so those runs would repeat the other), and the CPU's. */
+const layoutsFor = (d: number): LensForm[] => [...(d % 4 ? ['buffer' as const] : (['buffer', 'texture', 'texture-rows'] as const)), 'wasm'];
 
 const refRows = (h: Float64Array, wte: Float64Array, R: number, d: number, count: number, watched: number[], skip: ReadonlySet<number> = new Set()): LensRowRef[] =>
   Array.from({ length: R }, (_, r) => lensRowRef(h.subarray(r * d, (r + 1) * d), wte, wte.length / d, d, count, watched, skip));
@@ -219,9 +228,13 @@ test('lens: the buffer and texture layouts give the same bits (random rows, whol
   const watched = [0, 777, 50256];
   const skip = [1, 50000];
   for (const limit of [undefined, 40_000_000]) {
-    const run = (layout: LensLayout) => (limit ? withBindLimit(k, limit, () => runLens(k, h, wte, R, d, count, watched, skip, layout)) : runLens(k, h, wte, R, d, count, watched, skip, layout));
+    const run = (layout: LensForm) => (limit ? withBindLimit(k, limit, () => runLens(k, h, wte, R, d, count, watched, skip, layout)) : runLens(k, h, wte, R, d, count, watched, skip, layout));
     const buffer = await run('buffer');
     for (const layout of ['texture', 'texture-rows'] as const) assertEqual(await run(layout), buffer, `${layout}, ${limit ? 'split' : 'whole'}`);
+    // The CPU's logits are the kernel's bits; its log-sum-exp is summed in another order.
+    const cpu = await run('wasm');
+    assertEqual(cpu.map(({ lse: _, ...rest }) => rest), buffer.map(({ lse: _, ...rest }) => rest), `wasm, ${limit ? 'split' : 'whole'}`);
+    cpu.forEach((row, r) => assert.ok(Math.abs(row.lse - buffer[r]!.lse) <= 1e-5 * Math.abs(buffer[r]!.lse), `wasm row ${r} lse ${row.lse} vs ${buffer[r]!.lse}`));
   }
 });
 

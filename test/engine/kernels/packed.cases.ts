@@ -9,6 +9,7 @@ import type { Kernels } from '../../../src/gpu/kernels.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../../src/half.ts';
 import { embed, widen } from '../../../src/ops/embedding.ts';
 import { decodeLens, lens, type LensLayout } from '../../../src/gpu/lens.ts';
+import { lensWasm } from '../../../src/lens/lens-wasm.ts';
 import { linear } from '../../../src/ops/linear.ts';
 import { unembed } from '../../../src/ops/unembed.ts';
 import type { Tensor } from '../../../src/tensor.ts';
@@ -89,7 +90,7 @@ function unembedCase(dtype: Half, n: number, d: number, V: number, limit?: numbe
  * reference exactly, ties included, as in lens.test.ts. The first and last rows and
  * one between are skipped (rows that are no real token), two of them watched.
  */
-function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number, layout?: LensLayout, chunkBytes?: number): Case {
+function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number, layout?: LensLayout | 'wasm', chunkBytes?: number): Case {
   return {
     name: `${dtype} fused lens R=${R} d=${d} V=${V}${limit ? ` split at ${limit} bytes` : ''}${layout ? `, ${layout} layout` : ''}${chunkBytes ? `, embedding in ${chunkBytes}-byte chunks` : ''}`,
     run: (k) => withBindLimit(k, limit ?? k.bindLimit, async () => {
@@ -98,13 +99,14 @@ function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number, 
         return Float64Array.from({ length: n }, () => Math.floor(r() * 5) - 2);
       };
       const [h, wte] = [ints(R * d, 1), half(dtype, ints(V * d, 2))];
-      const [count, watched, skip] = [5, [0, Math.floor(V / 2), V - 1], [0, Math.floor(V / 3), V - 1]];
+      // An odd watched id: at an odd width its 16-bit row starts inside a word.
+      const [count, watched, skip] = [5, [0, Math.floor(V / 2) | 1, V - 1], [0, Math.floor(V / 3), V - 1]];
       const H = gpu(k, [R, d], h);
       const E = packed(k, dtype, [V, d], wte.bits, 'wte');
       if (limit) expectSplit(E, 'wte');
-      const out = lens(k, H, E, count, watched, skip, layout, chunkBytes);
-      const got = decodeLens(await readF32(k, out), R, count, watched.length);
-      [H, E, out].forEach((t) => t.dispose());
+      const data = layout === 'wasm' ? await lensWasm(k, H, E, count, watched, skip, chunkBytes) : await readAndDispose(k, lens(k, H, E, count, watched, skip, layout, chunkBytes));
+      const got = decodeLens(data, R, count, watched.length);
+      [H, E].forEach((t) => t.dispose());
       for (let r = 0; r < R; r++) {
         const want = lensRowRef(h.subarray(r * d, (r + 1) * d), wte.values, V, d, count, watched, new Set(skip));
         const g = got[r]!;
@@ -116,6 +118,12 @@ function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number, 
       }
     }),
   };
+}
+
+async function readAndDispose(k: Kernels, t: Tensor): Promise<Float32Array> {
+  const data = await readF32(k, t);
+  t.dispose();
+  return data;
 }
 
 /** Row blocks of packed tensors (even rows per block at odd widths), round-tripped bit for bit, and widened to f32 exactly. */
@@ -151,5 +159,7 @@ export const packedCases: Case[] = HALVES.flatMap((dtype) => [
   ...(['buffer', 'texture', 'texture-rows'] as const).flatMap((layout) => [lensCase(dtype, 13, 12, 1001, undefined, layout), lensCase(dtype, 17, 8, 50257, 1 << 18, layout)]),
   // Dozens of chunks, their edges inside tiles' rounds and blocks: 16 and 256 ids a chunk.
   lensCase(dtype, 13, 12, 1001, undefined, 'texture-rows', 512), lensCase(dtype, 17, 8, 50257, 1 << 18, 'texture', 4096),
+  // The CPU's lens (src/lens/lens-wasm.ts): odd widths, a split embedding, chunks of 16-2048 ids.
+  lensCase(dtype, 13, 7, 1001, undefined, 'wasm'), lensCase(dtype, 17, 9, 50257, 1 << 18, 'wasm', 36_000), lensCase(dtype, 7, 8, 1001, undefined, 'wasm', 256),
   blocksCase(dtype),
 ]);
