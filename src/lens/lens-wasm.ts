@@ -12,31 +12,22 @@ import { checkLens, resultWords } from '../gpu/lens.ts';
 import { gentleWait } from '../gpu/wait.ts';
 import { bf16ToF32, f16ToF32 } from '../half.ts';
 import { elementBytes, type Block, type Tensor } from '../tensor.ts';
+import { lensCore, type CoreSetup } from './lens-core.ts';
+import { LensThread } from './lens-thread.ts';
 import binary from './lens-wasm.wat';
 
-interface Exports {
-  memory: WebAssembly.Memory;
-  logits(hAt: number, rows: number, d: number, eAt: number, blocks: number, outAt: number, C: number): void;
-  rowMax(at: number, n4: number): number;
-  sumExp(at: number, n4: number, m: number): number;
-  next(at: number, from: number, n: number, t: number, sign: number): number;
-  counts(at: number, n4: number, t: number, outAt: number): void;
-}
-
-/** Rows of h in one tile of lens-wasm.wat's `logits`; ids per block. */
-const TILE_ROWS = 4;
+/** Ids per block of lens-wasm.wat's `logits`. */
 const IDS = 8;
-/** Embedding bytes per chunk, as the texture lens reads them (gpu/quads-texture.ts). */
-const CHUNK_BYTES = 4 << 20;
-const PAGE = 65536;
-/** kernels/lens.wgsl's LOWEST, as an f32. */
-const LOWEST = Math.fround(-3.4e38);
+/** Embedding bytes per chunk: 4 MiB measured no faster, and each of the chunk's four copies grows with it. */
+const CHUNK_BYTES = 1 << 20;
+/** Fewer rows stay on the calling thread: the worker's messages would cost more than its share. */
+const MIN_SHARED_ROWS = 16;
 
 let compiled: WebAssembly.Module | undefined;
 let f16Table: Float32Array | undefined;
 
-/** Whether `lens` runs here: on SwiftShader (the CPU adapter whose shaders are slower than WebAssembly). */
-export const lensOnCpu = (k: Kernels): boolean => k.gpu.software && !/llvmpipe|lavapipe/i.test(k.gpu.adapterName);
+/** Whether the lens runs here rather than in the lens kernel: on the CPU adapters, where WebAssembly is faster (bench/RESULTS.md, issue 28, 11). */
+export const lensOnCpu = (k: Kernels): boolean => k.gpu.software;
 
 /**
  * lens() of gpu/lens.ts computed here: h [R, d] against the unembedding E [V, d], read
@@ -48,79 +39,53 @@ export async function lensWasm(k: Kernels, h: Tensor, E: Tensor, count: number, 
   const [, d] = E.shape as [number, number];
   const R = h.rows;
   const W = watched.length;
-  const words = resultWords(count, W);
-  const result = new Float32Array(R * words);
+  const result = new Float32Array(R * resultWords(count, W));
   if (R === 0) return result;
   const [hData] = (await readAll(k, [h])) as Float32Array[];
+  const logits = await watchedLogits(k, E, watched, hData!, R);
   const C = Math.max(IDS, Math.floor(chunkBytes / (d * elementBytes(E.dtype)) / IDS) * IDS);
-  const rows = Math.ceil(R / TILE_ROWS) * TILE_ROWS;
-  // h [rows, d], the chunk's blocks [C / 8][d][8], its logits [rows, C], 4 words of counts, and
-  // a vector's slack after the logits for `next`'s whole-vector reads.
-  const eAt = rows * d * 4;
-  const outAt = eAt + C * d * 4;
-  const countsAt = outAt + rows * C * 4 + 16;
-  const e = instance(countsAt + 16);
-  new Float32Array(e.memory.buffer, 0, R * d).set(hData!);
-  const lists = new Lists(R, count);
-  const watchedLogit = await watchedLogits(k, E, watched, hData!, R);
-  const above = new Int32Array(R * W);
-  const below = new Int32Array(R * W);
-  const max = new Float64Array(R).fill(-Infinity);
-  const sum = new Float64Array(R);
-  let skipAt = 0;
-
-  for await (const { id0, n, pack } of embeddingChunks(k, E, C)) {
-    const packed = new Float32Array(e.memory.buffer, eAt, C * d);
-    pack(packed);
-    e.logits(0, rows, d, eAt, Math.ceil(n / IDS), outAt, C);
-    const logits = new Float32Array(e.memory.buffer, outAt, rows * C);
-    const n4 = Math.ceil(n / 4);
-    const skipEnd = skipAt + countBelow(skip, skipAt, id0 + n);
-    const counts = new Int32Array(e.memory.buffer, countsAt, 3);
-    for (let r = 0; r < R; r++) {
-      const row = r * C;
-      const at = outAt + row * 4;
-      logits.fill(NaN, row + n, row + 4 * n4);
-      const m = e.rowMax(at, n4);
-      if (m > max[r]!) {
-        sum[r] = sum[r]! * Math.exp(max[r]! - m);
-        max[r] = m;
+  // Rows [0, split) here, the rest in the worker: each row's result is computed alike on
+  // either thread, so the bits do not depend on the split.
+  const helper = R >= MIN_SHARED_ROWS ? LensThread.start() : undefined;
+  const split = helper ? Math.ceil(R / 2 / 4) * 4 : R;
+  // The local core copies its rows into its own memory; the worker's are copied once, to move there.
+  const rows = (from: number, to: number, view: (a: Float32Array, from: number, to: number) => Float32Array): CoreSetup =>
+    ({ R: to - from, d, C, count, watched, watchedLogits: view(logits, from * W, to * W), h: view(hData!, from * d, to * d) });
+  compiled ??= new WebAssembly.Module(binary);
+  const local = lensCore(compiled, rows(0, split, (a, from, to) => a.subarray(from, to)));
+  // Chunks on their way to the worker, in buffers that come back for the next ones.
+  const inFlight = new Set<Promise<void>>();
+  const spare: Float32Array[] = [];
+  let buffers = 0;
+  helper?.setup(compiled, rows(split, R, (a, from, to) => a.slice(from, to)));
+  try {
+    let skipAt = 0;
+    for await (const { id0, n, pack } of embeddingChunks(k, E, C)) {
+      const skipEnd = skipAt + countBelow(skip, skipAt, id0 + n);
+      const skipped = Int32Array.from(skip.slice(skipAt, skipEnd), (id) => id - id0);
+      skipAt = skipEnd;
+      const packed = local.packed();
+      pack(packed);
+      if (helper) {
+        // Two chunks at most in the worker's hands: a third waits for one to come back.
+        if (!spare.length && buffers === 2) await Promise.race(inFlight);
+        const data = spare.pop() ?? (buffers++, new Float32Array(C * d));
+        data.set(local.packed());
+        const done: Promise<void> = helper.chunk(id0, n, data, skipped).then((back) => {
+          spare.push(back);
+          inFlight.delete(done);
+        });
+        inFlight.add(done);
       }
-      if (max[r]! > -Infinity) sum[r]! += e.sumExp(at, n4, max[r]!);
-      // Skipped ids stay in the sum of exp; as NaN they enter no list and no count.
-      for (let s = skipAt; s < skipEnd; s++) logits[row + skip[s]! - id0] = NaN;
-      lists.scan(r, n, (from, t, sign) => e.next(at, from, n, t, sign), (i) => logits[row + i]!, id0);
-      for (let w = 0; w < W; w++) {
-        const v = watchedLogit[r * W + w]!;
-        e.counts(at, n4, v, countsAt);
-        let ties = 0;
-        // A tie ranks above the watched id when its id is lower (gpu/vocab.ts's order).
-        if (counts[2]! > 0) for (let i = 0; i < n && id0 + i < watched[w]!; i++) if (logits[row + i] === v) ties++;
-        above[r * W + w]! += counts[0]! + ties;
-        below[r * W + w]! += counts[1]! + ties;
-      }
+      local.chunk(id0, n, skipped);
     }
-    skipAt = skipEnd;
-  }
-
-  const ints = new Int32Array(result.buffer);
-  for (let r = 0; r < R; r++) {
-    const at = r * words;
-    result[at] = max[r]! + Math.log(sum[r]!);
-    lists.write(r, result, ints, at + 1);
-    ints.set(above.subarray(r * W, (r + 1) * W), at + 1 + 4 * count);
-    ints.set(below.subarray(r * W, (r + 1) * W), at + 1 + 4 * count + W);
+    result.set(local.result());
+    if (helper) result.set(await helper.result(), split * resultWords(count, W));
+  } finally {
+    await Promise.allSettled(inFlight);
+    helper?.end();
   }
   return result;
-}
-
-/** The instance, with at least `bytes` of memory: one per call, so its memory goes with it. */
-function instance(bytes: number): Exports {
-  compiled ??= new WebAssembly.Module(binary);
-  const e = new WebAssembly.Instance(compiled).exports as unknown as Exports;
-  const have = e.memory.buffer.byteLength;
-  if (bytes > have) e.memory.grow(Math.ceil((bytes - have) / PAGE));
-  return e;
 }
 
 /** Row `id` of E (f32, or a packed 16-bit tensor widened), read back alone. */
@@ -238,60 +203,4 @@ function countBelow(ids: readonly number[], from: number, end: number): number {
   let i = from;
   while (i < ids.length && ids[i]! < end) i++;
   return i - from;
-}
-
-/**
- * Each row's top-k (largest logits first) and bottom-k (smallest first), ties to the
- * lower id: the ids arrive in ascending order, so a logit equal to the k-th never
- * displaces it.
- */
-class Lists {
-  private readonly scores: [Float32Array, Float32Array];
-  private readonly ids: [Int32Array, Int32Array];
-  private readonly filled: [Int32Array, Int32Array];
-
-  constructor(
-    R: number,
-    private readonly k: number,
-  ) {
-    this.scores = [new Float32Array(R * k).fill(LOWEST), new Float32Array(R * k).fill(-LOWEST)];
-    this.ids = [new Int32Array(R * k).fill(-1), new Int32Array(R * k).fill(-1)];
-    this.filled = [new Int32Array(R), new Int32Array(R)];
-  }
-
-  /**
-   * Offers row r's n logits of a chunk (ids id0 ..): next(from, t, sign) is the first
-   * index from `from` whose logit is above t (sign 1) or below it (sign -1), or n. An
-   * empty place's bound is lens.wgsl's LOWEST, so what its lists leave out is left out here.
-   */
-  scan(r: number, n: number, next: (from: number, t: number, sign: number) => number, logit: (i: number) => number, id0: number): void {
-    const base = r * this.k;
-    for (const [which, sign] of [[0, 1], [1, -1]] as const) {
-      const scores = this.scores[which];
-      const ids = this.ids[which];
-      const filled = this.filled[which];
-      const bound = () => (filled[r] === this.k ? scores[base + this.k - 1]! : sign * LOWEST);
-      for (let i = next(0, bound(), sign); i < n; i = next(i + 1, bound(), sign)) {
-        const v = logit(i);
-        let at = Math.min(filled[r]!, this.k - 1);
-        while (at > 0 && sign * scores[base + at - 1]! < sign * v) {
-          scores[base + at] = scores[base + at - 1]!;
-          ids[base + at] = ids[base + at - 1]!;
-          at--;
-        }
-        scores[base + at] = v;
-        ids[base + at] = id0 + i;
-        if (filled[r]! < this.k) filled[r]!++;
-      }
-    }
-  }
-
-  /** Row r's lists as lens_merge writes them: top scores, top ids, bottom scores, bottom ids. */
-  write(r: number, out: Float32Array, ints: Int32Array, at: number): void {
-    const span = [r * this.k, (r + 1) * this.k] as const;
-    out.set(this.scores[0].subarray(...span), at);
-    ints.set(this.ids[0].subarray(...span), at + this.k);
-    out.set(this.scores[1].subarray(...span), at + 2 * this.k);
-    ints.set(this.ids[1].subarray(...span), at + 3 * this.k);
-  }
 }
