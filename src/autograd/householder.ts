@@ -9,6 +9,9 @@ interface Exports {
   memory: WebAssembly.Memory;
   reflect(m: number, n: number, j: number, vAt: number, vnorm: number): void;
   left(bAt: number, rows: number, cols: number, k: number, vAt: number, wAt: number, vnorm: number): void;
+  right(bAt: number, rows: number, cols: number, k: number, wAt: number, unorm: number): void;
+  rows(aAt: number, m: number, dim: number, scaleAt: number, colMaxAt: number): void;
+  cols(aAt: number, m: number, dim: number, colMaxAt: number, scaleAt: number, track: number): void;
 }
 
 let exports: Exports | undefined;
@@ -37,9 +40,9 @@ export function householderMemory(m: number, n: number): { A: Float64Array; v: F
 /**
  * Float64 views for bidiagonal (src/autograd/linalg.ts): B [rows * cols] row-major at
  * byte 0, then v [rows] and w [cols]; left(k, vnorm) applies the reflection from the
- * left on columns k + 1 .. (householder.wat).
+ * left on columns k + 1 .., right(k, unorm) the one from the right on rows k + 1 .. (householder.wat).
  */
-export function bidiagonalMemory(rows: number, cols: number): { b: Float64Array; v: Float64Array; w: Float64Array; left: (k: number, vnorm: number) => void } {
+export function bidiagonalMemory(rows: number, cols: number): { b: Float64Array; v: Float64Array; w: Float64Array; left: (k: number, vnorm: number) => void; right: (k: number, unorm: number) => void } {
   const e = instance((rows * cols + rows + cols) * 8);
   const vAt = rows * cols * 8;
   const wAt = vAt + rows * 8;
@@ -48,5 +51,24 @@ export function bidiagonalMemory(rows: number, cols: number): { b: Float64Array;
     v: new Float64Array(e.memory.buffer, vAt, rows),
     w: new Float64Array(e.memory.buffer, wAt, cols),
     left: (k, vnorm) => e.left(0, rows, cols, k, vAt, wAt, vnorm),
+    right: (k, unorm) => e.right(0, rows, cols, k, wAt, unorm),
+  };
+}
+
+/**
+ * Float64 views for balancedRows (src/autograd/linalg.ts): a [m * dim] row-major at
+ * byte 0, then scale [m] and colMax [dim]; rows() and cols(track) are householder.wat's
+ * passes over them.
+ */
+export function balanceMemory(m: number, dim: number): { a: Float64Array; scale: Float64Array; colMax: Float64Array; rows: () => void; cols: (track: boolean) => void } {
+  const e = instance((m * dim + m + dim) * 8);
+  const scaleAt = m * dim * 8;
+  const colMaxAt = scaleAt + m * 8;
+  return {
+    a: new Float64Array(e.memory.buffer, 0, m * dim),
+    scale: new Float64Array(e.memory.buffer, scaleAt, m),
+    colMax: new Float64Array(e.memory.buffer, colMaxAt, dim),
+    rows: () => e.rows(0, m, dim, scaleAt, colMaxAt),
+    cols: (track) => e.cols(0, m, dim, colMaxAt, scaleAt, track ? 1 : 0),
   };
 }

@@ -1,7 +1,7 @@
 // Small dense float64 linear algebra for the exact gradient rank: the factors are
 // n x in and n x out, so everything here works on n x n problems.
 import type { RankResult } from './factors.ts';
-import { bidiagonalMemory, householderMemory } from './householder.ts';
+import { balanceMemory, bidiagonalMemory, householderMemory } from './householder.ts';
 
 // The large working copies (a factor's rows, n x up to 4d) reuse one buffer per use
 // from call to call (householderR's lives in householder.ts's WebAssembly memory): fresh arrays for every factor of an analysis (~1.4 MB for an MLP
@@ -84,7 +84,7 @@ function reflector(v: Float64Array, from: number, len: number): [number, number]
 
 /**
  * Diagonal d and superdiagonal e of U^T B V for the row-major [rows, cols] B, rows >= cols
- * (B, in `mem`, is overwritten). The reflections from the left are householder.wat's.
+ * (B, in `mem`, is overwritten). The reflections are householder.wat's.
  */
 function bidiagonal(mem: ReturnType<typeof bidiagonalMemory>, rows: number, cols: number): { d: Float64Array; e: Float64Array } {
   const { b, v, w } = mem;
@@ -102,13 +102,7 @@ function bidiagonal(mem: ReturnType<typeof bidiagonalMemory>, rows: number, cols
     for (let j = k + 1; j < cols; j++) w[j] = b[k * cols + j]!;
     const [beta, unorm] = reflector(w, k + 1, cols - k - 1);
     e[k] = unorm === 0 ? w[k + 1]! : beta;
-    if (unorm === 0) continue;
-    for (let i = k + 1; i < rows; i++) {
-      let dot = 0;
-      for (let j = k + 1; j < cols; j++) dot += b[i * cols + j]! * w[j]!;
-      const s = (2 * dot) / unorm;
-      for (let j = k + 1; j < cols; j++) b[i * cols + j] = b[i * cols + j]! - s * w[j]!;
-    }
+    if (unorm > 0) mem.right(k, unorm);
   }
   return { d, e };
 }
@@ -225,14 +219,15 @@ function rowSingularValues(x: ArrayLike<number>, rows: number, dim: number): Flo
  * entries carry (one head's share of a last-layer VJP, say) from falling under the
  * threshold, since float32 keeps each entry to its own relative precision.
  */
-function balancedRows(x: ArrayLike<number>, rows: readonly number[], dim: number): Float64Array {
+export function balancedRows(x: ArrayLike<number>, rows: readonly number[], dim: number): Float64Array {
   const m = rows.length;
-  const a = reused('rows', m * dim);
+  // The divisions and largest magnitudes are householder.wat's (each entry as here, two
+  // to a vector); the sums of squares stay here, in order.
+  const { a, scale, colMax, rows: divideRows, cols: divideCols } = balanceMemory(m, dim);
   // Each row's largest magnitude (after the last sweep, its norm), taken in the pass that
   // last changed the row: two passes a sweep instead of four, the same operations on
   // every entry in the same order. Loops, not Math.max(...row): spreading a 3,072-wide
   // row costs ~30x more.
-  const scale = new Float64Array(m);
   rows.forEach((row, i) => {
     let max = 0;
     for (let c = 0; c < dim; c++) {
@@ -242,37 +237,28 @@ function balancedRows(x: ArrayLike<number>, rows: readonly number[], dim: number
     }
     scale[i] = max;
   });
-  const colMax = new Float64Array(dim);
   const SWEEPS = 4;
   for (let sweep = 0; sweep < SWEEPS; sweep++) {
     colMax.fill(0);
-    for (let i = 0; i < m; i++) {
-      const s = scale[i]!;
-      for (let c = 0; c < dim; c++) {
-        const v = s > 0 ? a[i * dim + c]! / s : a[i * dim + c]!;
-        a[i * dim + c] = v;
-        colMax[c] = Math.max(colMax[c]!, Math.abs(v));
-      }
-    }
+    divideRows();
+    const last = sweep === SWEEPS - 1;
+    divideCols(!last);
     // Every entry is at most 1 after the column scaling, so a plain sum of squares
     // cannot overflow; Math.hypot over a spread row took 7 % of the ranks' time.
-    const last = sweep === SWEEPS - 1;
-    for (let i = 0; i < m; i++) {
-      let acc = 0;
-      for (let c = 0; c < dim; c++) {
-        const cm = colMax[c]!;
-        const v = cm > 0 ? a[i * dim + c]! / cm : a[i * dim + c]!;
-        a[i * dim + c] = v;
-        acc = last ? acc + v ** 2 : Math.max(acc, Math.abs(v));
+    if (last) {
+      for (let i = 0; i < m; i++) {
+        let acc = 0;
+        for (let c = 0; c < dim; c++) acc = acc + a[i * dim + c]! ** 2;
+        scale[i] = Math.sqrt(acc);
       }
-      scale[i] = last ? Math.sqrt(acc) : acc;
     }
   }
-  for (let i = 0; i < m; i++) {
-    const s = scale[i]!;
-    if (s > 0) for (let c = 0; c < dim; c++) a[i * dim + c] = a[i * dim + c]! / s;
-  }
-  return a;
+  // Rows to unit length (divideRows also raises colMax, which is not read again).
+  divideRows();
+  // Out of the module's memory, which householderR overwrites.
+  const out = reused('rows', m * dim);
+  out.set(a);
+  return out;
 }
 
 function isZeroRow(x: ArrayLike<number>, row: number, dim: number): boolean {

@@ -4,8 +4,8 @@
 // on how much of the gradient a position receives, only on whether it receives any.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { householderR, rankOfProduct, singularValues } from '../../src/autograd/linalg.ts';
-import { matrixRankRef, singularValuesRef } from '../reference/svd.ts';
+import { balancedRows, householderR, rankOfProduct, singularValues } from '../../src/autograd/linalg.ts';
+import { balancedRowsRef, matrixRankRef, singularValuesRef } from '../reference/svd.ts';
 import { mulberry32Ref } from '../reference/ops.ts';
 
 function randomRows(r: () => number, rows: number, dim: number, scales: readonly number[] = []): Float32Array {
@@ -138,6 +138,23 @@ test('householderR: R^T R equals A^T A and R is upper triangular (odd rows, colu
         assert.ok(Math.abs(got - want) <= 8 * m * 2 ** -52 * m, `${m}x${n}: (R^T R)[${a}, ${b}] ${got} vs A^T A ${want}`);
       }
     }
+  }
+});
+
+// balancedRows's divisions and largest magnitudes run in WebAssembly, two entries to a
+// vector (householder.wat rows/cols); odd widths leave a last column, zero rows and
+// columns skip their division, and graded rows (1e-9 .. 1e3) exercise every sweep.
+test('balancedRows: bit for bit the plain equilibration (odd widths, zero rows and columns, graded rows, a subset of rows)', () => {
+  const r = mulberry32Ref(11);
+  for (const [n, dim] of [[1, 1], [3, 7], [13, 13], [7, 3072], [16, 768], [5, 2]] as const) {
+    const x = randomRows(r, n, dim, Array.from({ length: n }, (_, i) => 10 ** ((i % 13) - 9)));
+    if (n > 2) x.fill(0, dim, 2 * dim);
+    if (dim > 2) for (let i = 0; i < n; i++) x[i * dim + 1] = 0;
+    const rows = n > 2 ? [0, 1, ...Array.from({ length: n - 3 }, (_, i) => i + 3)] : [0];
+    const got = balancedRows(x, rows, dim);
+    const want = balancedRowsRef(x, rows, dim);
+    assert.is(got.length, want.length);
+    got.forEach((v, i) => assert.ok(Object.is(v, want[i]), `${n}x${dim} entry ${i}: ${v} vs ${want[i]}`));
   }
 });
 

@@ -49,3 +49,31 @@ export function matrixRankRef(a: ArrayLike<number>, m: number, n: number, eps: n
   const tol = (sv[0] ?? 0) * Math.max(m, n) * eps;
   return sv.filter((s) => s > tol).length;
 }
+
+/**
+ * linalg.ts balancedRows's equilibration written plainly: rows and columns alternately
+ * divided by their largest magnitude, four sweeps, then rows to unit length. The same
+ * IEEE operations in the same order, so the bits must match.
+ */
+export function balancedRowsRef(x: ArrayLike<number>, rows: readonly number[], dim: number): Float64Array {
+  const m = rows.length;
+  const a = Float64Array.from({ length: m * dim }, (_, i) => x[rows[Math.floor(i / dim)]! * dim + (i % dim)]!);
+  const rowMax = (i: number) => a.subarray(i * dim, (i + 1) * dim).reduce((s, v) => Math.max(s, Math.abs(v)), 0);
+  const divideRow = (i: number, s: number) => {
+    if (s > 0) for (let c = 0; c < dim; c++) a[i * dim + c] = a[i * dim + c]! / s;
+  };
+  for (let sweep = 0; sweep < 4; sweep++) {
+    for (let i = 0; i < m; i++) divideRow(i, rowMax(i));
+    for (let c = 0; c < dim; c++) {
+      let cm = 0;
+      for (let i = 0; i < m; i++) cm = Math.max(cm, Math.abs(a[i * dim + c]!));
+      if (cm > 0) for (let i = 0; i < m; i++) a[i * dim + c] = a[i * dim + c]! / cm;
+    }
+  }
+  for (let i = 0; i < m; i++) {
+    let acc = 0;
+    for (let c = 0; c < dim; c++) acc = acc + a[i * dim + c]! ** 2;
+    divideRow(i, Math.sqrt(acc));
+  }
+  return a;
+}
