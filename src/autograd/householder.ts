@@ -37,21 +37,27 @@ export function householderMemory(m: number, n: number): { A: Float64Array; v: F
   };
 }
 
+/** Float64 views of the memory as a row-major [rows, cols] matrix at byte 0, then a vector by row, then one by column. */
+function matrixMemory(rows: number, cols: number) {
+  const e = instance((rows * cols + rows + cols) * 8);
+  const rowAt = rows * cols * 8;
+  const colAt = rowAt + rows * 8;
+  return { e, rowAt, colAt, matrix: new Float64Array(e.memory.buffer, 0, rows * cols), byRow: new Float64Array(e.memory.buffer, rowAt, rows), byCol: new Float64Array(e.memory.buffer, colAt, cols) };
+}
+
 /**
  * Float64 views for bidiagonal (src/autograd/linalg.ts): B [rows * cols] row-major at
  * byte 0, then v [rows] and w [cols]; left(k, vnorm) applies the reflection from the
  * left on columns k + 1 .., right(k, unorm) the one from the right on rows k + 1 .. (householder.wat).
  */
 export function bidiagonalMemory(rows: number, cols: number): { b: Float64Array; v: Float64Array; w: Float64Array; left: (k: number, vnorm: number) => void; right: (k: number, unorm: number) => void } {
-  const e = instance((rows * cols + rows + cols) * 8);
-  const vAt = rows * cols * 8;
-  const wAt = vAt + rows * 8;
+  const { e, rowAt, colAt, matrix, byRow, byCol } = matrixMemory(rows, cols);
   return {
-    b: new Float64Array(e.memory.buffer, 0, rows * cols),
-    v: new Float64Array(e.memory.buffer, vAt, rows),
-    w: new Float64Array(e.memory.buffer, wAt, cols),
-    left: (k, vnorm) => e.left(0, rows, cols, k, vAt, wAt, vnorm),
-    right: (k, unorm) => e.right(0, rows, cols, k, wAt, unorm),
+    b: matrix,
+    v: byRow,
+    w: byCol,
+    left: (k, vnorm) => e.left(0, rows, cols, k, rowAt, colAt, vnorm),
+    right: (k, unorm) => e.right(0, rows, cols, k, colAt, unorm),
   };
 }
 
@@ -61,14 +67,12 @@ export function bidiagonalMemory(rows: number, cols: number): { b: Float64Array;
  * passes over them.
  */
 export function balanceMemory(m: number, dim: number): { a: Float64Array; scale: Float64Array; colMax: Float64Array; rows: () => void; cols: (track: boolean) => void } {
-  const e = instance((m * dim + m + dim) * 8);
-  const scaleAt = m * dim * 8;
-  const colMaxAt = scaleAt + m * 8;
+  const { e, rowAt, colAt, matrix, byRow, byCol } = matrixMemory(m, dim);
   return {
-    a: new Float64Array(e.memory.buffer, 0, m * dim),
-    scale: new Float64Array(e.memory.buffer, scaleAt, m),
-    colMax: new Float64Array(e.memory.buffer, colMaxAt, dim),
-    rows: () => e.rows(0, m, dim, scaleAt, colMaxAt),
-    cols: (track) => e.cols(0, m, dim, colMaxAt, scaleAt, track ? 1 : 0),
+    a: matrix,
+    scale: byRow,
+    colMax: byCol,
+    rows: () => e.rows(0, m, dim, rowAt, colAt),
+    cols: (track) => e.cols(0, m, dim, colAt, rowAt, track ? 1 : 0),
   };
 }
