@@ -20,8 +20,11 @@ import binary from './lens-wasm.wat';
 const IDS = 8;
 /** Embedding bytes per chunk: 4 MiB measured no faster, and each of the chunk's four copies grows with it. */
 const CHUNK_BYTES = 1 << 20;
-/** Fewer rows stay on the calling thread: the worker's messages would cost more than its share. */
-const MIN_SHARED_ROWS = 16;
+/**
+ * Less work (multiply-adds) stays on the calling thread: a worker takes ~20 ms to start,
+ * half of ~1e9 of them at ~25 G a second (bench/RESULTS.md, issue 28, 11).
+ */
+const MIN_SHARED_WORK = 1e9;
 
 let compiled: WebAssembly.Module | undefined;
 let f16Table: Float32Array | undefined;
@@ -41,12 +44,16 @@ export async function lensWasm(k: Kernels, h: Tensor, E: Tensor, count: number, 
   const W = watched.length;
   const result = new Float32Array(R * resultWords(count, W));
   if (R === 0) return result;
+  // One wait for h and the watched rows.
+  const rowsRead = W ? embeddingRows(k, E, watched) : Promise.resolve([]);
+  // Awaited below; if h's read fails first, its failure must not go unhandled.
+  rowsRead.catch(() => undefined);
   const [hData] = (await readAll(k, [h])) as Float32Array[];
-  const logits = await watchedLogits(k, E, watched, hData!, R);
+  const logits = watchedLogits(await rowsRead, hData!, R, d);
   const C = Math.max(IDS, Math.floor(chunkBytes / (d * elementBytes(E.dtype)) / IDS) * IDS);
   // Rows [0, split) here, the rest in the worker: each row's result is computed alike on
   // either thread, so the bits do not depend on the split.
-  const helper = R >= MIN_SHARED_ROWS ? LensThread.start() : undefined;
+  const helper = R * d * E.rows >= MIN_SHARED_WORK && R >= 8 ? LensThread.start() : undefined;
   const split = helper ? Math.ceil(R / 2 / 4) * 4 : R;
   // The local core copies its rows into its own memory; the worker's are copied once, to move there.
   const rows = (from: number, to: number, view: (a: Float32Array, from: number, to: number) => Float32Array): CoreSetup =>
@@ -88,27 +95,39 @@ export async function lensWasm(k: Kernels, h: Tensor, E: Tensor, count: number, 
   return result;
 }
 
-/** Row `id` of E (f32, or a packed 16-bit tensor widened), read back alone. */
-async function embeddingRow(k: Kernels, E: Tensor, id: number): Promise<Float32Array> {
+/**
+ * Rows `ids` of E (f32, or a packed 16-bit tensor widened). The copies are recorded and
+ * submitted now, so that they ride with whatever is waited on next; their one mapping
+ * is awaited by the caller.
+ */
+function embeddingRows(k: Kernels, E: Tensor, ids: readonly number[]): Promise<Float32Array[]> {
   const d = E.cols;
   const eb = elementBytes(E.dtype);
-  const b = E.blocks.find((x) => id >= x.row0 && id < x.row0 + x.rows)!;
-  const from = (id - b.row0) * d * eb;
-  // Copies start and end on whole words; a 16-bit row may not.
-  const start = from - (from % 4);
-  const size = Math.ceil((from + d * eb) / 4) * 4 - start;
-  const staging = k.device.createBuffer({ label: 'lens row', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  try {
-    k.copy(b.buffer, start, staging, 0, size);
-    await k.sync();
-    await gentleWait(() => staging.mapAsync(GPUMapMode.READ));
-    const bytes = new Uint8Array(staging.getMappedRange()).slice(from - start, from - start + d * eb);
-    if (E.dtype === 'f32') return new Float32Array(bytes.buffer);
-    const bits = new Uint16Array(bytes.buffer);
-    return E.dtype === 'f16' ? f16ToF32(bits) : bf16ToF32(bits);
-  } finally {
-    staging.destroy();
-  }
+  // Copies start and end on whole words; a 16-bit row may not: each slot is the row's words.
+  const slots = ids.map((id) => {
+    const b = E.blocks.find((x) => id >= x.row0 && id < x.row0 + x.rows)!;
+    const from = (id - b.row0) * d * eb;
+    const start = from - (from % 4);
+    return { b, from, start, size: Math.ceil((from + d * eb) / 4) * 4 - start };
+  });
+  const at = slots.map((_, i) => slots.slice(0, i).reduce((n, s) => n + s.size, 0));
+  const staging = k.device.createBuffer({ label: 'lens rows', size: Math.max(4, at.at(-1)! + slots.at(-1)!.size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  slots.forEach((s, i) => k.copy(s.b.buffer, s.start, staging, at[i]!, s.size));
+  k.submit();
+  return (async () => {
+    try {
+      await gentleWait(() => staging.mapAsync(GPUMapMode.READ));
+      const all = new Uint8Array(staging.getMappedRange());
+      return slots.map((s, i) => {
+        const bytes = all.slice(at[i]! + s.from - s.start, at[i]! + s.from - s.start + d * eb);
+        if (E.dtype === 'f32') return new Float32Array(bytes.buffer);
+        const bits = new Uint16Array(bytes.buffer);
+        return E.dtype === 'f16' ? f16ToF32(bits) : bf16ToF32(bits);
+      });
+    } finally {
+      staging.destroy();
+    }
+  })();
 }
 
 /**
@@ -116,18 +135,16 @@ async function embeddingRow(k: Kernels, E: Tensor, id: number): Promise<Float32A
  * multiply rounded to f32, then an add rounded to f32, k in order (a double's
  * rounding to f32 of a sum or product of two f32 is the f32 operation's).
  */
-async function watchedLogits(k: Kernels, E: Tensor, watched: readonly number[], h: Float32Array, R: number): Promise<Float32Array> {
-  const d = E.cols;
-  const W = watched.length;
+function watchedLogits(rows: readonly Float32Array[], h: Float32Array, R: number, d: number): Float32Array {
+  const W = rows.length;
   const out = new Float32Array(R * W);
-  for (const [w, id] of watched.entries()) {
-    const e = await embeddingRow(k, E, id);
+  rows.forEach((e, w) => {
     for (let r = 0; r < R; r++) {
       let acc = 0;
       for (let j = 0, at = r * d; j < d; j++) acc = Math.fround(acc + Math.fround(h[at + j]! * e[j]!));
       out[r * W + w] = acc;
     }
-  }
+  });
   return out;
 }
 
