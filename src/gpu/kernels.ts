@@ -42,7 +42,7 @@ export class Kernels {
   private placeholders = new Map<string, GPUBuffer | GPUTextureView>();
   /**
    * Layouts read from the WGSL, on lavapipe only: it backs every descriptor set with a
-   * page of its own (analyze's peak 2-9 MiB lower); on SwiftShader, whose descriptors
+   * page of its own (analyze's peak 3-8 MiB lower); on SwiftShader, whose descriptors
    * are larger, they measured 2-4 MiB more, and a GPU has no such cost (bench/RESULTS.md,
    * issue 28, 9 and 11).
    */
