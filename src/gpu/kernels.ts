@@ -2,6 +2,7 @@
 // Work is recorded into one open compute pass and submitted in large batches,
 // because on SwiftShader every wait for the GPU costs most of a core.
 import type { Gpu } from './device.ts';
+import { entryBindings, layoutEntries, PADDING_FROM, type BindingKind } from './layouts.ts';
 import { Profiler, type OpTime } from './profiler.ts';
 import { gentleWait } from './wait.ts';
 
@@ -35,6 +36,17 @@ export class Kernels {
   /** Compilation checks of modules created lazily, awaited at the next sync(). */
   private compiling: Promise<KernelCompileError | undefined>[] = [];
   private pipelines = new Map<string, GPUComputePipeline>();
+  /** Per file:entry, its bindings and the layout they share with every entry point of the same kinds (src/gpu/layouts.ts); null: 'auto'. */
+  private entryLayouts = new Map<string, { bindings: Map<number, BindingKind>; padding: number; layout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout } | null>();
+  private sharedLayouts = new Map<string, { layout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout }>();
+  private placeholders = new Map<string, GPUBuffer | GPUTextureView>();
+  /**
+   * Layouts read from the WGSL, on lavapipe only: it backs every descriptor set with a
+   * page of its own (analyze's peak 3-8 MiB lower); on SwiftShader, whose descriptors
+   * are larger, they measured 2-4 MiB more, and a GPU has no such cost (bench/RESULTS.md,
+   * issue 28, 9 and 11).
+   */
+  private readonly ownLayouts: boolean;
   private uniforms = new Map<string, GPUBuffer>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -54,6 +66,7 @@ export class Kernels {
     this.device = gpu.device;
     const { maxStorageBufferBindingSize, maxBufferSize } = this.device.limits;
     this.bindLimit = Math.floor(Math.min(maxStorageBufferBindingSize, maxBufferSize, gpu.bindLimit ?? Infinity) / 16) * 16;
+    this.ownLayouts = /llvmpipe|lavapipe/i.test(gpu.adapterName);
     // Errors from any call (pipelines, bind groups, submits) arrive here and are thrown
     // at the next sync(); error scopes would not survive several Kernels on one device.
     this.device.addEventListener('uncapturederror', (e) => this.errors.push((e as GPUUncapturedErrorEvent).error));
@@ -105,10 +118,49 @@ export class Kernels {
     const key = `${src.file}:${entry}:${JSON.stringify(constants)}`;
     let p = this.pipelines.get(key);
     if (!p) {
-      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module: this.module(src.file), entryPoint: entry, constants } });
+      const layout = this.entryLayout(src, entry)?.pipelineLayout ?? 'auto';
+      p = this.device.createComputePipeline({ label: key, layout, compute: { module: this.module(src.file), entryPoint: entry, constants } });
       this.pipelines.set(key, p);
     }
     return p;
+  }
+
+  private entryLayout(src: KernelSource, entry: string) {
+    const key = `${src.file}:${entry}`;
+    let found = this.entryLayouts.get(key);
+    if (found === undefined) {
+      const bindings = this.ownLayouts ? entryBindings(this.sources.get(src.file)?.code ?? src.code, entry) : undefined;
+      found = null;
+      if (bindings) {
+        const uniforms = [...bindings.values()].filter((kind) => kind === 'uniform').length;
+        const entries = layoutEntries(bindings, this.device.limits.maxUniformBuffersPerShaderStage - uniforms);
+        const kinds = JSON.stringify(entries);
+        let shared = this.sharedLayouts.get(kinds);
+        if (!shared) {
+          const layout = this.device.createBindGroupLayout({ label: kinds, entries });
+          shared = { layout, pipelineLayout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }) };
+          this.sharedLayouts.set(kinds, shared);
+        }
+        found = { bindings, padding: entries.length - bindings.size, ...shared };
+      }
+      this.entryLayouts.set(key, found);
+    }
+    return found;
+  }
+
+  /** What a binding the caller leaves out is bound to; read-write ones get one each, so none aliases another. */
+  private placeholder(kind: BindingKind, binding: number): GPUBindGroupEntry['resource'] {
+    const key = kind === 'read_write' ? `${kind}${binding}` : kind;
+    let r = this.placeholders.get(key);
+    if (!r) {
+      const texture = (usage: number, format: GPUTextureFormat = 'rgba32float') => this.device.createTexture({ label: key, size: [1, 1], format, usage }).createView();
+      if (kind === 'texture') r = texture(GPUTextureUsage.TEXTURE_BINDING);
+      else if (kind === 'uint_texture') r = texture(GPUTextureUsage.TEXTURE_BINDING, 'rgba32uint');
+      else if (kind === 'storage_texture') r = texture(GPUTextureUsage.STORAGE_BINDING);
+      else r = this.device.createBuffer({ label: `placeholder ${key}`, size: 16, usage: kind === 'uniform' ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE });
+      this.placeholders.set(key, r);
+    }
+    return 'size' in r ? { buffer: r } : r;
   }
 
   /** Uniform buffers are immutable and cached by content: the same shapes recur every layer. */
@@ -156,7 +208,13 @@ export class Kernels {
       if (buffer.size > limit) throw new GpuError(`${src.file.replace('.wgsl', '')}.${entry}: buffer "${buffer.label || `binding ${i + 1}`}" is ${buffer.size} bytes, above this device's maxStorageBufferBindingSize (${limit})`);
       entries.push({ binding: i + 1, resource: { buffer } });
     });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const explicit = this.entryLayouts.get(`${src.file}:${entry}`);
+    if (explicit) {
+      const given = new Set(entries.map((e) => e.binding));
+      for (const [binding, kind] of explicit.bindings) if (!given.has(binding)) entries.push({ binding, resource: this.placeholder(kind, binding) });
+      for (let i = 0; i < explicit.padding; i++) entries.push({ binding: PADDING_FROM + i, resource: this.placeholder('uniform', 0) });
+    }
+    const bindGroup = this.device.createBindGroup({ layout: explicit?.layout ?? pipeline.getBindGroupLayout(0), entries });
     const pass = this.profiler ? this.profiledPass(`${src.file.replace('.wgsl', '')}.${entry}`) : this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
