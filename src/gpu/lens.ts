@@ -73,10 +73,10 @@ export interface LensRow {
 export const resultWords = (count: number, watched: number) => 1 + 4 * count + 2 * watched;
 
 /** The arguments every lens (this one, lens/lens-wasm.ts) refuses. */
-export function checkLens(h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[]): void {
+export function checkLens(cols: number, E: Tensor, count: number, watched: readonly number[], skip: readonly number[]): void {
   const [V, d] = E.shape as [number, number];
   const listed = V - skip.length;
-  if (h.cols !== d) throw new RangeError(`lens: rows of ${h.cols}, the embedding has ${d}`);
+  if (cols !== d) throw new RangeError(`lens: rows of ${cols}, the embedding has ${d}`);
   skip.forEach((id, i) => {
     if (!Number.isInteger(id) || id < 0 || id >= V || (i > 0 && id <= skip[i - 1]!)) throw new RangeError(`lens: skipped ids must ascend within the vocabulary 0..${V - 1}; got ${id} at ${i}`);
   });
@@ -93,7 +93,7 @@ export function checkLens(h: Tensor, E: Tensor, count: number, watched: readonly
  * texture layouts' embedding chunks (tests ask for small ones).
  */
 export function lens(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = [], layout: LensLayout = defaultLayout(k), chunkBytes?: number): Tensor {
-  checkLens(h, E, count, watched, skip);
+  checkLens(h.cols, E, count, watched, skip);
   const [V, d] = E.shape as [number, number];
   const R = h.rows;
   const W = watched.length;

@@ -6,7 +6,6 @@
 // result words as lens(), so decodeLens reads both; the logits, and so the lists and
 // ranks, are the lens kernel's bits; the log-sum-exp is summed in another order, with
 // another exp, so probabilities differ from the kernel's in their last bits.
-import { readAll } from '../gpu/buffers.ts';
 import type { Kernels } from '../gpu/kernels.ts';
 import { checkLens, resultWords } from '../gpu/lens.ts';
 import { gentleWait } from '../gpu/wait.ts';
@@ -33,23 +32,20 @@ let f16Table: Float32Array | undefined;
 export const lensOnCpu = (k: Kernels): boolean => k.gpu.software;
 
 /**
- * lens() of gpu/lens.ts computed here: h [R, d] against the unembedding E [V, d], read
- * back, to the result words [R, 1 + 4k + 2W] that decodeLens unpacks. `chunkBytes`
- * sizes the embedding's chunks (tests ask for small ones).
+ * lens() of gpu/lens.ts computed here: the rows h [R, d], already read back (their
+ * device copies can go first), against the unembedding E [V, d], to the result words
+ * [R, 1 + 4k + 2W] that decodeLens unpacks. `chunkBytes` sizes the embedding's chunks
+ * (tests ask for small ones).
  */
-export async function lensWasm(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = [], chunkBytes = CHUNK_BYTES): Promise<Float32Array> {
-  checkLens(h, E, count, watched, skip);
+export async function lensWasm(k: Kernels, h: Float32Array, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = [], chunkBytes = CHUNK_BYTES): Promise<Float32Array> {
   const [, d] = E.shape as [number, number];
-  const R = h.rows;
+  const R = h.length / d;
+  if (!Number.isInteger(R)) throw new RangeError(`lens: ${h.length} values are not whole rows of ${d}`);
+  checkLens(d, E, count, watched, skip);
   const W = watched.length;
   const result = new Float32Array(R * resultWords(count, W));
   if (R === 0) return result;
-  // One wait for h and the watched rows.
-  const rowsRead = W ? embeddingRows(k, E, watched) : Promise.resolve([]);
-  // Awaited below; if h's read fails first, its failure must not go unhandled.
-  rowsRead.catch(() => undefined);
-  const [hData] = (await readAll(k, [h])) as Float32Array[];
-  const logits = watchedLogits(await rowsRead, hData!, R, d);
+  const logits = watchedLogits(W ? await embeddingRows(k, E, watched) : [], h, R, d);
   const C = Math.max(IDS, Math.floor(chunkBytes / (d * elementBytes(E.dtype)) / IDS) * IDS);
   // Rows [0, split) here, the rest in the worker: each row's result is computed alike on
   // either thread, so the bits do not depend on the split.
@@ -57,7 +53,7 @@ export async function lensWasm(k: Kernels, h: Tensor, E: Tensor, count: number, 
   const split = helper ? Math.ceil(R / 2 / 4) * 4 : R;
   // The local core copies its rows into its own memory; the worker's are copied once, to move there.
   const rows = (from: number, to: number, view: (a: Float32Array, from: number, to: number) => Float32Array): CoreSetup =>
-    ({ R: to - from, d, C, count, watched, watchedLogits: view(logits, from * W, to * W), h: view(hData!, from * d, to * d) });
+    ({ R: to - from, d, C, count, watched, watchedLogits: view(logits, from * W, to * W), h: view(h, from * d, to * d) });
   compiled ??= new WebAssembly.Module(binary);
   const local = lensCore(compiled, rows(0, split, (a, from, to) => a.subarray(from, to)));
   // Chunks on their way to the worker, in buffers that come back for the next ones.
@@ -95,12 +91,8 @@ export async function lensWasm(k: Kernels, h: Tensor, E: Tensor, count: number, 
   return result;
 }
 
-/**
- * Rows `ids` of E (f32, or a packed 16-bit tensor widened). The copies are recorded and
- * submitted now, so that they ride with whatever is waited on next; their one mapping
- * is awaited by the caller.
- */
-function embeddingRows(k: Kernels, E: Tensor, ids: readonly number[]): Promise<Float32Array[]> {
+/** Rows `ids` of E (f32, or a packed 16-bit tensor widened), with one wait. */
+async function embeddingRows(k: Kernels, E: Tensor, ids: readonly number[]): Promise<Float32Array[]> {
   const d = E.cols;
   const eb = elementBytes(E.dtype);
   // Copies start and end on whole words; a 16-bit row may not: each slot is the row's words.
@@ -112,22 +104,20 @@ function embeddingRows(k: Kernels, E: Tensor, ids: readonly number[]): Promise<F
   });
   const at = slots.map((_, i) => slots.slice(0, i).reduce((n, s) => n + s.size, 0));
   const staging = k.device.createBuffer({ label: 'lens rows', size: Math.max(4, at.at(-1)! + slots.at(-1)!.size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  slots.forEach((s, i) => k.copy(s.b.buffer, s.start, staging, at[i]!, s.size));
-  k.submit();
-  return (async () => {
-    try {
-      await gentleWait(() => staging.mapAsync(GPUMapMode.READ));
-      const all = new Uint8Array(staging.getMappedRange());
-      return slots.map((s, i) => {
-        const bytes = all.slice(at[i]! + s.from - s.start, at[i]! + s.from - s.start + d * eb);
-        if (E.dtype === 'f32') return new Float32Array(bytes.buffer);
-        const bits = new Uint16Array(bytes.buffer);
-        return E.dtype === 'f16' ? f16ToF32(bits) : bf16ToF32(bits);
-      });
-    } finally {
-      staging.destroy();
-    }
-  })();
+  try {
+    slots.forEach((s, i) => k.copy(s.b.buffer, s.start, staging, at[i]!, s.size));
+    await k.sync();
+    await gentleWait(() => staging.mapAsync(GPUMapMode.READ));
+    const all = new Uint8Array(staging.getMappedRange());
+    return slots.map((s, i) => {
+      const bytes = all.slice(at[i]! + s.from - s.start, at[i]! + s.from - s.start + d * eb);
+      if (E.dtype === 'f32') return new Float32Array(bytes.buffer);
+      const bits = new Uint16Array(bytes.buffer);
+      return E.dtype === 'f16' ? f16ToF32(bits) : bf16ToF32(bits);
+    });
+  } finally {
+    staging.destroy();
+  }
 }
 
 /**
