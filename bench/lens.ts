@@ -47,8 +47,7 @@ if (problem) {
 const k = await getEngine();
 let seed = 1;
 const rand = (n: number) => Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2);
-const rows = rand(R * d);
-const h = upload(k, [R, d], rows);
+const h = upload(k, [R, d], rand(R * d));
 const e = rand(V * d);
 const E = dtype === 'f32' ? upload(k, [V, d], e) : upload(k, [V, d], (dtype === 'f16' ? f32ToF16 : f32ToBf16)(e), dtype as 'f16' | 'bf16');
 const watched = [0, 1, 2, 3, 4, 5, 6, V - 1];
@@ -56,7 +55,7 @@ const watched = [0, 1, 2, 3, 4, 5, 6, V - 1];
 /** Wall and CPU milliseconds of one call. */
 async function once(layout: Form): Promise<[number, number]> {
   const { wall, cpu } = await wallAndCpu(async () => {
-    if (layout === 'wasm') return void (await lensWasm(k, rows, E, 10, watched));
+    if (layout === 'wasm') return void (await lensWasm(k, h, E, 10, watched));
     const out = lens(k, h, E, 10, watched, [], layout);
     await k.sync();
     out.dispose();

@@ -7,6 +7,7 @@
 // ranks, are the lens kernel's bits; the log-sum-exp is summed in another order, with
 // another exp, so probabilities differ from the kernel's in their last bits.
 import type { Kernels } from '../gpu/kernels.ts';
+import { withMapped } from '../gpu/buffers.ts';
 import { checkLens, resultWords } from '../gpu/lens.ts';
 import { gentleWait } from '../gpu/wait.ts';
 import { bf16ToF32, f16ToF32 } from '../half.ts';
@@ -32,60 +33,59 @@ let f16Table: Float32Array | undefined;
 export const lensOnCpu = (k: Kernels): boolean => k.gpu.software;
 
 /**
- * lens() of gpu/lens.ts computed here: the rows h [R, d], already read back (their
- * device copies can go first), against the unembedding E [V, d], to the result words
- * [R, 1 + 4k + 2W] that decodeLens unpacks. `chunkBytes` sizes the embedding's chunks
+ * lens() of gpu/lens.ts computed here: h [R, d] against the unembedding E [V, d], to
+ * the result words [R, 1 + 4k + 2W] that decodeLens unpacks. h is read mapped, straight
+ * into the threads' memories; `release` then runs, before the embedding streams, so a
+ * caller can free h's device copies first. `chunkBytes` sizes the embedding's chunks
  * (tests ask for small ones).
  */
-export async function lensWasm(k: Kernels, h: Float32Array, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = [], chunkBytes = CHUNK_BYTES): Promise<Float32Array> {
+export async function lensWasm(k: Kernels, h: Tensor, E: Tensor, count: number, watched: readonly number[], skip: readonly number[] = [], opts: { chunkBytes?: number; release?: () => void } = {}): Promise<Float32Array> {
+  checkLens(h.cols, E, count, watched, skip);
   const [, d] = E.shape as [number, number];
-  const R = h.length / d;
-  if (!Number.isInteger(R)) throw new RangeError(`lens: ${h.length} values are not whole rows of ${d}`);
-  checkLens(d, E, count, watched, skip);
+  const R = h.rows;
   const W = watched.length;
   const result = new Float32Array(R * resultWords(count, W));
   if (R === 0) return result;
-  const logits = watchedLogits(W ? await embeddingRows(k, E, watched) : [], h, R, d);
-  const C = Math.max(IDS, Math.floor(chunkBytes / (d * elementBytes(E.dtype)) / IDS) * IDS);
+  const watchedRows = W ? await embeddingRows(k, E, watched) : [];
+  const C = Math.max(IDS, Math.floor((opts.chunkBytes ?? CHUNK_BYTES) / (d * elementBytes(E.dtype)) / IDS) * IDS);
   // Rows [0, split) here, the rest in the worker: each row's result is computed alike on
   // either thread, so the bits do not depend on the split.
   const helper = R * d * E.rows >= MIN_SHARED_WORK && R >= 8 ? LensThread.start() : undefined;
   const split = helper ? Math.ceil(R / 2 / 4) * 4 : R;
-  // The local core copies its rows into its own memory; the worker's are copied once, to move there.
-  const rows = (from: number, to: number, view: (a: Float32Array, from: number, to: number) => Float32Array): CoreSetup =>
-    ({ R: to - from, d, C, count, watched, watchedLogits: view(logits, from * W, to * W), h: view(h, from * d, to * d) });
   compiled ??= new WebAssembly.Module(binary);
-  const local = lensCore(compiled, rows(0, split, (a, from, to) => a.subarray(from, to)));
-  // Chunks on their way to the worker, in buffers that come back for the next ones.
-  const inFlight = new Set<Promise<void>>();
-  const spare: Float32Array[] = [];
-  let buffers = 0;
-  helper?.setup(compiled, rows(split, R, (a, from, to) => a.slice(from, to)));
+  const module = compiled;
+  // The chunk in the worker's hands, in a buffer that comes back for the next one.
+  let inFlight: Promise<Float32Array> | undefined;
   try {
+    const local = await withMapped(k, [h], ([rows]) => {
+      const logits = watchedLogits(watchedRows, rows!, R, d);
+      // The local core copies its rows into its own memory; the worker's are copied once, to move there.
+      const part = (from: number, to: number, view: (a: Float32Array, from: number, to: number) => Float32Array): CoreSetup =>
+        ({ R: to - from, d, C, count, watched, watchedLogits: view(logits, from * W, to * W), h: view(rows!, from * d, to * d) });
+      helper?.setup(module, part(split, R, (a, from, to) => a.slice(from, to)));
+      return lensCore(module, part(0, split, (a, from, to) => a.subarray(from, to)));
+    });
+    opts.release?.();
     let skipAt = 0;
     for await (const { id0, n, pack } of embeddingChunks(k, E, C)) {
       const skipEnd = skipAt + countBelow(skip, skipAt, id0 + n);
       const skipped = Int32Array.from(skip.slice(skipAt, skipEnd), (id) => id - id0);
       skipAt = skipEnd;
-      const packed = local.packed();
-      pack(packed);
+      pack(local.packed());
       if (helper) {
-        // Two chunks at most in the worker's hands: a third waits for one to come back.
-        if (!spare.length && buffers === 2) await Promise.race(inFlight);
-        const data = spare.pop() ?? (buffers++, new Float32Array(C * d));
+        const data = inFlight ? await inFlight : new Float32Array(C * d);
         data.set(local.packed());
-        const done: Promise<void> = helper.chunk(id0, n, data, skipped).then((back) => {
-          spare.push(back);
-          inFlight.delete(done);
-        });
-        inFlight.add(done);
+        inFlight = helper.chunk(id0, n, data, skipped);
       }
       local.chunk(id0, n, skipped);
     }
     result.set(local.result());
-    if (helper) result.set(await helper.result(), split * resultWords(count, W));
+    if (helper) {
+      await inFlight;
+      result.set(await helper.result(), split * resultWords(count, W));
+    }
   } finally {
-    await Promise.allSettled(inFlight);
+    await inFlight?.catch(() => undefined);
     helper?.end();
   }
   return result;

@@ -34,7 +34,7 @@ async function runLens(k: Kernels, h: Float64Array, wte: Float64Array, R: number
   const H = upload(k, [R, d], h);
   const E = upload(k, [wte.length / d, d], wte);
   try {
-    if (form === 'wasm') return decodeLens(await lensWasm(k, Float32Array.from(h), E, count, watched, skip, chunkBytes), R, count, watched.length);
+    if (form === 'wasm') return decodeLens(await lensWasm(k, H, E, count, watched, skip, { chunkBytes }), R, count, watched.length);
     const out = lens(k, H, E, count, watched, skip, form, chunkBytes);
     const [data] = await readAll(k, [out]);
     out.dispose();

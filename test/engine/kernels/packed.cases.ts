@@ -104,7 +104,7 @@ function lensCase(dtype: Half, R: number, d: number, V: number, limit?: number, 
       const H = gpu(k, [R, d], h);
       const E = packed(k, dtype, [V, d], wte.bits, 'wte');
       if (limit) expectSplit(E, 'wte');
-      const data = layout === 'wasm' ? await lensWasm(k, Float32Array.from(h), E, count, watched, skip, chunkBytes) : await readAndDispose(k, lens(k, H, E, count, watched, skip, layout, chunkBytes));
+      const data = layout === 'wasm' ? await lensWasm(k, H, E, count, watched, skip, { chunkBytes }) : await readAndDispose(k, lens(k, H, E, count, watched, skip, layout, chunkBytes));
       const got = decodeLens(data, R, count, watched.length);
       [H, E].forEach((t) => t.dispose());
       for (let r = 0; r < R; r++) {
