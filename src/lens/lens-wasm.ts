@@ -1,7 +1,7 @@
 // The fused logit lens of gpu/lens.ts on the CPU, in WebAssembly SIMD (lens-wasm.wat),
 // for SwiftShader: its compute shaders top out at ~11 GFLOP/s on this project's
 // 2-core machine, where one core of WebAssembly computes the lens's products at ~49
-// (bench/RESULTS.md, issue 28, 11). The embedding streams back from the device a
+// (bench/RESULTS.md, issue 28, 12). The embedding streams back from the device a
 // chunk at a time, the next chunk's copy running while this one is computed. Same
 // result words as lens(), so decodeLens reads both; the logits, and so the lists and
 // ranks, are the lens kernel's bits; the log-sum-exp is summed in another order, with
@@ -18,18 +18,23 @@ import binary from './lens-wasm.wat';
 
 /** Ids per block of lens-wasm.wat's `logits`. */
 const IDS = 8;
-/** Embedding bytes per chunk: 4 MiB measured no faster, and each of the chunk's four copies grows with it. */
-const CHUNK_BYTES = 1 << 20;
+/**
+ * Embedding bytes per chunk. A chunk is held five times over (two staging buffers, each
+ * thread's packed blocks, the buffer it travels to the worker in): 512 KiB measured as
+ * fast as 1 MiB and 4 MiB and kept `analyze`'s peak 2.5 MB lower; 256 KiB was slower
+ * (bench/RESULTS.md, issue 28, 12).
+ */
+const CHUNK_BYTES = 1 << 19;
 /**
  * Less work (multiply-adds) stays on the calling thread: a worker takes ~20 ms to start,
- * half of ~1e9 of them at ~25 G a second (bench/RESULTS.md, issue 28, 11).
+ * half of ~1e9 of them at ~25 G a second (bench/RESULTS.md, issue 28, 12).
  */
 const MIN_SHARED_WORK = 1e9;
 
 let compiled: WebAssembly.Module | undefined;
 let f16Table: Float32Array | undefined;
 
-/** Whether the lens runs here rather than in the lens kernel: on the CPU adapters, where WebAssembly is faster (bench/RESULTS.md, issue 28, 11). */
+/** Whether the lens runs here rather than in the lens kernel: on the CPU adapters, where WebAssembly is faster (bench/RESULTS.md, issue 28, 12). */
 export const lensOnCpu = (k: Kernels): boolean => k.gpu.software;
 
 /**

@@ -9,7 +9,7 @@
   ;; logits [rows, C] at outAt, row-major, of h [rows, d] at hAt (rows a multiple of 4)
   ;; against `blocks` blocks of 8 ids at eAt, each k-major [d][8]: 4 rows x 8 ids a tile,
   ;; eight vector accumulators. V8 keeps them in registers; 12 (6 rows) spilled, at
-  ;; two thirds of the speed (bench/RESULTS.md, issue 28, 11).
+  ;; two thirds of the speed (bench/RESULTS.md, issue 28, 12).
   (func (export "logits") (param $hAt i32) (param $rows i32) (param $d i32) (param $eAt i32) (param $blocks i32) (param $outAt i32) (param $C i32)
     (local $g i32) (local $b i32) (local $h i32) (local $e i32) (local $end i32) (local $o i32) (local $rowBytes i32)
     (local $w0 v128) (local $w1 v128) (local $x v128)
