@@ -34,8 +34,15 @@ const MIN_SHARED_WORK = 1e9;
 let compiled: WebAssembly.Module | undefined;
 let f16Table: Float32Array | undefined;
 
-/** Whether the lens runs here rather than in the lens kernel: on the CPU adapters, where WebAssembly is faster (bench/RESULTS.md, issue 28, 12). */
-export const lensOnCpu = (k: Kernels): boolean => k.gpu.software;
+/**
+ * Whether the lens runs here rather than in the lens kernel: on the CPU adapters, for
+ * an unembedding of at least 2^23 weights (gpt2-small's has 38.6M). There WebAssembly
+ * is faster (bench/RESULTS.md, issue 28, 12); below it a call's work is too small for
+ * the worker to pay for itself, and the kernel's two threads win (the default model's
+ * study: 2,900 records a minute against 2,340). By the model, not the rows, so a row's
+ * bits never depend on what is projected with it.
+ */
+export const lensOnCpu = (k: Kernels, E: Tensor): boolean => k.gpu.software && E.size >= 2 ** 23;
 
 /**
  * lens() of gpu/lens.ts computed here: h [R, d] against the unembedding E [V, d], to

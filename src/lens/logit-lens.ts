@@ -20,7 +20,7 @@ export interface LensOptions {
   normalized: boolean;
   /** Ids, ascending, that the lists and ranks leave out (Tokenizer.lensExcluded); probabilities stay the softmax over every row. */
   excluded?: readonly number[];
-  /** Project on the CPU in WebAssembly (lens-wasm.ts) instead of the lens kernel; default: on SwiftShader only. */
+  /** Project on the CPU in WebAssembly (lens-wasm.ts) instead of the lens kernel; default: lensOnCpu's choice. */
   cpu?: boolean;
 }
 
@@ -69,7 +69,7 @@ export async function logitLens(model: Model, vectors: Tensor | LensRows, opts: 
     const tape = new Tape(k);
     try {
       const h = normedRows(model, tape, source, start, rows, opts.normalized);
-      const data = (opts.cpu ?? lensOnCpu(k)) ? await lensWasm(k, h, model.unembedding(), opts.k, watched, opts.excluded, { release: () => tape.dispose() }) : ((await readAll(k, [tape.own(lens(k, h, model.unembedding(), opts.k, watched, opts.excluded))]))[0] as Float32Array);
+      const data = (opts.cpu ?? lensOnCpu(k, model.unembedding())) ? await lensWasm(k, h, model.unembedding(), opts.k, watched, opts.excluded, { release: () => tape.dispose() }) : ((await readAll(k, [tape.own(lens(k, h, model.unembedding(), opts.k, watched, opts.excluded))]))[0] as Float32Array);
       for (const row of decodeLens(data, rows, opts.k, watched.length)) {
         const probs = (list: IdScore[]) => list.map(({ id, score }) => ({ id, prob: Math.exp(score - row.lse) }));
         out.push({

@@ -255,7 +255,7 @@ test('lens refuses k above the vocabulary and watched ids outside it', async () 
 // Through logitLens: ln_f, normalization and zero rows (analyze's last-layer delta_i, i < n).
 const CFG: Gpt2Sizes = { nLayer: 1, nHead: 1, nEmbd: 13, nPositions: 4, vocabSize: 50257, nInner: 4, eps: 1e-5 };
 
-test('logitLens of 300 rows (zero rows among them), normalized and not, against ln_f + float64 projection', async () => {
+test('logitLens of 300 rows (zero rows among them), normalized and not, kernel and WebAssembly, against ln_f + float64 projection', async () => {
   const k = await getEngine();
   const d = CFG.nEmbd;
   const arrays: Record<string, Float64Array> = {};
@@ -268,13 +268,13 @@ test('logitLens of 300 rows (zero rows among them), normalized and not, against 
   const t = upload(k, [R, d], vectors);
   const watched = [464, 50256];
   try {
-    for (const normalized of [false, true]) {
-      const proj = await logitLens(model, t, { k: 5, normalized }, watched);
+    for (const [normalized, cpu] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const proj = await logitLens(model, t, { k: 5, normalized, cpu }, watched);
       for (let r = 0; r < R; r++) {
         const probs = lnfLogitLensRef(CFG, arrays, vectors.subarray(r * d, (r + 1) * d), normalized);
         for (const order of ['top', 'bottom'] as const) {
           // Random data: the 5th and 6th probabilities are far apart compared with f32 rounding (ln_f and a 13-term dot).
-          assertEqual(proj[r]![order].map((x) => x.id), bestRef(probs, 5, order), `row ${r} ${order} normalized=${normalized}`);
+          assertEqual(proj[r]![order].map((x) => x.id), bestRef(probs, 5, order), `row ${r} ${order} normalized=${normalized} cpu=${cpu}`);
           // Same bound as the analyze test's logit-lens check.
           proj[r]![order].forEach((x) => assert.ok(Math.abs(x.prob - probs[x.id]!) <= 1e-4, `row ${r} prob ${x.prob} vs ${probs[x.id]}`));
         }
