@@ -14,6 +14,7 @@ import type { KernelRun } from './entry.ts';
 import { llamaKernelCases } from '../engine/kernels/llama.cases.ts';
 import { attentionCases } from '../engine/kernels/layers.cases.ts';
 import { matmulCases } from '../engine/kernels/matmul.cases.ts';
+import { lensWasmCases } from '../lens/lens-wasm.cases.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 // Linux Chromium keeps WebGPU behind --enable-unsafe-webgpu; with that alone, on a
@@ -77,7 +78,7 @@ if (!existsSync(CHROMIUM)) {
   });
 } else {
   let outcome: Promise<KernelRun> | undefined;
-  for (const { name } of [...matmulCases, ...attentionCases, ...llamaKernelCases]) {
+  for (const { name } of [...matmulCases, ...attentionCases, ...llamaKernelCases, ...lensWasmCases]) {
     test(`browser: ${name}`, async () => {
       const run = await (outcome ??= runInChromium());
       if (run.fatal) throw plainError(run.fatal);

@@ -1,10 +1,11 @@
-// The in-page half of test/browser.test.ts: runs the matmul, attention and Llama-family cases on
+// The in-page half of test/browser.test.ts: runs the matmul, attention, Llama-family and WebAssembly-lens cases on
 // the browser's own WebGPU (navigator.gpu, not Dawn-in-Node) and leaves the outcome
 // on window, where the driver polls it.
 import { getEngine } from '../../src/gpu/engine.ts';
 import { llamaKernelCases } from '../engine/kernels/llama.cases.ts';
 import { attentionCases } from '../engine/kernels/layers.cases.ts';
 import { matmulCases } from '../engine/kernels/matmul.cases.ts';
+import { lensWasmCases } from '../lens/lens-wasm.cases.ts';
 
 export interface KernelRun {
   adapter?: string;
@@ -26,7 +27,7 @@ window.kernelRun = run;
 try {
   const k = await getEngine();
   run.adapter = k.gpu.adapterName;
-  for (const c of [...matmulCases, ...attentionCases, ...llamaKernelCases]) {
+  for (const c of [...matmulCases, ...attentionCases, ...llamaKernelCases, ...lensWasmCases]) {
     try {
       await c.run(k);
       run.results.push({ name: c.name });

@@ -8,6 +8,7 @@ import { blockRows, readAll, upload } from '../../src/gpu/buffers.ts';
 import { getEngine } from '../../src/gpu/engine.ts';
 import type { Kernels } from '../../src/gpu/kernels.ts';
 import { lensWasm } from '../../src/lens/lens-wasm.ts';
+import { lensWasmCases } from './lens-wasm.cases.ts';
 import { logitLens } from '../../src/lens/logit-lens.ts';
 import { checkpointShapes } from '../../src/model/families/index.ts';
 import { gpt2Config, type Gpt2Sizes } from '../../src/model/families/gpt2.ts';
@@ -290,5 +291,7 @@ test('logitLens of 300 rows (zero rows among them), normalized and not, kernel a
     t.dispose();
   }
 });
+
+for (const c of lensWasmCases) test(c.name, async () => c.run(await getEngine()));
 
 test.run();
