@@ -1,5 +1,5 @@
-// One thread's share of the CPU lens (lens-wasm.ts): the chunks of the embedding it is
-// handed, against every row of h, in its own WebAssembly instance (lens-wasm.wat). The
+// One thread's share of the CPU lens (lens-wasm.ts): its rows of h against every chunk
+// of the embedding, in order, in its own WebAssembly instance (lens-wasm.wat). The
 // function is self-contained, no imports and nothing from the module's scope, because
 // lens-thread.ts also runs its source text in a worker.
 

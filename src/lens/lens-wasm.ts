@@ -1,11 +1,13 @@
 // The fused logit lens of gpu/lens.ts on the CPU, in WebAssembly SIMD (lens-wasm.wat),
-// for SwiftShader: its compute shaders top out at ~11 GFLOP/s on this project's
-// 2-core machine, where one core of WebAssembly computes the lens's products at ~49
-// (bench/RESULTS.md, issue 28, 12). The embedding streams back from the device a
-// chunk at a time, the next chunk's copy running while this one is computed. Same
-// result words as lens(), so decodeLens reads both; the logits, and so the lists and
-// ranks, are the lens kernel's bits; the log-sum-exp is summed in another order, with
-// another exp, so probabilities differ from the kernel's in their last bits.
+// for the CPU adapters: SwiftShader's compute shaders top out at ~11 GFLOP/s on this
+// project's 2-core machine and lavapipe's lens kernel gets ~26 a core, where one core
+// of WebAssembly computes the lens's products at ~49 (bench/RESULTS.md, issue 28, 12).
+// The rows are shared with a worker (lens-thread.ts), each thread folding its own
+// (lens-core.ts); the embedding streams back from the device a chunk at a time, the
+// next chunk's copy running while this one is computed. Same result words as lens(),
+// so decodeLens reads both; the logits, and so the lists and ranks, are the lens
+// kernel's bits; the log-sum-exp is summed in another order, with another exp, so
+// probabilities differ from the kernel's in their last bits.
 import type { Kernels } from '../gpu/kernels.ts';
 import { withMapped } from '../gpu/buffers.ts';
 import { checkLens, resultWords } from '../gpu/lens.ts';
