@@ -60,7 +60,9 @@ export async function lensWasm(k: Kernels, h: Tensor, E: Tensor, count: number, 
   const W = watched.length;
   const result = new Float32Array(R * resultWords(count, W));
   if (R === 0) return result;
-  const watchedRows = W ? await embeddingRows(k, E, watched) : [];
+  // Their copies complete with h's read below: one wait for both.
+  const watchedRows = W ? embeddingRows(k, E, watched) : Promise.resolve([]);
+  watchedRows.catch(() => undefined);
   const C = Math.max(IDS, Math.floor((opts.chunkBytes ?? CHUNK_BYTES) / (d * elementBytes(E.dtype)) / IDS) * IDS);
   // Rows [0, split) here, the rest in the worker: each row's result is computed alike on
   // either thread, so the bits do not depend on the split.
@@ -71,8 +73,8 @@ export async function lensWasm(k: Kernels, h: Tensor, E: Tensor, count: number, 
   // The chunk in the worker's hands, in a buffer that comes back for the next one.
   let inFlight: Promise<Float32Array> | undefined;
   try {
-    const local = await withMapped(k, [h], ([rows]) => {
-      const logits = watchedLogits(watchedRows, rows!, R, d);
+    const local = await withMapped(k, [h], async ([rows]) => {
+      const logits = watchedLogits(await watchedRows, rows!, R, d);
       // The local core copies its rows into its own memory; the worker's are copied once, to move there.
       const part = (from: number, to: number, view: (a: Float32Array, from: number, to: number) => Float32Array): CoreSetup =>
         ({ R: to - from, d, C, count, watched, watchedLogits: view(logits, from * W, to * W), h: view(rows!, from * d, to * d) });
@@ -105,8 +107,11 @@ export async function lensWasm(k: Kernels, h: Tensor, E: Tensor, count: number, 
   return result;
 }
 
-/** Rows `ids` of E (f32, or a packed 16-bit tensor widened), with one wait. */
-async function embeddingRows(k: Kernels, E: Tensor, ids: readonly number[]): Promise<Float32Array[]> {
+/**
+ * Rows `ids` of E (f32, or a packed 16-bit tensor widened). The copies are recorded and
+ * submitted now, to complete with whatever is waited on next; then one mapping.
+ */
+function embeddingRows(k: Kernels, E: Tensor, ids: readonly number[]): Promise<Float32Array[]> {
   const d = E.cols;
   const eb = elementBytes(E.dtype);
   // Copies start and end on whole words; a 16-bit row may not: each slot is the row's words.
@@ -118,20 +123,22 @@ async function embeddingRows(k: Kernels, E: Tensor, ids: readonly number[]): Pro
   });
   const at = slots.map((_, i) => slots.slice(0, i).reduce((n, s) => n + s.size, 0));
   const staging = k.device.createBuffer({ label: 'lens rows', size: Math.max(4, at.at(-1)! + slots.at(-1)!.size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  try {
-    slots.forEach((s, i) => k.copy(s.b.buffer, s.start, staging, at[i]!, s.size));
-    await k.sync();
-    await gentleWait(() => staging.mapAsync(GPUMapMode.READ));
-    const all = new Uint8Array(staging.getMappedRange());
-    return slots.map((s, i) => {
-      const bytes = all.slice(at[i]! + s.from - s.start, at[i]! + s.from - s.start + d * eb);
-      if (E.dtype === 'f32') return new Float32Array(bytes.buffer);
-      const bits = new Uint16Array(bytes.buffer);
-      return E.dtype === 'f16' ? f16ToF32(bits) : bf16ToF32(bits);
-    });
-  } finally {
-    staging.destroy();
-  }
+  slots.forEach((s, i) => k.copy(s.b.buffer, s.start, staging, at[i]!, s.size));
+  k.submit();
+  return (async () => {
+    try {
+      await gentleWait(() => staging.mapAsync(GPUMapMode.READ));
+      const all = new Uint8Array(staging.getMappedRange());
+      return slots.map((s, i) => {
+        const bytes = all.slice(at[i]! + s.from - s.start, at[i]! + s.from - s.start + d * eb);
+        if (E.dtype === 'f32') return new Float32Array(bytes.buffer);
+        const bits = new Uint16Array(bytes.buffer);
+        return E.dtype === 'f16' ? f16ToF32(bits) : bf16ToF32(bits);
+      });
+    } finally {
+      staging.destroy();
+    }
+  })();
 }
 
 /**
